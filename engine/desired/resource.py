@@ -1,0 +1,104 @@
+"""The Resource: one listing in one marketplace, the unit that plan, diff and apply work on.
+
+Desired state (rendered from config) and live state (read from SP-API or the sandbox) are
+both expressed as Resources, so diffing them is a keyed walk over the same shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+FulfillmentChannel = Literal["MFN", "FBA"]
+
+
+def address(marketplace: str, sku: str) -> str:
+    """Terraform-style address, e.g. listing.DE["HP-100"]."""
+    return f'listing.{marketplace}["{sku}"]'
+
+
+@dataclass(frozen=True, slots=True)
+class SalePrice:
+    """A `discounted_price`: a price that applies between start (inclusive) and end (exclusive)."""
+
+    price: Decimal
+    start: datetime
+    end: datetime
+
+    def active_at(self, when: datetime) -> bool:
+        return self.start <= when < self.end
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "price": f"{self.price:f}",
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One listing (marketplace × SKU) with every field sellersync manages.
+
+    Money fields are Decimals in `currency`, already quantized to its minor unit.
+    `quantity` is the merchant-fulfilled (MFN) quantity; None for FBA, whose quantity
+    Amazon owns.
+    """
+
+    marketplace: str
+    sku: str
+    product_type: str
+    currency: str
+    language: str
+    fulfillment_channel: FulfillmentChannel
+    our_price: Decimal
+    title: str = ""
+    brand: str = ""
+    bullet_points: tuple[str, ...] = ()
+    description: str = ""
+    list_price: Decimal | None = None
+    sale: SalePrice | None = None
+    minimum_seller_allowed_price: Decimal | None = None
+    maximum_seller_allowed_price: Decimal | None = None
+    quantity: int | None = None
+    identifiers: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def address(self) -> str:
+        return address(self.marketplace, self.sku)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.marketplace, self.sku)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view: Decimals as strings (never float), datetimes as ISO 8601 UTC."""
+        return {
+            "marketplace": self.marketplace,
+            "sku": self.sku,
+            "product_type": self.product_type,
+            "currency": self.currency,
+            "language": self.language,
+            "fulfillment_channel": self.fulfillment_channel,
+            "title": self.title,
+            "brand": self.brand,
+            "bullet_points": list(self.bullet_points),
+            "description": self.description,
+            "our_price": _money(self.our_price),
+            "list_price": _money(self.list_price),
+            "sale": self.sale.to_dict() if self.sale else None,
+            "minimum_seller_allowed_price": _money(self.minimum_seller_allowed_price),
+            "maximum_seller_allowed_price": _money(self.maximum_seller_allowed_price),
+            "quantity": self.quantity,
+            "identifiers": dict(self.identifiers),
+        }
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:f}"
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
