@@ -1,0 +1,85 @@
+"""Entry point for `sync`, `sellersync` and `python -m engine`.
+
+Each command is a small function that calls the engine and returns an exit code.
+`main()` is the one error handler: a UserError becomes its message on stderr (exit 1,
+or the error's own code); anything unexpected becomes a traceback saved to a log (exit 3).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from engine import __version__
+from engine.errors import UserError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CRASH = 3
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sellersync")
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("config"),
+    envvar="SELLERSYNC_CONFIG",
+    show_default=True,
+    help="Directory holding project.yaml and the rest of the desired state.",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_dir: Path) -> None:
+    """sellersync: Amazon listings, prices, stock and promotions managed as code."""
+    ctx.obj = {"config_dir": config_dir}
+
+
+def _register_commands() -> None:
+    from engine.cli import config_cmds
+
+    for command in config_cmds.COMMANDS:
+        cli.add_command(command)
+
+
+_register_commands()
+
+
+def crash_log_dir() -> Path:
+    return Path(tempfile.gettempdir())
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        result = cli.main(args=argv, prog_name="sync", standalone_mode=False)
+    except UserError as err:
+        for line in err.lines():
+            click.echo(f"Error: {line}", err=True)
+        return err.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return EXIT_ERROR
+    except click.ClickException as err:
+        err.show()
+        return EXIT_ERROR if err.exit_code == 2 else err.exit_code
+    except click.exceptions.Exit as err:
+        return err.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    except Exception:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        log = crash_log_dir() / f"sellersync-crash-{stamp}.log"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        click.echo(
+            f"Internal error: {sys.exc_info()[1]!r}. Traceback saved to {log}; "
+            "please attach it to a bug report.",
+            err=True,
+        )
+        return EXIT_CRASH
+    return result if isinstance(result, int) else EXIT_OK
