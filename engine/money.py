@@ -61,7 +61,7 @@ def currency(code: str) -> Currency:
 
 def to_decimal(value: object) -> Decimal:
     """Convert a config value (Decimal, int or numeric string) to Decimal; never from float."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise MoneyError(f"{value!r} is not an exact amount")
     if isinstance(value, Decimal):
         result = value

@@ -109,7 +109,9 @@ class SourceFile:
                     return _pos(key.start_mark)
         return parent
 
-    def error(self, path: tuple[str | int, ...], message: str, *, at_key: bool = False) -> ConfigError:
+    def error(
+        self, path: tuple[str | int, ...], message: str, *, at_key: bool = False
+    ) -> ConfigError:
         from engine.config.errors import format_path
 
         pos = self.key_position(path) if at_key else self.position(path)
@@ -154,7 +156,9 @@ def parse_source(raw: bytes, display_name: str) -> SourceFile:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
         context = f" {exc.context}" if exc.context else ""
-        raise YamlProblem(f"invalid YAML: {problem}{context}", _pos(mark) if mark else None) from None
+        raise YamlProblem(
+            f"invalid YAML: {problem}{context}", _pos(mark) if mark else None
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}") from None
     builder = _Builder()
@@ -244,7 +248,7 @@ def _merge_sources(node: Any) -> list[Any]:
 
 def _scalar(node: Any) -> Any:
     tag, value = node.tag, node.value
-    if tag == _STR or tag == _TIMESTAMP:
+    if tag in (_STR, _TIMESTAMP):
         # Timestamps stay text: the model parses them and insists on a timezone.
         return value
     if tag == _INT:

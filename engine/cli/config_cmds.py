@@ -1,0 +1,245 @@
+"""`sync validate`, `sync render`, `sync explain`: the config commands.
+
+Each command loads the config, calls the engine and formats the result; nothing here
+computes anything. The clock is read here (the CLI is the edge), never in rendering.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from engine.config import Config, load_config
+from engine.desired.render import DesiredState, Trace, explain, render
+from engine.desired.resource import Resource
+from engine.errors import UserError
+
+RENDER_FORMAT_VERSION = 1
+_ADDRESS = re.compile(r'^listing\.(?P<mkt>[A-Z]{2})\[(?P<q>"?)(?P<sku>[^"\]]+)(?P=q)\]$')
+
+
+def parse_now(value: str | None) -> datetime:
+    """--now for reproducible output; defaults to the current time (UTC)."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"--now {value!r} is not an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        raise UserError(f"--now {value!r} needs a timezone, e.g. 2026-11-27T00:00:00Z")
+    return parsed.astimezone(UTC)
+
+
+def _config(ctx: click.Context) -> Config:
+    return load_config(ctx.obj["config_dir"])
+
+
+now_option = click.option(
+    "--now",
+    "now_text",
+    metavar="TIMESTAMP",
+    help="Render as of this time (ISO 8601 with timezone) instead of the current time.",
+)
+
+
+@click.command()
+@now_option
+@click.pass_context
+def validate(ctx: click.Context, now_text: str | None) -> int:
+    """Check every config file; exit 0 when valid, 1 with every error otherwise."""
+    config = _config(ctx)
+    state = render(config, parse_now(now_text))
+    click.echo(
+        f"{ctx.obj['config_dir']}: valid. {len(config.products)} products, "
+        f"{len(config.marketplaces)} marketplaces, {len(state.resources)} listings, "
+        f"{len(config.sales)} sale(s), {len(config.promotions)} promotion(s)"
+        + (f", {len(state.needs_review)} held for review" if state.needs_review else "")
+    )
+    for item in state.needs_review:
+        click.echo(f"  needs review: {item.address}: {item.reason}")
+    return 0
+
+
+@click.command(name="render")
+@click.option(
+    "--marketplace",
+    "-m",
+    "marketplaces",
+    multiple=True,
+    metavar="CODE",
+    help="Only these marketplaces (repeatable).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@now_option
+@click.pass_context
+def render_cmd(
+    ctx: click.Context, marketplaces: tuple[str, ...], fmt: str, now_text: str | None
+) -> int:
+    """Print the desired state: one listing per marketplace and SKU."""
+    config = _config(ctx)
+    unknown = [m for m in marketplaces if m not in config.marketplaces]
+    if unknown:
+        raise UserError(
+            f"marketplace {', '.join(unknown)} is not enabled; enabled: "
+            f"{', '.join(config.marketplaces)}"
+        )
+    state = render(config, parse_now(now_text))
+    if marketplaces:
+        state = state.for_marketplaces(marketplaces)
+    if fmt == "json":
+        click.echo(json.dumps(render_json(config, state), indent=2, ensure_ascii=False))
+    else:
+        print_render_table(state)
+    return 0
+
+
+def render_json(config: Config, state: DesiredState) -> dict[str, Any]:
+    return {
+        "format_version": RENDER_FORMAT_VERSION,
+        "rendered_at": state.rendered_at.isoformat().replace("+00:00", "Z"),
+        "seller_id": config.project.seller_id,
+        "config_digest": config.digest,
+        "resources": [{"address": a, **r.to_dict()} for a, r in state.resources.items()],
+        "needs_review": [
+            {"address": n.address, "marketplace": n.marketplace, "sku": n.sku, "reason": n.reason}
+            for n in state.needs_review
+        ],
+        "replenishment": [
+            {
+                "marketplace": r.marketplace,
+                "sku": r.sku,
+                "fba_quantity": r.fba_quantity,
+                "recommended_units": r.recommended_units,
+                "reason": r.reason,
+            }
+            for r in state.replenishment
+        ],
+    }
+
+
+def _money(value: Any) -> str:
+    return "-" if value is None else f"{value:f}"
+
+
+def print_render_table(state: DesiredState) -> None:
+    console = Console(width=None if _is_tty() else 160)
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("listing", "price", "list", "sale", "min..max", "qty", "title"):
+        table.add_column(
+            column,
+            justify="right" if column in ("price", "list", "qty") else "left",
+            no_wrap=column != "title",
+            overflow="ellipsis",
+        )
+    for resource in state.resources.values():
+        table.add_row(*_row(resource))
+    console.print(table)
+    if state.needs_review:
+        console.print("\n[bold]Held for review[/bold] (not rendered):")
+        for item in state.needs_review:
+            console.print(f"  {item.address}: {item.reason}", markup=False)
+    if state.replenishment:
+        console.print("\n[bold]FBA replenishment[/bold] (ship into Amazon's warehouse):")
+        for rec in state.replenishment:
+            console.print(
+                f"  {rec.marketplace} {rec.sku}: send {rec.recommended_units} "
+                f"unit(s); {rec.reason}",
+                markup=False,
+            )
+    mfn = sum(1 for r in state.resources.values() if r.quantity is not None)
+    console.print(
+        f"\n{len(state.resources)} listing(s) ({mfn} MFN, {len(state.resources) - mfn} FBA), "
+        f"{len(state.needs_review)} held for review.",
+        markup=False,
+    )
+
+
+def _row(r: Resource) -> tuple[str, ...]:
+    sale = "-"
+    if r.sale is not None:
+        sale = f"{r.sale.price:f} {r.sale.start:%m-%d}..{r.sale.end:%m-%d}"
+    bounds = "-"
+    if r.minimum_seller_allowed_price is not None or r.maximum_seller_allowed_price is not None:
+        bounds = (
+            f"{_money(r.minimum_seller_allowed_price)}..{_money(r.maximum_seller_allowed_price)}"
+        )
+    return (
+        r.address,
+        f"{r.our_price:f} {r.currency}",
+        _money(r.list_price),
+        sale,
+        bounds,
+        "FBA" if r.quantity is None else str(r.quantity),
+        r.title,
+    )
+
+
+def _is_tty() -> bool:
+    return click.get_text_stream("stdout").isatty()
+
+
+@click.command(name="explain")
+@click.argument("address")
+@now_option
+@click.pass_context
+def explain_cmd(ctx: click.Context, address: str, now_text: str | None) -> int:
+    """Show every field of one listing with its value and the file:line it came from.
+
+    ADDRESS looks like 'listing.DE["HP-100"]'.
+    """
+    match = _ADDRESS.match(address.strip())
+    if match is None:
+        raise UserError(f'address {address!r} must look like listing.DE["HP-100"]')
+    code, sku = match["mkt"], match["sku"]
+    config = _config(ctx)
+    if code not in config.marketplaces:
+        raise UserError(f"marketplace {code} is not enabled in {config.project.source.name}")
+    if sku not in config.products:
+        raise UserError(f"no product with SKU {sku!r} in the config")
+    try:
+        trace = explain(config, parse_now(now_text), code, sku)
+    except KeyError as exc:
+        raise UserError(f"{address}: {exc.args[0]}") from None
+    click.echo(format_trace(address, config, code, trace, ctx.obj["config_dir"]))
+    return 0
+
+
+def format_trace(address: str, config: Config, code: str, trace: Trace, root: Path) -> str:
+    info = config.marketplaces[code].info
+    lines = [f"{address}  ({info.domain}, {info.currency}, language {info.language})"]
+    width = max(len(f.name) for f in trace.fields)
+    for f in trace.fields:
+        lines.append(f"  {f.name.ljust(width)}  {_show(f.value)}")
+        for origin in f.origins:
+            lines.append(f"  {'':{width}}    from {origin.describe()}")
+        if f.note:
+            lines.append(f"  {'':{width}}    {f.note}")
+    lines.append("  settings in effect:")
+    swidth = max(len(k) for k in trace.settings)
+    for key, (value, origin) in trace.settings.items():
+        where = origin.describe() if origin else "built-in default"
+        lines.append(f"    {key.ljust(swidth)}  {_show(value)}  ({where})")
+    return "\n".join(lines)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return f"{value}"
+
+
+COMMANDS = [validate, render_cmd, explain_cmd]

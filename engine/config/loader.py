@@ -1,0 +1,904 @@
+"""Load a config directory: find files, parse, validate, build the model, check semantics.
+
+All problems of one run are collected and raised together as ConfigErrors; nothing is
+written anywhere while loading.
+
+Layout of a config directory:
+
+    project.yaml              seller, marketplaces, backend, defaults   (required)
+    fx.yaml                   exchange rates                            (required)
+    products/*.yaml           the catalog (or a single products.yaml)
+    marketplaces/<CODE>.yaml  one per marketplace (optional: defaults apply)
+    sales.yaml | sales/*.yaml, promotions..., approvals..., incidents...
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from engine.config import schema
+from engine.config.errors import ConfigError, ConfigErrors
+from engine.config.model import (
+    BUILTIN_DEFAULTS,
+    MARKETPLACE_CURRENCY_SETTINGS,
+    Approval,
+    Backend,
+    Config,
+    FxTable,
+    Incident,
+    Layer,
+    MarketplaceConfig,
+    Money,
+    Origin,
+    Override,
+    Product,
+    Project,
+    Promotion,
+    Sale,
+    SkuSelector,
+    StockSource,
+    Texts,
+    flatten_settings,
+)
+from engine.config.stock_csv import read_central_stock
+from engine.config.yamlsafe import SourceFile, YamlProblem, parse_source
+from engine.marketplaces import MARKETPLACES, Marketplace
+from engine.money import CURRENCIES, MoneyError, PriceEnding, to_decimal
+
+MAX_SKU_LENGTH = 40
+SKU_CHARS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+# (kind of file) -> schema name
+_TOP_LEVEL = {
+    "project": "project",
+    "fx": "fx",
+    "products": "products",
+    "sales": "sales",
+    "promotions": "promotions",
+    "approvals": "approvals",
+    "incidents": "incidents",
+}
+_FOLDERS = {
+    "products": "products",
+    "marketplaces": "marketplace",
+    "sales": "sales",
+    "promotions": "promotions",
+    "approvals": "approvals",
+    "incidents": "incidents",
+}
+_LAYOUT_HINT = (
+    "expected project.yaml, fx.yaml, products/*.yaml, marketplaces/<CODE>.yaml, "
+    "sales, promotions, approvals or incidents (.yaml or folder)"
+)
+
+
+def load_config(root: Path) -> Config:
+    """Load, validate and check the config in `root`. Raises ConfigErrors listing every problem."""
+    return _Loader(Path(root)).load()
+
+
+class _Loader:
+    def __init__(self, root: Path):
+        self.root = root
+        self.errors: list[ConfigError] = []
+        self.hasher = hashlib.sha256()
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def load(self) -> Config:
+        if not self.root.is_dir():
+            raise ConfigErrors(
+                [ConfigError(str(self.root), None, "", "config directory not found")]
+            )
+        files = self._discover()
+        sources: dict[str, list[SourceFile]] = {kind: [] for kind in schema.SCHEMA_NAMES}
+        for path, kind in files:
+            source = self._read(path)
+            if source is None:
+                continue
+            problems = schema.validate(source, kind)
+            if problems:
+                self.errors.extend(problems)
+                continue
+            sources[kind].append(source)
+        for required in ("project", "fx"):
+            if not any(p.name == f"{required}.yaml" and p.parent == self.root for p, _ in files):
+                self.errors.append(
+                    ConfigError(
+                        self._display(self.root / f"{required}.yaml"),
+                        None,
+                        "",
+                        "required file is missing",
+                    )
+                )
+        if not sources["project"] or not sources["fx"]:
+            raise ConfigErrors(self.errors)
+        return self._build(sources)
+
+    def _discover(self) -> list[tuple[Path, str]]:
+        found: list[tuple[Path, str]] = []
+        for path in sorted(self.root.rglob("*")):
+            rel = path.relative_to(self.root)
+            if any(part.startswith(".") for part in rel.parts):
+                continue
+            if path.suffix not in (".yaml", ".yml") or not path.is_file():
+                continue
+            kind = None
+            if len(rel.parts) == 1:
+                kind = _TOP_LEVEL.get(path.stem)
+            elif len(rel.parts) == 2:
+                kind = _FOLDERS.get(rel.parts[0])
+            if kind is None:
+                self.errors.append(
+                    ConfigError(
+                        self._display(path), None, "", f"unknown config file; {_LAYOUT_HINT}"
+                    )
+                )
+                continue
+            found.append((path, kind))
+        return found
+
+    def _display(self, path: Path) -> str:
+        return str(path)
+
+    def _read(self, path: Path) -> SourceFile | None:
+        name = self._display(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            self.errors.append(ConfigError(name, None, "", f"cannot read file: {exc.strerror}"))
+            return None
+        self.hasher.update(str(path.relative_to(self.root)).encode() + b"\0" + raw + b"\0")
+        try:
+            source = parse_source(raw, name)
+        except YamlProblem as problem:
+            self.errors.append(ConfigError(name, problem.position, "", problem.message))
+            return None
+        if source.data is None:
+            self.errors.append(ConfigError(name, None, "", "file is empty"))
+            return None
+        return source
+
+    # ---- building --------------------------------------------------------------------------
+
+    def _build(self, sources: dict[str, list[SourceFile]]) -> Config:
+        project = self._project(sources["project"][0])
+        fx = self._fx(sources["fx"][0], project)
+        products = self._products(sources["products"], project, fx)
+        marketplaces = self._marketplaces(sources["marketplace"], project, fx, products)
+        self._check_settings(project, products, marketplaces)
+        self._check_translations(project, products, marketplaces)
+        self._check_override_bounds(project, products, marketplaces)
+        sales = self._sales(sources["sales"], products, marketplaces)
+        promotions = self._promotions(sources["promotions"], products, marketplaces)
+        approvals = self._approvals(sources["approvals"])
+        incidents = self._incidents(sources["incidents"])
+        central: dict[str, int] = {}
+        if project.stock_source is not None:
+            central, problems = read_central_stock(
+                project.stock_source, self._display(project.stock_source.path), self.hasher
+            )
+            self.errors.extend(problems)
+        if self.errors:
+            raise ConfigErrors(self.errors)
+        return Config(
+            root=self.root,
+            project=project,
+            fx=fx,
+            products=products,
+            marketplaces=marketplaces,
+            sales=tuple(sales),
+            promotions=tuple(promotions),
+            approvals=tuple(approvals),
+            incidents=tuple(incidents),
+            central_stock=central,
+            digest=self.hasher.hexdigest(),
+        )
+
+    def _project(self, src: SourceFile) -> Project:
+        data = src.data
+        base = data["base"]
+        if base["marketplace"] not in MARKETPLACES:
+            self._unknown_marketplace(src, ("base", "marketplace"), base["marketplace"])
+        elif MARKETPLACES[base["marketplace"]].currency != base["currency"]:
+            self.errors.append(
+                src.error(
+                    ("base", "currency"),
+                    f"{base['currency']} does not match base marketplace {base['marketplace']} "
+                    f"(which sells in {MARKETPLACES[base['marketplace']].currency})",
+                )
+            )
+        enabled = []
+        for i, code in enumerate(data["marketplaces"]):
+            if code not in MARKETPLACES:
+                self._unknown_marketplace(src, ("marketplaces", i), code)
+            else:
+                enabled.append(code)
+        backend_data = data.get("backend", {})
+        stock_source = None
+        if "stock_source" in data:
+            s = data["stock_source"]
+            stock_source = StockSource(
+                kind=s["kind"],
+                path=self.root / s["path"],
+                sku_column=s.get("sku_column", "sku"),
+                quantity_column=s.get("quantity_column", "quantity"),
+                origin=Origin(src, ("stock_source", "path")),
+            )
+        defaults = flatten_settings(data.get("defaults", {}), src, ("defaults",))
+        return Project(
+            seller_id=data["seller"]["id"],
+            seller_name=data["seller"].get("name", data["seller"]["id"]),
+            base_marketplace=base["marketplace"],
+            base_currency=base["currency"],
+            marketplaces=tuple(enabled),
+            backend=Backend(
+                kind=backend_data.get("kind", "sandbox"),
+                credentials_file=backend_data.get("credentials_file"),
+                endpoint=backend_data.get("endpoint"),
+            ),
+            state_dir=self.root.parent / data.get("state_dir", ".sellersync"),
+            stock_source=stock_source,
+            defaults=defaults,
+            source=src,
+        )
+
+    def _unknown_marketplace(self, src: SourceFile, path: tuple, code: str) -> None:
+        known = ", ".join(MARKETPLACES)
+        self.errors.append(src.error(path, f"unknown marketplace {code!r}; known: {known}"))
+
+    def _fx(self, src: SourceFile, project: Project) -> FxTable:
+        data = src.data
+        if data["base_currency"] != project.base_currency:
+            self.errors.append(
+                src.error(
+                    ("base_currency",),
+                    f"{data['base_currency']} differs from the project's base currency "
+                    f"{project.base_currency} (project.yaml base.currency)",
+                )
+            )
+        rates: dict[str, Decimal] = {}
+        origins: dict[str, Origin] = {}
+        for code, value in data["rates"].items():
+            origin = Origin(src, ("rates", code))
+            if code not in CURRENCIES:
+                self.errors.append(origin.error(f"unknown currency {code!r}", at_key=True))
+                continue
+            rate = self._decimal(value, origin, positive=True)
+            if rate is not None:
+                rates[code] = rate
+                origins[code] = origin
+        needed = {MARKETPLACES[m].currency for m in project.marketplaces}
+        for code in sorted(needed - set(rates) - {data["base_currency"]}):
+            self.errors.append(
+                src.error(("rates",), f"no rate for {code}, which an enabled marketplace sells in")
+            )
+        return FxTable(
+            base_currency=data["base_currency"],
+            as_of=_date(data["as_of"], Origin(src, ("as_of",)), self.errors),
+            source_name=data["source"],
+            rates=rates,
+            origins=origins,
+        )
+
+    def _decimal(
+        self, value: Any, origin: Origin, *, positive: bool = False, non_negative: bool = False
+    ) -> Decimal | None:
+        try:
+            amount = to_decimal(value)
+        except MoneyError as exc:
+            self.errors.append(origin.error(str(exc)))
+            return None
+        if positive and amount <= 0:
+            self.errors.append(origin.error(f"must be greater than zero (got {amount})"))
+            return None
+        if non_negative and amount < 0:
+            self.errors.append(origin.error(f"must not be negative (got {amount})"))
+            return None
+        return amount
+
+    def _products(
+        self, srcs: list[SourceFile], project: Project, fx: FxTable
+    ) -> dict[str, Product]:
+        products: dict[str, Product] = {}
+        for src in srcs:
+            for i, item in enumerate(src.data["products"]):
+                origin = Origin(src, ("products", i))
+                product = self._product(item, origin, project, fx)
+                if product is None:
+                    continue
+                first = products.get(product.sku)
+                if first is not None:
+                    self.errors.append(
+                        Origin(src, ("products", i, "sku")).error(
+                            f"SKU {product.sku!r} is already defined at "
+                            f"{first.at('sku').describe().split(' ')[0]}"
+                        )
+                    )
+                    continue
+                products[product.sku] = product
+        return products
+
+    def _product(
+        self, item: dict[str, Any], origin: Origin, project: Project, fx: FxTable
+    ) -> Product | None:
+        def at(*path: str | int) -> Origin:
+            return Origin(origin.source, (*origin.path, *path))
+
+        sku = item["sku"]
+        ok = self._check_sku(sku, at("sku"))
+        base_price = self._decimal(item["base_price"], at("base_price"), positive=True)
+        list_price = None
+        if "list_price" in item:
+            list_price = self._decimal(item["list_price"], at("list_price"), positive=True)
+        cost_amount = self._decimal(item["cost"]["amount"], at("cost", "amount"), non_negative=True)
+        cost_currency = item["cost"]["currency"]
+        if cost_currency not in CURRENCIES:
+            self.errors.append(at("cost", "currency").error(f"unknown currency {cost_currency!r}"))
+            return None
+        if base_price is None or cost_amount is None or not ok:
+            return None
+        if cost_currency != fx.base_currency and cost_currency not in fx.rates:
+            self.errors.append(
+                at("cost", "currency").error(
+                    f"no exchange rate for {cost_currency} in fx.yaml, so the cost cannot be "
+                    "compared with prices"
+                )
+            )
+        else:
+            cost_in_base = cost_amount / fx.rate(cost_currency)
+            if cost_in_base > base_price:
+                self.errors.append(
+                    at("cost", "amount").error(
+                        f"cost {cost_amount} {cost_currency} is above the base price "
+                        f"{base_price} {project.base_currency}: every sale would lose money"
+                    )
+                )
+        texts = {
+            lang: Texts(
+                title=t["title"],
+                bullet_points=tuple(t.get("bullet_points", ())),
+                description=t.get("description", ""),
+            )
+            for lang, t in item["texts"].items()
+        }
+        settings = flatten_settings(item, origin.source, origin.path)
+        return Product(
+            sku=sku,
+            product_type=item["product_type"],
+            brand=item["brand"],
+            cost=Money(cost_amount, cost_currency),
+            base_price=base_price,
+            list_price=list_price,
+            fulfillment=item["fulfillment"],
+            identifiers=tuple(sorted(item.get("identifiers", {}).items())),
+            texts=texts,
+            settings=settings,
+            origin=origin,
+        )
+
+    def _check_sku(self, sku: str, origin: Origin) -> bool:
+        if len(sku) > MAX_SKU_LENGTH:
+            self.errors.append(
+                origin.error(
+                    f"SKU {sku!r} is {len(sku)} characters; Amazon allows at most {MAX_SKU_LENGTH}"
+                )
+            )
+            return False
+        if not SKU_CHARS.match(sku):
+            self.errors.append(
+                origin.error(
+                    f"SKU {sku!r} has characters Amazon rejects or that break SP-API paths; "
+                    "use letters, digits, '-', '_' and '.', starting with a letter or digit"
+                )
+            )
+            return False
+        return True
+
+    def _marketplaces(
+        self, srcs: list[SourceFile], project: Project, fx: FxTable, products: dict[str, Product]
+    ) -> dict[str, MarketplaceConfig]:
+        by_code: dict[str, MarketplaceConfig] = {}
+        for src in srcs:
+            data = src.data
+            code = data["marketplace"]
+            stem = Path(src.name).stem
+            if code not in MARKETPLACES:
+                self._unknown_marketplace(src, ("marketplace",), code)
+                continue
+            if stem != code:
+                self.errors.append(
+                    src.error(
+                        ("marketplace",),
+                        f"file is named {stem}.yaml but describes {code}; name it {code}.yaml",
+                    )
+                )
+                continue
+            if code not in project.marketplaces:
+                self.errors.append(
+                    src.error(
+                        ("marketplace",),
+                        f"{code} is not enabled in project.yaml marketplaces; enable it or delete "
+                        "this file",
+                    )
+                )
+                continue
+            info = MARKETPLACES[code]
+            if "currency" in data and data["currency"] != info.currency:
+                self.errors.append(
+                    src.error(
+                        ("currency",),
+                        f"{data['currency']} does not match marketplace {code}, which sells in "
+                        f"{info.currency}",
+                    )
+                )
+            by_code[code] = self._marketplace(src, info, products)
+        result: dict[str, MarketplaceConfig] = {}
+        for code in project.marketplaces:
+            result[code] = by_code.get(code) or MarketplaceConfig(
+                code=code,
+                info=MARKETPLACES[code],
+                include=None,
+                exclude=SkuSelector.of(()),
+                settings={},
+                overrides={},
+                source=None,
+            )
+        return result
+
+    def _marketplace(
+        self, src: SourceFile, info: Marketplace, products: dict[str, Product]
+    ) -> MarketplaceConfig:
+        data = src.data
+        listings = data.get("listings", {})
+        include = SkuSelector.of(listings["include"]) if "include" in listings else None
+        exclude = SkuSelector.of(listings.get("exclude", ()))
+        for key in ("include", "exclude"):
+            for i, pattern in enumerate(listings.get(key, ())):
+                if not any(SkuSelector.of([pattern]).matches(s) for s in products):
+                    self.errors.append(
+                        src.error(
+                            ("listings", key, i), f"pattern {pattern!r} matches no product SKU"
+                        )
+                    )
+        overrides: dict[str, Override] = {}
+        for sku, values in data.get("overrides", {}).items():
+            origin = Origin(src, ("overrides", sku))
+            if sku not in products:
+                self.errors.append(origin.error(f"override for unknown SKU {sku!r}", at_key=True))
+                continue
+            overrides[sku] = Override(
+                sku=sku,
+                our_price=self._opt_price(values, "our_price", origin),
+                list_price=self._opt_price(values, "list_price", origin),
+                title=values.get("title"),
+                bullet_points=tuple(values["bullet_points"]) if "bullet_points" in values else None,
+                description=values.get("description"),
+                settings=flatten_settings(values, src, origin.path),
+                origin=origin,
+            )
+        return MarketplaceConfig(
+            code=info.code,
+            info=info,
+            include=include,
+            exclude=exclude,
+            settings=flatten_settings(data, src, ()),
+            overrides=overrides,
+            source=src,
+        )
+
+    def _opt_price(self, values: dict[str, Any], key: str, origin: Origin) -> Decimal | None:
+        if key not in values:
+            return None
+        return self._decimal(values[key], Origin(origin.source, (*origin.path, key)), positive=True)
+
+    # ---- semantic checks across files ---------------------------------------------------------
+
+    def _check_settings(
+        self,
+        project: Project,
+        products: dict[str, Product],
+        marketplaces: dict[str, MarketplaceConfig],
+    ) -> None:
+        """Settings are checked where they are written, against every marketplace they reach."""
+        for layer in [project.defaults, *(p.settings for p in products.values())]:
+            for key in MARKETPLACE_CURRENCY_SETTINGS & layer.keys():
+                self.errors.append(
+                    layer[key].origin.error(
+                        f"{key.split('.')[-1]} is an amount in the marketplace currency; set it in "
+                        "a marketplace file or its overrides",
+                        at_key=True,
+                    )
+                )
+            floor = layer.get("promotion_limits.floor")
+            if floor is not None and "amount" in floor.value:
+                self.errors.append(
+                    floor.origin.error(
+                        "floor.amount is in the marketplace currency; set it in a marketplace file "
+                        "or use cost_plus_margin_pct here",
+                    )
+                )
+        currencies = {code: CURRENCIES[m.info.currency] for code, m in marketplaces.items()}
+        for layer, reach in self._layers_with_reach(project, products, marketplaces):
+            ending = layer.get("pricing.ending")
+            if ending is not None and ending.value is not None:
+                for code in reach:
+                    try:
+                        PriceEnding.parse(str(ending.value), currencies[code])
+                    except MoneyError as exc:
+                        self.errors.append(ending.origin.error(f"{exc} (applies to {code})"))
+                        break
+            for key in MARKETPLACE_CURRENCY_SETTINGS & layer.keys():
+                self._decimal(
+                    layer[key].value, layer[key].origin, positive=key != "pricing.tax_delta"
+                )
+            floor = layer.get("promotion_limits.floor")
+            if floor is not None and "amount" in floor.value:
+                self._decimal(floor.value["amount"], floor.origin, positive=True)
+            low, high = layer.get("pricing.min_price"), layer.get("pricing.max_price")
+            if low and high:
+                try:
+                    if to_decimal(low.value) > to_decimal(high.value):
+                        self.errors.append(
+                            low.origin.error(
+                                f"min_price {low.value} is above max_price {high.value}"
+                            )
+                        )
+                except MoneyError:
+                    pass  # reported above
+
+    def _check_override_bounds(
+        self,
+        project: Project,
+        products: dict[str, Product],
+        marketplaces: dict[str, MarketplaceConfig],
+    ) -> None:
+        """A fixed price outside min/max would get the offer suppressed by Amazon."""
+        for mkt in marketplaces.values():
+            for sku, override in mkt.overrides.items():
+                if override.our_price is None:
+                    continue
+                args = (project, mkt, products[sku], override)
+                try:
+                    low = effective_setting("pricing.min_price", *args)
+                    high = effective_setting("pricing.max_price", *args)
+                    low = None if low is None else to_decimal(low)
+                    high = None if high is None else to_decimal(high)
+                except MoneyError:
+                    continue  # reported where the bound is written
+                price = override.our_price
+                if (low is not None and price < low) or (high is not None and price > high):
+                    self.errors.append(
+                        override.at("our_price").error(
+                            f"our_price {price} is outside the bounds "
+                            f"[{_or_dash(low)}, {_or_dash(high)}]"
+                            f" for {mkt.code}; Amazon would suppress the offer"
+                        )
+                    )
+
+    def _layers_with_reach(
+        self,
+        project: Project,
+        products: dict[str, Product],
+        marketplaces: dict[str, MarketplaceConfig],
+    ) -> list[tuple[Layer, list[str]]]:
+        """Each settings layer with the marketplaces its price ending reaches: a project
+        default ending is shadowed by a marketplace that sets its own (JPY needs "80", not
+        ".99"); a product's ending reaches every marketplace listing the product."""
+        shadowing = {c for c, m in marketplaces.items() if "pricing.ending" in m.settings}
+        out: list[tuple[Layer, list[str]]] = [
+            (project.defaults, [c for c in marketplaces if c not in shadowing])
+        ]
+        out += [
+            (p.settings, [c for c, m in marketplaces.items() if m.lists(p.sku)])
+            for p in products.values()
+            if p.settings
+        ]
+        for code, m in marketplaces.items():
+            out.append((m.settings, [code]))
+            out += [(o.settings, [code]) for o in m.overrides.values() if o.settings]
+        return out
+
+    def _check_translations(
+        self,
+        project: Project,
+        products: dict[str, Product],
+        marketplaces: dict[str, MarketplaceConfig],
+    ) -> None:
+        """Never publish English text to a Japanese listing silently."""
+        for code, mkt in marketplaces.items():
+            lang = mkt.info.language
+            for sku, product in products.items():
+                if lang in product.texts or not mkt.lists(sku):
+                    continue
+                override = mkt.overrides.get(sku)
+                if override is not None and override.title is not None:
+                    continue
+                policy = effective_setting("missing_translation", project, mkt, product, override)
+                if policy == "needs_review":
+                    continue
+                self.errors.append(
+                    product.at("texts").error(
+                        f"no '{lang}' texts for the {code} listing of {sku}; add texts.{lang}, "
+                        f"exclude {sku} in marketplaces/{code}.yaml, or set "
+                        "missing_translation: needs_review",
+                    )
+                )
+
+    def _selector(
+        self, src: SourceFile, path: tuple, patterns: list[str], products: dict[str, Product]
+    ) -> SkuSelector:
+        selector = SkuSelector.of(patterns)
+        for i, pattern in enumerate(patterns):
+            if not any(SkuSelector.of([pattern]).matches(s) for s in products):
+                self.errors.append(src.error((*path, i), f"{pattern!r} matches no product SKU"))
+        return selector
+
+    def _enabled(
+        self,
+        src: SourceFile,
+        path: tuple,
+        codes: list[str],
+        marketplaces: dict[str, MarketplaceConfig],
+    ) -> tuple[str, ...]:
+        for i, code in enumerate(codes):
+            if code not in MARKETPLACES:
+                self._unknown_marketplace(src, (*path, i), code)
+            elif code not in marketplaces:
+                self.errors.append(
+                    src.error((*path, i), f"marketplace {code} is not enabled in project.yaml")
+                )
+        return tuple(codes)
+
+    def _window(self, item: dict[str, Any], origin: Origin) -> tuple[datetime, datetime] | None:
+        start = _timestamp(item["start"], _sub(origin, "start"), self.errors)
+        end = _timestamp(item["end"], _sub(origin, "end"), self.errors)
+        if start is None or end is None:
+            return None
+        if end <= start:
+            self.errors.append(
+                _sub(origin, "end").error(f"end {item['end']} is not after start {item['start']}")
+            )
+            return None
+        return start, end
+
+    def _single_currency(self, codes: tuple[str, ...], origin: Origin, what: str) -> None:
+        currencies = sorted({MARKETPLACES[c].currency for c in codes if c in MARKETPLACES})
+        if len(currencies) > 1:
+            self.errors.append(
+                origin.error(
+                    f"{what} is an amount, but the marketplaces sell in {', '.join(currencies)}; "
+                    "split it per currency or use a percentage"
+                )
+            )
+
+    def _sales(
+        self,
+        srcs: list[SourceFile],
+        products: dict[str, Product],
+        marketplaces: dict[str, MarketplaceConfig],
+    ) -> list[Sale]:
+        sales: list[Sale] = []
+        seen: dict[str, Origin] = {}
+        for src in srcs:
+            for i, item in enumerate(src.data["sales"]):
+                origin = Origin(src, ("sales", i))
+                if not self._unique_id(item["id"], origin, seen, "sale"):
+                    continue
+                codes = self._enabled(
+                    src, (*origin.path, "marketplaces"), item["marketplaces"], marketplaces
+                )
+                skus = self._selector(src, (*origin.path, "skus"), item["skus"], products)
+                window = self._window(item, origin)
+                has_price, has_pct = "price" in item, "discount_pct" in item
+                if has_price == has_pct:
+                    self.errors.append(origin.error("give exactly one of price or discount_pct"))
+                    continue
+                price = pct = None
+                if has_price:
+                    price = self._decimal(item["price"], _sub(origin, "price"), positive=True)
+                    self._single_currency(codes, _sub(origin, "price"), "price")
+                else:
+                    pct = to_decimal(item["discount_pct"])
+                    if not 0 < pct < 100:
+                        self.errors.append(
+                            _sub(origin, "discount_pct").error(
+                                f"discount_pct must be between 0 and 100, exclusive (got {pct})"
+                            )
+                        )
+                if window is None or (has_price and price is None):
+                    continue
+                sales.append(Sale(item["id"], codes, skus, price, pct, *window, origin))
+        self._check_sale_overlaps(sales, products)
+        return sales
+
+    def _check_sale_overlaps(self, sales: list[Sale], products: dict[str, Product]) -> None:
+        """Amazon holds one discounted_price per offer: two sales on one listing at once clash."""
+        by_listing: dict[tuple[str, str], list[Sale]] = {}
+        for sale in sales:
+            for sku in products:
+                if sale.skus.matches(sku):
+                    for code in sale.marketplaces:
+                        by_listing.setdefault((code, sku), []).append(sale)
+        reported: set[tuple[str, str]] = set()
+        for (code, sku), group in by_listing.items():
+            group.sort(key=lambda s: s.start)
+            for earlier, later in itertools.pairwise(group):
+                if later.start < earlier.end and (earlier.id, later.id) not in reported:
+                    reported.add((earlier.id, later.id))
+                    self.errors.append(
+                        later.origin.error(
+                            f"sale {later.id!r} overlaps sale {earlier.id!r} on "
+                            f"{code} {sku} (a listing has one sale price at a time)"
+                        )
+                    )
+
+    def _unique_id(self, ident: str, origin: Origin, seen: dict[str, Origin], what: str) -> bool:
+        if ident in seen:
+            self.errors.append(
+                _sub(origin, "id").error(
+                    f"{what} id {ident!r} is already used at {seen[ident].describe().split(' ')[0]}"
+                )
+            )
+            return False
+        seen[ident] = _sub(origin, "id")
+        return True
+
+    def _promotions(
+        self,
+        srcs: list[SourceFile],
+        products: dict[str, Product],
+        marketplaces: dict[str, MarketplaceConfig],
+    ) -> list[Promotion]:
+        promotions: list[Promotion] = []
+        seen: dict[str, Origin] = {}
+        for src in srcs:
+            for i, item in enumerate(src.data["promotions"]):
+                origin = Origin(src, ("promotions", i))
+                if not self._unique_id(item["id"], origin, seen, "promotion"):
+                    continue
+                codes = self._enabled(
+                    src, (*origin.path, "marketplaces"), item["marketplaces"], marketplaces
+                )
+                skus = self._selector(src, (*origin.path, "skus"), item["skus"], products)
+                window = self._window(item, origin)
+                if item["kind"] == "promo_code" and not item.get("code"):
+                    self.errors.append(origin.error("a promo_code promotion needs its code"))
+                discount = item["discount"]
+                percent = amount = None
+                if "percent" in discount:
+                    percent = to_decimal(discount["percent"])
+                    if percent <= 0:
+                        self.errors.append(
+                            _sub(origin, "discount", "percent").error(
+                                "discount percent must be greater than zero"
+                            )
+                        )
+                else:
+                    where = _sub(origin, "discount", "amount")
+                    amount = self._decimal(discount["amount"], where, positive=True)
+                    self._single_currency(codes, where, "discount amount")
+                if window is None:
+                    continue
+                promotions.append(
+                    Promotion(
+                        id=item["id"],
+                        kind=item["kind"],
+                        code=item.get("code"),
+                        percent=percent,
+                        amount=amount,
+                        marketplaces=codes,
+                        skus=skus,
+                        start=window[0],
+                        end=window[1],
+                        max_redemptions=item.get("max_redemptions"),
+                        origin=origin,
+                    )
+                )
+        return promotions
+
+    def _approvals(self, srcs: list[SourceFile]) -> list[Approval]:
+        approvals = []
+        for src in srcs:
+            for i, item in enumerate(src.data["approvals"]):
+                origin = Origin(src, ("approvals", i))
+                scope = item["scope"]
+                for j, code in enumerate(scope.get("marketplaces", ())):
+                    if code not in MARKETPLACES:
+                        self._unknown_marketplace(
+                            src, (*origin.path, "scope", "marketplaces", j), code
+                        )
+                expires = _timestamp(item["expires"], _sub(origin, "expires"), self.errors)
+                if expires is None:
+                    continue
+                approvals.append(
+                    Approval(
+                        rule=item["rule"],
+                        marketplaces=tuple(scope["marketplaces"])
+                        if "marketplaces" in scope
+                        else None,
+                        skus=SkuSelector.of(scope["skus"]) if "skus" in scope else None,
+                        reason=item["reason"],
+                        approver=item["approver"],
+                        expires=expires,
+                        origin=origin,
+                    )
+                )
+        return approvals
+
+    def _incidents(self, srcs: list[SourceFile]) -> list[Incident]:
+        incidents = []
+        for src in srcs:
+            for i, item in enumerate(src.data["incidents"]):
+                origin = Origin(src, ("incidents", i))
+                if item["marketplace"] not in MARKETPLACES:
+                    self._unknown_marketplace(
+                        src, (*origin.path, "marketplace"), item["marketplace"]
+                    )
+                    continue
+                at = _timestamp(
+                    item["acknowledged_at"], _sub(origin, "acknowledged_at"), self.errors
+                )
+                if at is None:
+                    continue
+                incidents.append(
+                    Incident(
+                        id=item["id"],
+                        marketplace=item["marketplace"],
+                        sku=item["sku"],
+                        acknowledged_by=item["acknowledged_by"],
+                        acknowledged_at=at,
+                        resolution=item["resolution"],
+                        origin=origin,
+                    )
+                )
+        return incidents
+
+
+def effective_setting(
+    key: str, project: Project, mkt: MarketplaceConfig, product: Product, override: Override | None
+) -> Any:
+    """A setting's value after layering: defaults → marketplace → product → override."""
+    for layer in (
+        override.settings if override else None,
+        product.settings,
+        mkt.settings,
+        project.defaults,
+    ):
+        if layer and key in layer:
+            return layer[key].value
+    return BUILTIN_DEFAULTS.get(key)
+
+
+def _or_dash(value: Decimal | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _sub(origin: Origin, *path: str | int) -> Origin:
+    return Origin(origin.source, (*origin.path, *path))
+
+
+def _timestamp(text: str, origin: Origin, errors: list[ConfigError]) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(str(text).strip().replace(" ", "T", 1))
+    except ValueError as exc:
+        errors.append(origin.error(f"invalid date-time {text!r}: {exc}"))
+        return None
+    if value.tzinfo is None:
+        errors.append(origin.error(f"{text!r} has no timezone; add Z for UTC"))
+        return None
+    return value.astimezone(UTC)
+
+
+def _date(text: str, origin: Origin, errors: list[ConfigError]) -> date:
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError as exc:
+        errors.append(origin.error(f"invalid date {text!r}: {exc}"))
+        return date.min

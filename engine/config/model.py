@@ -1,0 +1,284 @@
+"""The typed config: what the loader builds once the YAML is known to be valid.
+
+Every object keeps the file and path it came from (`Origin`) so that errors found later
+and `sync explain` can name a line. Positions are resolved lazily (see yamlsafe).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from engine.config.errors import ConfigError, format_path
+from engine.config.yamlsafe import SourceFile
+from engine.marketplaces import Marketplace
+
+Path_ = tuple[str | int, ...]
+FulfillmentChannel = Literal["MFN", "FBA"]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a value was written: a file and the path inside it."""
+
+    source: SourceFile
+    path: Path_
+
+    def describe(self) -> str:
+        pos = self.source.position(self.path)
+        where = f"{self.source.name}:{pos.line}" if pos else self.source.name
+        return f"{where} ({format_path(self.path)})"
+
+    def error(self, message: str, *, at_key: bool = False) -> ConfigError:
+        return self.source.error(self.path, message, at_key=at_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One layered setting value and where it was set."""
+
+    value: Any
+    origin: Origin
+
+
+# A layer of settings, flattened to dotted keys ("pricing.ending", "stock.alert_level",
+# "promotion_limits.floor", "missing_translation"). Flat dicts merge with `{**a, **b}`.
+Layer = dict[str, Setting]
+
+SETTING_GROUPS = ("pricing", "stock", "promotion_limits")
+# Settings written in the marketplace currency: they make no sense in a layer that spans
+# currencies (project defaults, products), so only marketplace files and overrides set them.
+MARKETPLACE_CURRENCY_SETTINGS = frozenset(
+    {"pricing.tax_delta", "pricing.min_price", "pricing.max_price"}
+)
+# Documented defaults for settings nobody set.
+BUILTIN_DEFAULTS: dict[str, Any] = {
+    "pricing.ending": None,
+    "pricing.rounding": "nearest",
+    "missing_translation": "error",
+}
+
+
+def flatten_settings(data: dict[str, Any], source: SourceFile, path: Path_) -> Layer:
+    """Pick the layered settings out of a mapping (a product, a marketplace file, ...)."""
+    layer: Layer = {}
+    for group in SETTING_GROUPS:
+        values = data.get(group)
+        if not isinstance(values, dict):
+            continue
+        for key, value in values.items():
+            layer[f"{group}.{key}"] = Setting(value, Origin(source, (*path, group, key)))
+    if "missing_translation" in data:
+        layer["missing_translation"] = Setting(
+            data["missing_translation"], Origin(source, (*path, "missing_translation"))
+        )
+    return layer
+
+
+@dataclass(frozen=True, slots=True)
+class Texts:
+    title: str
+    bullet_points: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    kind: Literal["sandbox", "spapi"] = "sandbox"
+    credentials_file: str | None = None
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StockSource:
+    kind: Literal["csv"]
+    path: Path
+    sku_column: str
+    quantity_column: str
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    seller_id: str
+    seller_name: str
+    base_marketplace: str
+    base_currency: str
+    marketplaces: tuple[str, ...]
+    backend: Backend
+    state_dir: Path
+    stock_source: StockSource | None
+    defaults: Layer
+    source: SourceFile
+
+
+@dataclass(frozen=True, slots=True)
+class FxTable:
+    base_currency: str
+    as_of: date
+    source_name: str
+    rates: dict[str, Decimal]
+    origins: dict[str, Origin]
+
+    def rate(self, currency: str) -> Decimal:
+        """Units of `currency` per one unit of the base currency."""
+        if currency == self.base_currency:
+            return Decimal(1)
+        return self.rates[currency]
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    sku: str
+    product_type: str
+    brand: str
+    cost: Money
+    base_price: Decimal
+    list_price: Decimal | None
+    fulfillment: FulfillmentChannel
+    identifiers: tuple[tuple[str, str], ...]
+    texts: dict[str, Texts]
+    settings: Layer
+    origin: Origin  # the product entry: ("products", i)
+
+    def at(self, *path: str | int) -> Origin:
+        return Origin(self.origin.source, (*self.origin.path, *path))
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    sku: str
+    our_price: Decimal | None
+    list_price: Decimal | None
+    title: str | None
+    bullet_points: tuple[str, ...] | None
+    description: str | None
+    settings: Layer
+    origin: Origin  # ("overrides", sku)
+
+    def at(self, *path: str | int) -> Origin:
+        return Origin(self.origin.source, (*self.origin.path, *path))
+
+
+@dataclass(frozen=True, slots=True)
+class SkuSelector:
+    """Shell-style SKU patterns (`HP-*`); plain SKUs match only themselves."""
+
+    patterns: tuple[str, ...]
+    _compiled: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, patterns: list[str] | tuple[str, ...]) -> SkuSelector:
+        regex = "|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)
+        return cls(tuple(patterns), re.compile(regex) if patterns else None)
+
+    def matches(self, sku: str) -> bool:
+        return self._compiled is not None and self._compiled.match(sku) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class MarketplaceConfig:
+    code: str
+    info: Marketplace
+    include: SkuSelector | None  # None: every product
+    exclude: SkuSelector
+    settings: Layer
+    overrides: dict[str, Override]
+    source: SourceFile | None  # None when the marketplace has no file (defaults only)
+
+    def lists(self, sku: str) -> bool:
+        if self.exclude.matches(sku):
+            return False
+        return self.include is None or self.include.matches(sku)
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    id: str
+    marketplaces: tuple[str, ...]
+    skus: SkuSelector
+    price: Decimal | None
+    discount_pct: Decimal | None
+    start: datetime
+    end: datetime
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    id: str
+    kind: Literal["percent_off", "promo_code", "coupon"]
+    code: str | None
+    percent: Decimal | None
+    amount: Decimal | None
+    marketplaces: tuple[str, ...]
+    skus: SkuSelector
+    start: datetime
+    end: datetime
+    max_redemptions: int | None
+    origin: Origin
+
+    def applies_to(self, marketplace: str, sku: str) -> bool:
+        return marketplace in self.marketplaces and self.skus.matches(sku)
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    rule: str
+    marketplaces: tuple[str, ...] | None
+    skus: SkuSelector | None
+    reason: str
+    approver: str
+    expires: datetime
+    origin: Origin
+
+    def covers(self, rule: str, marketplace: str, sku: str, now: datetime) -> bool:
+        return (
+            rule == self.rule
+            and now < self.expires
+            and (self.marketplaces is None or marketplace in self.marketplaces)
+            and (self.skus is None or self.skus.matches(sku))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: str
+    marketplace: str
+    sku: str
+    acknowledged_by: str
+    acknowledged_at: datetime
+    resolution: str
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole desired-state config of one seller account."""
+
+    root: Path
+    project: Project
+    fx: FxTable
+    products: dict[str, Product]  # in file order
+    marketplaces: dict[str, MarketplaceConfig]  # in project order
+    sales: tuple[Sale, ...]
+    promotions: tuple[Promotion, ...]
+    approvals: tuple[Approval, ...]
+    incidents: tuple[Incident, ...]
+    central_stock: dict[str, int]  # units on hand in the central warehouse, by SKU
+    digest: str  # sha256 over every file read, for plans to pin the config they came from
+
+    @property
+    def state_dir(self) -> Path:
+        return self.project.state_dir

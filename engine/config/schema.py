@@ -1,0 +1,176 @@
+"""JSON Schema validation of config files, with messages a seller can act on.
+
+The schemas in `schemas/` are the single source of truth for the config format. Two
+validators run them: fastjsonschema (compiled to Python, fast) checks every file first;
+only a file that fails goes through jsonschema, which reports *all* errors with their
+paths. Valid catalogs, the common case, never pay for the slow path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import fastjsonschema
+import jsonschema
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
+
+from engine.config.errors import ConfigError
+from engine.config.yamlsafe import SourceFile
+
+SCHEMA_NAMES = (
+    "definitions",
+    "project",
+    "fx",
+    "products",
+    "marketplace",
+    "sales",
+    "promotions",
+    "approvals",
+    "incidents",
+)
+
+
+@cache
+def load_schemas() -> dict[str, dict[str, Any]]:
+    """Every schema by its `$id` (e.g. "products.schema.json")."""
+    folder = resources.files("engine.schemas")
+    schemas = {}
+    for name in SCHEMA_NAMES:
+        schema = json.loads((folder / f"{name}.schema.json").read_text(encoding="utf-8"))
+        schemas[schema["$id"]] = schema
+    return schemas
+
+
+def schema_for(kind: str) -> dict[str, Any]:
+    return load_schemas()[f"{kind}.schema.json"]
+
+
+@cache
+def _registry() -> Registry:
+    return Registry().with_resources(
+        (uri, Resource.from_contents(schema, default_specification=DRAFT7))
+        for uri, schema in load_schemas().items()
+    )
+
+
+@cache
+def _fast_validator(kind: str) -> Any:
+    schemas = load_schemas()
+    # Cross-file refs are relative ("definitions.schema.json#/..."), so their URI scheme is ''.
+    return fastjsonschema.compile(
+        schema_for(kind), handlers={"": lambda uri: schemas[uri]}, use_default=False
+    )
+
+
+@cache
+def _full_validator(kind: str) -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(schema_for(kind), registry=_registry())
+
+
+def validate(source: SourceFile, kind: str) -> list[ConfigError]:
+    """Errors in `source` against the schema for `kind`; empty when valid."""
+    try:
+        _fast_validator(kind)(source.data)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    errors = [
+        _to_config_error(source, err) for err in _full_validator(kind).iter_errors(source.data)
+    ]
+    return errors or [source.error((), "does not match its schema")]
+
+
+def _to_config_error(source: SourceFile, err: jsonschema.ValidationError) -> ConfigError:
+    path = tuple(err.absolute_path)
+    validator, schema = err.validator, err.schema
+    friendly = schema.get("x-error") if isinstance(schema, dict) else None
+    if validator == "additionalProperties":
+        extra = _unexpected_keys(err)
+        allowed = sorted(schema.get("properties", {})) if isinstance(schema, dict) else []
+        hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
+        if extra:
+            key = extra[0]
+            return source.error((*path, key), f"unknown field {key!r}{hint}", at_key=True)
+    if validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        return source.error(path, f"missing required field {missing!r}")
+    if validator == "enum":
+        choices = ", ".join(str(c) for c in err.validator_value)
+        return source.error(path, f"expected one of: {choices} (got {_show(err.instance)})")
+    if validator == "propertyNames":
+        return source.error(path, f"invalid key {_show(err.instance)}: {friendly or err.message}")
+    if validator in ("minProperties", "maxProperties") and friendly:
+        return source.error(path, friendly)
+    if validator in ("minItems", "maxItems", "uniqueItems", "minLength", "maxLength"):
+        return source.error(path, _length_message(err))
+    message = friendly or _plain_message(err)
+    return source.error(path, f"{message} (got {_show(err.instance)})")
+
+
+def _unexpected_keys(err: jsonschema.ValidationError) -> list[str]:
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    known = set(schema.get("properties", {}))
+    instance = err.instance if isinstance(err.instance, dict) else {}
+    return sorted(str(k) for k in instance if k not in known)
+
+
+def _length_message(err: jsonschema.ValidationError) -> str:
+    value = err.validator_value
+    return {
+        "minItems": f"needs at least {value} item(s)",
+        "maxItems": f"allows at most {value} item(s)",
+        "uniqueItems": "items must not repeat",
+        "minLength": f"must be at least {value} character(s)",
+        "maxLength": f"must be at most {value} characters (has {len(str(err.instance))})",
+    }[str(err.validator)]
+
+
+def _plain_message(err: jsonschema.ValidationError) -> str:
+    value = err.validator_value
+    if err.validator == "type":
+        wanted = value if isinstance(value, str) else " or ".join(value)
+        return f"expected {wanted}"
+    if err.validator == "minimum":
+        return f"must be at least {value}"
+    if err.validator == "maximum":
+        return f"must be at most {value}"
+    if err.validator == "exclusiveMinimum":
+        return f"must be greater than {value}"
+    if err.validator == "pattern":
+        return f"does not match the expected format {value}"
+    return err.message
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(str(value)) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def iter_documented_properties(schema: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted path, subschema) for every property a schema declares, following local
+    structure only (refs are listed once, under definitions). Used by docs and their test."""
+    if not isinstance(schema, dict):
+        return
+    for name, sub in schema.get("properties", {}).items():
+        path = f"{prefix}.{name}" if prefix else name
+        yield path, sub
+        yield from iter_documented_properties(sub, path)
+    items = schema.get("items")
+    if isinstance(items, dict):
+        yield from iter_documented_properties(items, f"{prefix}[]")
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        yield from iter_documented_properties(extra, f"{prefix}.<key>")

@@ -1,0 +1,399 @@
+"""Render the desired state: one Resource per (marketplace, SKU) from a loaded Config.
+
+Pure: no I/O and no clock reads. `now` decides which sales are over; live quantities
+(what each MFN listing holds today) drive stock allocation and are passed in too.
+
+The same code renders a whole catalog and explains one listing: `render_listing` takes an
+optional `Trace` that records, for every field, the value and the config lines it came
+from. Rendering without a trace records nothing and pays nothing for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from engine.config.model import (
+    BUILTIN_DEFAULTS,
+    Config,
+    Layer,
+    MarketplaceConfig,
+    Origin,
+    Override,
+    Product,
+    Sale,
+)
+from engine.desired.pricing import (
+    PriceRule,
+    convert,
+    price_rule,
+    sale_price_from_discount,
+    target_price,
+)
+from engine.desired.resource import Resource, SalePrice, address
+from engine.desired.stock import (
+    Allocation,
+    Replenishment,
+    SiteStock,
+    allocate,
+    recommend_fba,
+)
+from engine.money import to_decimal
+
+LiveQuantities = Mapping[tuple[str, str], int]
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsReview:
+    marketplace: str
+    sku: str
+    reason: str
+
+    @property
+    def address(self) -> str:
+        return address(self.marketplace, self.sku)
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    resources: dict[str, Resource]  # by address; marketplaces in project order, SKUs in file order
+    needs_review: tuple[NeedsReview, ...]
+    replenishment: tuple[Replenishment, ...]
+    rendered_at: datetime
+
+    def for_marketplaces(self, codes: Iterable[str]) -> DesiredState:
+        wanted = set(codes)
+        return DesiredState(
+            resources={a: r for a, r in self.resources.items() if r.marketplace in wanted},
+            needs_review=tuple(n for n in self.needs_review if n.marketplace in wanted),
+            replenishment=tuple(r for r in self.replenishment if r.marketplace in wanted),
+            rendered_at=self.rendered_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TracedField:
+    name: str
+    value: Any
+    origins: tuple[Origin, ...]
+    note: str = ""
+
+
+@dataclass
+class Trace:
+    """Collects every rendered field of one listing with the config lines behind it."""
+
+    fields: list[TracedField] = field(default_factory=list)
+    settings: dict[str, tuple[Any, Origin | None]] = field(default_factory=dict)
+
+    def add(self, name: str, value: Any, *origins: Origin | None, note: str = "") -> None:
+        self.fields.append(TracedField(name, value, tuple(o for o in origins if o), note))
+
+
+def render(
+    config: Config,
+    now: datetime,
+    live_quantities: LiveQuantities | None = None,
+) -> DesiredState:
+    """Every listing the config describes. Without live quantities every MFN site starts
+    from 0, so the allocation shows what a fresh account would get."""
+    if now.tzinfo is None:
+        raise ValueError("render needs a timezone-aware `now`")
+    live = live_quantities or {}
+    context = _Context(config, now)
+    quantities, replenishment = _allocate_all(config, context, live)
+    resources: dict[str, Resource] = {}
+    needs_review: list[NeedsReview] = []
+    for code, mkt in config.marketplaces.items():
+        for sku, product in config.products.items():
+            if not mkt.lists(sku):
+                continue
+            override = mkt.overrides.get(sku)
+            if not _has_texts(mkt, product, override):
+                needs_review.append(
+                    NeedsReview(
+                        code,
+                        sku,
+                        f"no '{mkt.info.language}' translation (missing_translation: "
+                        "needs_review); not rendered",
+                    )
+                )
+                continue
+            resource = render_listing(context, mkt, product, override, quantities.get((code, sku)))
+            resources[resource.address] = resource
+    return DesiredState(resources, tuple(needs_review), tuple(replenishment), now)
+
+
+def explain(
+    config: Config,
+    now: datetime,
+    marketplace: str,
+    sku: str,
+    live_quantities: LiveQuantities | None = None,
+) -> Trace:
+    """Trace of one listing's fields. Raises KeyError when the listing is not rendered."""
+    mkt = config.marketplaces[marketplace]
+    product = config.products[sku]
+    context = _Context(config, now)
+    if not mkt.lists(sku):
+        raise KeyError(f"{sku} is not listed in {marketplace} (listings include/exclude)")
+    override = mkt.overrides.get(sku)
+    if not _has_texts(mkt, product, override):
+        raise KeyError(f"{sku} has no '{mkt.info.language}' texts and is held for review")
+    quantities, _ = _allocate_all(config, context, live_quantities or {})
+    trace = Trace()
+    render_listing(context, mkt, product, override, quantities.get((marketplace, sku)), trace)
+    return trace
+
+
+def _has_texts(mkt: MarketplaceConfig, product: Product, override: Override | None) -> bool:
+    return mkt.info.language in product.texts or (override is not None and bool(override.title))
+
+
+class _Context:
+    """Per-render caches: merged settings per marketplace, sales per listing."""
+
+    def __init__(self, config: Config, now: datetime):
+        self.config = config
+        self.now = now
+        self.base_layers: dict[str, Layer] = {
+            code: {**config.project.defaults, **mkt.settings}
+            for code, mkt in config.marketplaces.items()
+        }
+        self.sales = _upcoming_sales(config, now)
+
+    def settings(
+        self, mkt: MarketplaceConfig, product: Product, override: Override | None
+    ) -> Layer:
+        layer = self.base_layers[mkt.code]
+        if product.settings:
+            layer = {**layer, **product.settings}
+        if override is not None and override.settings:
+            layer = {**layer, **override.settings}
+        return layer
+
+
+def _upcoming_sales(config: Config, now: datetime) -> dict[tuple[str, str], Sale]:
+    """For each listing, the sale running now or, failing that, the next one to start.
+    Sales that have ended are dropped. (Amazon holds one discounted_price per offer; the
+    loader rejects overlapping sales.)"""
+    chosen: dict[tuple[str, str], Sale] = {}
+    for sale in sorted(config.sales, key=lambda s: s.start):
+        if sale.end <= now:
+            continue
+        for sku in config.products:
+            if sale.skus.matches(sku):
+                for code in sale.marketplaces:
+                    chosen.setdefault((code, sku), sale)
+    return chosen
+
+
+def _value(layer: Layer, key: str) -> Any:
+    setting = layer.get(key)
+    return BUILTIN_DEFAULTS.get(key) if setting is None else setting.value
+
+
+def _amount(layer: Layer, key: str) -> Decimal | None:
+    setting = layer.get(key)
+    return None if setting is None else to_decimal(setting.value)
+
+
+def rule_for(currency_code: str, layer: Layer) -> PriceRule:
+    ending = _value(layer, "pricing.ending")
+    return price_rule(
+        currency_code,
+        _amount(layer, "pricing.tax_delta"),
+        None if ending is None else str(ending),
+        _value(layer, "pricing.rounding"),
+        _amount(layer, "pricing.min_price"),
+        _amount(layer, "pricing.max_price"),
+    )
+
+
+def render_listing(
+    context: _Context,
+    mkt: MarketplaceConfig,
+    product: Product,
+    override: Override | None,
+    quantity: int | None,
+    trace: Trace | None = None,
+) -> Resource:
+    config = context.config
+    layer = context.settings(mkt, product, override)
+    cur_code = mkt.info.currency
+    rule = rule_for(cur_code, layer)
+    rate = config.fx.rate(cur_code)
+    lang = mkt.info.language
+    texts = product.texts.get(lang)
+
+    # Price: the override wins; otherwise the rule.
+    if override is not None and override.our_price is not None:
+        our_price = override.our_price.quantize(rule.currency.quantum)
+        if trace is not None:
+            trace.add("our_price", our_price, override.at("our_price"), note="override")
+    else:
+        steps = target_price(product.base_price, rate, rule)
+        our_price = steps.final
+        if trace is not None:
+            trace.add(
+                "our_price",
+                our_price,
+                product.at("base_price"),
+                _fx_origin(config, cur_code),
+                *_origins(
+                    layer,
+                    "pricing.tax_delta",
+                    "pricing.ending",
+                    "pricing.rounding",
+                    "pricing.min_price",
+                    "pricing.max_price",
+                ),
+                note=f"{product.base_price} {config.fx.base_currency} × {rate} "
+                f"+ {rule.tax_delta}: {steps.describe(rule)}",
+            )
+
+    list_price = None
+    if override is not None and override.list_price is not None:
+        list_price = override.list_price.quantize(rule.currency.quantum)
+        if trace is not None:
+            trace.add("list_price", list_price, override.at("list_price"), note="override")
+    elif product.list_price is not None:
+        list_price = convert(product.list_price, rate, rule)
+        if trace is not None:
+            trace.add(
+                "list_price",
+                list_price,
+                product.at("list_price"),
+                _fx_origin(config, cur_code),
+                *_origins(layer, "pricing.tax_delta"),
+                note=f"{product.list_price} × {rate} + {rule.tax_delta}",
+            )
+    elif trace is not None:
+        trace.add("list_price", None, note="not set")
+
+    sale = None
+    running = context.sales.get((mkt.code, product.sku))
+    if running is not None:
+        if running.price is not None:
+            price = running.price.quantize(rule.currency.quantum)
+            how = "fixed sale price"
+        else:
+            assert running.discount_pct is not None
+            price = sale_price_from_discount(our_price, running.discount_pct, rule.currency)
+            how = f"{running.discount_pct}% off {our_price}"
+        sale = SalePrice(price, running.start, running.end)
+        if trace is not None:
+            trace.add("sale", sale.to_dict(), running.origin, note=f"sale {running.id}: {how}")
+    elif trace is not None:
+        trace.add("sale", None, note="no current or upcoming sale")
+
+    title = override.title if override is not None and override.title else None
+    bullets = override.bullet_points if override is not None else None
+    description = override.description if override is not None else None
+    resource = Resource(
+        marketplace=mkt.code,
+        sku=product.sku,
+        product_type=product.product_type,
+        currency=cur_code,
+        language=lang,
+        fulfillment_channel=product.fulfillment,
+        our_price=our_price,
+        title=title or (texts.title if texts else ""),
+        brand=product.brand,
+        bullet_points=bullets if bullets is not None else (texts.bullet_points if texts else ()),
+        description=description
+        if description is not None
+        else (texts.description if texts else ""),
+        list_price=list_price,
+        sale=sale,
+        minimum_seller_allowed_price=rule.min_price,
+        maximum_seller_allowed_price=rule.max_price,
+        quantity=quantity if product.fulfillment == "MFN" else None,
+        identifiers=product.identifiers,
+    )
+    if trace is not None:
+        _trace_rest(trace, resource, product, override, layer, lang)
+    return resource
+
+
+def _trace_rest(
+    trace: Trace, r: Resource, product: Product, override: Override | None, layer: Layer, lang: str
+) -> None:
+    def text_origin(name: str) -> Origin:
+        if override is not None and getattr(override, name) is not None:
+            return override.at(name)
+        return product.at("texts", lang, name)
+
+    trace.add("title", r.title, text_origin("title"))
+    trace.add("bullet_points", list(r.bullet_points), text_origin("bullet_points"))
+    trace.add("description", r.description, text_origin("description"))
+    trace.add("brand", r.brand, product.at("brand"))
+    trace.add("product_type", r.product_type, product.at("product_type"))
+    trace.add("fulfillment_channel", r.fulfillment_channel, product.at("fulfillment"))
+    trace.add(
+        "minimum_seller_allowed_price",
+        r.minimum_seller_allowed_price,
+        *_origins(layer, "pricing.min_price"),
+    )
+    trace.add(
+        "maximum_seller_allowed_price",
+        r.maximum_seller_allowed_price,
+        *_origins(layer, "pricing.max_price"),
+    )
+    if r.fulfillment_channel == "MFN":
+        trace.add(
+            "quantity",
+            r.quantity,
+            *_origins(layer, "stock.alert_level", "stock.max_per_site", "stock.safety_buffer"),
+            note="allocated from central stock (see docs/config.md, stock allocation)",
+        )
+    else:
+        trace.add("quantity", None, product.at("fulfillment"), note="FBA: Amazon owns quantity")
+    for key in sorted(set(layer) | set(BUILTIN_DEFAULTS)):
+        setting = layer.get(key)
+        if setting is None:
+            trace.settings[key] = (BUILTIN_DEFAULTS[key], None)
+        else:
+            trace.settings[key] = (setting.value, setting.origin)
+
+
+def _origins(layer: Layer, *keys: str) -> list[Origin]:
+    return [layer[k].origin for k in keys if k in layer]
+
+
+def _fx_origin(config: Config, currency_code: str) -> Origin | None:
+    return config.fx.origins.get(currency_code)
+
+
+def _allocate_all(
+    config: Config, context: _Context, live: LiveQuantities
+) -> tuple[dict[tuple[str, str], int], list[Replenishment]]:
+    """MFN quantities for every listing, and FBA replenishment recommendations."""
+    quantities: dict[tuple[str, str], int] = {}
+    recommendations: list[Replenishment] = []
+    for sku, product in config.products.items():
+        sites = []
+        for code, mkt in config.marketplaces.items():
+            if not mkt.lists(sku):
+                continue
+            layer = context.settings(mkt, product, mkt.overrides.get(sku))
+            sites.append(
+                SiteStock(
+                    marketplace=code,
+                    local=live.get((code, sku), 0),
+                    alert_level=_value(layer, "stock.alert_level") or 0,
+                    max_per_site=_value(layer, "stock.max_per_site") or 0,
+                    safety_buffer=_value(layer, "stock.safety_buffer") or 0,
+                )
+            )
+        central = config.central_stock.get(sku, 0)
+        if product.fulfillment == "MFN":
+            allocations: list[Allocation] = allocate(central, sites)
+            for a in allocations:
+                quantities[(a.marketplace, sku)] = a.quantity
+        else:
+            recommendations.extend(recommend_fba(sku, central, sites))
+    return quantities, recommendations
