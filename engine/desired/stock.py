@@ -4,8 +4,8 @@ Rule, per SKU (pure; every input passed in):
 
 1. A site (marketplace) is *needy* when its quantity is below its `alert_level`.
    Its need is `max_per_site - local` (never negative).
-2. The pool is central stock minus the largest `safety_buffer` among the needy sites:
-   those units stay in the warehouse whatever happens.
+2. The pool is central stock minus the largest `safety_buffer` among the needy sites
+   that have room (need > 0): those units stay in the warehouse whatever happens.
 3. If the pool covers every need, each needy site gets its need
    (so `min(central remaining, max_per_site - local)` for a lone site).
 4. Otherwise the pool is split in proportion to need. Each site first gets the floor of

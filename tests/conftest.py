@@ -1,0 +1,30 @@
+"""Shared fixtures: real configs written to a temp dir, loaded by the real loader."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine.config import Config, load_config
+from tests.minimal_config import write_config
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    """make_config({"file": "text"}) -> the loaded minimal config with those changes."""
+
+    def build(changes: dict[str, str | None] | None = None) -> Config:
+        return load_config(write_config(tmp_path / "config", changes))
+
+    return build
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    return write_config(tmp_path / "config")
