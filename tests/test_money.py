@@ -82,8 +82,11 @@ two_decimal_amounts = st.decimals(
 )
 
 
-@given(two_decimal_amounts, st.sampled_from([".99", ".95", ".00", "9.99"]),
-       st.sampled_from(["nearest", "up", "down"]))
+@given(
+    two_decimal_amounts,
+    st.sampled_from([".99", ".95", ".00", "9.99"]),
+    st.sampled_from(["nearest", "up", "down"]),
+)
 def test_ending_is_idempotent_and_positive(amount, ending_text, mode):
     ending = PriceEnding.parse(ending_text, EUR)
     once = apply_ending(amount, EUR, ending, mode)
@@ -92,8 +95,10 @@ def test_ending_is_idempotent_and_positive(amount, ending_text, mode):
     assert int(once * 100) % ending.modulus == ending.residue
 
 
-@given(st.decimals(min_value=1, max_value=10**7, places=0, allow_nan=False),
-       st.sampled_from(["80", "0", "800"]))
+@given(
+    st.decimals(min_value=1, max_value=10**7, places=0, allow_nan=False),
+    st.sampled_from(["80", "0", "800"]),
+)
 def test_yen_ending_is_idempotent(amount, ending_text):
     ending = PriceEnding.parse(ending_text, JPY)
     once = apply_ending(amount, JPY, ending)
@@ -101,9 +106,16 @@ def test_yen_ending_is_idempotent(amount, ending_text):
     assert once == once.to_integral_value()
 
 
-@given(st.decimals(min_value=Decimal("-1000"), max_value=Decimal("1000"), allow_nan=False,
-                   allow_infinity=False, places=6),
-       st.sampled_from(sorted(CURRENCIES)))
+@given(
+    st.decimals(
+        min_value=Decimal("-1000"),
+        max_value=Decimal("1000"),
+        allow_nan=False,
+        allow_infinity=False,
+        places=6,
+    ),
+    st.sampled_from(sorted(CURRENCIES)),
+)
 def test_quantize_is_idempotent(amount, code):
     cur = currency(code)
     assert quantize(quantize(amount, cur), cur) == quantize(amount, cur)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -185,7 +186,7 @@ def _row(r: Resource) -> tuple[str, ...]:
 
 
 def _is_tty() -> bool:
-    return click.get_text_stream("stdout").isatty()
+    return sys.stdout.isatty()
 
 
 @click.command(name="explain")

@@ -33,9 +33,12 @@ SALES = """\
 def test_one_resource_per_marketplace_and_sku_in_project_order(make_config):
     state = render(make_config(), NOW)
     assert list(state.resources) == [
-        'listing.US["HP-100"]', 'listing.US["SPK-1"]',
-        'listing.DE["HP-100"]', 'listing.DE["SPK-1"]',
-        'listing.JP["HP-100"]', 'listing.JP["SPK-1"]',
+        'listing.US["HP-100"]',
+        'listing.US["SPK-1"]',
+        'listing.DE["HP-100"]',
+        'listing.DE["SPK-1"]',
+        'listing.JP["HP-100"]',
+        'listing.JP["SPK-1"]',
     ]
 
 
@@ -45,7 +48,9 @@ def test_rendered_listing_carries_language_currency_and_rule_price(make_config):
     assert de.our_price == Decimal("57.99")
     assert de.list_price == Decimal("76.59")  # 79.99 × 0.92 + 3.00, no ending
     assert (de.minimum_seller_allowed_price, de.maximum_seller_allowed_price) == (
-        Decimal("10.00"), Decimal("500.00"))
+        Decimal("10.00"),
+        Decimal("500.00"),
+    )
     assert de.bullet_points == ("Leicht", "Faltbar")
 
 
@@ -53,7 +58,10 @@ def test_fba_has_no_quantity_and_gets_recommendations(make_config):
     state = render(make_config(), NOW)
     assert state.resources['listing.US["SPK-1"]'].quantity is None
     assert {(r.marketplace, r.recommended_units) for r in state.replenishment} == {
-        ("US", 4), ("DE", 3), ("JP", 3)}  # pool 12 - buffer 2 = 10, split 20:20:20
+        ("US", 4),
+        ("DE", 3),
+        ("JP", 3),
+    }  # pool 12 - buffer 2 = 10, split 20:20:20
 
 
 def test_mfn_quantities_come_from_central_stock_and_live_quantities(make_config):
@@ -61,16 +69,24 @@ def test_mfn_quantities_come_from_central_stock_and_live_quantities(make_config)
     fresh = render(config, NOW)
     # central 30, buffer 2: 28 over three sites needing 20 each → 10, 9, 9
     assert [fresh.resources[f'listing.{m}["HP-100"]'].quantity for m in ("US", "DE", "JP")] == [
-        10, 9, 9]
+        10,
+        9,
+        9,
+    ]
     live = {("US", "HP-100"): 12, ("DE", "HP-100"): 1, ("JP", "HP-100"): 5}
     later = render(config, NOW, live)
     # Only DE is below its alert level (5); it gets its full need of 19.
     assert [later.resources[f'listing.{m}["HP-100"]'].quantity for m in ("US", "DE", "JP")] == [
-        12, 20, 5]
+        12,
+        20,
+        5,
+    ]
 
 
 def test_override_wins_over_rule_and_texts(make_config):
-    config = make_config({"marketplaces/DE.yaml": """\
+    config = make_config(
+        {
+            "marketplaces/DE.yaml": """\
         marketplace: DE
         pricing: {tax_delta: "3.00", min_price: "10.00", max_price: "500.00"}
         overrides:
@@ -78,7 +94,9 @@ def test_override_wins_over_rule_and_texts(make_config):
             our_price: "54.5"
             title: Sonderedition
             stock: {alert_level: 0}
-        """})
+        """
+        }
+    )
     de = render(config, NOW).resources['listing.DE["HP-100"]']
     assert de.our_price == Decimal("54.50")
     assert de.title == "Sonderedition"
@@ -90,7 +108,8 @@ def test_product_layer_beats_marketplace_and_override_beats_product(make_config)
 
     products = MINIMAL_FILES["products/audio.yaml"].replace(
         "            fulfillment: FBA\n",
-        "            fulfillment: FBA\n            pricing: {rounding: up}\n")
+        "            fulfillment: FBA\n            pricing: {rounding: up}\n",
+    )
     de = """\
         marketplace: DE
         pricing: {tax_delta: "3.00", rounding: nearest}
@@ -98,8 +117,7 @@ def test_product_layer_beats_marketplace_and_override_beats_product(make_config)
           HP-100:
             pricing: {rounding: up}
         """
-    state = render(make_config({"products/audio.yaml": products, "marketplaces/DE.yaml": de}),
-                   NOW)
+    state = render(make_config({"products/audio.yaml": products, "marketplaces/DE.yaml": de}), NOW)
     # SPK-1: 99 × 0.92 + 3 = 94.08; the product's "up" beats DE's "nearest" → 94.99
     assert state.resources['listing.DE["SPK-1"]'].our_price == Decimal("94.99")
     # HP-100: 58.19; the override's "up" beats DE's "nearest" (which gives 57.99)
@@ -122,11 +140,15 @@ def test_sale_prices_windows_and_expired_sales(make_config):
 
 
 def test_include_exclude_patterns(make_config):
-    config = make_config({"marketplaces/JP.yaml": """\
+    config = make_config(
+        {
+            "marketplaces/JP.yaml": """\
         marketplace: JP
         pricing: {ending: "80"}
         listings: {include: ["HP-*", "SPK-*"], exclude: ["SPK-*"]}
-        """})
+        """
+        }
+    )
     state = render(config, NOW)
     assert 'listing.JP["SPK-1"]' not in state.resources
     assert 'listing.JP["HP-100"]' in state.resources
@@ -137,7 +159,8 @@ def test_needs_review_excludes_listing_and_lists_it(make_config):
 
     text = MINIMAL_FILES["products/audio.yaml"].replace(
         "              ja: {title: Sonora SPK-1 スピーカー}\n",
-        "            missing_translation: needs_review\n")
+        "            missing_translation: needs_review\n",
+    )
     state = render(make_config({"products/audio.yaml": text}), NOW)
     assert 'listing.JP["SPK-1"]' not in state.resources
     assert [(n.marketplace, n.sku) for n in state.needs_review] == [("JP", "SPK-1")]
@@ -152,19 +175,27 @@ def test_render_refuses_naive_time(make_config):
 
 
 def test_explain_names_the_file_and_line_of_every_field(make_config):
-    config = make_config({"marketplaces/DE.yaml": """\
+    config = make_config(
+        {
+            "marketplaces/DE.yaml": """\
         marketplace: DE
         pricing:
           tax_delta: "3.00"
         overrides:
           HP-100:
             title: Sonderedition
-        """})
+        """
+        }
+    )
     trace = explain(config, NOW, "DE", "HP-100")
     fields = {f.name: f for f in trace.fields}
     assert fields["title"].value == "Sonderedition"
-    assert fields["title"].origins[0].describe().endswith(
-        "marketplaces/DE.yaml:6 (overrides.HP-100.title)")
+    assert (
+        fields["title"]
+        .origins[0]
+        .describe()
+        .endswith("marketplaces/DE.yaml:6 (overrides.HP-100.title)")
+    )
     origins = [o.describe() for o in fields["our_price"].origins]
     assert any(o.endswith("products/audio.yaml:6 (products[0].base_price)") for o in origins)
     assert any(o.endswith("fx.yaml:5 (rates.EUR)") for o in origins)
@@ -176,16 +207,22 @@ def test_explain_names_the_file_and_line_of_every_field(make_config):
     assert trace.settings["missing_translation"] == ("error", None)
 
 
-@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture],
-          deadline=None)
-@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
-                    timezones=st.just(UTC)),
-       st.dictionaries(st.tuples(st.sampled_from(["US", "DE", "JP"]), st.just("HP-100")),
-                       st.integers(-2, 40)))
+@settings(
+    max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
+@given(
+    st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+    ),
+    st.dictionaries(
+        st.tuples(st.sampled_from(["US", "DE", "JP"]), st.just("HP-100")), st.integers(-2, 40)
+    ),
+)
 def test_rendering_is_deterministic(make_config, now, live):
     config = make_config({"sales.yaml": SALES})
     first = render(config, now, live)
     second = render(config, now, dict(live))
     assert first == second
     assert [r.to_dict() for r in first.resources.values()] == [
-        r.to_dict() for r in second.resources.values()]
+        r.to_dict() for r in second.resources.values()
+    ]

@@ -61,8 +61,12 @@ sites_strategy = st.lists(
     ),
     min_size=1,
     max_size=9,
-).map(lambda ss: [SiteStock(f"M{i}", *(s.local, s.alert_level, s.max_per_site,
-                                        s.safety_buffer)) for i, s in enumerate(ss)])
+).map(
+    lambda ss: [
+        SiteStock(f"M{i}", *(s.local, s.alert_level, s.max_per_site, s.safety_buffer))
+        for i, s in enumerate(ss)
+    ]
+)
 
 
 @given(st.integers(0, 10_000), sites_strategy)
@@ -76,8 +80,9 @@ def test_allocation_never_exceeds_central_and_is_never_negative(central, sites):
             assert a.granted == 0
     needy = [s for s in sites if s.needy and s.need > 0]
     if needy:
-        assert sum(a.granted for a in result) <= max(0, central - max(s.safety_buffer
-                                                                      for s in needy))
+        assert sum(a.granted for a in result) <= max(
+            0, central - max(s.safety_buffer for s in needy)
+        )
 
 
 @given(st.integers(0, 10_000), sites_strategy)

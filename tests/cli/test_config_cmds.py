@@ -1,0 +1,100 @@
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+from engine.cli import main as cli_main
+from engine.cli.main import main
+
+NOW = ["--now", "2026-11-22T12:00:00Z"]
+
+
+def run(config_dir, *args):
+    return main(["--config", str(config_dir), *args])
+
+
+def test_validate_ok(config_dir, capsys):
+    assert run(config_dir, "validate", *NOW) == 0
+    out = capsys.readouterr().out
+    assert "valid. 2 products, 3 marketplaces, 6 listings" in out
+
+
+def test_render_json_keeps_money_as_decimal_strings(config_dir, capsys):
+    assert run(config_dir, "render", "--format", "json", "-m", "DE", *NOW) == 0
+    doc = json.loads(capsys.readouterr().out, parse_float=Decimal)
+    assert doc["format_version"] == 1
+    assert doc["rendered_at"] == "2026-11-22T12:00:00Z"
+    assert [r["address"] for r in doc["resources"]] == [
+        'listing.DE["HP-100"]',
+        'listing.DE["SPK-1"]',
+    ]
+    assert doc["resources"][0]["our_price"] == "57.99"
+    assert {r["marketplace"] for r in doc["replenishment"]} == {"DE"}
+
+
+def test_render_table_lists_every_listing_and_a_summary(config_dir, capsys):
+    assert run(config_dir, "render", *NOW) == 0
+    out = capsys.readouterr().out
+    assert 'listing.JP["HP-100"]' in out and "8980 JPY" in out
+    assert "6 listing(s) (3 MFN, 3 FBA), 0 held for review." in out
+
+
+def test_render_unknown_marketplace_is_a_user_error(config_dir, capsys):
+    assert run(config_dir, "render", "-m", "FR") == 1
+    assert "Error: marketplace FR is not enabled; enabled: US, DE, JP" in capsys.readouterr().err
+
+
+def test_explain_prints_values_and_origins(config_dir, capsys):
+    assert run(config_dir, "explain", 'listing.DE["HP-100"]', *NOW) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('listing.DE["HP-100"]  (amazon.de, EUR, language de)')
+    assert "our_price" in out and "57.99" in out
+    assert "products/audio.yaml:6 (products[0].base_price)" in out
+    assert "marketplaces/DE.yaml:4 (pricing.tax_delta)" in out
+    assert "missing_translation" in out and "built-in default" in out
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("DE/HP-100", 'must look like listing.DE["HP-100"]'),
+        ('listing.FR["HP-100"]', "marketplace FR is not enabled"),
+        ('listing.DE["NOPE"]', "no product with SKU 'NOPE'"),
+    ],
+)
+def test_explain_bad_address(config_dir, capsys, address, message):
+    assert run(config_dir, "explain", address) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_bad_now_is_a_user_error(config_dir, capsys):
+    assert run(config_dir, "render", "--now", "2026-11-22T12:00:00") == 1
+    assert "needs a timezone" in capsys.readouterr().err
+
+
+def test_missing_config_dir(tmp_path, capsys):
+    assert run(tmp_path / "nowhere", "validate") == 1
+    assert "config directory not found" in capsys.readouterr().err
+
+
+def test_unexpected_error_saves_a_traceback_and_exits_3(config_dir, capsys, monkeypatch, tmp_path):
+    def explode(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("engine.cli.config_cmds.render", explode)
+    monkeypatch.setattr(cli_main, "crash_log_dir", lambda: tmp_path)
+    assert run(config_dir, "validate") == 3
+    err = capsys.readouterr().err
+    assert "Internal error: RuntimeError('boom')" in err
+    logs = list(tmp_path.glob("sellersync-crash-*.log"))
+    assert len(logs) == 1 and "RuntimeError: boom" in logs[0].read_text()
+
+
+def test_python_dash_m_engine_is_the_same_program():
+    result = subprocess.run(
+        [sys.executable, "-m", "engine", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "sellersync" in result.stdout
