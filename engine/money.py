@@ -7,7 +7,7 @@ prices ending in 80) are applied in minor units so the same code serves every cu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
@@ -18,10 +18,10 @@ RoundingMode = Literal["nearest", "up", "down"]
 class Currency:
     code: str
     minor_unit: int  # number of decimal places (ISO 4217 exponent)
+    quantum: Decimal = field(init=False, compare=False, repr=False)  # 0.01, or 1 for JPY
 
-    @property
-    def quantum(self) -> Decimal:
-        return Decimal(1).scaleb(-self.minor_unit)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "quantum", Decimal(1).scaleb(-self.minor_unit))
 
 
 CURRENCIES: dict[str, Currency] = {

@@ -164,6 +164,16 @@ class _Context:
             for code, mkt in config.marketplaces.items()
         }
         self.sales = _upcoming_sales(config, now)
+        self.base_rules: dict[str, PriceRule] = {}
+
+    def rule(self, mkt: MarketplaceConfig, layer: Layer) -> PriceRule:
+        """The price rule for a listing; shared by every listing that only inherits."""
+        if layer is self.base_layers[mkt.code]:
+            rule = self.base_rules.get(mkt.code)
+            if rule is None:
+                rule = self.base_rules[mkt.code] = rule_for(mkt.info.currency, layer)
+            return rule
+        return rule_for(mkt.info.currency, layer)
 
     def settings(
         self, mkt: MarketplaceConfig, product: Product, override: Override | None
@@ -224,7 +234,7 @@ def render_listing(
     config = context.config
     layer = context.settings(mkt, product, override)
     cur_code = mkt.info.currency
-    rule = rule_for(cur_code, layer)
+    rule = context.rule(mkt, layer)
     rate = config.fx.rate(cur_code)
     lang = mkt.info.language
     texts = product.texts.get(lang)
@@ -374,21 +384,18 @@ def _allocate_all(
     """MFN quantities for every listing, and FBA replenishment recommendations."""
     quantities: dict[tuple[str, str], int] = {}
     recommendations: list[Replenishment] = []
+    inherited = {code: _thresholds(layer) for code, layer in context.base_layers.items()}
     for sku, product in config.products.items():
         sites = []
         for code, mkt in config.marketplaces.items():
             if not mkt.lists(sku):
                 continue
-            layer = context.settings(mkt, product, mkt.overrides.get(sku))
-            sites.append(
-                SiteStock(
-                    marketplace=code,
-                    local=live.get((code, sku), 0),
-                    alert_level=_value(layer, "stock.alert_level") or 0,
-                    max_per_site=_value(layer, "stock.max_per_site") or 0,
-                    safety_buffer=_value(layer, "stock.safety_buffer") or 0,
-                )
-            )
+            override = mkt.overrides.get(sku)
+            if product.settings or (override is not None and override.settings):
+                thresholds = _thresholds(context.settings(mkt, product, override))
+            else:
+                thresholds = inherited[code]
+            sites.append(SiteStock(code, live.get((code, sku), 0), *thresholds))
         central = config.central_stock.get(sku, 0)
         if product.fulfillment == "MFN":
             allocations: list[Allocation] = allocate(central, sites)
@@ -397,3 +404,12 @@ def _allocate_all(
         else:
             recommendations.extend(recommend_fba(sku, central, sites))
     return quantities, recommendations
+
+
+def _thresholds(layer: Layer) -> tuple[int, int, int]:
+    """(alert_level, max_per_site, safety_buffer); unset means 0 (never replenish)."""
+    return (
+        _value(layer, "stock.alert_level") or 0,
+        _value(layer, "stock.max_per_site") or 0,
+        _value(layer, "stock.safety_buffer") or 0,
+    )
