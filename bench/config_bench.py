@@ -31,7 +31,9 @@ state = render(config, datetime(2026, 11, 22, tzinfo=UTC))
 t2 = time.perf_counter()
 print(json.dumps({"load": t1 - t0, "render": t2 - t1, "total": t2 - t0,
                   "listings": len(state.resources),
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "worker_peak_rss_mib":
+                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
 
@@ -60,7 +62,7 @@ def main() -> int:
         results.append(json.loads(out.stdout))
     med = {
         k: statistics.median(r[k] for r in results)
-        for k in ("load", "render", "total", "peak_rss_mib")
+        for k in ("load", "render", "total", "peak_rss_mib", "worker_peak_rss_mib")
     }
     print(
         f"config: {args.skus} SKUs × {args.marketplaces} marketplaces, "
@@ -70,7 +72,9 @@ def main() -> int:
     print(f"  load+validate  {med['load']:7.2f} s")
     print(f"  render         {med['render']:7.2f} s")
     print(f"  total          {med['total']:7.2f} s")
-    print(f"  peak RSS       {med['peak_rss_mib']:7.0f} MiB")
+    print(f"  peak RSS       {med['peak_rss_mib']:7.0f} MiB (main process)")
+    if med["worker_peak_rss_mib"]:
+        print(f"  parser worker  {med['worker_peak_rss_mib']:7.0f} MiB (largest parse worker)")
     print(f"  per listing    {med['total'] / results[0]['listings'] * 1e6:7.1f} µs")
     return 0
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -48,6 +50,7 @@ from engine.config.model import (
 )
 from engine.config.stock_csv import read_central_stock
 from engine.config.yamlsafe import SourceFile, YamlProblem, parse_source
+from engine.gcpause import gc_paused
 from engine.marketplaces import MARKETPLACES, Marketplace
 from engine.money import CURRENCIES, MoneyError, PriceEnding, to_decimal
 
@@ -80,7 +83,8 @@ _LAYOUT_HINT = (
 
 def load_config(root: Path) -> Config:
     """Load, validate and check the config in `root`. Raises ConfigErrors listing every problem."""
-    return _Loader(Path(root)).load()
+    with gc_paused():
+        return _Loader(Path(root)).load()
 
 
 class _Loader:
@@ -98,15 +102,13 @@ class _Loader:
             )
         files = self._discover()
         sources: dict[str, list[SourceFile]] = {kind: [] for kind in schema.SCHEMA_NAMES}
-        for path, kind in files:
-            source = self._read(path)
-            if source is None:
-                continue
-            problems = schema.validate(source, kind)
-            if problems:
-                self.errors.extend(problems)
-                continue
-            sources[kind].append(source)
+        for (path, kind), (source, problems, digest) in zip(
+            files, _read_all([(p, self._display(p), k) for p, k in files]), strict=True
+        ):
+            self.hasher.update(str(path.relative_to(self.root)).encode() + b"\0" + digest)
+            self.errors.extend(problems)
+            if source is not None and not problems:
+                sources[kind].append(source)
         for required in ("project", "fx"):
             if not any(p.name == f"{required}.yaml" and p.parent == self.root for p, _ in files):
                 self.errors.append(
@@ -146,24 +148,6 @@ class _Loader:
 
     def _display(self, path: Path) -> str:
         return str(path)
-
-    def _read(self, path: Path) -> SourceFile | None:
-        name = self._display(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            self.errors.append(ConfigError(name, None, "", f"cannot read file: {exc.strerror}"))
-            return None
-        self.hasher.update(str(path.relative_to(self.root)).encode() + b"\0" + raw + b"\0")
-        try:
-            source = parse_source(raw, name)
-        except YamlProblem as problem:
-            self.errors.append(ConfigError(name, problem.position, "", problem.message))
-            return None
-        if source.data is None:
-            self.errors.append(ConfigError(name, None, "", "file is empty"))
-            return None
-        return source
 
     # ---- building --------------------------------------------------------------------------
 
@@ -859,6 +843,45 @@ class _Loader:
                     )
                 )
         return incidents
+
+
+# Below this much YAML, starting worker processes costs more than it saves.
+PARALLEL_THRESHOLD_BYTES = 8 * 2**20
+
+
+def read_and_validate(
+    path: Path, name: str, kind: str
+) -> tuple[SourceFile | None, list[ConfigError], bytes]:
+    """Read, parse and schema-check one file: (source or None, problems, sha256 of bytes)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [ConfigError(name, None, "", f"cannot read file: {exc.strerror}")], b""
+    digest = hashlib.sha256(raw).digest()
+    try:
+        with gc_paused():  # also in worker processes
+            source = parse_source(raw, name)
+    except YamlProblem as problem:
+        return None, [ConfigError(name, problem.position, "", problem.message)], digest
+    if source.data is None:
+        return None, [ConfigError(name, None, "", "file is empty")], digest
+    return source, schema.validate(source, kind), digest
+
+
+def _read_all(
+    jobs: list[tuple[Path, str, str]],
+) -> list[tuple[SourceFile | None, list[ConfigError], bytes]]:
+    """Parse every file; a large catalog is parsed by one process per core (YAML parsing
+    is CPU-bound and files are independent), a small one in this process."""
+    total = sum(path.stat().st_size for path, _, _ in jobs if path.is_file())
+    workers = min(os.cpu_count() or 1, len(jobs))
+    if total < PARALLEL_THRESHOLD_BYTES or workers < 2:
+        return [read_and_validate(*job) for job in jobs]
+    # Largest files first keeps both cores busy to the end; results go back in order.
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i][0].stat().st_size)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {i: pool.submit(read_and_validate, *jobs[i]) for i in order}
+        return [futures[i].result() for i in range(len(jobs))]
 
 
 def effective_setting(

@@ -41,6 +41,7 @@ from engine.desired.stock import (
     allocate,
     recommend_fba,
 )
+from engine.gcpause import gc_paused
 from engine.money import to_decimal
 
 LiveQuantities = Mapping[tuple[str, str], int]
@@ -102,7 +103,11 @@ def render(
     from 0, so the allocation shows what a fresh account would get."""
     if now.tzinfo is None:
         raise ValueError("render needs a timezone-aware `now`")
-    live = live_quantities or {}
+    with gc_paused():
+        return _render(config, now, live_quantities or {})
+
+
+def _render(config: Config, now: datetime, live: LiveQuantities) -> DesiredState:
     context = _Context(config, now)
     quantities, replenishment = _allocate_all(config, context, live)
     resources: dict[str, Resource] = {}
