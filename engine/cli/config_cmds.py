@@ -139,8 +139,9 @@ def print_render_table(state: DesiredState) -> None:
         table.add_column(
             column,
             justify="right" if column in ("price", "list", "qty") else "left",
-            no_wrap=column != "title",
+            no_wrap=True,
             overflow="ellipsis",
+            max_width=50 if column == "title" else None,
         )
     for resource in state.resources.values():
         table.add_row(*_row(resource))
@@ -149,14 +150,22 @@ def print_render_table(state: DesiredState) -> None:
         console.print("\n[bold]Held for review[/bold] (not rendered):")
         for item in state.needs_review:
             console.print(f"  {item.address}: {item.reason}", markup=False)
-    if state.replenishment:
+    shipments = [r for r in state.replenishment if r.recommended_units > 0]
+    stranded = len(state.replenishment) - len(shipments)
+    if shipments:
         console.print("\n[bold]FBA replenishment[/bold] (ship into Amazon's warehouse):")
-        for rec in state.replenishment:
+        for rec in shipments:
             console.print(
                 f"  {rec.marketplace} {rec.sku}: send {rec.recommended_units} "
                 f"unit(s); {rec.reason}",
                 markup=False,
             )
+    if stranded:
+        console.print(
+            f"\n{stranded} FBA listing(s) below their alert level with no central stock to "
+            "send (render --format json lists them).",
+            markup=False,
+        )
     mfn = sum(1 for r in state.resources.values() if r.quantity is not None)
     console.print(
         f"\n{len(state.resources)} listing(s) ({mfn} MFN, {len(state.resources) - mfn} FBA), "
