@@ -125,7 +125,7 @@ def apply_ending(
     A result is never zero or negative: a price below the first candidate goes up.
     Idempotent: a price that already has the ending is returned unchanged.
     """
-    minor = int((quantize(amount, cur) / cur.quantum).to_integral_value())
+    minor = int(quantize(amount, cur).scaleb(cur.minor_unit))
     below = minor - ((minor - ending.residue) % ending.modulus)
     above = below if below == minor else below + ending.modulus
     if mode == "up":
@@ -136,7 +136,7 @@ def apply_ending(
         chosen = below if (minor - below) < (above - minor) else above
     if chosen <= 0:
         chosen = above if above > 0 else above + ending.modulus
-    return quantize(Decimal(chosen) * cur.quantum, cur)
+    return Decimal(chosen).scaleb(-cur.minor_unit)
 
 
 def format_amount(amount: Decimal, cur: Currency) -> str:
