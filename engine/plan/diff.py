@@ -1,0 +1,171 @@
+"""Desired state versus live state: a keyed walk producing resource changes. Pure.
+
+An unchanged listing costs one tuple comparison. Only listings that differ are looked at
+field by field, and only then is each difference attributed to its cause with a three-way
+comparison against the values last applied:
+
+- `config`: the YAML changed since the last apply (the usual reason for a change);
+- `drift`: the YAML did not change but live did (someone edited it in Seller Central);
+  the plan puts it back;
+- `both`: the YAML changed *and* live drifted away from what was applied.
+
+Live listings the config does not describe are *unmanaged*: reported, never deleted,
+unless the config's prune setting names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from engine.desired.resource import Resource
+
+Action = Literal["create", "update", "delete"]
+Cause = Literal["config", "drift", "both"]
+
+# The fields sellersync manages on a listing, in display order.
+MANAGED_FIELDS: tuple[str, ...] = (
+    "product_type",
+    "fulfillment_channel",
+    "title",
+    "brand",
+    "bullet_points",
+    "description",
+    "our_price",
+    "list_price",
+    "sale",
+    "minimum_seller_allowed_price",
+    "maximum_seller_allowed_price",
+    "quantity",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    field: str
+    before: Any
+    after: Any
+    cause: Cause = "config"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceChange:
+    address: str
+    action: Action
+    before: Resource | None
+    after: Resource | None
+    fields: tuple[FieldChange, ...]
+
+    @property
+    def marketplace(self) -> str:
+        return (self.after or self.before).marketplace  # type: ignore[union-attr]
+
+    @property
+    def sku(self) -> str:
+        return (self.after or self.before).sku  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True, slots=True)
+class DriftedField:
+    address: str
+    field: str
+    last_applied: Any
+    live: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Changeset:
+    changes: tuple[ResourceChange, ...]  # deletes first, then creates and updates by address
+    unchanged: int
+    unmanaged: tuple[str, ...]  # live addresses the config does not describe (not pruned)
+    drift: tuple[DriftedField, ...]  # every field live changed since the last apply
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+
+def field_values(resource: Resource, desired: Resource | None = None) -> tuple[Any, ...]:
+    """The managed values of `resource`. A field the desired side leaves unmanaged (None
+    quantity for FBA, whose quantity Amazon owns) is masked out of the comparison."""
+    values = tuple(getattr(resource, f) for f in MANAGED_FIELDS)
+    if desired is not None and desired.quantity is None:
+        values = (*values[:-1], None)
+    return values
+
+
+def diff(
+    desired: Mapping[str, Resource],
+    live: Mapping[str, Resource],
+    last_applied: Mapping[str, Mapping[str, Any]] | None = None,
+    prune: Callable[[str, str], bool] | None = None,
+) -> Changeset:
+    """Changes that would make `live` match `desired`.
+
+    `last_applied` maps an address to the field values sellersync last wrote there
+    (absent: never applied, so every difference counts as a config change). `prune`
+    says which unmanaged live listings (marketplace, sku) may be deleted.
+    """
+    last_applied = last_applied or {}
+    changes: list[ResourceChange] = []
+    drift: list[DriftedField] = []
+    unchanged = 0
+    for address, want in desired.items():
+        have = live.get(address)
+        last = last_applied.get(address)
+        if have is None:
+            fields = tuple(
+                FieldChange(f, None, v)
+                for f, v in zip(MANAGED_FIELDS, field_values(want), strict=True)
+                if v not in (None, "", ())
+            )
+            changes.append(ResourceChange(address, "create", None, want, fields))
+            continue
+        if last is not None:
+            drift.extend(_drifted(address, have, last))
+        want_values = field_values(want)
+        have_values = field_values(have, want)
+        if want_values == have_values:
+            unchanged += 1
+            continue
+        fields = tuple(
+            FieldChange(f, h, w, _cause(f, w, h, last))
+            for f, w, h in zip(MANAGED_FIELDS, want_values, have_values, strict=True)
+            if w != h
+        )
+        changes.append(ResourceChange(address, "update", have, want, fields))
+    unmanaged: list[str] = []
+    for address, have in live.items():
+        if address in desired:
+            continue
+        if prune is not None and prune(have.marketplace, have.sku):
+            fields = tuple(
+                FieldChange(f, v, None)
+                for f, v in zip(MANAGED_FIELDS, field_values(have), strict=True)
+                if v not in (None, "", ())
+            )
+            changes.append(ResourceChange(address, "delete", have, None, fields))
+        else:
+            unmanaged.append(address)
+    order = {"delete": 0, "create": 1, "update": 1}
+    changes.sort(key=lambda c: (order[c.action], c.address))
+    return Changeset(tuple(changes), unchanged, tuple(sorted(unmanaged)), tuple(drift))
+
+
+def _cause(field: str, want: Any, have: Any, last: Mapping[str, Any] | None) -> Cause:
+    if last is None or field not in last:
+        return "config"
+    applied = last[field]
+    if want == applied:
+        return "drift"
+    if have != applied:
+        return "both"
+    return "config"
+
+
+def _drifted(address: str, have: Resource, last: Mapping[str, Any]) -> list[DriftedField]:
+    return [
+        DriftedField(address, f, last[f], getattr(have, f))
+        for f in MANAGED_FIELDS
+        if f in last and last[f] is not None and getattr(have, f) != last[f]
+    ]
