@@ -41,10 +41,11 @@ def cli(ctx: click.Context, config_dir: Path) -> None:
 
 
 def _register_commands() -> None:
-    from engine.cli import config_cmds
+    from engine.cli import config_cmds, sandbox_cmds
 
-    for command in config_cmds.COMMANDS:
-        cli.add_command(command)
+    for module in (config_cmds, sandbox_cmds):
+        for command in module.COMMANDS:
+            cli.add_command(command)
 
 
 _register_commands()

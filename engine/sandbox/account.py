@@ -1,0 +1,697 @@
+"""The sandbox seller account: Listings Items and Sellers operations over the store.
+
+This is where Amazon's behaviour lives, independent of HTTP: writes are validated at once
+(INVALID with issues, nothing saved), accepted writes are queued and become visible only
+after a processing delay on the virtual clock, reads see the processed state, and
+processing raises issues such as a potential pricing error. `app` turns HTTP requests into
+these calls and `ApiError`s into SP-API error bodies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.marketplaces import BY_ID, MARKETPLACES, Marketplace
+from engine.sandbox import jsonio, listings
+from engine.sandbox.clock import Clock
+from engine.sandbox.store import Listing, PendingWrite, Store, Tx
+
+PROCESSING_DELAY = timedelta(seconds=30)
+TOKEN_LIFETIME_SECONDS = 3600
+MAX_PAGE_SIZE = 20
+DEFAULT_PAGE_SIZE = 10
+PAGEABLE_RESULTS = 1000  # Amazon pages through the first 1000 SKUs of a search only
+
+
+class ApiError(Exception):
+    """An SP-API error response: HTTP status and one entry of the `errors` array."""
+
+    def __init__(self, status: int, code: str, message: str, details: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        error = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"errors": [error]}
+
+
+def invalid_input(message: str, details: str | None = None) -> ApiError:
+    return ApiError(400, "InvalidInput", message, details)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    seller_id: str
+    store_name: str
+    marketplaces: tuple[str, ...]
+
+
+class Account:
+    """One seeded seller account in a store, seen through a virtual clock."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        processing_delay: timedelta = PROCESSING_DELAY,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.processing_delay = processing_delay
+        self._new_id = new_id
+        self._info: AccountInfo | None = None
+        self._tokens: dict[str, float] = {}
+        self._tokens_lock = threading.Lock()
+
+    # -- account facts ----------------------------------------------------------------------
+    @property
+    def info(self) -> AccountInfo:
+        if self._info is None:
+            with self.store.read() as tx:
+                seller_id = tx.meta("seller_id")
+                if seller_id is None:
+                    raise LookupError(f"{self.store.path} holds no seeded account")
+                self._info = AccountInfo(
+                    seller_id=seller_id,
+                    store_name=tx.meta("store_name") or "",
+                    marketplaces=tuple(jsonio.loads(tx.meta("marketplaces") or "[]")),
+                )
+        return self._info
+
+    @property
+    def seller_id(self) -> str:
+        return self.info.seller_id
+
+    def check_seller(self, seller_id: str) -> None:
+        if seller_id != self.seller_id:
+            raise ApiError(
+                403,
+                "Unauthorized",
+                "Access to requested resource is denied.",
+                "The sellerId in the path does not belong to the selling partner that "
+                "authorized this access token.",
+            )
+
+    def marketplaces(self, ids: Sequence[str]) -> list[Marketplace]:
+        """The requested marketplaces, validated: known to Amazon and participated in."""
+        if not ids:
+            raise invalid_input("Missing required parameter 'marketplaceIds'.")
+        participating = {MARKETPLACES[c].marketplace_id for c in self.info.marketplaces}
+        result = []
+        for mid in dict.fromkeys(ids):
+            mkt = BY_ID.get(mid)
+            if mkt is None:
+                raise invalid_input(f"Invalid marketplace identifier '{mid}'.")
+            if mid not in participating:
+                raise invalid_input(
+                    f"The selling partner does not participate in marketplace '{mid}'."
+                )
+            result.append(mkt)
+        return result
+
+    # -- access tokens (LWA) ----------------------------------------------------------------
+    def issue_token(self, wall_now: float) -> str:
+        """A new access token valid for an hour of real time (LWA semantics: clients cache
+        tokens in real seconds, so expiry cannot follow a fast virtual clock)."""
+        token = "Atza|sandbox-" + secrets.token_urlsafe(32)
+        expires = wall_now + TOKEN_LIFETIME_SECONDS
+        with self.store.write() as tx:
+            tx.forget_expired_tokens(wall_now)
+            tx.add_token(token, expires)
+        with self._tokens_lock:
+            self._tokens[token] = expires
+        return token
+
+    def token_state(self, token: str, wall_now: float) -> str:
+        """'valid', 'expired' or 'unknown'; tokens issued by another process on the same
+        state directory are valid here too."""
+        with self._tokens_lock:
+            expires = self._tokens.get(token)
+        if expires is None:
+            with self.store.read() as tx:
+                expires = tx.token_expiry(token)
+            if expires is None:
+                return "unknown"
+            with self._tokens_lock:
+                self._tokens[token] = expires
+        return "valid" if wall_now < expires else "expired"
+
+    # -- asynchronous processing ------------------------------------------------------------
+    def process_due(self) -> int:
+        """Apply every accepted write whose processing time has come; returns how many."""
+        now = self.clock.now()
+        with self.store.read() as tx:
+            if not tx.has_due(now):
+                return 0
+        with self.store.write() as tx:
+            due = tx.due(now)
+            for write in due:
+                self._apply(tx, write)
+            tx.drop_pending(w.id for w in due)
+        return len(due)
+
+    def _apply(self, tx: Tx, write: PendingWrite) -> None:
+        current = tx.listing(write.seller_id, write.sku, write.marketplace_id)
+        result = _project(current, write)
+        if result is None:
+            if current is not None:
+                tx.delete_listing(write.seller_id, write.sku, write.marketplace_id)
+            return
+        tx.save_listing(result)
+        tx.set_issues(
+            write.seller_id, write.sku, write.marketplace_id, listings.evaluate(result.attributes)
+        )
+
+    def _projected(self, tx: Tx, sku: str, marketplace_id: str) -> Listing | None:
+        """The listing as it will be once every queued write for it is processed."""
+        listing = tx.listing(self.seller_id, sku, marketplace_id)
+        for write in tx.pending_for(self.seller_id, sku, marketplace_id):
+            listing = _project(listing, write)
+        return listing
+
+    # -- reads ------------------------------------------------------------------------------
+    def get_item(
+        self, seller_id: str, sku: str, marketplace_ids: Sequence[str], included: Sequence[str]
+    ) -> dict[str, Any]:
+        self.check_seller(seller_id)
+        mkts = self.marketplaces(marketplace_ids)
+        wanted = _included(included, listings.ITEM_INCLUDED_DATA, ["summaries"])
+        self.process_due()
+        with self.store.read() as tx:
+            found = [li for m in mkts if (li := tx.listing(seller_id, sku, m.marketplace_id))]
+            issues = {
+                li.marketplace_id: tx.issues(seller_id, sku, li.marketplace_id) for li in found
+            }
+        if not found:
+            raise ApiError(
+                404,
+                "NOT_FOUND",
+                f"SKU '{sku}' not found in marketplace {', '.join(m.marketplace_id for m in mkts)}",
+            )
+        return listings.item_view(sku, found, issues, wanted, self.clock.now())
+
+    def search(
+        self, seller_id: str, marketplace_ids: Sequence[str], args: Mapping[str, list[str]]
+    ) -> dict[str, Any]:
+        self.check_seller(seller_id)
+        mkts = self.marketplaces(marketplace_ids)
+        query = _SearchQuery.parse(args)
+        self.process_due()
+        mids = [m.marketplace_id for m in mkts]
+        with self.store.read() as tx:
+            rows = tx.listings(seller_id, mids)
+            severities = tx.issue_severities(seller_id)
+            issues_by_key = {
+                (li.sku, li.marketplace_id): tx.issues(seller_id, li.sku, li.marketplace_id)
+                for li in rows
+                if (li.sku, li.marketplace_id) in severities
+            }
+        by_sku: dict[str, list[Listing]] = {}
+        for li in rows:
+            by_sku.setdefault(li.sku, []).append(li)
+        matches = [
+            (sku, group)
+            for sku, group in by_sku.items()
+            if query.matches(sku, group, issues_by_key)
+        ]
+        matches.sort(key=query.sort_key, reverse=query.descending)
+        total = len(matches)
+        offset = query.offset()
+        page = matches[offset : offset + query.page_size]
+        now = self.clock.now()
+        result: dict[str, Any] = {
+            "numberOfResults": total,
+            "items": [
+                listings.item_view(
+                    sku,
+                    group,
+                    {
+                        li.marketplace_id: issues_by_key.get((sku, li.marketplace_id), [])
+                        for li in group
+                    },
+                    query.included,
+                    now,
+                )
+                for sku, group in page
+            ],
+        }
+        pagination: dict[str, str] = {}
+        end = offset + query.page_size
+        if end < min(total, PAGEABLE_RESULTS):
+            pagination["nextToken"] = query.token(end)
+        if offset > 0:
+            pagination["previousToken"] = query.token(max(0, offset - query.page_size))
+        if pagination:
+            result["pagination"] = pagination
+        return result
+
+    def participations(self) -> dict[str, Any]:
+        with self.store.read() as tx:
+            suspended = {
+                mid
+                for (_sku, mid), sev in tx.issue_severities(self.seller_id).items()
+                if "ERROR" in sev
+            }
+        payload = []
+        for code in self.info.marketplaces:
+            m = MARKETPLACES[code]
+            payload.append(
+                {
+                    "marketplace": {
+                        "id": m.marketplace_id,
+                        "name": "Amazon." + m.domain.removeprefix("amazon."),
+                        "countryCode": m.country,
+                        "defaultCurrencyCode": m.currency,
+                        "defaultLanguageCode": m.locale,
+                        "domainName": "www." + m.domain,
+                    },
+                    "storeName": self.info.store_name,
+                    "participation": {
+                        "isParticipating": True,
+                        "hasSuspendedListings": m.marketplace_id in suspended,
+                    },
+                }
+            )
+        return {"payload": payload}
+
+    # -- writes -----------------------------------------------------------------------------
+    def put_item(
+        self,
+        seller_id: str,
+        sku: str,
+        marketplace_ids: Sequence[str],
+        body: object,
+        *,
+        mode: str | None = None,
+        included: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        self.check_seller(seller_id)
+        mkts = self.marketplaces(marketplace_ids)
+        _check_mode(mode)
+        wanted = _included(included, listings.SUBMISSION_INCLUDED_DATA, ["issues"])
+        if not isinstance(body, dict):
+            raise invalid_input("The request body must be a JSON object.")
+        product_type = body.get("productType")
+        attributes = body.get("attributes")
+        requirements = body.get("requirements", "LISTING")
+        if not isinstance(product_type, str) or not product_type:
+            raise invalid_input("'productType' is required.")
+        if not isinstance(attributes, dict):
+            raise invalid_input("'attributes' is required and must be an object.")
+        if requirements not in listings.REQUIREMENTS:
+            raise invalid_input(
+                f"'requirements' must be one of {', '.join(listings.REQUIREMENTS)}."
+            )
+        per_mkt = {
+            m.marketplace_id: listings.for_marketplace(attributes, m.marketplace_id) for m in mkts
+        }
+        issues = [
+            {**i, "marketplaceIds": [m.marketplace_id]}
+            for m in mkts
+            for i in listings.validate(per_mkt[m.marketplace_id], m, requirements=requirements)
+        ]
+        payloads = {
+            mid: {"productType": product_type, "attributes": attrs}
+            for mid, attrs in per_mkt.items()
+        }
+        return self._submit(seller_id, sku, "put", payloads, issues, mode, wanted)
+
+    def patch_item(
+        self,
+        seller_id: str,
+        sku: str,
+        marketplace_ids: Sequence[str],
+        body: object,
+        *,
+        mode: str | None = None,
+        included: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        self.check_seller(seller_id)
+        mkts = self.marketplaces(marketplace_ids)
+        _check_mode(mode)
+        wanted = _included(included, listings.SUBMISSION_INCLUDED_DATA, ["issues"])
+        try:
+            product_type, patches = listings.check_patch_request(body)
+        except listings.PatchStructureError as err:
+            raise invalid_input(str(err)) from None
+        issues = listings.patch_path_issues(patches)
+        payloads: dict[str, dict[str, Any]] = {}
+        if not issues:
+            self.process_due()
+            with self.store.read() as tx:
+                for m in mkts:
+                    base = self._projected(tx, sku, m.marketplace_id)
+                    if base is None:
+                        issues.append(
+                            listings.issue(
+                                "SKU_NOT_FOUND",
+                                f"SKU '{sku}' does not exist in marketplace {m.marketplace_id}; "
+                                "create it with putListingsItem before patching it.",
+                                "ERROR",
+                                [],
+                                ["INVALID_ATTRIBUTE"],
+                            )
+                            | {"marketplaceIds": [m.marketplace_id]}
+                        )
+                        continue
+                    after = listings.apply_patches(base.attributes, patches, m.marketplace_id)
+                    issues.extend(
+                        {**i, "marketplaceIds": [m.marketplace_id]}
+                        for i in listings.validate(after, m, requirements="LISTING_OFFER_ONLY")
+                    )
+                    payloads[m.marketplace_id] = {"productType": product_type, "patches": patches}
+        return self._submit(seller_id, sku, "patch", payloads, issues, mode, wanted)
+
+    def delete_item(
+        self, seller_id: str, sku: str, marketplace_ids: Sequence[str]
+    ) -> dict[str, Any]:
+        self.check_seller(seller_id)
+        mkts = self.marketplaces(marketplace_ids)
+        payloads: dict[str, dict[str, Any]] = {m.marketplace_id: {} for m in mkts}
+        return self._submit(seller_id, sku, "delete", payloads, [], None, set())
+
+    def _submit(
+        self,
+        seller_id: str,
+        sku: str,
+        kind: str,
+        payloads: Mapping[str, dict[str, Any]],
+        issues: list[dict[str, Any]],
+        mode: str | None,
+        wanted: set[str],
+    ) -> dict[str, Any]:
+        """Queue a validated write (or only report on it): INVALID when any issue is an
+        ERROR, VALID for a validation preview, otherwise ACCEPTED and processed later."""
+        submission_id = self._new_id()
+        invalid = any(i["severity"] == "ERROR" for i in issues)
+        identifiers: list[dict[str, str]] = []
+        if mode == "VALIDATION_PREVIEW":
+            status = "INVALID" if invalid else "VALID"
+            if kind == "put" and not invalid:
+                for mid, payload in payloads.items():
+                    issues.extend(
+                        {**i, "marketplaceIds": [mid]}
+                        for i in listings.evaluate(payload["attributes"])
+                    )
+        elif invalid:
+            status = "INVALID"
+        else:
+            status = "ACCEPTED"
+            now = self.clock.now()
+            with self.store.write() as tx:
+                for mid, payload in payloads.items():
+                    tx.add_pending(
+                        submission_id=submission_id,
+                        seller_id=seller_id,
+                        sku=sku,
+                        marketplace_id=mid,
+                        kind=kind,
+                        payload=payload,
+                        submitted_at=now,
+                        visible_at=now + self.processing_delay,
+                    )
+        if "identifiers" in wanted and status != "INVALID":
+            with self.store.read() as tx:
+                for mid in payloads:
+                    current = tx.listing(seller_id, sku, mid)
+                    asin = current.asin if current else listings.synthetic_asin(sku)
+                    identifiers.append({"marketplaceId": mid, "asin": asin})
+        response: dict[str, Any] = {"sku": sku, "status": status, "submissionId": submission_id}
+        if "issues" in wanted:
+            response["issues"] = issues
+        if "identifiers" in wanted:
+            response["identifiers"] = identifiers
+        return response
+
+    # -- direct edits (Seller Central stand-in) ---------------------------------------------
+    def edit_listing(
+        self,
+        sku: str,
+        marketplace_code: str,
+        edit: Callable[[Listing], Listing],
+    ) -> Listing:
+        """Change a listing at once, outside SP-API (as a person in Seller Central would);
+        queued writes still apply on top later."""
+        mkt = MARKETPLACES.get(marketplace_code)
+        if mkt is None or marketplace_code not in self.info.marketplaces:
+            raise LookupError(
+                f"marketplace {marketplace_code!r} is not one of the sandbox account's "
+                f"({', '.join(self.info.marketplaces)})"
+            )
+        self.process_due()
+        with self.store.write() as tx:
+            current = tx.listing(self.seller_id, sku, mkt.marketplace_id)
+            if current is None:
+                raise LookupError(f"no listing {sku!r} in {marketplace_code}")
+            changed = replace(edit(current), updated_at=self.clock.now())
+            tx.save_listing(changed)
+            tx.set_issues(
+                self.seller_id, sku, mkt.marketplace_id, listings.evaluate(changed.attributes)
+            )
+        return changed
+
+
+def _project(listing: Listing | None, write: PendingWrite) -> Listing | None:
+    """The result of processing one queued write on top of a listing (None = no listing)."""
+    if write.kind == "delete":
+        return None
+    if write.kind == "put":
+        attrs = write.payload["attributes"]
+        return Listing(
+            seller_id=write.seller_id,
+            sku=write.sku,
+            marketplace_id=write.marketplace_id,
+            product_type=write.payload["productType"],
+            asin=listing.asin if listing else listings.synthetic_asin(write.sku),
+            attributes=attrs,
+            created_at=listing.created_at if listing else write.visible_at,
+            updated_at=write.visible_at,
+            fba_quantity=(
+                listing.fba_quantity
+                if listing and listing.fba_quantity is not None
+                else (0 if listings.is_fba(attrs) else None)
+            ),
+        )
+    if listing is None:
+        return None
+    attrs = listings.apply_patches(
+        listing.attributes, write.payload["patches"], write.marketplace_id
+    )
+    fba = listing.fba_quantity
+    if fba is None and listings.is_fba(attrs):
+        fba = 0
+    return replace(listing, attributes=attrs, updated_at=write.visible_at, fba_quantity=fba)
+
+
+def _check_mode(mode: str | None) -> None:
+    if mode not in (None, "", "VALIDATION_PREVIEW"):
+        raise invalid_input(f"Invalid 'mode' {mode!r}; the only mode is VALIDATION_PREVIEW.")
+
+
+def _included(values: Sequence[str], allowed: Sequence[str], default: list[str]) -> set[str]:
+    if not values:
+        return set(default)
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise invalid_input(
+            f"Invalid includedData value(s): {', '.join(unknown)}. Allowed: {', '.join(allowed)}."
+        )
+    return set(values)
+
+
+def csv_values(values: Sequence[str]) -> list[str]:
+    """An SP-API array query parameter: comma-delimited, possibly repeated."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _when(args: Mapping[str, list[str]], name: str) -> datetime | None:
+    values = args.get(name)
+    if not values:
+        return None
+    parsed = listings.parse_when(values[0])
+    if parsed is None:
+        raise invalid_input(f"'{name}' must be an ISO 8601 date-time, got {values[0]!r}.")
+    return parsed
+
+
+@dataclass(frozen=True, slots=True)
+class _SearchQuery:
+    """The parsed, validated query of a searchListingsItems call."""
+
+    included: frozenset[str]
+    page_size: int
+    page_token: str | None
+    identifiers: tuple[str, ...]
+    identifiers_type: str | None
+    with_status: frozenset[str]
+    without_status: frozenset[str]
+    with_severity: frozenset[str]
+    created_after: datetime | None
+    created_before: datetime | None
+    updated_after: datetime | None
+    updated_before: datetime | None
+    family_sku: str | None
+    sort_by: str
+    descending: bool
+    digest: str
+
+    @classmethod
+    def parse(cls, args: Mapping[str, list[str]]) -> _SearchQuery:
+        size_text = (args.get("pageSize") or [str(DEFAULT_PAGE_SIZE)])[0]
+        try:
+            page_size = int(size_text)
+        except ValueError:
+            raise invalid_input(f"'pageSize' must be an integer, got {size_text!r}.") from None
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise invalid_input(f"'pageSize' must be between 1 and {MAX_PAGE_SIZE}.")
+        identifiers = tuple(csv_values(args.get("identifiers", [])))
+        id_type = (args.get("identifiersType") or [None])[0]
+        if bool(identifiers) != bool(id_type):
+            raise invalid_input("'identifiers' and 'identifiersType' must be given together.")
+        if len(identifiers) > 20:
+            raise invalid_input("At most 20 'identifiers' can be given.")
+        if id_type is not None and id_type not in (
+            "ASIN",
+            "EAN",
+            "FNSKU",
+            "GTIN",
+            "ISBN",
+            "JAN",
+            "MINSAN",
+            "SKU",
+            "UPC",
+        ):
+            raise invalid_input(f"Invalid 'identifiersType' {id_type!r}.")
+        statuses = {"BUYABLE", "DISCOVERABLE"}
+        with_status = frozenset(csv_values(args.get("withStatus", [])))
+        without_status = frozenset(csv_values(args.get("withoutStatus", [])))
+        severity = frozenset(csv_values(args.get("withIssueSeverity", [])))
+        if not (with_status | without_status) <= statuses:
+            raise invalid_input("'withStatus'/'withoutStatus' take BUYABLE and DISCOVERABLE.")
+        if not severity <= {"WARNING", "ERROR"}:
+            raise invalid_input("'withIssueSeverity' takes WARNING and ERROR.")
+        sort_by = (args.get("sortBy") or ["lastUpdatedDate"])[0]
+        if sort_by not in ("sku", "createdDate", "lastUpdatedDate"):
+            raise invalid_input(f"Invalid 'sortBy' {sort_by!r}.")
+        order = (args.get("sortOrder") or ["DESC"])[0]
+        if order not in ("ASC", "DESC"):
+            raise invalid_input(f"Invalid 'sortOrder' {order!r}.")
+        family = (args.get("variationParentSku") or args.get("packageHierarchySku") or [None])[0]
+        fingerprint = {k: sorted(v) for k, v in args.items() if k not in ("pageToken", "pageSize")}
+        return cls(
+            included=frozenset(
+                _included(
+                    csv_values(args.get("includedData", [])),
+                    listings.ITEM_INCLUDED_DATA,
+                    ["summaries"],
+                )
+            ),
+            page_size=page_size,
+            page_token=(args.get("pageToken") or [None])[0],
+            identifiers=identifiers,
+            identifiers_type=id_type,
+            with_status=with_status,
+            without_status=without_status,
+            with_severity=severity,
+            created_after=_when(args, "createdAfter"),
+            created_before=_when(args, "createdBefore"),
+            updated_after=_when(args, "lastUpdatedAfter"),
+            updated_before=_when(args, "lastUpdatedBefore"),
+            family_sku=family,
+            sort_by=sort_by,
+            descending=order == "DESC",
+            digest=hashlib.sha256(
+                json.dumps(fingerprint, sort_keys=True).encode("utf-8")
+            ).hexdigest()[:16],
+        )
+
+    def token(self, offset: int) -> str:
+        raw = json.dumps({"o": offset, "q": self.digest}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode("ascii")).decode("ascii").rstrip("=")
+
+    def offset(self) -> int:
+        if not self.page_token:
+            return 0
+        try:
+            padded = self.page_token + "=" * (-len(self.page_token) % 4)
+            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            offset, digest = int(data["o"]), str(data["q"])
+        except (ValueError, KeyError, TypeError, UnicodeEncodeError):
+            raise invalid_input("Invalid 'pageToken'.") from None
+        if digest != self.digest or not 0 <= offset < PAGEABLE_RESULTS:
+            raise invalid_input(
+                "Invalid 'pageToken': it belongs to a different query or is out of range."
+            )
+        return offset
+
+    def matches(
+        self,
+        sku: str,
+        group: Sequence[Listing],
+        issues: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]],
+    ) -> bool:
+        if self.family_sku is not None:
+            return False  # the sandbox has no variation families or package hierarchies
+        if self.identifiers and not self._identified(sku, group):
+            return False
+        group_issues = [i for li in group for i in issues.get((sku, li.marketplace_id), ())]
+        if self.with_severity and not any(
+            i.get("severity") in self.with_severity for i in group_issues
+        ):
+            return False
+        status = {
+            s
+            for li in group
+            for s in listings.statuses(li, issues.get((sku, li.marketplace_id), ()))
+        }
+        if self.with_status and not self.with_status <= status:
+            return False
+        if self.without_status and self.without_status & status:
+            return False
+        created = min(li.created_at for li in group)
+        updated = max(li.updated_at for li in group)
+        return not (
+            (self.created_after and created < self.created_after)
+            or (self.created_before and created > self.created_before)
+            or (self.updated_after and updated < self.updated_after)
+            or (self.updated_before and updated > self.updated_before)
+        )
+
+    def _identified(self, sku: str, group: Sequence[Listing]) -> bool:
+        wanted = set(self.identifiers)
+        if self.identifiers_type == "SKU":
+            return sku in wanted
+        if self.identifiers_type == "ASIN":
+            return any(li.asin in wanted for li in group)
+        kind = (self.identifiers_type or "").lower()
+        return any(
+            isinstance(v, dict)
+            and str(v.get("type", "")).lower() == kind
+            and v.get("value") in wanted
+            for li in group
+            for v in li.attributes.get("externally_assigned_product_identifier") or ()
+        )
+
+    def sort_key(self, entry: tuple[str, Sequence[Listing]]) -> tuple[Any, str]:
+        sku, group = entry
+        if self.sort_by == "sku":
+            return (sku, sku)
+        if self.sort_by == "createdDate":
+            return (min(li.created_at for li in group), sku)
+        return (max(li.updated_at for li in group), sku)

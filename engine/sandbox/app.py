@@ -1,0 +1,398 @@
+"""The sandbox's HTTP face: a werkzeug WSGI app speaking SP-API, and a local server for it.
+
+Every SP-API response carries `x-amzn-RequestId` and `x-amzn-RateLimit-Limit`; every error
+is JSON `{"errors": [{"code", "message", "details"}]}` (except the deliberate non-JSON
+gateway fault). The LWA endpoint answers OAuth-style errors (`error`, `error_description`)
+as Login with Amazon does.
+
+python-amazon-sp-api quirks tolerated: it sends `Host: <endpoint minus 8 chars>` (routing
+here never looks at Host), adds `MarketplaceId`/`MarketplaceIds`/`marketplace_ids` query keys
+(ignored), and for putListingsItem puts `marketplaceIds` in the JSON body instead of the
+query when the caller does not pass them (used as a fallback; extra body keys ignored).
+
+The server binds 127.0.0.1 only: the sandbox accepts fixed demo credentials and must never
+be reachable from another machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from engine.sandbox import jsonio
+from engine.sandbox.account import Account, ApiError, csv_values, invalid_input
+from engine.sandbox.faults import FaultInjector
+from engine.sandbox.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+LOCALHOST = "127.0.0.1"
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LwaCredentials:
+    """The LWA app and refresh token the sandbox accepts. They are published demo values,
+    not secrets, but they are still never logged."""
+
+    client_id: str = "amzn1.application-oa2-client.sellersync-sandbox"
+    client_secret: str = "sellersync-sandbox-client-secret"
+    refresh_token: str = "Atzr|sellersync-sandbox-refresh-token"
+
+    def as_spapi_credentials(self) -> dict[str, str]:
+        """The credentials dict python-amazon-sp-api clients take."""
+        return {
+            "lwa_app_id": self.client_id,
+            "lwa_client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+        }
+
+
+SANDBOX_CREDENTIALS = LwaCredentials()
+
+_LISTING = "/listings/2021-08-01/items/<seller_id>/<path:sku>"
+URL_MAP = Map(
+    [
+        Rule("/auth/o2/token", methods=["POST"], endpoint="lwaToken"),
+        Rule(
+            "/sellers/v1/marketplaceParticipations",
+            methods=["GET"],
+            endpoint="getMarketplaceParticipations",
+        ),
+        Rule(
+            "/listings/2021-08-01/items/<seller_id>",
+            methods=["GET"],
+            endpoint="searchListingsItems",
+        ),
+        Rule(_LISTING, methods=["GET"], endpoint="getListingsItem"),
+        Rule(_LISTING, methods=["PUT"], endpoint="putListingsItem"),
+        Rule(_LISTING, methods=["PATCH"], endpoint="patchListingsItem"),
+        Rule(_LISTING, methods=["DELETE"], endpoint="deleteListingsItem"),
+    ],
+    strict_slashes=False,
+    merge_slashes=False,
+)
+
+_GATEWAY_PAGES = {
+    502: "<html><head><title>502 Bad Gateway</title></head><body><center>"
+    "<h1>502 Bad Gateway</h1></center></body></html>\n",
+    504: "<html><head><title>504 Gateway Time-out</title></head><body><center>"
+    "<h1>504 Gateway Time-out</h1></center></body></html>\n",
+}
+_SERVER_ERRORS = {
+    500: ("InternalFailure", "We encountered an internal error. Please try again."),
+    503: ("ServiceUnavailable", "Service temporarily unavailable. Please try again."),
+}
+
+
+def _quota_exceeded() -> ApiError:
+    return ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
+
+
+class SandboxApp:
+    """The WSGI application. Thread-safe: werkzeug serves each connection in a thread."""
+
+    def __init__(
+        self,
+        account: Account,
+        limiter: RateLimiter,
+        faults: FaultInjector,
+        *,
+        credentials: LwaCredentials = SANDBOX_CREDENTIALS,
+        wall: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.account = account
+        self.limiter = limiter
+        self.faults = faults
+        self.credentials = credentials
+        self._wall = wall
+        self._sleep = sleep
+        self._handlers: dict[str, Callable[..., tuple[int, dict[str, Any]]]] = {
+            "getMarketplaceParticipations": self._participations,
+            "searchListingsItems": self._search,
+            "getListingsItem": self._get,
+            "putListingsItem": self._put,
+            "patchListingsItem": self._patch,
+            "deleteListingsItem": self._delete,
+        }
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    # -- dispatch ---------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        adapter = URL_MAP.bind("sandbox", path_info=request.path)
+        try:
+            operation, values = adapter.match(method=request.method)
+        except (NotFound, MethodNotAllowed) as err:
+            return self._json(err.code or 404, _routing_error(err).body(), request_id, None)
+        except HTTPException as err:  # e.g. a redirect werkzeug would suggest
+            return self._json(404, ApiError(404, "NotFound", str(err)).body(), request_id, None)
+        if operation == "lwaToken":
+            return self._token(request, request_id)
+        limit = self.limiter.header(operation)
+        try:
+            self._authorize(request)
+            outcome = self.faults.decide(operation)
+            if outcome.delay:
+                self._sleep(outcome.delay)
+            if outcome.kind == "gateway" and outcome.status is not None:
+                return self._gateway(outcome.status, request_id, limit)
+            if outcome.kind == "server_error" and outcome.status is not None:
+                code, message = _SERVER_ERRORS[outcome.status]
+                raise ApiError(outcome.status, code, message)
+            if outcome.kind == "throttle" or not self.limiter.acquire(operation):
+                raise _quota_exceeded()
+            status, body = self._handlers[operation](request, **values)
+        except ApiError as err:
+            return self._json(err.status, err.body(), request_id, limit)
+        return self._json(status, body, request_id, limit)
+
+    def _authorize(self, request: Request) -> None:
+        token = request.headers.get("x-amz-access-token")
+        if not token:
+            raise ApiError(
+                401,
+                "Unauthorized",
+                "Access to requested resource is denied.",
+                "The request has no x-amz-access-token header.",
+            )
+        state = self.account.token_state(token, self._wall())
+        if state == "expired":
+            raise ApiError(
+                403,
+                "Unauthorized",
+                "Access to requested resource is denied.",
+                "The access token you provided has expired.",
+            )
+        if state != "valid":
+            raise ApiError(
+                403,
+                "Unauthorized",
+                "Access to requested resource is denied.",
+                "The access token you provided is revoked, malformed or invalid.",
+            )
+
+    @staticmethod
+    def _json(status: int, body: Any, request_id: str, limit: str | None) -> Response:
+        response = Response(jsonio.dumps(body), status=status, mimetype="application/json")
+        response.headers["x-amzn-RequestId"] = request_id
+        if limit is not None:
+            response.headers["x-amzn-RateLimit-Limit"] = limit
+        return response
+
+    @staticmethod
+    def _gateway(status: int, request_id: str, limit: str) -> Response:
+        response = Response(_GATEWAY_PAGES[status], status=status, mimetype="text/html")
+        response.headers["x-amzn-RequestId"] = request_id
+        response.headers["x-amzn-RateLimit-Limit"] = limit
+        return response
+
+    # -- LWA --------------------------------------------------------------------------------
+    def _token(self, request: Request, request_id: str) -> Response:
+        form = request.form
+        grant = form.get("grant_type")
+
+        def error(status: int, code: str, description: str) -> Response:
+            return self._json(
+                status, {"error": code, "error_description": description}, request_id, None
+            )
+
+        if grant != "refresh_token":
+            return error(
+                400,
+                "unsupported_grant_type",
+                "The authorization grant type is not supported by the authorization server; "
+                "the sandbox supports refresh_token.",
+            )
+        missing = [k for k in ("refresh_token", "client_id", "client_secret") if not form.get(k)]
+        if missing:
+            return error(400, "invalid_request", f"Missing parameter(s): {', '.join(missing)}.")
+        if (
+            form["client_id"] != self.credentials.client_id
+            or form["client_secret"] != self.credentials.client_secret
+        ):
+            return error(401, "invalid_client", "Client authentication failed.")
+        if form["refresh_token"] != self.credentials.refresh_token:
+            return error(
+                400, "invalid_grant", "The request has an invalid grant parameter: refresh_token."
+            )
+        token = self.account.issue_token(self._wall())
+        body = {
+            "access_token": token,
+            "refresh_token": self.credentials.refresh_token,
+            "token_type": "bearer",
+            "expires_in": 3600,
+        }
+        response = self._json(200, body, request_id, None)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    # -- SP-API operations ------------------------------------------------------------------
+    @staticmethod
+    def _marketplace_ids(request: Request, body: object = None) -> list[str]:
+        ids = csv_values(request.args.getlist("marketplaceIds"))
+        if not ids and isinstance(body, dict):
+            fallback = body.get("marketplaceIds")
+            if isinstance(fallback, str):
+                ids = csv_values([fallback])
+            elif isinstance(fallback, list):
+                ids = csv_values([str(v) for v in fallback])
+        return ids
+
+    @staticmethod
+    def _body(request: Request) -> object:
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            raise ApiError(413, "RequestEntityTooLarge", "The request body is larger than 10 MB.")
+        data = request.get_data(cache=False)
+        if not data:
+            raise invalid_input("The request body is required.")
+        try:
+            return jsonio.loads(data)
+        except jsonio.JSONError as err:
+            raise invalid_input("The request body is not valid JSON.", str(err)) from None
+
+    def _participations(self, request: Request) -> tuple[int, dict[str, Any]]:
+        return 200, self.account.participations()
+
+    def _search(self, request: Request, seller_id: str) -> tuple[int, dict[str, Any]]:
+        args = {key: request.args.getlist(key) for key in request.args}
+        return 200, self.account.search(seller_id, self._marketplace_ids(request), args)
+
+    def _get(self, request: Request, seller_id: str, sku: str) -> tuple[int, dict[str, Any]]:
+        included = csv_values(request.args.getlist("includedData"))
+        return 200, self.account.get_item(seller_id, sku, self._marketplace_ids(request), included)
+
+    def _put(self, request: Request, seller_id: str, sku: str) -> tuple[int, dict[str, Any]]:
+        body = self._body(request)
+        return 200, self.account.put_item(
+            seller_id,
+            sku,
+            self._marketplace_ids(request, body),
+            body,
+            mode=request.args.get("mode"),
+            included=csv_values(request.args.getlist("includedData")),
+        )
+
+    def _patch(self, request: Request, seller_id: str, sku: str) -> tuple[int, dict[str, Any]]:
+        body = self._body(request)
+        return 200, self.account.patch_item(
+            seller_id,
+            sku,
+            self._marketplace_ids(request),
+            body,
+            mode=request.args.get("mode"),
+            included=csv_values(request.args.getlist("includedData")),
+        )
+
+    def _delete(self, request: Request, seller_id: str, sku: str) -> tuple[int, dict[str, Any]]:
+        return 200, self.account.delete_item(seller_id, sku, self._marketplace_ids(request))
+
+
+def _routing_error(err: HTTPException) -> ApiError:
+    if isinstance(err, MethodNotAllowed):
+        return ApiError(405, "MethodNotAllowed", "The method is not allowed for this resource.")
+    return ApiError(404, "NotFound", "The requested resource does not exist in the sandbox.")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Keep-alive HTTP/1.1 without an access-log line per request (the benchmark makes
+    thousands; nothing secret is in them, but they would drown the real output)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("%s %s", self.requestline, code)
+
+
+class SandboxServer:
+    """werkzeug's threaded server on 127.0.0.1, in a background thread.
+
+    `with SandboxServer(app) as url:` or `start()` / `stop()`; port 0 picks a free port.
+    """
+
+    def __init__(
+        self, app: Callable[..., Iterable[bytes]], *, port: int = 0, host: str = LOCALHOST
+    ) -> None:
+        if host != LOCALHOST:
+            raise ValueError(f"the sandbox binds {LOCALHOST} only, not {host!r}")
+        self._app = app
+        self._port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox server is not running")
+        return f"http://{LOCALHOST}:{self._server.port}"
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the sandbox server is not running")
+        return int(self._server.port)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> str:
+        if self._server is not None:
+            return self.url
+        try:
+            server = make_server(
+                LOCALHOST, self._port, self._app, threaded=True, request_handler=_QuietHandler
+            )
+        except SystemExit:  # werkzeug exits when the port is taken; report it instead
+            raise OSError(f"cannot listen on {LOCALHOST}:{self._port} (port in use?)") from None
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how fast stop() is noticed
+            name=f"sandbox-{server.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=10)
+
+    def serve_forever(self) -> None:
+        """Run in the calling thread until interrupted (for `sync sandbox serve`)."""
+        if self._thread is None:
+            self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        finally:
+            self.stop()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

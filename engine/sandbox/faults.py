@@ -1,0 +1,274 @@
+"""Switchable faults, so the engine's retries, backoff and drift detection meet real trouble.
+
+Faults live in the store (table `faults`), so `sync sandbox faults set ...` in one process
+changes the behaviour of a sandbox serving from another. Each is optional:
+
+- throttle:     a 429 storm: every matching call answers QuotaExceeded until a virtual time;
+- server_error: JSON 500/503 errors with a probability;
+- gateway:      non-JSON 502/504 bodies (an HTML page, as a load balancer sends) with a
+                probability; python-amazon-sp-api turns these into empty "successes";
+- slow:         responses delayed by a number of real seconds with a probability.
+
+Probabilities draw from an RNG seeded by `seed` (default 0) and re-seeded whenever the fault
+settings change, so a run is reproducible. `out_of_band_price` / `out_of_band_quantity` change
+a listing at once, as a person in Seller Central would.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from engine.money import MoneyError, currency, quantize, to_decimal
+from engine.sandbox import listings
+from engine.sandbox.account import Account
+from engine.sandbox.clock import Clock
+from engine.sandbox.store import Listing, Store
+
+FAULT_NAMES = ("throttle", "server_error", "gateway", "slow", "seed")
+
+
+class FaultError(ValueError):
+    """Fault settings that make no sense (a probability of 2, an unknown status)."""
+
+
+def _probability(value: object) -> float:
+    try:
+        p = float(str(value))
+    except ValueError:
+        raise FaultError(f"probability {value!r} is not a number") from None
+    if not 0.0 <= p <= 1.0:
+        raise FaultError(f"probability {value!r} must be between 0 and 1")
+    return p
+
+
+def _operations(operations: Iterable[str] | None) -> list[str] | None:
+    return None if operations is None else sorted(set(operations))
+
+
+def set_throttle_storm(
+    store: Store, *, until: datetime | None = None, operations: Iterable[str] | None = None
+) -> None:
+    """Answer 429 QuotaExceeded to every (matching) call until `until` (virtual time)."""
+    config: dict[str, Any] = {"operations": _operations(operations)}
+    if until is not None:
+        if until.tzinfo is None:
+            raise FaultError("the end of a throttle storm must be timezone-aware")
+        config["until"] = listings.iso(until)
+    with store.write() as tx:
+        tx.set_fault("throttle", config)
+
+
+def set_server_errors(
+    store: Store,
+    probability: float | str,
+    *,
+    status: int = 500,
+    operations: Iterable[str] | None = None,
+) -> None:
+    """JSON 500 InternalFailure or 503 ServiceUnavailable with a probability."""
+    if status not in (500, 503):
+        raise FaultError(f"server error status must be 500 or 503, got {status}")
+    config = {
+        "probability": _probability(probability),
+        "status": status,
+        "operations": _operations(operations),
+    }
+    with store.write() as tx:
+        tx.set_fault("server_error", config)
+
+
+def set_gateway_errors(
+    store: Store,
+    probability: float | str,
+    *,
+    statuses: Iterable[int] = (502, 504),
+    operations: Iterable[str] | None = None,
+) -> None:
+    """Non-JSON (HTML) 502 / 504 responses with a probability."""
+    chosen = sorted(set(statuses))
+    if not chosen or not set(chosen) <= {502, 504}:
+        raise FaultError(f"gateway statuses must be 502 and/or 504, got {chosen}")
+    config = {
+        "probability": _probability(probability),
+        "statuses": chosen,
+        "operations": _operations(operations),
+    }
+    with store.write() as tx:
+        tx.set_fault("gateway", config)
+
+
+def set_slow(
+    store: Store,
+    seconds: float | str,
+    *,
+    probability: float | str = 1.0,
+    operations: Iterable[str] | None = None,
+) -> None:
+    """Delay responses by `seconds` of real time."""
+    delay = float(str(seconds))
+    if not 0.0 <= delay <= 120.0:
+        raise FaultError(f"delay {seconds!r} must be between 0 and 120 seconds")
+    config = {
+        "seconds": delay,
+        "probability": _probability(probability),
+        "operations": _operations(operations),
+    }
+    with store.write() as tx:
+        tx.set_fault("slow", config)
+
+
+def set_seed(store: Store, seed: int) -> None:
+    with store.write() as tx:
+        tx.set_fault("seed", {"seed": int(seed)})
+
+
+def clear(store: Store, name: str | None = None) -> None:
+    if name is not None and name not in FAULT_NAMES:
+        raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULT_NAMES)}")
+    with store.write() as tx:
+        tx.clear_faults(name)
+
+
+def active(store: Store) -> dict[str, dict[str, Any]]:
+    with store.read() as tx:
+        return tx.faults()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the fault layer does to one call: delay it, then maybe answer with an error
+    status instead of the real response (`kind` says which fault)."""
+
+    delay: float = 0.0
+    status: int | None = None
+    kind: str | None = None
+
+
+NO_FAULT = Outcome()
+
+
+def _applies(config: dict[str, Any], operation: str) -> bool:
+    ops = config.get("operations")
+    return ops is None or operation in ops
+
+
+class FaultInjector:
+    """Decides, per call, which fault strikes; re-reads settings only when they change."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._version = -1
+        self._faults: dict[str, dict[str, Any]] = {}
+        self._rng = random.Random(0)
+
+    def _refresh(self) -> dict[str, dict[str, Any]]:
+        with self._store.read() as tx:
+            version = tx.faults_version()
+            if version == self._version:
+                return self._faults
+            faults = tx.faults()
+        with self._lock:
+            if version != self._version:
+                self._faults = faults
+                self._version = version
+                self._rng = random.Random(int(faults.get("seed", {}).get("seed", 0)))
+            return self._faults
+
+    def decide(self, operation: str) -> Outcome:
+        faults = self._refresh()
+        if not faults:
+            return NO_FAULT
+        delay = 0.0
+        with self._lock:
+            slow = faults.get("slow")
+            if (
+                slow
+                and _applies(slow, operation)
+                and self._rng.random() < float(slow["probability"])
+            ):
+                delay = float(slow["seconds"])
+            throttle = faults.get("throttle")
+            if throttle and _applies(throttle, operation):
+                until = listings.parse_when(throttle.get("until"))
+                if until is None or self._clock.now() < until:
+                    return Outcome(delay, 429, "throttle")
+            gateway = faults.get("gateway")
+            if (
+                gateway
+                and _applies(gateway, operation)
+                and self._rng.random() < float(gateway["probability"])
+            ):
+                return Outcome(delay, self._rng.choice(gateway["statuses"]), "gateway")
+            errors = faults.get("server_error")
+            if (
+                errors
+                and _applies(errors, operation)
+                and self._rng.random() < float(errors["probability"])
+            ):
+                return Outcome(delay, int(errors["status"]), "server_error")
+        return Outcome(delay) if delay else NO_FAULT
+
+
+# -- out-of-band edits ------------------------------------------------------------------------
+
+
+def _with_offer(listing: Listing, change: dict[str, Any]) -> Listing:
+    attrs = {k: [dict(v) for v in vs] for k, vs in listing.attributes.items()}
+    offers = attrs.get("purchasable_offer") or []
+    main = next((o for o in offers if o.get("audience", "ALL") == "ALL"), None)
+    if main is None:
+        raise LookupError(f"listing {listing.sku!r} has no consumer offer to reprice")
+    main.update(change)
+    return replace(listing, attributes=attrs)
+
+
+def out_of_band_price(account: Account, marketplace: str, sku: str, price: object) -> Listing:
+    """Set our_price directly, as if changed in Seller Central (visible at once)."""
+    try:
+        amount = to_decimal(price)
+    except MoneyError as err:
+        raise FaultError(str(err)) from None
+    if amount <= 0:
+        raise FaultError(f"price {price!r} must be greater than 0")
+
+    def edit(listing: Listing) -> Listing:
+        code = next(
+            (o.get("currency") for o in listing.attributes.get("purchasable_offer") or ()), None
+        )
+        exact = amount if code is None else quantize(amount, currency(str(code)))
+        if exact != amount:
+            raise FaultError(f"price {price!r} has more decimals than {code} allows")
+        return _with_offer(listing, {"our_price": [{"schedule": [{"value_with_tax": exact}]}]})
+
+    return account.edit_listing(sku, marketplace, edit)
+
+
+def out_of_band_quantity(account: Account, marketplace: str, sku: str, quantity: int) -> Listing:
+    """Set the merchant-fulfilled quantity directly (FBA stock cannot be edited this way)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        raise FaultError(f"quantity {quantity!r} must be a whole number of at least 0")
+
+    def edit(listing: Listing) -> Listing:
+        if listings.mfn_quantity(listing.attributes) is None:
+            raise FaultError(f"listing {sku!r} is not merchant-fulfilled")
+        attrs = {k: [dict(v) for v in vs] for k, vs in listing.attributes.items()}
+        for value in attrs["fulfillment_availability"]:
+            if value.get("fulfillment_channel_code") == "DEFAULT":
+                value["quantity"] = quantity
+        return replace(listing, attributes=attrs)
+
+    return account.edit_listing(sku, marketplace, edit)
+
+
+def price_of(listing: Listing) -> Decimal | None:
+    """The live our_price of a listing's consumer offer."""
+    offer = listings.main_offer(listing.attributes)
+    return None if offer is None else listings.first_price(offer, "our_price")

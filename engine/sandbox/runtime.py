@@ -1,0 +1,194 @@
+"""One running sandbox: store, clock, account, rate limits, faults and the HTTP server.
+
+`Sandbox.open(state_dir, seed=(seller_id, resources))` is what the CLI and the tests use; when
+the backend is `sandbox`, commands open one in-process and point python-amazon-sp-api at it
+with `client_kwargs()` (no monkeypatching: a marketplace object and an LWA client class).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from engine.desired.resource import Resource
+from engine.marketplaces import MARKETPLACES
+from engine.sandbox import faults as faults_mod
+from engine.sandbox import jsonio
+from engine.sandbox.account import PROCESSING_DELAY, Account
+from engine.sandbox.app import SANDBOX_CREDENTIALS, LwaCredentials, SandboxApp, SandboxServer
+from engine.sandbox.clock import ClockState, VirtualClock
+from engine.sandbox.ratelimit import RateLimiter
+from engine.sandbox.seed import seed_store
+from engine.sandbox.store import Store
+
+_AWS_REGIONS = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
+
+
+@dataclass(frozen=True, slots=True)
+class SpApiMarketplace:
+    """What python-amazon-sp-api reads from its `marketplace` argument."""
+
+    endpoint: str
+    marketplace_id: str
+    region: str
+
+
+class Sandbox:
+    """A sandbox account with its server. Start/stop it, or use it as a context manager."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: VirtualClock,
+        *,
+        rate_limits: bool = True,
+        processing_delay: timedelta = PROCESSING_DELAY,
+        credentials: LwaCredentials = SANDBOX_CREDENTIALS,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.credentials = credentials
+        self.account = Account(store, clock, processing_delay=processing_delay)
+        self.limiter = RateLimiter(clock, enabled=rate_limits)
+        self.faults = faults_mod.FaultInjector(store, clock)
+        self.app = SandboxApp(
+            self.account, self.limiter, self.faults, credentials=credentials, wall=wall
+        )
+        self._server: SandboxServer | None = None
+
+    @classmethod
+    def open(
+        cls,
+        state_dir: Path,
+        *,
+        seed: tuple[str, Iterable[Resource]] | None = None,
+        clock: VirtualClock | None = None,
+        reseed: bool = False,
+        **options: Any,
+    ) -> Sandbox:
+        """Open the sandbox in `state_dir`, seeding it first if it has no account yet (or
+        when `reseed`). Without an explicit clock, the clock saved by the last process is
+        resumed, so virtual time is shared; a fresh one starts at the current UTC time."""
+        store = Store(state_dir)
+        if clock is None:
+            with store.read() as tx:
+                saved = tx.meta("clock")
+            if saved is not None:
+                clock = VirtualClock.resume(ClockState.from_dict(jsonio.loads(saved)))
+            else:
+                clock = VirtualClock(datetime.now(UTC))
+        sandbox = cls(store, clock, **options)
+        if reseed or not store.is_seeded():
+            if seed is None:
+                raise LookupError(f"{store.path} has no sandbox account; seed it first")
+            seller_id, resources = seed
+            seed_store(store, seller_id, resources, clock.now())
+        sandbox.save_clock()
+        return sandbox
+
+    # -- server -----------------------------------------------------------------------------
+    def start(self, port: int = 0) -> str:
+        if self._server is None:
+            self._server = SandboxServer(self.app, port=port)
+        return self._server.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def serve_forever(self, port: int = 0) -> None:
+        self.start(port)
+        if self._server is not None:
+            self._server.serve_forever()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox server is not running")
+        return self._server.url
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self.store.close()
+
+    # -- time -------------------------------------------------------------------------------
+    def save_clock(self) -> None:
+        with self.store.write() as tx:
+            tx.set_meta("clock", jsonio.dumps(self.clock.state().to_dict()))
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move virtual time on and process whatever became due."""
+        now = self.clock.advance(delta)
+        self.save_clock()
+        self.account.process_due()
+        return now
+
+    def set_speed(self, speed: float) -> None:
+        self.clock.set_speed(speed)
+        self.save_clock()
+
+    # -- account ----------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to the seeded account; rate-limit buckets refill too."""
+        self.store.reset()
+        self.limiter.reset()
+
+    def status(self) -> dict[str, Any]:
+        info = self.account.info
+        with self.store.read() as tx:
+            listings = tx.count_listings(info.seller_id)
+            pending = len(tx.all_pending())
+            notes = jsonio.loads(tx.meta("seed_notes") or "[]")
+            active = tx.faults()
+        return {
+            "url": self._server.url if self._server is not None else None,
+            "state_dir": str(self.store.state_dir),
+            "seller_id": info.seller_id,
+            "store_name": info.store_name,
+            "marketplaces": [
+                {"code": code, "marketplace_id": MARKETPLACES[code].marketplace_id}
+                for code in info.marketplaces
+            ],
+            "listings": listings,
+            "pending_writes": pending,
+            "clock": {
+                "now": self.clock.now().isoformat().replace("+00:00", "Z"),
+                "speed": self.clock.speed,
+                "frozen": self.clock.frozen,
+            },
+            "rate_limits": self.limiter.enabled,
+            "faults": active,
+            "seed_differences": notes,
+        }
+
+    # -- python-amazon-sp-api wiring --------------------------------------------------------
+    def spapi_marketplace(self, code: str) -> SpApiMarketplace:
+        mkt = MARKETPLACES[code]
+        return SpApiMarketplace(self.url, mkt.marketplace_id, _AWS_REGIONS[mkt.region])
+
+    def token_client_class(self) -> type:
+        """An LWA client class that exchanges tokens with this sandbox over plain HTTP."""
+        from sp_api.auth import AccessTokenClient
+
+        host = self.url.removeprefix("http://")
+        return type(
+            "SandboxAccessTokenClient", (AccessTokenClient,), {"scheme": "http://", "host": host}
+        )
+
+    def client_kwargs(self, code: str) -> dict[str, Any]:
+        """Keyword arguments for a python-amazon-sp-api client talking to this sandbox."""
+        return {
+            "marketplace": self.spapi_marketplace(code),
+            "credentials": self.credentials.as_spapi_credentials(),
+            "auth_token_client_class": self.token_client_class(),
+        }

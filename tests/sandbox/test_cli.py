@@ -1,0 +1,152 @@
+"""`sync sandbox ...` against the minimal test config, with the real loader and renderer."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from engine.cli.sandbox_cmds import COMMANDS, sandbox
+from engine.errors import UserError
+from engine.sandbox.faults import price_of
+from engine.sandbox.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+DE = "A1PA6795UKMFR9"
+
+
+def invoke(config_dir: Path, *args: str):
+    return CliRunner().invoke(sandbox, list(args), obj={"config_dir": config_dir})
+
+
+def live_price(state_dir: Path, sku: str) -> Decimal | None:
+    store = Store(state_dir)
+    with store.read() as tx:
+        seller = tx.meta("seller_id")
+        listing = tx.listing(seller, sku, DE)
+    store.close()
+    return None if listing is None else price_of(listing)
+
+
+def test_commands_are_exported():
+    assert [sandbox] == COMMANDS
+    assert set(sandbox.commands) == {"serve", "reset", "status", "drift", "faults"}
+
+
+def test_status_json_seeds_from_the_config(config_dir):
+    result = invoke(config_dir, "status", "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["url"] is None
+    assert info["seller_id"] == "A1TESTSELLER"
+    assert [m["code"] for m in info["marketplaces"]] == ["US", "DE", "JP"]
+    assert {d["kind"] for d in info["seed_differences"]} >= {"missing", "unmanaged"}
+    assert Path(info["state_dir"]) == config_dir.parent / ".sellersync"
+
+
+def test_drift_then_reset_stored(config_dir):
+    state = config_dir.parent / ".sellersync"
+    assert invoke(config_dir, "status").exit_code == 0
+    before = live_price(state, "HP-100")
+    result = invoke(config_dir, "drift", "-m", "DE", "--sku", "HP-100", "--price", "12.34")
+    assert result.exit_code == 0, result.output
+    assert "out-of-band edit: DE HP-100: price 12.34" in result.output
+    assert live_price(state, "HP-100") == Decimal("12.34") != before
+    assert invoke(config_dir, "reset", "--stored").exit_code == 0
+    assert live_price(state, "HP-100") == before
+
+
+def test_drift_reports_user_errors(config_dir):
+    result = invoke(config_dir, "drift", "-m", "DE", "--sku", "NOPE", "--price", "1.00")
+    assert isinstance(result.exception, UserError)
+    assert "no listing 'NOPE' in DE" in str(result.exception)
+    result = invoke(config_dir, "drift", "-m", "DE", "--sku", "HP-100")
+    assert isinstance(result.exception, UserError)
+
+
+def test_faults_set_list_clear(config_dir):
+    result = invoke(
+        config_dir,
+        "faults",
+        "set",
+        "--server-errors",
+        "0.5",
+        "--operation",
+        "getListingsItem",
+        "--seed",
+        "3",
+        "--throttle",
+        "60",
+    )
+    assert result.exit_code == 0, result.output
+    listed = invoke(config_dir, "faults", "list").output
+    assert "server_error:" in listed and "getListingsItem" in listed and "throttle:" in listed
+    assert invoke(config_dir, "faults", "clear", "server_error").exit_code == 0
+    listed = invoke(config_dir, "faults", "list").output
+    assert "server_error" not in listed and "throttle" in listed
+    assert invoke(config_dir, "faults", "clear").exit_code == 0
+    assert invoke(config_dir, "faults", "list").output.strip() == "no faults"
+    bad = invoke(config_dir, "faults", "set", "--operation", "fooBar", "--slow", "1")
+    assert isinstance(bad.exception, UserError)
+
+
+def test_reset_reseeds_from_the_config(config_dir):
+    assert (
+        invoke(config_dir, "drift", "-m", "DE", "--sku", "HP-100", "--price", "3.00").exit_code == 0
+    )
+    result = invoke(config_dir, "reset")
+    assert result.exit_code == 0, result.output
+    assert "seller A1TESTSELLER" in result.output
+    assert live_price(config_dir.parent / ".sellersync", "HP-100") != Decimal("3.00")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="stops the server with SIGINT")
+def test_serve_answers_on_localhost_and_status_finds_it(config_dir):
+    script = (
+        "import sys\n"
+        "from engine.cli.main import cli\n"
+        "from engine.cli.sandbox_cmds import COMMANDS\n"
+        "for c in COMMANDS: cli.add_command(c)\n"
+        "sys.exit(cli.main(args=sys.argv[1:], prog_name='sync', standalone_mode=False))\n"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-u",
+            "-c",
+            script,
+            "--config",
+            str(config_dir),
+            "sandbox",
+            "serve",
+            "--speed",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        first = proc.stdout.readline()
+        assert "serving at http://127.0.0.1:" in first, first + proc.stderr.read()
+        url = first.split("serving at ")[1].strip()
+        token = httpx.post(url + "/auth/o2/token", data={"grant_type": "password"})
+        assert token.status_code == 400 and token.json()["error"] == "unsupported_grant_type"
+        info = json.loads(invoke(config_dir, "status", "--json").output)
+        assert info["url"] == url
+        assert info["clock"]["speed"] == 60
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "sandbox stopped" in out
+    assert json.loads(invoke(config_dir, "status", "--json").output)["url"] is None

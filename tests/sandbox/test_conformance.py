@@ -1,0 +1,277 @@
+"""Every sandbox response validates against Amazon's official models (Swagger 2.0).
+
+Definitions are checked with jsonschema Draft 4 through a referencing registry. To catch
+misspelt keys, objects are closed (`additionalProperties: false`) unless the model leaves
+them open on purpose (listing attributes). Skipped when ../shared is absent.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+from referencing import Registry
+from referencing.jsonschema import DRAFT4
+
+from engine.sandbox import faults
+from engine.sandbox.account import PROCESSING_DELAY
+from engine.sandbox.app import URL_MAP
+from tests.sandbox.conftest import DE, MODELS, SELLER
+
+pytestmark = [
+    pytest.mark.shared,
+    pytest.mark.skipif(not MODELS.is_dir(), reason="../shared/spapi-models is not available"),
+]
+
+LISTINGS_MODEL = "listings-items-api-model/listingsItems_2021-08-01.json"
+SELLERS_MODEL = "sellers-api-model/sellers.json"
+ITEM = "/listings/2021-08-01/items/{sellerId}/{sku}"
+SEARCH = "/listings/2021-08-01/items/{sellerId}"
+PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
+FORMATS = jsonschema.FormatChecker()
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _date_time(value: object) -> bool:
+    if not isinstance(value, str) or "T" not in value:
+        raise ValueError(f"{value!r} is not a date-time")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"{value!r} has no timezone")
+    return True
+
+
+def _closed(node: Any) -> Any:
+    """Close every object schema that lists properties and does not say otherwise."""
+    if isinstance(node, dict):
+        result = {k: _closed(v) for k, v in node.items()}
+        if "properties" in result and "additionalProperties" not in result:
+            result["additionalProperties"] = False
+        return result
+    if isinstance(node, list):
+        return [_closed(v) for v in node]
+    return node
+
+
+class Model:
+    def __init__(self, relative: str) -> None:
+        self.doc = json.loads((MODELS / relative).read_text(encoding="utf-8"))
+        self.uri = f"urn:spapi:{relative}"
+        self.registry = Registry().with_resource(
+            self.uri, DRAFT4.create_resource(_closed(copy.deepcopy(self.doc)))
+        )
+
+    def validate(self, schema_ref: str, instance: Any) -> None:
+        validator = jsonschema.Draft4Validator(
+            {"$ref": f"{self.uri}{schema_ref}"}, registry=self.registry, format_checker=FORMATS
+        )
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+        assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+    def check(self, path: str, method: str, response: httpx.Response) -> Any:
+        """Validate one HTTP response against the model's declared response."""
+        operation = self.doc["paths"][path][method.lower()]
+        declared = operation["responses"].get(str(response.status_code))
+        if declared is None:
+            assert response.status_code >= 400, f"{response.status_code} not in the model"
+            schema_ref = "#/definitions/ErrorList"
+            headers: dict[str, Any] = {"x-amzn-RequestId": {}}
+        else:
+            schema_ref = declared["schema"]["$ref"]
+            headers = declared.get("headers", {})
+        for header in headers:
+            assert response.headers.get(header), f"{header} missing ({response.status_code})"
+        assert response.headers["content-type"].startswith("application/json")
+        body = response.json()
+        self.validate(schema_ref, body)
+        return body
+
+
+@pytest.fixture(scope="module")
+def listings_model() -> Model:
+    return Model(LISTINGS_MODEL)
+
+
+@pytest.fixture(scope="module")
+def sellers_model() -> Model:
+    return Model(SELLERS_MODEL)
+
+
+def item_url(sku: str) -> str:
+    return f"/listings/2021-08-01/items/{SELLER}/{sku}"
+
+
+ALL = "summaries,attributes,issues,offers,fulfillmentAvailability,relationships,productTypes"
+
+
+def test_every_route_is_an_operation_of_the_models(listings_model, sellers_model):
+    paths = {**listings_model.doc["paths"], **sellers_model.doc["paths"]}
+    for rule in URL_MAP.iter_rules():
+        if rule.endpoint == "lwaToken":
+            continue
+        swagger_path = rule.rule.replace("<seller_id>", "{sellerId}").replace("<path:sku>", "{sku}")
+        (method,) = rule.methods - {"HEAD", "OPTIONS"}
+        assert paths[swagger_path][method.lower()]["operationId"] == rule.endpoint
+
+
+@pytest.mark.parametrize("sku", ["HP-002", "HP-003", "HP-004", "HP-000", "LEGACY-HP-000"])
+def test_get_item_conforms(raw, listings_model, sku):
+    response = raw.get(item_url(sku), params={"marketplaceIds": DE, "includedData": ALL})
+    assert response.status_code == 200
+    body = listings_model.check(ITEM, "GET", response)
+    assert body["sku"] == sku and body["summaries"] and body["productTypes"]
+
+
+def test_search_pages_conform(raw, listings_model):
+    token = None
+    pages = []
+    while True:
+        params = {"marketplaceIds": DE, "includedData": ALL, "pageSize": "20"}
+        if token:
+            params["pageToken"] = token
+        body = listings_model.check(
+            SEARCH, "GET", raw.get(f"/listings/2021-08-01/items/{SELLER}", params=params)
+        )
+        pages.append(body)
+        token = body.get("pagination", {}).get("nextToken")
+        if not token:
+            break
+    assert len(pages) == 2 and pages[1]["pagination"]["previousToken"]
+
+
+def put_body(price: Any, quantity: int = 3) -> dict[str, Any]:
+    return {
+        "productType": "HEADPHONES",
+        "attributes": {
+            "item_name": [{"value": "Sonora C-1", "language_tag": "de_DE"}],
+            "purchasable_offer": [
+                {"currency": "EUR", "our_price": [{"schedule": [{"value_with_tax": price}]}]}
+            ],
+            "fulfillment_availability": [
+                {"fulfillment_channel_code": "DEFAULT", "quantity": quantity}
+            ],
+        },
+    }
+
+
+def submissions(raw: httpx.Client, sandbox: Any) -> Iterator[tuple[str, httpx.Response]]:
+    params = {"marketplaceIds": DE, "includedData": "identifiers,issues"}
+    yield "PUT", raw.put(item_url("C-1"), params=params, json=put_body(25))
+    yield "PUT", raw.put(item_url("C-2"), params=params, json=put_body(25, quantity=-1))
+    yield (
+        "PUT",
+        raw.put(
+            item_url("C-3"), params={**params, "mode": "VALIDATION_PREVIEW"}, json=put_body(25)
+        ),
+    )
+    patch = {
+        "productType": "HEADPHONES",
+        "patches": [
+            {
+                "op": "merge",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 4}],
+            }
+        ],
+    }
+    yield "PATCH", raw.patch(item_url("HP-002"), params=params, json=patch)
+    yield "PATCH", raw.patch(item_url("NOPE"), params=params, json=patch)
+    yield "DELETE", raw.delete(item_url("HP-010"), params={"marketplaceIds": DE})
+    sandbox.clock.advance(PROCESSING_DELAY)
+    yield "GET", raw.get(item_url("C-1"), params={"marketplaceIds": DE, "includedData": ALL})
+
+
+def test_writes_conform(raw, sandbox, listings_model):
+    statuses = []
+    for method, response in submissions(raw, sandbox):
+        assert response.status_code == 200
+        body = listings_model.check(ITEM, method, response)
+        statuses.append(body.get("status", "item"))
+    assert statuses == ["ACCEPTED", "INVALID", "VALID", "ACCEPTED", "INVALID", "ACCEPTED", "item"]
+
+
+def test_errors_conform(sandbox, raw, listings_model):
+    cases = [
+        ("GET", raw.get(item_url("NOPE"), params={"marketplaceIds": DE}), 404),
+        ("GET", raw.get(item_url("HP-002")), 400),
+        (
+            "GET",
+            httpx.get(
+                sandbox.url + item_url("HP-002"),
+                params={"marketplaceIds": DE},
+                headers={"x-amz-access-token": "Atza|bad"},
+            ),
+            403,
+        ),
+        ("PUT", raw.put(item_url("HP-002"), params={"marketplaceIds": DE}, content="[1,"), 400),
+        (
+            "PATCH",
+            raw.patch(
+                item_url("HP-002"),
+                params={"marketplaceIds": DE},
+                json={"productType": "X", "patches": []},
+            ),
+            400,
+        ),
+    ]
+    faults.set_throttle_storm(sandbox.store)
+    cases.append(("DELETE", raw.delete(item_url("HP-002"), params={"marketplaceIds": DE}), 429))
+    faults.set_server_errors(sandbox.store, 1, status=503)
+    faults.clear(sandbox.store, "throttle")
+    cases.append(
+        ("GET", raw.get(f"/listings/2021-08-01/items/{SELLER}", params={"marketplaceIds": DE}), 503)
+    )
+    for method, response, status in cases:
+        assert response.status_code == status
+        path = SEARCH if str(response.url.path).count("/") == 4 else ITEM
+        body = listings_model.check(path, method, response)
+        assert body["errors"][0]["code"] and body["errors"][0]["message"]
+
+
+def test_participations_conform(sandbox, raw, sellers_model):
+    body = sellers_model.check(PARTICIPATIONS, "GET", raw.get(PARTICIPATIONS))
+    assert len(body["payload"]) == 3
+    faults.set_throttle_storm(sandbox.store, until=sandbox.clock.now() + timedelta(seconds=1))
+    throttled = raw.get(PARTICIPATIONS)
+    assert throttled.status_code == 429
+    sellers_model.check(PARTICIPATIONS, "GET", throttled)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"sku": "X", "summaries": [{"marketplaceId": DE}]},  # required fields missing
+        {
+            "sku": "X",
+            "offers": [
+                {
+                    "marketplaceId": DE,
+                    "offerType": "B2C",
+                    "price": {"currencyCode": "EUR", "amount": "1", "amout": "1"},
+                }
+            ],
+        },  # misspelt key
+        {
+            "sku": "X",
+            "summaries": [
+                {
+                    "marketplaceId": DE,
+                    "productType": "P",
+                    "status": [],
+                    "createdDate": "yesterday",
+                    "lastUpdatedDate": "today",
+                }
+            ],
+        },
+    ],
+    ids=["missing-required", "unknown-key", "bad-date-time"],
+)
+def test_the_checker_rejects_what_amazon_would_not_send(listings_model, item):
+    with pytest.raises(AssertionError):
+        listings_model.validate("#/definitions/Item", item)

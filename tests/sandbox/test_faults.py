@@ -1,0 +1,142 @@
+"""Faults switched on through the store, seen through python-amazon-sp-api and raw HTTP."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sp_api.base.exceptions import (
+    SellingApiRequestThrottledException,
+    SellingApiServerException,
+    SellingApiTemporarilyUnavailableException,
+)
+
+from engine.sandbox import faults
+from engine.sandbox.store import Store
+from tests.sandbox.conftest import DE, SELLER
+
+
+def test_throttle_storm_until_a_virtual_time(sandbox, listings_client):
+    client = listings_client("DE")
+    faults.set_throttle_storm(sandbox.store, until=sandbox.clock.now() + timedelta(minutes=2))
+    for _ in range(3):
+        with pytest.raises(SellingApiRequestThrottledException) as err:
+            client.get_listings_item(SELLER, "HP-002")
+        assert err.value.amzn_code == "QuotaExceeded"
+        assert err.value.headers["x-amzn-RateLimit-Limit"] == "5.0"
+    sandbox.clock.advance(timedelta(minutes=2))
+    assert client.get_listings_item(SELLER, "HP-002").payload["sku"] == "HP-002"
+
+
+def test_throttle_storm_can_target_one_operation(sandbox, listings_client):
+    client = listings_client("DE")
+    faults.set_throttle_storm(sandbox.store, operations=["searchListingsItems"])
+    with pytest.raises(SellingApiRequestThrottledException):
+        client.search_listings_items(SELLER)
+    assert client.get_listings_item(SELLER, "HP-002").payload["sku"] == "HP-002"
+    faults.clear(sandbox.store, "throttle")
+    assert client.search_listings_items(SELLER).payload["numberOfResults"] == 31
+
+
+def test_server_errors_raise_the_library_exceptions(sandbox, listings_client):
+    client = listings_client("DE")
+    faults.set_server_errors(sandbox.store, 1)
+    with pytest.raises(SellingApiServerException) as err:
+        client.get_listings_item(SELLER, "HP-002")
+    assert err.value.amzn_code == "InternalFailure"
+    faults.set_server_errors(sandbox.store, 1, status=503)
+    with pytest.raises(SellingApiTemporarilyUnavailableException):
+        client.get_listings_item(SELLER, "HP-002")
+
+
+def test_gateway_errors_are_html_and_fool_the_library(sandbox, listings_client, raw):
+    faults.set_gateway_errors(sandbox.store, 1, statuses=[502])
+    response = raw.get(f"/listings/2021-08-01/items/{SELLER}/HP-002", params={"marketplaceIds": DE})
+    assert response.status_code == 502
+    assert response.headers["content-type"].startswith("text/html")
+    assert "502 Bad Gateway" in response.text
+    assert response.headers["x-amzn-RequestId"] and response.headers["x-amzn-RateLimit-Limit"]
+    # The library's known blind spot (SPAPI-NOTES): no exception, an empty payload.
+    empty = listings_client("DE").get_listings_item(SELLER, "HP-002")
+    assert empty.payload == {}
+
+
+def test_error_probability_is_reproducible_with_a_seed(sandbox, raw):
+    def outcomes() -> list[int]:
+        faults.set_seed(sandbox.store, 7)  # re-seeds the RNG
+        return [
+            raw.get(
+                f"/listings/2021-08-01/items/{SELLER}/HP-002", params={"marketplaceIds": DE}
+            ).status_code
+            for _ in range(40)
+        ]
+
+    faults.set_server_errors(sandbox.store, 0.3)
+    first = outcomes()
+    assert first == outcomes()
+    failures = first.count(500)
+    assert set(first) == {200, 500} and 4 <= failures <= 20
+
+
+def test_slow_responses(sandbox, raw):
+    faults.set_slow(sandbox.store, 0.3)
+    started = time.perf_counter()
+    response = raw.get("/sellers/v1/marketplaceParticipations")
+    assert response.status_code == 200
+    assert time.perf_counter() - started >= 0.3
+
+
+def test_faults_set_from_another_store_object_take_effect(sandbox, raw):
+    """`sync sandbox faults set` runs in another process with its own connection."""
+    other = Store(sandbox.store.state_dir)
+    faults.set_server_errors(other, 1, operations=["getMarketplaceParticipations"])
+    assert raw.get("/sellers/v1/marketplaceParticipations").status_code == 500
+    faults.clear(other)
+    assert raw.get("/sellers/v1/marketplaceParticipations").status_code == 200
+    assert faults.active(sandbox.store) == {}
+
+
+def test_bad_fault_settings_are_refused(sandbox):
+    with pytest.raises(faults.FaultError):
+        faults.set_server_errors(sandbox.store, 1.5)
+    with pytest.raises(faults.FaultError):
+        faults.set_gateway_errors(sandbox.store, 0.5, statuses=[500])
+    with pytest.raises(faults.FaultError):
+        faults.clear(sandbox.store, "meteor")
+
+
+def test_out_of_band_price_edit_is_seen_at_once(sandbox, listings_client):
+    listing = faults.out_of_band_price(sandbox.account, "DE", "HP-002", "17.49")
+    assert faults.price_of(listing) == Decimal("17.49")
+    item = listings_client("DE").get_listings_item(SELLER, "HP-002", includedData="offers")
+    assert item.payload["offers"][0]["price"]["amount"] == "17.49"
+    with pytest.raises(faults.FaultError, match="decimals"):
+        faults.out_of_band_price(sandbox.account, "DE", "HP-002", "17.499")
+    with pytest.raises(LookupError):
+        faults.out_of_band_price(sandbox.account, "US", "HP-002", "17.49")
+
+
+def test_out_of_band_price_above_maximum_suppresses_the_offer(sandbox, listings_client):
+    faults.out_of_band_price(sandbox.account, "DE", "HP-002", "999.00")
+    item = (
+        listings_client("DE")
+        .get_listings_item(SELLER, "HP-002", includedData="issues,summaries")
+        .payload
+    )
+    assert item["issues"][0]["code"] == "POTENTIAL_PRICING_ERROR"
+    assert item["summaries"][0]["status"] == []
+
+
+def test_out_of_band_quantity_edit(sandbox, listings_client):
+    faults.out_of_band_quantity(sandbox.account, "DE", "HP-002", 0)
+    item = (
+        listings_client("DE")
+        .get_listings_item(SELLER, "HP-002", includedData="fulfillmentAvailability,summaries")
+        .payload
+    )
+    assert item["fulfillmentAvailability"][0]["quantity"] == 0
+    assert item["summaries"][0]["status"] == ["DISCOVERABLE"]  # sold out: not buyable
+    with pytest.raises(faults.FaultError, match="not merchant-fulfilled"):
+        faults.out_of_band_quantity(sandbox.account, "DE", "HP-004", 3)
