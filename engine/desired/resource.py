@@ -95,6 +95,42 @@ class Resource:
             "identifiers": dict(self.identifiers),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Resource:
+        """Inverse of to_dict (plan files are read back by apply)."""
+        sale = data.get("sale")
+        return cls(
+            marketplace=data["marketplace"],
+            sku=data["sku"],
+            product_type=data["product_type"],
+            currency=data["currency"],
+            language=data["language"],
+            fulfillment_channel=data["fulfillment_channel"],
+            our_price=Decimal(data["our_price"]),
+            title=data.get("title", ""),
+            brand=data.get("brand", ""),
+            bullet_points=tuple(data.get("bullet_points", ())),
+            description=data.get("description", ""),
+            list_price=_decimal_or_none(data.get("list_price")),
+            sale=None
+            if sale is None
+            else SalePrice(
+                Decimal(sale["price"]), _parse_iso(sale["start"]), _parse_iso(sale["end"])
+            ),
+            minimum_seller_allowed_price=_decimal_or_none(data.get("minimum_seller_allowed_price")),
+            maximum_seller_allowed_price=_decimal_or_none(data.get("maximum_seller_allowed_price")),
+            quantity=data.get("quantity"),
+            identifiers=tuple(sorted(data.get("identifiers", {}).items())),
+        )
+
+
+def _decimal_or_none(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
 
 def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:f}"

@@ -1,0 +1,216 @@
+"""The plan file: a reviewed changeset that `sync apply` makes live, exactly.
+
+Modelled on `terraform show -json`: `resource_changes[].change.{actions, before, after}`.
+It also pins what the plan was computed from, so apply can refuse a stale plan: the config
+digest, the backend identity, and a fingerprint of the live state of every listing it
+touches (checked again right before each write).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from engine import __version__
+from engine.desired.resource import Resource
+from engine.plan.diff import Changeset, DriftedField, FieldChange, ResourceChange
+
+FORMAT_VERSION = "1.0"
+ABSENT = "absent"  # fingerprint of a listing that does not exist live
+
+
+def fingerprint(resource: Resource | None) -> str:
+    """sha256 over the canonical JSON of a live listing (or ABSENT)."""
+    if resource is None:
+        return ABSENT
+    text = json.dumps(resource.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class BackendIdentity:
+    kind: str  # sandbox | spapi
+    seller_id: str
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    created_at: datetime
+    config_digest: str
+    backend: BackendIdentity
+    changes: tuple[ResourceChange, ...]
+    unchanged: int
+    unmanaged: tuple[str, ...]
+    drift: tuple[DriftedField, ...]
+    live_fingerprints: dict[str, str]  # address -> fingerprint, for every change
+    git_commit: str | None = None
+    guardrails: tuple[dict[str, Any], ...] = field(default=())
+
+    @classmethod
+    def build(
+        cls,
+        changeset: Changeset,
+        *,
+        created_at: datetime,
+        config_digest: str,
+        backend: BackendIdentity,
+        git_commit: str | None = None,
+    ) -> Plan:
+        return cls(
+            created_at=created_at,
+            config_digest=config_digest,
+            backend=backend,
+            changes=changeset.changes,
+            unchanged=changeset.unchanged,
+            unmanaged=changeset.unmanaged,
+            drift=changeset.drift,
+            live_fingerprints={c.address: fingerprint(c.before) for c in changeset.changes},
+            git_commit=git_commit,
+        )
+
+    @property
+    def changeset(self) -> Changeset:
+        return Changeset(self.changes, self.unchanged, self.unmanaged, self.drift)
+
+    def summary(self) -> dict[str, int]:
+        count = self.changeset.count
+        return {
+            "add": count("create"),
+            "change": count("update"),
+            "delete": count("delete"),
+            "unchanged": self.unchanged,
+        }
+
+    # ---- JSON ------------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "sellersync_version": __version__,
+            "created_at": _iso(self.created_at),
+            "config_digest": self.config_digest,
+            "git_commit": self.git_commit,
+            "backend": {
+                "kind": self.backend.kind,
+                "seller_id": self.backend.seller_id,
+                "endpoint": self.backend.endpoint,
+            },
+            "summary": self.summary(),
+            "resource_changes": [self._change_json(c) for c in self.changes],
+            "unmanaged": list(self.unmanaged),
+            "drift": [
+                {
+                    "address": d.address,
+                    "field": d.field,
+                    "last_applied": _plain(d.last_applied),
+                    "live": _plain(d.live),
+                }
+                for d in self.drift
+            ],
+            "guardrails": list(self.guardrails),
+        }
+
+    def _change_json(self, change: ResourceChange) -> dict[str, Any]:
+        return {
+            "address": change.address,
+            "type": "listing",
+            "marketplace": change.marketplace,
+            "sku": change.sku,
+            "change": {
+                "actions": [change.action],
+                "before": change.before.to_dict() if change.before else None,
+                "after": change.after.to_dict() if change.after else None,
+                "fields": [
+                    {
+                        "field": f.field,
+                        "before": _plain(f.before),
+                        "after": _plain(f.after),
+                        "cause": f.cause,
+                    }
+                    for f in change.fields
+                ],
+            },
+            "live_fingerprint": self.live_fingerprints[change.address],
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def loads(cls, text: str) -> Plan:
+        """Read a plan file back. Raises PlanFormatError on a file that is not a plan."""
+        try:
+            data = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise PlanFormatError(f"not a JSON plan file: {exc}") from None
+        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+            version = data.get("format_version") if isinstance(data, dict) else None
+            raise PlanFormatError(
+                f"unsupported plan format_version {version!r}; this sellersync reads "
+                f"{FORMAT_VERSION}"
+            )
+        changes = []
+        fingerprints = {}
+        for item in data["resource_changes"]:
+            change = item["change"]
+            before = Resource.from_dict(change["before"]) if change["before"] else None
+            after = Resource.from_dict(change["after"]) if change["after"] else None
+            fields = tuple(
+                FieldChange(
+                    f["field"],
+                    _field_value(f["field"], before),
+                    _field_value(f["field"], after),
+                    f["cause"],
+                )
+                for f in change["fields"]
+            )
+            changes.append(
+                ResourceChange(item["address"], change["actions"][0], before, after, fields)
+            )
+            fingerprints[item["address"]] = item["live_fingerprint"]
+        backend = data["backend"]
+        return cls(
+            created_at=datetime.fromisoformat(data["created_at"].replace("Z", "+00:00")),
+            config_digest=data["config_digest"],
+            backend=BackendIdentity(backend["kind"], backend["seller_id"], backend["endpoint"]),
+            changes=tuple(changes),
+            unchanged=data["summary"]["unchanged"],
+            unmanaged=tuple(data["unmanaged"]),
+            drift=tuple(
+                DriftedField(d["address"], d["field"], d["last_applied"], d["live"])
+                for d in data["drift"]
+            ),
+            live_fingerprints=fingerprints,
+            git_commit=data.get("git_commit"),
+            guardrails=tuple(data.get("guardrails", ())),
+        )
+
+
+class PlanFormatError(ValueError):
+    pass
+
+
+def _field_value(name: str, resource: Resource | None) -> Any:
+    return None if resource is None else getattr(resource, name)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready field value: Decimal as string, sale as its dict, tuples as lists."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return str(value)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
