@@ -1,0 +1,99 @@
+"""Plan as a pull-request comment: a summary table, then one collapsible section per
+marketplace, always under GitHub's 65,536-character comment limit.
+
+When the full plan does not fit, sections are cut at a change boundary and the comment
+says how many changes were left out and where the full plan is (the uploaded plan.json).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from engine.plan.diff import Changeset, ResourceChange
+from engine.plan.text import SYMBOLS, _field, summary_line
+
+GITHUB_COMMENT_LIMIT = 65_536
+MARKER = "<!-- sellersync-plan -->"  # lets CI find and update its own comment
+
+
+def render_markdown(
+    changes: Changeset,
+    *,
+    title: str = "sellersync plan",
+    artifact_hint: str = "the plan.json artifact of this run",
+    limit: int = GITHUB_COMMENT_LIMIT,
+) -> str:
+    head = [MARKER, f"### {title}", "", f"**{summary_line(changes)}**", ""]
+    by_market: dict[str, list[ResourceChange]] = defaultdict(list)
+    for change in changes.changes:
+        by_market[change.marketplace].append(change)
+    if by_market:
+        head += ["| marketplace | add | change | delete |", "|---|---:|---:|---:|"]
+        for code, items in by_market.items():
+            counts = {
+                a: sum(1 for c in items if c.action == a) for a in ("create", "update", "delete")
+            }
+            head.append(
+                f"| {code} | {counts['create']} | {counts['update']} | {counts['delete']} |"
+            )
+        head.append("")
+    if changes.unmanaged:
+        head.append(f"{len(changes.unmanaged)} unmanaged live listing(s) left alone.")
+        head.append("")
+    if changes.drift:
+        head.append(
+            f"{len(changes.drift)} field(s) drifted since the last apply "
+            "(changed outside sellersync)."
+        )
+        head.append("")
+
+    body: list[str] = []
+    used = len("\n".join(head)) + 1
+    budget = limit - 600  # room for the truncation notice and closing tags
+    shown = 0
+    total = len(changes.changes)
+    truncated = False
+    for code, items in by_market.items():
+        opening = [f"<details><summary>{code}: {len(items)} change(s)</summary>", "", "```diff"]
+        closing = ["```", "</details>", ""]
+        section: list[str] = []
+        cost = sum(len(line) + 1 for line in opening + closing)
+        if used + cost > budget:
+            truncated = True
+            break
+        for change in items:
+            block = _change_block(change)
+            block_cost = sum(len(line) + 1 for line in block)
+            if used + cost + block_cost > budget:
+                truncated = True
+                break
+            section += block
+            cost += block_cost
+            shown += 1
+        if section:
+            body += opening + section + closing
+            used += cost
+        if truncated:
+            break
+    if truncated:
+        body.append(
+            f"**Truncated:** {total - shown} of {total} change(s) not shown to stay under "
+            f"GitHub's comment limit. The full plan is in {artifact_hint}."
+        )
+    text = "\n".join(head + body).rstrip() + "\n"
+    assert len(text) <= limit, "markdown plan over the limit"
+    return text
+
+
+def _change_block(change: ResourceChange) -> list[str]:
+    resource = change.after or change.before
+    assert resource is not None
+    width = max((len(f.field) for f in change.fields), default=0)
+    lines = [f"{SYMBOLS[change.action]} {change.address}"]
+    for field in change.fields:
+        rendered = _field(change, field, width, resource.currency)
+        # In a ```diff block, a leading "-"/"+" colours the line; "~" reads as context.
+        lines.append(
+            f"{rendered[0]}   {rendered[2:]}" if rendered[0] in "+-" else f"    {rendered}"
+        )
+    return lines

@@ -1,0 +1,48 @@
+from dataclasses import replace
+from decimal import Decimal
+
+from engine.desired.resource import Resource
+from engine.plan.diff import diff
+from engine.plan.markdown import GITHUB_COMMENT_LIMIT, MARKER, render_markdown
+
+
+def test_markdown_has_summary_table_and_a_section_per_marketplace(make_config_cached):
+    desired = make_config_cached
+    live = dict(desired)
+    live['listing.DE["HP-100"]'] = replace(live['listing.DE["HP-100"]'], our_price=Decimal("59.99"))
+    del live['listing.JP["SPK-1"]']
+    text = render_markdown(diff(desired, live))
+    assert text.startswith(MARKER)
+    assert "**Plan: 1 to add, 1 to change, 0 to delete.**" in text
+    assert "| DE | 0 | 1 | 0 |" in text and "| JP | 1 | 0 | 0 |" in text
+    assert "<details><summary>DE: 1 change(s)</summary>" in text
+    assert "~ our_price = 59.99 EUR -> 57.99 EUR" in text
+    assert "Truncated" not in text
+
+
+def _huge_changeset(n: int):
+    desired = {}
+    for i in range(n):
+        r = Resource(
+            marketplace=("US", "DE", "JP")[i % 3],
+            sku=f"SKU-{i:06d}",
+            product_type="HEADPHONES",
+            currency="USD",
+            language="en",
+            fulfillment_channel="MFN",
+            our_price=Decimal("10.00"),
+            title=f"Product {i} with a reasonably long title for realism",
+            quantity=5,
+        )
+        desired[r.address] = r
+    live = {a: replace(r, our_price=Decimal("12.00"), quantity=3) for a, r in desired.items()}
+    return diff(desired, live)
+
+
+def test_fifty_thousand_changes_stay_under_githubs_limit():
+    changes = _huge_changeset(50_000)
+    text = render_markdown(changes, artifact_hint="plan.json")
+    assert len(text) <= GITHUB_COMMENT_LIMIT
+    assert "**Plan: 0 to add, 50000 to change, 0 to delete.**" in text
+    assert "not shown to stay under GitHub's comment limit. The full plan is in plan.json." in text
+    assert text.count("<details>") == text.count("</details>")
