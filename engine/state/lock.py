@@ -11,6 +11,8 @@ name in `sync force-unlock ID`), written by the backend's own means of mutual ex
 
 A lock whose holder died stays held until someone runs `sync force-unlock ID`: only a human
 can tell whether the half-finished apply is safe to take over (the journal resumes it).
+On PostgreSQL force-unlock refuses while the holder's session is still connected, since
+removing the row would not stop that process.
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ class NoSuchLock(UserError):
     """force-unlock named a lock id the account does not hold."""
 
 
+class HolderAlive(UserError):
+    """force-unlock named a lock whose holder is still connected (PostgreSQL can tell)."""
+
+
 class ApplyLock:
     """A held apply lock. Release it (or use it as a context manager) when the apply ends."""
 
@@ -99,7 +105,7 @@ class ApplyLock:
             with session.begin():
                 _delete(session, self.info.id)
                 session.execute(
-                    sa.select(sa.func.pg_advisory_unlock(_key(session, self.info.seller_id)))
+                    sa.select(sa.func.pg_advisory_unlock(account_key(session, self.info.seller_id)))
                 )
         except BaseException:
             _discard(session)
@@ -135,6 +141,12 @@ def force_unlock(db: StateDB, seller_id: str, lock_id: str) -> LockInfo:
         if held is None or held.id != lock_id:
             state = "it is free" if held is None else f"it is {held.describe()}"
             raise NoSuchLock(f"seller {seller_id} holds no apply lock with id {lock_id} ({state})")
+        if db.is_postgresql and not _holder_gone(conn, seller_id):
+            raise HolderAlive(
+                f"the apply lock for seller {seller_id} is {held.describe()}, and that process "
+                "is still connected to the database; stop it or let it finish (force-unlock "
+                "only clears locks whose holder is gone)"
+            )
         _delete(conn, lock_id)
     return held
 
@@ -142,7 +154,7 @@ def force_unlock(db: StateDB, seller_id: str, lock_id: str) -> LockInfo:
 def _acquire_postgresql(db: StateDB, info: LockInfo) -> ApplyLock:
     session = db.engine.connect()
     try:
-        key = _key(session, info.seller_id)
+        key = account_key(session, info.seller_id)
         got = session.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar_one()
         session.commit()
         if not got:
@@ -160,6 +172,13 @@ def _discard(session: sa.Connection) -> None:
     """Close the connection for real: back in the pool it would keep its advisory lock."""
     session.invalidate()
     session.close()
+
+
+def _holder_gone(conn: sa.Connection, seller_id: str) -> bool:
+    """True when nobody holds the account's advisory lock. The probe is transaction-scoped,
+    so it is dropped when the caller's transaction ends."""
+    probe = sa.func.pg_try_advisory_xact_lock(account_key(conn, seller_id))
+    return bool(conn.execute(sa.select(probe)).scalar_one())
 
 
 def _insert_unless_held(conn: sa.Connection, info: LockInfo, *, holder_gone: bool) -> None:
@@ -190,5 +209,6 @@ def _delete(conn: sa.Connection, lock_id: str) -> None:
     conn.execute(apply_locks.delete().where(apply_locks.c.id == lock_id))
 
 
-def _key(conn: sa.Connection, seller_id: str) -> int:
+def account_key(conn: sa.Connection, seller_id: str) -> int:
+    """The PostgreSQL advisory lock key of an account's apply lock."""
     return advisory_key(conn, f"apply-lock\0{seller_id}")
