@@ -27,6 +27,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from engine.errors import UserError
+from engine.plan.diff import Action
 from engine.state.tables import apply_runs, journal_entries
 
 EntryState = Literal["pending", "sent", "accepted", "failed", "verified", "not_visible"]
@@ -65,7 +66,7 @@ class Change:
     """What the executor will send for one resource: address, action and payload (JSON)."""
 
     address: str
-    action: str  # create | update | delete
+    action: Action
     payload: dict[str, Any]
 
 
@@ -84,7 +85,7 @@ class Entry:
     run_id: str
     seq: int
     address: str
-    action: str
+    action: Action
     payload: dict[str, Any]
     state: EntryState
     submission_id: str | None
@@ -108,7 +109,8 @@ def start_run(
     conn: sa.Connection, seller_id: str, plan_digest: str, changes: Iterable[Change], now: datetime
 ) -> Run:
     """Journal a new run with every change pending. Refused while another run of the same
-    account is unfinished: resuming it comes first, or its writes could be repeated."""
+    account is unfinished: resuming it comes first, or its writes could be repeated. The
+    caller holds the account's apply lock, so no other run can start in between."""
     unfinished = _unfinished_run(conn, seller_id)
     if unfinished is not None:
         raise UnfinishedRun(unfinished)

@@ -96,9 +96,11 @@ class ApplyLock:
     def release(self) -> None:
         """Drop the row (unless force-unlock already did) and, on PostgreSQL, the advisory
         lock with the session that holds it."""
-        if self._session is None:
+        if not self.db.is_postgresql:
             with self.db.write() as conn:
                 _delete(conn, self.info.id)
+            return
+        if self._session is None:  # released already
             return
         session, self._session = self._session, None
         try:
