@@ -104,9 +104,11 @@ def open_postgresql(dsn: str, variable: str) -> StateDB:
         raise StateStoreError(
             f"{variable} names a {url.get_backend_name()!r} database; expected {_URL_HINT}"
         )
-    url = url.set(drivername="postgresql+psycopg")
     where = url.render_as_string(hide_password=True)
-    engine = sa.create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+    engine = sa.create_engine(
+        url.set(drivername="postgresql+psycopg"),
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+    )
     return _prepared(
         StateDB(engine, where),
         f"the PostgreSQL state database in {variable} ({where})",
@@ -126,7 +128,7 @@ def _prepared(db: StateDB, what: str, secret: str | None = None) -> StateDB:
     try:
         with db.write() as conn:
             _create_schema(conn, what)
-    except sa.exc.OperationalError as err:
+    except sa.exc.DBAPIError as err:  # unreachable, refused, no rights, no such schema...
         db.close()
         reason = str(err.orig).strip().splitlines()[0]
         if secret:

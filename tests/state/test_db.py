@@ -118,6 +118,16 @@ def test_bad_or_unreachable_dsn_names_the_variable_never_the_password(dsn, expec
     assert "\n" not in message
 
 
+def test_a_schema_that_does_not_exist_is_one_clear_line(pg_dsn: str):
+    dsn = pg_dsn.split("?")[0] + "?options=-csearch_path%3Dno_such_schema"
+    with pytest.raises(StateStoreError) as caught:
+        open_postgresql(dsn, DSN_VARIABLE)
+    message = str(caught.value)
+    assert message.startswith(f"cannot open the PostgreSQL state database in {DSN_VARIABLE} (")
+    assert "postgresql://postgres@127.0.0.1:5432/test" in message
+    assert "no schema has been selected" in message
+
+
 def test_advisory_keys_are_stable_and_scoped_by_schema(pg_dsn: str):
     db = open_postgresql(pg_dsn, DSN_VARIABLE)
     with db.read() as conn:
