@@ -101,6 +101,15 @@ class Backend:
 
 
 @dataclass(frozen=True, slots=True)
+class StateStore:
+    """Where sellersync's own state lives (see engine.state). The PostgreSQL URL is read from
+    the environment variable `dsn_env` names, never from config: it carries a password."""
+
+    backend: Literal["sqlite", "postgresql"] = "sqlite"
+    dsn_env: str = "SELLERSYNC_STATE_DSN"
+
+
+@dataclass(frozen=True, slots=True)
 class StockSource:
     kind: Literal["csv"]
     path: Path
@@ -118,6 +127,7 @@ class Project:
     marketplaces: tuple[str, ...]
     backend: Backend
     state_dir: Path
+    state: StateStore
     stock_source: StockSource | None
     defaults: Layer
     source: SourceFile

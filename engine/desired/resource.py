@@ -37,6 +37,10 @@ class SalePrice:
             "end": _iso(self.end),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> SalePrice:
+        return cls(Decimal(data["price"]), _parse_iso(data["start"]), _parse_iso(data["end"]))
+
 
 @dataclass(frozen=True, slots=True)
 class Resource:
@@ -112,11 +116,7 @@ class Resource:
             bullet_points=tuple(data.get("bullet_points", ())),
             description=data.get("description", ""),
             list_price=_decimal_or_none(data.get("list_price")),
-            sale=None
-            if sale is None
-            else SalePrice(
-                Decimal(sale["price"]), _parse_iso(sale["start"]), _parse_iso(sale["end"])
-            ),
+            sale=None if sale is None else SalePrice.from_dict(sale),
             minimum_seller_allowed_price=_decimal_or_none(data.get("minimum_seller_allowed_price")),
             maximum_seller_allowed_price=_decimal_or_none(data.get("maximum_seller_allowed_price")),
             quantity=data.get("quantity"),

@@ -1,0 +1,271 @@
+"""The apply journal: every change is written down before it is sent and after each outcome.
+
+An apply run holds one entry per resource change. Entries move forward only:
+
+    pending ──▶ sent ──▶ accepted ──▶ verified
+       │          │         │  └─────▶ not_visible ──▶ verified
+       └──────────┴─────────┴──▶ failed (also from not_visible)
+
+Two extra steps exist for resuming a killed apply. An entry left `sent` has an unknown
+outcome (the process may have died before or after Amazon answered), so the executor reads
+live first: if the change is there the entry goes `sent -> verified`; if it is not, it goes
+back `sent -> pending` and is sent again. That is how a resumed apply converges without
+writing anything twice. Nothing ever leaves `verified` or `failed`.
+
+Functions take an open connection so that a transition and the last-applied values it
+implies commit together, and take the time as an argument (the journal never reads a clock).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from engine.errors import UserError
+from engine.plan.diff import Action
+from engine.state.tables import apply_runs, journal_entries
+
+EntryState = Literal["pending", "sent", "accepted", "failed", "verified", "not_visible"]
+RunStatus = Literal["running", "succeeded", "failed"]
+
+# state -> the states it may move to
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"sent", "failed"}),
+    "sent": frozenset({"accepted", "failed", "verified", "pending"}),
+    "accepted": frozenset({"verified", "not_visible", "failed"}),
+    "not_visible": frozenset({"verified", "failed"}),
+    "failed": frozenset(),
+    "verified": frozenset(),
+}
+_OPEN_STATES = ("pending", "sent")
+
+
+class InvalidTransition(ValueError):
+    """An executor asked for a move the state machine forbids (a bug, not user input)."""
+
+
+class UnfinishedRun(UserError):
+    """A new run was started while an earlier one for the same account is unfinished."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        super().__init__(
+            f"apply run {run.id} for seller {run.seller_id} (started "
+            f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC) did not finish; resume it before "
+            "starting another"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What the executor will send for one resource: address, action and payload (JSON)."""
+
+    address: str
+    action: Action
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: str
+    seller_id: str
+    plan_digest: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: RunStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    run_id: str
+    seq: int
+    address: str
+    action: Action
+    payload: dict[str, Any]
+    state: EntryState
+    submission_id: str | None
+    request_id: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ResumePoint:
+    """What an unfinished run still owes, split by what the executor must do about it."""
+
+    run: Run
+    to_send: tuple[Entry, ...]  # pending: never sent
+    outcome_unknown: tuple[Entry, ...]  # sent: check live before sending again
+    to_verify: tuple[Entry, ...]  # accepted or not_visible: poll live, write nothing
+
+
+def start_run(
+    conn: sa.Connection, seller_id: str, plan_digest: str, changes: Iterable[Change], now: datetime
+) -> Run:
+    """Journal a new run with every change pending. Refused while another run of the same
+    account is unfinished: resuming it comes first, or its writes could be repeated. The
+    caller holds the account's apply lock, so no other run can start in between."""
+    unfinished = _unfinished_run(conn, seller_id)
+    if unfinished is not None:
+        raise UnfinishedRun(unfinished)
+    run = Run(str(uuid.uuid4()), seller_id, plan_digest, now, None, "running")
+    conn.execute(
+        apply_runs.insert().values(
+            id=run.id,
+            seller_id=seller_id,
+            plan_digest=plan_digest,
+            started_at=now,
+            status=run.status,
+        )
+    )
+    rows = [
+        {
+            "run_id": run.id,
+            "seq": seq,
+            "seller_id": seller_id,
+            "address": change.address,
+            "action": change.action,
+            "payload": change.payload,
+            "state": "pending",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for seq, change in enumerate(changes)
+    ]
+    if rows:
+        conn.execute(journal_entries.insert(), rows)
+    return run
+
+
+def transition(
+    conn: sa.Connection,
+    run_id: str,
+    seq: int,
+    to: EntryState,
+    now: datetime,
+    *,
+    submission_id: str | None = None,
+    request_id: str | None = None,
+    error: str | None = None,
+) -> Entry:
+    """Move one entry to `to`, recording the ids and error that came with the outcome.
+
+    The check and the update are one statement (`WHERE state IN (...)`), so two processes
+    can never both move the same entry."""
+    if to not in TRANSITIONS:
+        raise InvalidTransition(f"unknown journal state {to!r}")
+    allowed_from = [state for state, targets in TRANSITIONS.items() if to in targets]
+    values: dict[str, Any] = {"state": to, "updated_at": now}
+    for column, value in (
+        ("submission_id", submission_id),
+        ("request_id", request_id),
+        ("error", error),
+    ):
+        if value is not None:
+            values[column] = value
+    key = (journal_entries.c.run_id == run_id, journal_entries.c.seq == seq)
+    updated = conn.execute(
+        journal_entries.update()
+        .where(*key, journal_entries.c.state.in_(allowed_from))
+        .values(**values)
+    )
+    row = conn.execute(sa.select(journal_entries).where(*key)).one_or_none()
+    if row is None:
+        raise InvalidTransition(f"no journal entry {seq} in run {run_id}")
+    entry = _entry(row)
+    if updated.rowcount != 1:
+        raise InvalidTransition(
+            f"journal entry {seq} of run {run_id} ({entry.address}) is {entry.state}; "
+            f"it cannot become {to}"
+        )
+    return entry
+
+
+def finish_run(conn: sa.Connection, run_id: str, now: datetime) -> Run:
+    """Close a run once nothing is left to send: `failed` if any change failed, else
+    `succeeded` (accepted-but-not-visible changes are reported, not failures)."""
+    run = _run(conn.execute(sa.select(apply_runs).where(apply_runs.c.id == run_id)).one_or_none())
+    if run is None:
+        raise InvalidTransition(f"no apply run {run_id}")
+    if run.finished_at is not None:
+        raise InvalidTransition(f"apply run {run_id} already finished ({run.status})")
+    counts = dict(
+        conn.execute(
+            sa.select(journal_entries.c.state, sa.func.count())
+            .where(journal_entries.c.run_id == run_id)
+            .group_by(journal_entries.c.state)
+        ).all()
+    )
+    open_count = sum(counts.get(state, 0) for state in _OPEN_STATES)
+    if open_count:
+        raise InvalidTransition(
+            f"apply run {run_id} still has {open_count} change(s) pending or sent"
+        )
+    status: RunStatus = "failed" if counts.get("failed") else "succeeded"
+    conn.execute(
+        apply_runs.update().where(apply_runs.c.id == run_id).values(finished_at=now, status=status)
+    )
+    return Run(run.id, run.seller_id, run.plan_digest, run.started_at, now, status)
+
+
+def entries(conn: sa.Connection, run_id: str) -> list[Entry]:
+    rows = conn.execute(
+        sa.select(journal_entries)
+        .where(journal_entries.c.run_id == run_id)
+        .order_by(journal_entries.c.seq)
+    )
+    return [_entry(row) for row in rows]
+
+
+def resume_point(conn: sa.Connection, seller_id: str) -> ResumePoint | None:
+    """The account's unfinished run and what it still owes, or None when there is none."""
+    run = _unfinished_run(conn, seller_id)
+    if run is None:
+        return None
+    by_state: dict[str, list[Entry]] = {state: [] for state in TRANSITIONS}
+    for entry in entries(conn, run.id):
+        by_state[entry.state].append(entry)
+    return ResumePoint(
+        run=run,
+        to_send=tuple(by_state["pending"]),
+        outcome_unknown=tuple(by_state["sent"]),
+        to_verify=tuple(by_state["accepted"] + by_state["not_visible"]),
+    )
+
+
+def _unfinished_run(conn: sa.Connection, seller_id: str) -> Run | None:
+    row = conn.execute(
+        sa.select(apply_runs)
+        .where(apply_runs.c.seller_id == seller_id, apply_runs.c.finished_at.is_(None))
+        .order_by(apply_runs.c.started_at)
+        .limit(1)
+    ).one_or_none()
+    return _run(row)
+
+
+def _run(row: sa.Row[Any] | None) -> Run | None:
+    if row is None:
+        return None
+    return Run(row.id, row.seller_id, row.plan_digest, row.started_at, row.finished_at, row.status)
+
+
+def _entry(row: sa.Row[Any]) -> Entry:
+    return Entry(
+        run_id=row.run_id,
+        seq=row.seq,
+        address=row.address,
+        action=row.action,
+        payload=row.payload,
+        state=row.state,
+        submission_id=row.submission_id,
+        request_id=row.request_id,
+        error=row.error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,75 @@
+"""The values sellersync last wrote to each listing: the third side of the drift comparison.
+
+`engine.plan.diff.diff(..., last_applied=...)` tells a config change from out-of-band drift
+by comparing live with what was applied. It expects, per address, `{field: value}` in the
+Python types the Resource uses (Decimal, SalePrice, tuples), so values are stored as the
+Resource's own JSON view (Decimals as strings) and decoded back field by field here.
+
+The apply executor records a listing when its journal entry is accepted or verified, in the
+same transaction as the transition, and forgets it when a delete goes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.desired.resource import Resource, SalePrice
+from engine.plan.diff import MANAGED_FIELDS
+from engine.state.tables import last_applied, upsert
+
+FieldValues = dict[str, Any]
+
+
+# How a field's JSON view turns back into the Resource's type (None stays None); the other
+# fields are already str or int.
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "our_price": Decimal,
+    "list_price": Decimal,
+    "minimum_seller_allowed_price": Decimal,
+    "maximum_seller_allowed_price": Decimal,
+    "sale": SalePrice.from_dict,
+    "bullet_points": tuple,
+}
+
+
+def record(conn: sa.Connection, seller_id: str, resource: Resource, now: datetime) -> None:
+    """Remember every managed field of `resource` as applied at `now`."""
+    view = resource.to_dict()
+    upsert(
+        conn,
+        last_applied,
+        {"seller_id": seller_id, "address": resource.address},
+        fields={name: view[name] for name in MANAGED_FIELDS},
+        applied_at=now,
+    )
+
+
+def forget(conn: sa.Connection, seller_id: str, address: str) -> None:
+    """The listing was deleted: nothing of it is applied any more."""
+    conn.execute(
+        last_applied.delete().where(
+            last_applied.c.seller_id == seller_id, last_applied.c.address == address
+        )
+    )
+
+
+def load(conn: sa.Connection, seller_id: str) -> dict[str, FieldValues]:
+    """address -> {field: value} for every listing of the account, ready for `diff`."""
+    rows = conn.execute(
+        sa.select(last_applied.c.address, last_applied.c.fields).where(
+            last_applied.c.seller_id == seller_id
+        )
+    )
+    return {address: _decode(fields) for address, fields in rows}
+
+
+def _decode(fields: dict[str, Any]) -> FieldValues:
+    return {
+        name: _DECODERS[name](value) if name in _DECODERS and value is not None else value
+        for name, value in fields.items()
+    }

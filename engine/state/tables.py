@@ -1,0 +1,174 @@
+"""The state store's tables, in SQLAlchemy Core, shared by the SQLite and PostgreSQL backends.
+
+Every table but `state_meta` starts with `seller_id`, so several seller accounts (an agency's
+config directories) can share one PostgreSQL database without seeing each other's rows.
+
+Times are stored as UTC and read back timezone-aware; JSON is written with exact Decimals
+(`engine.sandbox.jsonio`) so money never passes through float on either backend.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+
+from engine.sandbox import jsonio
+
+# Bump when a table changes shape; `engine.state.db` refuses a database of another version.
+SCHEMA_VERSION = "1"
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes on both backends. SQLite has no time zones, so it stores naive
+    UTC; PostgreSQL gets `timestamptz`. Naive input is a bug and is refused."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: state times are UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class DecimalJSON(sa.TypeDecorator[Any]):
+    """JSON text whose non-integer numbers read back as Decimal."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else jsonio.dumps(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else jsonio.loads(value)
+
+
+metadata = sa.MetaData()
+
+
+def _seller(primary_key: bool = False) -> sa.Column[str]:
+    return sa.Column("seller_id", sa.String, primary_key=primary_key, nullable=False)
+
+
+state_meta = sa.Table(
+    "state_meta",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("value", sa.String, nullable=False),
+)
+
+apply_runs = sa.Table(
+    "apply_runs",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    _seller(),
+    sa.Column("plan_digest", sa.String, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Index("apply_runs_by_seller", "seller_id", "finished_at"),
+)
+
+journal_entries = sa.Table(
+    "journal_entries",
+    metadata,
+    sa.Column("run_id", sa.String, sa.ForeignKey(apply_runs.c.id), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    _seller(),
+    sa.Column("address", sa.String, nullable=False),
+    sa.Column("action", sa.String, nullable=False),
+    sa.Column("payload", DecimalJSON, nullable=False),
+    sa.Column("state", sa.String, nullable=False),
+    sa.Column("submission_id", sa.String),
+    sa.Column("request_id", sa.String),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+last_applied = sa.Table(
+    "last_applied",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("address", sa.String, primary_key=True),
+    sa.Column("fields", DecimalJSON, nullable=False),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+)
+
+apply_locks = sa.Table(
+    "apply_locks",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("id", sa.String, nullable=False, unique=True),
+    sa.Column("holder", sa.String, nullable=False),
+    sa.Column("operation", sa.String, nullable=False),
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+)
+
+snapshots = sa.Table(
+    "snapshots",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("marketplace", sa.String, primary_key=True),
+    sa.Column("fetched_at", UTCDateTime, nullable=False),
+    sa.Column("path", sa.String, nullable=False),
+    sa.Column("digest", sa.String, nullable=False),
+)
+
+api_calls = sa.Table(
+    "api_calls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    _seller(),
+    sa.Column("operation", sa.String, nullable=False),
+    sa.Column("marketplace", sa.String),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("request_id", sa.String),
+    sa.Column("retries", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("api_calls_by_time", "seller_id", "at"),
+)
+
+breakers = sa.Table(
+    "breakers",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("marketplace", sa.String, primary_key=True),
+    sa.Column("sku", sa.String, primary_key=True),
+    sa.Column("tripped_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("incident_id", sa.String, nullable=False),
+)
+
+watch_checkpoints = sa.Table(
+    "watch_checkpoints",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("marketplace", sa.String, primary_key=True),
+    sa.Column("checked_until", UTCDateTime, nullable=False),
+)
+
+
+def upsert(conn: sa.Connection, table: sa.Table, key: dict[str, Any], **values: Any) -> None:
+    """Insert the row with primary key `key`, or overwrite its other columns. Both dialects
+    spell this `INSERT ... ON CONFLICT DO UPDATE`, which stays atomic under concurrent writers
+    (a delete-then-insert would not on PostgreSQL)."""
+    insert = _INSERTS[conn.dialect.name](table).values(**key, **values)
+    conn.execute(insert.on_conflict_do_update(index_elements=list(key), set_=values))
+
+
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}

@@ -1,0 +1,200 @@
+"""The apply journal: forward-only transitions, the resume query, one unfinished run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from engine.state import journal
+from engine.state.journal import Change, InvalidTransition, UnfinishedRun
+from engine.state.tables import apply_runs
+from tests.state.conftest import NOW, OTHER_SELLER, SELLER
+
+LATER = NOW + timedelta(minutes=1)
+
+
+def changes(count: int) -> list[Change]:
+    return [
+        Change(f'listing.DE["HP-{i:03d}"]', "update", {"our_price": Decimal(f"{50 + i}.99")})
+        for i in range(count)
+    ]
+
+
+def start(db, count: int = 3, seller: str = SELLER) -> journal.Run:
+    with db.write() as conn:
+        return journal.start_run(conn, seller, "sha256:plan", changes(count), NOW)
+
+
+def move(db, run: journal.Run, seq: int, *states: str, **fields: str) -> journal.Entry:
+    with db.write() as conn:
+        for state in states:
+            entry = journal.transition(conn, run.id, seq, state, LATER, **fields)
+    return entry
+
+
+def test_a_new_run_journals_every_change_pending_with_exact_payloads(db):
+    run = start(db)
+    assert run.status == "running" and run.finished_at is None
+    with db.read() as conn:
+        stored = journal.entries(conn, run.id)
+    assert [e.seq for e in stored] == [0, 1, 2]
+    assert {e.state for e in stored} == {"pending"}
+    assert stored[1].address == 'listing.DE["HP-001"]'
+    assert stored[1].payload == {"our_price": Decimal("51.99")}
+    assert type(stored[1].payload["our_price"]) is Decimal
+    assert stored[1].created_at == NOW
+
+
+def test_the_full_lifecycle_records_ids_and_times(db):
+    run = start(db)
+    move(db, run, 0, "sent", request_id="req-1")
+    entry = move(db, run, 0, "accepted", submission_id="sub-1")
+    assert (entry.state, entry.request_id, entry.submission_id) == ("accepted", "req-1", "sub-1")
+    entry = move(db, run, 0, "verified")
+    assert entry.state == "verified"
+    assert entry.created_at == NOW and entry.updated_at == LATER
+    assert entry.submission_id == "sub-1"
+
+
+@pytest.mark.parametrize(
+    ("path", "refused"),
+    [
+        ((), "accepted"),  # pending must be sent first
+        ((), "verified"),
+        (("sent", "accepted"), "sent"),  # sent only from pending
+        (("sent", "accepted", "verified"), "failed"),  # nothing leaves verified
+        (("sent", "accepted", "verified"), "pending"),
+        (("failed",), "pending"),  # nor failed
+        (("sent",), "not_visible"),
+    ],
+)
+def test_forbidden_transitions_are_refused_and_change_nothing(db, path, refused):
+    run = start(db, 1)
+    if path:
+        move(db, run, 0, *path)
+    current = path[-1] if path else "pending"
+    with pytest.raises(InvalidTransition, match=f"is {current}; it cannot become {refused}"):
+        move(db, run, 0, refused)
+    with db.read() as conn:
+        assert journal.entries(conn, run.id)[0].state == current
+
+
+def test_a_second_mover_from_the_same_state_loses(db):
+    run = start(db, 1)
+    move(db, run, 0, "sent")
+    with pytest.raises(InvalidTransition, match="is sent; it cannot become sent"):
+        move(db, run, 0, "sent")
+
+
+def test_unknown_entries_and_states_are_refused(db):
+    run = start(db, 1)
+    with pytest.raises(InvalidTransition, match="no journal entry 7"):
+        move(db, run, 7, "sent")
+    with pytest.raises(InvalidTransition, match="unknown journal state 'done'"):
+        move(db, run, 0, "done")
+
+
+def test_failures_keep_their_error(db):
+    run = start(db, 1)
+    entry = move(db, run, 0, "sent", "failed", error="InvalidInput: price below minimum")
+    assert entry.error == "InvalidInput: price below minimum"
+
+
+def test_resume_point_splits_what_is_owed_by_what_to_do(db):
+    run = start(db, 7)
+    move(db, run, 1, "sent")
+    move(db, run, 2, "sent", "accepted")
+    move(db, run, 3, "sent", "accepted", "not_visible")
+    move(db, run, 4, "sent", "accepted", "verified")
+    move(db, run, 5, "sent", "failed")
+    move(db, run, 6, "sent")
+    start(db, 2, seller=OTHER_SELLER)
+    with db.read() as conn:
+        point = journal.resume_point(conn, SELLER)
+    assert point is not None and point.run.id == run.id
+    assert [e.seq for e in point.to_send] == [0]
+    assert [e.seq for e in point.outcome_unknown] == [1, 6]
+    assert [e.seq for e in point.to_verify] == [2, 3]
+
+
+def test_no_resume_point_without_an_unfinished_run(db):
+    with db.read() as conn:
+        assert journal.resume_point(conn, SELLER) is None
+
+
+def test_a_new_run_waits_for_the_unfinished_one_and_writes_nothing(db):
+    run = start(db)
+    with pytest.raises(UnfinishedRun, match=f"apply run {run.id} for seller {SELLER}"):
+        start(db)
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(apply_runs)).scalar() == 1
+    start(db, seller=OTHER_SELLER)
+
+
+def test_finish_refuses_while_changes_are_pending_or_sent(db):
+    run = start(db, 2)
+    move(db, run, 0, "sent")
+    with pytest.raises(InvalidTransition, match="still has 2 change"), db.write() as conn:
+        journal.finish_run(conn, run.id, LATER)
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "status"),
+    [
+        ((("sent", "accepted", "verified"), ("sent", "accepted", "not_visible")), "succeeded"),
+        ((("sent", "accepted", "verified"), ("sent", "failed")), "failed"),
+    ],
+)
+def test_finish_sets_the_status_from_the_outcomes(db, outcomes, status):
+    run = start(db, len(outcomes))
+    for seq, path in enumerate(outcomes):
+        move(db, run, seq, *path)
+    with db.write() as conn:
+        finished = journal.finish_run(conn, run.id, LATER)
+    assert (finished.status, finished.finished_at) == (status, LATER)
+    with db.read() as conn:
+        assert journal.resume_point(conn, SELLER) is None
+    with pytest.raises(InvalidTransition, match="already finished"), db.write() as conn:
+        journal.finish_run(conn, run.id, LATER)
+    start(db)
+
+
+def test_a_killed_apply_resumes_without_writing_anything_twice(db):
+    """An executor in miniature: it sends, the process dies after one send whose answer was
+    lost, and a second executor resumes from the journal alone."""
+    live: dict[str, Decimal] = {}
+    writes: list[str] = []
+
+    def send(conn, entry: journal.Entry) -> None:
+        journal.transition(conn, entry.run_id, entry.seq, "sent", LATER)
+        writes.append(entry.address)
+        live[entry.address] = entry.payload["our_price"]
+
+    run = start(db, 3)
+    with db.write() as conn:
+        first, second, _ = journal.entries(conn, run.id)
+        send(conn, first)
+        journal.transition(conn, run.id, 0, "accepted", LATER, submission_id="s0")
+    with db.write() as conn:
+        send(conn, second)  # ...killed before the answer was journaled
+
+    with db.write() as conn:
+        point = journal.resume_point(conn, SELLER)
+        assert point is not None
+        for entry in point.outcome_unknown:
+            landed = live.get(entry.address) == entry.payload["our_price"]
+            journal.transition(conn, run.id, entry.seq, "verified" if landed else "pending", LATER)
+        for entry in point.to_verify:
+            journal.transition(conn, run.id, entry.seq, "verified", LATER)
+    with db.write() as conn:
+        point = journal.resume_point(conn, SELLER)
+        assert point is not None
+        for entry in point.to_send:
+            send(conn, entry)
+            journal.transition(conn, run.id, entry.seq, "verified", LATER)
+        assert journal.finish_run(conn, run.id, LATER).status == "succeeded"
+
+    assert writes == [c.address for c in changes(3)]

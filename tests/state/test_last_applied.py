@@ -1,0 +1,77 @@
+"""Last-applied values: stored as the Resource's JSON view, read back in the Resource's types,
+and usable as the third side of `diff`."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from engine.desired.resource import SalePrice
+from engine.plan.diff import MANAGED_FIELDS, diff
+from engine.state import last_applied
+from engine.state.tables import last_applied as last_applied_table
+from tests.sandbox.conftest import make_resource
+from tests.state.conftest import NOW, OTHER_SELLER, SELLER
+
+SALE = SalePrice(
+    Decimal("44.99"), datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC)
+)
+
+
+def record(db, resource, seller: str = SELLER) -> None:
+    with db.write() as conn:
+        last_applied.record(conn, seller, resource, NOW)
+
+
+def load(db, seller: str = SELLER) -> dict:
+    with db.read() as conn:
+        return last_applied.load(conn, seller)
+
+
+def test_values_come_back_in_the_resource_types(db):
+    on_sale = make_resource("DE", "HP-100", "59.99", sale=SALE, list_price="79.99")
+    fba = make_resource("DE", "HP-200", "24.90", fba=True)
+    record(db, on_sale)
+    record(db, fba)
+    stored = load(db)
+    for resource in (on_sale, fba):
+        assert stored[resource.address] == {f: getattr(resource, f) for f in MANAGED_FIELDS}
+    values = stored[on_sale.address]
+    assert type(values["our_price"]) is Decimal and values["our_price"] == Decimal("59.99")
+    assert values["sale"] == SALE
+    assert values["bullet_points"] == ("Light", "Foldable")
+    assert stored[fba.address]["quantity"] is None
+
+
+def test_decimals_are_stored_as_exact_strings(db):
+    record(db, make_resource("DE", "HP-100", "59.90"))
+    with db.read() as conn:
+        raw = conn.execute(sa.select(sa.cast(last_applied_table.c.fields, sa.Text))).scalar_one()
+    assert '"our_price":"59.90"' in raw
+
+
+def test_recording_again_replaces_and_forget_removes(db):
+    first = make_resource("DE", "HP-100", "59.99")
+    record(db, first)
+    record(db, dataclasses.replace(first, our_price=Decimal("54.99")))
+    record(db, make_resource("DE", "HP-100", "9.99"), seller=OTHER_SELLER)
+    assert load(db)[first.address]["our_price"] == Decimal("54.99")
+    with db.write() as conn:
+        last_applied.forget(conn, SELLER, first.address)
+    assert load(db) == {}
+    assert load(db, OTHER_SELLER)[first.address]["our_price"] == Decimal("9.99")
+
+
+def test_diff_tells_drift_from_config_changes_with_stored_values(db):
+    applied = make_resource("DE", "HP-100", "59.99", sale=SALE)
+    record(db, applied)
+    live = dataclasses.replace(applied, our_price=Decimal("49.99"), quantity=3)
+    desired = dataclasses.replace(applied, quantity=12)
+    changeset = diff({applied.address: desired}, {applied.address: live}, load(db))
+    causes = {f.field: f.cause for f in changeset.changes[0].fields}
+    assert causes == {"our_price": "drift", "quantity": "both"}
+    drifted = {d.field: (d.last_applied, d.live) for d in changeset.drift}
+    assert drifted["our_price"] == (Decimal("59.99"), Decimal("49.99"))
