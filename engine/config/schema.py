@@ -109,6 +109,9 @@ def _to_config_error(source: SourceFile, err: jsonschema.ValidationError) -> Con
     if validator in ("minItems", "maxItems", "uniqueItems", "minLength", "maxLength"):
         return source.error(path, _length_message(err))
     message = friendly or _plain_message(err)
+    if isinstance(schema, dict) and schema.get("x-redact"):
+        # The value may be a secret pasted into the wrong place (a DSN with its password).
+        return source.error(path, f"{message} (value not shown: it may hold a secret)")
     return source.error(path, f"{message} (got {_show(err.instance)})")
 
 

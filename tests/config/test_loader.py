@@ -36,3 +36,11 @@ def test_bad_state_settings_are_config_errors(make_config, extra, message):
     with pytest.raises(ConfigErrors) as caught:
         make_config(project_with(extra))
     assert any(message in line for line in caught.value.lines())
+
+
+def test_a_dsn_pasted_into_dsn_env_is_not_echoed(make_config):
+    with pytest.raises(ConfigErrors) as caught:
+        make_config(project_with("state:\n  dsn_env: postgresql://u:hunter2@h/db\n"))
+    text = "\n".join(caught.value.lines())
+    assert "state.dsn_env" in text and "value not shown" in text
+    assert "hunter2" not in text
