@@ -63,6 +63,7 @@ def make_backend(
     made: list[SpApiBackend] = []
 
     def build(**options: object) -> SpApiBackend:
+        box: Sandbox = options.pop("box", sandbox)  # type: ignore[assignment]
         recorder = MemoryRecorder()
         invoker = Invoker(
             TokenBuckets(timer),
@@ -72,8 +73,9 @@ def make_backend(
             rng=random.Random(7),
             attempts=int(options.pop("attempts", 6)),  # type: ignore[call-overload]
         )
+        timeout = float(options.pop("timeout", 30.0))  # type: ignore[arg-type]
         backend = SpApiBackend(
-            Connection(sandbox.credentials.as_spapi_credentials(), endpoint=sandbox.url),
+            Connection(box.credentials.as_spapi_credentials(), endpoint=box.url, timeout=timeout),
             SELLER,
             state_dir=tmp_path / "live-state",
             now=sandbox.clock.now,
