@@ -64,6 +64,7 @@ def make_backend(
 
     def build(**options: object) -> SpApiBackend:
         box: Sandbox = options.pop("box", sandbox)  # type: ignore[assignment]
+        credentials = options.pop("credentials", box.credentials.as_spapi_credentials())
         recorder = MemoryRecorder()
         invoker = Invoker(
             TokenBuckets(timer),
@@ -75,7 +76,7 @@ def make_backend(
         )
         timeout = float(options.pop("timeout", 30.0))  # type: ignore[arg-type]
         backend = SpApiBackend(
-            Connection(box.credentials.as_spapi_credentials(), endpoint=box.url, timeout=timeout),
+            Connection(credentials, endpoint=box.url, timeout=timeout),  # type: ignore[arg-type]
             SELLER,
             state_dir=tmp_path / "live-state",
             now=sandbox.clock.now,
