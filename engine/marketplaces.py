@@ -62,3 +62,10 @@ BY_ID: dict[str, Marketplace] = {m.marketplace_id: m for m in MARKETPLACES.value
 
 def lookup(code: str) -> Marketplace | None:
     return MARKETPLACES.get(code)
+
+
+def fba_channel_code(marketplace: Marketplace) -> str:
+    """Amazon's fulfillment network code for FBA stock serving a marketplace."""
+    if marketplace.code == "JP":
+        return "AMAZON_JP"
+    return {"NA": "AMAZON_NA", "EU": "AMAZON_EU", "FE": "AMAZON_FE"}[marketplace.region]

@@ -25,14 +25,13 @@ def load_seed_resources(ctx: click.Context) -> tuple[str, list[Resource]]:
     Rendering happens at the current time (the CLI is the edge that reads the clock)."""
     try:
         from engine.config import load_config
-        from engine.desired.render import render
+        from engine.live.connect import sandbox_seed
     except ImportError as err:
         raise UserError(
             f"cannot seed the sandbox: config rendering is not available ({err})"
         ) from None
     config = load_config(_obj(ctx).get("config_dir", Path("config")))
-    state = render(config, datetime.now(UTC))
-    return config.project.seller_id, list(state.resources.values())
+    return sandbox_seed(config, datetime.now(UTC))
 
 
 def sandbox_state_dir(ctx: click.Context) -> Path:

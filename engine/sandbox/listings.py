@@ -124,13 +124,6 @@ def synthetic_asin(sku: str) -> str:
     return "B0" + "".join(chars)
 
 
-def fba_channel_code(marketplace: Marketplace) -> str:
-    """Amazon's fulfillment network code for FBA stock serving a marketplace."""
-    if marketplace.code == "JP":
-        return "AMAZON_JP"
-    return {"NA": "AMAZON_NA", "EU": "AMAZON_EU", "FE": "AMAZON_FE"}[marketplace.region]
-
-
 # -- values -----------------------------------------------------------------------------------
 
 

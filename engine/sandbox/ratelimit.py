@@ -2,7 +2,7 @@
 
 "Rate limits are physics" (DESIGN.md): the engine must survive them against the sandbox
 exactly as against Amazon, so each operation gets a bucket of `burst` tokens refilled at
-`rate` tokens per (virtual) second. The table is SPAPI-NOTES.md's. Buckets refill from the
+`rate` tokens per (virtual) second; the table is engine.spapi_limits'. Buckets refill from the
 virtual clock, so a sandbox running at 60× real speed also refills 60× faster, and a frozen
 test clock refills only when the test advances it.
 """
@@ -14,45 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from engine.sandbox.clock import Clock
-
-
-@dataclass(frozen=True, slots=True)
-class Limit:
-    """`rate` requests per second sustained, `burst` at once; `header` is how Amazon
-    reports the rate in `x-amzn-RateLimit-Limit`."""
-
-    rate: float
-    burst: int
-    header: str
-
-
-def _limit(rate: str, burst: int) -> Limit:
-    return Limit(rate=float(rate), burst=burst, header=rate)
-
-
-# Operation name -> published usage plan (SPAPI-NOTES.md, "Operations, paths, rate limits").
-LIMITS: dict[str, Limit] = {
-    "getListingsItem": _limit("5.0", 10),
-    "putListingsItem": _limit("5.0", 10),
-    "patchListingsItem": _limit("5.0", 5),
-    "deleteListingsItem": _limit("5.0", 5),
-    "searchListingsItems": _limit("5.0", 5),
-    "createFeedDocument": _limit("0.5", 15),
-    "createFeed": _limit("0.0083", 15),
-    "getFeed": _limit("2.0", 15),
-    "getFeedDocument": _limit("0.0222", 10),
-    "createReport": _limit("0.0167", 15),
-    "getReport": _limit("2.0", 15),
-    "getReportDocument": _limit("0.0167", 15),
-    "getOrders": _limit("0.0167", 20),
-    "getOrder": _limit("0.5", 30),
-    "getOrderItems": _limit("0.5", 30),
-    "searchOrders": _limit("0.0056", 20),
-    "getInventorySummaries": _limit("2.0", 2),
-    "getMarketplaceParticipations": _limit("0.016", 15),
-    "getMessagingActionsForOrder": _limit("1.0", 5),
-    "createUnexpectedProblem": _limit("1.0", 5),
-}
+from engine.spapi_limits import LIMITS, Limit
 
 
 @dataclass(slots=True)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from engine.desired.resource import Resource
+from engine.live.clients import AWS_REGIONS, SpApiMarketplace, token_client_class
 from engine.marketplaces import MARKETPLACES
 from engine.sandbox import faults as faults_mod
 from engine.sandbox import jsonio
@@ -24,17 +24,6 @@ from engine.sandbox.clock import ClockState, VirtualClock
 from engine.sandbox.ratelimit import RateLimiter
 from engine.sandbox.seed import seed_store
 from engine.sandbox.store import Store
-
-_AWS_REGIONS = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
-
-
-@dataclass(frozen=True, slots=True)
-class SpApiMarketplace:
-    """What python-amazon-sp-api reads from its `marketplace` argument."""
-
-    endpoint: str
-    marketplace_id: str
-    region: str
 
 
 class Sandbox:
@@ -174,16 +163,11 @@ class Sandbox:
     # -- python-amazon-sp-api wiring --------------------------------------------------------
     def spapi_marketplace(self, code: str) -> SpApiMarketplace:
         mkt = MARKETPLACES[code]
-        return SpApiMarketplace(self.url, mkt.marketplace_id, _AWS_REGIONS[mkt.region])
+        return SpApiMarketplace(self.url, mkt.marketplace_id, AWS_REGIONS[mkt.region])
 
     def token_client_class(self) -> type:
         """An LWA client class that exchanges tokens with this sandbox over plain HTTP."""
-        from sp_api.auth import AccessTokenClient
-
-        host = self.url.removeprefix("http://")
-        return type(
-            "SandboxAccessTokenClient", (AccessTokenClient,), {"scheme": "http://", "host": host}
-        )
+        return token_client_class(self.url)
 
     def client_kwargs(self, code: str) -> dict[str, Any]:
         """Keyword arguments for a python-amazon-sp-api client talking to this sandbox."""

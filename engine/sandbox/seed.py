@@ -28,10 +28,11 @@ from decimal import Decimal
 from typing import Any
 
 from engine.desired.resource import Resource
+from engine.live.attributes import resource_attributes
 from engine.marketplaces import MARKETPLACES, Marketplace
 from engine.money import currency, quantize
 from engine.sandbox import listings
-from engine.sandbox.store import Attributes, Listing, Seed, Store
+from engine.sandbox.store import Listing, Seed, Store
 
 PRICE_EVERY = 25
 PRICE_FIRST = 5
@@ -66,88 +67,6 @@ def _market(resource: Resource) -> Marketplace:
         raise ValueError(
             f"{resource.address}: unknown marketplace {resource.marketplace!r}"
         ) from None
-
-
-def language_tag(resource: Resource, mkt: Marketplace) -> str:
-    """Amazon's language_tag (e.g. de_DE, fr_BE) for the language a listing is written in."""
-    if "_" in resource.language:
-        return resource.language
-    return f"{resource.language}_{mkt.country}"
-
-
-def _price(amount: Decimal) -> list[dict[str, Any]]:
-    return [{"schedule": [{"value_with_tax": amount}]}]
-
-
-def _iso(value: datetime) -> str:
-    return listings.iso(value)
-
-
-def resource_attributes(resource: Resource) -> Attributes:
-    """The SP-API listing attributes that express a Resource, values stamped with
-    marketplace_id (and language_tag on texts) as Amazon returns them."""
-    mkt = _market(resource)
-    mid = mkt.marketplace_id
-    tag = language_tag(resource, mkt)
-
-    def text(value: str) -> dict[str, Any]:
-        return {"value": value, "language_tag": tag, "marketplace_id": mid}
-
-    attrs: Attributes = {}
-    if resource.title:
-        attrs["item_name"] = [text(resource.title)]
-    if resource.brand:
-        attrs["brand"] = [text(resource.brand)]
-    if resource.bullet_points:
-        attrs["bullet_point"] = [text(b) for b in resource.bullet_points]
-    if resource.description:
-        attrs["product_description"] = [text(resource.description)]
-    attrs["condition_type"] = [{"value": "new_new", "marketplace_id": mid}]
-    if resource.identifiers:
-        attrs["externally_assigned_product_identifier"] = [
-            {"type": kind, "value": value, "marketplace_id": mid}
-            for kind, value in resource.identifiers
-        ]
-    offer: dict[str, Any] = {
-        "marketplace_id": mid,
-        "currency": resource.currency,
-        "audience": "ALL",
-        "our_price": _price(resource.our_price),
-    }
-    if resource.sale is not None:
-        offer["discounted_price"] = [
-            {
-                "schedule": [
-                    {
-                        "value_with_tax": resource.sale.price,
-                        "start_at": _iso(resource.sale.start),
-                        "end_at": _iso(resource.sale.end),
-                    }
-                ]
-            }
-        ]
-    if resource.minimum_seller_allowed_price is not None:
-        offer["minimum_seller_allowed_price"] = _price(resource.minimum_seller_allowed_price)
-    if resource.maximum_seller_allowed_price is not None:
-        offer["maximum_seller_allowed_price"] = _price(resource.maximum_seller_allowed_price)
-    attrs["purchasable_offer"] = [offer]
-    if resource.list_price is not None:
-        attrs["list_price"] = [
-            {"value": resource.list_price, "currency": resource.currency, "marketplace_id": mid}
-        ]
-    if resource.fulfillment_channel == "FBA":
-        attrs["fulfillment_availability"] = [
-            {"fulfillment_channel_code": listings.fba_channel_code(mkt), "marketplace_id": mid}
-        ]
-    else:
-        attrs["fulfillment_availability"] = [
-            {
-                "fulfillment_channel_code": "DEFAULT",
-                "quantity": resource.quantity or 0,
-                "marketplace_id": mid,
-            }
-        ]
-    return attrs
 
 
 def fba_quantity(resource: Resource) -> int:

@@ -1,0 +1,123 @@
+"""The one backend protocol: what the planner, apply, the watchdog and ops ask of the live side.
+
+There is one implementation, `engine.live.spapi.SpApiBackend`, serving Amazon and the sandbox
+alike (the sandbox is just another endpoint, DESIGN.md decision 7). These types are what it
+returns: listings as the same Resource the desired state renders, plus what only live has
+(status, issues, ASIN); write outcomes; and a record of every API call for KPIs and the journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from engine.desired.resource import Resource
+from engine.plan.diff import ResourceChange
+from engine.plan.model import BackendIdentity
+
+WriteStatus = Literal["ACCEPTED", "INVALID", "FAILED"]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveListing:
+    """A listing as live: the Resource it expresses, Amazon's status (BUYABLE, DISCOVERABLE),
+    its issues (a suppressed offer shows up here) and its ASIN."""
+
+    resource: Resource
+    status: tuple[str, ...] = ()
+    issues: tuple[Mapping[str, Any], ...] = ()
+    asin: str | None = None
+
+    @property
+    def address(self) -> str:
+        return self.resource.address
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "resource": self.resource.to_dict(),
+            "status": list(self.status),
+            "issues": [dict(i) for i in self.issues],
+            "asin": self.asin,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LiveListing:
+        return cls(
+            Resource.from_dict(dict(data["resource"])),
+            tuple(data.get("status", ())),
+            tuple(data.get("issues", ())),
+            data.get("asin"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """Every listing read, by address; when the read finished; and, per marketplace, when
+    its snapshot was taken (older than fetched_at when it came from the local cache)."""
+
+    listings: Mapping[str, LiveListing]
+    fetched_at: datetime
+    snapshots: Mapping[str, datetime]
+    unreadable: Mapping[str, str] = field(default_factory=dict)  # address -> why
+
+    def resources(self) -> dict[str, Resource]:
+        """What diff takes as `live`."""
+        return {address: listing.resource for address, listing in self.listings.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome of one write. ACCEPTED means Amazon queued it (processing is asynchronous:
+    later issues show up on the listing); INVALID means it was refused with `issues`; FAILED
+    means no answer could be had (the error is the one issue)."""
+
+    address: str
+    status: WriteStatus
+    submission_id: str | None = None
+    issues: tuple[Mapping[str, Any], ...] = ()
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    """One HTTP attempt at an SP-API operation. `status` is None when no response came
+    (timeout, dropped connection); `retries` counts the attempts before this one."""
+
+    operation: str
+    marketplace: str
+    status: int | None
+    latency_ms: float
+    request_id: str | None
+    retries: int
+    at: datetime
+
+
+class Backend(Protocol):
+    """Reads and writes live listings; reads orders, FBA inventory and account health."""
+
+    identity: BackendIdentity
+
+    def read_listings(
+        self,
+        marketplaces: Sequence[str],
+        *,
+        refresh: bool,
+        wanted: Mapping[str, Resource] | None = None,
+    ) -> LiveState:
+        """All listings of the marketplaces. `refresh=False` reads only the local snapshot
+        cache; `wanted` (the desired state) names listings whose detail must be current."""
+        ...
+
+    def read_listing(self, marketplace: str, sku: str) -> LiveListing | None: ...
+
+    def write(self, change: ResourceChange) -> WriteResult: ...
+
+    def write_bulk(self, changes: Sequence[ResourceChange]) -> list[WriteResult]: ...
+
+    def read_orders(self, marketplace: str, *, since: datetime) -> list[dict[str, Any]]: ...
+
+    def read_fba_inventory(self, marketplace: str) -> dict[str, int]: ...
+
+    def read_account_health(self, marketplace: str) -> dict[str, Any]: ...

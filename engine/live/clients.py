@@ -1,0 +1,238 @@
+"""python-amazon-sp-api clients, made strict about errors and exact about money.
+
+The library is used for what it does well (operation paths, LWA token exchange and its
+cache, credentials). Two things it does not do well are overridden in one subclass mixin,
+`_Strict`, applied to each API class we use:
+
+- it serialises bodies with `json.dumps`, which cannot write Decimal (and money must not go
+  through float): bodies are written with engine.sandbox.jsonio, exact JSON numbers;
+- it raises only when an error body is JSON with `errors`, so an empty 429 or an HTML 502
+  comes back as an empty "success" without a status code: every response's status is checked
+  here, any non-2xx becomes an `SpApiError`, and bodies are parsed with Decimal numbers.
+
+Clients are not thread-safe and `delete_listings_item` ignores the marketplace you pass, so
+`ClientPool` keeps one client per API, marketplace and thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sp_api.api import Inventories, Reports, Sellers
+from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
+from sp_api.api.listings_items.listings_items_2021_08_01 import ListingsItemsV20210801
+from sp_api.api.orders.orders_v0 import OrdersV0
+from sp_api.auth import AccessTokenClient
+from sp_api.auth.exceptions import AuthorizationError
+from sp_api.base import ApiResponse, Client
+from sp_api.base._core import add_marketplaces, prepare_request, resolve_method
+from sp_api.base.credential_provider import FromCodeCredentialProvider
+
+from engine.errors import UserError
+from engine.marketplaces import MARKETPLACES, REGION_ENDPOINTS
+from engine.sandbox import jsonio
+
+AWS_REGIONS = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
+DEFAULT_TIMEOUT = 30.0
+
+
+class SpApiError(Exception):
+    """A non-2xx answer (or a 2xx that is not JSON). `transient` errors are worth retrying."""
+
+    def __init__(
+        self,
+        status: int,
+        errors: list[dict[str, Any]],
+        headers: Mapping[str, str],
+    ) -> None:
+        self.status = status
+        self.errors = errors
+        self.request_id = headers.get("x-amzn-RequestId")
+        self.rate_limit = headers.get("x-amzn-RateLimit-Limit")
+        first = errors[0] if errors else {}
+        self.code = str(first.get("code", "Unknown"))
+        super().__init__(f"HTTP {status} {self.code}: {first.get('message', '')}".rstrip(": "))
+
+    @property
+    def transient(self) -> bool:
+        return self.status == 429 or self.status >= 500
+
+
+class CredentialError(UserError):
+    """Credentials missing, unreadable or rejected by Login with Amazon."""
+
+
+def _errors_of(status: int, body: Any, text: str) -> list[dict[str, Any]]:
+    if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
+        return body["errors"]
+    snippet = " ".join(text.split())[:120]
+    return [
+        {
+            "code": "NonJsonError" if body is None else "UnexpectedBody",
+            "message": f"HTTP {status} with no SP-API error body"
+            + (f": {snippet}" if snippet else " (empty)"),
+        }
+    ]
+
+
+class _Strict:
+    """Mixin over a python-amazon-sp-api client class (see the module docstring)."""
+
+    endpoint: str
+    marketplace_id: str
+    version: str | None
+    method: str
+    _transport: Any
+
+    def _request(
+        self,
+        path: str,
+        *,
+        data: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        add_marketplace: bool = True,
+        res_no_data: bool = False,
+        bulk: bool = False,
+        wrap_list: bool = False,
+    ) -> ApiResponse:
+        method, params, data = resolve_method(params, data)
+        self.method = method
+        if add_marketplace:
+            add_marketplaces(
+                method, self.marketplace_id, data if method in ("POST", "PUT") else params
+            )
+        try:
+            request_headers = headers or self.headers  # type: ignore[attr-defined]
+        except AuthorizationError as err:
+            raise CredentialError(
+                f"Login with Amazon rejected the SP-API credentials ({err.error_code}: "
+                f"{err.message})"
+            ) from None
+        prepared = prepare_request(
+            method=method,
+            endpoint=self.endpoint,
+            path=path,
+            params=params,
+            data=None,
+            headers=request_headers,
+            add_marketplace=False,
+            marketplace_id=self.marketplace_id,
+            version=self.version,
+        )
+        if data and method in ("POST", "PUT", "PATCH"):
+            prepared["content"] = jsonio.dumps(data).encode("utf-8")
+        return self._check(self._transport.request(**prepared))
+
+    @staticmethod
+    def _check(res: httpx.Response) -> ApiResponse:
+        try:
+            body = jsonio.loads(res.content) if res.content else {}
+        except jsonio.JSONError:
+            body = None
+        if not 200 <= res.status_code < 300 or body is None:
+            raise SpApiError(
+                res.status_code, _errors_of(res.status_code, body, res.text), res.headers
+            )
+        if isinstance(body, list):
+            body = {"payload": body}
+        response = ApiResponse(**body, headers=res.headers)
+        response.status_code = res.status_code
+        return response
+
+
+def _strict(cls: type[Client]) -> type[Client]:
+    return type(f"Strict{cls.__name__}", (_Strict, cls), {})
+
+
+LISTINGS = _strict(ListingsItemsV20210801)
+FEEDS = _strict(FeedsV20210630)
+REPORTS = _strict(Reports)
+ORDERS = _strict(OrdersV0)
+INVENTORIES = _strict(Inventories)
+SELLERS = _strict(Sellers)
+
+
+@dataclass(frozen=True, slots=True)
+class SpApiMarketplace:
+    """What python-amazon-sp-api reads from its `marketplace` argument."""
+
+    endpoint: str
+    marketplace_id: str
+    region: str
+
+
+def token_client_class(endpoint: str) -> type[AccessTokenClient]:
+    """An LWA client class that exchanges tokens with `endpoint` (an endpoint override such
+    as the sandbox) instead of api.amazon.com."""
+    parts = urlsplit(endpoint)
+    return type(
+        "EndpointAccessTokenClient",
+        (AccessTokenClient,),
+        {"scheme": f"{parts.scheme}://", "host": parts.netloc},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """How to reach SP-API: LWA credentials and, optionally, one endpoint for both the API
+    and the token exchange. Its repr never shows the credentials."""
+
+    credentials: Mapping[str, str]
+    endpoint: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+
+    def __repr__(self) -> str:
+        return f"Connection(endpoint={self.endpoint!r})"
+
+    def region(self, code: str) -> str:
+        return MARKETPLACES[code].region
+
+    def client_kwargs(self, code: str) -> dict[str, Any]:
+        mkt = MARKETPLACES[code]
+        kwargs: dict[str, Any] = {
+            "marketplace": SpApiMarketplace(
+                self.endpoint or REGION_ENDPOINTS[mkt.region],
+                mkt.marketplace_id,
+                AWS_REGIONS[mkt.region],
+            ),
+            "credentials": dict(self.credentials),
+            # Only what we loaded (engine.live.connect); never the library's own search of
+            # the environment, ~/.config or AWS Secrets Manager.
+            "credential_providers": (FromCodeCredentialProvider,),
+            "timeout": self.timeout,
+        }
+        if self.endpoint is not None:
+            kwargs["auth_token_client_class"] = token_client_class(self.endpoint)
+        return kwargs
+
+
+class ClientPool:
+    """One client per (API class, marketplace, thread)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._local = threading.local()
+        self._all: list[Client] = []
+        self._lock = threading.Lock()
+
+    def get(self, api: type[Client], marketplace: str) -> Any:
+        clients: dict[tuple[type, str], Client] = self._local.__dict__.setdefault("clients", {})
+        client = clients.get((api, marketplace))
+        if client is None:
+            client = api(**self.connection.client_kwargs(marketplace))
+            clients[(api, marketplace)] = client
+            with self._lock:
+                self._all.append(client)
+        return client
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._all = self._all, []
+        for client in clients:
+            client.close()

@@ -1,0 +1,167 @@
+"""Report and feed documents: the asynchronous create -> poll -> document lifecycles.
+
+Reports: createReport -> getReport until DONE -> getReportDocument -> download (maybe GZIP).
+Feeds: createFeedDocument -> upload -> createFeed -> getFeed until DONE -> getFeedDocument
+-> download the processing report. Polls back off exponentially (`Polling`) through the
+backend's timer, so tests do not wait.
+
+createFeed is not idempotent: a retry after an ambiguous failure could submit the same
+changes twice. So after such a failure we list this marketplace's JSON_LISTINGS_FEED feeds
+created since just before the attempt; one there is ours (apply holds the lock, so nothing
+else of ours submits meanwhile) and is adopted instead of resubmitting.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from engine.live.invoke import AmbiguousFailure, Invoker
+from engine.live.throttle import Timer
+
+DONE = "DONE"
+FAILED_STATES = ("FATAL", "CANCELLED")
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+class DocumentError(Exception):
+    """A report or feed that ended FATAL/CANCELLED, or never finished."""
+
+
+@dataclass(frozen=True, slots=True)
+class Polling:
+    first: float = 2.0
+    factor: float = 2.0
+    longest: float = 60.0
+    give_up: float = 3600.0
+
+    def waits(self) -> list[float]:
+        waits, wait, total = [], self.first, 0.0
+        while total < self.give_up:
+            waits.append(wait)
+            total += wait
+            wait = min(self.longest, wait * self.factor)
+        return waits
+
+
+DEFAULT_POLLING = Polling()
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """Where one call goes: its client, marketplace and region, for the invoker."""
+
+    invoker: Invoker
+    client: Any
+    marketplace: str
+    region: str
+
+    def __call__(self, name: str, send: Callable[[Any], Any], *, idempotent: bool = True) -> Any:
+        return self.invoker.call(
+            name, self.marketplace, self.region, lambda: send(self.client), idempotent=idempotent
+        )
+
+
+def _poll(
+    op: Operation, name: str, send: Callable[[Any], Any], timer: Timer, polling: Polling
+) -> dict[str, Any]:
+    for wait in [0.0, *polling.waits()]:
+        if wait:
+            timer.sleep(wait)
+        payload = op(name, send).payload
+        status = payload.get("processingStatus")
+        if status == DONE:
+            return payload
+        if status in FAILED_STATES:
+            raise DocumentError(f"{name}: processing ended {status} ({op.marketplace})")
+    raise DocumentError(f"{name}: not done after {polling.give_up:.0f} s ({op.marketplace})")
+
+
+def download(http: httpx.Client, url: str, compression: str | None) -> bytes:
+    response = http.get(url)
+    response.raise_for_status()
+    data = response.content
+    return gzip.decompress(data) if compression == "GZIP" else data
+
+
+def fetch_report(
+    op: Operation,
+    http: httpx.Client,
+    report_type: str,
+    marketplace_id: str,
+    timer: Timer,
+    polling: Polling = DEFAULT_POLLING,
+) -> bytes:
+    created = op(
+        "createReport",
+        lambda c: c.create_report(reportType=report_type, marketplaceIds=[marketplace_id]),
+        idempotent=True,  # a duplicate report costs quota, never data
+    ).payload
+    report_id = created["reportId"]
+    done = _poll(op, "getReport", lambda c: c.get_report(report_id), timer, polling)
+    document_id = done.get("reportDocumentId")
+    if not document_id:
+        return b""
+    document = op("getReportDocument", lambda c: c.get_report_document(document_id)).payload
+    return download(http, document["url"], document.get("compressionAlgorithm"))
+
+
+def submit_feed(
+    op: Operation,
+    http: httpx.Client,
+    document: bytes,
+    feed_type: str,
+    marketplace_id: str,
+    now: Callable[[], datetime],
+) -> str:
+    """Upload a feed document and create the feed; returns the feed id."""
+    content_type = "application/json; charset=UTF-8"
+    created = op("createFeedDocument", lambda c: c.create_feed_document(None, content_type)).payload
+    upload = http.put(created["url"], content=document, headers={"Content-Type": content_type})
+    upload.raise_for_status()
+    document_id = created["feedDocumentId"]
+    started = now() - CLOCK_SKEW
+
+    def create(c: Any) -> Any:
+        return c.create_feed(feed_type, document_id, marketplaceIds=[marketplace_id])
+
+    for _attempt in range(2):
+        try:
+            return str(op("createFeed", create, idempotent=False).payload["feedId"])
+        except AmbiguousFailure:
+            found = op(
+                "getFeeds",
+                lambda c: c.get_feeds(
+                    feedTypes=[feed_type],
+                    marketplaceIds=[marketplace_id],
+                    createdSince=started.isoformat().replace("+00:00", "Z"),
+                ),
+            ).payload.get("feeds", [])
+            if found:
+                return str(found[0]["feedId"])
+    raise DocumentError(f"createFeed failed twice without creating a feed ({op.marketplace})")
+
+
+def feed_result(
+    op: Operation,
+    http: httpx.Client,
+    feed_id: str,
+    timer: Timer,
+    polling: Polling = DEFAULT_POLLING,
+) -> bytes:
+    done = _poll(op, "getFeed", lambda c: c.get_feed(feed_id), timer, polling)
+    document_id = done.get("resultFeedDocumentId")
+    if not document_id:
+        raise DocumentError(f"feed {feed_id} is DONE without a processing report")
+    # The library's get_feed_document downloads with its own HTTP client; ask for the
+    # metadata only and download here, like every other document.
+    path = f"/feeds/2021-06-30/documents/{document_id}"
+    document = op(
+        "getFeedDocument", lambda c: c._request(path, params={}, add_marketplace=False)
+    ).payload
+    return download(http, document["url"], document.get("compressionAlgorithm"))

@@ -1,0 +1,136 @@
+"""Field-level changes -> the listing write that makes them live. Pure.
+
+- A new listing, or one changing product type or fulfilment channel, is a put of the whole
+  Resource (a patch cannot move a listing between product types or networks).
+- Texts and list_price are replaced (or deleted when the desired side is empty).
+- Quantity is a `merge` of fulfillment_availability: only the quantity is sent.
+- Price fields (our_price, the sale, min/max) live inside one `purchasable_offer` value, and
+  a replace that omits `discounted_price` drops an active sale. So they are read-merge-
+  replace: take the offer as it is live now, change only the fields the plan changes, and
+  replace the whole attribute (other audiences, e.g. B2B offers, kept as they are).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from engine.desired.resource import Resource
+from engine.live.attributes import (
+    OFFER,
+    TEXT_ATTRIBUTES,
+    fulfillment_values,
+    list_price_values,
+    market,
+    offer_fields,
+    resource_attributes,
+    text_values,
+)
+from engine.plan.diff import ResourceChange
+
+PUT_FIELDS = frozenset({"product_type", "fulfillment_channel"})
+OFFER_FIELDS = {
+    "our_price": "our_price",
+    "sale": "discounted_price",
+    "minimum_seller_allowed_price": "minimum_seller_allowed_price",
+    "maximum_seller_allowed_price": "maximum_seller_allowed_price",
+}
+
+Patch = dict[str, Any]
+
+
+def write_kind(change: ResourceChange) -> str:
+    """delete, put or patch."""
+    if change.action == "delete":
+        return "delete"
+    if change.action == "create" or any(f.field in PUT_FIELDS for f in change.fields):
+        return "put"
+    return "patch"
+
+
+def needs_offer(change: ResourceChange) -> bool:
+    """Whether the patch must read the live purchasable_offer first."""
+    return write_kind(change) == "patch" and any(f.field in OFFER_FIELDS for f in change.fields)
+
+
+def put_body(resource: Resource) -> dict[str, Any]:
+    return {
+        "productType": resource.product_type,
+        "requirements": "LISTING",
+        "attributes": resource_attributes(resource),
+    }
+
+
+def _path(name: str) -> str:
+    return f"/attributes/{name}"
+
+
+def _set_or_delete(name: str, after: list[dict[str, Any]], before: list[dict[str, Any]]) -> Patch:
+    if after:
+        return {"op": "replace", "path": _path(name), "value": after}
+    return {"op": "delete", "path": _path(name), "value": before}
+
+
+def merged_offers(
+    current: Sequence[Mapping[str, Any]], after: Resource, fields: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The live purchasable_offer values with the consumer offer's `fields` (Resource field
+    names) set from `after`; everything else as it is live."""
+    mid = market(after.marketplace).marketplace_id
+    offers = [copy.deepcopy(dict(o)) for o in current]
+    main = next(
+        (
+            o
+            for o in offers
+            if o.get("audience", "ALL") == "ALL" and o.get("marketplace_id", mid) == mid
+        ),
+        None,
+    )
+    if main is None:
+        main = {"marketplace_id": mid, "currency": after.currency, "audience": "ALL"}
+        offers.append(main)
+    wanted = offer_fields(after)
+    for field in fields:
+        key = OFFER_FIELDS[field]
+        if key in wanted:
+            main[key] = wanted[key]
+        else:
+            main.pop(key, None)
+    return offers
+
+
+def listing_patches(
+    change: ResourceChange, current_offers: Sequence[Mapping[str, Any]] | None = None
+) -> list[Patch]:
+    """The JSON Patch for an update. `current_offers` (the live purchasable_offer values)
+    is required when `needs_offer(change)`."""
+    before, after = change.before, change.after
+    if after is None or before is None or write_kind(change) != "patch":
+        raise ValueError(f"{change.address}: a {change.action} is not written as a patch")
+    changed = [f.field for f in change.fields]
+    patches: list[Patch] = []
+    for field, name in TEXT_ATTRIBUTES.items():
+        if field in changed:
+            patches.append(
+                _set_or_delete(name, text_values(after, field), text_values(before, field))
+            )
+    if "list_price" in changed:
+        patches.append(
+            _set_or_delete("list_price", list_price_values(after), list_price_values(before))
+        )
+    price_fields = [f for f in changed if f in OFFER_FIELDS]
+    if price_fields:
+        if current_offers is None:
+            raise ValueError(f"{change.address}: changing prices needs the live offer first")
+        value = merged_offers(current_offers, after, price_fields)
+        patches.append({"op": "replace", "path": _path(OFFER), "value": value})
+    if "quantity" in changed and after.quantity is not None:
+        patches.append(
+            {
+                "op": "merge",
+                "path": _path("fulfillment_availability"),
+                "value": fulfillment_values(after),
+            }
+        )
+    return patches

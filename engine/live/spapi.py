@@ -1,0 +1,395 @@
+"""SpApiBackend: the Backend over python-amazon-sp-api, for Amazon and the sandbox alike.
+
+Everything goes through one `Invoker` (pacing, retries, the call record) and one client per
+API, marketplace and thread (engine.live.clients). Reading in bulk is the report-and-detail
+strategy of engine.live.snapshot; writing is per item (engine.live.patches) below
+`bulk_threshold` changes and JSON_LISTINGS_FEED (engine.live.feed) from there on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from engine.desired.resource import Resource, address
+from engine.errors import UserError
+from engine.live import documents
+from engine.live.attributes import OFFER, ListingShapeError, market, resource_from_attributes
+from engine.live.backend import LiveListing, LiveState, WriteResult
+from engine.live.clients import (
+    FEEDS,
+    INVENTORIES,
+    LISTINGS,
+    ORDERS,
+    REPORTS,
+    ClientPool,
+    Connection,
+    SpApiError,
+)
+from engine.live.feed import FEED_TYPE, build_documents, feed_message, results_from_report
+from engine.live.invoke import Invoker
+from engine.live.patches import listing_patches, needs_offer, put_body, write_kind
+from engine.live.recording import CallRecorder, MemoryRecorder
+from engine.live.snapshot import (
+    LISTINGS_REPORT,
+    CachedListing,
+    Snapshot,
+    SnapshotCache,
+    decode_report,
+    needs_detail,
+    parse_listings_report,
+)
+from engine.live.throttle import SystemTimer, Timer, TokenBuckets
+from engine.plan.diff import ResourceChange
+from engine.plan.model import BackendIdentity
+from engine.sandbox import jsonio
+
+DETAIL = "summaries,attributes,issues,offers,fulfillmentAvailability"
+DETAIL_BATCH = 20  # searchListingsItems takes at most 20 identifiers
+DEFAULT_BULK_THRESHOLD = 200
+HEALTH_REPORT = "GET_V2_SELLER_PERFORMANCE_REPORT"
+
+
+class SnapshotMissing(UserError):
+    """--no-refresh with no cached snapshot for a marketplace."""
+
+
+def listing_from_item(marketplace: str, item: Mapping[str, Any]) -> LiveListing:
+    """A Listings Items `Item` (with summaries and attributes) as a LiveListing."""
+    mid = market(marketplace).marketplace_id
+    summary = next((s for s in item.get("summaries") or () if s.get("marketplaceId") == mid), {})
+    resource = resource_from_attributes(
+        marketplace,
+        str(item["sku"]),
+        str(summary.get("productType", "")),
+        item.get("attributes") or {},
+    )
+    return LiveListing(
+        resource,
+        tuple(summary.get("status") or ()),
+        tuple(item.get("issues") or ()),
+        summary.get("asin"),
+    )
+
+
+def _batches(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SpApiBackend:
+    def __init__(
+        self,
+        connection: Connection,
+        seller_id: str,
+        *,
+        state_dir: Path,
+        now: Callable[[], datetime],
+        kind: str = "spapi",
+        timer: Timer | None = None,
+        recorder: CallRecorder | None = None,
+        bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
+        polling: documents.Polling = documents.DEFAULT_POLLING,
+        invoker: Invoker | None = None,
+    ) -> None:
+        self.identity = BackendIdentity(kind, seller_id, connection.endpoint)
+        self.seller_id = seller_id
+        self.bulk_threshold = bulk_threshold
+        self.recorder = recorder or MemoryRecorder()
+        self._now = now
+        self._timer = timer or SystemTimer()
+        self._polling = polling
+        self._pool = ClientPool(connection)
+        self._http = httpx.Client(timeout=connection.timeout)
+        self._cache = SnapshotCache(state_dir)
+        self.invoker = invoker or Invoker(
+            TokenBuckets(self._timer), self.recorder, self._timer, now
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+        self._http.close()
+
+    def _op(self, api: type, marketplace: str) -> documents.Operation:
+        return documents.Operation(
+            self.invoker, self._pool.get(api, marketplace), marketplace, market(marketplace).region
+        )
+
+    # -- reading ----------------------------------------------------------------------------
+    def read_listing(self, marketplace: str, sku: str) -> LiveListing | None:
+        mid = market(marketplace).marketplace_id
+        try:
+            item = self._op(LISTINGS, marketplace)(
+                "getListingsItem",
+                lambda c: c.get_listings_item(
+                    self.seller_id, sku, marketplaceIds=[mid], includedData=DETAIL
+                ),
+            ).payload
+        except SpApiError as err:
+            if err.status == 404:
+                return None
+            raise
+        return listing_from_item(marketplace, item)
+
+    def _search_items(
+        self, marketplace: str, skus: Sequence[str], included: str
+    ) -> list[dict[str, Any]]:
+        """Items for `skus`, 20 a call (searchListingsItems by SKU identifiers: no paging,
+        so no 1000-result ceiling)."""
+        mid = market(marketplace).marketplace_id
+        op = self._op(LISTINGS, marketplace)
+        items: list[dict[str, Any]] = []
+        for batch in _batches(list(skus), DETAIL_BATCH):
+            items.extend(
+                op(
+                    "searchListingsItems",
+                    lambda c, batch=batch: c.search_listings_items(
+                        self.seller_id,
+                        marketplaceIds=[mid],
+                        identifiers=",".join(batch),
+                        identifiersType="SKU",
+                        includedData=included,
+                        pageSize=DETAIL_BATCH,
+                    ),
+                ).payload.get("items", [])
+            )
+        return items
+
+    def read_details(
+        self, marketplace: str, skus: Sequence[str]
+    ) -> tuple[dict[str, LiveListing], dict[str, str]]:
+        """Full detail for `skus`: listings by SKU and, by address, why a listing could not
+        be read as a Resource."""
+        found: dict[str, LiveListing] = {}
+        unreadable: dict[str, str] = {}
+        for item in self._search_items(marketplace, skus, DETAIL):
+            try:
+                listing = listing_from_item(marketplace, item)
+            except ListingShapeError as err:
+                unreadable[address(marketplace, str(item.get("sku")))] = str(err)
+                continue
+            found[listing.resource.sku] = listing
+        return found, unreadable
+
+    def read_listings(
+        self,
+        marketplaces: Sequence[str],
+        *,
+        refresh: bool,
+        wanted: Mapping[str, Resource] | None = None,
+    ) -> LiveState:
+        listings: dict[str, LiveListing] = {}
+        snapshots: dict[str, datetime] = {}
+        unreadable: dict[str, str] = {}
+        for code in marketplaces:
+            if refresh:
+                want = {r.sku: r for r in (wanted or {}).values() if r.marketplace == code}
+                snapshot, bad = self._refresh(code, want)
+                unreadable.update(bad)
+            else:
+                cached = self._cache.load(code)
+                if cached is None:
+                    raise SnapshotMissing(
+                        f"no cached snapshot of {code} in {self._cache.path(code)}; "
+                        "read live state with --refresh first"
+                    )
+                snapshot = cached
+            listings.update(snapshot.listings())
+            snapshots[code] = snapshot.taken_at
+        return LiveState(listings, self._now(), snapshots, unreadable)
+
+    def _refresh(
+        self, marketplace: str, wanted: Mapping[str, Resource]
+    ) -> tuple[Snapshot, dict[str, str]]:
+        mid = market(marketplace).marketplace_id
+        text = decode_report(
+            documents.fetch_report(
+                self._op(REPORTS, marketplace),
+                self._http,
+                LISTINGS_REPORT,
+                mid,
+                self._timer,
+                self._polling,
+            )
+        )
+        rows = parse_listings_report(text) if text.strip() else {}
+        taken_at = self._now()
+        cached = self._cache.load(marketplace)
+        fresh, unreadable = self.read_details(marketplace, needs_detail(rows, cached, wanted))
+        old = cached.entries if cached is not None else {}
+        entries = {}
+        for sku, row in rows.items():
+            if sku in fresh:
+                entries[sku] = CachedListing(row.digest, fresh[sku])
+            elif sku in old:
+                entries[sku] = CachedListing(row.digest, old[sku].listing)
+        snapshot = Snapshot(marketplace, taken_at, entries)
+        self._cache.save(snapshot)
+        return snapshot, unreadable
+
+    def read_orders(self, marketplace: str, *, since: datetime) -> list[dict[str, Any]]:
+        """Orders created since `since` (getOrders v0, following NextToken)."""
+        mid = market(marketplace).marketplace_id
+        op = self._op(ORDERS, marketplace)
+        after = since.isoformat().replace("+00:00", "Z")
+        orders: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            query: dict[str, Any] = ({"NextToken": token} if token else {"CreatedAfter": after}) | {
+                "MarketplaceIds": [mid]
+            }
+            page = op("getOrders", lambda c, q=query: c.get_orders(**q)).payload
+            orders.extend(page.get("Orders") or ())
+            token = page.get("NextToken")
+            if not token:
+                return orders
+
+    def read_fba_inventory(self, marketplace: str) -> dict[str, int]:
+        """Fulfillable FBA units by SKU (getInventorySummaries, following nextToken)."""
+        mid = market(marketplace).marketplace_id
+        op = self._op(INVENTORIES, marketplace)
+        stock: dict[str, int] = {}
+        token: str | None = None
+        while True:
+            query: dict[str, Any] = {"details": True, "marketplaceIds": [mid]}
+            if token:
+                query["nextToken"] = token
+            response = op(
+                "getInventorySummaries",
+                lambda c, q=query: c.get_inventory_summary_marketplace(**q),
+            )
+            for summary in response.payload.get("inventorySummaries") or ():
+                details = summary.get("inventoryDetails") or {}
+                units = details.get("fulfillableQuantity", summary.get("totalQuantity", 0))
+                stock[str(summary["sellerSku"])] = int(units or 0)
+            token = response.next_token
+            if not token:
+                return stock
+
+    def read_account_health(self, marketplace: str) -> dict[str, Any]:
+        """The seller performance report (GET_V2_SELLER_PERFORMANCE_REPORT, JSON)."""
+        data = documents.fetch_report(
+            self._op(REPORTS, marketplace),
+            self._http,
+            HEALTH_REPORT,
+            market(marketplace).marketplace_id,
+            self._timer,
+            self._polling,
+        )
+        result = jsonio.loads(data)
+        if not isinstance(result, dict):
+            raise documents.DocumentError("the account health report is not a JSON object")
+        return result
+
+    # -- writing ----------------------------------------------------------------------------
+    def _current_offers(self, marketplace: str, sku: str) -> list[dict[str, Any]]:
+        mid = market(marketplace).marketplace_id
+        item = self._op(LISTINGS, marketplace)(
+            "getListingsItem",
+            lambda c: c.get_listings_item(
+                self.seller_id, sku, marketplaceIds=[mid], includedData="attributes"
+            ),
+        ).payload
+        return list((item.get("attributes") or {}).get(OFFER) or ())
+
+    def write(self, change: ResourceChange) -> WriteResult:
+        """One change as one listings call (after a read of the live offer when prices
+        change). Refusals come back INVALID with Amazon's issues; a call that could not be
+        completed comes back FAILED."""
+        code, sku = change.marketplace, change.sku
+        mid = market(code).marketplace_id
+        op = self._op(LISTINGS, code)
+        kind = write_kind(change)
+        try:
+            if kind == "delete":
+                response = op(
+                    "deleteListingsItem",
+                    lambda c: c.delete_listings_item(self.seller_id, sku, marketplaceIds=[mid]),
+                )
+            elif kind == "put":
+                body = put_body(change.after)  # type: ignore[arg-type]
+                response = op(
+                    "putListingsItem",
+                    lambda c: c.put_listings_item(
+                        self.seller_id, sku, marketplaceIds=[mid], body=body
+                    ),
+                )
+            else:
+                offers = self._current_offers(code, sku) if needs_offer(change) else None
+                patch = {
+                    "productType": change.after.product_type,  # type: ignore[union-attr]
+                    "patches": listing_patches(change, offers),
+                }
+                response = op(
+                    "patchListingsItem",
+                    lambda c: c.patch_listings_item(
+                        self.seller_id, sku, marketplaceIds=[mid], body=patch
+                    ),
+                )
+        except SpApiError as err:
+            return WriteResult(
+                change.address,
+                "FAILED" if err.transient else "INVALID",
+                issues=tuple(err.errors),
+                request_id=err.request_id,
+            )
+        except httpx.TransportError as err:
+            return WriteResult(
+                change.address,
+                "FAILED",
+                issues=({"code": "TransportError", "message": str(err) or type(err).__name__},),
+            )
+        payload = response.payload
+        return WriteResult(
+            change.address,
+            payload.get("status", "ACCEPTED"),
+            submission_id=payload.get("submissionId"),
+            issues=tuple(payload.get("issues") or ()),
+            request_id=(response.headers or {}).get("x-amzn-RequestId"),
+        )
+
+    def write_bulk(self, changes: Sequence[ResourceChange]) -> list[WriteResult]:
+        """Per item below `bulk_threshold` changes, else one feed (or more, chunked) per
+        marketplace. Results come back in the order of `changes`."""
+        if len(changes) < self.bulk_threshold:
+            return [self.write(change) for change in changes]
+        by_market: dict[str, list[ResourceChange]] = {}
+        for change in changes:
+            by_market.setdefault(change.marketplace, []).append(change)
+        results: dict[str, WriteResult] = {}
+        for code, group in by_market.items():
+            for result in self._write_feed(code, group):
+                results[result.address] = result
+        return [results[change.address] for change in changes]
+
+    def _write_feed(self, code: str, changes: Sequence[ResourceChange]) -> list[WriteResult]:
+        mkt = market(code)
+        priced = [c.sku for c in changes if needs_offer(c)]
+        offers = {
+            str(item["sku"]): list((item.get("attributes") or {}).get(OFFER) or ())
+            for item in self._search_items(code, priced, "attributes")
+        }
+        numbered = dict(enumerate(changes, start=1))
+        messages = [
+            feed_message(mid, change, offers.get(change.sku) if needs_offer(change) else None)
+            for mid, change in numbered.items()
+        ]
+        op = self._op(FEEDS, code)
+        results = []
+        for document in build_documents(self.seller_id, mkt.locale, messages):
+            feed_id = documents.submit_feed(
+                op, self._http, document.data, FEED_TYPE, mkt.marketplace_id, self._now
+            )
+            report = jsonio.loads(
+                documents.feed_result(op, self._http, feed_id, self._timer, self._polling)
+            )
+            results.extend(
+                results_from_report(
+                    report, {mid: numbered[mid] for mid in document.message_ids}, feed_id
+                )
+            )
+        return results

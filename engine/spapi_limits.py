@@ -1,0 +1,50 @@
+"""Amazon's published SP-API usage plans: requests per second sustained and burst, per operation.
+
+One table for both sides of the wire: the sandbox enforces it (engine.sandbox.ratelimit) and
+the backend paces itself by it (engine.live.throttle) until Amazon's `x-amzn-RateLimit-Limit`
+header says otherwise. The values are SPAPI-NOTES.md's ("Operations, paths, rate limits").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """`rate` requests per second sustained, `burst` at once; `header` is how Amazon
+    reports the rate in `x-amzn-RateLimit-Limit`."""
+
+    rate: float
+    burst: int
+    header: str
+
+
+def _limit(rate: str, burst: int) -> Limit:
+    return Limit(rate=float(rate), burst=burst, header=rate)
+
+
+# Operation name -> published usage plan.
+LIMITS: dict[str, Limit] = {
+    "getListingsItem": _limit("5.0", 10),
+    "putListingsItem": _limit("5.0", 10),
+    "patchListingsItem": _limit("5.0", 5),
+    "deleteListingsItem": _limit("5.0", 5),
+    "searchListingsItems": _limit("5.0", 5),
+    "createFeedDocument": _limit("0.5", 15),
+    "createFeed": _limit("0.0083", 15),
+    "getFeed": _limit("2.0", 15),
+    "getFeeds": _limit("0.0222", 10),
+    "getFeedDocument": _limit("0.0222", 10),
+    "createReport": _limit("0.0167", 15),
+    "getReport": _limit("2.0", 15),
+    "getReportDocument": _limit("0.0167", 15),
+    "getOrders": _limit("0.0167", 20),
+    "getOrder": _limit("0.5", 30),
+    "getOrderItems": _limit("0.5", 30),
+    "searchOrders": _limit("0.0056", 20),
+    "getInventorySummaries": _limit("2.0", 2),
+    "getMarketplaceParticipations": _limit("0.016", 15),
+    "getMessagingActionsForOrder": _limit("1.0", 5),
+    "createUnexpectedProblem": _limit("1.0", 5),
+}

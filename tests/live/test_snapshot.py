@@ -1,0 +1,152 @@
+"""The listings report, the snapshot cache and the 'what needs detail' decision (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from engine.desired.resource import SalePrice
+from engine.live.backend import LiveListing
+from engine.live.snapshot import (
+    CachedListing,
+    ReportFormatError,
+    Snapshot,
+    SnapshotCache,
+    decode_report,
+    needs_detail,
+    parse_listings_report,
+)
+from tests.sandbox.conftest import make_resource
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+HEADER = (
+    "item-name\titem-description\tlisting-id\tseller-sku\tprice\tquantity\topen-date\t"
+    "image-url\titem-is-marketplace\tproduct-id-type\tzshop-shipping-fee\titem-note\t"
+    "item-condition\tzshop-category1\tzshop-browse-path\tzshop-storefront-feature\tasin1\t"
+    "asin2\tasin3\twill-ship-internationally\texpedited-shipping\tzshop-boldface\tproduct-id\t"
+    "bid-for-featured-placement\tadd-delete\tpending-quantity\tfulfillment-channel\t"
+    "merchant-shipping-group\tstatus"
+)
+
+
+def row(sku: str, price: str, quantity: str, channel: str = "DEFAULT", name: str = "") -> str:
+    cells = dict.fromkeys(HEADER.split("\t"), "")
+    cells.update(
+        {
+            "item-name": name or f"Sonora {sku}",
+            "seller-sku": sku,
+            "price": price,
+            "quantity": quantity,
+            "asin1": "B0TEST0001",
+            "fulfillment-channel": channel,
+            "status": "Active",
+            "open-date": "2026-05-01 10:00:00 PDT",
+        }
+    )
+    return "\t".join(cells.values())
+
+
+def report(*rows: str) -> str:
+    return "\n".join([HEADER, *rows]) + "\n"
+
+
+def test_parses_mfn_fba_and_blank_quantities():
+    rows = parse_listings_report(
+        report(row("HP-1", "19.99", "3"), row("HP-2", "24,99", "", "AMAZON_EU"))
+    )
+    assert rows["HP-1"].price == Decimal("19.99") and rows["HP-1"].quantity == 3
+    assert rows["HP-1"].fulfillment_channel == "MFN"
+    assert rows["HP-2"].price == Decimal("24.99") and rows["HP-2"].quantity is None
+    assert rows["HP-2"].fulfillment_channel == "FBA" and rows["HP-2"].asin == "B0TEST0001"
+
+
+def test_digest_changes_with_watched_columns_only():
+    base = parse_listings_report(report(row("A", "1.00", "1")))["A"].digest
+    assert parse_listings_report(report(row("A", "1.00", "1")))["A"].digest == base
+    assert parse_listings_report(report(row("A", "1.01", "1")))["A"].digest != base
+    assert parse_listings_report(report(row("A", "1.00", "2")))["A"].digest != base
+    assert parse_listings_report(report(row("A", "1.00", "1", name="New")))["A"].digest != base
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("seller-sku\tprice\n", "no column(s) quantity, fulfillment-channel, status"),
+        (report(row("A", "cheap", "1")), "line 2: price 'cheap' is not an amount"),
+        (report(row("A", "1.00", "-1")), "line 2: quantity '-1' is not a whole number"),
+        (report(row("", "1.00", "1")), "line 2: no seller-sku"),
+    ],
+)
+def test_bad_reports_say_what_and_where(text, message):
+    with pytest.raises(ReportFormatError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_listings_report(text)
+
+
+def test_decoding_honours_the_charset_and_the_bom():
+    assert decode_report("\ufeffソノラ".encode()) == "ソノラ"
+    assert decode_report("Kopfhörer".encode("cp1252"), "cp1252") == "Kopfhörer"
+    with pytest.raises(ReportFormatError, match="not UTF-8"):
+        decode_report("Kopfhörer".encode("cp1252"))
+
+
+def _snapshot(*listings: LiveListing, digests: dict[str, str]) -> Snapshot:
+    return Snapshot(
+        "DE",
+        NOW,
+        {li.resource.sku: CachedListing(digests[li.resource.sku], li) for li in listings},
+    )
+
+
+def test_detail_only_where_needed():
+    sale = SalePrice(Decimal("9.99"), NOW, NOW.replace(day=30))
+    same, changed, on_sale, planned, wanted_sale = (
+        make_resource("DE", sku, "19.99") for sku in ("SAME", "CHANGED", "SALE", "PLAN", "WSALE")
+    )
+    on_sale = replace(on_sale, sale=sale)
+    rows = parse_listings_report(
+        report(
+            *(
+                row(sku, "19.99", "10")
+                for sku in ("SAME", "CHANGED", "SALE", "PLAN", "WSALE", "NEW")
+            )
+        )
+    )
+    digests = {sku: r.digest for sku, r in rows.items()}
+    digests["CHANGED"] = "old"
+    cached = _snapshot(
+        *(LiveListing(r) for r in (same, changed, on_sale, planned, wanted_sale)), digests=digests
+    )
+    wanted = {
+        "SAME": same,
+        "PLAN": replace(planned, our_price=Decimal("21.99")),
+        "WSALE": replace(wanted_sale, sale=sale),
+    }
+    assert needs_detail(rows, cached, wanted) == ["CHANGED", "SALE", "PLAN", "WSALE", "NEW"]
+    assert needs_detail(rows, None, {}) == list(rows)
+
+
+def test_fba_quantity_is_not_a_planned_change():
+    fba = make_resource("DE", "FBA", "19.99", fba=True)
+    rows = parse_listings_report(report(row("FBA", "19.99", "", "AMAZON_EU")))
+    cached = _snapshot(LiveListing(fba), digests={"FBA": rows["FBA"].digest})
+    assert needs_detail(rows, cached, {"FBA": fba}) == []
+
+
+def test_cache_round_trips_and_reports_corruption(tmp_path):
+    cache = SnapshotCache(tmp_path)
+    assert cache.load("DE") is None
+    listing = LiveListing(
+        make_resource("DE", "HP-1", "19.99"),
+        ("BUYABLE",),
+        ({"code": "X", "severity": "WARNING"},),
+        "B0X",
+    )
+    snapshot = _snapshot(listing, digests={"HP-1": "d1"})
+    cache.save(snapshot)
+    assert cache.load("DE") == snapshot
+    cache.path("DE").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ReportFormatError, match="corrupt snapshot"):
+        cache.load("DE")
