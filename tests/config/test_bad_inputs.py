@@ -82,7 +82,7 @@ CASES = [
     pytest.param(
         edited("project.yaml", "  name: Test Audio\n", "  name: Test Audio\n  name: Other\n"),
         [
-            "project.yaml:4:3: duplicate key 'name' (first defined on line 3); "
+            "project.yaml:4:3: seller.name: duplicate key 'name' (first defined on line 3); "
             "YAML would silently keep only the last one"
         ],
         id="duplicate-key",
@@ -90,7 +90,7 @@ CASES = [
     pytest.param(
         {"sales.yaml": billion_laughs()},
         [
-            "sales.yaml:4:45: aliases expand to more than 10000 values "
+            "sales.yaml:4:45: l3[7]: aliases expand to more than 10000 values "
             "(a 'billion laughs' file?); refusing to load it"
         ],
         id="billion-laughs",
@@ -126,7 +126,10 @@ CASES = [
             'brand: Sonora\n    cost: {amount: "20.00"',
             'brand: !!python/object:os.system x\n    cost: {amount: "20.00"',
         ),
-        ["products/audio.yaml:4:12: unsupported tag tag:yaml.org,2002:python/object:os.system"],
+        [
+            "products/audio.yaml:4:12: products[0].brand: "
+            "unsupported tag tag:yaml.org,2002:python/object:os.system"
+        ],
         id="python-tag",
     ),
     pytest.param(
@@ -189,6 +192,25 @@ CASES = [
         ),
         ["products/audio.yaml:2:5: products[0]: missing required field 'brand'"],
         id="missing-required-field",
+    ),
+    pytest.param(
+        edited(PRODUCTS, 'base_price: "59.99"', 'base_prize: "59.99"'),
+        [
+            "products/audio.yaml:2:5: products[0]: missing required field 'base_price'",
+            "products/audio.yaml:6:5: products[0].base_prize: unknown field 'base_prize' "
+            "(did you mean 'base_price'?); allowed: base_price, brand, cost, fulfillment, "
+            "identifiers, list_price, missing_translation, pricing, product_type, "
+            "promotion_limits, sku, stock, texts",
+        ],
+        id="misspelt-field",
+    ),
+    pytest.param(
+        edited(PRODUCTS, 'ean: "4006381333931"', "ean: 4006381333931"),
+        [
+            "products/audio.yaml:9:24: products[0].identifiers.ean: expected string "
+            "(got the number 4006381333931; put the value in quotes)"
+        ],
+        id="unquoted-ean",
     ),
     pytest.param(
         edited(PRODUCTS, "fulfillment: MFN", "fulfillment: SELLER"),
@@ -282,6 +304,14 @@ CASES = [
         id="cents-ending-for-yen",
     ),
     pytest.param(
+        edited("marketplaces/JP.yaml", 'ending: "80"', "ending: 80"),
+        [
+            'marketplaces/JP.yaml:4:11: pricing.ending: expected a price ending such as ".99" or '
+            '"80" (got the number 80; put the value in quotes)'
+        ],
+        id="unquoted-yen-ending",
+    ),
+    pytest.param(
         edited("marketplaces/DE.yaml", 'tax_delta: "3.00"', 'tax_delta: "3.00"\n  ending: "99"'),
         [
             "marketplaces/DE.yaml:5:11: pricing.ending: price ending '99' for EUR must include "
@@ -296,6 +326,30 @@ CASES = [
             "max_price 500.00"
         ],
         id="min-above-max",
+    ),
+    pytest.param(
+        edited(
+            "marketplaces/DE.yaml",
+            "currency: EUR\n",
+            'currency: EUR\noverrides:\n  HP-100: {pricing: {max_price: "5.00"}}\n',
+        ),
+        [
+            "marketplaces/DE.yaml:4:33: overrides.HP-100.pricing.max_price: max_price 5.00 is "
+            "below min_price 10.00 set at marketplaces/DE.yaml:7"
+        ],
+        id="override-max-below-marketplace-min",
+    ),
+    pytest.param(
+        edited(
+            "marketplaces/JP.yaml",
+            'tax_delta: "0"\n',
+            'tax_delta: "0"\noverrides:\n  HP-100: {our_price: "8980.50"}\n',
+        ),
+        [
+            "marketplaces/JP.yaml:7:23: overrides.HP-100.our_price: 8980.50 is not a valid JPY "
+            "amount: JPY has 0 decimal place(s)"
+        ],
+        id="yen-price-with-sen",
     ),
     pytest.param(
         edited("project.yaml", '    ending: ".99"\n', '    ending: ".99"\n    tax_delta: "1.00"\n'),
@@ -446,6 +500,14 @@ CASES = [
         id="sale-without-price",
     ),
     pytest.param(
+        edited("sales.yaml", 'price: "44.99"', 'price: "44.999"', SALE),
+        [
+            "sales.yaml:5:12: sales[0].price: 44.999 is not a valid EUR amount: "
+            "EUR has 2 decimal place(s)"
+        ],
+        id="sale-price-finer-than-cents",
+    ),
+    pytest.param(
         edited("promotions.yaml", "[HP-*]", "[XX-*]", PROMOTION),
         ["promotions.yaml:7:12: promotions[0].skus[0]: 'XX-*' matches no product SKU"],
         id="promotion-unknown-sku",
@@ -486,6 +548,32 @@ CASES = [
         id="approval-expiry-without-time",
     ),
     pytest.param(
+        edited("approvals.yaml", "[DE]", "[FR]", APPROVAL),
+        [
+            "approvals.yaml:3:28: approvals[0].scope.marketplaces[0]: marketplace FR is not "
+            "enabled in project.yaml"
+        ],
+        id="approval-for-disabled-marketplace",
+    ),
+    pytest.param(
+        edited("approvals.yaml", "[HP-*]", "[HB-*]", APPROVAL),
+        ["approvals.yaml:3:40: approvals[0].scope.skus[0]: 'HB-*' matches no product SKU"],
+        id="approval-pattern-matches-nothing",
+    ),
+    pytest.param(
+        edited("incidents.yaml", "sku: HP-100", "sku: HP-10", INCIDENT),
+        ["incidents.yaml:4:10: incidents[0].sku: no product with SKU 'HP-10'"],
+        id="incident-unknown-sku",
+    ),
+    pytest.param(
+        {"incidents.yaml": INCIDENT + INCIDENT.removeprefix("incidents:\n")},
+        [
+            "incidents.yaml:8:9: incidents[1].id: incident id 'INC-1' is already used at "
+            "incidents.yaml:2"
+        ],
+        id="incident-acknowledged-twice",
+    ),
+    pytest.param(
         edited("incidents.yaml", "marketplace: DE", "marketplace: QQ", INCIDENT),
         [
             f"incidents.yaml:3:18: incidents[0].marketplace: unknown marketplace 'QQ'; "
@@ -508,6 +596,14 @@ CASES = [
         {"stock.csv": "sku,on_hand\nHP-100,3\nHP-100,4\n"},
         ["stock.csv:3:1: sku: SKU HP-100 already listed on line 2"],
         id="stock-csv-duplicate-sku",
+    ),
+    pytest.param(
+        {"stock.csv": ""},
+        [
+            "stock.csv:1:1: file is empty; expected a header row naming the columns "
+            "'sku' and 'on_hand'"
+        ],
+        id="stock-csv-empty",
     ),
     pytest.param(
         {"stock.csv": None},
@@ -572,8 +668,8 @@ def test_errors_in_several_files_are_reported_together(tmp_path, capsys):
     code, lines = validate(tmp_path, changes, capsys)
     assert code == 1
     assert lines == [
-        "Error: approvals.yaml:5:5: duplicate key 'reason' (first defined on line 4); "
-        "YAML would silently keep only the last one",
+        "Error: approvals.yaml:5:5: approvals[0].reason: duplicate key 'reason' "
+        "(first defined on line 4); YAML would silently keep only the last one",
         "Error: marketplaces/DE.yaml:2:11: currency: USD does not match marketplace DE, "
         "which sells in EUR",
         "Error: products/audio.yaml:18:17: products[1].base_price: must be greater than zero "
@@ -582,4 +678,29 @@ def test_errors_in_several_files_are_reported_together(tmp_path, capsys):
         "2026-11-27T00:00:00Z (got 'tomorrow')",
         "Error: stock.csv:2:1: on_hand: 'many' is not a whole number of units",
         "Error: 5 error(s); nothing was written.",
+    ]
+
+
+def test_a_file_that_fails_to_load_causes_no_errors_elsewhere(tmp_path, capsys):
+    """References into a broken file are not checked: the seller fixes the one real error
+    instead of chasing "unknown SKU" and translation errors in files that are fine."""
+    changes = {
+        **edited(PRODUCTS, "fulfillment: FBA", "fulfillment: AMAZON"),
+        **edited(
+            "marketplaces/DE.yaml",
+            "currency: EUR\n",
+            "currency: EUR\nlistings: {exclude: [SPK-*]}\n",
+        ),
+        **edited("sales.yaml", "[HP-100]", "[SPK-1]", SALE),
+        **edited("incidents.yaml", "sku: HP-100", "sku: SPK-1", INCIDENT),
+        **edited("marketplaces/JP.yaml", 'ending: "80"', "ending: 80"),
+    }
+    code, lines = validate(tmp_path, changes, capsys)
+    assert code == 1
+    assert lines == [
+        'Error: marketplaces/JP.yaml:4:11: pricing.ending: expected a price ending such as ".99" '
+        'or "80" (got the number 80; put the value in quotes)',
+        "Error: products/audio.yaml:19:18: products[1].fulfillment: expected one of: MFN, FBA "
+        "(got 'AMAZON')",
+        "Error: 2 error(s); nothing was written.",
     ]
