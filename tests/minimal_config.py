@@ -84,17 +84,31 @@ MINIMAL_FILES: dict[str, str] = {
 }
 
 
-def write_config(root: Path, changes: dict[str, str | None] | None = None) -> Path:
+def write_config(root: Path, changes: dict[str, str | bytes | None] | None = None) -> Path:
     """Write the minimal config into `root`, with `changes` replacing (or, when None,
-    deleting) files. Texts are dedented so tests can indent them naturally."""
-    files = dict(MINIMAL_FILES)
+    deleting) files. Texts are dedented so tests can indent them naturally; bytes are
+    written as they are (for files in the wrong encoding)."""
+    files: dict[str, str | bytes] = dict(MINIMAL_FILES)
     for name, text in (changes or {}).items():
         if text is None:
             files.pop(name, None)
         else:
             files[name] = text
-    for name, text in files.items():
+    for name, content in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content), encoding="utf-8")
     return root
+
+
+def edited(name: str, old: str, new: str, text: str | None = None) -> dict[str, str]:
+    """{name: `text` (default: the minimal file `name`) with `old` replaced by `new`}, for
+    write_config. Fails when `old` is not there exactly once, so an edit never silently misses."""
+    if text is None:
+        text = textwrap.dedent(MINIMAL_FILES[name])
+    if text.count(old) != 1:
+        raise ValueError(f"{old!r} occurs {text.count(old)} times in {name}, expected once")
+    return {name: text.replace(old, new)}

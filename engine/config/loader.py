@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import schema
-from engine.config.errors import ConfigError, ConfigErrors
+from engine.config.errors import ConfigError, ConfigErrors, format_path
 from engine.config.model import (
     BUILTIN_DEFAULTS,
     MARKETPLACE_CURRENCY_SETTINGS,
@@ -53,7 +53,7 @@ from engine.config.stock_csv import read_central_stock
 from engine.config.yamlsafe import SourceFile, YamlProblem, parse_source
 from engine.gcpause import gc_paused
 from engine.marketplaces import MARKETPLACES, Marketplace
-from engine.money import CURRENCIES, MoneyError, PriceEnding, to_decimal
+from engine.money import CURRENCIES, Currency, MoneyError, PriceEnding, quantize, to_decimal
 
 MAX_SKU_LENGTH = 40
 SKU_CHARS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -93,6 +93,12 @@ class _Loader:
         self.root = root
         self.errors: list[ConfigError] = []
         self.hasher = hashlib.sha256()
+        # What files that failed to load would have defined. References into these holes are
+        # not reported: the error to fix is in the file itself, and a cascade of "unknown SKU"
+        # errors elsewhere would only hide it.
+        self.unbuilt_skus: set[str] = set()
+        self.catalog_unknown = False  # a products file could not be read at all
+        self.unbuilt_marketplaces: set[str] = set()
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -110,6 +116,10 @@ class _Loader:
             self.errors.extend(problems)
             if source is not None and not problems:
                 sources[kind].append(source)
+            elif kind == "marketplace":
+                self.unbuilt_marketplaces.add(path.stem)
+            elif kind == "products":
+                self._note_unbuilt_products(source)
         for required in ("project", "fx"):
             if not any(p.name == f"{required}.yaml" and p.parent == self.root for p, _ in files):
                 self.errors.append(
@@ -150,6 +160,22 @@ class _Loader:
     def _display(self, path: Path) -> str:
         return str(path)
 
+    def _note_unbuilt_products(self, source: SourceFile | None) -> None:
+        data = source.data if source is not None else None
+        items = data.get("products") if isinstance(data, dict) else None
+        skus = [i.get("sku") if isinstance(i, dict) else None for i in items or ()]
+        if isinstance(items, list) and all(isinstance(sku, str) for sku in skus):
+            self.unbuilt_skus.update(skus)
+        else:
+            self.catalog_unknown = True
+
+    def _names_a_sku(self, pattern: str, products: dict[str, Product]) -> bool:
+        """Whether a SKU or pattern matches a product, or might match one that failed to load."""
+        if self.catalog_unknown:
+            return True
+        selector = SkuSelector.of([pattern])
+        return any(selector.matches(s) for s in itertools.chain(products, self.unbuilt_skus))
+
     # ---- building --------------------------------------------------------------------------
 
     def _build(self, sources: dict[str, list[SourceFile]]) -> Config:
@@ -159,11 +185,11 @@ class _Loader:
         marketplaces = self._marketplaces(sources["marketplace"], project, fx, products)
         self._check_settings(project, products, marketplaces)
         self._check_translations(project, products, marketplaces)
-        self._check_override_bounds(project, products, marketplaces)
+        self._check_bounds(project, products, marketplaces)
         sales = self._sales(sources["sales"], products, marketplaces)
         promotions = self._promotions(sources["promotions"], products, marketplaces)
-        approvals = self._approvals(sources["approvals"])
-        incidents = self._incidents(sources["incidents"])
+        approvals = self._approvals(sources["approvals"], products, marketplaces)
+        incidents = self._incidents(sources["incidents"], products, marketplaces)
         central: dict[str, int] = {}
         if project.stock_source is not None:
             central, problems = read_central_stock(
@@ -274,12 +300,29 @@ class _Loader:
         )
 
     def _decimal(
-        self, value: Any, origin: Origin, *, positive: bool = False, non_negative: bool = False
+        self,
+        value: Any,
+        origin: Origin,
+        *,
+        positive: bool = False,
+        non_negative: bool = False,
+        currency: Currency | None = None,
     ) -> Decimal | None:
+        """The amount at `origin`, or None after reporting why it is unusable. With a
+        `currency`, an amount it cannot express (8980.50 JPY, 44.999 EUR) is an error
+        rather than something rendering would silently round."""
         try:
             amount = to_decimal(value)
         except MoneyError as exc:
             self.errors.append(origin.error(str(exc)))
+            return None
+        if currency is not None and amount != quantize(amount, currency):
+            self.errors.append(
+                origin.error(
+                    f"{amount} is not a valid {currency.code} amount: {currency.code} has "
+                    f"{currency.minor_unit} decimal place(s)"
+                )
+            )
             return None
         if positive and amount <= 0:
             self.errors.append(origin.error(f"must be greater than zero (got {amount})"))
@@ -298,6 +341,7 @@ class _Loader:
                 origin = Origin(src, ("products", i))
                 product = self._product(item, origin, project, fx)
                 if product is None:
+                    self.unbuilt_skus.add(item["sku"])
                     continue
                 first = products.get(product.sku)
                 if first is not None:
@@ -397,6 +441,7 @@ class _Loader:
             stem = Path(src.name).stem
             if code not in MARKETPLACES:
                 self._unknown_marketplace(src, ("marketplace",), code)
+                self.unbuilt_marketplaces.add(stem)
                 continue
             if stem != code:
                 self.errors.append(
@@ -405,6 +450,7 @@ class _Loader:
                         f"file is named {stem}.yaml but describes {code}; name it {code}.yaml",
                     )
                 )
+                self.unbuilt_marketplaces.add(stem)
                 continue
             if code not in project.marketplaces:
                 self.errors.append(
@@ -442,12 +488,13 @@ class _Loader:
         self, src: SourceFile, info: Marketplace, products: dict[str, Product]
     ) -> MarketplaceConfig:
         data = src.data
+        cur = CURRENCIES[info.currency]
         listings = data.get("listings", {})
         include = SkuSelector.of(listings["include"]) if "include" in listings else None
         exclude = SkuSelector.of(listings.get("exclude", ()))
         for key in ("include", "exclude"):
             for i, pattern in enumerate(listings.get(key, ())):
-                if not any(SkuSelector.of([pattern]).matches(s) for s in products):
+                if not self._names_a_sku(pattern, products):
                     self.errors.append(
                         src.error(
                             ("listings", key, i), f"pattern {pattern!r} matches no product SKU"
@@ -457,12 +504,15 @@ class _Loader:
         for sku, values in data.get("overrides", {}).items():
             origin = Origin(src, ("overrides", sku))
             if sku not in products:
-                self.errors.append(origin.error(f"override for unknown SKU {sku!r}", at_key=True))
+                if not self._names_a_sku(sku, products):
+                    self.errors.append(
+                        origin.error(f"override for unknown SKU {sku!r}", at_key=True)
+                    )
                 continue
             overrides[sku] = Override(
                 sku=sku,
-                our_price=self._opt_price(values, "our_price", origin),
-                list_price=self._opt_price(values, "list_price", origin),
+                our_price=self._opt_price(values, "our_price", origin, cur),
+                list_price=self._opt_price(values, "list_price", origin, cur),
                 title=values.get("title"),
                 bullet_points=tuple(values["bullet_points"]) if "bullet_points" in values else None,
                 description=values.get("description"),
@@ -479,10 +529,13 @@ class _Loader:
             source=src,
         )
 
-    def _opt_price(self, values: dict[str, Any], key: str, origin: Origin) -> Decimal | None:
+    def _opt_price(
+        self, values: dict[str, Any], key: str, origin: Origin, cur: Currency
+    ) -> Decimal | None:
         if key not in values:
             return None
-        return self._decimal(values[key], Origin(origin.source, (*origin.path, key)), positive=True)
+        where = Origin(origin.source, (*origin.path, key))
+        return self._decimal(values[key], where, positive=True, currency=cur)
 
     # ---- semantic checks across files ---------------------------------------------------------
 
@@ -520,32 +573,35 @@ class _Loader:
                     except MoneyError as exc:
                         self.errors.append(ending.origin.error(f"{exc} (applies to {code})"))
                         break
-            for key in MARKETPLACE_CURRENCY_SETTINGS & layer.keys():
-                self._decimal(
-                    layer[key].value, layer[key].origin, positive=key != "pricing.tax_delta"
-                )
-            floor = layer.get("promotion_limits.floor")
-            if floor is not None and "amount" in floor.value:
-                self._decimal(floor.value["amount"], floor.origin, positive=True)
-            low, high = layer.get("pricing.min_price"), layer.get("pricing.max_price")
-            if low and high:
-                try:
-                    if to_decimal(low.value) > to_decimal(high.value):
-                        self.errors.append(
-                            low.origin.error(
-                                f"min_price {low.value} is above max_price {high.value}"
-                            )
-                        )
-                except MoneyError:
-                    pass  # reported above
+        for code, mkt in marketplaces.items():
+            cur = currencies[code]
+            for layer in (mkt.settings, *(o.settings for o in mkt.overrides.values())):
+                for key in MARKETPLACE_CURRENCY_SETTINGS & layer.keys():
+                    # tax_delta is added before rounding, so it may be finer than the currency.
+                    is_bound = key != "pricing.tax_delta"
+                    self._decimal(
+                        layer[key].value,
+                        layer[key].origin,
+                        positive=is_bound,
+                        currency=cur if is_bound else None,
+                    )
+                floor = layer.get("promotion_limits.floor")
+                if floor is not None and "amount" in floor.value:
+                    self._decimal(floor.value["amount"], floor.origin, positive=True, currency=cur)
 
-    def _check_override_bounds(
+    def _check_bounds(
         self,
         project: Project,
         products: dict[str, Product],
         marketplaces: dict[str, MarketplaceConfig],
     ) -> None:
-        """A fixed price outside min/max would get the offer suppressed by Amazon."""
+        """Amazon suppresses an offer priced outside its min/max allowed price, and no price
+        fits min > max. Bounds are set in a marketplace file and overridden per SKU, so each
+        layer is checked against the bounds in effect where it is written."""
+        for mkt in marketplaces.values():
+            self._check_bound_order(mkt.settings, {})
+            for override in mkt.overrides.values():
+                self._check_bound_order(override.settings, mkt.settings)
         for mkt in marketplaces.values():
             for sku, override in mkt.overrides.items():
                 if override.our_price is None:
@@ -568,6 +624,28 @@ class _Loader:
                         )
                     )
 
+    def _check_bound_order(self, layer: Layer, below: Layer) -> None:
+        low_key, high_key = "pricing.min_price", "pricing.max_price"
+        low = layer.get(low_key) or below.get(low_key)
+        high = layer.get(high_key) or below.get(high_key)
+        if low is None or high is None or not {low_key, high_key} & layer.keys():
+            return
+        try:
+            low_amount, high_amount = to_decimal(low.value), to_decimal(high.value)
+        except MoneyError:
+            return  # reported where the bound is written
+        if low_amount <= high_amount:
+            return
+        if low_key in layer:
+            here, other, other_key = low, high, high_key
+            message = f"min_price {low_amount} is above max_price {high_amount}"
+        else:
+            here, other, other_key = high, low, low_key
+            message = f"max_price {high_amount} is below min_price {low_amount}"
+        if other_key not in layer:
+            message += f" set at {other.origin.describe().split(' ')[0]}"
+        self.errors.append(here.origin.error(message))
+
     def _layers_with_reach(
         self,
         project: Project,
@@ -577,12 +655,13 @@ class _Loader:
         """Each settings layer with the marketplaces its price ending reaches: a project
         default ending is shadowed by a marketplace that sets its own (JPY needs "80", not
         ".99"); a product's ending reaches every marketplace listing the product."""
-        shadowing = {c for c, m in marketplaces.items() if "pricing.ending" in m.settings}
+        checked = {c: m for c, m in marketplaces.items() if c not in self.unbuilt_marketplaces}
+        shadowing = {c for c, m in checked.items() if "pricing.ending" in m.settings}
         out: list[tuple[Layer, list[str]]] = [
-            (project.defaults, [c for c in marketplaces if c not in shadowing])
+            (project.defaults, [c for c in checked if c not in shadowing])
         ]
         out += [
-            (p.settings, [c for c, m in marketplaces.items() if m.lists(p.sku)])
+            (p.settings, [c for c, m in checked.items() if m.lists(p.sku)])
             for p in products.values()
             if p.settings
         ]
@@ -599,6 +678,8 @@ class _Loader:
     ) -> None:
         """Never publish English text to a Japanese listing silently."""
         for code, mkt in marketplaces.items():
+            if code in self.unbuilt_marketplaces:
+                continue  # its listings are unknown until its own error is fixed
             lang = mkt.info.language
             for sku, product in products.items():
                 if lang in product.texts or not mkt.lists(sku):
@@ -622,7 +703,7 @@ class _Loader:
     ) -> SkuSelector:
         selector = SkuSelector.of(patterns)
         for i, pattern in enumerate(patterns):
-            if not any(SkuSelector.of([pattern]).matches(s) for s in products):
+            if not self._names_a_sku(pattern, products):
                 self.errors.append(src.error((*path, i), f"{pattern!r} matches no product SKU"))
         return selector
 
@@ -634,13 +715,21 @@ class _Loader:
         marketplaces: dict[str, MarketplaceConfig],
     ) -> tuple[str, ...]:
         for i, code in enumerate(codes):
-            if code not in MARKETPLACES:
-                self._unknown_marketplace(src, (*path, i), code)
-            elif code not in marketplaces:
-                self.errors.append(
-                    src.error((*path, i), f"marketplace {code} is not enabled in project.yaml")
-                )
+            self._is_enabled(src, (*path, i), code, marketplaces)
         return tuple(codes)
+
+    def _is_enabled(
+        self, src: SourceFile, path: tuple, code: str, marketplaces: dict[str, MarketplaceConfig]
+    ) -> bool:
+        if code not in MARKETPLACES:
+            self._unknown_marketplace(src, path, code)
+        elif code not in marketplaces:
+            self.errors.append(
+                src.error(path, f"marketplace {code} is not enabled in project.yaml")
+            )
+        else:
+            return True
+        return False
 
     def _window(self, item: dict[str, Any], origin: Origin) -> tuple[datetime, datetime] | None:
         start = _timestamp(item["start"], _sub(origin, "start"), self.errors)
@@ -654,7 +743,10 @@ class _Loader:
             return None
         return start, end
 
-    def _single_currency(self, codes: tuple[str, ...], origin: Origin, what: str) -> None:
+    def _single_currency(
+        self, codes: tuple[str, ...], origin: Origin, what: str
+    ) -> Currency | None:
+        """The one currency an amount for `codes` is in; None (reported) when they differ."""
         currencies = sorted({MARKETPLACES[c].currency for c in codes if c in MARKETPLACES})
         if len(currencies) > 1:
             self.errors.append(
@@ -663,6 +755,7 @@ class _Loader:
                     "split it per currency or use a percentage"
                 )
             )
+        return CURRENCIES[currencies[0]] if len(currencies) == 1 else None
 
     def _sales(
         self,
@@ -688,8 +781,9 @@ class _Loader:
                     continue
                 price = pct = None
                 if has_price:
-                    price = self._decimal(item["price"], _sub(origin, "price"), positive=True)
-                    self._single_currency(codes, _sub(origin, "price"), "price")
+                    where = _sub(origin, "price")
+                    cur = self._single_currency(codes, where, "price")
+                    price = self._decimal(item["price"], where, positive=True, currency=cur)
                 else:
                     pct = to_decimal(item["discount_pct"])
                     if not 0 < pct < 100:
@@ -768,8 +862,8 @@ class _Loader:
                         )
                 else:
                     where = _sub(origin, "discount", "amount")
-                    amount = self._decimal(discount["amount"], where, positive=True)
-                    self._single_currency(codes, where, "discount amount")
+                    cur = self._single_currency(codes, where, "discount amount")
+                    amount = self._decimal(discount["amount"], where, positive=True, currency=cur)
                 if window is None:
                     continue
                 promotions.append(
@@ -789,17 +883,24 @@ class _Loader:
                 )
         return promotions
 
-    def _approvals(self, srcs: list[SourceFile]) -> list[Approval]:
+    def _approvals(
+        self,
+        srcs: list[SourceFile],
+        products: dict[str, Product],
+        marketplaces: dict[str, MarketplaceConfig],
+    ) -> list[Approval]:
+        """A scope naming nothing real is a typo: the approval would silently approve nothing
+        while its reviewers believe it covers the change."""
         approvals = []
         for src in srcs:
             for i, item in enumerate(src.data["approvals"]):
                 origin = Origin(src, ("approvals", i))
                 scope = item["scope"]
-                for j, code in enumerate(scope.get("marketplaces", ())):
-                    if code not in MARKETPLACES:
-                        self._unknown_marketplace(
-                            src, (*origin.path, "scope", "marketplaces", j), code
-                        )
+                scope_path = (*origin.path, "scope")
+                self._enabled(
+                    src, (*scope_path, "marketplaces"), scope.get("marketplaces", []), marketplaces
+                )
+                self._selector(src, (*scope_path, "skus"), scope.get("skus", []), products)
                 expires = _timestamp(item["expires"], _sub(origin, "expires"), self.errors)
                 if expires is None:
                     continue
@@ -818,15 +919,28 @@ class _Loader:
                 )
         return approvals
 
-    def _incidents(self, srcs: list[SourceFile]) -> list[Incident]:
+    def _incidents(
+        self,
+        srcs: list[SourceFile],
+        products: dict[str, Product],
+        marketplaces: dict[str, MarketplaceConfig],
+    ) -> list[Incident]:
+        """An acknowledgement releases the breaker of one listing; one naming a listing that
+        does not exist (a typo) would leave the real one tripped while everyone thinks it is
+        released."""
         incidents = []
+        seen: dict[str, Origin] = {}
         for src in srcs:
             for i, item in enumerate(src.data["incidents"]):
                 origin = Origin(src, ("incidents", i))
-                if item["marketplace"] not in MARKETPLACES:
-                    self._unknown_marketplace(
-                        src, (*origin.path, "marketplace"), item["marketplace"]
+                if not self._unique_id(item["id"], origin, seen, "incident"):
+                    continue
+                if not self._names_a_sku(item["sku"], products):
+                    self.errors.append(
+                        _sub(origin, "sku").error(f"no product with SKU {item['sku']!r}")
                     )
+                where = (*origin.path, "marketplace")
+                if not self._is_enabled(src, where, item["marketplace"], marketplaces):
                     continue
                 at = _timestamp(
                     item["acknowledged_at"], _sub(origin, "acknowledged_at"), self.errors
@@ -864,7 +978,8 @@ def read_and_validate(
         with gc_paused():  # also in worker processes
             source = parse_source(raw, name)
     except YamlProblem as problem:
-        return None, [ConfigError(name, problem.position, "", problem.message)], digest
+        field = format_path(problem.path)
+        return None, [ConfigError(name, problem.position, field, problem.message)], digest
     if source.data is None:
         return None, [ConfigError(name, None, "", "file is empty")], digest
     return source, schema.validate(source, kind), digest

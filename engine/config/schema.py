@@ -8,8 +8,10 @@ paths. Valid catalogs, the common case, never pay for the slow path.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -95,7 +97,9 @@ def _to_config_error(source: SourceFile, err: jsonschema.ValidationError) -> Con
         hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
         if extra:
             key = extra[0]
-            return source.error((*path, key), f"unknown field {key!r}{hint}", at_key=True)
+            close = difflib.get_close_matches(key, allowed, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            return source.error((*path, key), f"unknown field {key!r}{guess}{hint}", at_key=True)
     if validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         return source.error(path, f"missing required field {missing!r}")
@@ -112,7 +116,19 @@ def _to_config_error(source: SourceFile, err: jsonschema.ValidationError) -> Con
     if isinstance(schema, dict) and schema.get("x-redact"):
         # The value may be a secret pasted into the wrong place (a DSN with its password).
         return source.error(path, f"{message} (value not shown: it may hold a secret)")
+    if validator == "type" and _unquoted_number_for_text(err):
+        # `ending: 80` or `ean: 4006381333931`: YAML made a number of what was meant as text.
+        return source.error(
+            path, f"{message} (got the number {_show(err.instance)}; put the value in quotes)"
+        )
     return source.error(path, f"{message} (got {_show(err.instance)})")
+
+
+def _unquoted_number_for_text(err: jsonschema.ValidationError) -> bool:
+    wanted = err.validator_value
+    wants_text = wanted == "string" or (isinstance(wanted, list) and "string" in wanted)
+    value = err.instance
+    return wants_text and isinstance(value, int | Decimal) and not isinstance(value, bool)
 
 
 def _unexpected_keys(err: jsonschema.ValidationError) -> list[str]:

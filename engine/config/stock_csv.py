@@ -42,6 +42,10 @@ def read_central_stock(
         return {}, errors
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
+    if not header:
+        wanted = f"{source.sku_column!r} and {source.quantity_column!r}"
+        fail(1, "", f"file is empty; expected a header row naming the columns {wanted}")
+        return {}, errors
     for column in (source.sku_column, source.quantity_column):
         if column not in header:
             fail(1, column, f"column {column!r} not found; header has: {', '.join(header)}")

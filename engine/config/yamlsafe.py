@@ -52,12 +52,16 @@ _FINITE_FLOAT = re.compile(r"^[-+]?(\d[\d_]*)?\.?\d[\d_]*([eE][-+]?\d+)?$")
 
 
 class YamlProblem(Exception):
-    """A file that cannot be turned into data; carries the position when known."""
+    """A file that cannot be turned into data; carries the position when known and the
+    path of keys and indexes leading to it (filled in as the problem leaves each level)."""
 
-    def __init__(self, message: str, position: Position | None = None):
+    def __init__(
+        self, message: str, position: Position | None = None, path: tuple[str | int, ...] = ()
+    ):
         super().__init__(message)
         self.message = message
         self.position = position
+        self.path = path
 
 
 def _pos(mark: Any) -> Position:
@@ -228,7 +232,11 @@ class _EventBuilder:
         size = 1
         event = self._next()
         while type(event) is not yaml.SequenceEndEvent:
-            value, n = self.node(event, depth + 1)
+            try:
+                value, n = self.node(event, depth + 1)
+            except YamlProblem as problem:
+                problem.path = (len(items), *problem.path)
+                raise
             items.append(value)
             size += n
             event = self._next()
@@ -245,20 +253,27 @@ class _EventBuilder:
             if type(event) is not yaml.ScalarEvent:
                 raise YamlProblem("mapping keys must be plain text", _pos(event.start_mark))
             key_event = event
-            value, n = self.node(self._next(), depth + 1)
+            key = key_event.value
+            try:  # free until raised; names the path of any problem below this key
+                value, n = self.node(self._next(), depth + 1)
+            except YamlProblem as problem:
+                problem.path = (key, *problem.path)
+                raise
             size += n
             event = self._next()
-            key = key_event.value
             if key == "<<" and key_event.implicit[0] and key_event.tag is None:
                 merged.extend(_merge_sources(value, key_event))
                 continue
             if key_event.tag is not None and key_event.tag not in ("!", _STR):
-                raise YamlProblem(f"unsupported tag {key_event.tag}", _pos(key_event.start_mark))
+                raise YamlProblem(
+                    f"unsupported tag {key_event.tag}", _pos(key_event.start_mark), (key,)
+                )
             if key in lines:
                 raise YamlProblem(
                     f"duplicate key {key!r} (first defined on line {lines[key]}); "
                     "YAML would silently keep only the last one",
                     _pos(key_event.start_mark),
+                    (key,),
                 )
             lines[key] = key_event.start_mark.line + 1
             result[key] = value
@@ -281,7 +296,7 @@ def _merge_sources(value: Any, key_event: Any) -> list[dict[str, Any]]:
     if isinstance(value, list) and all(isinstance(v, dict) for v in value):
         return list(value)
     raise YamlProblem(
-        "'<<' merge needs a mapping or a list of mappings", _pos(key_event.start_mark)
+        "'<<' merge needs a mapping or a list of mappings", _pos(key_event.start_mark), ("<<",)
     )
 
 

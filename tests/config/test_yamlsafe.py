@@ -39,6 +39,13 @@ def test_duplicate_key_names_both_lines():
     assert err.value.position == Position(3, 1)
 
 
+def test_problems_carry_the_path_to_where_they_are():
+    with pytest.raises(YamlProblem) as err:
+        load("products:\n  - sku: A\n  - sku: B\n    sku: C\n")
+    assert err.value.path == ("products", 1, "sku")
+    assert err.value.position == Position(4, 5)
+
+
 def test_alias_expansion_is_bounded():
     lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 9):
