@@ -31,6 +31,8 @@ pytestmark = [
 
 LISTINGS_MODEL = "listings-items-api-model/listingsItems_2021-08-01.json"
 SELLERS_MODEL = "sellers-api-model/sellers.json"
+ORDERS_MODEL = "orders-api-model/ordersV0.json"
+MESSAGING_MODEL = "messaging-api-model/messaging.json"
 ITEM = "/listings/2021-08-01/items/{sellerId}/{sku}"
 SEARCH = "/listings/2021-08-01/items/{sellerId}"
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
@@ -111,11 +113,24 @@ ALL = "summaries,attributes,issues,offers,fulfillmentAvailability,relationships,
 
 
 def test_every_route_is_an_operation_of_the_models(listings_model, sellers_model):
-    paths = {**listings_model.doc["paths"], **sellers_model.doc["paths"]}
+    paths = {
+        **listings_model.doc["paths"],
+        **sellers_model.doc["paths"],
+        **Model(ORDERS_MODEL).doc["paths"],
+        **Model(MESSAGING_MODEL).doc["paths"],
+    }
+    names = {
+        "<seller_id>": "{sellerId}",
+        "<path:sku>": "{sku}",
+        "<order_id>": "{orderId}",
+        "<amazon_order_id>": "{amazonOrderId}",
+    }
     for rule in URL_MAP.iter_rules():
         if rule.endpoint == "lwaToken":
             continue
-        swagger_path = rule.rule.replace("<seller_id>", "{sellerId}").replace("<path:sku>", "{sku}")
+        swagger_path = rule.rule
+        for werkzeug_name, swagger_name in names.items():
+            swagger_path = swagger_path.replace(werkzeug_name, swagger_name)
         (method,) = rule.methods - {"HEAD", "OPTIONS"}
         assert paths[swagger_path][method.lower()]["operationId"] == rule.endpoint
 
