@@ -86,8 +86,8 @@ def set_incident_stock(account: Account, total: int = INCIDENT_STOCK) -> list[st
 def incident(
     account: Account, advance: Callable[[timedelta], datetime], rng: random.Random
 ) -> Summary:
-    """Run the incident: stock as in the story, the 99 %-off code, ten hours of buyers."""
-    notes = set_incident_stock(account)
+    """Run the incident: stock as in the story, the 99 %-off code, ten hours of buyers.
+    The promotion is created first: if that is refused, nothing has changed."""
     now = account.clock.now()
     promotion = add_promotion(
         account,
@@ -103,6 +103,7 @@ def incident(
             created_at=now,
         ),
     )
+    notes = set_incident_stock(account)
     notes.append(
         f"promo code {INCIDENT_CODE} ({promotion.promotion_id}): {INCIDENT_DISCOUNT}% off "
         f"{INCIDENT_SKUS} in {INCIDENT_MARKETPLACE} for {INCIDENT_HOURS} hours (meant: 10% off)"
