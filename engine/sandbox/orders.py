@@ -21,7 +21,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.marketplaces import BY_ID
@@ -40,7 +40,7 @@ _ORDER_ID_DIGITS = (3, 7, 7)
 
 def iso(value: datetime) -> str:
     """Orders v0 timestamps: ISO 8601 UTC to the second, e.g. 2026-11-22T12:00:00Z."""
-    return listings.iso(value.replace(microsecond=0)).replace(".000Z", "Z")
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def valid_order_id(order_id: str) -> bool:

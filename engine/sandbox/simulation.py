@@ -205,7 +205,8 @@ class _Market:
         promo = best(self.promotions.values(), listing.sku, listing.marketplace_id, at)
         if promo is None:
             return offer_price, offer_price, None
-        return offer_price, promo.discounted(offer_price, str(offer.get("currency"))), promo
+        paid = promo.discounted(offer_price, BY_ID[listing.marketplace_id].currency)
+        return offer_price, paid, promo
 
     def rate(
         self, listing: Listing, offer: Mapping[str, Any], reference: Decimal, at: datetime
