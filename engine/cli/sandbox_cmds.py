@@ -339,4 +339,13 @@ def _running_url(box: Any) -> str | None:
     return str(recorded["url"])
 
 
+def _register_order_commands() -> None:
+    """promo, simulate, scenario and messages live in `engine.cli.sandbox_orders`."""
+    from engine.cli import sandbox_orders
+
+    for command in sandbox_orders.COMMANDS:
+        sandbox.add_command(command)
+
+
+_register_order_commands()
 COMMANDS = [sandbox]

@@ -7,5 +7,9 @@ state shared between processes), `ratelimit` (Amazon's per-operation token bucke
 operations and asynchronous processing), `seed` (the demo account built from desired state),
 `faults` (switchable failure modes), `app` (the WSGI app and the local server), `runtime`
 (`Sandbox`: all of it wired together, plus python-amazon-sp-api client wiring) and `jsonio`
-(JSON whose numbers are Decimal).
+(JSON whose numbers are Decimal). Orders: `lifecycle` (orders and their planned fate),
+`orderschema`/`orderstore` (tables and data access), `orders` (Orders v0), `messaging`,
+`promotions` and `scenario` (Seller Central stand-in, the incident), `demand` and
+`simulation` (buyers over virtual time), `acknowledgement` (the order acknowledgement feed)
+and `performance` (the seller performance report).
 """

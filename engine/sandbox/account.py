@@ -520,7 +520,8 @@ def csv_values(values: Sequence[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _when(args: Mapping[str, list[str]], name: str) -> datetime | None:
+def time_arg(args: Mapping[str, list[str]], name: str) -> datetime | None:
+    """An optional date-time query parameter (400 InvalidInput when it does not parse)."""
     values = args.get(name)
     if not values:
         return None
@@ -609,10 +610,10 @@ class _SearchQuery:
             with_status=with_status,
             without_status=without_status,
             with_severity=severity,
-            created_after=_when(args, "createdAfter"),
-            created_before=_when(args, "createdBefore"),
-            updated_after=_when(args, "lastUpdatedAfter"),
-            updated_before=_when(args, "lastUpdatedBefore"),
+            created_after=time_arg(args, "createdAfter"),
+            created_before=time_arg(args, "createdBefore"),
+            updated_after=time_arg(args, "lastUpdatedAfter"),
+            updated_before=time_arg(args, "lastUpdatedBefore"),
             family_sku=family,
             sort_by=sort_by,
             descending=order == "DESC",

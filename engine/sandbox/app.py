@@ -29,7 +29,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from engine.sandbox import jsonio
+from engine.sandbox import jsonio, messaging, orders
 from engine.sandbox.account import Account, ApiError, csv_values, invalid_input
 from engine.sandbox.faults import FaultInjector
 from engine.sandbox.ratelimit import RateLimiter
@@ -61,6 +61,9 @@ class LwaCredentials:
 SANDBOX_CREDENTIALS = LwaCredentials()
 
 _LISTING = "/listings/2021-08-01/items/<seller_id>/<path:sku>"
+_MESSAGING = "/messaging/v1/orders/<amazon_order_id>"
+# The Messaging API answers HAL (its model `produces` application/hal+json).
+_HAL_OPERATIONS = {"getMessagingActionsForOrder", "createUnexpectedProblem"}
 URL_MAP = Map(
     [
         Rule("/auth/o2/token", methods=["POST"], endpoint="lwaToken"),
@@ -78,6 +81,15 @@ URL_MAP = Map(
         Rule(_LISTING, methods=["PUT"], endpoint="putListingsItem"),
         Rule(_LISTING, methods=["PATCH"], endpoint="patchListingsItem"),
         Rule(_LISTING, methods=["DELETE"], endpoint="deleteListingsItem"),
+        Rule("/orders/v0/orders", methods=["GET"], endpoint="getOrders"),
+        Rule("/orders/v0/orders/<order_id>", methods=["GET"], endpoint="getOrder"),
+        Rule("/orders/v0/orders/<order_id>/orderItems", methods=["GET"], endpoint="getOrderItems"),
+        Rule(_MESSAGING, methods=["GET"], endpoint="getMessagingActionsForOrder"),
+        Rule(
+            _MESSAGING + "/messages/unexpectedProblem",
+            methods=["POST"],
+            endpoint="createUnexpectedProblem",
+        ),
     ],
     strict_slashes=False,
     merge_slashes=False,
@@ -125,6 +137,11 @@ class SandboxApp:
             "putListingsItem": self._put,
             "patchListingsItem": self._patch,
             "deleteListingsItem": self._delete,
+            "getOrders": self._orders,
+            "getOrder": self._order,
+            "getOrderItems": self._order_items,
+            "getMessagingActionsForOrder": self._messaging_actions,
+            "createUnexpectedProblem": self._unexpected_problem,
         }
 
     def __call__(
@@ -147,6 +164,7 @@ class SandboxApp:
         if operation == "lwaToken":
             return self._token(request, request_id)
         limit = self.limiter.header(operation)
+        mimetype = "application/hal+json" if operation in _HAL_OPERATIONS else "application/json"
         try:
             self._authorize(request)
             outcome = self.faults.decide(operation)
@@ -161,8 +179,8 @@ class SandboxApp:
                 raise _quota_exceeded()
             status, body = self._handlers[operation](request, **values)
         except ApiError as err:
-            return self._json(err.status, err.body(), request_id, limit)
-        return self._json(status, body, request_id, limit)
+            return self._json(err.status, err.body(), request_id, limit, mimetype)
+        return self._json(status, body, request_id, limit, mimetype)
 
     def _authorize(self, request: Request) -> None:
         token = request.headers.get("x-amz-access-token")
@@ -190,8 +208,14 @@ class SandboxApp:
             )
 
     @staticmethod
-    def _json(status: int, body: Any, request_id: str, limit: str | None) -> Response:
-        response = Response(jsonio.dumps(body), status=status, mimetype="application/json")
+    def _json(
+        status: int,
+        body: Any,
+        request_id: str,
+        limit: str | None,
+        mimetype: str = "application/json",
+    ) -> Response:
+        response = Response(jsonio.dumps(body), status=status, mimetype=mimetype)
         response.headers["x-amzn-RequestId"] = request_id
         if limit is not None:
             response.headers["x-amzn-RateLimit-Limit"] = limit
@@ -272,8 +296,7 @@ class SandboxApp:
         return 200, self.account.participations()
 
     def _search(self, request: Request, seller_id: str) -> tuple[int, dict[str, Any]]:
-        args = {key: request.args.getlist(key) for key in request.args}
-        return 200, self.account.search(seller_id, self._marketplace_ids(request), args)
+        return 200, self.account.search(seller_id, self._marketplace_ids(request), _args(request))
 
     def _get(self, request: Request, seller_id: str, sku: str) -> tuple[int, dict[str, Any]]:
         included = csv_values(request.args.getlist("includedData"))
@@ -303,6 +326,31 @@ class SandboxApp:
 
     def _delete(self, request: Request, seller_id: str, sku: str) -> tuple[int, dict[str, Any]]:
         return 200, self.account.delete_item(seller_id, sku, self._marketplace_ids(request))
+
+    def _orders(self, request: Request) -> tuple[int, dict[str, Any]]:
+        return 200, orders.get_orders(self.account, _args(request))
+
+    def _order(self, request: Request, order_id: str) -> tuple[int, dict[str, Any]]:
+        return 200, orders.get_order(self.account, order_id)
+
+    def _order_items(self, request: Request, order_id: str) -> tuple[int, dict[str, Any]]:
+        return 200, orders.get_order_items(self.account, order_id)
+
+    def _messaging_actions(
+        self, request: Request, amazon_order_id: str
+    ) -> tuple[int, dict[str, Any]]:
+        ids = self._marketplace_ids(request)
+        return 200, messaging.actions_for_order(self.account, amazon_order_id, ids)
+
+    def _unexpected_problem(
+        self, request: Request, amazon_order_id: str
+    ) -> tuple[int, dict[str, Any]]:
+        ids, body = self._marketplace_ids(request), self._body(request)
+        return 201, messaging.create_unexpected_problem(self.account, amazon_order_id, ids, body)
+
+
+def _args(request: Request) -> dict[str, list[str]]:
+    return {key: request.args.getlist(key) for key in request.args}
 
 
 def _routing_error(err: HTTPException) -> ApiError:

@@ -259,11 +259,7 @@ def out_of_band_quantity(account: Account, marketplace: str, sku: str, quantity:
     def edit(listing: Listing) -> Listing:
         if listings.mfn_quantity(listing.attributes) is None:
             raise FaultError(f"listing {sku!r} is not merchant-fulfilled")
-        attrs = {k: [dict(v) for v in vs] for k, vs in listing.attributes.items()}
-        for value in attrs["fulfillment_availability"]:
-            if value.get("fulfillment_channel_code") == "DEFAULT":
-                value["quantity"] = quantity
-        return replace(listing, attributes=attrs)
+        return replace(listing, attributes=listings.with_mfn_quantity(listing.attributes, quantity))
 
     return account.edit_listing(sku, marketplace, edit)
 

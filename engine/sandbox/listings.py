@@ -224,6 +224,18 @@ def mfn_quantity(attributes: Mapping[str, Any]) -> int | None:
     return None
 
 
+def with_mfn_quantity(attributes: Attributes, quantity: int) -> Attributes:
+    """A copy of the attributes with the merchant-fulfilled (DEFAULT) quantity set."""
+    result = {
+        name: [dict(v) if isinstance(v, dict) else v for v in values]
+        for name, values in attributes.items()
+    }
+    for value in result.get("fulfillment_availability") or ():
+        if isinstance(value, dict) and value.get("fulfillment_channel_code") == "DEFAULT":
+            value["quantity"] = quantity
+    return result
+
+
 def is_fba(attributes: Mapping[str, Any]) -> bool:
     return any(
         isinstance(v, dict) and str(v.get("fulfillment_channel_code", "")).startswith("AMAZON_")
@@ -535,6 +547,10 @@ def _text(attributes: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
+def item_name(attributes: Mapping[str, Any]) -> str | None:
+    return _text(attributes, "item_name")
+
+
 def summary(listing: Listing, issues: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "marketplaceId": listing.marketplace_id,
@@ -545,7 +561,7 @@ def summary(listing: Listing, issues: Sequence[Mapping[str, Any]]) -> dict[str, 
         "createdDate": iso(listing.created_at),
         "lastUpdatedDate": iso(listing.updated_at),
     }
-    name = _text(listing.attributes, "item_name")
+    name = item_name(listing.attributes)
     if name is not None:
         result["itemName"] = name
     return result

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.sandbox import jsonio
+from engine.sandbox import jsonio, orderschema
 
 FILENAME = "sandbox.sqlite3"
 SCHEMA_VERSION = "1"
@@ -160,6 +160,11 @@ class Tx:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For data access kept in other modules (see `orderstore`), inside this transaction."""
+        return self._c
 
     # -- meta -------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
@@ -373,7 +378,7 @@ class Store:
         conn = self._open()
         try:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+            conn.executescript(_SCHEMA + orderschema.SCHEMA)
             conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (SCHEMA_VERSION,),
@@ -471,7 +476,7 @@ class Store:
     @staticmethod
     def _reset(tx: Tx) -> None:
         c = tx._c
-        for table in ("listings", "issues", "pending_writes", "faults"):
+        for table in ("listings", "issues", "pending_writes", "faults", *orderschema.TABLES):
             c.execute(f"DELETE FROM {table}")
         c.execute(
             f"INSERT INTO listings ({_LISTING_COLUMNS}) SELECT {_LISTING_COLUMNS} "

@@ -38,7 +38,17 @@ def live_price(state_dir: Path, sku: str) -> Decimal | None:
 
 def test_commands_are_exported():
     assert [sandbox] == COMMANDS
-    assert set(sandbox.commands) == {"serve", "reset", "status", "drift", "faults"}
+    assert set(sandbox.commands) == {
+        "serve",
+        "reset",
+        "status",
+        "drift",
+        "faults",
+        "promo",
+        "simulate",
+        "scenario",
+        "messages",
+    }
 
 
 def test_status_json_seeds_from_the_config(config_dir):

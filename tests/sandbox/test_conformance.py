@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -22,7 +24,11 @@ from referencing.jsonschema import DRAFT4
 from engine.sandbox import faults
 from engine.sandbox.account import PROCESSING_DELAY
 from engine.sandbox.app import URL_MAP
+from engine.sandbox.promotions import Promotion
+from engine.sandbox.scenario import add_promotion
+from engine.sandbox.simulation import simulate
 from tests.sandbox.conftest import DE, MODELS, SELLER
+from tests.sandbox.orderfixtures import insert, make_order
 
 pytestmark = [
     pytest.mark.shared,
@@ -31,6 +37,8 @@ pytestmark = [
 
 LISTINGS_MODEL = "listings-items-api-model/listingsItems_2021-08-01.json"
 SELLERS_MODEL = "sellers-api-model/sellers.json"
+ORDERS_MODEL = "orders-api-model/ordersV0.json"
+MESSAGING_MODEL = "messaging-api-model/messaging.json"
 ITEM = "/listings/2021-08-01/items/{sellerId}/{sku}"
 SEARCH = "/listings/2021-08-01/items/{sellerId}"
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
@@ -87,7 +95,7 @@ class Model:
             headers = declared.get("headers", {})
         for header in headers:
             assert response.headers.get(header), f"{header} missing ({response.status_code})"
-        assert response.headers["content-type"].startswith("application/json")
+        assert response.headers["content-type"].split(";")[0] in self.doc["produces"]
         body = response.json()
         self.validate(schema_ref, body)
         return body
@@ -103,6 +111,16 @@ def sellers_model() -> Model:
     return Model(SELLERS_MODEL)
 
 
+@pytest.fixture(scope="module")
+def orders_model() -> Model:
+    return Model(ORDERS_MODEL)
+
+
+@pytest.fixture(scope="module")
+def messaging_model() -> Model:
+    return Model(MESSAGING_MODEL)
+
+
 def item_url(sku: str) -> str:
     return f"/listings/2021-08-01/items/{SELLER}/{sku}"
 
@@ -110,12 +128,27 @@ def item_url(sku: str) -> str:
 ALL = "summaries,attributes,issues,offers,fulfillmentAvailability,relationships,productTypes"
 
 
-def test_every_route_is_an_operation_of_the_models(listings_model, sellers_model):
-    paths = {**listings_model.doc["paths"], **sellers_model.doc["paths"]}
+def test_every_route_is_an_operation_of_the_models(
+    listings_model, sellers_model, orders_model, messaging_model
+):
+    paths = {
+        **listings_model.doc["paths"],
+        **sellers_model.doc["paths"],
+        **orders_model.doc["paths"],
+        **messaging_model.doc["paths"],
+    }
+    names = {
+        "<seller_id>": "{sellerId}",
+        "<path:sku>": "{sku}",
+        "<order_id>": "{orderId}",
+        "<amazon_order_id>": "{amazonOrderId}",
+    }
     for rule in URL_MAP.iter_rules():
         if rule.endpoint == "lwaToken":
             continue
-        swagger_path = rule.rule.replace("<seller_id>", "{sellerId}").replace("<path:sku>", "{sku}")
+        swagger_path = rule.rule
+        for werkzeug_name, swagger_name in names.items():
+            swagger_path = swagger_path.replace(werkzeug_name, swagger_name)
         (method,) = rule.methods - {"HEAD", "OPTIONS"}
         assert paths[swagger_path][method.lower()]["operationId"] == rule.endpoint
 
@@ -275,3 +308,74 @@ def test_participations_conform(sandbox, raw, sellers_model):
 def test_the_checker_rejects_what_amazon_would_not_send(listings_model, item):
     with pytest.raises(AssertionError):
         listings_model.validate("#/definitions/Item", item)
+
+
+ORDERS = "/orders/v0/orders"
+ORDER = "/orders/v0/orders/{orderId}"
+ORDER_ITEMS = "/orders/v0/orders/{orderId}/orderItems"
+ACTIONS = "/messaging/v1/orders/{amazonOrderId}"
+UNEXPECTED = "/messaging/v1/orders/{amazonOrderId}/messages/unexpectedProblem"
+
+
+@pytest.fixture
+def simulated(sandbox):
+    """A day of buyers with a promotion, and a pending order, so every field shows up."""
+    add_promotion(
+        sandbox.account,
+        Promotion(
+            promotion_id="TEN",
+            kind="promo-code",
+            code="SAVE10",
+            discount_pct=Decimal(10),
+            sku_pattern="HP-*",
+            marketplace_id=DE,
+            starts_at=sandbox.clock.now(),
+            ends_at=sandbox.clock.now() + timedelta(days=1),
+            created_at=sandbox.clock.now(),
+        ),
+    )
+    summary = simulate(sandbox.account, sandbox.advance, timedelta(hours=30), random.Random(2))
+    pending = make_order(1, sandbox.clock.now())
+    insert(sandbox, pending)
+    return [*summary.orders, pending]
+
+
+def test_orders_conform(raw, orders_model, simulated):
+    params = {"MarketplaceIds": DE, "CreatedAfter": "2026-11-01T00:00:00Z"}
+    body = orders_model.check(ORDERS, "GET", raw.get(ORDERS, params=params))
+    statuses = {o["OrderStatus"] for o in body["payload"]["Orders"]}
+    assert {"Pending", "Unshipped", "Shipped"} <= statuses
+    for order in simulated[:30] + simulated[-1:]:
+        path = f"{ORDERS}/{order.amazon_order_id}"
+        orders_model.check(ORDER, "GET", raw.get(path))
+        items = orders_model.check(ORDER_ITEMS, "GET", raw.get(path + "/orderItems"))
+        assert items["payload"]["OrderItems"][0]["SellerSKU"] == order.items[0].sku
+
+
+def test_order_errors_conform(raw, orders_model):
+    cases = [
+        (ORDERS, raw.get(ORDERS, params={"MarketplaceIds": DE}), 400),
+        (ORDER, raw.get(f"{ORDERS}/302-0000000-0000000"), 404),
+        (ORDER_ITEMS, raw.get(f"{ORDERS}/nope/orderItems"), 400),
+    ]
+    for path, response, status in cases:
+        assert response.status_code == status
+        body = orders_model.check(path, "GET", response)
+        assert body["errors"][0]["code"] in ("InvalidInput", "NotFound")
+
+
+def test_messaging_conforms(raw, messaging_model, simulated):
+    mfn = next(o for o in simulated if o.channel == "MFN")
+    path = f"/messaging/v1/orders/{mfn.amazon_order_id}"
+    params = {"marketplaceIds": DE}
+    body = messaging_model.check(ACTIONS, "GET", raw.get(path, params=params))
+    assert body["_links"]["actions"][0]["name"] == "unexpectedProblem"
+    sent = raw.post(path + "/messages/unexpectedProblem", params=params, json={"text": "Sorry."})
+    assert sent.status_code == 201
+    messaging_model.check(UNEXPECTED, "POST", sent)
+    refused = raw.post(path + "/messages/unexpectedProblem", params=params, json={"text": ""})
+    assert refused.status_code == 400
+    messaging_model.check(UNEXPECTED, "POST", refused)
+    missing = raw.get("/messaging/v1/orders/302-0000000-0000000", params=params)
+    assert missing.status_code == 404
+    messaging_model.check(ACTIONS, "GET", missing)
