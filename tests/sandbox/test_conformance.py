@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from referencing.jsonschema import DRAFT4
 from engine.sandbox import faults
 from engine.sandbox.account import PROCESSING_DELAY
 from engine.sandbox.app import URL_MAP
+from engine.sandbox.bulk_http import DOCUMENT_URL
 from tests.sandbox.conftest import DE, MODELS, SELLER
 
 pytestmark = [
@@ -31,6 +33,10 @@ pytestmark = [
 
 LISTINGS_MODEL = "listings-items-api-model/listingsItems_2021-08-01.json"
 SELLERS_MODEL = "sellers-api-model/sellers.json"
+FEEDS_MODEL = "feeds-api-model/feeds_2021-06-30.json"
+REPORTS_MODEL = "reports-api-model/reports_2021-06-30.json"
+INVENTORY_MODEL = "fba-inventory-api-model/fbaInventory.json"
+BULK_MODELS = (FEEDS_MODEL, REPORTS_MODEL, INVENTORY_MODEL)
 ITEM = "/listings/2021-08-01/items/{sellerId}/{sku}"
 SEARCH = "/listings/2021-08-01/items/{sellerId}"
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
@@ -112,10 +118,16 @@ ALL = "summaries,attributes,issues,offers,fulfillmentAvailability,relationships,
 
 def test_every_route_is_an_operation_of_the_models(listings_model, sellers_model):
     paths = {**listings_model.doc["paths"], **sellers_model.doc["paths"]}
+    for model in BULK_MODELS:
+        paths |= Model(model).doc["paths"]
     for rule in URL_MAP.iter_rules():
-        if rule.endpoint == "lwaToken":
+        if rule.endpoint in ("lwaToken", DOCUMENT_URL):
             continue
-        swagger_path = rule.rule.replace("<seller_id>", "{sellerId}").replace("<path:sku>", "{sku}")
+        swagger_path = re.sub(
+            r"<(?:path:)?(\w+)>",
+            lambda m: "{" + re.sub(r"_(\w)", lambda c: c[1].upper(), m[1]) + "}",
+            rule.rule,
+        )
         (method,) = rule.methods - {"HEAD", "OPTIONS"}
         assert paths[swagger_path][method.lower()]["operationId"] == rule.endpoint
 
