@@ -29,7 +29,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from engine.sandbox import jsonio, messaging, orders
+from engine.sandbox import bulk_http, jsonio, messaging, orders
 from engine.sandbox.account import Account, ApiError, csv_values, invalid_input
 from engine.sandbox.faults import FaultInjector
 from engine.sandbox.ratelimit import RateLimiter
@@ -90,6 +90,7 @@ URL_MAP = Map(
             methods=["POST"],
             endpoint="createUnexpectedProblem",
         ),
+        *bulk_http.RULES,
     ],
     strict_slashes=False,
     merge_slashes=False,
@@ -123,6 +124,7 @@ class SandboxApp:
         credentials: LwaCredentials = SANDBOX_CREDENTIALS,
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        **bulk_options: Any,
     ) -> None:
         self.account = account
         self.limiter = limiter
@@ -143,6 +145,8 @@ class SandboxApp:
             "getMessagingActionsForOrder": self._messaging_actions,
             "createUnexpectedProblem": self._unexpected_problem,
         }
+        self.bulk = bulk_http.BulkApi(account, faults, self._body, wall=wall, **bulk_options)
+        self._handlers.update(self.bulk.handlers())
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -163,6 +167,8 @@ class SandboxApp:
             return self._json(404, ApiError(404, "NotFound", str(err)).body(), request_id, None)
         if operation == "lwaToken":
             return self._token(request, request_id)
+        if operation == bulk_http.DOCUMENT_URL:
+            return self.bulk.document_response(request, **values)
         limit = self.limiter.header(operation)
         mimetype = "application/hal+json" if operation in _HAL_OPERATIONS else "application/json"
         try:
@@ -215,7 +221,9 @@ class SandboxApp:
         limit: str | None,
         mimetype: str = "application/json",
     ) -> Response:
-        response = Response(jsonio.dumps(body), status=status, mimetype=mimetype)
+        """`body` None: an empty success (cancelFeed / cancelReport answer no body)."""
+        text = "" if body is None else jsonio.dumps(body)
+        response = Response(text, status=status, mimetype=mimetype)
         response.headers["x-amzn-RequestId"] = request_id
         if limit is not None:
             response.headers["x-amzn-RateLimit-Limit"] = limit

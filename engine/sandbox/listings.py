@@ -540,7 +540,8 @@ def statuses(listing: Listing, issues: Sequence[Mapping[str, Any]]) -> list[str]
     return result
 
 
-def _text(attributes: Mapping[str, Any], name: str) -> str | None:
+def text(attributes: Mapping[str, Any], name: str) -> str | None:
+    """The first text value of an attribute such as item_name."""
     for value in attributes.get(name) or ():
         if isinstance(value, dict) and isinstance(value.get("value"), str):
             return value["value"]
@@ -548,7 +549,7 @@ def _text(attributes: Mapping[str, Any], name: str) -> str | None:
 
 
 def item_name(attributes: Mapping[str, Any]) -> str | None:
-    return _text(attributes, "item_name")
+    return text(attributes, "item_name")
 
 
 def summary(listing: Listing, issues: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -561,7 +562,7 @@ def summary(listing: Listing, issues: Sequence[Mapping[str, Any]]) -> dict[str, 
         "createdDate": iso(listing.created_at),
         "lastUpdatedDate": iso(listing.updated_at),
     }
-    name = item_name(listing.attributes)
+    name = text(listing.attributes, "item_name")
     if name is not None:
         result["itemName"] = name
     return result
