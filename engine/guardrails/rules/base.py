@@ -111,8 +111,11 @@ def _lowers_quantity(change: ResourceChange) -> bool:
     return before is not None and after is not None and after < before
 
 
+TENTH = Decimal("0.1")
+
+
 def percent_text(value: Decimal, *, signed: bool = False) -> str:
     """A percentage for messages, to one decimal place without trailing zeros: 40%, -99.1%."""
-    rounded = value.quantize(Decimal("0.1"))
+    rounded = value.quantize(TENTH)
     text = f"{rounded:+f}" if signed else f"{rounded:f}"
     return (text.rstrip("0").rstrip(".") if "." in text else text) + "%"

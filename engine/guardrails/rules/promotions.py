@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from engine.guardrails.rules.base import Finding, Inputs, Rule, percent_text
+from engine.guardrails.rules.base import TENTH, Finding, Inputs, Rule, percent_text
 from engine.guardrails.stacking import HUNDRED
 from engine.money import currency
 
@@ -39,7 +39,9 @@ def check_max_discount(inputs: Inputs) -> Iterator[Finding]:
     for address, resource in inputs.desired.items():
         limit = inputs.settings.percent("promotion_limits.max_discount_pct", *resource.key)
         lowest = inputs.lowest[address]
-        depth = (resource.our_price - lowest.price) / resource.our_price * HUNDRED
+        # To a tenth of a percent: 40 % off 59.99 is 35.99, which is 40.007 % off; rounding
+        # the price to cents must not push a discount at the limit over it.
+        depth = ((resource.our_price - lowest.price) / resource.our_price * HUNDRED).quantize(TENTH)
         if depth > limit:
             cur = currency(resource.currency)
             yield Finding(
