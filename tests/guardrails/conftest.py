@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from engine.config.model import Config
@@ -15,13 +15,43 @@ from engine.desired.resource import Resource
 from engine.guardrails.context import UNKNOWN, GuardrailContext
 from engine.guardrails.evaluate import evaluate
 from engine.guardrails.report import GuardrailReport
-from engine.guardrails.verdict import Verdict
+from engine.guardrails.verdict import ApprovalUsed, Verdict
 from engine.plan.diff import diff
 from tests.conftest import NOW
 
 HP_US = 'listing.US["HP-100"]'
 HP_DE = 'listing.DE["HP-100"]'
 HP_JP = 'listing.JP["HP-100"]'
+
+# Sample verdicts as a plan carries them.
+APPROVAL = ApprovalUsed(
+    "price_change_size",
+    ("US",),
+    ("HP-*",),
+    "Launch price",
+    "maria.keller",
+    NOW + timedelta(days=2),
+)
+BLOCK = Verdict(
+    "price_floor",
+    "hard-mandatory",
+    "block",
+    "0.60 USD below 22.00 USD",
+    "US",
+    'listing.US["HP-100"]',
+)
+APPROVED = Verdict(
+    "price_change_size",
+    "soft-mandatory",
+    "approved",
+    "+33.3%",
+    "US",
+    'listing.US["HP-100"]',
+    APPROVAL,
+)
+WARN = Verdict(
+    "allowed_price_bounds", "advisory", "warn", "no minimum", "US", 'listing.US["HP-100"]'
+)
 
 LiveEdit = Callable[[dict[str, Resource]], None]
 

@@ -13,21 +13,14 @@ from engine.config.model import Approval, Origin, SkuSelector
 from engine.desired.render import render
 from engine.guardrails.evaluate import evaluate
 from engine.guardrails.report import EXIT_BLOCKED, GuardrailsBlocked, ensure_applicable
-from engine.guardrails.verdict import ApprovalUsed, Verdict
+from engine.guardrails.verdict import Verdict
 from engine.plan.diff import Changeset, diff
 from engine.plan.model import BackendIdentity, Plan
 from tests.conftest import NOW
+from tests.guardrails.conftest import APPROVED, BLOCK, WARN
 from tests.minimal_config import write_config
 
 MARKETS = ("US", "DE", "JP")
-APPROVAL = ApprovalUsed(
-    "price_change_size",
-    ("US",),
-    ("HP-*",),
-    "Launch price",
-    "maria.keller",
-    NOW + timedelta(days=2),
-)
 
 
 def plan_with(*verdicts: Verdict) -> Plan:
@@ -38,28 +31,6 @@ def plan_with(*verdicts: Verdict) -> Plan:
         backend=BackendIdentity("sandbox", "A1TESTSELLER"),
         guardrails=verdicts,
     )
-
-
-BLOCK = Verdict(
-    "price_floor",
-    "hard-mandatory",
-    "block",
-    "0.60 USD below 22.00 USD",
-    "US",
-    'listing.US["HP-100"]',
-)
-APPROVED = Verdict(
-    "price_change_size",
-    "soft-mandatory",
-    "approved",
-    "+33.3%",
-    "US",
-    'listing.US["HP-100"]',
-    APPROVAL,
-)
-WARN = Verdict(
-    "allowed_price_bounds", "advisory", "warn", "no minimum", "US", 'listing.US["HP-100"]'
-)
 
 
 def test_a_plan_with_a_block_is_refused_with_exit_3_and_each_block_listed():
