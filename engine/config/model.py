@@ -47,10 +47,14 @@ class Setting:
 
 
 # A layer of settings, flattened to dotted keys ("pricing.ending", "stock.alert_level",
-# "promotion_limits.floor", "missing_translation"). Flat dicts merge with `{**a, **b}`.
+# "promotion_limits.floor", "guardrails.blast_radius.max_deletes", "missing_translation").
+# Flat dicts merge with `{**a, **b}`.
 Layer = dict[str, Setting]
 
-SETTING_GROUPS = ("pricing", "stock", "promotion_limits")
+SETTING_GROUPS = ("pricing", "stock", "promotion_limits", "guardrails")
+# Groups of per-rule blocks: flattened one level deeper, so a marketplace that sets one
+# threshold of a rule keeps the level and other thresholds it inherits.
+NESTED_SETTING_GROUPS = frozenset({"guardrails"})
 # Settings written in the marketplace currency: they make no sense in a layer that spans
 # currencies (project defaults, products), so only marketplace files and overrides set them.
 MARKETPLACE_CURRENCY_SETTINGS = frozenset(
@@ -72,6 +76,11 @@ def flatten_settings(data: dict[str, Any], source: SourceFile, path: Path_) -> L
         if not isinstance(values, dict):
             continue
         for key, value in values.items():
+            if group in NESTED_SETTING_GROUPS and isinstance(value, dict):
+                for sub, leaf in value.items():
+                    origin = Origin(source, (*path, group, key, sub))
+                    layer[f"{group}.{key}.{sub}"] = Setting(leaf, origin)
+                continue
             layer[f"{group}.{key}"] = Setting(value, Origin(source, (*path, group, key)))
     if "missing_translation" in data:
         layer["missing_translation"] = Setting(
@@ -253,12 +262,15 @@ class Approval:
     expires: datetime
     origin: Origin
 
-    def covers(self, rule: str, marketplace: str, sku: str, now: datetime) -> bool:
+    def covers(self, rule: str, marketplace: str, sku: str | None, now: datetime) -> bool:
+        """Whether this approval lets a finding through. A finding about a whole marketplace
+        (`sku` None, e.g. blast radius) is covered only by an approval not narrowed to SKUs:
+        approving three SKUs must not approve repricing the whole catalog."""
         return (
             rule == self.rule
             and now < self.expires
             and (self.marketplaces is None or marketplace in self.marketplaces)
-            and (self.skus is None or self.skus.matches(sku))
+            and (self.skus is None or (sku is not None and self.skus.matches(sku)))
         )
 
 

@@ -1,6 +1,9 @@
 """Plan as a pull-request comment: a summary table, then one collapsible section per
 marketplace, always under GitHub's 65,536-character comment limit.
 
+Guardrail verdicts sit at the top, right under the summary: a reviewer sees blocks before
+any diff. They get at most half the comment; the changes fill the rest.
+
 When the full plan does not fit, sections are cut at a change boundary and the comment
 says how many changes were left out and where the full plan is (the uploaded plan.json).
 """
@@ -8,9 +11,13 @@ says how many changes were left out and where the full plan is (the uploaded pla
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
+from engine.guardrails.verdict import Verdict
 from engine.plan.diff import Changeset, ResourceChange
-from engine.plan.text import SYMBOLS, _field, summary_line
+from engine.plan.text import SYMBOLS, _field, guardrail_summary, summary_line, verdict_blocks
+
+WARNINGS_PER_RULE = 5
 
 GITHUB_COMMENT_LIMIT = 65_536
 MARKER = "<!-- sellersync-plan -->"  # lets CI find and update its own comment
@@ -22,8 +29,11 @@ def render_markdown(
     title: str = "sellersync plan",
     artifact_hint: str = "the plan.json artifact of this run",
     limit: int = GITHUB_COMMENT_LIMIT,
+    verdicts: Sequence[Verdict] = (),
 ) -> str:
     head = [MARKER, f"### {title}", "", f"**{summary_line(changes)}**", ""]
+    if verdicts:
+        head += _guardrails(verdicts, limit // 2, artifact_hint)
     by_market: dict[str, list[ResourceChange]] = defaultdict(list)
     for change in changes.changes:
         by_market[change.marketplace].append(change)
@@ -97,3 +107,21 @@ def _change_block(change: ResourceChange) -> list[str]:
             f"{rendered[0]}   {rendered[2:]}" if rendered[0] in "+-" else f"    {rendered}"
         )
     return lines
+
+
+def _guardrails(verdicts: Sequence[Verdict], budget: int, artifact_hint: str) -> list[str]:
+    """The verdicts as a fenced block (the same lines as the text plan), cut to `budget`
+    characters at a verdict boundary: blocks come first, so they are the last to go."""
+    opening = [f"**{guardrail_summary(verdicts)}**", "", "```"]
+    closing = ["```", ""]
+    blocks = verdict_blocks(verdicts, WARNINGS_PER_RULE)
+    used = sum(len(line) + 1 for line in opening + closing) + 200  # room for the notice
+    kept: list[str] = []
+    for shown, block in enumerate(blocks):
+        cost = sum(len(line) + 1 for line in block)
+        if used + cost > budget:
+            kept.append(f"  ... {len(blocks) - shown} more guardrail entries in {artifact_hint}")
+            break
+        kept += block
+        used += cost
+    return opening + kept + closing

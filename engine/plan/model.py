@@ -17,6 +17,7 @@ from typing import Any
 
 from engine import __version__
 from engine.desired.resource import Resource
+from engine.guardrails.verdict import Verdict
 from engine.plan.diff import Changeset, DriftedField, FieldChange, ResourceChange
 
 FORMAT_VERSION = "1.0"
@@ -49,7 +50,7 @@ class Plan:
     drift: tuple[DriftedField, ...]
     live_fingerprints: dict[str, str]  # address -> fingerprint, for every change
     git_commit: str | None = None
-    guardrails: tuple[dict[str, Any], ...] = field(default=())
+    guardrails: tuple[Verdict, ...] = field(default=())
 
     @classmethod
     def build(
@@ -60,6 +61,7 @@ class Plan:
         config_digest: str,
         backend: BackendIdentity,
         git_commit: str | None = None,
+        guardrails: tuple[Verdict, ...] = (),
     ) -> Plan:
         return cls(
             created_at=created_at,
@@ -71,6 +73,7 @@ class Plan:
             drift=changeset.drift,
             live_fingerprints={c.address: fingerprint(c.before) for c in changeset.changes},
             git_commit=git_commit,
+            guardrails=guardrails,
         )
 
     @property
@@ -112,7 +115,7 @@ class Plan:
                 }
                 for d in self.drift
             ],
-            "guardrails": list(self.guardrails),
+            "guardrails": [v.to_dict() for v in self.guardrails],
         }
 
     def _change_json(self, change: ResourceChange) -> dict[str, Any]:
@@ -187,7 +190,7 @@ class Plan:
             ),
             live_fingerprints=fingerprints,
             git_commit=data.get("git_commit"),
-            guardrails=tuple(data.get("guardrails", ())),
+            guardrails=tuple(Verdict.from_dict(v) for v in data.get("guardrails", ())),
         )
 
 

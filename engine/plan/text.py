@@ -7,14 +7,18 @@
 
     Plan: 1 to add, 2 to change, 0 to delete.
 
-Deletes come first: they are the changes a reviewer must not miss.
+Deletes come first: they are the changes a reviewer must not miss. Guardrail verdicts come
+before everything: blocks, then approved findings with their approval, then warnings
+(a few per rule; the plan file has all), then the rules that passed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from engine.guardrails.verdict import Verdict, ordered
 from engine.plan.diff import Changeset, FieldChange, ResourceChange
 
 SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
@@ -26,8 +30,17 @@ HEADLINES = {
 CAUSE_NOTES = {"drift": "  # changed outside sellersync; restoring", "both": "  # also drifted"}
 
 
-def render_text(changes: Changeset, *, color: bool = False) -> str:
+WARNINGS_PER_RULE = 10
+
+
+def render_text(
+    changes: Changeset, *, color: bool = False, verdicts: Sequence[Verdict] = ()
+) -> str:
     lines: list[str] = []
+    if verdicts:
+        lines += [guardrail_summary(verdicts), ""]
+        lines += [line for block in verdict_blocks(verdicts, WARNINGS_PER_RULE) for line in block]
+        lines.append("")
     if changes.changes:
         lines += [
             "sellersync will perform the following actions:",
@@ -61,6 +74,47 @@ def summary_line(changes: Changeset) -> str:
         f"Plan: {changes.count('create')} to add, {changes.count('update')} to change, "
         f"{changes.count('delete')} to delete."
     )
+
+
+OUTCOME_WORDS = {"block": "blocked", "approved": "approved", "warn": "warnings", "pass": "passed"}
+
+
+def guardrail_summary(verdicts: Sequence[Verdict]) -> str:
+    counts = {o: sum(1 for v in verdicts if v.outcome == o) for o in OUTCOME_WORDS}
+    text = "Guardrails: " + ", ".join(f"{n} {OUTCOME_WORDS[o]}" for o, n in counts.items()) + "."
+    if counts["block"]:
+        return text + " sync apply will refuse this plan until every block is fixed or approved."
+    return text
+
+
+def verdict_blocks(verdicts: Sequence[Verdict], warnings_per_rule: int) -> list[list[str]]:
+    """Verdicts as text, one block of lines each: what and where, the message, and the
+    approval used. Warnings beyond `warnings_per_rule` per rule are counted, not shown;
+    passing rules share one line at the end."""
+    blocks: list[list[str]] = []
+    shown: dict[str, int] = {}
+    hidden: dict[str, int] = {}
+    for verdict in ordered(v for v in verdicts if v.outcome != "pass"):
+        if verdict.outcome == "warn":
+            if shown.get(verdict.rule, 0) >= warnings_per_rule:
+                hidden[verdict.rule] = hidden.get(verdict.rule, 0) + 1
+                continue
+            shown[verdict.rule] = shown.get(verdict.rule, 0) + 1
+        block = [
+            f"  {verdict.outcome.upper():<8} {verdict.rule} ({verdict.level}) {verdict.scope}",
+            f"           {verdict.message}",
+        ]
+        if verdict.approval is not None:
+            block.append(f"           {verdict.approval.describe()}")
+        blocks.append(block)
+    blocks += [
+        [f"  ... and {count} more {rule} warning(s); the plan file lists them all"]
+        for rule, count in hidden.items()
+    ]
+    passed = [v.rule for v in verdicts if v.outcome == "pass"]
+    if passed:
+        blocks.append([f"  PASS     {', '.join(passed)}"])
+    return blocks
 
 
 def _resource(change: ResourceChange) -> list[str]:

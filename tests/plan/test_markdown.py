@@ -2,8 +2,10 @@ from dataclasses import replace
 from decimal import Decimal
 
 from engine.desired.resource import Resource
+from engine.guardrails.verdict import Verdict
 from engine.plan.diff import diff
 from engine.plan.markdown import GITHUB_COMMENT_LIMIT, MARKER, render_markdown
+from tests.guardrails.conftest import APPROVED, BLOCK, WARN
 
 
 def test_markdown_has_summary_table_and_a_section_per_marketplace(make_config_cached):
@@ -46,3 +48,27 @@ def test_fifty_thousand_changes_stay_under_githubs_limit():
     assert "**Plan: 0 to add, 50000 to change, 0 to delete.**" in text
     assert "not shown to stay under GitHub's comment limit. The full plan is in plan.json." in text
     assert text.count("<details>") == text.count("</details>")
+
+
+def test_verdicts_sit_at_the_top_of_the_comment(make_config_cached):
+    desired = make_config_cached
+    live = dict(desired)
+    live['listing.DE["HP-100"]'] = replace(live['listing.DE["HP-100"]'], our_price=Decimal("59.99"))
+    text = render_markdown(diff(desired, live), verdicts=(WARN, APPROVED, BLOCK))
+    assert "**Guardrails: 1 blocked, 1 approved, 1 warnings, 0 passed." in text
+    assert text.index("BLOCK") < text.index("APPROVED") < text.index("WARN")
+    assert text.index("WARN") < text.index("| marketplace | add | change | delete |")
+    assert "approved by maria.keller until" in text
+
+
+def test_verdicts_get_at_most_half_the_comment_blocks_kept_first():
+    blocks = [
+        Verdict("price_floor", "hard-mandatory", "block", "x" * 300, "US", f'listing.US["S-{i}"]')
+        for i in range(400)
+    ]
+    text = render_markdown(_huge_changeset(50_000), verdicts=blocks, artifact_hint="plan.json")
+    assert len(text) <= GITHUB_COMMENT_LIMIT
+    head = text[: text.index("| marketplace |")]
+    assert GITHUB_COMMENT_LIMIT // 3 < len(head) <= GITHUB_COMMENT_LIMIT // 2
+    assert 'listing.US["S-0"]' in head and "more guardrail entries in plan.json" in head
+    assert "<details>" in text  # changes still get the other half

@@ -9,6 +9,7 @@ import pytest
 
 from engine.plan.diff import diff
 from engine.plan.model import ABSENT, BackendIdentity, Plan, PlanFormatError, fingerprint
+from tests.guardrails.conftest import APPROVED, BLOCK, WARN
 
 CREATED = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -68,3 +69,15 @@ def test_fingerprint_changes_with_any_managed_value(make_config_cached):
 def test_foreign_files_are_refused(text):
     with pytest.raises(PlanFormatError):
         Plan.loads(text)
+
+
+def test_plan_json_with_verdicts_validates(make_config_cached):
+    plan, _ = plan_for(make_config_cached)
+    plan = replace(plan, guardrails=(BLOCK, APPROVED, WARN))
+    doc = json.loads(plan.dumps())
+    jsonschema.Draft7Validator(plan_schema()).validate(doc)
+    assert [v["outcome"] for v in doc["guardrails"]] == ["block", "approved", "warn"]
+    assert doc["guardrails"][1]["approval"]["expires"] == "2026-11-24T12:00:00Z"
+    broken = json.loads(plan.dumps())
+    broken["guardrails"][1]["approval"] = None  # "approved" without the approval used
+    assert list(jsonschema.Draft7Validator(plan_schema()).iter_errors(broken))

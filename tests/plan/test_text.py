@@ -1,8 +1,10 @@
 from dataclasses import replace
 from decimal import Decimal
 
+from engine.guardrails.verdict import Verdict
 from engine.plan.diff import diff
 from engine.plan.text import render_text
+from tests.guardrails.conftest import APPROVED, BLOCK, WARN
 
 
 def test_text_plan_reads_like_terraform(make_config_cached):
@@ -26,3 +28,32 @@ def test_text_plan_reads_like_terraform(make_config_cached):
 def test_no_changes_says_so(make_config_cached):
     text = render_text(diff(make_config_cached, dict(make_config_cached)))
     assert text == "No changes. Live listings match the configuration."
+
+
+def test_verdicts_come_first_blocks_before_warnings_with_the_approval(make_config_cached):
+    desired = make_config_cached
+    live = dict(desired)
+    live['listing.DE["HP-100"]'] = replace(live['listing.DE["HP-100"]'], our_price=Decimal("59.99"))
+    pass_ = Verdict("max_discount", "soft-mandatory", "pass", "no stacked discount too deep")
+    text = render_text(diff(desired, live), verdicts=(WARN, pass_, APPROVED, BLOCK))
+    lines = text.splitlines()
+    assert lines[0] == (
+        "Guardrails: 1 blocked, 1 approved, 1 warnings, 1 passed. sync apply will refuse this "
+        "plan until every block is fixed or approved."
+    )
+    assert text.index("BLOCK") < text.index("APPROVED") < text.index("WARN")
+    assert text.index("WARN") < text.index("sellersync will perform the following actions")
+    assert '  BLOCK    price_floor (hard-mandatory) listing.US["HP-100"]' in lines
+    assert "           approved by maria.keller until 2026-11-24T12:00:00Z: Launch price" in lines
+    assert "  PASS     max_discount" in lines
+
+
+def test_many_warnings_of_one_rule_are_counted_not_listed(make_config_cached):
+    warnings = [
+        Verdict("allowed_price_bounds", "advisory", "warn", f"no minimum {i}", "US")
+        for i in range(25)
+    ]
+    text = render_text(diff(make_config_cached, dict(make_config_cached)), verdicts=warnings)
+    assert text.count("WARN") == 10
+    assert "  ... and 15 more allowed_price_bounds warning(s); the plan file lists them all" in text
+    assert text.endswith("No changes. Live listings match the configuration.")

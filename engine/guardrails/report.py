@@ -1,0 +1,58 @@
+"""The result of an evaluation, and the gate `sync apply` goes through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from engine.errors import UserError
+from engine.guardrails.verdict import Verdict
+
+if TYPE_CHECKING:
+    from engine.plan.model import Plan
+
+EXIT_BLOCKED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailReport:
+    verdicts: tuple[Verdict, ...]  # blocks first (see verdict.ordered)
+
+    @property
+    def blocked(self) -> bool:
+        """Whether apply must refuse: a finding no unexpired, matching approval covers."""
+        return any(v.outcome == "block" for v in self.verdicts)
+
+    def outcomes(self) -> dict[str, int]:
+        counts = {"block": 0, "approved": 0, "warn": 0, "pass": 0}
+        for verdict in self.verdicts:
+            counts[verdict.outcome] += 1
+        return counts
+
+
+class GuardrailsBlocked(UserError):
+    """A plan with findings nothing approves: apply writes nothing (exit 3)."""
+
+    exit_code = EXIT_BLOCKED
+
+    def __init__(self, blocks: list[Verdict]):
+        super().__init__(f"plan blocked by {len(blocks)} guardrail finding(s); nothing was applied")
+        self.blocks = blocks
+
+    def lines(self) -> list[str]:
+        return [str(self)] + [f"  {v.rule} ({v.level}) {v.scope}: {v.message}" for v in self.blocks]
+
+
+def ensure_applicable(plan: Plan, *, now: datetime | None = None) -> None:
+    """Raise GuardrailsBlocked when the plan carries a block. Given the apply time, an
+    approval that has expired since the plan was made approves nothing any more either."""
+    blocks = [v for v in plan.guardrails if v.outcome == "block"]
+    if now is not None:
+        blocks += [
+            v
+            for v in plan.guardrails
+            if v.outcome == "approved" and v.approval is not None and v.approval.expires <= now
+        ]
+    if blocks:
+        raise GuardrailsBlocked(blocks)

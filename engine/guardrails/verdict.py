@@ -1,0 +1,122 @@
+"""Verdicts: what one rule concluded about one listing, one marketplace or the whole plan.
+
+Verdicts are plain data that travel in the plan file, so `sync apply` can refuse a plan from
+the file alone, and a reviewer sees the approval that let a finding through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from engine.config.model import Approval
+
+Level = Literal["advisory", "soft-mandatory", "hard-mandatory"]
+Outcome = Literal["pass", "warn", "block", "approved"]
+
+LEVELS: tuple[Level, ...] = ("advisory", "soft-mandatory", "hard-mandatory")
+# Display order: what stops apply first, then what a reviewer approved, then the rest.
+OUTCOME_ORDER: tuple[Outcome, ...] = ("block", "approved", "warn", "pass")
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalUsed:
+    """The approval that let a soft-mandatory finding through, as recorded in the plan."""
+
+    rule: str
+    marketplaces: tuple[str, ...] | None
+    skus: tuple[str, ...] | None
+    reason: str
+    approver: str
+    expires: datetime
+
+    @classmethod
+    def of(cls, approval: Approval) -> ApprovalUsed:
+        return cls(
+            rule=approval.rule,
+            marketplaces=approval.marketplaces,
+            skus=None if approval.skus is None else approval.skus.patterns,
+            reason=approval.reason,
+            approver=approval.approver,
+            expires=approval.expires,
+        )
+
+    def describe(self) -> str:
+        return f"approved by {self.approver} until {_iso(self.expires)}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "marketplaces": None if self.marketplaces is None else list(self.marketplaces),
+            "skus": None if self.skus is None else list(self.skus),
+            "reason": self.reason,
+            "approver": self.approver,
+            "expires": _iso(self.expires),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ApprovalUsed:
+        markets, skus = data["marketplaces"], data["skus"]
+        return cls(
+            rule=data["rule"],
+            marketplaces=None if markets is None else tuple(markets),
+            skus=None if skus is None else tuple(skus),
+            reason=data["reason"],
+            approver=data["approver"],
+            expires=datetime.fromisoformat(data["expires"].replace("Z", "+00:00")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One rule's conclusion. `address` None: about a whole marketplace; `marketplace` None
+    too: about the whole plan (a rule that found nothing anywhere passes plan-wide)."""
+
+    rule: str
+    level: Level
+    outcome: Outcome
+    message: str
+    marketplace: str | None = None
+    address: str | None = None
+    approval: ApprovalUsed | None = None
+
+    @property
+    def scope(self) -> str:
+        if self.address is not None:
+            return self.address
+        return "plan" if self.marketplace is None else f"marketplace {self.marketplace}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "level": self.level,
+            "outcome": self.outcome,
+            "marketplace": self.marketplace,
+            "address": self.address,
+            "message": self.message,
+            "approval": None if self.approval is None else self.approval.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        approval = data.get("approval")
+        return cls(
+            rule=data["rule"],
+            level=data["level"],
+            outcome=data["outcome"],
+            message=data["message"],
+            marketplace=data.get("marketplace"),
+            address=data.get("address"),
+            approval=None if approval is None else ApprovalUsed.from_dict(approval),
+        )
+
+
+def ordered(verdicts: Iterable[Verdict]) -> tuple[Verdict, ...]:
+    """Blocks first, then approved findings, warnings and passes; stable within each."""
+    return tuple(sorted(verdicts, key=lambda v: OUTCOME_ORDER.index(v.outcome)))
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,155 @@
+"""Guardrail fixtures: the minimal config (US, DE in EUR, JP in JPY; HP-100 MFN costing
+20.00 USD, SPK-1 FBA) rendered at NOW, a live state derived from it, and one call that runs
+every rule the way `sync plan` will."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from engine.config.model import Config
+from engine.desired.render import render
+from engine.desired.resource import Resource
+from engine.guardrails.context import UNKNOWN, GuardrailContext
+from engine.guardrails.evaluate import evaluate
+from engine.guardrails.report import GuardrailReport
+from engine.guardrails.verdict import ApprovalUsed, Verdict
+from engine.plan.diff import diff
+from tests.conftest import NOW
+
+HP_US = 'listing.US["HP-100"]'
+HP_DE = 'listing.DE["HP-100"]'
+HP_JP = 'listing.JP["HP-100"]'
+
+# Sample verdicts as a plan carries them.
+APPROVAL = ApprovalUsed(
+    "price_change_size",
+    ("US",),
+    ("HP-*",),
+    "Launch price",
+    "maria.keller",
+    NOW + timedelta(days=2),
+)
+BLOCK = Verdict(
+    "price_floor",
+    "hard-mandatory",
+    "block",
+    "0.60 USD below 22.00 USD",
+    "US",
+    'listing.US["HP-100"]',
+)
+APPROVED = Verdict(
+    "price_change_size",
+    "soft-mandatory",
+    "approved",
+    "+33.3%",
+    "US",
+    'listing.US["HP-100"]',
+    APPROVAL,
+)
+WARN = Verdict(
+    "allowed_price_bounds", "advisory", "warn", "no minimum", "US", 'listing.US["HP-100"]'
+)
+
+LiveEdit = Callable[[dict[str, Resource]], None]
+
+
+def check(
+    config: Config,
+    edit_live: LiveEdit | None = None,
+    *,
+    now: datetime = NOW,
+    context: GuardrailContext = UNKNOWN,
+    prune: Callable[[str, str], bool] | None = None,
+) -> GuardrailReport:
+    """Render at `now`, diff against a live state equal to the desired one except for what
+    `edit_live` changes, and evaluate."""
+    desired = render(config, now)
+    live = dict(desired.resources)
+    if edit_live is not None:
+        edit_live(live)
+    return evaluate(
+        diff(desired.resources, live, prune=prune), config, desired, now=now, context=context
+    )
+
+
+def found(report: GuardrailReport, rule: str) -> list[Verdict]:
+    """The verdicts of `rule` that are not passes."""
+    return [v for v in report.verdicts if v.rule == rule and v.outcome != "pass"]
+
+
+def live_price(address: str, price: str) -> LiveEdit:
+    """Live has `price` where desired has its rendered price (so the plan changes it)."""
+
+    def edit(live: dict[str, Resource]) -> None:
+        live[address] = replace(live[address], our_price=Decimal(price))
+
+    return edit
+
+
+def promotion(
+    ident: str,
+    discount: str,
+    *,
+    marketplaces: str = "[US]",
+    skus: str = "[HP-100]",
+    start: str = "2026-11-25T00:00:00Z",
+    end: str = "2026-11-30T00:00:00Z",
+    kind: str = "coupon",
+) -> str:
+    """One promotions.yaml entry; `discount` is YAML such as "{percent: 10}"."""
+    return f"""\
+  - id: {ident}
+    kind: {kind}
+    discount: {discount}
+    marketplaces: {marketplaces}
+    skus: {skus}
+    start: "{start}"
+    end: "{end}"
+"""
+
+
+def sale(
+    ident: str,
+    price_or_pct: str,
+    *,
+    marketplaces: str = "[US]",
+    skus: str = "[HP-100]",
+    start: str = "2026-11-25T00:00:00Z",
+    end: str = "2026-11-30T00:00:00Z",
+) -> str:
+    """One sales.yaml entry; `price_or_pct` is YAML such as 'price: "39.99"'."""
+    return f"""\
+  - id: {ident}
+    marketplaces: {marketplaces}
+    skus: {skus}
+    {price_or_pct}
+    start: "{start}"
+    end: "{end}"
+"""
+
+
+def approval(rule: str, *, scope: str = "{}", expires: str = "2026-12-31T00:00:00Z") -> str:
+    return f"""\
+  - rule: {rule}
+    scope: {scope}
+    reason: Reviewed in the pull request
+    approver: maria.keller
+    expires: "{expires}"
+"""
+
+
+def files(
+    *,
+    promotions: tuple[str, ...] = (),
+    sales: tuple[str, ...] = (),
+    approvals: tuple[str, ...] = (),
+) -> dict[str, str]:
+    """Config file texts for make_config from entries built above."""
+    out = {}
+    for name, items in (("promotions", promotions), ("sales", sales), ("approvals", approvals)):
+        if items:
+            out[f"{name}.yaml"] = f"{name}:\n" + "".join(items)
+    return out

@@ -1,0 +1,171 @@
+"""Levels, approvals and the demo seller through the one entry point."""
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine.config import load_config
+from engine.config.errors import ConfigErrors
+from engine.config.schema import schema_for
+from engine.desired.render import render
+from engine.guardrails.evaluate import evaluate
+from engine.guardrails.rules import BUILTIN_RULES
+from engine.plan.diff import diff
+from engine.plan.model import BackendIdentity, Plan
+from tests.conftest import NOW
+from tests.guardrails.conftest import (
+    HP_US,
+    approval,
+    check,
+    files,
+    found,
+    live_price,
+    promotion,
+)
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config"
+JUMP = live_price(HP_US, "45.00")  # +33.3 % to 59.99: a soft-mandatory price_change_size
+
+
+def test_every_rule_passes_once_on_a_quiet_plan(make_config):
+    report = check(make_config())
+    assert [(v.rule, v.outcome, v.marketplace) for v in report.verdicts] == [
+        (rule.id, "pass", None) for rule in BUILTIN_RULES
+    ]
+    assert not report.blocked
+
+
+def test_approval_rule_names_are_the_builtin_rules():
+    rule_schema = schema_for("approvals")["properties"]["approvals"]["items"]["properties"]
+    assert sorted(rule_schema["rule"]["enum"]) == sorted(rule.id for rule in BUILTIN_RULES)
+
+
+def test_an_approval_for_an_unknown_rule_is_a_config_error(make_config):
+    with pytest.raises(ConfigErrors) as raised:
+        make_config(files(approvals=(approval("price_chnage_size"),)))
+    [error] = raised.value.errors
+    assert "approvals.yaml:2" in str(error)
+    assert "expected one of: price_floor" in str(error) and "price_chnage_size" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("scope", "expires", "outcome"),
+    [
+        ("{}", "2026-12-31T00:00:00Z", "approved"),
+        ("{marketplaces: [US], skus: [HP-*]}", "2026-12-31T00:00:00Z", "approved"),
+        ("{marketplaces: [DE]}", "2026-12-31T00:00:00Z", "block"),
+        ("{skus: [SPK-*]}", "2026-12-31T00:00:00Z", "block"),
+        ("{}", "2026-11-22T12:00:00Z", "block"),  # expires at NOW: approves nothing
+        ("{}", "2026-11-01T00:00:00Z", "block"),
+    ],
+)
+def test_soft_mandatory_findings_need_a_matching_unexpired_approval(
+    make_config, scope, expires, outcome
+):
+    config = make_config(
+        files(approvals=(approval("price_change_size", scope=scope, expires=expires),))
+    )
+    [verdict] = found(check(config, JUMP), "price_change_size")
+    assert (verdict.level, verdict.outcome) == ("soft-mandatory", outcome)
+    if outcome == "approved":
+        assert verdict.approval is not None and verdict.approval.approver == "maria.keller"
+        assert verdict.approval.reason == "Reviewed in the pull request"
+    else:
+        assert verdict.approval is None
+
+
+def test_an_approval_for_another_rule_approves_nothing(make_config):
+    config = make_config(files(approvals=(approval("max_discount"),)))
+    assert check(config, JUMP).blocked
+
+
+def test_hard_mandatory_findings_ignore_approvals(make_config):
+    config = make_config(
+        files(
+            promotions=(promotion("OOPS", "{percent: 99}"),),
+            approvals=(approval("price_floor"),),
+        )
+    )
+    [verdict] = found(check(config), "price_floor")
+    assert (verdict.outcome, verdict.approval) == ("block", None)
+    assert "approval by maria.keller ignored: price_floor is hard-mandatory" in verdict.message
+
+
+def test_levels_are_set_per_marketplace(make_config):
+    us = "marketplace: US\nguardrails:\n  price_change_size: {level: advisory}\n"
+    de_jump = live_price('listing.DE["HP-100"]', "40.00")
+    config = make_config({"marketplaces/US.yaml": us})
+    report = check(config, lambda live: (JUMP(live), de_jump(live)))
+    outcomes = {v.marketplace: (v.level, v.outcome) for v in found(report, "price_change_size")}
+    assert outcomes == {"US": ("advisory", "warn"), "DE": ("soft-mandatory", "block")}
+
+
+def test_a_marketplace_wide_finding_needs_an_approval_without_sku_scope(make_config):
+    us = "marketplace: US\nguardrails:\n  blast_radius: {min_price_changes: 1}\n"
+    narrow = approval("blast_radius", scope="{skus: [HP-100]}")
+    config = make_config({"marketplaces/US.yaml": us, **files(approvals=(narrow,))})
+    [verdict] = found(check(config, JUMP), "blast_radius")
+    assert verdict.outcome == "block"
+    wide = approval("blast_radius", scope="{marketplaces: [US]}")
+    config = make_config({"marketplaces/US.yaml": us, **files(approvals=(wide,))})
+    [verdict] = found(check(config, JUMP), "blast_radius")
+    assert verdict.outcome == "approved"
+
+
+def test_evaluate_takes_a_plan_and_refuses_naive_time(make_config):
+    config = make_config()
+    desired = render(config, NOW)
+    live = dict(desired.resources)
+    JUMP(live)
+    plan = Plan.build(
+        diff(desired.resources, live),
+        created_at=NOW,
+        config_digest=config.digest,
+        backend=BackendIdentity("sandbox", "A1TESTSELLER"),
+    )
+    assert evaluate(plan, config, desired, now=NOW).blocked
+    with pytest.raises(ValueError, match="timezone-aware"):
+        evaluate(plan, config, desired, now=datetime(2026, 11, 22))
+
+
+@pytest.fixture(scope="module")
+def example():
+    return load_config(EXAMPLE)
+
+
+def test_the_demo_seller_is_not_blocked_by_its_own_guardrails(example):
+    when = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # before Black Friday and AUDIO10
+    desired = render(example, when)
+    report = evaluate(diff(desired.resources, {}), example, desired, now=when)
+    assert not report.blocked
+    passed = {v.rule for v in report.verdicts if v.outcome == "pass"}
+    assert {"price_floor", "max_discount", "promotion_duration", "promo_units_cap"} <= passed
+
+
+def test_a_99_percent_promotion_on_the_demo_headphones_is_a_hard_floor_block(tmp_path):
+    root = tmp_path / "config"
+    shutil.copytree(EXAMPLE, root)
+    with (root / "promotions.yaml").open("a", encoding="utf-8") as out:
+        out.write(
+            promotion(
+                "OOPS-99",
+                "{percent: 99}",
+                skus="[HP-*]",
+                kind="percent_off",
+                start="2026-12-02T00:00:00Z",
+                end="2026-12-03T00:00:00Z",
+            )
+        )
+    config = load_config(root)
+    when = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    desired = render(config, when)
+    report = evaluate(diff(desired.resources, dict(desired.resources)), config, desired, now=when)
+    floor = found(report, "price_floor")
+    us_headphones = [a for a in desired.resources if a.startswith('listing.US["HP-')]
+    assert {v.address for v in floor} == set(us_headphones)
+    assert all((v.level, v.outcome) == ("hard-mandatory", "block") for v in floor)
+    # AUDIO10 (10 %) overlaps: both stack on the listing's price.
+    assert any("AUDIO10-2026-12" in v.message and "OOPS-99" in v.message for v in floor)
+    assert report.blocked
