@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from engine.desired.resource import Resource
+from engine.live.orders import Order
 from engine.plan.diff import ResourceChange
 from engine.plan.model import BackendIdentity
 
@@ -116,7 +117,20 @@ class Backend(Protocol):
 
     def write_bulk(self, changes: Sequence[ResourceChange]) -> list[WriteResult]: ...
 
-    def read_orders(self, marketplace: str, *, since: datetime) -> list[dict[str, Any]]: ...
+    def now(self) -> datetime:
+        """The backend's current time: Amazon's is the real one, the sandbox's is virtual."""
+        ...
+
+    def read_orders(
+        self,
+        marketplace: str,
+        *,
+        updated_after: datetime,
+        updated_before: datetime | None = None,
+        with_items: bool = True,
+    ) -> list[Order]:
+        """Orders last updated in the window, with their items unless `with_items` is False."""
+        ...
 
     def read_fba_inventory(self, marketplace: str) -> dict[str, int]: ...
 

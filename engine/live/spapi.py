@@ -8,7 +8,7 @@ strategy of engine.live.snapshot; writing is per item (engine.live.patches) belo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from engine.live.clients import (
 )
 from engine.live.feed import FEED_TYPE, build_documents, feed_message, results_from_report
 from engine.live.invoke import Invoker
+from engine.live.orders import Order, OrderItem, iso, parse_order, parse_order_item
 from engine.live.patches import listing_patches, needs_offer, put_body, write_kind
 from engine.live.recording import CallRecorder, MemoryRecorder
 from engine.live.snapshot import (
@@ -74,6 +75,20 @@ def listing_from_item(marketplace: str, item: Mapping[str, Any]) -> LiveListing:
         tuple(item.get("issues") or ()),
         summary.get("asin"),
     )
+
+
+def _pages(
+    call: Callable[[dict[str, Any]], Any], first: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """The payloads of an Orders v0 listing: `first` query, then NextToken alone until none."""
+    query = first
+    while True:
+        payload = call(query).payload
+        yield payload
+        token = payload.get("NextToken")
+        if not token:
+            return
+        query = {"NextToken": token}
 
 
 def _batches(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
@@ -231,22 +246,45 @@ class SpApiBackend:
         self._cache.save(snapshot)
         return snapshot, unreadable
 
-    def read_orders(self, marketplace: str, *, since: datetime) -> list[dict[str, Any]]:
-        """Orders created since `since` (getOrders v0, following NextToken)."""
+    def now(self) -> datetime:
+        """The backend's current time (the sandbox's virtual clock when serving it)."""
+        return self._now()
+
+    def read_orders(
+        self,
+        marketplace: str,
+        *,
+        updated_after: datetime,
+        updated_before: datetime | None = None,
+        with_items: bool = True,
+    ) -> list[Order]:
+        """Orders last updated in [updated_after, updated_before] (getOrders v0 by
+        LastUpdatedAfter, following NextToken), each with its items (getOrderItems, following
+        its own NextToken) unless `with_items` is False."""
         mid = market(marketplace).marketplace_id
         op = self._op(ORDERS, marketplace)
-        after = since.isoformat().replace("+00:00", "Z")
-        orders: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            query: dict[str, Any] = ({"NextToken": token} if token else {"CreatedAfter": after}) | {
-                "MarketplaceIds": [mid]
-            }
-            page = op("getOrders", lambda c, q=query: c.get_orders(**q)).payload
-            orders.extend(page.get("Orders") or ())
-            token = page.get("NextToken")
-            if not token:
-                return orders
+        first: dict[str, Any] = {"LastUpdatedAfter": iso(updated_after), "MarketplaceIds": [mid]}
+        if updated_before is not None:
+            first["LastUpdatedBefore"] = iso(updated_before)
+        found = [
+            parse_order(data)
+            for page in _pages(lambda q: op("getOrders", lambda c: c.get_orders(**q)), first)
+            for data in page.get("Orders") or ()
+        ]
+        if not with_items:
+            return found
+        return [order.with_items(self._order_items(op, order)) for order in found]
+
+    @staticmethod
+    def _order_items(op: documents.Operation, order: Order) -> list[OrderItem]:
+        oid = order.amazon_order_id
+        return [
+            parse_order_item(order, data)
+            for page in _pages(
+                lambda q: op("getOrderItems", lambda c: c.get_order_items(oid, **q)), {}
+            )
+            for data in page.get("OrderItems") or ()
+        ]
 
     def read_fba_inventory(self, marketplace: str) -> dict[str, int]:
         """Fulfillable FBA units by SKU (getInventorySummaries, following nextToken)."""

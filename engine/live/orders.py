@@ -1,0 +1,280 @@
+"""Orders as sellersync sees them: the normalised `Order` / `OrderItem`, parsed from Orders v0.
+
+Everything downstream (the order store, routing, account health, the watchdog) reads these,
+never raw SP-API JSON, so Amazon's quirks are dealt with once, here:
+- money is a string `Amount` with a `CurrencyCode`; we keep Decimals and one currency per
+  order, and refuse an order whose amounts mix currencies;
+- a Pending order (payment not yet authorised) has no prices, promotions or ship-to address:
+  those are None, not zero, so nobody mistakes "not known yet" for "free";
+- the buyer's cancellation request is a per-item string flag ("true"/"false");
+- times are ISO 8601; we keep them timezone-aware UTC.
+Malformed data is an `OrderDataError` naming the order and the field, never a KeyError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from engine.errors import UserError
+from engine.marketplaces import BY_ID
+from engine.money import MoneyError, currency, to_decimal
+
+STATUSES = (
+    "Pending",
+    "Unshipped",
+    "PartiallyShipped",
+    "Shipped",
+    "Canceled",
+    "Unfulfillable",
+    "InvoiceUnconfirmed",
+    "PendingAvailability",
+)
+CHANNELS = ("MFN", "AFN")
+OPEN_STATUSES = ("Unshipped", "PartiallyShipped")  # paid, still to be shipped by someone
+
+
+class OrderDataError(UserError):
+    """Order data from SP-API that does not have the shape of the Orders v0 model."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    """One order line. `item_price` is Amazon's ItemPrice (unit price times quantity) and
+    `promotion_discount` what promotions took off it; both None while the order is Pending."""
+
+    order_item_id: str
+    sku: str
+    asin: str
+    quantity: int
+    quantity_shipped: int
+    item_price: Decimal | None
+    promotion_discount: Decimal | None
+    promotion_ids: tuple[str, ...] = ()
+    buyer_requested_cancel: bool = False
+    buyer_cancel_reason: str | None = None
+
+    @property
+    def realized_unit_price(self) -> Decimal | None:
+        """What the buyer paid per unit after promotions; None when not priced yet."""
+        if self.item_price is None or self.quantity <= 0:
+            return None
+        return (self.item_price - (self.promotion_discount or Decimal(0))) / self.quantity
+
+    def to_dict(self) -> dict[str, Any]:
+        unit = self.realized_unit_price
+        return {
+            "order_item_id": self.order_item_id,
+            "sku": self.sku,
+            "asin": self.asin,
+            "quantity": self.quantity,
+            "quantity_shipped": self.quantity_shipped,
+            "item_price": _text(self.item_price),
+            "promotion_discount": _text(self.promotion_discount),
+            "realized_unit_price": _text(unit),
+            "promotion_ids": list(self.promotion_ids),
+            "buyer_requested_cancel": self.buyer_requested_cancel,
+            "buyer_cancel_reason": self.buyer_cancel_reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order of one marketplace (by its code, e.g. DE). `channel` is MFN (the seller
+    ships) or AFN (Amazon ships, FBA). `ship_country` is None while Pending."""
+
+    amazon_order_id: str
+    marketplace: str
+    status: str
+    channel: str
+    currency: str
+    purchase_date: datetime
+    last_update: datetime
+    latest_ship_date: datetime | None
+    ship_country: str | None
+    order_total: Decimal | None
+    items: tuple[OrderItem, ...] = ()
+
+    @property
+    def buyer_requested_cancel(self) -> bool:
+        return any(item.buyer_requested_cancel for item in self.items)
+
+    @property
+    def buyer_cancel_reason(self) -> str | None:
+        return next((i.buyer_cancel_reason for i in self.items if i.buyer_cancel_reason), None)
+
+    @property
+    def promotion_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p for item in self.items for p in item.promotion_ids))
+
+    def with_items(self, items: Sequence[OrderItem]) -> Order:
+        return replace(self, items=tuple(items))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "amazon_order_id": self.amazon_order_id,
+            "marketplace": self.marketplace,
+            "status": self.status,
+            "channel": self.channel,
+            "currency": self.currency,
+            "purchase_date": iso(self.purchase_date),
+            "last_update": iso(self.last_update),
+            "latest_ship_date": None
+            if self.latest_ship_date is None
+            else iso(self.latest_ship_date),
+            "ship_country": self.ship_country,
+            "order_total": _text(self.order_total),
+            "buyer_requested_cancel": self.buyer_requested_cancel,
+            "promotion_ids": list(self.promotion_ids),
+            "items": [item.to_dict() for item in self.items],
+        }
+
+
+def iso(value: datetime) -> str:
+    """Orders v0 style: ISO 8601 UTC to the second, with Z."""
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:f}"
+
+
+class _Fields:
+    """Typed access to one JSON object; every failure names the order and the field."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, Mapping):
+            raise OrderDataError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        self.data = data
+        self.where = where
+
+    def fail(self, name: str, problem: str) -> OrderDataError:
+        return OrderDataError(f"{self.where}: {name} {problem}")
+
+    def text(self, name: str) -> str:
+        value = self.data.get(name)
+        if not isinstance(value, str) or not value:
+            raise self.fail(name, f"must be a non-empty string, got {value!r}")
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        return None if self.data.get(name) is None else self.text(name)
+
+    def choice(self, name: str, allowed: Sequence[str]) -> str:
+        value = self.text(name)
+        if value not in allowed:
+            raise self.fail(name, f"is {value!r}, expected one of {', '.join(allowed)}")
+        return value
+
+    def count(self, name: str, default: int | None = None) -> int:
+        value = self.data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(name, f"must be a whole number >= 0, got {value!r}")
+        return value
+
+    def time(self, name: str) -> datetime:
+        value = self.text(name)
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise self.fail(name, f"is not an ISO 8601 time: {value!r}") from None
+        if parsed.tzinfo is None:
+            raise self.fail(name, f"has no time zone: {value!r}")
+        return parsed.astimezone(UTC)
+
+    def optional_time(self, name: str) -> datetime | None:
+        return None if self.data.get(name) is None else self.time(name)
+
+    def money(self, name: str, currency_code: str | None) -> tuple[Decimal, str] | None:
+        """(amount, currency) of a Money field, None when absent; the currency must be
+        `currency_code` when one is given."""
+        if self.data.get(name) is None:
+            return None
+        money = _Fields(self.data[name], f"{self.where}: {name}")
+        code = money.text("CurrencyCode")
+        try:
+            currency(code)
+            amount = to_decimal(money.text("Amount"))
+        except MoneyError as err:
+            raise self.fail(name, str(err)) from None
+        if currency_code is not None and code != currency_code:
+            raise self.fail(name, f"is in {code}, but the order is in {currency_code}")
+        return amount, code
+
+
+def parse_order(data: Any) -> Order:
+    """An Orders v0 `Order` (from getOrders or getOrder), without items."""
+    order_id = data.get("AmazonOrderId") if isinstance(data, Mapping) else None
+    fields = _Fields(data, f"order {order_id or '(no AmazonOrderId)'}")
+    order_id = fields.text("AmazonOrderId")
+    marketplace_id = fields.text("MarketplaceId")
+    mkt = BY_ID.get(marketplace_id)
+    if mkt is None:
+        raise fields.fail("MarketplaceId", f"{marketplace_id!r} is not a known marketplace")
+    total = fields.money("OrderTotal", None)
+    address = data.get("ShippingAddress")
+    country = None
+    if address is not None:
+        country = _Fields(address, f"{fields.where}: ShippingAddress").optional_text("CountryCode")
+    return Order(
+        amazon_order_id=order_id,
+        marketplace=mkt.code,
+        status=fields.choice("OrderStatus", STATUSES),
+        channel=fields.choice("FulfillmentChannel", CHANNELS),
+        currency=mkt.currency if total is None else total[1],
+        purchase_date=fields.time("PurchaseDate"),
+        last_update=fields.time("LastUpdateDate"),
+        latest_ship_date=fields.optional_time("LatestShipDate"),
+        ship_country=country,
+        order_total=None if total is None else total[0],
+    )
+
+
+def _flag(fields: _Fields, name: str) -> bool:
+    value = fields.data.get(name, "false")
+    if value in ("true", True):
+        return True
+    if value in ("false", False):
+        return False
+    raise fields.fail(name, f"must be 'true' or 'false', got {value!r}")
+
+
+def _discount(
+    price: tuple[Decimal, str] | None, discount: tuple[Decimal, str] | None
+) -> Decimal | None:
+    """Amazon leaves PromotionDiscount out when no promotion applied: zero once priced."""
+    if discount is not None:
+        return discount[0]
+    return None if price is None else Decimal(0)
+
+
+def parse_order_item(order: Order, data: Any) -> OrderItem:
+    """An Orders v0 `OrderItem` of `order`; its money must be in the order's currency."""
+    item_id = data.get("OrderItemId") if isinstance(data, Mapping) else None
+    fields = _Fields(data, f"order {order.amazon_order_id} item {item_id or '(no OrderItemId)'}")
+    price = fields.money("ItemPrice", order.currency)
+    discount = fields.money("PromotionDiscount", order.currency)
+    promotion_ids = data.get("PromotionIds") or []
+    if not isinstance(promotion_ids, list) or not all(
+        isinstance(p, str) and p for p in promotion_ids
+    ):
+        raise fields.fail("PromotionIds", f"must be a list of strings, got {promotion_ids!r}")
+    cancel = _Fields(
+        data.get("BuyerRequestedCancel") or {}, f"{fields.where}: BuyerRequestedCancel"
+    )
+    requested = _flag(cancel, "IsBuyerRequestedCancel")
+    return OrderItem(
+        order_item_id=fields.text("OrderItemId"),
+        sku=fields.text("SellerSKU"),
+        asin=fields.text("ASIN"),
+        quantity=fields.count("QuantityOrdered"),
+        quantity_shipped=fields.count("QuantityShipped", 0),
+        item_price=None if price is None else price[0],
+        promotion_discount=_discount(price, discount),
+        promotion_ids=tuple(promotion_ids),
+        buyer_requested_cancel=requested,
+        buyer_cancel_reason=cancel.optional_text("BuyerCancelReason") if requested else None,
+    )
