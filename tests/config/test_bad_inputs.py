@@ -534,8 +534,9 @@ CASES = [
     pytest.param(
         edited("approvals.yaml", "rule: price_change_size", "rule: Price Change", APPROVAL),
         [
-            "approvals.yaml:2:11: approvals[0].rule: expected a rule name such as "
-            "price_change_size (got 'Price Change')"
+            "approvals.yaml:2:11: approvals[0].rule: expected one of: price_floor, "
+            "max_discount, promotion_duration, promo_units_cap, price_change_size, "
+            "blast_radius, allowed_price_bounds, open_orders, account_health (got 'Price Change')"
         ],
         id="approval-bad-rule-name",
     ),
