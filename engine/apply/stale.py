@@ -23,6 +23,7 @@ from engine.plan.model import BackendIdentity, Plan, fingerprint
 from engine.state.lock import EXIT_LOCK_HELD
 
 EXIT_STALE = EXIT_LOCK_HELD  # "not now, nothing was written": the same code as a held lock
+SHOWN_REASONS = 10  # a plan of thousands of drifted listings names the first few
 
 
 class PlanStale(UserError):
@@ -32,14 +33,13 @@ class PlanStale(UserError):
 
     def __init__(self, reasons: Sequence[str]):
         self.reasons = tuple(reasons)
-        super().__init__("the plan is stale, nothing was written: " + "; ".join(reasons))
-
-    def lines(self) -> list[str]:
-        return [
-            "the plan is stale, nothing was written:",
-            *(f"  - {reason}" for reason in self.reasons),
-            "Run `sync plan` again, review the new plan, and apply that one.",
-        ]
+        shown = "; ".join(self.reasons[:SHOWN_REASONS])
+        if len(self.reasons) > SHOWN_REASONS:
+            shown += f"; and {len(self.reasons) - SHOWN_REASONS} more listing(s)"
+        super().__init__(
+            f"the plan is stale, nothing was written: {shown}. Run `sync plan` again, review "
+            "the new plan and apply that one"
+        )
 
 
 def _identity_text(identity: BackendIdentity) -> str:
