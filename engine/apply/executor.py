@@ -225,8 +225,8 @@ class Executor:
     ) -> tuple[list[Entry], str | None]:
         """Write `pending` (re-checked against live first); returns the accepted entries
         and, when a listing went stale, why sending stopped."""
-        threshold = self.backend.bulk_threshold
-        batches = [pending] if len(pending) >= threshold else [[e] for e in pending]
+        bulk = len(pending) >= self.backend.bulk_threshold
+        batches = [pending] if bulk else [[e] for e in pending]
         self._progress.start(len(pending))
         accepted: list[Entry] = []
         for done, batch in enumerate(batches):
@@ -239,17 +239,19 @@ class Executor:
                 stopped = changed_reason(drifted[0])
                 self._skip([e for later in batches[done:] for e in later], stopped)
                 return accepted, stopped
-            accepted += self._write(changes, batch)
+            accepted += self._write(changes, batch, bulk=bulk)
         return accepted, None
 
-    def _write(self, changes: Mapping[str, ResourceChange], batch: Sequence[Entry]) -> list[Entry]:
+    def _write(
+        self, changes: Mapping[str, ResourceChange], batch: Sequence[Entry], *, bulk: bool
+    ) -> list[Entry]:
         with self.db.write() as conn:
             sent = [self._move(conn, entry, "sent") for entry in batch]
         batch_changes = [changes[e.address] for e in sent]
-        if len(sent) == 1:
-            results = [self.backend.write(batch_changes[0])]
-        else:
+        if bulk:
             results = self.backend.write_bulk(batch_changes)
+        else:
+            results = [self.backend.write(change) for change in batch_changes]
         accepted = []
         for entry, result in zip(sent, results, strict=True):
             self._after_write()

@@ -274,6 +274,22 @@ def test_a_sent_write_that_never_landed_is_sent_once_more(
     assert sorted(writes_of(backend)) == ONCE_EACH
 
 
+def test_a_resume_after_the_config_changed_settles_the_run_and_sends_nothing_more(
+    make_plan, make_executor, backend, db, desired
+):
+    plan, digest = make_plan(desired)
+    with pytest.raises(Killed):
+        make_executor(after_write=die_after(1)).apply(plan, digest, CONFIG_DIGEST)
+
+    report = make_executor().apply(plan, digest, "f" * 64)
+
+    assert report.exit_code == 4 and report.stopped.startswith("the config changed")
+    assert report.applied == (HP010,)  # written before the kill, found live
+    assert [address for address, _ in report.skipped] == [HP011, NEW1]
+    assert writes_of(backend) == ["patchListingsItem"]
+    assert [status for status, _ in runs(db)] == ["failed"]  # finished: a new plan may run
+
+
 def test_another_plan_is_refused_while_a_run_is_unfinished(
     make_plan, make_executor, backend, db, desired
 ):
