@@ -99,6 +99,7 @@ class Backend(Protocol):
     """Reads and writes live listings; reads orders, FBA inventory and account health."""
 
     identity: BackendIdentity
+    bulk_threshold: int  # write_bulk sends a feed from this many changes on, else per item
 
     def read_listings(
         self,

@@ -1,0 +1,346 @@
+"""The apply executor: makes exactly a reviewed plan live, journaled, once.
+
+Order of work, and why:
+
+1. Refuse a plan made for another account or endpoint, and refuse to start while a run of
+   another plan is unfinished (its writes must be settled first, or they could repeat).
+2. A fresh run: refuse a stale plan (config digest, or any touched listing's live
+   fingerprint) before writing anything, then journal every change `pending`.
+   A resumed run (same plan, unfinished): entries left `sent` have an unknown outcome, so
+   live is polled for them first; those that landed become `verified`, the others go back
+   to `pending`. Nothing is resent blindly.
+3. Send: each change is re-checked against live right before its write; the first one that
+   went stale stops the apply there, and it and everything after it is journaled as not
+   sent. Every write is journaled `sent` before it goes out and `accepted` / `failed` after
+   the answer. Above the backend's bulk threshold the batch goes through `write_bulk`
+   (a feed), after the same check of every listing in it.
+4. Verify: poll live until each accepted change shows, then record the last-applied values;
+   what is still not visible after the bounded wait is reported as such.
+
+The caller's process may die at any point; the journal (engine.state.journal) always says
+what is owed, and the account's apply lock is held for the whole apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+import sqlalchemy as sa
+
+from engine.apply.stale import (
+    EXIT_STALE,
+    PlanStale,
+    changed_reason,
+    config_mismatch,
+    identity_mismatch,
+    live_changed,
+)
+from engine.apply.verify import VERIFY_POLLING, wait_until_visible
+from engine.errors import UserError
+from engine.live.backend import Backend, LiveListing, WriteResult
+from engine.live.documents import Polling
+from engine.live.throttle import Timer
+from engine.plan.diff import ResourceChange
+from engine.plan.model import Plan
+from engine.state import journal, last_applied
+from engine.state.db import StateDB
+from engine.state.journal import Change, Entry, Run
+from engine.state.lock import acquire
+
+NOT_SENT = "not sent: "  # error prefix of failed entries that were never written
+EXIT_FAILED = 1
+
+
+class OtherRunUnfinished(UserError):
+    """A run of a different plan is unfinished for the account; nothing was done."""
+
+    exit_code = EXIT_STALE
+
+    def __init__(self, run: Run, plan_digest: str):
+        super().__init__(
+            f"an apply of another plan did not finish for seller {run.seller_id} (run {run.id}, "
+            f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC, plan sha256 {run.plan_digest}); "
+            f"this plan (sha256 {plan_digest}) was not applied. Finish that run first: "
+            "`sync apply` the plan file it was started from resumes it and writes nothing "
+            "twice; then plan again"
+        )
+
+
+class Progress(Protocol):
+    """Where the executor reports writes as they go (a progress bar, or nothing)."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyReport:
+    """What an apply did, by address, from the journal of its run (all of it, when the
+    run was resumed). `stopped` says why sending stopped early (a stale plan)."""
+
+    run_id: str | None
+    resumed: bool
+    applied: tuple[str, ...]  # verified live
+    not_visible: tuple[str, ...]  # accepted, not yet visible after the bounded wait
+    failed: tuple[tuple[str, str], ...]  # (address, Amazon's issues or the error)
+    skipped: tuple[tuple[str, str], ...]  # (address, why it was not sent)
+    stopped: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped is not None:
+            return EXIT_STALE
+        return EXIT_FAILED if self.failed else 0
+
+
+class Executor:
+    """Applies plans to one backend, journaling in `db`. `now` stamps the journal; `timer`
+    sleeps between verification polls (tests pass one that moves a virtual clock);
+    `after_write` runs after each write is answered, before the answer is journaled (the
+    kill switch of engine.apply.testhook)."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        db: StateDB,
+        *,
+        now: Callable[[], datetime],
+        timer: Timer,
+        holder: str,
+        polling: Polling = VERIFY_POLLING,
+        progress: Progress | None = None,
+        after_write: Callable[[], None] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.db = db
+        self.seller_id = backend.identity.seller_id
+        self._now = now
+        self._timer = timer
+        self._holder = holder
+        self._polling = polling
+        self._progress = progress or NoProgress()
+        self._after_write = after_write or (lambda: None)
+
+    def apply(self, plan: Plan, plan_digest: str, config_digest: str) -> ApplyReport:
+        """Apply `plan` (whose file hashes to `plan_digest`) under the account's apply lock,
+        released whatever happens. Raises LockHeld, PlanStale or OtherRunUnfinished (exit 4,
+        nothing written)."""
+        lock = acquire(self.db, self.seller_id, self._holder, "apply", self._now())
+        try:
+            return self._apply(plan, plan_digest, config_digest)
+        finally:
+            lock.release()
+
+    def _apply(self, plan: Plan, plan_digest: str, config_digest: str) -> ApplyReport:
+        wrong_account = identity_mismatch(plan, self.backend.identity)
+        if wrong_account is not None:
+            raise PlanStale([wrong_account])
+        with self.db.read() as conn:
+            point = journal.resume_point(conn, self.seller_id)
+        if point is not None and point.run.plan_digest != plan_digest:
+            raise OtherRunUnfinished(point.run, plan_digest)
+        changes = {change.address: change for change in plan.changes}
+        stopped = config_mismatch(plan, config_digest)
+        if point is None:
+            if stopped is not None:
+                raise PlanStale([stopped])
+            drifted = [a for a in changes if live_changed(plan, a, self._read(changes[a]))]
+            if drifted:
+                raise PlanStale([changed_reason(a) for a in drifted])
+            if not changes:
+                return ApplyReport(None, False, (), (), (), ())
+            run, to_send = self._start(plan, plan_digest)
+            to_verify: list[Entry] = []
+        else:
+            run = point.run
+            to_send = sorted(
+                [*point.to_send, *self._settle_unknown(changes, point.outcome_unknown)],
+                key=lambda e: e.seq,
+            )
+            to_verify = list(point.to_verify)
+            if not to_send:
+                stopped = None  # nothing is left to send, so nothing is held back
+        if stopped is None:
+            sent, stopped = self._send(plan, changes, to_send)
+            to_verify += sent
+        else:
+            self._skip(to_send, stopped)
+        self._verify(changes, to_verify)
+        with self.db.write() as conn:
+            journal.finish_run(conn, run.id, self._now())
+            return _report(run.id, point is not None, journal.entries(conn, run.id), stopped)
+
+    # -- steps ------------------------------------------------------------------------------
+    def _read(self, change: ResourceChange) -> LiveListing | None:
+        return self.backend.read_listing(change.marketplace, change.sku)
+
+    def _start(self, plan: Plan, plan_digest: str) -> tuple[Run, list[Entry]]:
+        payloads = plan.to_json()["resource_changes"]
+        with self.db.write() as conn:
+            run = journal.start_run(
+                conn,
+                self.seller_id,
+                plan_digest,
+                [
+                    Change(c.address, c.action, payload)
+                    for c, payload in zip(plan.changes, payloads, strict=True)
+                ],
+                self._now(),
+            )
+            return run, journal.entries(conn, run.id)
+
+    def _settle_unknown(
+        self, changes: Mapping[str, ResourceChange], unknown: Sequence[Entry]
+    ) -> list[Entry]:
+        """Entries left `sent` by a killed apply: verified when live shows them (after the
+        usual wait: the write may still be processing), else back to pending, returned."""
+        if not unknown:
+            return []
+        seen = wait_until_visible(
+            self.backend, changes, [e.address for e in unknown], self._timer, self._polling
+        )
+        again = []
+        with self.db.write() as conn:
+            for entry in unknown:
+                if entry.address in seen.visible:
+                    self._done(conn, entry, changes[entry.address], "verified")
+                else:
+                    again.append(self._move(conn, entry, "pending"))
+        return again
+
+    def _send(
+        self, plan: Plan, changes: Mapping[str, ResourceChange], pending: Sequence[Entry]
+    ) -> tuple[list[Entry], str | None]:
+        """Write `pending` (re-checked against live first); returns the accepted entries
+        and, when a listing went stale, why sending stopped."""
+        bulk = len(pending) >= self.backend.bulk_threshold
+        batches = [pending] if bulk else [[e] for e in pending]
+        self._progress.start(len(pending))
+        accepted: list[Entry] = []
+        for done, batch in enumerate(batches):
+            drifted = [
+                e.address
+                for e in batch
+                if live_changed(plan, e.address, self._read(changes[e.address]))
+            ]
+            if drifted:
+                stopped = changed_reason(drifted[0])
+                self._skip([e for later in batches[done:] for e in later], stopped)
+                return accepted, stopped
+            accepted += self._write(changes, batch, bulk=bulk)
+        return accepted, None
+
+    def _write(
+        self, changes: Mapping[str, ResourceChange], batch: Sequence[Entry], *, bulk: bool
+    ) -> list[Entry]:
+        with self.db.write() as conn:
+            sent = [self._move(conn, entry, "sent") for entry in batch]
+        batch_changes = [changes[e.address] for e in sent]
+        if bulk:
+            results = self.backend.write_bulk(batch_changes)
+        else:
+            results = [self.backend.write(change) for change in batch_changes]
+        accepted = []
+        for entry, result in zip(sent, results, strict=True):
+            self._after_write()
+            with self.db.write() as conn:
+                outcome = self._record(conn, entry, result)
+            if outcome.state == "accepted":
+                accepted.append(outcome)
+            self._progress.advance()
+        return accepted
+
+    def _record(self, conn: sa.Connection, entry: Entry, result: WriteResult) -> Entry:
+        if result.status == "ACCEPTED":
+            return self._move(
+                conn,
+                entry,
+                "accepted",
+                submission_id=result.submission_id,
+                request_id=result.request_id,
+            )
+        return self._move(
+            conn, entry, "failed", request_id=result.request_id, error=_write_error(result)
+        )
+
+    def _skip(self, entries: Sequence[Entry], why: str) -> None:
+        with self.db.write() as conn:
+            for entry in entries:
+                self._move(conn, entry, "failed", error=NOT_SENT + why)
+
+    def _verify(self, changes: Mapping[str, ResourceChange], entries: Sequence[Entry]) -> None:
+        if not entries:
+            return
+        seen = wait_until_visible(
+            self.backend, changes, [e.address for e in entries], self._timer, self._polling
+        )
+        with self.db.write() as conn:
+            for entry in entries:
+                if entry.address in seen.visible:
+                    self._done(conn, entry, changes[entry.address], "verified")
+                elif entry.state == "accepted":
+                    self._done(conn, entry, changes[entry.address], "not_visible")
+
+    def _done(
+        self,
+        conn: sa.Connection,
+        entry: Entry,
+        change: ResourceChange,
+        state: Literal["verified", "not_visible"],
+    ) -> None:
+        """Close an entry Amazon took, and remember what was applied. Not-yet-visible
+        changes are remembered too: sellersync wrote them, so when they land later the next
+        plan must not mistake them for drift."""
+        self._move(conn, entry, state)
+        if change.after is None:
+            last_applied.forget(conn, self.seller_id, change.address)
+        else:
+            last_applied.record(conn, self.seller_id, change.after, self._now())
+
+    def _move(
+        self, conn: sa.Connection, entry: Entry, to: journal.EntryState, **outcome: str | None
+    ) -> Entry:
+        return journal.transition(conn, entry.run_id, entry.seq, to, self._now(), **outcome)
+
+
+def _write_error(result: WriteResult) -> str:
+    issues = "; ".join(
+        f"{issue.get('code', '?')}: {issue.get('message', '')}".strip() for issue in result.issues
+    )
+    return f"{result.status}: {issues or 'no details given'}"
+
+
+def _report(
+    run_id: str, resumed: bool, entries: Sequence[Entry], stopped: str | None
+) -> ApplyReport:
+    by_state: dict[str, list[Entry]] = {}
+    for entry in entries:
+        by_state.setdefault(entry.state, []).append(entry)
+    failed = by_state.get("failed", [])
+    return ApplyReport(
+        run_id=run_id,
+        resumed=resumed,
+        applied=tuple(e.address for e in by_state.get("verified", [])),
+        not_visible=tuple(e.address for e in by_state.get("not_visible", [])),
+        failed=tuple(
+            (e.address, e.error or "") for e in failed if not (e.error or "").startswith(NOT_SENT)
+        ),
+        skipped=tuple(
+            (e.address, (e.error or "")[len(NOT_SENT) :])
+            for e in failed
+            if (e.error or "").startswith(NOT_SENT)
+        ),
+        stopped=stopped,
+    )

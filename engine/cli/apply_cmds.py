@@ -1,0 +1,145 @@
+"""`sync apply FILE`: make a saved, reviewed plan live (engine.apply does the work).
+
+This module reads the plan file, asks for confirmation, wires the executor to the real
+clock, backend, state store and (on a terminal) a progress bar, and prints the summary.
+Exit codes: 0 all applied or accepted, 1 a write failed, 4 stale plan or lock held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import InvalidOperation
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from engine.apply.executor import ApplyReport, Executor, NoProgress
+from engine.apply.testhook import kill_switch
+from engine.config import load_config
+from engine.errors import UserError
+from engine.live.connect import open_backend
+from engine.live.throttle import SystemTimer
+from engine.plan.model import Plan, PlanFormatError
+from engine.plan.text import render_text
+from engine.state.db import open_state
+
+
+class PlanFileError(UserError):
+    """The FILE given to `sync apply` is not a readable plan."""
+
+
+def read_plan(path: Path) -> tuple[Plan, str]:
+    """The plan in `path` and the sha256 of its bytes (the journal's plan digest)."""
+    try:
+        data = path.read_bytes()
+        return Plan.loads(data.decode("utf-8")), hashlib.sha256(data).hexdigest()
+    except OSError as err:
+        raise PlanFileError(f"cannot read the plan file {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise PlanFileError(f"{path} is not a plan file: it is not UTF-8 text") from None
+    except PlanFormatError as err:
+        raise PlanFileError(f"{path}: {err}") from None
+    except KeyError as err:
+        raise PlanFileError(f"{path} is not a complete plan file: it has no {err}") from None
+    except (TypeError, ValueError, InvalidOperation) as err:
+        raise PlanFileError(f"{path} is not a valid plan file: {err}") from None
+
+
+def stdin_is_interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+class _Bar:
+    """The executor's Progress as a rich bar."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: int | None = None
+
+    def start(self, total: int) -> None:
+        self._task = self._progress.add_task("Writing", total=total)
+
+    def advance(self) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task)
+
+
+@contextmanager
+def _progress() -> Iterator[_Bar | NoProgress]:
+    """A progress bar on a terminal; nothing when output goes to a file or a CI log."""
+    if not sys.stdout.isatty():
+        yield NoProgress()
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, transient=True) as progress:
+        yield _Bar(progress)
+
+
+def summary_lines(report: ApplyReport) -> list[str]:
+    if report.run_id is None:
+        return ["No changes. Nothing to apply."]
+    lines = [f"Resumed apply run {report.run_id}." if report.resumed else ""]
+    lines.append(
+        f"Apply finished: {len(report.applied)} applied, {len(report.failed)} failed, "
+        f"{len(report.not_visible)} not yet visible, {len(report.skipped)} not sent."
+    )
+    lines += [f"  failed    {address}: {why}" for address, why in report.failed]
+    lines += [
+        f"  not yet visible  {address}: accepted by Amazon, not visible live yet; the next "
+        "plan shows whether it landed"
+        for address in report.not_visible
+    ]
+    lines += [f"  not sent  {address}: {why}" for address, why in report.skipped]
+    if report.stopped is not None:
+        lines.append(
+            f"Stopped early: {report.stopped}. Run `sync plan` again and apply the new plan."
+        )
+    return [line for line in lines if line]
+
+
+@click.command(name="apply")
+@click.argument("plan_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
+@click.pass_context
+def apply_cmd(ctx: click.Context, plan_file: Path, auto_approve: bool) -> int:
+    """Apply the saved plan FILE exactly, or nothing if it is stale."""
+    if not auto_approve and not stdin_is_interactive():
+        raise UserError(
+            "cannot ask for confirmation: standard input is not a terminal; review the plan "
+            "and pass --auto-approve to apply it without asking"
+        )
+    config = load_config(ctx.obj["config_dir"])
+    plan, plan_digest = read_plan(plan_file)
+    click.echo(render_text(plan.changeset))
+    if not auto_approve and not click.confirm("Apply these changes?", default=False):
+        click.echo("Apply cancelled; nothing was written.", err=True)
+        return 1
+    with open_backend(config) as backend:
+        db = open_state(config.project.state, config.state_dir)
+        try:
+            with _progress() as progress:
+                executor = Executor(
+                    backend,
+                    db,
+                    now=lambda: datetime.now(UTC),
+                    timer=SystemTimer(),
+                    holder=f"{socket.gethostname()} pid {os.getpid()}",
+                    progress=progress,
+                    after_write=kill_switch(os.environ),
+                )
+                report = executor.apply(plan, plan_digest, config.digest)
+        finally:
+            db.close()
+    for line in summary_lines(report):
+        click.echo(line)
+    return report.exit_code
+
+
+COMMANDS = [apply_cmd]

@@ -1,0 +1,111 @@
+"""Apply fixtures: the sandbox and backend of tests/live (frozen virtual clock, a fake timer
+whose sleep moves it), a SQLite state store, plans built from the pure pieces (desired
+Resources, live read through the backend, `diff`, `Plan.build`) and saved as apply reads
+them, and an executor wired to all of it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from engine.apply.executor import Executor
+from engine.desired.resource import Resource
+from engine.live.documents import Polling
+from engine.live.spapi import SpApiBackend
+from engine.plan.diff import diff
+from engine.plan.model import Plan
+from engine.state.db import StateDB, open_sqlite
+from tests.live.conftest import (  # noqa: F401  (fixtures)
+    FakeTimer,
+    _clean_spapi_env,
+    backend,
+    calls_of,
+    clock,
+    make_backend,
+    open_sandbox,
+    resources,
+    sandbox,
+    timer,
+)
+from tests.sandbox.conftest import NOW
+
+CONFIG_DIGEST = "c0ffee" * 10 + "abcd"
+POLLING = Polling(first=10.0, factor=2.0, longest=40.0, give_up=120.0)
+WRITES = ("putListingsItem", "patchListingsItem", "deleteListingsItem", "createFeed")
+
+
+def saved(plan: Plan) -> tuple[Plan, str]:
+    """The plan as `sync apply` gets it: read back from its file text, with its digest."""
+    text = plan.dumps()
+    return Plan.loads(text), hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def writes_of(backend: SpApiBackend) -> list[str]:  # noqa: F811  (the imported fixture)
+    """The write calls the backend made, by operation."""
+    return [c.operation for c in calls_of(backend) if c.operation in WRITES]
+
+
+def repriced(resource: Resource, price: str) -> Resource:
+    return replace(resource, our_price=Decimal(price))
+
+
+@pytest.fixture
+def make_plan(backend: SpApiBackend) -> Callable[..., tuple[Plan, str]]:  # noqa: F811
+    """make_plan(desired Resources) -> the saved plan taking live there, and its digest."""
+
+    def build(
+        desired: Iterable[Resource],
+        *,
+        config_digest: str = CONFIG_DIGEST,
+        on: SpApiBackend | None = None,
+    ) -> tuple[Plan, str]:
+        reader = on or backend
+        wanted = {r.address: r for r in desired}
+        live = {}
+        for resource in wanted.values():
+            listing = reader.read_listing(resource.marketplace, resource.sku)
+            if listing is not None:
+                live[resource.address] = listing.resource
+        plan = Plan.build(
+            diff(wanted, live),
+            created_at=NOW,
+            config_digest=config_digest,
+            backend=reader.identity,
+        )
+        return saved(plan)
+
+    return build
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[StateDB]:
+    store = open_sqlite(tmp_path / "apply-state")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def make_executor(
+    backend: SpApiBackend,  # noqa: F811
+    db: StateDB,
+    timer: FakeTimer,  # noqa: F811
+    clock,  # noqa: F811
+) -> Callable[..., Executor]:
+    def build(**options: object) -> Executor:
+        options.setdefault("timer", timer)
+        on = options.pop("on", backend)
+        return Executor(
+            on,  # type: ignore[arg-type]
+            db,
+            now=clock.now,
+            holder="test-runner pid 1",
+            polling=POLLING,
+            **options,  # type: ignore[arg-type]
+        )
+
+    return build

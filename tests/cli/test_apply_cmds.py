@@ -1,0 +1,235 @@
+"""`sync apply FILE` against a sandbox served from the test (the config's backend is `spapi`
+with its endpoint, the sandbox's demo credentials in the environment), including a real kill
+of `python -m engine apply` in a subprocess and the resume after it.
+
+The sandbox's clock is frozen and processes writes at once (no processing delay), so the
+CLI's real-time verification never has to wait. Writes are counted on the server side, by a
+WSGI layer in front of the sandbox app: what reached Amazon, not what the client thinks."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.apply.executor import ApplyReport
+from engine.apply.testhook import KILL_AFTER_WRITES, KILLED_EXIT
+from engine.cli import apply_cmds
+from engine.cli.main import main
+from engine.config import load_config
+from engine.desired.render import render
+from engine.live.connect import ENV_KEYS, open_backend, sandbox_seed
+from engine.plan.diff import diff
+from engine.plan.model import Plan
+from engine.sandbox.clock import VirtualClock
+from engine.sandbox.runtime import Sandbox
+from tests.conftest import NOW
+from tests.minimal_config import edited, write_config
+from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (fixture)
+
+WRITE_METHODS = ("PUT", "PATCH", "DELETE")
+
+
+class WriteCounter:
+    """WSGI layer counting listing writes per SKU as they reach the sandbox."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.writes: Counter[str] = Counter()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ["REQUEST_METHOD"] in WRITE_METHODS:
+            self.writes[environ["PATH_INFO"].rsplit("/", 1)[-1]] += 1
+        return self.app(environ, start_response)
+
+
+@dataclass
+class Served:
+    config_dir: Path
+    plan_file: Path
+    counter: WriteCounter
+    env: dict[str, str]
+    skus: list[str]  # the SKUs the plan changes, in plan order
+
+    def apply(self, *args: str) -> int:
+        return main(["--config", str(self.config_dir), "apply", str(self.plan_file), *args])
+
+    def replan(self) -> Plan:
+        return make_plan(load_config(self.config_dir))
+
+
+def make_plan(config) -> Plan:
+    """A plan from the pure pieces: the rendered config against live, read per listing."""
+    desired = render(config, NOW).resources
+    with open_backend(config) as backend:
+        live = {}
+        for resource in desired.values():
+            listing = backend.read_listing(resource.marketplace, resource.sku)
+            if listing is not None:
+                live[resource.address] = listing.resource
+        changeset = diff(desired, live)
+        return Plan.build(
+            changeset, created_at=NOW, config_digest=config.digest, backend=backend.identity
+        )
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    config_dir = write_config(tmp_path / "config")
+    config = load_config(config_dir)
+    box = Sandbox.open(
+        tmp_path / "sandbox",
+        seed=sandbox_seed(config, NOW),
+        clock=VirtualClock.frozen_at(NOW),
+        rate_limits=False,
+        processing_delay=timedelta(0),
+    )
+    counter = WriteCounter(box.app)
+    box.app = counter  # type: ignore[assignment]
+    url = box.start()
+    try:
+        write_config(
+            config_dir,
+            edited(
+                "project.yaml",
+                "marketplaces: [US, DE, JP]\n",
+                (f"marketplaces: [US, DE, JP]\nbackend:\n  kind: spapi\n  endpoint: {url}\n"),
+            ),
+        )
+        env = {ENV_KEYS[k]: v for k, v in box.credentials.as_spapi_credentials().items()}
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        plan = make_plan(load_config(config_dir))
+        plan_file = tmp_path / "plan.json"
+        plan_file.write_text(plan.dumps(), encoding="utf-8")
+        yield Served(config_dir, plan_file, counter, env, [c.sku for c in plan.changes])
+    finally:
+        box.stop()
+        box.store.close()
+
+
+def test_apply_auto_approve_makes_the_plan_live(served, capsys):
+    assert len(served.skus) >= 3
+    assert served.apply("--auto-approve") == 0
+    out = capsys.readouterr().out
+    finished = f"Apply finished: {len(served.skus)} applied, 0 failed, 0 not yet visible"
+    assert out.index("Plan: ") < out.index(finished)  # the plan is shown first
+    assert sum(served.counter.writes.values()) == len(served.skus)
+    assert served.replan().changes == ()
+
+
+def run_killed_apply(served: Served, writes: int) -> subprocess.CompletedProcess[str]:
+    """`python -m engine apply FILE --auto-approve` in its own process, killed for real
+    (os._exit) after `writes` writes were answered (engine.apply.testhook)."""
+    env = {k: v for k, v in os.environ.items() if k != "SP_API_DEFAULT_MARKETPLACE"}
+    env |= served.env | {KILL_AFTER_WRITES: str(writes)}
+    command = [sys.executable, "-m", "engine", "--config", str(served.config_dir), "apply"]
+    return subprocess.run(
+        [*command, str(served.plan_file), "--auto-approve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_killed_apply_resumes_and_writes_every_change_exactly_once(served, capsys):
+    killed = run_killed_apply(served, writes=2)
+    assert killed.returncode == KILLED_EXIT, killed.stderr
+    assert sum(served.counter.writes.values()) == 2
+
+    # The dead process still holds the lock: refused, with the id to release it by.
+    assert served.apply("--auto-approve") == 4
+    err = capsys.readouterr().err
+    lock_id = re.search(r"`sync force-unlock (\S+)`", err).group(1)
+    assert " pid " in err and "(apply) since" in err
+    assert main(["--config", str(served.config_dir), "force-unlock", lock_id]) == 0
+
+    assert served.apply("--auto-approve") == 0
+    out = capsys.readouterr().out
+    assert "Resumed apply run" in out
+    assert f"Apply finished: {len(served.skus)} applied, 0 failed" in out
+    assert served.counter.writes == Counter({sku: served.skus.count(sku) for sku in served.skus})
+    assert served.replan().changes == ()
+
+
+def test_a_plan_from_an_older_config_exits_4_without_writing(served, capsys):
+    products = served.config_dir / "products" / "audio.yaml"
+    text = products.read_text(encoding="utf-8")
+    products.write_text(text.replace('base_price: "59.99"', 'base_price: "61.99"'), "utf-8")
+    assert served.apply("--auto-approve") == 4
+    err = capsys.readouterr().err
+    assert err.startswith("Error: the plan is stale, nothing was written: the config changed")
+    assert err.endswith("Run `sync plan` again, review the new plan and apply that one\n")
+    assert served.counter.writes == Counter()
+
+
+def test_without_a_terminal_apply_needs_auto_approve(served, capsys, monkeypatch):
+    monkeypatch.setattr(apply_cmds, "stdin_is_interactive", lambda: False)
+    assert served.apply() == 1
+    assert "pass --auto-approve" in capsys.readouterr().err
+    assert served.counter.writes == Counter()
+
+
+@pytest.mark.parametrize(("answer", "code", "writes"), [("n\n", 1, 0), ("y\n", 0, None)])
+def test_apply_asks_before_writing(served, capsys, monkeypatch, answer, code, writes):
+    monkeypatch.setattr(apply_cmds, "stdin_is_interactive", lambda: True)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(answer))
+    assert served.apply() == code
+    captured = capsys.readouterr()
+    assert "Apply these changes? [y/N]" in captured.out
+    expected = len(served.skus) if writes is None else writes
+    assert sum(served.counter.writes.values()) == expected
+    if writes == 0:
+        assert "Apply cancelled; nothing was written." in captured.err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read the plan file"),
+        ("not json", "not a JSON plan file"),
+        ('{"format_version": "9.9"}', "unsupported plan format_version '9.9'"),
+        ('{"format_version": "1.0"}', "is not a complete plan file: it has no 'resource_changes'"),
+    ],
+)
+def test_a_bad_plan_file_is_one_line_exit_1(config_dir, tmp_path, capsys, content, message):
+    plan_file = tmp_path / "plan.json"
+    if content is not None:
+        plan_file.write_text(content, encoding="utf-8")
+    code = main(["--config", str(config_dir), "apply", str(plan_file), "--auto-approve"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("Error: ") and message in err and err.count("\n") == 1
+
+
+def test_the_summary_names_every_outcome():
+    report = ApplyReport(
+        run_id="r1",
+        resumed=False,
+        applied=('listing.DE["A"]',),
+        not_visible=('listing.DE["B"]',),
+        failed=(('listing.DE["C"]', "INVALID: 8541: price too low"),),
+        skipped=(('listing.DE["D"]', 'listing.DE["D"] changed live since the plan was made'),),
+        stopped='listing.DE["D"] changed live since the plan was made',
+    )
+    assert apply_cmds.summary_lines(report) == [
+        "Apply finished: 1 applied, 1 failed, 1 not yet visible, 1 not sent.",
+        '  failed    listing.DE["C"]: INVALID: 8541: price too low',
+        '  not yet visible  listing.DE["B"]: accepted by Amazon, not visible live yet; the '
+        "next plan shows whether it landed",
+        '  not sent  listing.DE["D"]: listing.DE["D"] changed live since the plan was made',
+        'Stopped early: listing.DE["D"] changed live since the plan was made. Run `sync plan` '
+        "again and apply the new plan.",
+    ]
+    assert report.exit_code == 4
