@@ -2,7 +2,8 @@
 
 This module reads the plan file, asks for confirmation, wires the executor to the real
 clock, backend, state store and (on a terminal) a progress bar, and prints the summary.
-Exit codes: 0 all applied or accepted, 1 a write failed, 4 stale plan or lock held.
+Exit codes: 0 all applied or accepted, 1 a write failed, 3 a guardrail blocks the plan,
+4 stale plan or lock held.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from engine.apply.executor import ApplyReport, Executor, NoProgress
 from engine.apply.testhook import kill_switch
 from engine.config import load_config
 from engine.errors import UserError
+from engine.guardrails.report import ensure_applicable
 from engine.live.connect import open_backend
 from engine.live.throttle import SystemTimer
 from engine.plan.model import Plan, PlanFormatError
@@ -117,6 +119,9 @@ def apply_cmd(ctx: click.Context, plan_file: Path, auto_approve: bool) -> int:
         )
     config = load_config(ctx.obj["config_dir"])
     plan, plan_digest = read_plan(plan_file)
+    # Before anything is shown as applicable: a plan with an unapproved block, or with an
+    # approval that has expired since planning, writes nothing (exit 3).
+    ensure_applicable(plan, now=datetime.now(UTC))
     click.echo(render_text(plan.changeset))
     if not auto_approve and not click.confirm("Apply these changes?", default=False):
         click.echo("Apply cancelled; nothing was written.", err=True)

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from engine.cli import apply_cmds
 from engine.cli.main import main
 from engine.config import load_config
 from engine.desired.render import render
+from engine.guardrails.verdict import Verdict
 from engine.live.connect import ENV_KEYS, open_backend, sandbox_seed
 from engine.plan.diff import diff
 from engine.plan.model import Plan
@@ -233,3 +234,21 @@ def test_the_summary_names_every_outcome():
         "again and apply the new plan.",
     ]
     assert report.exit_code == 4
+
+
+def test_a_plan_with_an_unapproved_guardrail_block_exits_3_without_writing(served, capsys):
+    plan = Plan.loads(served.plan_file.read_text(encoding="utf-8"))
+    block = Verdict(
+        rule="price_floor",
+        level="hard-mandatory",
+        outcome="block",
+        message="lowest reachable price 0.59 USD is under the floor 21.00 USD",
+        marketplace="US",
+        address=plan.changes[0].address,
+    )
+    served.plan_file.write_text(replace(plan, guardrails=(block,)).dumps(), encoding="utf-8")
+    assert served.apply("--auto-approve") == 3
+    err = capsys.readouterr().err
+    assert "plan blocked by 1 guardrail finding(s); nothing was applied" in err
+    assert f"price_floor (hard-mandatory) {plan.changes[0].address}" in err
+    assert served.counter.writes == Counter()
