@@ -179,6 +179,19 @@ def test_no_secret_is_interpolated_into_or_printed_by_a_script():
                     assert not any(f"${var}" in line for var in SECRET_VARS), (name, line)
 
 
+def test_docs_name_every_secret_and_workflow():
+    docs = (REPO / "docs" / "ci.md").read_text(encoding="utf-8")
+    used = {
+        secret
+        for name in workflow_names()
+        for secret in re.findall(r"secrets\.([A-Z_]+)", (WORKFLOWS / name).read_text())
+    }
+    assert used == set(SECRET_VARS)
+    assert all(f"`{secret}`" in docs for secret in used)
+    assert "`SP_API_REFRESH_TOKEN_<SELLER_ID>`" in docs
+    assert all(f".github/workflows/{name}" in docs for name in workflow_names())
+
+
 # ---- the sync commands the workflows run exist, with these flags ------------------------
 
 
