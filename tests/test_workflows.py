@@ -408,3 +408,157 @@ def test_apply_uses_the_reviewed_plan_only_for_the_same_config_and_backend(
     done, files = runner(script, PR="12")
     assert done.returncode == 0
     assert files["GITHUB_OUTPUT"] == f"file={chosen}\n"
+
+
+# ---- the github-script steps, run in node against a recording stand-in of the API --------
+
+HARNESS = """
+const fs = require('fs');
+const scenario = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const calls = [];
+const outputs = {};
+const api = (name) => async (params) => {
+  calls.push([name, params]);
+  return { data: scenario.responses[name] ?? {} };
+};
+const names = ['issues.listComments', 'issues.createComment', 'issues.updateComment',
+  'issues.listForRepo', 'issues.create', 'issues.update',
+  'repos.listPullRequestsAssociatedWithCommit', 'actions.listWorkflowRuns'];
+const rest = {};
+for (const name of names) {
+  const [group, method] = name.split('.');
+  rest[group] = rest[group] ?? {};
+  rest[group][method] = api(name);
+}
+const github = { rest, paginate: async (fn, params) => (await fn(params)).data };
+const core = {
+  setOutput: (k, v) => { outputs[k] = v; },
+  notice: (m) => calls.push(['notice', m]),
+};
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+new AsyncFunction('require', 'github', 'context', 'core', scenario.script)(
+  require, github, scenario.context, core,
+).then(() => console.log(JSON.stringify({ calls, outputs })));
+"""
+CONTEXT = {
+    "repo": {"owner": "agency", "repo": "listings"},
+    "payload": {"pull_request": {"number": 7}},
+    "sha": "c0ffee",
+    "serverUrl": "https://github.com",
+    "runId": 99,
+}
+
+
+@pytest.fixture
+def github_script(tmp_path: Path):
+    """Runs a workflow's github-script in node: returns the API calls made and the outputs."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node (which runs github-script on GitHub) is not installed")
+    (tmp_path / "harness.js").write_text(HARNESS)
+
+    def run(script: str, responses: dict[str, Any], **env: str) -> dict[str, Any]:
+        scenario = tmp_path / "scenario.json"
+        scenario.write_text(
+            json.dumps({"script": script, "responses": responses, "context": CONTEXT})
+        )
+        done = subprocess.run(
+            [node, str(tmp_path / "harness.js"), str(scenario)],
+            cwd=tmp_path,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(done.stdout)
+
+    return run
+
+
+def _script(name: str, job: str, step_name: str) -> str:
+    return step(load(name), job, step_name)["with"]["script"]
+
+
+PLAN_ENV = {"ACCOUNT": "accounts/north", "SELLER_ID": "A1NORTHSELLER"}
+
+
+def test_plan_comment_is_created_once_then_edited_per_account(github_script, tmp_path):
+    (tmp_path / "plan.md").write_text(f"{MARKER}\n### sellersync plan\n\n**Plan: 1 to add**\n")
+    script = _script("plan.yml", "plan", "Post or update the plan comment")
+    first = github_script(script, {"issues.listComments": []}, **PLAN_ENV)
+    [(_, created)] = [c for c in first["calls"] if c[0] == "issues.createComment"]
+    assert created["issue_number"] == 7
+    assert created["body"].splitlines()[:3] == [
+        "<!-- sellersync-plan:accounts/north -->",
+        "**Account:** `accounts/north` (seller A1NORTHSELLER)",
+        "### sellersync plan",
+    ]
+    comments = [
+        {"id": 1, "user": {"type": "Bot"}, "body": "<!-- sellersync-plan:accounts/northwind -->"},
+        {"id": 2, "user": {"type": "User"}, "body": created["body"]},  # a person quoting it
+        {"id": 3, "user": {"type": "Bot"}, "body": created["body"]},
+    ]
+    again = github_script(script, {"issues.listComments": comments}, **PLAN_ENV)
+    assert [c[0] for c in again["calls"]] == ["issues.listComments", "issues.updateComment"]
+    assert again["calls"][1][1]["comment_id"] == 3
+
+
+@pytest.mark.parametrize(
+    ("drifted", "open_issue", "expected"),
+    [
+        ("true", False, ["issues.create"]),
+        ("true", True, ["issues.update"]),
+        ("false", True, ["issues.createComment", "issues.update"]),
+        ("false", False, []),
+    ],
+)
+def test_drift_issue_is_opened_updated_and_closed(
+    github_script, tmp_path, drifted, open_issue, expected
+):
+    (tmp_path / "drift.md").write_text("### 2 listing(s) drifted\n")
+    mine = {"number": 5, "body": "<!-- sellersync-drift:accounts/north -->\nold"}
+    other = {"number": 6, "body": "<!-- sellersync-drift:accounts/south -->\nold"}
+    listed = [other, mine] if open_issue else [other]
+    result = github_script(
+        _script("drift.yml", "drift", "Open, update or close the drift issue"),
+        {"issues.listForRepo": listed},
+        DRIFTED=drifted,
+        **PLAN_ENV,
+    )
+    calls = result["calls"][1:]
+    assert [name for name, _ in calls] == expected
+    if drifted == "true":
+        body = calls[0][1]["body"]
+        assert body.startswith("<!-- sellersync-drift:accounts/north -->\n### 2 listing(s)")
+        assert body.endswith("Last checked by https://github.com/agency/listings/actions/runs/99.")
+    if expected == ["issues.create"]:
+        assert calls[0][1]["title"] == "Drift: accounts/north (seller A1NORTHSELLER)"
+    elif open_issue:
+        assert all(params["issue_number"] == 5 for _, params in calls)
+    if drifted == "false" and open_issue:
+        assert calls[1][1]["state"] == "closed"
+
+
+def test_apply_finds_the_plan_run_of_the_merged_pull_requests_head(github_script):
+    script = _script("apply.yml", "apply", "Find the plan reviewed on the pull request")
+    pulls = [
+        {"number": 3, "merged_at": None, "merge_commit_sha": "c0ffee", "head": {"sha": "aaa"}},
+        {
+            "number": 4,
+            "merged_at": "2026-11-22T10:00:00Z",
+            "merge_commit_sha": "c0ffee",
+            "head": {"sha": "bbb"},
+        },
+    ]
+    result = github_script(
+        script,
+        {
+            "repos.listPullRequestsAssociatedWithCommit": pulls,
+            "actions.listWorkflowRuns": {"workflow_runs": [{"id": 42}, {"id": 41}]},
+        },
+    )
+    [(_, runs)] = [c for c in result["calls"] if c[0] == "actions.listWorkflowRuns"]
+    assert (runs["workflow_id"], runs["head_sha"]) == ("plan.yml", "bbb")
+    assert result["outputs"] == {"run_id": "42", "pr": "4"}
+    unmerged = github_script(script, {"repos.listPullRequestsAssociatedWithCommit": pulls[:1]})
+    assert unmerged["outputs"] == {} and unmerged["calls"][-1][0] == "notice"
