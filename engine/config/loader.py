@@ -10,6 +10,12 @@ Layout of a config directory:
     products/*.yaml           the catalog (or a single products.yaml)
     marketplaces/<CODE>.yaml  one per marketplace (optional: defaults apply)
     sales.yaml | sales/*.yaml, promotions..., approvals..., incidents...
+
+The environment variable SELLERSYNC_BACKEND=sandbox points any config at the embedded sandbox
+whatever `backend.kind` says: CI plans a pull request from a fork, which gets no SP-API
+secrets, against the sandbox rather than failing. It also puts the state store on SQLite in
+the state directory, because the journal, last-applied values and lock in a shared database
+belong to the real account and a sandbox run must neither read nor write them.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import hashlib
 import itertools
 import os
 import re
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -56,6 +63,7 @@ from engine.marketplaces import MARKETPLACES, Marketplace
 from engine.money import CURRENCIES, Currency, MoneyError, PriceEnding, quantize, to_decimal
 
 MAX_SKU_LENGTH = 40
+BACKEND_ENV = "SELLERSYNC_BACKEND"
 SKU_CHARS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 # (kind of file) -> schema name
@@ -82,15 +90,31 @@ _LAYOUT_HINT = (
 )
 
 
-def load_config(root: Path) -> Config:
-    """Load, validate and check the config in `root`. Raises ConfigErrors listing every problem."""
+def load_config(root: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Load, validate and check the config in `root`. Raises ConfigErrors listing every problem.
+    `env` (default: the process environment) is where SELLERSYNC_BACKEND is looked up."""
     with gc_paused():
-        return _Loader(Path(root)).load()
+        return _Loader(Path(root), os.environ if env is None else env).load()
+
+
+def load_project(root: Path, env: Mapping[str, str] | None = None) -> Project:
+    """Only `root/project.yaml`, validated: who the account is and where it runs, without
+    reading a catalog that may hold 100k SKUs (for listing many accounts cheaply)."""
+    loader = _Loader(Path(root), os.environ if env is None else env)
+    path = loader.root / "project.yaml"
+    source, problems, _ = read_and_validate(path, loader._display(path), "project")
+    if source is None or problems:
+        raise ConfigErrors(problems)
+    project = loader._project(source)
+    if loader.errors:
+        raise ConfigErrors(loader.errors)
+    return project
 
 
 class _Loader:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, env: Mapping[str, str]):
         self.root = root
+        self.env = env
         self.errors: list[ConfigError] = []
         self.hasher = hashlib.sha256()
         # What files that failed to load would have defined. References into these holes are
@@ -243,23 +267,43 @@ class _Loader:
                 origin=Origin(src, ("stock_source", "path")),
             )
         defaults = flatten_settings(data.get("defaults", {}), src, ("defaults",))
+        backend = Backend(
+            kind=backend_data.get("kind", "sandbox"),
+            credentials_file=backend_data.get("credentials_file"),
+            endpoint=backend_data.get("endpoint"),
+        )
+        state = StateStore(**data.get("state", {}))
+        if self._sandbox_forced():
+            backend, state = Backend(kind="sandbox"), StateStore()
         return Project(
             seller_id=data["seller"]["id"],
             seller_name=data["seller"].get("name", data["seller"]["id"]),
             base_marketplace=base["marketplace"],
             base_currency=base["currency"],
             marketplaces=tuple(enabled),
-            backend=Backend(
-                kind=backend_data.get("kind", "sandbox"),
-                credentials_file=backend_data.get("credentials_file"),
-                endpoint=backend_data.get("endpoint"),
-            ),
+            backend=backend,
             state_dir=self.root.parent / data.get("state_dir", ".sellersync"),
-            state=StateStore(**data.get("state", {})),
+            state=state,
             stock_source=stock_source,
             defaults=defaults,
             source=src,
         )
+
+    def _sandbox_forced(self) -> bool:
+        """Whether SELLERSYNC_BACKEND asks for the sandbox (see the module docstring). Any
+        other value is an error: a typo must not silently plan against the real account."""
+        value = self.env.get(BACKEND_ENV, "")
+        if value not in ("", "sandbox"):
+            self.errors.append(
+                ConfigError(
+                    "environment",
+                    None,
+                    BACKEND_ENV,
+                    f"{value!r} is not a backend override; the only value is sandbox "
+                    "(unset it to use backend.kind from project.yaml)",
+                )
+            )
+        return value == "sandbox"
 
     def _unknown_marketplace(self, src: SourceFile, path: tuple, code: str) -> None:
         known = ", ".join(MARKETPLACES)

@@ -1,4 +1,5 @@
-"""project.yaml `state`: which store sellersync keeps its own state in."""
+"""project.yaml `state` (which store sellersync keeps its own state in), the
+SELLERSYNC_BACKEND override, and loading project.yaml alone."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ import textwrap
 
 import pytest
 
-from engine.config import ConfigErrors
-from engine.config.model import StateStore
-from tests.minimal_config import MINIMAL_FILES
+from engine.config import ConfigErrors, load_config
+from engine.config.loader import load_project
+from engine.config.model import Backend, StateStore
+from tests.minimal_config import MINIMAL_FILES, write_config
+
+REAL_ACCOUNT = (
+    "backend:\n  kind: spapi\n  endpoint: https://sellingpartnerapi-eu.amazon.com\n"
+    "state:\n  backend: postgresql\n  dsn_env: TEAM_DSN\n"
+)
 
 
 def project_with(extra: str) -> dict[str, str]:
@@ -44,3 +51,56 @@ def test_a_dsn_pasted_into_dsn_env_is_not_echoed(make_config):
     text = "\n".join(caught.value.lines())
     assert "state.dsn_env" in text and "value not shown" in text
     assert "hunter2" not in text
+
+
+def test_real_account_settings_hold_without_the_override(tmp_path):
+    root = write_config(tmp_path / "config", project_with(REAL_ACCOUNT))
+    project = load_config(root, env={}).project
+    assert project.backend.kind == "spapi"
+    assert project.state == StateStore("postgresql", "TEAM_DSN")
+
+
+def test_sandbox_override_replaces_backend_and_keeps_state_off_the_shared_database(tmp_path):
+    root = write_config(tmp_path / "config", project_with(REAL_ACCOUNT))
+    config = load_config(root, env={"SELLERSYNC_BACKEND": "sandbox"})
+    assert config.project.backend == Backend(kind="sandbox")
+    assert config.project.state == StateStore("sqlite", "SELLERSYNC_STATE_DSN")
+    assert config.state_dir == tmp_path / ".sellersync"
+
+
+def test_override_does_not_change_the_config_digest(tmp_path):
+    """The digest pins the files a plan came from; where it ran is the plan's backend identity."""
+    root = write_config(tmp_path / "config", project_with(REAL_ACCOUNT))
+    plain = load_config(root, env={})
+    forced = load_config(root, env={"SELLERSYNC_BACKEND": "sandbox"})
+    assert plain.digest == forced.digest
+
+
+@pytest.mark.parametrize("value", ["spapi", "Sandbox", "sandbox "])
+def test_unknown_backend_override_is_an_error_naming_the_variable(tmp_path, value):
+    root = write_config(tmp_path / "config", project_with(REAL_ACCOUNT))
+    with pytest.raises(ConfigErrors) as caught:
+        load_config(root, env={"SELLERSYNC_BACKEND": value})
+    assert caught.value.lines()[0] == (
+        f"environment: SELLERSYNC_BACKEND: {value!r} is not a backend override; the only "
+        "value is sandbox (unset it to use backend.kind from project.yaml)"
+    )
+
+
+def test_load_project_reads_only_project_yaml(tmp_path):
+    root = write_config(tmp_path / "config", {"products/audio.yaml": "products: [oops\n"})
+    project = load_project(root, env={})
+    assert (project.seller_id, project.marketplaces) == ("A1TESTSELLER", ("US", "DE", "JP"))
+    with pytest.raises(ConfigErrors):
+        load_config(root, env={})
+
+
+def test_load_project_reports_a_bad_or_missing_project_file(tmp_path):
+    bad = write_config(tmp_path / "bad", {"project.yaml": "seller: {id: lower}\n"})
+    with pytest.raises(ConfigErrors) as caught:
+        load_project(bad, env={})
+    assert any(line.startswith(f"{bad / 'project.yaml'}:") for line in caught.value.lines())
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigErrors) as caught:
+        load_project(tmp_path / "empty", env={})
+    assert "cannot read file" in caught.value.lines()[0]
