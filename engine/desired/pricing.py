@@ -15,8 +15,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from engine.money import Currency, PriceEnding, RoundingMode, apply_ending, currency, quantize
+from engine.money import (
+    Currency,
+    PriceEnding,
+    RoundingMode,
+    apply_ending,
+    currency,
+    quantize,
+    to_decimal,
+)
+
+if TYPE_CHECKING:
+    from engine.config.model import FxTable, Product
+
+HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,4 +109,29 @@ def clamp(price: Decimal, rule: PriceRule) -> Decimal:
 def sale_price_from_discount(our_price: Decimal, discount_pct: Decimal, cur: Currency) -> Decimal:
     """Our price less a percentage, rounded half-up to the minor unit (no ending: the
     shopper sees the percentage, not the digits)."""
-    return quantize(our_price * (Decimal(100) - discount_pct) / Decimal(100), cur)
+    return quantize(our_price * (HUNDRED - discount_pct) / HUNDRED, cur)
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """The lowest price any discount stack may reach on a listing (`promotion_limits.floor`).
+    Rendering makes it the offer's minimum seller allowed price, so Amazon itself suppresses
+    a price under it; the guardrails check every sale and promotion stack against it."""
+
+    price: Decimal  # in the listing currency, at its minor unit
+    basis: str  # how it was worked out, for messages
+
+    def describe(self, cur: Currency) -> str:
+        return f"{self.price:f} {cur.code} ({self.basis})"
+
+
+def floor_price(setting: dict, product: Product, fx: FxTable, cur: Currency) -> Floor:
+    """The floor from a `promotion_limits.floor` setting: a fixed amount in the listing
+    currency, or the product's cost converted through the base currency plus a margin."""
+    if "amount" in setting:
+        return Floor(quantize(to_decimal(setting["amount"]), cur), "floor amount")
+    margin = to_decimal(setting["cost_plus_margin_pct"])
+    cost = product.cost
+    converted = cost.amount / fx.rate(cost.currency) * fx.rate(cur.code)
+    price = quantize(converted * (HUNDRED + margin) / HUNDRED, cur)
+    return Floor(price, f"cost {cost.amount:f} {cost.currency} + {margin.normalize():f}%")

@@ -29,6 +29,7 @@ from engine.config.model import (
 from engine.desired.pricing import (
     PriceRule,
     convert,
+    floor_price,
     price_rule,
     sale_price_from_discount,
     target_price,
@@ -324,7 +325,7 @@ def render_listing(
         else (texts.description if texts else ""),
         list_price=list_price,
         sale=sale,
-        minimum_seller_allowed_price=rule.min_price,
+        minimum_seller_allowed_price=_minimum_allowed(rule, layer, product, config, trace),
         maximum_seller_allowed_price=rule.max_price,
         quantity=quantity if product.fulfillment == "MFN" else None,
         identifiers=product.identifiers,
@@ -349,11 +350,6 @@ def _trace_rest(
     trace.add("product_type", r.product_type, product.at("product_type"))
     trace.add("fulfillment_channel", r.fulfillment_channel, product.at("fulfillment"))
     trace.add(
-        "minimum_seller_allowed_price",
-        r.minimum_seller_allowed_price,
-        *_origins(layer, "pricing.min_price"),
-    )
-    trace.add(
         "maximum_seller_allowed_price",
         r.maximum_seller_allowed_price,
         *_origins(layer, "pricing.max_price"),
@@ -373,6 +369,31 @@ def _trace_rest(
             trace.settings[key] = (BUILTIN_DEFAULTS[key], None)
         else:
             trace.settings[key] = (setting.value, setting.origin)
+
+
+def _minimum_allowed(
+    rule: PriceRule, layer: Layer, product: Product, config: Config, trace: Trace | None
+) -> Decimal | None:
+    """The offer's minimum seller allowed price: the higher of `pricing.min_price` and the
+    promotion floor. Amazon suppresses an offer priced under it, so a price typed wrong in
+    Seller Central, or a sale under the floor, never sells (defence in depth)."""
+    setting = layer.get("promotion_limits.floor")
+    floor = None
+    if setting is not None:
+        floor = floor_price(setting.value, product, config.fx, rule.currency)
+    candidates = [p for p in (rule.min_price, None if floor is None else floor.price) if p]
+    minimum = max(candidates) if candidates else None
+    if trace is not None:
+        note = ""
+        if floor is not None and minimum == floor.price:
+            note = f"promotion floor: {floor.describe(rule.currency)}"
+        trace.add(
+            "minimum_seller_allowed_price",
+            minimum,
+            *_origins(layer, "pricing.min_price", "promotion_limits.floor"),
+            note=note,
+        )
+    return minimum
 
 
 def _origins(layer: Layer, *keys: str) -> list[Origin]:

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from engine.config.model import Config, FxTable, Product
-from engine.desired.pricing import sale_price_from_discount
+from engine.config.model import Config
+from engine.desired.pricing import HUNDRED, Floor, floor_price, sale_price_from_discount
 from engine.desired.resource import Resource
-from engine.money import Currency, currency, quantize, to_decimal
+from engine.money import Currency, currency, quantize
 
-HUNDRED = Decimal(100)
+__all__ = ["HUNDRED", "Discount", "Floor", "LowestPrice", "floor_price", "listing_discounts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,27 +114,6 @@ def lowest_price(
             best = LowestPrice(price, moment, running)
     assert best is not None
     return best
-
-
-@dataclass(frozen=True, slots=True)
-class Floor:
-    price: Decimal  # in the listing currency, at its minor unit
-    basis: str  # how it was worked out, for messages
-
-    def describe(self, cur: Currency) -> str:
-        return f"{self.price:f} {cur.code} ({self.basis})"
-
-
-def floor_price(setting: dict, product: Product, fx: FxTable, cur: Currency) -> Floor:
-    """The floor from a `promotion_limits.floor` setting: a fixed amount in the listing
-    currency, or the product's cost converted through the base currency plus a margin."""
-    if "amount" in setting:
-        return Floor(quantize(to_decimal(setting["amount"]), cur), "floor amount")
-    margin = to_decimal(setting["cost_plus_margin_pct"])
-    cost = product.cost
-    converted = cost.amount / fx.rate(cost.currency) * fx.rate(cur.code)
-    price = quantize(converted * (HUNDRED + margin) / HUNDRED, cur)
-    return Floor(price, f"cost {cost.amount:f} {cost.currency} + {margin.normalize():f}%")
 
 
 def _iso(value: datetime) -> str:

@@ -54,6 +54,7 @@ def test_explain_prints_values_and_origins(config_dir, capsys):
     assert "products/audio.yaml:6 (products[0].base_price)" in out
     assert "marketplaces/DE.yaml:4 (pricing.tax_delta)" in out
     assert "missing_translation" in out and "built-in default" in out
+    assert "promotion floor: 20.24 EUR (cost 20.00 USD + 10%)" in out  # the minimum allowed
 
 
 @pytest.mark.parametrize(

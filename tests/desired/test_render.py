@@ -47,8 +47,9 @@ def test_rendered_listing_carries_language_currency_and_rule_price(make_config):
     assert (de.currency, de.language, de.title) == ("EUR", "de", "Sonora HP-100 Kopfhörer")
     assert de.our_price == Decimal("57.99")
     assert de.list_price == Decimal("76.59")  # 79.99 × 0.92 + 3.00, no ending
+    # min_price is 10.00, but the floor (cost 20.00 USD × 0.92 + 10 %) is higher.
     assert (de.minimum_seller_allowed_price, de.maximum_seller_allowed_price) == (
-        Decimal("10.00"),
+        Decimal("20.24"),
         Decimal("500.00"),
     )
     assert de.bullet_points == ("Leicht", "Faltbar")

@@ -1,8 +1,15 @@
 """Price change size and allowed price bounds, over the changes a plan writes."""
 
+from dataclasses import replace
+from decimal import Decimal
+
 import pytest
 
+from engine.desired.render import render
 from engine.desired.resource import Resource
+from engine.guardrails.evaluate import evaluate
+from engine.plan.diff import diff
+from tests.conftest import NOW
 from tests.guardrails.conftest import HP_DE, HP_JP, HP_US, check, found, live_price
 
 US_OVERRIDE = """\
@@ -59,25 +66,38 @@ def test_prices_near_the_converted_base_price_pass(make_config):
     assert not found(check(make_config(), empty_live), "price_change_size")
 
 
-def test_offers_without_bounds_or_with_a_minimum_under_the_floor_are_flagged(make_config):
+def test_offers_without_a_maximum_are_flagged(make_config):
     report = check(make_config(), empty_live)
     verdicts = found(report, "allowed_price_bounds")
     by_address = {v.address: v for v in verdicts if "HP-100" in (v.address or "")}
-    # US and JP have no min/max price in the minimal config; DE's minimum 10.00 < 20.24 floor.
-    assert set(by_address) == {HP_US, HP_DE, HP_JP}
+    # Rendering derives every minimum from the floor; US and JP set no max_price.
+    assert set(by_address) == {HP_US, HP_JP}
     assert all(v.level == "advisory" and v.outcome == "warn" for v in by_address.values())
-    assert "no minimum_seller_allowed_price or maximum_seller_allowed_price" in (
-        by_address[HP_US].message
-    )
-    assert "minimum seller allowed price 10.00 EUR is below the floor 20.24 EUR" in (
-        by_address[HP_DE].message
+    assert by_address[HP_US].message.startswith(
+        "no maximum_seller_allowed_price: Amazon cannot suppress a wrong price"
     )
     assert not report.blocked
 
 
+def test_a_minimum_under_the_floor_is_flagged(make_config):
+    # Rendering never writes one (it takes the higher of min_price and the floor), but a
+    # plan file is data: the rule still checks what a change would write.
+    config = make_config()
+    desired = render(config, NOW)
+    lowered = replace(desired.resources[HP_DE], minimum_seller_allowed_price=Decimal("10.00"))
+    live = dict(desired.resources)
+    wanted = {**desired.resources, HP_DE: lowered}
+    report = evaluate(diff(wanted, live), config, desired, now=NOW)
+    [verdict] = found(report, "allowed_price_bounds")
+    assert verdict.address == HP_DE
+    assert "minimum seller allowed price 10.00 EUR is below the floor 20.24 EUR" in (
+        verdict.message
+    )
+
+
 def test_only_written_offers_are_checked(make_config):
-    report = check(make_config(), live_price(HP_DE, "57.00"))
-    assert [v.address for v in found(report, "allowed_price_bounds")] == [HP_DE]
+    report = check(make_config(), live_price(HP_US, "57.00"))
+    assert [v.address for v in found(report, "allowed_price_bounds")] == [HP_US]
     assert not found(check(make_config()), "allowed_price_bounds")
 
 
