@@ -1,15 +1,16 @@
 """Synthetic live catalogs, seeded straight into a sandbox, for the backend benchmarks.
 
 `catalog()` builds N SKUs x M marketplaces of Resources (deterministic: every 5th SKU FBA,
-every 100th on sale). `open_sandbox()` seeds them into a sandbox in a temporary state
-directory (engine.sandbox.seed, as `sync sandbox reset` does, without rendering a config)
-and serves it on 127.0.0.1 in this process; `sandbox_process()` does the same in a child
-process, so that on a small machine the server and the benchmark do not share one GIL (the
-child's clock is resumed here from the state it saves, so both keep the same virtual
-time). `backend_for()` points an SpApiBackend at either, pacing by the sandbox's virtual
-clock (engine.sandbox.clock.ClockTimer) and recording every call.
+every 100th on sale) and `changes()` a plan's changes to them. `open_sandbox()` seeds them
+into a sandbox in a temporary state directory (engine.sandbox.seed, as `sync sandbox reset`
+does, without rendering a config) and serves it on 127.0.0.1 in this process;
+`sandbox_process()` does the same in a child process, so that on a small machine the server
+and the benchmark do not share one GIL (the child's clock is resumed here from the state it
+saves, so both keep the same virtual time). `backend_for()` points an SpApiBackend at
+either, pacing by the sandbox's virtual clock (engine.sandbox.clock.ClockTimer) and
+recording every call.
 
-    python bench/catalog.py STATE_DIR SKUS SPEED RATE_LIMITS   # the child: prints its URL
+    python bench/catalog.py STATE_DIR SKUS MARKETS SPEED RATE_LIMITS  # the child: prints its URL
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +31,7 @@ from engine.live.clients import Connection
 from engine.live.recording import MemoryRecorder
 from engine.live.spapi import SpApiBackend
 from engine.marketplaces import MARKETPLACES
+from engine.plan.diff import ResourceChange, diff
 from engine.sandbox import jsonio
 from engine.sandbox.app import SANDBOX_CREDENTIALS
 from engine.sandbox.clock import ClockState, ClockTimer, VirtualClock
@@ -74,6 +77,21 @@ def resource(code: str, n: int) -> Resource:
 
 def catalog(skus: int, markets: tuple[str, ...] = MARKETS) -> list[Resource]:
     return [resource(code, n) for code in markets for n in range(skus)]
+
+
+def changes(numbers: range) -> list[ResourceChange]:
+    """A change to each DE listing numbered in `numbers`, as a plan would make it: even ones
+    reprice (a read of the live offer, then a patch), odd ones restock (one patch; FBA ones
+    reprice too, their quantity being Amazon's)."""
+    result = []
+    for n in numbers:
+        have = resource("DE", n)
+        if n % 2 == 0 or have.quantity is None:
+            want = replace(have, our_price=have.our_price + 1)
+        else:
+            want = replace(have, quantity=have.quantity + 1)
+        result += diff({want.address: want}, {have.address: have}).changes
+    return result
 
 
 @contextmanager

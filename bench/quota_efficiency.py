@@ -27,31 +27,14 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
-from catalog import backend_for, catalog, sandbox_process
+from catalog import backend_for, changes, sandbox_process
 
 from engine.live.recording import MemoryRecorder
-from engine.plan.diff import ResourceChange, diff
 from engine.spapi_limits import LIMITS
 
 PATCH = LIMITS["patchListingsItem"]
-
-
-def changes(count: int) -> list[ResourceChange]:
-    """`count` changes to as many DE listings: even ones reprice, odd ones restock."""
-    result = []
-    for have in catalog(count, ("DE",)):
-        n = int(have.sku.rsplit("-", 1)[1])
-        if n % 2 == 0:
-            want = replace(have, our_price=have.our_price + 1)
-        elif have.quantity is not None:
-            want = replace(have, quantity=have.quantity + 1)
-        else:  # FBA: its quantity is Amazon's, so reprice it too
-            want = replace(have, our_price=have.our_price + 1)
-        result += diff({want.address: want}, {have.address: have}).changes
-    return result
 
 
 def main() -> int:
@@ -61,7 +44,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
 
-    work = changes(args.changes)
+    work = changes(range(args.changes))
     # One SKU more than changed: the seed leaves the last one unlisted (engine.sandbox.seed).
     with (
         sandbox_process(args.changes + 1, ("DE",), speed=args.speed, rate_limits=True) as (

@@ -4,7 +4,7 @@ When bulk is chosen: per-item calls cost one request per change at 5 requests pe
 (patch burst 5), while a feed costs a handful of calls whatever its size but takes minutes
 to process (createFeed's own quota is one per two minutes, burst 15). Small plans are faster
 per item; large ones are faster and far gentler on quota as a feed. The crossover is
-`SpApiBackend(bulk_threshold=...)`, to be set from the benchmark that measures it.
+`SpApiBackend(bulk_threshold=...)`, measured by bench/feed_crossover.py.
 
 Each change becomes one message carrying exactly what its per-item write would (the same
 builders in engine.live.patches); documents are chunked to at most 25,000 messages and under

@@ -50,7 +50,9 @@ from engine.sandbox import jsonio
 
 DETAIL = "summaries,attributes,issues,offers,fulfillmentAvailability"
 DETAIL_BATCH = 20  # searchListingsItems takes at most 20 identifiers
-DEFAULT_BULK_THRESHOLD = 200
+# Measured: a feed is live sooner than per-item writes from about 660-680 changes at the
+# published limits (`.venv/bin/python bench/feed_crossover.py`, sandbox feed timing).
+DEFAULT_BULK_THRESHOLD = 670
 HEALTH_REPORT = "GET_V2_SELLER_PERFORMANCE_REPORT"
 
 
