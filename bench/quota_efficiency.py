@@ -13,10 +13,12 @@ perfect run applies 5 changes per virtual second (after the first burst). Prints
 changes per virtual second as a share of that, and the share of calls answered 429.
 Target: >= 90 % of the quota, <= 1 % 429s.
 
-The default speed is 20: at speed 50 the quota is ~400 calls per real second (1.6 calls per
-change), more than the sandbox serves on a shared 2-core machine (werkzeug closes every
-connection, so each call is a new TCP connection and server thread). The real calls per
-second printed show when the machine, not the pacing, is the limit.
+The default speed is 20. At speed 50 the quota is ~400 calls per real second (1.6 calls per
+change), about what the sandbox serves on a shared 2-core machine (werkzeug closes every
+connection, so each call is a new TCP connection and server thread): measured 90-95 % of
+the quota, and 58 % while another benchmark ran. The real calls per second printed show
+when the machine, not the pacing, is the limit; stalls also cost a few 429s, because a
+bucket that sits full while a late request is on its way refills nothing.
 """
 
 from __future__ import annotations
