@@ -95,6 +95,7 @@ def open_backend(
     backend = config.project.backend
     state_dir = config.state_dir
     if backend.kind == "sandbox":
+        from engine.sandbox.clock import ClockTimer
         from engine.sandbox.runtime import Sandbox
         from engine.sandbox.store import Store
 
@@ -103,6 +104,7 @@ def open_backend(
         store.close()
         seed = None if seeded else sandbox_seed(config, datetime.now(UTC))
         with Sandbox.open(state_dir, seed=seed) as box:
+            options.setdefault("timer", ClockTimer(box.clock))  # pace by the sandbox's time
             live = SpApiBackend(
                 Connection(box.credentials.as_spapi_credentials(), endpoint=box.url),
                 config.project.seller_id,

@@ -1,8 +1,9 @@
 """Report and feed documents: the asynchronous create -> poll -> document lifecycles.
 
 Reports: createReport -> getReport until DONE -> getReportDocument -> download (maybe GZIP).
-Feeds: createFeedDocument -> upload -> createFeed -> getFeed until DONE -> getFeedDocument
--> download the processing report. Polls back off exponentially (`Polling`) through the
+Feeds: createFeedDocument -> upload -> createFeed -> getFeed until DONE (or FATAL) ->
+getFeedDocument -> download the processing report. A report Amazon CANCELLED (it does so
+when there is no data) reads as empty. Polls back off exponentially (`Polling`) through the
 backend's timer, so tests do not wait.
 
 createFeed is not idempotent: a retry after an ambiguous failure could submit the same
@@ -25,7 +26,9 @@ from engine.live.invoke import AmbiguousFailure, Invoker
 from engine.live.throttle import Timer
 
 DONE = "DONE"
-FAILED_STATES = ("FATAL", "CANCELLED")
+FATAL = "FATAL"
+CANCELLED = "CANCELLED"
+FAILED_STATES = (FATAL, CANCELLED)
 CLOCK_SKEW = timedelta(minutes=2)
 
 
@@ -68,14 +71,21 @@ class Operation:
 
 
 def _poll(
-    op: Operation, name: str, send: Callable[[Any], Any], timer: Timer, polling: Polling
+    op: Operation,
+    name: str,
+    send: Callable[[Any], Any],
+    timer: Timer,
+    polling: Polling,
+    *,
+    finished: tuple[str, ...] = (DONE,),
 ) -> dict[str, Any]:
+    """Poll until the job reaches one of `finished` (returned), or FATAL/CANCELLED."""
     for wait in [0.0, *polling.waits()]:
         if wait:
             timer.sleep(wait)
         payload = op(name, send).payload
         status = payload.get("processingStatus")
-        if status == DONE:
+        if status in finished:
             return payload
         if status in FAILED_STATES:
             raise DocumentError(f"{name}: processing ended {status} ({op.marketplace})")
@@ -103,9 +113,17 @@ def fetch_report(
         idempotent=True,  # a duplicate report costs quota, never data
     ).payload
     report_id = created["reportId"]
-    done = _poll(op, "getReport", lambda c: c.get_report(report_id), timer, polling)
+    # Amazon cancels a report that has no data (we never cancel our own): an empty report.
+    done = _poll(
+        op,
+        "getReport",
+        lambda c: c.get_report(report_id),
+        timer,
+        polling,
+        finished=(DONE, CANCELLED),
+    )
     document_id = done.get("reportDocumentId")
-    if not document_id:
+    if done["processingStatus"] == CANCELLED or not document_id:
         return b""
     document = op("getReportDocument", lambda c: c.get_report_document(document_id)).payload
     return download(http, document["url"], document.get("compressionAlgorithm"))
@@ -153,10 +171,17 @@ def feed_result(
     feed_id: str,
     timer: Timer,
     polling: Polling = DEFAULT_POLLING,
-) -> bytes:
-    done = _poll(op, "getFeed", lambda c: c.get_feed(feed_id), timer, polling)
+) -> tuple[str, bytes | None]:
+    """How the feed ended (DONE or FATAL) and its processing report. A FATAL feed applied
+    nothing, but its report (when it has one) says which messages were at fault."""
+    done = _poll(
+        op, "getFeed", lambda c: c.get_feed(feed_id), timer, polling, finished=(DONE, FATAL)
+    )
+    status = str(done["processingStatus"])
     document_id = done.get("resultFeedDocumentId")
     if not document_id:
+        if status == FATAL:
+            return status, None
         raise DocumentError(f"feed {feed_id} is DONE without a processing report")
     # The library's get_feed_document downloads with its own HTTP client; ask for the
     # metadata only and download here, like every other document.
@@ -164,4 +189,4 @@ def feed_result(
     document = op(
         "getFeedDocument", lambda c: c._request(path, params={}, add_marketplace=False)
     ).payload
-    return download(http, document["url"], document.get("compressionAlgorithm"))
+    return status, download(http, document["url"], document.get("compressionAlgorithm"))

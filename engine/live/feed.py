@@ -4,7 +4,7 @@ When bulk is chosen: per-item calls cost one request per change at 5 requests pe
 (patch burst 5), while a feed costs a handful of calls whatever its size but takes minutes
 to process (createFeed's own quota is one per two minutes, burst 15). Small plans are faster
 per item; large ones are faster and far gentler on quota as a feed. The crossover is
-`SpApiBackend(bulk_threshold=...)`, to be set from the benchmark that measures it.
+`SpApiBackend(bulk_threshold=...)`, measured by bench/feed_crossover.py.
 
 Each change becomes one message carrying exactly what its per-item write would (the same
 builders in engine.live.patches); documents are chunked to at most 25,000 messages and under
@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.live.backend import WriteResult
+from engine.live.backend import WriteResult, WriteStatus
 from engine.live.patches import listing_patches, put_body, write_kind
 from engine.plan.diff import ResourceChange
 from engine.sandbox import jsonio
@@ -94,10 +94,16 @@ def build_documents(
 
 
 def results_from_report(
-    report: Mapping[str, Any], changes: Mapping[int, ResourceChange], feed_id: str
+    report: Mapping[str, Any],
+    changes: Mapping[int, ResourceChange],
+    feed_id: str,
+    *,
+    fatal: bool = False,
 ) -> list[WriteResult]:
     """One WriteResult per change of a feed: INVALID when an ERROR issue names its message,
-    else ACCEPTED. Issues without a messageId concern the whole feed and go to every change."""
+    else ACCEPTED, or FAILED when the feed ended FATAL (nothing in it was applied, so the
+    change may be sent again). Issues without a messageId concern the whole feed and go to
+    every change."""
     by_message: dict[int, list[Mapping[str, Any]]] = {mid: [] for mid in changes}
     general: list[Mapping[str, Any]] = []
     for issue in report.get("issues") or ():
@@ -109,13 +115,25 @@ def results_from_report(
     results = []
     for mid, change in changes.items():
         issues = (*by_message[mid], *general)
-        invalid = any(i.get("severity") == "ERROR" for i in issues)
         results.append(
             WriteResult(
                 change.address,
-                "INVALID" if invalid else "ACCEPTED",
+                _status(by_message[mid], general, fatal),
                 submission_id=f"{feed_id}#{mid}",
                 issues=issues,
             )
         )
     return results
+
+
+def _status(
+    own: Sequence[Mapping[str, Any]], general: Sequence[Mapping[str, Any]], fatal: bool
+) -> WriteStatus:
+    def errors(issues: Sequence[Mapping[str, Any]]) -> bool:
+        return any(i.get("severity") == "ERROR" for i in issues)
+
+    if errors(own):
+        return "INVALID"
+    if fatal:
+        return "FAILED"
+    return "INVALID" if errors(general) else "ACCEPTED"

@@ -51,7 +51,9 @@ from engine.sandbox import jsonio
 
 DETAIL = "summaries,attributes,issues,offers,fulfillmentAvailability"
 DETAIL_BATCH = 20  # searchListingsItems takes at most 20 identifiers
-DEFAULT_BULK_THRESHOLD = 200
+# Measured: a feed is live sooner than per-item writes from about 660-680 changes at the
+# published limits (`.venv/bin/python bench/feed_crossover.py`, sandbox feed timing).
+DEFAULT_BULK_THRESHOLD = 670
 HEALTH_REPORT = "GET_V2_SELLER_PERFORMANCE_REPORT"
 
 
@@ -368,19 +370,8 @@ class SpApiBackend:
                         self.seller_id, sku, marketplaceIds=[mid], body=patch
                     ),
                 )
-        except SpApiError as err:
-            return WriteResult(
-                change.address,
-                "FAILED" if err.transient else "INVALID",
-                issues=tuple(err.errors),
-                request_id=err.request_id,
-            )
-        except httpx.TransportError as err:
-            return WriteResult(
-                change.address,
-                "FAILED",
-                issues=({"code": "TransportError", "message": str(err) or type(err).__name__},),
-            )
+        except (SpApiError, httpx.TransportError) as err:
+            return _failure(change.address, err)
         payload = response.payload
         return WriteResult(
             change.address,
@@ -419,15 +410,43 @@ class SpApiBackend:
         op = self._op(FEEDS, code)
         results = []
         for document in build_documents(self.seller_id, mkt.locale, messages):
-            feed_id = documents.submit_feed(
-                op, self._http, document.data, FEED_TYPE, mkt.marketplace_id, self._now
-            )
-            report = jsonio.loads(
-                documents.feed_result(op, self._http, feed_id, self._timer, self._polling)
-            )
-            results.extend(
-                results_from_report(
-                    report, {mid: numbered[mid] for mid in document.message_ids}, feed_id
+            chunk = {mid: numbered[mid] for mid in document.message_ids}
+            try:
+                feed_id = documents.submit_feed(
+                    op, self._http, document.data, FEED_TYPE, mkt.marketplace_id, self._now
                 )
+                status, data = documents.feed_result(
+                    op, self._http, feed_id, self._timer, self._polling
+                )
+            except (SpApiError, httpx.TransportError, documents.DocumentError) as err:
+                results.extend(_failure(change.address, err) for change in chunk.values())
+                continue
+            report = jsonio.loads(data) if data is not None else {"issues": [_no_report(feed_id)]}
+            results.extend(
+                results_from_report(report, chunk, feed_id, fatal=status == documents.FATAL)
             )
         return results
+
+
+def _no_report(feed_id: str) -> dict[str, str]:
+    return {
+        "code": "FeedFatal",
+        "severity": "ERROR",
+        "message": f"feed {feed_id} ended FATAL without a processing report",
+    }
+
+
+def _failure(address: str, err: Exception) -> WriteResult:
+    """A write that got no acceptance: INVALID when Amazon refused it for good (a 4xx other
+    than 429), else FAILED with what went wrong as its one issue."""
+    if isinstance(err, SpApiError):
+        return WriteResult(
+            address,
+            "FAILED" if err.transient else "INVALID",
+            issues=tuple(err.errors),
+            request_id=err.request_id,
+        )
+    code = "FeedError" if isinstance(err, documents.DocumentError) else "TransportError"
+    return WriteResult(
+        address, "FAILED", issues=({"code": code, "message": str(err) or type(err).__name__},)
+    )

@@ -211,8 +211,9 @@ class Account:
         query = _SearchQuery.parse(args)
         self.process_due()
         mids = [m.marketplace_id for m in mkts]
+        by_sku = query.identifiers if query.identifiers_type == "SKU" else None
         with self.store.read() as tx:
-            rows = tx.listings(seller_id, mids)
+            rows = tx.listings(seller_id, mids, by_sku)  # SKUs given: read only those
             severities = tx.issue_severities(seller_id)
             issues_by_key = {
                 (li.sku, li.marketplace_id): tx.issues(seller_id, li.sku, li.marketplace_id)

@@ -155,3 +155,29 @@ class VirtualClock:
                 speed=self._speed,
                 frozen=self._frozen,
             )
+
+
+class ClockTimer:
+    """A backend Timer (engine.live.throttle) that keeps the sandbox's time.
+
+    The sandbox refills its rate limits on its virtual clock, so a client pacing itself in
+    real seconds uses only 1/speed of the quota of a sped-up sandbox (and waits forever on a
+    frozen one). This timer's monotonic time is virtual seconds; sleeping takes the real
+    time those virtual seconds take at the clock's speed, or advances a frozen clock.
+    """
+
+    def __init__(self, clock: VirtualClock, *, sleep: Callable[[float], None] = time.sleep):
+        self._clock = clock
+        self._sleep = sleep
+        self._epoch = clock.now()
+
+    def monotonic(self) -> float:
+        return (self._clock.now() - self._epoch).total_seconds()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self._clock.frozen:
+            self._clock.advance(timedelta(seconds=seconds))
+        else:
+            self._sleep(seconds / self._clock.speed)

@@ -234,13 +234,20 @@ class Tx:
         ).fetchone()
         return None if row is None else _listing(row)
 
-    def listings(self, seller_id: str, marketplace_ids: Iterable[str]) -> list[Listing]:
+    def listings(
+        self, seller_id: str, marketplace_ids: Iterable[str], skus: Iterable[str] | None = None
+    ) -> list[Listing]:
+        """The seller's listings in the marketplaces (only those of `skus` when given)."""
         ids = list(marketplace_ids)
-        marks = ",".join("?" * len(ids))
+        where = f"seller_id = ? AND marketplace_id IN ({','.join('?' * len(ids))})"
+        args = [seller_id, *ids]
+        if skus is not None:
+            wanted = list(skus)
+            where += f" AND sku IN ({','.join('?' * len(wanted))})"
+            args += wanted
         rows = self._c.execute(
-            f"SELECT {_LISTING_COLUMNS} FROM listings "
-            f"WHERE seller_id = ? AND marketplace_id IN ({marks}) ORDER BY sku, marketplace_id",
-            (seller_id, *ids),
+            f"SELECT {_LISTING_COLUMNS} FROM listings WHERE {where} ORDER BY sku, marketplace_id",
+            args,
         ).fetchall()
         return [_listing(r) for r in rows]
 

@@ -13,7 +13,6 @@ import pytest
 
 from engine.live.backend import ApiCall
 from engine.live.clients import Connection
-from engine.live.documents import Polling
 from engine.live.invoke import Invoker
 from engine.live.recording import MemoryRecorder
 from engine.live.spapi import SpApiBackend
@@ -84,7 +83,6 @@ def make_backend(
             timer=timer,
             recorder=recorder,
             invoker=invoker,
-            polling=Polling(first=1, longest=4, give_up=60),
             **options,  # type: ignore[arg-type]
         )
         made.append(backend)

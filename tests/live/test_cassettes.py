@@ -85,7 +85,7 @@ def cassette_backend(
         state_dir=tmp_path / "state",
         now=now or clock.now,
         kind="sandbox",
-        timer=FakeTimer(),
+        timer=FakeTimer(clock),  # recording: polls wait on the sandbox's virtual clock
         recorder=MemoryRecorder(),
     )
     yield backend
@@ -110,6 +110,36 @@ def test_replayed_price_write_reads_the_offer_first(cassette_backend):
     assert result.status == "ACCEPTED"
     operations = [c.operation for c in cassette_backend.recorder.calls]
     assert operations == ["getListingsItem", "getListingsItem", "patchListingsItem"]
+
+
+@pytest.mark.vcr
+def test_replayed_refresh_through_the_listings_report(cassette_backend):
+    state = cassette_backend.read_listings(["DE"], refresh=True)
+    assert len(state.listings) == 31
+    assert state.listings['listing.DE["HP-003"]'].resource.sale is not None
+    assert cassette_backend.recorder.count() == {
+        "createReport": 1,
+        "getReport": 7,
+        "getReportDocument": 1,
+        "searchListingsItems": 2,
+    }
+
+
+@pytest.mark.vcr
+def test_replayed_feed_write(cassette_backend):
+    live = cassette_backend.read_listing("DE", "HP-005").resource
+    want = replace(live, quantity=77, title="Sonora HP-005 – Kopfhörer „Studio“")
+    cassette_backend.bulk_threshold = 1
+    (result,) = cassette_backend.write_bulk(
+        diff({want.address: want}, {live.address: live}).changes
+    )
+    assert result.status == "ACCEPTED" and result.submission_id.endswith("#1")
+    operations = cassette_backend.recorder.count()
+    assert (operations["createFeed"], operations["getFeed"], operations["getFeedDocument"]) == (
+        1,
+        7,
+        1,
+    )
 
 
 def test_cassettes_hold_no_secrets():

@@ -10,8 +10,9 @@ import pytest
 from engine.config.model import Backend
 from engine.errors import UserError
 from engine.live.clients import Connection, CredentialError
-from engine.live.connect import load_credentials, open_backend
+from engine.live.connect import load_credentials, open_backend, sandbox_seed
 from engine.marketplaces import REGION_ENDPOINTS
+from engine.sandbox.runtime import Sandbox
 from tests.live.conftest import calls_of
 
 GOOD = {"refresh_token": "Atzr|r", "lwa_app_id": "amzn1.app", "lwa_client_secret": "s3cret"}
@@ -93,6 +94,18 @@ def test_open_backend_serves_the_sandbox_from_the_config(make_config):
         assert listing is not None and listing.resource.marketplace == "DE"
         assert calls_of(backend)[-1].status == 200
     assert config.state_dir.joinpath("sandbox.db").exists() or any(config.state_dir.iterdir())
+
+
+def test_the_sandbox_backend_waits_on_the_sandbox_clock(make_config, clock):
+    """A frozen sandbox clock never refills quota nor finishes a report in real time: the
+    backend's waits must move it (a real-time timer would wait 126 s for this report)."""
+    config = make_config()
+    with Sandbox.open(config.state_dir, seed=sandbox_seed(config, clock.now()), clock=clock):
+        pass  # seeded, and the frozen clock saved for the next process
+    with open_backend(config) as backend:
+        state = backend.read_listings(["DE"], refresh=True)
+        assert state.listings and calls_of(backend)[0].operation == "createReport"
+        assert state.snapshots["DE"] > clock.now()
 
 
 def _skus(config):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.sandbox.clock import ClockState, VirtualClock
+from engine.sandbox.clock import ClockState, ClockTimer, VirtualClock
 from engine.sandbox.ratelimit import LIMITS, Limit, RateLimiter
 from tests.sandbox.conftest import NOW
 
@@ -107,3 +107,28 @@ def test_published_table_matches_the_notes():
     assert LIMITS["getOrders"].burst == 20 and LIMITS["getOrders"].header == "0.0167"
     with pytest.raises(KeyError, match="no published rate limit"):
         RateLimiter(VirtualClock.frozen_at(NOW)).acquire("fooBar")
+
+
+def test_clock_timer_keeps_virtual_seconds_and_sleeps_them_at_speed():
+    wall = FakeWall()
+    clock = VirtualClock(NOW, speed=50, wall=wall)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        wall.value += seconds
+
+    timer = ClockTimer(clock, sleep=sleep)
+    timer.sleep(10)
+    assert slept == [0.2]
+    assert timer.monotonic() == pytest.approx(10)
+    timer.sleep(0)
+    assert slept == [0.2]
+
+
+def test_clock_timer_advances_a_frozen_clock():
+    clock = VirtualClock.frozen_at(NOW)
+    timer = ClockTimer(clock, sleep=lambda s: pytest.fail("a frozen clock must not sleep"))
+    timer.sleep(1.5)
+    assert clock.now() == NOW + timedelta(seconds=1.5)
+    assert timer.monotonic() == 1.5
