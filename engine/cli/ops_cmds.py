@@ -1,0 +1,149 @@
+"""`sync orders pull | list | route`, `sync health`, `sync inventory replenish | deviation`,
+`sync status`: thin commands over engine.ops (parse options, call, print a table or JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from engine.errors import UserError
+from engine.live.orders import STATUSES
+from engine.marketplaces import MARKETPLACES
+from engine.ops.pull import pull_orders
+from engine.ops.session import backend_run, open_session
+from engine.state import orders as order_store
+from engine.state.orders import OrderFilter
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for header in headers:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    Console(width=200).print(table)
+
+
+def _when(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 date or date-time; without a time zone it is UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(
+            f"{option} {value!r}: give an ISO 8601 date or date-time such as 2026-11-20 "
+            "or 2026-11-20T08:00Z"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _marketplace(value: str | None) -> str | None:
+    if value is not None and value not in MARKETPLACES:
+        raise UserError(f"--marketplace {value!r} is not a marketplace code such as DE or US")
+    return value
+
+
+@click.group()
+def orders() -> None:
+    """Orders of every enabled marketplace: pull them, list them, route them to warehouses."""
+
+
+@orders.command(name="pull")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def pull_cmd(ctx: click.Context, as_json: bool) -> int:
+    """Read orders updated since the last pull into the state store (idempotent)."""
+    with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "pull") as live:
+        result = pull_orders(
+            live, session.db, session.seller_id, session.config.project.marketplaces
+        )
+    if as_json:
+        _echo_json(result.to_dict())
+        return 0
+    for m in result.marketplaces:
+        click.echo(
+            f"{m.marketplace}: {m.read} orders updated {m.updated_after:%Y-%m-%d %H:%M} to "
+            f"{m.updated_before:%Y-%m-%d %H:%M} UTC ({m.new} new, {m.updated} updated, "
+            f"{m.unchanged} unchanged)"
+        )
+    return 0
+
+
+@orders.command(name="list")
+@click.option("--marketplace", help="Only this marketplace (code, e.g. DE).")
+@click.option("--status", type=click.Choice(STATUSES), help="Only orders in this status.")
+@click.option("--sku", help="Only orders with this SKU.")
+@click.option("--promotion", "promotion_id", help="Only orders with this promotion id.")
+@click.option("--from", "since", help="Purchased at or after (ISO 8601; UTC if no zone).")
+@click.option("--to", "until", help="Purchased before (ISO 8601; UTC if no zone).")
+@click.option("--json", "as_json", is_flag=True, help="Print the orders as JSON.")
+@click.pass_context
+def list_cmd(
+    ctx: click.Context,
+    marketplace: str | None,
+    status: str | None,
+    sku: str | None,
+    promotion_id: str | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+) -> int:
+    """Orders in the state store (run `sync orders pull` first), oldest first."""
+    where = OrderFilter(
+        marketplace=_marketplace(marketplace),
+        status=status,
+        sku=sku,
+        promotion_id=promotion_id,
+        purchased_from=_when(since, "--from"),
+        purchased_to=_when(until, "--to"),
+    )
+    with open_session(ctx.obj["config_dir"]) as session, session.db.read() as conn:
+        found = order_store.find(conn, session.seller_id, where)
+    if as_json:
+        _echo_json([s.order.to_dict() for s in found])
+        return 0
+    _table(
+        (
+            "order",
+            "mkt",
+            "status",
+            "channel",
+            "purchased (UTC)",
+            "ship to",
+            "items",
+            "total",
+            "promotions",
+            "buyer cancel",
+        ),
+        [
+            (
+                o.amazon_order_id,
+                o.marketplace,
+                o.status,
+                o.channel,
+                f"{o.purchase_date:%Y-%m-%d %H:%M}",
+                o.ship_country,
+                ", ".join(f"{i.sku}×{i.quantity}" for i in o.items),
+                None if o.order_total is None else f"{o.order_total:f} {o.currency}",
+                ", ".join(o.promotion_ids),
+                "yes" if o.buyer_requested_cancel else "",
+            )
+            for o in (s.order for s in found)
+        ],
+    )
+    click.echo(f"{len(found)} order(s)")
+    return 0
+
+
+COMMANDS = [orders]
