@@ -15,6 +15,7 @@ from rich.table import Table
 from engine.errors import UserError
 from engine.live.orders import STATUSES
 from engine.marketplaces import MARKETPLACES
+from engine.ops.health_check import account_health
 from engine.ops.pull import pull_orders
 from engine.ops.session import backend_run, open_session
 from engine.state import orders as order_store
@@ -147,3 +148,34 @@ def list_cmd(
 
 
 COMMANDS = [orders]
+
+
+EXIT_HEALTH_BREACH = 5
+
+
+@click.command(name="health")
+@click.option(
+    "--local-only", is_flag=True, help="Skip Amazon's report; project from pulled orders only."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def health_cmd(ctx: click.Context, local_only: bool, as_json: bool) -> int:
+    """Account health per marketplace: Amazon's seller performance report beside a projection
+    from pulled orders. Exits 5 when a figure breaches its target (warnings exit 0)."""
+    with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "health") as live:
+        result = account_health(
+            live, session.db, session.seller_id, session.config, read_report=not local_only
+        )
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        for note in result.notes:
+            click.echo(f"note: {note}")
+        _table(
+            ("mkt", "metric", "report %", "local %", "gate %", "target %", "warn %", "verdict"),
+            result.rows(),
+        )
+    return EXIT_HEALTH_BREACH if result.breached else 0
+
+
+COMMANDS.append(health_cmd)

@@ -33,6 +33,8 @@ from engine.config.model import (
     Backend,
     Config,
     FxTable,
+    HealthLevel,
+    HealthTargets,
     Incident,
     Layer,
     MarketplaceConfig,
@@ -259,7 +261,31 @@ class _Loader:
             stock_source=stock_source,
             defaults=defaults,
             source=src,
+            health=self._health(src, data.get("health", {})),
         )
+
+    def _health(self, src: SourceFile, data: dict[str, Any]) -> HealthTargets:
+        """Targets as written over the defaults; a warning level past its target would
+        never warn, so it is refused."""
+        levels = {}
+        for name, values in data.items():
+            default = getattr(HealthTargets(), name)
+            level = HealthLevel(
+                to_decimal(values.get("target", default.target)),
+                to_decimal(values.get("warn", default.warn)),
+                default.higher_is_better,
+            )
+            if level.judge(level.warn) == "breach" and level.warn != level.target:
+                side = "below" if level.higher_is_better else "above"
+                self.errors.append(
+                    src.error(
+                        ("health", name, "warn" if "warn" in values else "target"),
+                        f"warning level {level.warn} is {side} the target {level.target}; "
+                        "the warning must come before the breach",
+                    )
+                )
+            levels[name] = level
+        return HealthTargets(**levels)
 
     def _unknown_marketplace(self, src: SourceFile, path: tuple, code: str) -> None:
         known = ", ".join(MARKETPLACES)

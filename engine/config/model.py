@@ -119,6 +119,31 @@ class StockSource:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthLevel:
+    """An account-health metric's limit in percent, and the earlier level that warns.
+    `higher_is_better` (valid tracking) must stay above both; the rest below both."""
+
+    target: Decimal
+    warn: Decimal
+    higher_is_better: bool = False
+
+    def judge(self, value: Decimal) -> Literal["ok", "warn", "breach"]:
+        if self.higher_is_better:
+            return "breach" if value <= self.target else "warn" if value <= self.warn else "ok"
+        return "breach" if value >= self.target else "warn" if value >= self.warn else "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class HealthTargets:
+    """Amazon's published targets by default, with warnings a little before them."""
+
+    order_defect_rate: HealthLevel = HealthLevel(Decimal(1), Decimal("0.8"))
+    cancellation_rate: HealthLevel = HealthLevel(Decimal("2.5"), Decimal("2.0"))
+    late_shipment_rate: HealthLevel = HealthLevel(Decimal(4), Decimal(3))
+    valid_tracking_rate: HealthLevel = HealthLevel(Decimal(95), Decimal(97), True)
+
+
+@dataclass(frozen=True, slots=True)
 class Project:
     seller_id: str
     seller_name: str
@@ -131,6 +156,7 @@ class Project:
     stock_source: StockSource | None
     defaults: Layer
     source: SourceFile
+    health: HealthTargets = HealthTargets()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ KNOWN_MARKETPLACES = (
     "US, CA, MX, BR, UK, IE, DE, FR, IT, ES, NL, BE, SE, PL, TR, AE, SA, EG, IN, ZA, JP, AU, SG"
 )
 PRODUCTS = "products/audio.yaml"
+MARGIN = "      cost_plus_margin_pct: 10\n"  # the last line of project.yaml
 
 # Valid files the minimal config does not have; cases break them one edit at a time.
 SALE = """\
@@ -612,6 +613,35 @@ CASES = [
             "No such file or directory"
         ],
         id="stock-csv-missing",
+    ),
+    # ---- account-health targets ---------------------------------------------------------------
+    pytest.param(
+        edited(
+            "project.yaml",
+            MARGIN,
+            MARGIN + "health:\n  cancellation_rate: {target: 2.5, warn: 3}\n",
+        ),
+        [
+            "project.yaml:26:42: health.cancellation_rate.warn: warning level 3 is above the "
+            "target 2.5; the warning must come before the breach"
+        ],
+        id="health-warn-after-target",
+    ),
+    pytest.param(
+        edited("project.yaml", MARGIN, MARGIN + "health:\n  valid_tracking_rate: {warn: 90}\n"),
+        [
+            "project.yaml:26:31: health.valid_tracking_rate.warn: warning level 90 is below the "
+            "target 95; the warning must come before the breach"
+        ],
+        id="health-tracking-warn-below-target",
+    ),
+    pytest.param(
+        edited("project.yaml", MARGIN, MARGIN + "health:\n  valid_tracking_rate: {target: 120}\n"),
+        [
+            "project.yaml:26:33: health.valid_tracking_rate.target: expected a percentage "
+            "between 0 and 100 (got 120)"
+        ],
+        id="health-target-not-a-percentage",
     ),
 ]
 
