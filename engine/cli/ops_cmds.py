@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,6 +20,7 @@ from engine.live.orders import STATUSES
 from engine.marketplaces import MARKETPLACES
 from engine.ops.health_check import account_health
 from engine.ops.pull import pull_orders
+from engine.ops.routing import COLUMNS, route
 from engine.ops.session import backend_run, open_session
 from engine.state import orders as order_store
 from engine.state.orders import OrderFilter
@@ -148,6 +152,46 @@ def list_cmd(
 
 
 COMMANDS = [orders]
+
+
+@orders.command(name="route")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of standard output.",
+)
+@click.pass_context
+def route_cmd(ctx: click.Context, fmt: str, output: Path | None) -> int:
+    """Route every open merchant-fulfilled order in the store to a warehouse of
+    warehouses.yaml, for the warehouse system (one line per order line and warehouse)."""
+    with open_session(ctx.obj["config_dir"]) as session:
+        warehouses = session.config.warehouses
+        if warehouses is None:
+            raise UserError(
+                f"no warehouses.yaml in {session.config.root}; describe your warehouses there "
+                "(see docs/config.md) to route orders"
+            )
+        with session.db.read() as conn:
+            found = order_store.find(conn, session.seller_id, OrderFilter(channel="MFN"))
+    lines = route([s.order for s in found], warehouses)
+    if fmt == "json":
+        text = json.dumps([line.to_dict() for line in lines], indent=2, ensure_ascii=False) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(line.to_dict() for line in lines)
+        text = buffer.getvalue()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        backordered = sum(1 for line in lines if line.backorder)
+        click.echo(f"wrote {len(lines)} route line(s) to {output} ({backordered} backordered)")
+    return 0
 
 
 EXIT_HEALTH_BREACH = 5

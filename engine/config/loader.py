@@ -52,6 +52,7 @@ from engine.config.model import (
     flatten_settings,
 )
 from engine.config.stock_csv import read_central_stock
+from engine.config.warehouses import read_warehouses
 from engine.config.yamlsafe import SourceFile, YamlProblem, parse_source
 from engine.gcpause import gc_paused
 from engine.marketplaces import MARKETPLACES, Marketplace
@@ -69,6 +70,7 @@ _TOP_LEVEL = {
     "promotions": "promotions",
     "approvals": "approvals",
     "incidents": "incidents",
+    "warehouses": "warehouses",
 }
 _FOLDERS = {
     "products": "products",
@@ -198,6 +200,11 @@ class _Loader:
                 project.stock_source, self._display(project.stock_source.path), self.hasher
             )
             self.errors.extend(problems)
+        warehouses = None
+        if sources["warehouses"]:
+            warehouses = read_warehouses(
+                sources["warehouses"][0], self.root, self._display, self.hasher, self.errors
+            )
         if self.errors:
             raise ConfigErrors(self.errors)
         return Config(
@@ -212,6 +219,7 @@ class _Loader:
             incidents=tuple(incidents),
             central_stock=central,
             digest=self.hasher.hexdigest(),
+            warehouses=warehouses,
         )
 
     def _project(self, src: SourceFile) -> Project:

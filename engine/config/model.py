@@ -300,6 +300,25 @@ class Incident:
 
 
 @dataclass(frozen=True, slots=True)
+class Warehouse:
+    """One of the seller's warehouses: where it is, whom it serves, what it holds."""
+
+    id: str
+    name: str
+    latitude: float  # degrees: geometry, not money
+    longitude: float
+    countries: tuple[str, ...]
+    stock: dict[str, int]  # units on hand by SKU
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Warehouses:
+    fallback: Literal["backorder", "split"]
+    items: tuple[Warehouse, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole desired-state config of one seller account."""
 
@@ -314,6 +333,7 @@ class Config:
     incidents: tuple[Incident, ...]
     central_stock: dict[str, int]  # units on hand in the central warehouse, by SKU
     digest: str  # sha256 over every file read, for plans to pin the config they came from
+    warehouses: Warehouses | None = None  # warehouses.yaml, for routing orders
 
     @property
     def state_dir(self) -> Path:

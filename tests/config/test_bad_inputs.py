@@ -53,6 +53,13 @@ approvals:
     approver: ops@example.com
     expires: 2026-12-01T00:00:00Z
 """
+WAREHOUSES = """\
+warehouses:
+  - id: eu-leipzig
+    location: {latitude: 51.34, longitude: 12.37}
+    countries: [DE, AT]
+    stock: {path: stock.csv, quantity_column: on_hand}
+"""
 INCIDENT = """\
 incidents:
   - id: INC-1
@@ -62,7 +69,7 @@ incidents:
     acknowledged_at: 2026-11-20T10:00:00Z
     resolution: promotion code fixed, orders cancelled
 """
-EXTRA = {"sales.yaml": SALE, "promotions.yaml": PROMOTION}
+EXTRA = {"sales.yaml": SALE, "promotions.yaml": PROMOTION, "warehouses.yaml": WAREHOUSES}
 
 
 def billion_laughs() -> str:
@@ -642,6 +649,50 @@ CASES = [
             "between 0 and 100 (got 120)"
         ],
         id="health-target-not-a-percentage",
+    ),
+    # ---- warehouses.yaml ------------------------------------------------------------------------
+    pytest.param(
+        edited(
+            "warehouses.yaml",
+            "stock: {path: stock.csv, quantity_column: on_hand}\n",
+            "stock: {path: stock.csv, quantity_column: on_hand}\n"
+            "  - id: eu-leipzig\n    location: {latitude: 40.42, longitude: -3.70}\n"
+            "    countries: [ES]\n    stock: {path: stock.csv, quantity_column: on_hand}\n",
+            WAREHOUSES,
+        ),
+        [
+            "warehouses.yaml:6:9: warehouses[1].id: warehouse id 'eu-leipzig' is already used by "
+            "warehouses.yaml:2 (warehouses[0])"
+        ],
+        id="warehouse-duplicate-id",
+    ),
+    pytest.param(
+        edited("warehouses.yaml", "[DE, AT]", "[DE, XK]", WAREHOUSES),
+        [
+            "warehouses.yaml:4:21: warehouses[0].countries[1]: no centroid for country 'XK', so "
+            "orders to it cannot be routed; known: AE, AT, AU, BE, BG, BR, CA, CH, CN, CY, CZ, "
+            "DE, DK, EE, EG, ES, FI, FR, GB, GR, HR, HU, IE, IN, IT, JP, KR, LI, LT, LU, LV, MC, "
+            "MT, MX, NL, NO, NZ, PL, PR, PT, RO, SA, SE, SG, SI, SK, SM, TR, US, VA, ZA"
+        ],
+        id="warehouse-country-without-centroid",
+    ),
+    pytest.param(
+        edited("warehouses.yaml", "latitude: 51.34", "latitude: 151.34", WAREHOUSES),
+        ["warehouses.yaml:3:26: warehouses[0].location.latitude: must be at most 90 (got 151.34)"],
+        id="warehouse-latitude-out-of-range",
+    ),
+    pytest.param(
+        edited("warehouses.yaml", "path: stock.csv", "path: leipzig.csv", WAREHOUSES),
+        [
+            "warehouses.yaml:5:19: warehouses[0].stock.path: stock file leipzig.csv cannot be "
+            "read: No such file or directory"
+        ],
+        id="warehouse-stock-missing",
+    ),
+    pytest.param(
+        {"warehouses.yaml": "fallback: ship-anyway\n" + WAREHOUSES},
+        ["warehouses.yaml:1:11: fallback: expected one of: backorder, split (got 'ship-anyway')"],
+        id="warehouse-unknown-fallback",
     ),
 ]
 
