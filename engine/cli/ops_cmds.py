@@ -19,6 +19,7 @@ from engine.errors import UserError
 from engine.live.orders import STATUSES
 from engine.marketplaces import MARKETPLACES
 from engine.ops.health_check import account_health
+from engine.ops.inventory import fba_replenishment, live_deviation
 from engine.ops.pull import pull_orders
 from engine.ops.routing import COLUMNS, route
 from engine.ops.session import backend_run, open_session
@@ -223,3 +224,91 @@ def health_cmd(ctx: click.Context, local_only: bool, as_json: bool) -> int:
 
 
 COMMANDS.append(health_cmd)
+
+
+@click.group()
+def inventory() -> None:
+    """Stock views: FBA replenishment and MFN quantity deviation."""
+
+
+@inventory.command(name="replenish")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the recommendations to this CSV file.",
+)
+@click.pass_context
+def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
+    """Per FBA SKU and marketplace below its alert level: live fulfillable units, the
+    thresholds, and the units to send from the central warehouse."""
+    with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "replenish") as live:
+        recs = fba_replenishment(session.config, live, live.now())
+    header = (
+        "marketplace",
+        "sku",
+        "fba_fulfillable",
+        "alert_level",
+        "max_per_site",
+        "recommended_transfer",
+        "reason",
+    )
+    rows = [
+        (
+            r.marketplace,
+            r.sku,
+            r.fba_quantity,
+            r.alert_level,
+            r.max_per_site,
+            r.recommended_units,
+            r.reason,
+        )
+        for r in recs
+    ]
+    _table(header, rows)
+    if csv_path is not None:
+        with csv_path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+        click.echo(f"wrote {len(rows)} recommendation(s) to {csv_path}")
+    return 0
+
+
+@inventory.command(name="deviation")
+@click.option(
+    "--refresh/--no-refresh",
+    default=True,
+    show_default=True,
+    help="Read live listings, or only the cached snapshot.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def deviation_cmd(ctx: click.Context, refresh: bool, as_json: bool) -> int:
+    """Desired versus live merchant-fulfilled quantity, in percent (target <= 0.5 %)."""
+    with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "deviation") as live:
+        result = live_deviation(session.config, live, live.now(), refresh=refresh)
+    rows = [
+        (d.address, d.desired, "not live" if d.live is None else d.live) for d in result.listings
+    ]
+    if as_json:
+        _echo_json(
+            {
+                "percent": f"{result.percent:f}",
+                "desired_total": result.desired_total,
+                "off_by": result.off_by,
+                "listings": [
+                    {"address": d.address, "desired": d.desired, "live": d.live}
+                    for d in result.listings
+                ],
+            }
+        )
+        return 0
+    _table(("listing", "desired", "live"), rows)
+    click.echo(
+        f"deviation {result.percent}% ({result.off_by} of {result.desired_total} desired units)"
+    )
+    return 0
+
+
+COMMANDS.append(inventory)

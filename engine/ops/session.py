@@ -13,12 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import Config, load_config
+from engine.errors import UserError
 from engine.live.backend import Backend
+from engine.live.clients import SpApiError
+from engine.live.documents import DocumentError
 from engine.live.recording import MemoryRecorder
 from engine.state import api_calls, heartbeats
 from engine.state.db import StateDB, open_state
 
 NO_RESPONSE = 0  # the call log's status for an attempt that got no HTTP response
+
+
+class BackendFailed(UserError):
+    """An SP-API call that failed for good (after retries), or a report that never came."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,8 @@ def backend_run(session: Session, activity: str) -> Iterator[Backend]:
         try:
             yield backend
             ok = True
+        except (SpApiError, DocumentError) as err:
+            raise BackendFailed(f"{activity}: the SP-API backend failed: {err}") from None
         finally:
             with session.db.write() as conn:
                 for call in recorder.calls:
