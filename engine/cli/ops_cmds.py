@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ from engine.errors import UserError
 from engine.live.orders import STATUSES
 from engine.marketplaces import MARKETPLACES
 from engine.ops.health_check import account_health
-from engine.ops.inventory import fba_replenishment, live_deviation
+from engine.ops.inventory import cached_deviation, fba_replenishment, live_deviation
+from engine.ops.kpi import SYNC_SUCCESS_TARGET_PCT, StatusFigures, gather
+from engine.ops.prometheus import write as write_prometheus
 from engine.ops.pull import pull_orders
 from engine.ops.routing import COLUMNS, route
 from engine.ops.session import backend_run, open_session
@@ -312,3 +315,72 @@ def deviation_cmd(ctx: click.Context, refresh: bool, as_json: bool) -> int:
 
 
 COMMANDS.append(inventory)
+
+
+EXIT_STATUS_BREACH = 6
+
+
+@click.command(name="status")
+@click.option("--json", "as_json", is_flag=True, help="Print the KPIs as JSON.")
+@click.option(
+    "--prometheus",
+    "prom_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write them for node_exporter's textfile collector (a *.prom file).",
+)
+@click.option("--now", "now_text", help="Evaluate as of this time (ISO 8601; default: now).")
+@click.option(
+    "--strict", is_flag=True, help="Exit 6 when a KPI misses its target (for CI alerting)."
+)
+@click.pass_context
+def status_cmd(
+    ctx: click.Context, as_json: bool, prom_path: Path | None, now_text: str | None, strict: bool
+) -> int:
+    """Sync success rate, API latency per operation, inventory deviation, and when plan,
+    apply, watch and pull last succeeded. Reads only the state store and snapshot cache."""
+    if prom_path is not None and prom_path.suffix != ".prom":
+        raise UserError(f"--prometheus {prom_path}: node_exporter only reads files ending in .prom")
+    now = _when(now_text, "--now") or datetime.now(UTC)
+    with open_session(ctx.obj["config_dir"]) as session:
+        found = cached_deviation(session.config, now)
+        status = gather(
+            session.db, session.seller_id, now, None if found is None else found.percent
+        )
+        seller_id = session.seller_id
+    if prom_path is not None:
+        write_prometheus(prom_path, status, seller_id)
+    if as_json:
+        _echo_json(status.to_dict())
+    else:
+        _print_status(status)
+    return EXIT_STATUS_BREACH if strict and status.breaches else 0
+
+
+def _print_status(status: StatusFigures) -> None:
+    def pct(value: Decimal | None) -> str:
+        return "unknown" if value is None else f"{value}%"
+
+    click.echo(f"KPIs from {status.window_start:%Y-%m-%d %H:%M} to {status.now:%Y-%m-%d %H:%M} UTC")
+    click.echo(
+        f"sync success rate: {pct(status.sync_success_rate_pct)} of {status.changes_finished} "
+        f"finished change(s) (target >= {SYNC_SUCCESS_TARGET_PCT}%)"
+    )
+    click.echo(
+        f"API success rate: {pct(status.api_success_rate_pct)} of {status.api_calls} call(s)"
+    )
+    click.echo(f"inventory deviation: {pct(status.inventory_deviation_pct)} (target <= 0.5%)")
+    if status.latency:
+        _table(
+            ("operation", "calls", "p50 ms", "p95 ms"),
+            [(x.operation, x.calls, x.p50_ms, x.p95_ms) for x in status.latency],
+        )
+    for activity, at in status.last_success.items():
+        last_ok = status.last_run_ok.get(activity)
+        note = " (last run failed)" if last_ok is False else ""
+        when = "never" if at is None else f"{at:%Y-%m-%d %H:%M} UTC"
+        click.echo(f"last successful {activity}: {when}{note}")
+    for breach in status.breaches:
+        click.echo(f"missed: {breach}")
+
+
+COMMANDS.append(status_cmd)

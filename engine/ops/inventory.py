@@ -21,6 +21,7 @@ from engine.desired.render import render
 from engine.desired.resource import Resource
 from engine.desired.stock import Replenishment
 from engine.live.backend import Backend
+from engine.live.snapshot import SnapshotCache
 
 PERCENT_QUANTUM = Decimal("0.01")
 
@@ -74,12 +75,27 @@ def deviation(desired: Mapping[str, Resource], live: Mapping[str, Resource]) -> 
     return Deviation(tuple(rows), total, off)
 
 
+def cached_deviation(config: Config, now: datetime) -> Deviation | None:
+    """The deviation against the live snapshots `sync plan` cached (no API call); None
+    while any enabled marketplace has no snapshot yet."""
+    cache = SnapshotCache(config.state_dir)
+    live: dict[str, Resource] = {}
+    for code in config.project.marketplaces:
+        snapshot = cache.load(code)
+        if snapshot is None:
+            return None
+        live.update({a: listing.resource for a, listing in snapshot.listings().items()})
+    return _against_desired(config, now, live)
+
+
+def _against_desired(config: Config, now: datetime, live: Mapping[str, Resource]) -> Deviation:
+    quantities = {
+        (r.marketplace, r.sku): r.quantity for r in live.values() if r.quantity is not None
+    }
+    return deviation(render(config, now, quantities).resources, live)
+
+
 def live_deviation(config: Config, backend: Backend, now: datetime, *, refresh: bool) -> Deviation:
     """Read live listings (or the cached snapshot when not `refresh`) and compare."""
     codes: Sequence[str] = config.project.marketplaces
-    state = backend.read_listings(codes, refresh=refresh)
-    live = state.resources()
-    quantities = {
-        (r.marketplace, r.sku): r.quantity or 0 for r in live.values() if r.quantity is not None
-    }
-    return deviation(render(config, now, quantities).resources, live)
+    return _against_desired(config, now, backend.read_listings(codes, refresh=refresh).resources())

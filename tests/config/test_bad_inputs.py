@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli.main import main
-from tests.minimal_config import MINIMAL_FILES, edited, write_config
+from tests.minimal_config import MINIMAL_FILES, WAREHOUSES, edited, write_config
 
 NOW = "2026-11-22T12:00:00Z"
 KNOWN_MARKETPLACES = (
@@ -52,13 +52,6 @@ approvals:
     reason: Black Friday pricing agreed with finance
     approver: ops@example.com
     expires: 2026-12-01T00:00:00Z
-"""
-WAREHOUSES = """\
-warehouses:
-  - id: eu-leipzig
-    location: {latitude: 51.34, longitude: 12.37}
-    countries: [DE, AT]
-    stock: {path: stock.csv, quantity_column: on_hand}
 """
 INCIDENT = """\
 incidents:
