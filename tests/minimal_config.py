@@ -83,6 +83,15 @@ MINIMAL_FILES: dict[str, str] = {
     "stock.csv": "sku,on_hand\nHP-100,30\nSPK-1,12\n",
 }
 
+# An optional file the minimal config does not have: one warehouse serving DE and AT.
+WAREHOUSES = """\
+warehouses:
+  - id: eu-leipzig
+    location: {latitude: 51.34, longitude: 12.37}
+    countries: [DE, AT]
+    stock: {path: stock.csv, quantity_column: on_hand}
+"""
+
 
 def write_config(root: Path, changes: dict[str, str | bytes | None] | None = None) -> Path:
     """Write the minimal config into `root`, with `changes` replacing (or, when None,

@@ -27,7 +27,7 @@ from tests.minimal_config import write_config
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / ".github" / "workflows"
 SETUP_ACTION = REPO / ".github" / "actions" / "setup" / "action.yml"
-ACCOUNT_WORKFLOWS = ("plan.yml", "apply.yml", "drift.yml")
+ACCOUNT_WORKFLOWS = ("plan.yml", "apply.yml", "drift.yml", "ops.yml")
 SECRET_VARS = ("SP_API_REFRESH_TOKEN", "LWA_APP_ID", "LWA_CLIENT_SECRET", "SELLERSYNC_STATE_DSN")
 # `sync <args>` in a shell line, up to the end of the command ($( ... ), pipes, ;).
 SYNC_CALL = re.compile(r"(?:^|[\s(;&|])sync\s+([^\n;&|)<>]*)")
@@ -60,7 +60,7 @@ def workflow_names() -> list[str]:
 
 
 def test_every_workflow_is_there_and_loads():
-    assert workflow_names() == ["apply.yml", "ci.yml", "drift.yml", "plan.yml"]
+    assert workflow_names() == ["apply.yml", "ci.yml", "drift.yml", "ops.yml", "plan.yml"]
     for name in workflow_names():
         assert load(name)["jobs"], name
 
@@ -214,6 +214,11 @@ def test_the_workflows_run_the_commands_ci_md_documents():
         ("apply.yml", "plan"),
         ("apply.yml", "apply"),
         ("drift.yml", "drift"),
+        ("ops.yml", "orders"),
+        ("ops.yml", "watch"),
+        ("ops.yml", "drift"),
+        ("ops.yml", "health"),
+        ("ops.yml", "status"),
     } <= used
     assert {argv[0] for _, _, argv in sync_calls()} <= {
         "accounts",
@@ -222,6 +227,10 @@ def test_the_workflows_run_the_commands_ci_md_documents():
         "plan",
         "apply",
         "drift",
+        "orders",
+        "watch",
+        "health",
+        "status",
     }
 
 

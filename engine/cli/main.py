@@ -41,9 +41,16 @@ def cli(ctx: click.Context, config_dir: Path) -> None:
 
 
 def _register_commands() -> None:
-    from engine.cli import accounts_cmds, apply_cmds, config_cmds, sandbox_cmds, state_cmds
+    from engine.cli import (
+        accounts_cmds,
+        apply_cmds,
+        config_cmds,
+        ops_cmds,
+        sandbox_cmds,
+        state_cmds,
+    )
 
-    for module in (config_cmds, sandbox_cmds, state_cmds, apply_cmds, accounts_cmds):
+    for module in (config_cmds, sandbox_cmds, state_cmds, apply_cmds, accounts_cmds, ops_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

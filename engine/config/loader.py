@@ -40,6 +40,8 @@ from engine.config.model import (
     Backend,
     Config,
     FxTable,
+    HealthLevel,
+    HealthTargets,
     Incident,
     Layer,
     MarketplaceConfig,
@@ -57,6 +59,7 @@ from engine.config.model import (
     flatten_settings,
 )
 from engine.config.stock_csv import read_central_stock
+from engine.config.warehouses import read_warehouses
 from engine.config.yamlsafe import SourceFile, YamlProblem, parse_source
 from engine.gcpause import gc_paused
 from engine.marketplaces import MARKETPLACES, Marketplace
@@ -75,6 +78,7 @@ _TOP_LEVEL = {
     "promotions": "promotions",
     "approvals": "approvals",
     "incidents": "incidents",
+    "warehouses": "warehouses",
 }
 _FOLDERS = {
     "products": "products",
@@ -220,6 +224,11 @@ class _Loader:
                 project.stock_source, self._display(project.stock_source.path), self.hasher
             )
             self.errors.extend(problems)
+        warehouses = None
+        if sources["warehouses"]:
+            warehouses = read_warehouses(
+                sources["warehouses"][0], self.root, self._display, self.hasher, self.errors
+            )
         if self.errors:
             raise ConfigErrors(self.errors)
         return Config(
@@ -234,6 +243,7 @@ class _Loader:
             incidents=tuple(incidents),
             central_stock=central,
             digest=self.hasher.hexdigest(),
+            warehouses=warehouses,
         )
 
     def _project(self, src: SourceFile) -> Project:
@@ -287,6 +297,7 @@ class _Loader:
             stock_source=stock_source,
             defaults=defaults,
             source=src,
+            health=self._health(src, data.get("health", {})),
         )
 
     def _sandbox_forced(self) -> bool:
@@ -304,6 +315,29 @@ class _Loader:
                 )
             )
         return value == "sandbox"
+
+    def _health(self, src: SourceFile, data: dict[str, Any]) -> HealthTargets:
+        """Targets as written over the defaults; a warning level past its target would
+        never warn, so it is refused."""
+        levels = {}
+        for name, values in data.items():
+            default = getattr(HealthTargets(), name)
+            level = HealthLevel(
+                to_decimal(values.get("target", default.target)),
+                to_decimal(values.get("warn", default.warn)),
+                default.higher_is_better,
+            )
+            if level.judge(level.warn) == "breach" and level.warn != level.target:
+                side = "below" if level.higher_is_better else "above"
+                self.errors.append(
+                    src.error(
+                        ("health", name, "warn" if "warn" in values else "target"),
+                        f"warning level {level.warn} is {side} the target {level.target}; "
+                        "the warning must come before the breach",
+                    )
+                )
+            levels[name] = level
+        return HealthTargets(**levels)
 
     def _unknown_marketplace(self, src: SourceFile, path: tuple, code: str) -> None:
         known = ", ".join(MARKETPLACES)

@@ -128,6 +128,31 @@ class StockSource:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthLevel:
+    """An account-health metric's limit in percent, and the earlier level that warns.
+    `higher_is_better` (valid tracking) must stay above both; the rest below both."""
+
+    target: Decimal
+    warn: Decimal
+    higher_is_better: bool = False
+
+    def judge(self, value: Decimal) -> Literal["ok", "warn", "breach"]:
+        if self.higher_is_better:
+            return "breach" if value <= self.target else "warn" if value <= self.warn else "ok"
+        return "breach" if value >= self.target else "warn" if value >= self.warn else "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class HealthTargets:
+    """Amazon's published targets by default, with warnings a little before them."""
+
+    order_defect_rate: HealthLevel = HealthLevel(Decimal(1), Decimal("0.8"))
+    cancellation_rate: HealthLevel = HealthLevel(Decimal("2.5"), Decimal("2.0"))
+    late_shipment_rate: HealthLevel = HealthLevel(Decimal(4), Decimal(3))
+    valid_tracking_rate: HealthLevel = HealthLevel(Decimal(95), Decimal(97), True)
+
+
+@dataclass(frozen=True, slots=True)
 class Project:
     seller_id: str
     seller_name: str
@@ -140,6 +165,7 @@ class Project:
     stock_source: StockSource | None
     defaults: Layer
     source: SourceFile
+    health: HealthTargets = HealthTargets()
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +312,25 @@ class Incident:
 
 
 @dataclass(frozen=True, slots=True)
+class Warehouse:
+    """One of the seller's warehouses: where it is, whom it serves, what it holds."""
+
+    id: str
+    name: str
+    latitude: float  # degrees: geometry, not money
+    longitude: float
+    countries: tuple[str, ...]
+    stock: dict[str, int]  # units on hand by SKU
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Warehouses:
+    fallback: Literal["backorder", "split"]
+    items: tuple[Warehouse, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole desired-state config of one seller account."""
 
@@ -300,6 +345,7 @@ class Config:
     incidents: tuple[Incident, ...]
     central_stock: dict[str, int]  # units on hand in the central warehouse, by SKU
     digest: str  # sha256 over every file read, for plans to pin the config they came from
+    warehouses: Warehouses | None = None  # warehouses.yaml, for routing orders
 
     @property
     def state_dir(self) -> Path:

@@ -34,6 +34,7 @@ SCHEMA_NAMES = (
     "promotions",
     "approvals",
     "incidents",
+    "warehouses",
 )
 
 

@@ -93,6 +93,8 @@ class Replenishment:
     fba_quantity: int
     recommended_units: int
     reason: str
+    alert_level: int = 0
+    max_per_site: int = 0
 
 
 def recommend_fba(sku: str, central: int, sites: Sequence[SiteStock]) -> list[Replenishment]:
@@ -103,5 +105,9 @@ def recommend_fba(sku: str, central: int, sites: Sequence[SiteStock]) -> list[Re
             reason = f"FBA quantity {s.local} is below the alert level {s.alert_level}" + (
                 "" if a.granted else "; no central stock to send"
             )
-            recs.append(Replenishment(a.marketplace, sku, s.local, a.granted, reason))
+            recs.append(
+                Replenishment(
+                    a.marketplace, sku, s.local, a.granted, reason, s.alert_level, s.max_per_site
+                )
+            )
     return recs

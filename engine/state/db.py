@@ -155,6 +155,7 @@ def _create_schema(conn: sa.Connection, what: str) -> None:
                 f"{SCHEMA_VERSION} (use the sellersync that wrote it, or a new database)"
             )
         if found is not None:
+            metadata.create_all(conn)  # tables added within a version (checkfirst: additive)
             return
     metadata.create_all(conn)
     conn.execute(state_meta.insert().values(key="schema_version", value=SCHEMA_VERSION))

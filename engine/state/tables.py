@@ -10,6 +10,7 @@ Times are stored as UTC and read back timezone-aware; JSON is written with exact
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,6 +55,19 @@ class DecimalJSON(sa.TypeDecorator[Any]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         return None if value is None else jsonio.loads(value)
+
+
+class DecimalText(sa.TypeDecorator[Decimal]):
+    """Exact decimal text (money, rates) on both backends: never REAL or float."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
+        return None if value is None else f"{value:f}"
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
 
 
 metadata = sa.MetaData()
@@ -160,6 +174,65 @@ watch_checkpoints = sa.Table(
     _seller(primary_key=True),
     sa.Column("marketplace", sa.String, primary_key=True),
     sa.Column("checked_until", UTCDateTime, nullable=False),
+)
+
+# Orders pulled from every marketplace (`sync orders pull`), one row per order and per item.
+# `shipped_at` is the LastUpdateDate of the first pull that saw the order Shipped (Orders v0
+# has no ship time); money is decimal text in the order's currency.
+orders = sa.Table(
+    "orders",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("amazon_order_id", sa.String, primary_key=True),
+    sa.Column("marketplace", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("channel", sa.String, nullable=False),
+    sa.Column("currency", sa.String, nullable=False),
+    sa.Column("purchase_date", UTCDateTime, nullable=False),
+    sa.Column("last_update", UTCDateTime, nullable=False),
+    sa.Column("latest_ship_date", UTCDateTime),
+    sa.Column("ship_country", sa.String),
+    sa.Column("order_total", DecimalText),
+    sa.Column("shipped_at", UTCDateTime),
+    sa.Index("orders_by_purchase", "seller_id", "marketplace", "purchase_date"),
+)
+
+order_items = sa.Table(
+    "order_items",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("order_item_id", sa.String, primary_key=True),
+    sa.Column("amazon_order_id", sa.String, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("sku", sa.String, nullable=False),
+    sa.Column("asin", sa.String, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("quantity_shipped", sa.Integer, nullable=False),
+    sa.Column("item_price", DecimalText),
+    sa.Column("promotion_discount", DecimalText),
+    sa.Column("promotion_ids", DecimalJSON, nullable=False),
+    sa.Column("buyer_requested_cancel", sa.Boolean, nullable=False),
+    sa.Column("buyer_cancel_reason", sa.Text),
+    sa.Index("order_items_by_order", "seller_id", "amazon_order_id", "position"),
+)
+
+order_checkpoints = sa.Table(
+    "order_checkpoints",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("marketplace", sa.String, primary_key=True),
+    sa.Column("pulled_until", UTCDateTime, nullable=False),
+)
+
+# The last run of each scheduled activity (plan, apply, watch, pull, ...), for `sync status`.
+heartbeats = sa.Table(
+    "heartbeats",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("activity", sa.String, primary_key=True),
+    sa.Column("last_run_at", UTCDateTime, nullable=False),
+    sa.Column("last_ok", sa.Boolean, nullable=False),
+    sa.Column("last_success_at", UTCDateTime),
 )
 
 

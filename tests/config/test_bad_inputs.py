@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 
 from engine.cli.main import main
-from tests.minimal_config import MINIMAL_FILES, edited, write_config
+from tests.minimal_config import MINIMAL_FILES, WAREHOUSES, edited, write_config
 
 NOW = "2026-11-22T12:00:00Z"
 KNOWN_MARKETPLACES = (
     "US, CA, MX, BR, UK, IE, DE, FR, IT, ES, NL, BE, SE, PL, TR, AE, SA, EG, IN, ZA, JP, AU, SG"
 )
 PRODUCTS = "products/audio.yaml"
+MARGIN = "      cost_plus_margin_pct: 10\n"  # the last line of project.yaml
 
 # Valid files the minimal config does not have; cases break them one edit at a time.
 SALE = """\
@@ -61,7 +62,7 @@ incidents:
     acknowledged_at: 2026-11-20T10:00:00Z
     resolution: promotion code fixed, orders cancelled
 """
-EXTRA = {"sales.yaml": SALE, "promotions.yaml": PROMOTION}
+EXTRA = {"sales.yaml": SALE, "promotions.yaml": PROMOTION, "warehouses.yaml": WAREHOUSES}
 
 
 def billion_laughs() -> str:
@@ -613,6 +614,79 @@ CASES = [
             "No such file or directory"
         ],
         id="stock-csv-missing",
+    ),
+    # ---- account-health targets ---------------------------------------------------------------
+    pytest.param(
+        edited(
+            "project.yaml",
+            MARGIN,
+            MARGIN + "health:\n  cancellation_rate: {target: 2.5, warn: 3}\n",
+        ),
+        [
+            "project.yaml:26:42: health.cancellation_rate.warn: warning level 3 is above the "
+            "target 2.5; the warning must come before the breach"
+        ],
+        id="health-warn-after-target",
+    ),
+    pytest.param(
+        edited("project.yaml", MARGIN, MARGIN + "health:\n  valid_tracking_rate: {warn: 90}\n"),
+        [
+            "project.yaml:26:31: health.valid_tracking_rate.warn: warning level 90 is below the "
+            "target 95; the warning must come before the breach"
+        ],
+        id="health-tracking-warn-below-target",
+    ),
+    pytest.param(
+        edited("project.yaml", MARGIN, MARGIN + "health:\n  valid_tracking_rate: {target: 120}\n"),
+        [
+            "project.yaml:26:33: health.valid_tracking_rate.target: expected a percentage "
+            "between 0 and 100 (got 120)"
+        ],
+        id="health-target-not-a-percentage",
+    ),
+    # ---- warehouses.yaml ------------------------------------------------------------------------
+    pytest.param(
+        edited(
+            "warehouses.yaml",
+            "stock: {path: stock.csv, quantity_column: on_hand}\n",
+            "stock: {path: stock.csv, quantity_column: on_hand}\n"
+            "  - id: eu-leipzig\n    location: {latitude: 40.42, longitude: -3.70}\n"
+            "    countries: [ES]\n    stock: {path: stock.csv, quantity_column: on_hand}\n",
+            WAREHOUSES,
+        ),
+        [
+            "warehouses.yaml:6:9: warehouses[1].id: warehouse id 'eu-leipzig' is already used by "
+            "warehouses.yaml:2 (warehouses[0])"
+        ],
+        id="warehouse-duplicate-id",
+    ),
+    pytest.param(
+        edited("warehouses.yaml", "[DE, AT]", "[DE, XK]", WAREHOUSES),
+        [
+            "warehouses.yaml:4:21: warehouses[0].countries[1]: no centroid for country 'XK', so "
+            "orders to it cannot be routed; known: AE, AT, AU, BE, BG, BR, CA, CH, CN, CY, CZ, "
+            "DE, DK, EE, EG, ES, FI, FR, GB, GR, HR, HU, IE, IN, IT, JP, KR, LI, LT, LU, LV, MC, "
+            "MT, MX, NL, NO, NZ, PL, PR, PT, RO, SA, SE, SG, SI, SK, SM, TR, US, VA, ZA"
+        ],
+        id="warehouse-country-without-centroid",
+    ),
+    pytest.param(
+        edited("warehouses.yaml", "latitude: 51.34", "latitude: 151.34", WAREHOUSES),
+        ["warehouses.yaml:3:26: warehouses[0].location.latitude: must be at most 90 (got 151.34)"],
+        id="warehouse-latitude-out-of-range",
+    ),
+    pytest.param(
+        edited("warehouses.yaml", "path: stock.csv", "path: leipzig.csv", WAREHOUSES),
+        [
+            "warehouses.yaml:5:19: warehouses[0].stock.path: stock file leipzig.csv cannot be "
+            "read: No such file or directory"
+        ],
+        id="warehouse-stock-missing",
+    ),
+    pytest.param(
+        {"warehouses.yaml": "fallback: ship-anyway\n" + WAREHOUSES},
+        ["warehouses.yaml:1:11: fallback: expected one of: backorder, split (got 'ship-anyway')"],
+        id="warehouse-unknown-fallback",
     ),
 ]
 

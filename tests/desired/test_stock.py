@@ -48,6 +48,7 @@ def test_fba_gets_recommendations_not_quantities():
     recs = recommend_fba("SPK-1", 12, [site("US", 1), site("DE", 9)])
     assert [(r.marketplace, r.recommended_units) for r in recs] == [("US", 12)]
     assert "below the alert level" in recs[0].reason
+    assert (recs[0].alert_level, recs[0].max_per_site) == (5, 20)  # the thresholds it met
 
 
 sites_strategy = st.lists(

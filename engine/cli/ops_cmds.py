@@ -1,0 +1,386 @@
+"""`sync orders pull | list | route`, `sync health`, `sync inventory replenish | deviation`,
+`sync status`: thin commands over engine.ops (parse options, call, print a table or JSON)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from engine.errors import UserError
+from engine.live.orders import STATUSES
+from engine.marketplaces import MARKETPLACES
+from engine.ops.health_check import account_health
+from engine.ops.inventory import cached_deviation, fba_replenishment, live_deviation
+from engine.ops.kpi import SYNC_SUCCESS_TARGET_PCT, StatusFigures, gather
+from engine.ops.prometheus import write as write_prometheus
+from engine.ops.pull import pull_orders
+from engine.ops.routing import COLUMNS, route
+from engine.ops.session import backend_run, open_session
+from engine.state import orders as order_store
+from engine.state.orders import OrderFilter
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for header in headers:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    Console(width=200).print(table)
+
+
+def _when(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 date or date-time; without a time zone it is UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(
+            f"{option} {value!r}: give an ISO 8601 date or date-time such as 2026-11-20 "
+            "or 2026-11-20T08:00Z"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _marketplace(value: str | None) -> str | None:
+    if value is not None and value not in MARKETPLACES:
+        raise UserError(f"--marketplace {value!r} is not a marketplace code such as DE or US")
+    return value
+
+
+@click.group()
+def orders() -> None:
+    """Orders of every enabled marketplace: pull them, list them, route them to warehouses."""
+
+
+@orders.command(name="pull")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def pull_cmd(ctx: click.Context, as_json: bool) -> int:
+    """Read orders updated since the last pull into the state store (idempotent)."""
+    with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "pull") as live:
+        result = pull_orders(
+            live, session.db, session.seller_id, session.config.project.marketplaces
+        )
+    if as_json:
+        _echo_json(result.to_dict())
+        return 0
+    for m in result.marketplaces:
+        click.echo(
+            f"{m.marketplace}: {m.read} orders updated {m.updated_after:%Y-%m-%d %H:%M} to "
+            f"{m.updated_before:%Y-%m-%d %H:%M} UTC ({m.new} new, {m.updated} updated, "
+            f"{m.unchanged} unchanged)"
+        )
+    return 0
+
+
+@orders.command(name="list")
+@click.option("--marketplace", help="Only this marketplace (code, e.g. DE).")
+@click.option("--status", type=click.Choice(STATUSES), help="Only orders in this status.")
+@click.option("--sku", help="Only orders with this SKU.")
+@click.option("--promotion", "promotion_id", help="Only orders with this promotion id.")
+@click.option("--from", "since", help="Purchased at or after (ISO 8601; UTC if no zone).")
+@click.option("--to", "until", help="Purchased before (ISO 8601; UTC if no zone).")
+@click.option("--json", "as_json", is_flag=True, help="Print the orders as JSON.")
+@click.pass_context
+def list_cmd(
+    ctx: click.Context,
+    marketplace: str | None,
+    status: str | None,
+    sku: str | None,
+    promotion_id: str | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+) -> int:
+    """Orders in the state store (run `sync orders pull` first), oldest first."""
+    where = OrderFilter(
+        marketplace=_marketplace(marketplace),
+        status=status,
+        sku=sku,
+        promotion_id=promotion_id,
+        purchased_from=_when(since, "--from"),
+        purchased_to=_when(until, "--to"),
+    )
+    with open_session(ctx.obj["config_dir"]) as session, session.db.read() as conn:
+        found = order_store.find(conn, session.seller_id, where)
+    if as_json:
+        _echo_json([s.order.to_dict() for s in found])
+        return 0
+    _table(
+        (
+            "order",
+            "mkt",
+            "status",
+            "channel",
+            "purchased (UTC)",
+            "ship to",
+            "items",
+            "total",
+            "promotions",
+            "buyer cancel",
+        ),
+        [
+            (
+                o.amazon_order_id,
+                o.marketplace,
+                o.status,
+                o.channel,
+                f"{o.purchase_date:%Y-%m-%d %H:%M}",
+                o.ship_country,
+                ", ".join(f"{i.sku}×{i.quantity}" for i in o.items),
+                None if o.order_total is None else f"{o.order_total:f} {o.currency}",
+                ", ".join(o.promotion_ids),
+                "yes" if o.buyer_requested_cancel else "",
+            )
+            for o in (s.order for s in found)
+        ],
+    )
+    click.echo(f"{len(found)} order(s)")
+    return 0
+
+
+COMMANDS = [orders]
+
+
+@orders.command(name="route")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of standard output.",
+)
+@click.pass_context
+def route_cmd(ctx: click.Context, fmt: str, output: Path | None) -> int:
+    """Route every open merchant-fulfilled order in the store to a warehouse of
+    warehouses.yaml, for the warehouse system (one line per order line and warehouse)."""
+    with open_session(ctx.obj["config_dir"]) as session:
+        warehouses = session.config.warehouses
+        if warehouses is None:
+            raise UserError(
+                f"no warehouses.yaml in {session.config.root}; describe your warehouses there "
+                "(see docs/config.md) to route orders"
+            )
+        with session.db.read() as conn:
+            found = order_store.find(conn, session.seller_id, OrderFilter(channel="MFN"))
+    lines = route([s.order for s in found], warehouses)
+    if fmt == "json":
+        text = json.dumps([line.to_dict() for line in lines], indent=2, ensure_ascii=False) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(line.to_dict() for line in lines)
+        text = buffer.getvalue()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        backordered = sum(1 for line in lines if line.backorder)
+        click.echo(f"wrote {len(lines)} route line(s) to {output} ({backordered} backordered)")
+    return 0
+
+
+EXIT_HEALTH_BREACH = 5
+
+
+@click.command(name="health")
+@click.option(
+    "--local-only", is_flag=True, help="Skip Amazon's report; project from pulled orders only."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def health_cmd(ctx: click.Context, local_only: bool, as_json: bool) -> int:
+    """Account health per marketplace: Amazon's seller performance report beside a projection
+    from pulled orders. Exits 5 when a figure breaches its target (warnings exit 0)."""
+    with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "health") as live:
+        result = account_health(
+            live, session.db, session.seller_id, session.config, read_report=not local_only
+        )
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        for note in result.notes:
+            click.echo(f"note: {note}")
+        _table(
+            ("mkt", "metric", "report %", "local %", "gate %", "target %", "warn %", "verdict"),
+            result.rows(),
+        )
+    return EXIT_HEALTH_BREACH if result.breached else 0
+
+
+COMMANDS.append(health_cmd)
+
+
+@click.group()
+def inventory() -> None:
+    """Stock views: FBA replenishment and MFN quantity deviation."""
+
+
+@inventory.command(name="replenish")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the recommendations to this CSV file.",
+)
+@click.pass_context
+def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
+    """Per FBA SKU and marketplace below its alert level: live fulfillable units, the
+    thresholds, and the units to send from the central warehouse."""
+    with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "replenish") as live:
+        recs = fba_replenishment(session.config, live, live.now())
+    header = (
+        "marketplace",
+        "sku",
+        "fba_fulfillable",
+        "alert_level",
+        "max_per_site",
+        "recommended_transfer",
+        "reason",
+    )
+    rows = [
+        (
+            r.marketplace,
+            r.sku,
+            r.fba_quantity,
+            r.alert_level,
+            r.max_per_site,
+            r.recommended_units,
+            r.reason,
+        )
+        for r in recs
+    ]
+    _table(header, rows)
+    if csv_path is not None:
+        with csv_path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+        click.echo(f"wrote {len(rows)} recommendation(s) to {csv_path}")
+    return 0
+
+
+@inventory.command(name="deviation")
+@click.option(
+    "--refresh/--no-refresh",
+    default=True,
+    show_default=True,
+    help="Read live listings, or only the cached snapshot.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def deviation_cmd(ctx: click.Context, refresh: bool, as_json: bool) -> int:
+    """Desired versus live merchant-fulfilled quantity, in percent (target <= 0.5 %)."""
+    with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "deviation") as live:
+        result = live_deviation(session.config, live, live.now(), refresh=refresh)
+    rows = [
+        (d.address, d.desired, "not live" if d.live is None else d.live) for d in result.listings
+    ]
+    if as_json:
+        _echo_json(
+            {
+                "percent": f"{result.percent:f}",
+                "desired_total": result.desired_total,
+                "off_by": result.off_by,
+                "listings": [
+                    {"address": d.address, "desired": d.desired, "live": d.live}
+                    for d in result.listings
+                ],
+            }
+        )
+        return 0
+    _table(("listing", "desired", "live"), rows)
+    click.echo(
+        f"deviation {result.percent}% ({result.off_by} of {result.desired_total} desired units)"
+    )
+    return 0
+
+
+COMMANDS.append(inventory)
+
+
+EXIT_STATUS_BREACH = 6
+
+
+@click.command(name="status")
+@click.option("--json", "as_json", is_flag=True, help="Print the KPIs as JSON.")
+@click.option(
+    "--prometheus",
+    "prom_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write them for node_exporter's textfile collector (a *.prom file).",
+)
+@click.option("--now", "now_text", help="Evaluate as of this time (ISO 8601; default: now).")
+@click.option(
+    "--strict", is_flag=True, help="Exit 6 when a KPI misses its target (for CI alerting)."
+)
+@click.pass_context
+def status_cmd(
+    ctx: click.Context, as_json: bool, prom_path: Path | None, now_text: str | None, strict: bool
+) -> int:
+    """Sync success rate, API latency per operation, inventory deviation, and when plan,
+    apply, watch and pull last succeeded. Reads only the state store and snapshot cache."""
+    if prom_path is not None and prom_path.suffix != ".prom":
+        raise UserError(f"--prometheus {prom_path}: node_exporter only reads files ending in .prom")
+    now = _when(now_text, "--now") or datetime.now(UTC)
+    with open_session(ctx.obj["config_dir"]) as session:
+        found = cached_deviation(session.config, now)
+        status = gather(
+            session.db, session.seller_id, now, None if found is None else found.percent
+        )
+        seller_id = session.seller_id
+    if prom_path is not None:
+        write_prometheus(prom_path, status, seller_id)
+    if as_json:
+        _echo_json(status.to_dict())
+    else:
+        _print_status(status)
+    return EXIT_STATUS_BREACH if strict and status.breaches else 0
+
+
+def _print_status(status: StatusFigures) -> None:
+    def pct(value: Decimal | None) -> str:
+        return "unknown" if value is None else f"{value}%"
+
+    click.echo(f"KPIs from {status.window_start:%Y-%m-%d %H:%M} to {status.now:%Y-%m-%d %H:%M} UTC")
+    click.echo(
+        f"sync success rate: {pct(status.sync_success_rate_pct)} of {status.changes_finished} "
+        f"finished change(s) (target >= {SYNC_SUCCESS_TARGET_PCT}%)"
+    )
+    click.echo(
+        f"API success rate: {pct(status.api_success_rate_pct)} of {status.api_calls} call(s)"
+    )
+    click.echo(f"inventory deviation: {pct(status.inventory_deviation_pct)} (target <= 0.5%)")
+    if status.latency:
+        _table(
+            ("operation", "calls", "p50 ms", "p95 ms"),
+            [(x.operation, x.calls, x.p50_ms, x.p95_ms) for x in status.latency],
+        )
+    for activity, at in status.last_success.items():
+        last_ok = status.last_run_ok.get(activity)
+        note = " (last run failed)" if last_ok is False else ""
+        when = "never" if at is None else f"{at:%Y-%m-%d %H:%M} UTC"
+        click.echo(f"last successful {activity}: {when}{note}")
+    for breach in status.breaches:
+        click.echo(f"missed: {breach}")
+
+
+COMMANDS.append(status_cmd)

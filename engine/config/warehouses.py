@@ -1,0 +1,71 @@
+"""warehouses.yaml: the seller's warehouses, each with its stock CSV, for order routing.
+
+Beyond the schema: ids are unique, and every country served has a centroid in
+`engine.geo` (routing measures from it, so a country without one could never be routed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine.config.errors import ConfigError
+from engine.config.model import Origin, StockSource, Warehouse, Warehouses
+from engine.config.stock_csv import read_central_stock
+from engine.config.yamlsafe import SourceFile
+from engine.geo import CENTROIDS
+
+
+def read_warehouses(
+    src: SourceFile,
+    root: Path,
+    display: Callable[[Path], str],
+    hasher: Any,
+    errors: list[ConfigError],
+) -> Warehouses:
+    """The warehouses of `src`, their stock read; problems are appended to `errors`."""
+    items: list[Warehouse] = []
+    seen: dict[str, Origin] = {}
+    for i, data in enumerate(src.data["warehouses"]):
+        origin = Origin(src, ("warehouses", i))
+        ident = data["id"]
+        if ident in seen:
+            errors.append(
+                Origin(src, ("warehouses", i, "id")).error(
+                    f"warehouse id {ident!r} is already used by {seen[ident].describe()}"
+                )
+            )
+            continue
+        seen[ident] = origin
+        for j, country in enumerate(data["countries"]):
+            if country not in CENTROIDS:
+                errors.append(
+                    Origin(src, ("warehouses", i, "countries", j)).error(
+                        f"no centroid for country {country!r}, so orders to it cannot be "
+                        f"routed; known: {', '.join(sorted(CENTROIDS))}"
+                    )
+                )
+        stock_data = data["stock"]
+        source = StockSource(
+            kind="csv",
+            path=root / stock_data["path"],
+            sku_column=stock_data.get("sku_column", "sku"),
+            quantity_column=stock_data.get("quantity_column", "quantity"),
+            origin=Origin(src, ("warehouses", i, "stock", "path")),
+        )
+        stock, problems = read_central_stock(source, display(source.path), hasher)
+        errors.extend(problems)
+        location = data["location"]
+        items.append(
+            Warehouse(
+                id=ident,
+                name=data.get("name", ident),
+                latitude=float(location["latitude"]),
+                longitude=float(location["longitude"]),
+                countries=tuple(data["countries"]),
+                stock=stock,
+                origin=origin,
+            )
+        )
+    return Warehouses(src.data.get("fallback", "backorder"), tuple(items))

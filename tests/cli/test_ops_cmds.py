@@ -1,0 +1,110 @@
+"""The ops commands end to end on the minimal config and its embedded sandbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner
+
+from engine.cli.main import cli, main
+from engine.config import load_config
+from engine.live.orders import iso, parse_order, parse_order_item
+from engine.state import orders as order_store
+from engine.state.db import open_state
+from tests.minimal_config import WAREHOUSES
+
+ORDER = {
+    "AmazonOrderId": "302-0000001-0000001",
+    # Recent in real time: the commands judge windows against the sandbox's clock, which
+    # starts at the real time in a fresh state directory.
+    "PurchaseDate": iso(datetime.now(UTC) - timedelta(hours=3)),
+    "LastUpdateDate": iso(datetime.now(UTC) - timedelta(hours=2)),
+    "OrderStatus": "Unshipped",
+    "FulfillmentChannel": "MFN",
+    "MarketplaceId": "A1PA6795UKMFR9",
+    "LatestShipDate": "2026-11-24T10:00:00Z",
+    "OrderTotal": {"CurrencyCode": "EUR", "Amount": "59.99"},
+    "ShippingAddress": {"CountryCode": "AT"},
+}
+ITEM = {
+    "ASIN": "B0TEST0001",
+    "SellerSKU": "HP-100",
+    "OrderItemId": "00000000000001",
+    "QuantityOrdered": 2,
+    "ItemPrice": {"CurrencyCode": "EUR", "Amount": "119.98"},
+}
+
+
+def run(config_dir, *args):
+    return CliRunner().invoke(cli, ["--config", str(config_dir), *args], standalone_mode=False)
+
+
+def store_order(config_dir):
+    config = load_config(config_dir)
+    db = open_state(config.project.state, config.state_dir)
+    order = parse_order(ORDER)
+    with db.write() as conn:
+        order_store.save(
+            conn, config.project.seller_id, order.with_items([parse_order_item(order, ITEM)])
+        )
+    db.close()
+
+
+def test_pull_against_the_sandbox_then_list_route_health_and_status(config_dir, tmp_path):
+    pulled = run(config_dir, "orders", "pull", "--json")
+    assert pulled.exit_code == 0, pulled.output
+    assert [m["marketplace"] for m in json.loads(pulled.output)["marketplaces"]] == [
+        "US",
+        "DE",
+        "JP",
+    ]
+    store_order(config_dir)
+    listed = json.loads(run(config_dir, "orders", "list", "--json", "--sku", "HP-100").output)
+    assert [o["amazon_order_id"] for o in listed] == ["302-0000001-0000001"]
+    assert listed[0]["items"][0]["realized_unit_price"] == "59.99"
+    assert run(config_dir, "orders", "list", "--marketplace", "US", "--json").output == "[]\n"
+
+    (config_dir / "warehouses.yaml").write_text(WAREHOUSES)
+    routed = run(config_dir, "orders", "route")
+    assert routed.output.splitlines() == [
+        "amazon_order_id,marketplace,ship_country,sku,quantity,warehouse,distance_km,backorder,note",
+        "302-0000001-0000001,DE,AT,HP-100,2,eu-leipzig," + routed.output.split(",")[-3] + ",False,",
+    ]
+    health = run(config_dir, "health", "--local-only", "--json")
+    assert health.exit_code == 0, health.output
+    assert (
+        json.loads(health.output)["marketplaces"]["DE"]["local"]["cancellation_rate_pct"] == "0.00"
+    )
+
+    prom = tmp_path / "out.prom"
+    status = run(config_dir, "status", "--json", "--prometheus", str(prom))
+    figures = json.loads(status.output)
+    assert figures["last_success"]["pull"] is not None and figures["api_calls"] > 0
+    assert "sellersync_api_calls" in prom.read_text()
+
+
+def test_ops_commands_refuse_bad_input_in_one_line(config_dir, capsys):
+    assert main(["--config", str(config_dir), "orders", "route"]) == 1
+    assert "no warehouses.yaml in" in capsys.readouterr().err
+    assert main(["--config", str(config_dir), "orders", "list", "--from", "soon"]) == 1
+    assert "--from 'soon': give an ISO 8601 date" in capsys.readouterr().err
+    assert main(["--config", str(config_dir), "orders", "list", "--marketplace", "XX"]) == 1
+    assert main(["--config", str(config_dir), "status", "--prometheus", "out.txt"]) == 1
+    assert "only reads files ending in .prom" in capsys.readouterr().err
+
+
+def test_a_health_breach_exits_5(config_dir):
+    store_order(config_dir)
+    config = load_config(config_dir)
+    db = open_state(config.project.state, config.state_dir)
+    cancelled = parse_order(
+        {**ORDER, "AmazonOrderId": "302-0000002-0000002", "OrderStatus": "Canceled"}
+    )
+    with db.write() as conn:
+        order_store.save(conn, config.project.seller_id, cancelled)
+    db.close()
+    result = run(config_dir, "health", "--local-only", "--json")
+    data = json.loads(result.output)
+    assert data["marketplaces"]["DE"]["local"]["cancellation_rate_pct"] == "50.00"
+    assert data["breached"] and result.return_value == 5
