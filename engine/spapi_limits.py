@@ -24,7 +24,8 @@ def _limit(rate: str, burst: int) -> Limit:
     return Limit(rate=float(rate), burst=burst, header=rate)
 
 
-# Operation name -> published usage plan.
+# Operation name -> published usage plan (getFeeds, cancelFeed, getReports and cancelReport
+# from the models' usage-plan tables).
 LIMITS: dict[str, Limit] = {
     "getListingsItem": _limit("5.0", 10),
     "putListingsItem": _limit("5.0", 10),
@@ -35,9 +36,12 @@ LIMITS: dict[str, Limit] = {
     "createFeed": _limit("0.0083", 15),
     "getFeed": _limit("2.0", 15),
     "getFeeds": _limit("0.0222", 10),
+    "cancelFeed": _limit("2.0", 15),
     "getFeedDocument": _limit("0.0222", 10),
     "createReport": _limit("0.0167", 15),
     "getReport": _limit("2.0", 15),
+    "getReports": _limit("0.0222", 10),
+    "cancelReport": _limit("0.0222", 10),
     "getReportDocument": _limit("0.0167", 15),
     "getOrders": _limit("0.0167", 20),
     "getOrder": _limit("0.5", 30),

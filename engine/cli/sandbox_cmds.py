@@ -230,6 +230,14 @@ def faults_group() -> None:
     help="Delay responses by SECONDS of real time.",
 )
 @click.option("--slow-probability", type=click.FloatRange(0, 1), default=1.0, show_default=True)
+@click.option("--feeds-fatal", is_flag=True, help="Feeds end FATAL instead of being processed.")
+@click.option(
+    "--feed-message-errors",
+    type=click.FloatRange(0, 1),
+    default=None,
+    metavar="P",
+    help="Each feed message fails with an ERROR issue with probability P.",
+)
 @click.option(
     "--operation",
     "operations",
@@ -247,6 +255,8 @@ def faults_set(
     gateway: float | None,
     slow: float | None,
     slow_probability: float,
+    feeds_fatal: bool,
+    feed_message_errors: float | None,
     operations: tuple[str, ...],
     seed: int | None,
 ) -> int:
@@ -278,9 +288,16 @@ def faults_set(
     if slow is not None:
         faults.set_slow(box.store, slow, probability=slow_probability, operations=ops)
         chosen.append(f"slow {slow}s")
+    if feeds_fatal:
+        faults.set_feed_fatal(box.store)
+        chosen.append("feeds fatal")
+    if feed_message_errors is not None:
+        faults.set_feed_message_errors(box.store, feed_message_errors)
+        chosen.append(f"feed message errors p={feed_message_errors}")
     if not chosen:
         raise UserError(
-            "nothing to set: give --throttle, --server-errors, --gateway, --slow or --seed"
+            "nothing to set: give --throttle, --server-errors, --gateway, --slow, --feeds-fatal, "
+            "--feed-message-errors or --seed"
         )
     click.echo("faults on: " + ", ".join(chosen))
     return 0
@@ -290,7 +307,8 @@ def faults_set(
 @click.argument("name", required=False)
 @click.pass_context
 def faults_clear(ctx: click.Context, name: str | None) -> int:
-    """Turn one fault (throttle, server_error, gateway, slow, seed) or all faults off."""
+    """Turn one fault (throttle, server_error, gateway, slow, feed_fatal, feed_message_errors,
+    seed) or all faults off."""
     from engine.sandbox import faults
 
     box = _open(ctx)

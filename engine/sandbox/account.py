@@ -9,9 +9,6 @@ these calls and `ApiError`s into SP-API error bodies.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import secrets
 import threading
 import uuid
@@ -21,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.marketplaces import BY_ID, MARKETPLACES, Marketplace
-from engine.sandbox import jsonio, listings
+from engine.sandbox import jsonio, listings, pagetoken
 from engine.sandbox.clock import Clock
 from engine.sandbox.store import Listing, PendingWrite, Store, Tx
 
@@ -593,7 +590,6 @@ class _SearchQuery:
         if order not in ("ASC", "DESC"):
             raise invalid_input(f"Invalid 'sortOrder' {order!r}.")
         family = (args.get("variationParentSku") or args.get("packageHierarchySku") or [None])[0]
-        fingerprint = {k: sorted(v) for k, v in args.items() if k not in ("pageToken", "pageSize")}
         return cls(
             included=frozenset(
                 _included(
@@ -616,23 +612,19 @@ class _SearchQuery:
             family_sku=family,
             sort_by=sort_by,
             descending=order == "DESC",
-            digest=hashlib.sha256(
-                json.dumps(fingerprint, sort_keys=True).encode("utf-8")
-            ).hexdigest()[:16],
+            digest=pagetoken.fingerprint(args, ignore=("pageToken", "pageSize")),
         )
 
     def token(self, offset: int) -> str:
-        raw = json.dumps({"o": offset, "q": self.digest}, separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode("ascii")).decode("ascii").rstrip("=")
+        return pagetoken.encode({"o": offset, "q": self.digest})
 
     def offset(self) -> int:
         if not self.page_token:
             return 0
         try:
-            padded = self.page_token + "=" * (-len(self.page_token) % 4)
-            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            data = pagetoken.decode(self.page_token)
             offset, digest = int(data["o"]), str(data["q"])
-        except (ValueError, KeyError, TypeError, UnicodeEncodeError):
+        except (ValueError, KeyError, TypeError):
             raise invalid_input("Invalid 'pageToken'.") from None
         if digest != self.digest or not 0 <= offset < PAGEABLE_RESULTS:
             raise invalid_input(

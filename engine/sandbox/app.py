@@ -29,7 +29,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from engine.sandbox import jsonio
+from engine.sandbox import bulk_http, jsonio
 from engine.sandbox.account import Account, ApiError, csv_values, invalid_input
 from engine.sandbox.faults import FaultInjector
 from engine.sandbox.ratelimit import RateLimiter
@@ -78,6 +78,7 @@ URL_MAP = Map(
         Rule(_LISTING, methods=["PUT"], endpoint="putListingsItem"),
         Rule(_LISTING, methods=["PATCH"], endpoint="patchListingsItem"),
         Rule(_LISTING, methods=["DELETE"], endpoint="deleteListingsItem"),
+        *bulk_http.RULES,
     ],
     strict_slashes=False,
     merge_slashes=False,
@@ -111,6 +112,7 @@ class SandboxApp:
         credentials: LwaCredentials = SANDBOX_CREDENTIALS,
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        **bulk_options: Any,
     ) -> None:
         self.account = account
         self.limiter = limiter
@@ -126,6 +128,8 @@ class SandboxApp:
             "patchListingsItem": self._patch,
             "deleteListingsItem": self._delete,
         }
+        self.bulk = bulk_http.BulkApi(account, faults, self._body, wall=wall, **bulk_options)
+        self._handlers.update(self.bulk.handlers())
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -146,6 +150,8 @@ class SandboxApp:
             return self._json(404, ApiError(404, "NotFound", str(err)).body(), request_id, None)
         if operation == "lwaToken":
             return self._token(request, request_id)
+        if operation == bulk_http.DOCUMENT_URL:
+            return self.bulk.document_response(request, **values)
         limit = self.limiter.header(operation)
         try:
             self._authorize(request)
@@ -191,7 +197,9 @@ class SandboxApp:
 
     @staticmethod
     def _json(status: int, body: Any, request_id: str, limit: str | None) -> Response:
-        response = Response(jsonio.dumps(body), status=status, mimetype="application/json")
+        """`body` None: an empty success (cancelFeed / cancelReport answer no body)."""
+        text = "" if body is None else jsonio.dumps(body)
+        response = Response(text, status=status, mimetype="application/json")
         response.headers["x-amzn-RequestId"] = request_id
         if limit is not None:
             response.headers["x-amzn-RateLimit-Limit"] = limit

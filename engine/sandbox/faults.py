@@ -7,7 +7,10 @@ changes the behaviour of a sandbox serving from another. Each is optional:
 - server_error: JSON 500/503 errors with a probability;
 - gateway:      non-JSON 502/504 bodies (an HTML page, as a load balancer sends) with a
                 probability; python-amazon-sp-api turns these into empty "successes";
-- slow:         responses delayed by a number of real seconds with a probability.
+- slow:         responses delayed by a number of real seconds with a probability;
+- feed_fatal:   every feed ends FATAL when it finishes processing (nothing in it applied);
+- feed_message_errors: each feed message fails with an ERROR issue with a probability
+                (the feed still ends DONE and its other messages apply).
 
 Probabilities draw from an RNG seeded by `seed` (default 0) and re-seeded whenever the fault
 settings change, so a run is reproducible. `out_of_band_price` / `out_of_band_quantity` change
@@ -30,7 +33,15 @@ from engine.sandbox.account import Account
 from engine.sandbox.clock import Clock
 from engine.sandbox.store import Listing, Store
 
-FAULT_NAMES = ("throttle", "server_error", "gateway", "slow", "seed")
+FAULT_NAMES = (
+    "throttle",
+    "server_error",
+    "gateway",
+    "slow",
+    "feed_fatal",
+    "feed_message_errors",
+    "seed",
+)
 
 
 class FaultError(ValueError):
@@ -121,6 +132,18 @@ def set_slow(
     }
     with store.write() as tx:
         tx.set_fault("slow", config)
+
+
+def set_feed_fatal(store: Store) -> None:
+    """Feeds end FATAL instead of being processed."""
+    with store.write() as tx:
+        tx.set_fault("feed_fatal", {})
+
+
+def set_feed_message_errors(store: Store, probability: float | str) -> None:
+    """Each feed message fails with an ERROR issue with a probability."""
+    with store.write() as tx:
+        tx.set_fault("feed_message_errors", {"probability": _probability(probability)})
 
 
 def set_seed(store: Store, seed: int) -> None:
@@ -215,6 +238,18 @@ class FaultInjector:
             ):
                 return Outcome(delay, int(errors["status"]), "server_error")
         return Outcome(delay) if delay else NO_FAULT
+
+    def feed_fatal(self) -> bool:
+        """Whether a feed finishing now must end FATAL."""
+        return "feed_fatal" in self._refresh()
+
+    def feed_message_fails(self) -> bool:
+        """Whether the feed message being processed now fails (draws from the seeded RNG)."""
+        config = self._refresh().get("feed_message_errors")
+        if not config:
+            return False
+        with self._lock:
+            return self._rng.random() < float(config["probability"])
 
 
 # -- out-of-band edits ------------------------------------------------------------------------

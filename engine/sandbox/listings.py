@@ -528,7 +528,8 @@ def statuses(listing: Listing, issues: Sequence[Mapping[str, Any]]) -> list[str]
     return result
 
 
-def _text(attributes: Mapping[str, Any], name: str) -> str | None:
+def text(attributes: Mapping[str, Any], name: str) -> str | None:
+    """The first text value of an attribute such as item_name."""
     for value in attributes.get(name) or ():
         if isinstance(value, dict) and isinstance(value.get("value"), str):
             return value["value"]
@@ -545,7 +546,7 @@ def summary(listing: Listing, issues: Sequence[Mapping[str, Any]]) -> dict[str, 
         "createdDate": iso(listing.created_at),
         "lastUpdatedDate": iso(listing.updated_at),
     }
-    name = _text(listing.attributes, "item_name")
+    name = text(listing.attributes, "item_name")
     if name is not None:
         result["itemName"] = name
     return result

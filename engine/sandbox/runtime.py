@@ -21,6 +21,7 @@ from engine.sandbox import jsonio
 from engine.sandbox.account import PROCESSING_DELAY, Account
 from engine.sandbox.app import SANDBOX_CREDENTIALS, LwaCredentials, SandboxApp, SandboxServer
 from engine.sandbox.clock import ClockState, VirtualClock
+from engine.sandbox.documents import GZIP_THRESHOLD
 from engine.sandbox.ratelimit import RateLimiter
 from engine.sandbox.seed import seed_store
 from engine.sandbox.store import Store
@@ -38,6 +39,7 @@ class Sandbox:
         processing_delay: timedelta = PROCESSING_DELAY,
         credentials: LwaCredentials = SANDBOX_CREDENTIALS,
         wall: Callable[[], float] = time.time,
+        gzip_threshold: int = GZIP_THRESHOLD,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -46,7 +48,12 @@ class Sandbox:
         self.limiter = RateLimiter(clock, enabled=rate_limits)
         self.faults = faults_mod.FaultInjector(store, clock)
         self.app = SandboxApp(
-            self.account, self.limiter, self.faults, credentials=credentials, wall=wall
+            self.account,
+            self.limiter,
+            self.faults,
+            credentials=credentials,
+            wall=wall,
+            gzip_threshold=gzip_threshold,
         )
         self._server: SandboxServer | None = None
 
@@ -120,6 +127,7 @@ class Sandbox:
         now = self.clock.advance(delta)
         self.save_clock()
         self.account.process_due()
+        self.app.bulk.process_due()
         return now
 
     def set_speed(self, speed: float) -> None:

@@ -60,6 +60,18 @@ CREATE INDEX IF NOT EXISTS pending_by_key ON pending_writes (seller_id, sku, mar
 CREATE TABLE IF NOT EXISTS access_tokens (
     token_hash TEXT PRIMARY KEY, expires_wall REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS faults (name TEXT PRIMARY KEY, config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, job_type TEXT NOT NULL,
+    marketplace_ids TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL,
+    start_at INTEGER NOT NULL, end_at INTEGER NOT NULL, claimed INTEGER NOT NULL DEFAULT 0,
+    input_document_id TEXT, result_document_id TEXT, options TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_by_kind ON jobs (kind, created_at);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, content_type TEXT NOT NULL, compression TEXT, content BLOB,
+    sealed INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS document_urls (
+    token_hash TEXT PRIMARY KEY, document_id TEXT NOT NULL, method TEXT NOT NULL,
+    expires_wall REAL NOT NULL);
 """
 
 
@@ -107,6 +119,41 @@ class PendingWrite:
     payload: dict[str, Any]
     submitted_at: datetime
     visible_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A feed or a report (`kind`): SP-API processes both the same way, in the background.
+
+    `start_at` and `end_at` are planned when the job is created, on the virtual clock; the
+    status moves IN_QUEUE -> IN_PROGRESS -> DONE | FATAL | CANCELLED as that clock passes them.
+    """
+
+    id: str
+    kind: str  # feed | report
+    job_type: str  # the feedType or reportType
+    marketplace_ids: tuple[str, ...]
+    status: str
+    created_at: datetime
+    start_at: datetime
+    end_at: datetime
+    input_document_id: str | None
+    result_document_id: str | None
+    options: dict[str, Any]
+    processed: bool  # its processing ran (a job cancelled while queued never ran)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A feed or report document: the bytes behind a presigned-style URL. `sealed` once a
+    feed has taken it as input (further uploads are refused, as the feed reads it later)."""
+
+    id: str
+    content_type: str
+    compression: str | None
+    content: bytes | None
+    sealed: bool
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +407,146 @@ class Tx:
     def _bump_faults_version(self) -> None:
         self.set_meta("faults_version", str(self.faults_version() + 1))
 
+    # -- feeds, reports and their documents -------------------------------------------------
+    def add_job(
+        self,
+        *,
+        kind: str,
+        job_type: str,
+        marketplace_ids: Iterable[str],
+        created_at: datetime,
+        start_at: datetime,
+        end_at: datetime,
+        input_document_id: str | None,
+        options: dict[str, Any],
+    ) -> str:
+        cur = self._c.execute(
+            "INSERT INTO jobs (kind, job_type, marketplace_ids, status, created_at, start_at, "
+            "end_at, input_document_id, options) VALUES (?, ?, ?, 'IN_QUEUE', ?, ?, ?, ?, ?)",
+            (
+                kind,
+                job_type,
+                jsonio.dumps(list(marketplace_ids)),
+                to_micros(created_at),
+                to_micros(start_at),
+                to_micros(end_at),
+                input_document_id,
+                jsonio.dumps(options),
+            ),
+        )
+        return str(cur.lastrowid)
+
+    def _jobs(self, where: str, args: tuple[Any, ...]) -> list[Job]:
+        rows = self._c.execute(
+            "SELECT id, kind, job_type, marketplace_ids, status, created_at, start_at, end_at, "
+            f"input_document_id, result_document_id, options, claimed FROM jobs WHERE {where} "
+            "ORDER BY created_at DESC, id DESC",
+            args,
+        ).fetchall()
+        return [
+            Job(
+                id=str(r[0]),
+                kind=r[1],
+                job_type=r[2],
+                marketplace_ids=tuple(jsonio.loads(r[3])),
+                status=r[4],
+                created_at=from_micros(r[5]),
+                start_at=from_micros(r[6]),
+                end_at=from_micros(r[7]),
+                input_document_id=r[8],
+                result_document_id=r[9],
+                options=jsonio.loads(r[10]),
+                processed=bool(r[11]),
+            )
+            for r in rows
+        ]
+
+    def job(self, kind: str, job_id: str) -> Job | None:
+        if not job_id.isdigit():
+            return None
+        found = self._jobs("kind = ? AND id = ?", (kind, int(job_id)))
+        return found[0] if found else None
+
+    def jobs(self, kind: str) -> list[Job]:
+        """Newest first."""
+        return self._jobs("kind = ?", (kind,))
+
+    def start_due_jobs(self, kind: str, now: datetime) -> None:
+        self._c.execute(
+            "UPDATE jobs SET status = 'IN_PROGRESS' "
+            "WHERE kind = ? AND status = 'IN_QUEUE' AND start_at <= ?",
+            (kind, to_micros(now)),
+        )
+
+    def claim_finished_jobs(self, kind: str, now: datetime) -> list[Job]:
+        """Jobs whose processing time is over, each handed to exactly one caller (even across
+        processes sharing the file) to compute the outcome."""
+        due = self._jobs(
+            "kind = ? AND status = 'IN_PROGRESS' AND claimed = 0 AND end_at <= ?",
+            (kind, to_micros(now)),
+        )
+        self._c.executemany("UPDATE jobs SET claimed = 1 WHERE id = ?", [(int(j.id),) for j in due])
+        return due
+
+    def finish_job(self, job_id: str, status: str, result_document_id: str | None = None) -> None:
+        self._c.execute(
+            "UPDATE jobs SET status = ?, result_document_id = ? WHERE id = ?",
+            (status, result_document_id, int(job_id)),
+        )
+
+    def add_document(self, document: Document) -> None:
+        self._c.execute(
+            "INSERT INTO documents (id, content_type, compression, content, sealed, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                document.id,
+                document.content_type,
+                document.compression,
+                document.content,
+                int(document.sealed),
+                to_micros(document.created_at),
+            ),
+        )
+
+    def document(self, document_id: str) -> Document | None:
+        row = self._c.execute(
+            "SELECT id, content_type, compression, content, sealed, created_at FROM documents "
+            "WHERE id = ?",
+            (document_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Document(row[0], row[1], row[2], row[3], bool(row[4]), from_micros(row[5]))
+
+    def upload_document(self, document_id: str, content: bytes) -> bool:
+        """Store uploaded bytes unless the document is sealed; False when refused."""
+        cur = self._c.execute(
+            "UPDATE documents SET content = ? WHERE id = ? AND sealed = 0", (content, document_id)
+        )
+        return cur.rowcount > 0
+
+    def seal_document(self, document_id: str) -> None:
+        self._c.execute("UPDATE documents SET sealed = 1 WHERE id = ?", (document_id,))
+
+    def add_document_url(
+        self, token: str, document_id: str, method: str, expires_wall: float, wall_now: float
+    ) -> None:
+        """Grant `method` on a document to whoever holds `token` (stored hashed)."""
+        self._c.execute("DELETE FROM document_urls WHERE expires_wall < ?", (wall_now,))
+        self._c.execute(
+            "INSERT INTO document_urls (token_hash, document_id, method, expires_wall) "
+            "VALUES (?, ?, ?, ?)",
+            (token_hash(token), document_id, method, expires_wall),
+        )
+
+    def document_for_url(self, token: str, method: str, wall_now: float) -> str | None:
+        row = self._c.execute(
+            "SELECT document_id FROM document_urls "
+            "WHERE token_hash = ? AND method = ? AND expires_wall >= ?",
+            (token_hash(token), method, wall_now),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
 
 class Store:
     """The SQLite file of one sandbox account, safe to use from many threads and processes."""
@@ -461,7 +648,8 @@ class Store:
             self._reset(tx)
 
     def reset(self) -> None:
-        """Back to the seeded demo account: listings, issues, no pending writes, no faults.
+        """Back to the seeded demo account: listings, issues, no pending writes, no faults,
+        no feeds, reports or documents.
         Idempotent; issued access tokens and the clock survive (they are not account data)."""
         with self.write() as tx:
             if tx.meta("seller_id") is None:
@@ -471,7 +659,9 @@ class Store:
     @staticmethod
     def _reset(tx: Tx) -> None:
         c = tx._c
-        for table in ("listings", "issues", "pending_writes", "faults"):
+        for table in (
+            "listings", "issues", "pending_writes", "faults", "jobs", "documents", "document_urls"
+        ):
             c.execute(f"DELETE FROM {table}")
         c.execute(
             f"INSERT INTO listings ({_LISTING_COLUMNS}) SELECT {_LISTING_COLUMNS} "

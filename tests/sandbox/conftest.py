@@ -3,6 +3,8 @@ python-amazon-sp-api clients pointed at it (no monkeypatching of the library).""
 
 from __future__ import annotations
 
+import io
+import json
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -12,11 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sp_api.api import ListingsItems, Sellers
+from sp_api.api import Feeds, Inventories, ListingsItems, Reports, Sellers
 from sp_api.auth import access_token_client
 
 from engine.desired.resource import Resource, SalePrice
+from engine.sandbox.account import PROCESSING_DELAY
 from engine.sandbox.clock import VirtualClock
+from engine.sandbox.jobs import PROCESSING_TIME, QUEUE_TIME
 from engine.sandbox.runtime import Sandbox
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -27,6 +31,8 @@ DE = "A1PA6795UKMFR9"
 FR = "A13V1IB3VIYZZH"
 US = "ATVPDKIKX0DER"
 JP = "A1VC38T7YXB528"
+JOB_DONE = QUEUE_TIME + PROCESSING_TIME  # a feed or report created now is finished by then
+APPLIED = JOB_DONE + PROCESSING_DELAY  # and a feed's accepted messages are visible by then
 
 
 def make_resource(
@@ -153,3 +159,65 @@ def raw(sandbox: Sandbox) -> Iterator[httpx.Client]:
     ).json()["access_token"]
     with httpx.Client(base_url=sandbox.url, headers={"x-amz-access-token": token}) as client:
         yield client
+
+
+@pytest.fixture
+def feeds_client(sandbox: Sandbox) -> Any:
+    return Feeds(**sandbox.client_kwargs("DE"))
+
+
+@pytest.fixture
+def reports_client(sandbox: Sandbox) -> Any:
+    return Reports(**sandbox.client_kwargs("DE"))
+
+
+@pytest.fixture
+def inventory_client(sandbox: Sandbox) -> Any:
+    return Inventories(**sandbox.client_kwargs("DE"))
+
+
+def listings_feed(*messages: dict[str, Any], seller: str = SELLER) -> dict[str, Any]:
+    """A JSON_LISTINGS_FEED document with messages numbered from 1."""
+    return {
+        "header": {"sellerId": seller, "version": "2.0", "issueLocale": "de_DE"},
+        "messages": [{"messageId": i, **m} for i, m in enumerate(messages, start=1)],
+    }
+
+
+def quantity_patch(sku: str, quantity: int) -> dict[str, Any]:
+    return {
+        "sku": sku,
+        "operationType": "PATCH",
+        "productType": "HEADPHONES",
+        "patches": [
+            {
+                "op": "merge",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
+            }
+        ],
+    }
+
+
+def submit_feed(client: Any, document: dict[str, Any] | bytes, marketplace: str = DE) -> str:
+    """Upload a document as python-amazon-sp-api needs it (UTF-8 bytes, SPAPI-NOTES) and
+    create a JSON_LISTINGS_FEED from it; returns the feedId."""
+    content = (
+        document
+        if isinstance(document, bytes)
+        else json.dumps(document, ensure_ascii=False).encode("utf-8")
+    )
+    created = client.create_feed_document(io.BytesIO(content), "application/json; charset=UTF-8")
+    feed = client.create_feed(
+        "JSON_LISTINGS_FEED", created.payload["feedDocumentId"], marketplaceIds=[marketplace]
+    )
+    return feed.payload["feedId"]
+
+
+def finished_feed(sandbox: Sandbox, client: Any, feed_id: str) -> tuple[dict[str, Any], Any]:
+    """Advance until the feed is processed; its getFeed payload and its parsed result."""
+    sandbox.advance(JOB_DONE)
+    feed = client.get_feed(feed_id).payload
+    document = feed.get("resultFeedDocumentId")
+    return feed, None if document is None else json.loads(client.get_feed_document(document))
+

@@ -98,6 +98,19 @@ def test_faults_set_list_clear(config_dir):
     assert isinstance(bad.exception, UserError)
 
 
+def test_feed_faults_set_and_clear(config_dir):
+    result = invoke(config_dir, "faults", "set", "--feeds-fatal", "--feed-message-errors", "0.25")
+    assert result.exit_code == 0, result.output
+    assert "feeds fatal" in result.output and "feed message errors p=0.25" in result.output
+    listed = invoke(config_dir, "faults", "list").output
+    assert "feed_fatal: {}" in listed and "feed_message_errors:" in listed and "0.25" in listed
+    assert invoke(config_dir, "faults", "clear", "feed_fatal").exit_code == 0
+    listed = invoke(config_dir, "faults", "list").output
+    assert "feed_fatal" not in listed and "feed_message_errors" in listed
+    bad = invoke(config_dir, "faults", "set", "--feed-message-errors", "1.5")
+    assert bad.exit_code == 2 and "1.5" in bad.output
+
+
 def test_reset_reseeds_from_the_config(config_dir):
     assert (
         invoke(config_dir, "drift", "-m", "DE", "--sku", "HP-100", "--price", "3.00").exit_code == 0

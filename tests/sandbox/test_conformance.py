@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +23,9 @@ from referencing.jsonschema import DRAFT4
 from engine.sandbox import faults
 from engine.sandbox.account import PROCESSING_DELAY
 from engine.sandbox.app import URL_MAP
-from tests.sandbox.conftest import DE, MODELS, SELLER
+from engine.sandbox.bulk_http import DOCUMENT_URL
+from engine.sandbox.jobs import PROCESSING_TIME, QUEUE_TIME
+from tests.sandbox.conftest import DE, MODELS, SELLER, listings_feed, quantity_patch
 
 pytestmark = [
     pytest.mark.shared,
@@ -31,6 +34,10 @@ pytestmark = [
 
 LISTINGS_MODEL = "listings-items-api-model/listingsItems_2021-08-01.json"
 SELLERS_MODEL = "sellers-api-model/sellers.json"
+FEEDS_MODEL = "feeds-api-model/feeds_2021-06-30.json"
+REPORTS_MODEL = "reports-api-model/reports_2021-06-30.json"
+INVENTORY_MODEL = "fba-inventory-api-model/fbaInventory.json"
+BULK_MODELS = (FEEDS_MODEL, REPORTS_MODEL, INVENTORY_MODEL)
 ITEM = "/listings/2021-08-01/items/{sellerId}/{sku}"
 SEARCH = "/listings/2021-08-01/items/{sellerId}"
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
@@ -82,6 +89,11 @@ class Model:
             assert response.status_code >= 400, f"{response.status_code} not in the model"
             schema_ref = "#/definitions/ErrorList"
             headers: dict[str, Any] = {"x-amzn-RequestId": {}}
+        elif "schema" not in declared:  # cancelFeed / cancelReport: success without a body
+            for header in declared.get("headers", {}):
+                assert response.headers.get(header), f"{header} missing ({response.status_code})"
+            assert response.content == b""
+            return None
         else:
             schema_ref = declared["schema"]["$ref"]
             headers = declared.get("headers", {})
@@ -112,10 +124,16 @@ ALL = "summaries,attributes,issues,offers,fulfillmentAvailability,relationships,
 
 def test_every_route_is_an_operation_of_the_models(listings_model, sellers_model):
     paths = {**listings_model.doc["paths"], **sellers_model.doc["paths"]}
+    for model in BULK_MODELS:
+        paths |= Model(model).doc["paths"]
     for rule in URL_MAP.iter_rules():
-        if rule.endpoint == "lwaToken":
+        if rule.endpoint in ("lwaToken", DOCUMENT_URL):
             continue
-        swagger_path = rule.rule.replace("<seller_id>", "{sellerId}").replace("<path:sku>", "{sku}")
+        swagger_path = re.sub(
+            r"<(?:path:)?(\w+)>",
+            lambda m: "{" + re.sub(r"_(\w)", lambda c: c[1].upper(), m[1]) + "}",
+            rule.rule,
+        )
         (method,) = rule.methods - {"HEAD", "OPTIONS"}
         assert paths[swagger_path][method.lower()]["operationId"] == rule.endpoint
 
@@ -275,3 +293,111 @@ def test_participations_conform(sandbox, raw, sellers_model):
 def test_the_checker_rejects_what_amazon_would_not_send(listings_model, item):
     with pytest.raises(AssertionError):
         listings_model.validate("#/definitions/Item", item)
+
+
+FEEDS = "/feeds/2021-06-30"
+REPORTS = "/reports/2021-06-30"
+
+
+@pytest.fixture(scope="module")
+def bulk_models() -> dict[str, Model]:
+    return {
+        "feeds": Model(FEEDS_MODEL),
+        "reports": Model(REPORTS_MODEL),
+        "inventory": Model(INVENTORY_MODEL),
+    }
+
+
+def test_feed_responses_conform(sandbox, raw, bulk_models):
+    model = bulk_models["feeds"]
+    documents = f"{FEEDS}/documents"
+    created = model.check(
+        documents, "POST", raw.post(documents, json={"contentType": "application/json"})
+    )
+    content = json.dumps(listings_feed(quantity_patch("HP-002", 1), quantity_patch("HP-3", -1)))
+    assert httpx.put(created["url"], content=content.encode()).status_code == 200
+    spec = {"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [DE]}
+    feed_id = model.check(
+        f"{FEEDS}/feeds",
+        "POST",
+        raw.post(f"{FEEDS}/feeds", json={**spec, "inputFeedDocumentId": created["feedDocumentId"]}),
+    )["feedId"]
+    statuses = []
+    for step in (timedelta(0), QUEUE_TIME, PROCESSING_TIME):
+        sandbox.advance(step)
+        feed = model.check(f"{FEEDS}/feeds/{{feedId}}", "GET", raw.get(f"{FEEDS}/feeds/{feed_id}"))
+        statuses.append(feed["processingStatus"])
+    assert statuses == ["IN_QUEUE", "IN_PROGRESS", "DONE"]
+    result = model.check(
+        f"{documents}/{{feedDocumentId}}",
+        "GET",
+        raw.get(f"{documents}/{feed['resultFeedDocumentId']}"),
+    )
+    assert httpx.get(result["url"]).json()["summary"]["messagesInvalid"] == 1
+    listed = model.check(
+        f"{FEEDS}/feeds",
+        "GET",
+        raw.get(f"{FEEDS}/feeds", params={"feedTypes": "JSON_LISTINGS_FEED", "pageSize": 1}),
+    )
+    assert [f["feedId"] for f in listed["feeds"]] == [feed_id] and "nextToken" not in listed
+    again = model.check(documents, "POST", raw.post(documents, json={"contentType": "text/xml"}))
+    httpx.put(again["url"], content=b"{}")
+    queued = raw.post(
+        f"{FEEDS}/feeds", json={**spec, "inputFeedDocumentId": again["feedDocumentId"]}
+    ).json()["feedId"]
+    model.check(f"{FEEDS}/feeds/{{feedId}}", "DELETE", raw.delete(f"{FEEDS}/feeds/{queued}"))
+    errors = [
+        ("/feeds", "POST", raw.post(f"{FEEDS}/feeds", json={**spec, "feedType": "X"}), 400),
+        ("/feeds/{feedId}", "GET", raw.get(f"{FEEDS}/feeds/424242"), 404),
+        ("/feeds/{feedId}", "DELETE", raw.delete(f"{FEEDS}/feeds/{feed_id}"), 400),
+        ("/feeds", "GET", raw.get(f"{FEEDS}/feeds"), 400),
+        ("/documents", "POST", raw.post(documents, json={}), 400),
+        ("/documents/{feedDocumentId}", "GET", raw.get(f"{documents}/nope"), 404),
+    ]
+    for path, method, response, status in errors:
+        assert response.status_code == status, (path, method)
+        model.check(FEEDS + path, method, response)
+
+
+def test_report_responses_conform(sandbox, raw, bulk_models):
+    model = bulk_models["reports"]
+    reports = f"{REPORTS}/reports"
+    spec = {
+        "reportType": "GET_MERCHANT_LISTINGS_ALL_DATA",
+        "marketplaceIds": [DE],
+        "dataStartTime": "2026-11-01T00:00:00Z",
+    }
+    report_id = model.check(reports, "POST", raw.post(reports, json=spec))["reportId"]
+    cancelled_id = raw.post(reports, json=spec).json()["reportId"]
+    model.check(f"{reports}/{{reportId}}", "DELETE", raw.delete(f"{reports}/{cancelled_id}"))
+    sandbox.advance(QUEUE_TIME + PROCESSING_TIME)
+    report = model.check(f"{reports}/{{reportId}}", "GET", raw.get(f"{reports}/{report_id}"))
+    assert report["processingStatus"] == "DONE"
+    document = model.check(
+        f"{REPORTS}/documents/{{reportDocumentId}}",
+        "GET",
+        raw.get(f"{REPORTS}/documents/{report['reportDocumentId']}"),
+    )
+    assert httpx.get(document["url"]).text.startswith("item-name\titem-description\t")
+    listed = model.check(
+        reports, "GET", raw.get(reports, params={"reportTypes": spec["reportType"], "pageSize": 1})
+    )
+    assert len(listed["reports"]) == 1 and listed["nextToken"]
+    errors = [
+        ("POST", raw.post(reports, json={**spec, "reportType": "X"}), 400),
+        ("GET", raw.get(reports, params={"nextToken": listed["nextToken"], "pageSize": 2}), 400),
+    ]
+    for method, response, status in errors:
+        assert response.status_code == status
+        model.check(reports, method, response)
+
+
+def test_inventory_responses_conform(raw, bulk_models):
+    model = bulk_models["inventory"]
+    path = "/fba/inventory/v1/summaries"
+    query = {"granularityType": "Marketplace", "granularityId": DE, "marketplaceIds": DE}
+    body = model.check(path, "GET", raw.get(path, params={**query, "details": "true"}))
+    assert [s["sellerSku"] for s in body["payload"]["inventorySummaries"]] == ["HP-004"]
+    refused = raw.get(path, params={**query, "granularityId": "ATVPDKIKX0DER"})
+    assert refused.status_code == 400
+    model.check(path, "GET", refused)

@@ -15,7 +15,15 @@ from sp_api.base.exceptions import (
 
 from engine.sandbox import faults
 from engine.sandbox.store import Store
-from tests.sandbox.conftest import DE, SELLER
+from tests.sandbox.conftest import (
+    APPLIED,
+    DE,
+    SELLER,
+    finished_feed,
+    listings_feed,
+    quantity_patch,
+    submit_feed,
+)
 
 
 def test_throttle_storm_until_a_virtual_time(sandbox, listings_client):
@@ -140,3 +148,40 @@ def test_out_of_band_quantity_edit(sandbox, listings_client):
     assert item["summaries"][0]["status"] == ["DISCOVERABLE"]  # sold out: not buyable
     with pytest.raises(faults.FaultError, match="not merchant-fulfilled"):
         faults.out_of_band_quantity(sandbox.account, "DE", "HP-004", 3)
+
+
+def test_feeds_fatal_fault_aborts_every_feed(sandbox, feeds_client, listings_client):
+    faults.set_feed_fatal(sandbox.store)
+    feed, report = finished_feed(
+        sandbox, feeds_client, submit_feed(feeds_client, listings_feed(quantity_patch("HP-002", 9)))
+    )
+    assert feed["processingStatus"] == "FATAL"
+    assert [i["code"] for i in report["issues"]] == ["SANDBOX_FAULT"]
+    sandbox.advance(APPLIED)
+    item = listings_client("DE").get_listings_item(
+        SELLER, "HP-002", includedData="fulfillmentAvailability"
+    )
+    assert item.payload["fulfillmentAvailability"][0]["quantity"] != 9
+    faults.clear(sandbox.store, "feed_fatal")
+    feed, _ = finished_feed(
+        sandbox, feeds_client, submit_feed(feeds_client, listings_feed(quantity_patch("HP-002", 9)))
+    )
+    assert feed["processingStatus"] == "DONE"
+
+
+def test_feed_message_errors_with_a_probability(sandbox, feeds_client):
+    document = listings_feed(*(quantity_patch(f"HP-{i:03d}", 5) for i in range(5, 25)))
+    faults.set_feed_message_errors(sandbox.store, 1)
+    feed, report = finished_feed(sandbox, feeds_client, submit_feed(feeds_client, document))
+    assert feed["processingStatus"] == "DONE"
+    assert report["summary"]["messagesInvalid"] == 20
+    faults.set_feed_message_errors(sandbox.store, 0.5)
+    faults.set_seed(sandbox.store, 11)
+    _, first = finished_feed(sandbox, feeds_client, submit_feed(feeds_client, document))
+    faults.set_seed(sandbox.store, 11)
+    _, again = finished_feed(sandbox, feeds_client, submit_feed(feeds_client, document))
+    failed = [i["messageId"] for i in first["issues"]]
+    assert failed == [i["messageId"] for i in again["issues"]]  # reproducible with a seed
+    assert 3 <= len(failed) <= 17 and first["summary"]["messagesAccepted"] == 20 - len(failed)
+    with pytest.raises(faults.FaultError):
+        faults.set_feed_message_errors(sandbox.store, 2)
