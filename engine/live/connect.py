@@ -9,7 +9,8 @@ both the API and the token exchange at another server.
 
 With `backend.kind: sandbox`, `open_backend` opens the embedded sandbox in the config's state
 directory (seeded from the rendered desired state, as `sync sandbox` does), serves it on an
-ephemeral 127.0.0.1 port and points the same SpApiBackend at it.
+ephemeral 127.0.0.1 port and points the same SpApiBackend at it, waiting on the sandbox's
+virtual clock (engine.sandbox.runtime.VirtualTimer) rather than in real time.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def open_backend(
     backend = config.project.backend
     state_dir = config.state_dir
     if backend.kind == "sandbox":
-        from engine.sandbox.runtime import Sandbox
+        from engine.sandbox.runtime import Sandbox, VirtualTimer
         from engine.sandbox.store import Store
 
         store = Store(state_dir)
@@ -103,6 +104,7 @@ def open_backend(
         store.close()
         seed = None if seeded else sandbox_seed(config, datetime.now(UTC))
         with Sandbox.open(state_dir, seed=seed) as box:
+            options.setdefault("timer", VirtualTimer(box))
             live = SpApiBackend(
                 Connection(box.credentials.as_spapi_credentials(), endpoint=box.url),
                 config.project.seller_id,
