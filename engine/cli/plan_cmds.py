@@ -1,6 +1,8 @@
-"""`sync plan` and `sync drift`: compare the config with live and say what differs.
+"""`sync plan`, `sync drift` and `sync import`: compare the config with live, say what
+differs, adopt what the config does not describe yet.
 
-Thin: load the config, open the live session, call `engine.plan.build.build_plan`, format.
+Thin: load the config, open the live session, call the engine (`engine.plan.build`,
+`engine.adopt`), format.
 Exit codes (DESIGN.md): 0 no changes, 2 changes present (plan: only with
 --detailed-exitcode, so a CI step that just shows the plan passes), 1 error.
 """
@@ -12,11 +14,12 @@ from pathlib import Path
 
 import click
 
+from engine.adopt import import_listings
 from engine.cli.config_cmds import now_option, parse_now
 from engine.cli.session import live_session
 from engine.config import Config, load_config
 from engine.fileio import write_atomic
-from engine.plan.build import PlanRun, build_plan
+from engine.plan.build import PlanRun, build_plan, selected_marketplaces
 from engine.plan.drift import (
     drift_json,
     drift_report,
@@ -154,4 +157,53 @@ def _currencies(run: PlanRun) -> dict[str, str]:
     return {a: listing.resource.currency for a, listing in run.live.listings.items()}
 
 
-COMMANDS = [plan_cmd, drift_cmd]
+@click.command(name="import")
+@click.option("--marketplace", "-m", required=True, metavar="CODE", help="e.g. US")
+@click.option(
+    "--sku",
+    "pattern",
+    default="*",
+    show_default=True,
+    metavar="PATTERN",
+    help="A SKU or shell-style pattern (HP-*) of the live listings to adopt.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Config directory to write into (default: the --config directory).",
+)
+@refresh_option
+@now_option
+@click.pass_context
+def import_cmd(
+    ctx: click.Context,
+    marketplace: str,
+    pattern: str,
+    out: Path | None,
+    refresh: bool,
+    now_text: str | None,
+) -> int:
+    """Write YAML for live listings the config does not describe yet."""
+    config = load_config(ctx.obj["config_dir"])
+    selected_marketplaces(config, [marketplace])
+    now = parse_now(now_text)
+    with live_session(config) as (backend, _):
+        live = backend.read_listings([marketplace], refresh=refresh)
+    result = import_listings(config, live.resources(), marketplace, pattern, now, out)
+    where = config.root if out is None else out
+    click.echo(f"Imported {len(result.skus)} listing(s) from {marketplace} into {where}:")
+    click.echo("  " + ", ".join(result.skus))
+    for path in result.written:
+        click.echo(f"  wrote {path}")
+    for path in result.extended:
+        click.echo(f"  added overrides to {path}")
+    for line in result.differences:
+        click.echo(f"  still differs from live (the plan will change it): {line}")
+    click.echo(
+        "Set each imported product's unit cost (written as 0: Amazon does not know it); "
+        "price floors built on cost cannot protect a product until it is set."
+    )
+    return 0
+
+
+COMMANDS = [plan_cmd, drift_cmd, import_cmd]
