@@ -17,7 +17,7 @@ import click
 from engine.adopt import import_listings
 from engine.cli.config_cmds import now_option, parse_now
 from engine.cli.session import live_session
-from engine.config import Config, load_config
+from engine.config import load_config
 from engine.fileio import write_atomic
 from engine.plan.build import PlanRun, build_plan, selected_marketplaces
 from engine.plan.drift import (
@@ -48,13 +48,14 @@ refresh_option = click.option(
 )
 
 
-def _plan(ctx: click.Context, marketplaces: tuple[str, ...], refresh: bool, now: str | None):
-    config: Config = load_config(ctx.obj["config_dir"])
+def _plan(
+    ctx: click.Context, marketplaces: tuple[str, ...], refresh: bool, now: str | None
+) -> PlanRun:
+    config = load_config(ctx.obj["config_dir"])
     with live_session(config) as (backend, db):
-        run = build_plan(
+        return build_plan(
             config, backend, db, now=parse_now(now), marketplaces=marketplaces, refresh=refresh
         )
-    return config, run
 
 
 @click.command(name="plan")
@@ -88,7 +89,7 @@ def plan_cmd(
     now_text: str | None,
 ) -> int:
     """Show what apply would change to make live listings match the config."""
-    _, run = _plan(ctx, marketplaces, refresh, now_text)
+    run = _plan(ctx, marketplaces, refresh, now_text)
     plan = run.plan
     if out is not None:
         write_atomic(out, plan.dumps())
@@ -142,7 +143,7 @@ def drift_cmd(
     now_text: str | None,
 ) -> int:
     """For schedules: exit 2 when live differs from the config, 0 when it does not."""
-    _, run = _plan(ctx, marketplaces, True, now_text)
+    run = _plan(ctx, marketplaces, True, now_text)
     report = drift_report(run.plan, _currencies(run))
     if markdown_path is not None:
         write_atomic(markdown_path, render_drift_markdown(report))

@@ -25,6 +25,7 @@ from engine.config.model import Config
 from engine.desired.render import DesiredState, render
 from engine.desired.resource import Resource, address
 from engine.errors import UserError
+from engine.gcpause import gc_paused
 from engine.live.backend import Backend, LiveState
 from engine.plan.diff import diff
 from engine.plan.model import Plan
@@ -67,6 +68,20 @@ def build_plan(
     refresh: bool = True,
 ) -> PlanRun:
     """The plan for `marketplaces` (default: every enabled one) as of `now`."""
+    # Reading the cache and diffing build millions of objects that never form cycles; with
+    # the collector on, its full passes over a growing heap made a 1M-listing plan 2x slower.
+    with gc_paused():
+        return _build_plan(config, backend, state, now, marketplaces, refresh)
+
+
+def _build_plan(
+    config: Config,
+    backend: Backend,
+    state: StateDB,
+    now: datetime,
+    marketplaces: Sequence[str],
+    refresh: bool,
+) -> PlanRun:
     codes = selected_marketplaces(config, marketplaces)
     wanted = None
     if refresh:
@@ -86,7 +101,9 @@ def build_plan(
         for a, why in sorted(live.unreadable.items())
     ]
     # A listing whose live shape is unreadable is neither created over nor deleted.
-    wanted_now = {a: r for a, r in desired.resources.items() if a not in live.unreadable}
+    wanted_now = desired.resources
+    if live.unreadable:
+        wanted_now = {a: r for a, r in wanted_now.items() if a not in live.unreadable}
     with state.read() as conn:
         applied = last_applied.load(conn, config.project.seller_id)
 
