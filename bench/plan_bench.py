@@ -63,10 +63,16 @@ def prepare(folder: Path, skus: int, marketplaces: int, changed: float) -> None:
         cache.save(Snapshot(code, NOW, entries))
 
 
+def rss_mib() -> float:
+    """Resident memory now (Linux /proc), in MiB."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
 def measure(folder: Path) -> dict[str, list[float]]:
-    """Plan from the cache; [wall, CPU] seconds per phase (CPU shows what a loaded machine
-    takes away from wall time)."""
-    phases: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    """Plan from the cache; per phase [wall s, CPU s, RSS MiB after it] (CPU shows what a
+    loaded machine takes away from wall time; RSS where the memory goes)."""
+    phases: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
 
     def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def run(*args: Any, **kwargs: Any) -> Any:
@@ -76,6 +82,7 @@ def measure(folder: Path) -> dict[str, list[float]]:
             finally:
                 phases[name][0] += time.perf_counter() - wall
                 phases[name][1] += time.process_time() - cpu
+                phases[name][2] = rss_mib()
 
         return run
 
@@ -94,7 +101,7 @@ def measure(folder: Path) -> dict[str, list[float]]:
     backend.read_listings = timed("read cache", backend.read_listings)  # type: ignore[method-assign]
     run = build.build_plan(config, backend, state, now=NOW, refresh=False)
     text = timed("render text", render_text)(run.plan.changeset)
-    phases["total"] = [time.perf_counter() - started, time.process_time() - cpu]
+    phases["total"] = [time.perf_counter() - started, time.process_time() - cpu, rss_mib()]
     backend.close()
     state.close()
     calls = len(backend.recorder.calls)  # type: ignore[attr-defined]
@@ -116,9 +123,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.measure is not None:
         phases = measure(args.measure)
-        print(f"  {'phase':<20} {'wall':>8}   {'CPU':>8}")
-        for name, (wall, cpu) in phases.items():
-            print(f"  {name:<20} {wall:8.2f} s {cpu:8.2f} s")
+        print(f"  {'phase':<20} {'wall':>8}   {'CPU':>8}   {'RSS after':>9}")
+        for name, (wall, cpu, rss) in phases.items():
+            print(f"  {name:<20} {wall:8.2f} s {cpu:8.2f} s {rss:8.0f} MiB")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
         print(f"  {'peak RSS':<20} {peak:8.0f} MiB")
         return 0

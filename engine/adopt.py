@@ -115,6 +115,7 @@ def _yaml() -> YAML:
     yaml = YAML()
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096  # never fold a long title over two lines
+    yaml.preserve_quotes = True  # "44.99" stays double-quoted in the seller's file
     return yaml
 
 

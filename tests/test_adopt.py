@@ -71,7 +71,11 @@ def test_an_existing_marketplace_file_keeps_its_comments_and_gains_the_override(
 ):
     config = seeded_config()
     us = config.root / "marketplaces" / "US.yaml"
-    us.write_text("# amazon.com: our home market\nmarketplace: US  # keep\n", encoding="utf-8")
+    original = (
+        "# amazon.com: our home market\nmarketplace: US  # keep\n"
+        'pricing:\n  tax_delta: "0.00"  # prices before sales tax\n'
+    )
+    us.write_text(original, encoding="utf-8")
     config = load_config(config.root)
     live = live_resources(config)
     sale = SalePrice(Decimal("49.99"), NOW - timedelta(days=1), NOW + timedelta(days=6))
@@ -80,7 +84,7 @@ def test_an_existing_marketplace_file_keeps_its_comments_and_gains_the_override(
     assert result.differences == ()
     assert result.extended == (us.relative_to(config.root),)
     text = us.read_text(encoding="utf-8")
-    assert text.startswith("# amazon.com: our home market\nmarketplace: US  # keep\n")
+    assert text.startswith(original)
     assert 'LEGACY-HP-100: {our_price: "61.50"}' in text
     sales = load_config(config.root).sales
     assert [(s.id, s.price, s.start, s.end) for s in sales] == [

@@ -69,7 +69,8 @@ def build_plan(
 ) -> PlanRun:
     """The plan for `marketplaces` (default: every enabled one) as of `now`."""
     # Reading the cache and diffing build millions of objects that never form cycles; with
-    # the collector on, its full passes over a growing heap made a 1M-listing plan 2x slower.
+    # the collector on, its full passes over the growing heap made both 1.5-2x slower at 1M
+    # listings (bench/plan_bench.py).
     with gc_paused():
         return _build_plan(config, backend, state, now, marketplaces, refresh)
 
