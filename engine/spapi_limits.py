@@ -24,7 +24,8 @@ def _limit(rate: str, burst: int) -> Limit:
     return Limit(rate=float(rate), burst=burst, header=rate)
 
 
-# Operation name -> published usage plan.
+# Operation name -> published usage plan (getFeeds, cancelFeed, getReports and cancelReport
+# from the models' usage-plan tables).
 LIMITS: dict[str, Limit] = {
     "getListingsItem": _limit("5.0", 10),
     "putListingsItem": _limit("5.0", 10),

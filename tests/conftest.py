@@ -28,3 +28,25 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
     return write_config(tmp_path / "config")
+
+
+@pytest.fixture
+def seeded_config(tmp_path: Path) -> Callable[..., Config]:
+    """seeded_config({"file": "text"}) -> the loaded minimal config (with those changes) whose
+    sandbox, in the config's state_dir, is seeded at NOW on a frozen virtual clock: commands
+    that open the backend from this config see the seeded demo account and wait no real time.
+    """
+
+    def build(changes: dict[str, str | None] | None = None) -> Config:
+        from engine.live.connect import sandbox_seed
+        from engine.sandbox.clock import VirtualClock
+        from engine.sandbox.runtime import Sandbox
+
+        config = load_config(write_config(tmp_path / "config", changes))
+        box = Sandbox.open(
+            config.state_dir, seed=sandbox_seed(config, NOW), clock=VirtualClock.frozen_at(NOW)
+        )
+        box.store.close()
+        return config
+
+    return build

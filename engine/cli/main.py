@@ -46,11 +46,20 @@ def _register_commands() -> None:
         apply_cmds,
         config_cmds,
         ops_cmds,
+        plan_cmds,
         sandbox_cmds,
         state_cmds,
     )
 
-    for module in (config_cmds, sandbox_cmds, state_cmds, apply_cmds, accounts_cmds, ops_cmds):
+    for module in (
+        config_cmds,
+        plan_cmds,
+        apply_cmds,
+        sandbox_cmds,
+        state_cmds,
+        accounts_cmds,
+        ops_cmds,
+    ):
         for command in module.COMMANDS:
             cli.add_command(command)
 

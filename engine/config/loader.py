@@ -296,6 +296,7 @@ class _Loader:
             state=state,
             stock_source=stock_source,
             defaults=defaults,
+            prune=SkuSelector.of(data.get("prune", ())),
             source=src,
             health=self._health(src, data.get("health", {})),
         )
@@ -489,6 +490,7 @@ class _Loader:
             texts=texts,
             settings=settings,
             origin=origin,
+            marketplaces=tuple(item["marketplaces"]) if "marketplaces" in item else None,
         )
 
     def _check_sku(self, sku: str, origin: Origin) -> bool:
@@ -559,8 +561,19 @@ class _Loader:
                 settings={},
                 overrides={},
                 source=None,
+                prune=SkuSelector.of(()),
+                elsewhere=_listed_elsewhere(code, products),
             )
+        self._check_product_marketplaces(products, result)
         return result
+
+    def _check_product_marketplaces(
+        self, products: dict[str, Product], marketplaces: dict[str, MarketplaceConfig]
+    ) -> None:
+        for product in products.values():
+            for i, code in enumerate(product.marketplaces or ()):
+                where = product.at("marketplaces", i)
+                self._is_enabled(where.source, where.path, code, marketplaces)
 
     def _marketplace(
         self, src: SourceFile, info: Marketplace, products: dict[str, Product]
@@ -605,6 +618,8 @@ class _Loader:
             settings=flatten_settings(data, src, ()),
             overrides=overrides,
             source=src,
+            prune=SkuSelector.of(data.get("prune", ())),
+            elsewhere=_listed_elsewhere(info.code, products),
         )
 
     def _opt_price(
@@ -1120,3 +1135,12 @@ def _date(text: str, origin: Origin, errors: list[ConfigError]) -> date:
     except ValueError as exc:
         errors.append(origin.error(f"invalid date {text!r}: {exc}"))
         return date.min
+
+
+def _listed_elsewhere(code: str, products: dict[str, Product]) -> frozenset[str]:
+    """SKUs whose product limits itself to marketplaces other than `code`."""
+    return frozenset(
+        sku
+        for sku, p in products.items()
+        if p.marketplaces is not None and code not in p.marketplaces
+    )

@@ -164,6 +164,7 @@ class Project:
     state: StateStore
     stock_source: StockSource | None
     defaults: Layer
+    prune: SkuSelector  # unmanaged live listings apply may delete, in every marketplace
     source: SourceFile
     health: HealthTargets = HealthTargets()
 
@@ -196,6 +197,7 @@ class Product:
     texts: dict[str, Texts]
     settings: Layer
     origin: Origin  # the product entry: ("products", i)
+    marketplaces: tuple[str, ...] | None = None  # None: wherever `listings` select it
 
     def at(self, *path: str | int) -> Origin:
         return Origin(self.origin.source, (*self.origin.path, *path))
@@ -241,9 +243,11 @@ class MarketplaceConfig:
     settings: Layer
     overrides: dict[str, Override]
     source: SourceFile | None  # None when the marketplace has no file (defaults only)
+    prune: SkuSelector  # unmanaged live listings apply may delete here (with project's)
+    elsewhere: frozenset[str]  # SKUs whose product names only other marketplaces
 
     def lists(self, sku: str) -> bool:
-        if self.exclude.matches(sku):
+        if sku in self.elsewhere or self.exclude.matches(sku):
             return False
         return self.include is None or self.include.matches(sku)
 
@@ -350,3 +354,9 @@ class Config:
     @property
     def state_dir(self) -> Path:
         return self.project.state_dir
+
+    def prunes(self, marketplace: str, sku: str) -> bool:
+        """Whether a live listing the config does not describe may be deleted: only when
+        project.yaml's or the marketplace's `prune` patterns name it."""
+        mkt = self.marketplaces.get(marketplace)
+        return self.project.prune.matches(sku) or (mkt is not None and mkt.prune.matches(sku))

@@ -9,7 +9,8 @@ both the API and the token exchange at another server.
 
 With `backend.kind: sandbox`, `open_backend` opens the embedded sandbox in the config's state
 directory (seeded from the rendered desired state, as `sync sandbox` does), serves it on an
-ephemeral 127.0.0.1 port and points the same SpApiBackend at it.
+ephemeral 127.0.0.1 port and points the same SpApiBackend at it, waiting on the sandbox's
+virtual clock (engine.sandbox.clock.ClockTimer, advancing it) rather than in real time.
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def open_backend(
         store.close()
         seed = None if seeded else sandbox_seed(config, datetime.now(UTC))
         with Sandbox.open(state_dir, seed=seed) as box:
-            options.setdefault("timer", ClockTimer(box.clock))  # pace by the sandbox's time
+            # Waits move the embedded sandbox's time on: a command never sleeps for it.
+            options.setdefault("timer", ClockTimer(box.clock, advance=box.advance))
             live = SpApiBackend(
                 Connection(box.credentials.as_spapi_credentials(), endpoint=box.url),
                 config.project.seller_id,

@@ -164,11 +164,22 @@ class ClockTimer:
     real seconds uses only 1/speed of the quota of a sped-up sandbox (and waits forever on a
     frozen one). This timer's monotonic time is virtual seconds; sleeping takes the real
     time those virtual seconds take at the clock's speed, or advances a frozen clock.
+
+    `advance` (e.g. `Sandbox.advance`, which also processes what falls due) makes every wait
+    move virtual time on instead: the embedded sandbox a CLI command opens for itself then
+    answers a report at the speed of the machine while the backend sees Amazon's waits.
     """
 
-    def __init__(self, clock: VirtualClock, *, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        clock: VirtualClock,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        advance: Callable[[timedelta], object] | None = None,
+    ):
         self._clock = clock
         self._sleep = sleep
+        self._advance = advance
         self._epoch = clock.now()
 
     def monotonic(self) -> float:
@@ -177,7 +188,9 @@ class ClockTimer:
     def sleep(self, seconds: float) -> None:
         if seconds <= 0:
             return
-        if self._clock.frozen:
+        if self._advance is not None:
+            self._advance(timedelta(seconds=seconds))
+        elif self._clock.frozen:
             self._clock.advance(timedelta(seconds=seconds))
         else:
             self._sleep(seconds / self._clock.speed)

@@ -9,10 +9,17 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from engine.state.tables import api_calls
+
+if TYPE_CHECKING:
+    from engine.live import backend
+    from engine.state.db import StateDB
+
+NO_RESPONSE = 0  # status of an attempt that got no HTTP answer (timeout, dropped connection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +49,27 @@ def since(conn: sa.Connection, seller_id: str, start: datetime) -> list[ApiCall]
         .order_by(api_calls.c.at, api_calls.c.id)
     )
     return [ApiCall(*row) for row in rows]
+
+
+class StoreRecorder:
+    """The backend's CallRecorder for CLI commands: every attempt the backend makes becomes
+    one row of the account's call log, committed at once, so a command that dies half-way
+    still leaves the calls it made on record."""
+
+    def __init__(self, db: StateDB, seller_id: str) -> None:
+        self._db = db
+        self._seller_id = seller_id
+
+    def record(self, call: backend.ApiCall) -> None:
+        row = ApiCall(
+            seller_id=self._seller_id,
+            operation=call.operation,
+            marketplace=call.marketplace,
+            status=NO_RESPONSE if call.status is None else call.status,
+            latency_ms=round(call.latency_ms),
+            request_id=call.request_id,
+            retries=call.retries,
+            at=call.at,
+        )
+        with self._db.write() as conn:
+            record(conn, row)

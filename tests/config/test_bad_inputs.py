@@ -200,7 +200,7 @@ CASES = [
             "products/audio.yaml:2:5: products[0]: missing required field 'base_price'",
             "products/audio.yaml:6:5: products[0].base_prize: unknown field 'base_prize' "
             "(did you mean 'base_price'?); allowed: base_price, brand, cost, fulfillment, "
-            "identifiers, list_price, missing_translation, pricing, product_type, "
+            "identifiers, list_price, marketplaces, missing_translation, pricing, product_type, "
             "promotion_limits, sku, stock, texts",
         ],
         id="misspelt-field",
@@ -450,6 +450,41 @@ CASES = [
         ),
         ["marketplaces/DE.yaml:4:13: listings.include[0]: pattern 'CBL-*' matches no product SKU"],
         id="include-pattern-matches-nothing",
+    ),
+    # ---- prune and product marketplaces ---------------------------------------------------
+    pytest.param(
+        edited(
+            "project.yaml",
+            "marketplaces: [US, DE, JP]\n",
+            "marketplaces: [US, DE, JP]\nprune: LEGACY-*\n",
+        ),
+        ["project.yaml:8:8: prune: expected array (got 'LEGACY-*')"],
+        id="prune-not-a-list",
+    ),
+    pytest.param(
+        edited("marketplaces/DE.yaml", "currency: EUR\n", 'currency: EUR\nprune: [LEGACY-*, ""]\n'),
+        ["marketplaces/DE.yaml:3:19: prune[1]: must be at least 1 character(s)"],
+        id="prune-empty-pattern",
+    ),
+    pytest.param(
+        edited("marketplaces/DE.yaml", "currency: EUR\n", "currency: EUR\nprune: [OLD-*, OLD-*]\n"),
+        ["marketplaces/DE.yaml:3:8: prune: items must not repeat"],
+        id="prune-duplicate-pattern",
+    ),
+    pytest.param(
+        edited(
+            PRODUCTS, "    fulfillment: MFN\n", "    fulfillment: MFN\n    marketplaces: [US, FR]\n"
+        ),
+        [
+            "products/audio.yaml:9:24: products[0].marketplaces[1]: marketplace FR is not "
+            "enabled in project.yaml"
+        ],
+        id="product-marketplace-not-enabled",
+    ),
+    pytest.param(
+        edited(PRODUCTS, "    fulfillment: MFN\n", "    fulfillment: MFN\n    marketplaces: []\n"),
+        ["products/audio.yaml:9:19: products[0].marketplaces: needs at least 1 item(s)"],
+        id="product-marketplaces-empty",
     ),
     # ---- sales and promotions ----------------------------------------------------------------
     pytest.param(

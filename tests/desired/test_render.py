@@ -155,6 +155,20 @@ def test_include_exclude_patterns(make_config):
     assert 'listing.JP["HP-100"]' in state.resources
 
 
+def test_a_product_limited_to_marketplaces_is_listed_only_there(make_config):
+    from tests.minimal_config import MINIMAL_FILES
+
+    text = MINIMAL_FILES["products/audio.yaml"].replace(
+        "            fulfillment: FBA\n",
+        "            fulfillment: FBA\n            marketplaces: [DE, JP]\n",
+    )
+    config = make_config({"products/audio.yaml": text})
+    resources = render(config, NOW).resources
+    assert [a for a in resources if "SPK-1" in a] == ['listing.DE["SPK-1"]', 'listing.JP["SPK-1"]']
+    assert not config.marketplaces["US"].lists("SPK-1")
+    assert config.marketplaces["DE"].lists("SPK-1") and config.marketplaces["US"].lists("HP-100")
+
+
 def test_needs_review_excludes_listing_and_lists_it(make_config):
     from tests.minimal_config import MINIMAL_FILES
 

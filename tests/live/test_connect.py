@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -13,6 +15,7 @@ from engine.live.clients import Connection, CredentialError
 from engine.live.connect import load_credentials, open_backend, sandbox_seed
 from engine.marketplaces import REGION_ENDPOINTS
 from engine.sandbox.runtime import Sandbox
+from tests.conftest import NOW
 from tests.live.conftest import calls_of
 
 GOOD = {"refresh_token": "Atzr|r", "lwa_app_id": "amzn1.app", "lwa_client_secret": "s3cret"}
@@ -110,3 +113,20 @@ def test_the_sandbox_backend_waits_on_the_sandbox_clock(make_config, clock):
 
 def _skus(config):
     return list(config.products)
+
+
+def test_the_sandbox_backend_waits_on_virtual_time(seeded_config):
+    """A report takes the sandbox 90 virtual seconds: polling for it moves the frozen
+    virtual clock on instead of sleeping, and the moved clock is kept for the next command."""
+    config = seeded_config()
+    started = time.monotonic()
+    with open_backend(config) as backend:
+        state = backend.read_listings(["DE"], refresh=True)
+    assert time.monotonic() - started < 20
+    assert len(state.listings) == 2
+    box = Sandbox.open(config.state_dir)
+    try:
+        assert box.clock.now() >= NOW + timedelta(seconds=90)
+        assert box.clock.frozen
+    finally:
+        box.store.close()

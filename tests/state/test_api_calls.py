@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from engine.live.backend import ApiCall as LiveCall
 from engine.state import api_calls
 from engine.state.api_calls import ApiCall
 from tests.state.conftest import NOW, OTHER_SELLER, SELLER
@@ -32,3 +33,15 @@ def test_calls_since_a_time_come_back_oldest_first_for_the_account(db):
     with db.read() as conn:
         found = api_calls.since(conn, SELLER, NOW)
     assert found == [throttled, account_wide, call(5)]
+
+
+def test_the_store_recorder_logs_each_backend_call(db):
+    recorder = api_calls.StoreRecorder(db, SELLER)
+    recorder.record(LiveCall("getReport", "DE", 200, 41.6, "req-1", 0, NOW))
+    recorder.record(LiveCall("getReport", "DE", None, 30000.2, None, 2, NOW))
+    with db.read() as conn:
+        found = api_calls.since(conn, SELLER, NOW)
+    assert [(c.operation, c.status, c.latency_ms, c.retries) for c in found] == [
+        ("getReport", 200, 42, 0),
+        ("getReport", api_calls.NO_RESPONSE, 30000, 2),
+    ]

@@ -1,0 +1,210 @@
+"""`sync plan`, `sync drift` and `sync import`: compare the config with live, say what
+differs, adopt what the config does not describe yet.
+
+Thin: load the config, open the live session, call the engine (`engine.plan.build`,
+`engine.adopt`), format.
+Exit codes (DESIGN.md): 0 no changes, 2 changes present (plan: only with
+--detailed-exitcode, so a CI step that just shows the plan passes), 1 error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from engine.adopt import import_listings
+from engine.cli.config_cmds import now_option, parse_now
+from engine.cli.session import live_session
+from engine.config import load_config
+from engine.fileio import write_atomic
+from engine.plan.build import PlanRun, build_plan, selected_marketplaces
+from engine.plan.drift import (
+    drift_json,
+    drift_report,
+    render_drift_markdown,
+    render_drift_text,
+)
+from engine.plan.markdown import render_markdown
+from engine.plan.text import render_text
+from engine.sandbox import jsonio
+
+EXIT_CHANGES = 2
+
+marketplace_option = click.option(
+    "--marketplace",
+    "-m",
+    "marketplaces",
+    multiple=True,
+    metavar="CODE",
+    help="Only these marketplaces (repeatable; default: every enabled one).",
+)
+refresh_option = click.option(
+    "--refresh/--no-refresh",
+    default=True,
+    show_default=True,
+    help="Read live state from the API, or plan from the cached snapshot (no API calls).",
+)
+
+
+def _plan(
+    ctx: click.Context, marketplaces: tuple[str, ...], refresh: bool, now: str | None
+) -> PlanRun:
+    config = load_config(ctx.obj["config_dir"])
+    with live_session(config) as (backend, db):
+        return build_plan(
+            config, backend, db, now=parse_now(now), marketplaces=marketplaces, refresh=refresh
+        )
+
+
+@click.command(name="plan")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan file here, for `sync apply FILE`.",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the plan as a pull-request comment (Markdown) here.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan file JSON instead of text.")
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
+)
+@marketplace_option
+@refresh_option
+@now_option
+@click.pass_context
+def plan_cmd(
+    ctx: click.Context,
+    out: Path | None,
+    markdown_path: Path | None,
+    as_json: bool,
+    detailed_exitcode: bool,
+    marketplaces: tuple[str, ...],
+    refresh: bool,
+    now_text: str | None,
+) -> int:
+    """Show what apply would change to make live listings match the config."""
+    run = _plan(ctx, marketplaces, refresh, now_text)
+    plan = run.plan
+    if out is not None:
+        write_atomic(out, plan.dumps())
+    if markdown_path is not None:
+        hint = f"the plan file {out.name}" if out is not None else "`sync plan --out FILE`"
+        write_atomic(markdown_path, render_markdown(plan.changeset, artifact_hint=hint))
+    if as_json:
+        click.echo(plan.dumps(), nl=False)
+    else:
+        click.echo(plan_text(run, color=sys.stdout.isatty()))
+    if out is not None:
+        click.echo(f"Saved the plan to {out}; apply exactly it with `sync apply {out}`.", err=True)
+    return EXIT_CHANGES if detailed_exitcode and plan.changes else 0
+
+
+def plan_text(run: PlanRun, *, color: bool = False) -> str:
+    """Drift and listings held for review first (they explain the plan), then the plan."""
+    lines: list[str] = []
+    report = drift_report(run.plan, _currencies(run))
+    if report.drifted:
+        lines.append(
+            f"Note: {len(report.drifted)} field(s) changed outside sellersync since the last "
+            "apply (drift):"
+        )
+        lines += [f"  {d.address} {d.describe()}" for d in report.drifted]
+        lines.append("")
+    if run.review:
+        lines.append(f"{len(run.review)} listing(s) need review and are not planned:")
+        lines += [f"  {item.address}: {item.reason}" for item in run.review]
+        lines.append("")
+    lines.append(render_text(run.plan.changeset, color=color))
+    return "\n".join(lines)
+
+
+@click.command(name="drift")
+@click.option("--json", "as_json", is_flag=True, help="Print the drift report as JSON.")
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report as an issue body (Markdown) here.",
+)
+@marketplace_option
+@now_option
+@click.pass_context
+def drift_cmd(
+    ctx: click.Context,
+    as_json: bool,
+    markdown_path: Path | None,
+    marketplaces: tuple[str, ...],
+    now_text: str | None,
+) -> int:
+    """For schedules: exit 2 when live differs from the config, 0 when it does not."""
+    run = _plan(ctx, marketplaces, True, now_text)
+    report = drift_report(run.plan, _currencies(run))
+    if markdown_path is not None:
+        write_atomic(markdown_path, render_drift_markdown(report))
+    if as_json:
+        click.echo(jsonio.dumps(drift_json(report)))
+    else:
+        click.echo(render_drift_text(report), nl=False)
+    return EXIT_CHANGES if report.differs else 0
+
+
+def _currencies(run: PlanRun) -> dict[str, str]:
+    return {a: listing.resource.currency for a, listing in run.live.listings.items()}
+
+
+@click.command(name="import")
+@click.option("--marketplace", "-m", required=True, metavar="CODE", help="e.g. US")
+@click.option(
+    "--sku",
+    "pattern",
+    default="*",
+    show_default=True,
+    metavar="PATTERN",
+    help="A SKU or shell-style pattern (HP-*) of the live listings to adopt.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Config directory to write into (default: the --config directory).",
+)
+@refresh_option
+@now_option
+@click.pass_context
+def import_cmd(
+    ctx: click.Context,
+    marketplace: str,
+    pattern: str,
+    out: Path | None,
+    refresh: bool,
+    now_text: str | None,
+) -> int:
+    """Write YAML for live listings the config does not describe yet."""
+    config = load_config(ctx.obj["config_dir"])
+    selected_marketplaces(config, [marketplace])
+    now = parse_now(now_text)
+    with live_session(config) as (backend, _):
+        live = backend.read_listings([marketplace], refresh=refresh)
+    result = import_listings(config, live.resources(), marketplace, pattern, now, out)
+    where = config.root if out is None else out
+    click.echo(f"Imported {len(result.skus)} listing(s) from {marketplace} into {where}:")
+    click.echo("  " + ", ".join(result.skus))
+    for path in result.written:
+        click.echo(f"  wrote {path}")
+    for path in result.extended:
+        click.echo(f"  added overrides to {path}")
+    for line in result.differences:
+        click.echo(f"  still differs from live (the plan will change it): {line}")
+    click.echo(
+        "Set each imported product's unit cost (written as 0: Amazon does not know it); "
+        "price floors built on cost cannot protect a product until it is set."
+    )
+    return 0
+
+
+COMMANDS = [plan_cmd, drift_cmd, import_cmd]

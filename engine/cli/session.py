@@ -1,0 +1,26 @@
+"""What commands that talk to the live side open: the state store and a backend whose every
+API call is recorded in it (the call log feeds rate and health reports)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from engine.config.model import Config
+from engine.live.connect import open_backend
+from engine.live.spapi import SpApiBackend
+from engine.state.api_calls import StoreRecorder
+from engine.state.db import StateDB, open_state
+
+
+@contextmanager
+def live_session(config: Config) -> Iterator[tuple[SpApiBackend, StateDB]]:
+    """The backend (the embedded sandbox starts in-process) and the open state store;
+    both are closed on exit."""
+    db = open_state(config.project.state, config.state_dir)
+    try:
+        recorder = StoreRecorder(db, config.project.seller_id)
+        with open_backend(config, recorder=recorder) as backend:
+            yield backend, db
+    finally:
+        db.close()

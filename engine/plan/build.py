@@ -1,0 +1,157 @@
+"""Planning with I/O at the edges: live state in, desired state rendered against it, a Plan out.
+
+The pure steps (render, diff, Plan.build) are untouched; this module feeds them, in an order
+set by stock allocation, which depends on what each MFN listing holds live:
+
+1. read live state through the backend: a refresh (report and detail, told which listings
+   the config wants so that their detail is current) or the local snapshot cache;
+2. render the desired state with the live quantities;
+3. load the values last applied, the third side of the drift comparison;
+4. diff, deleting only unmanaged listings the config's `prune` names;
+5. pin the plan: config digest, git commit, backend identity, creation time.
+
+`sync plan`, `sync drift` and apply's no-file form all plan through `build_plan`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from engine.config.model import Config
+from engine.desired.render import DesiredState, render
+from engine.desired.resource import Resource, address
+from engine.errors import UserError
+from engine.gcpause import gc_paused
+from engine.live.backend import Backend, LiveState
+from engine.plan.diff import diff
+from engine.plan.model import Plan
+from engine.state import last_applied
+from engine.state.db import StateDB
+
+GIT_TIMEOUT_S = 10
+
+
+class UnknownMarketplace(UserError):
+    """--marketplace names a marketplace the config does not enable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A listing the plan leaves alone until a person looks at it."""
+
+    address: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRun:
+    """A plan with what it was computed from: the desired and live state, and the listings
+    it could not plan (held for review in the config, or unreadable live)."""
+
+    plan: Plan
+    desired: DesiredState
+    live: LiveState
+    review: tuple[Review, ...]
+
+
+def build_plan(
+    config: Config,
+    backend: Backend,
+    state: StateDB,
+    *,
+    now: datetime,
+    marketplaces: Sequence[str] = (),
+    refresh: bool = True,
+) -> PlanRun:
+    """The plan for `marketplaces` (default: every enabled one) as of `now`."""
+    # Reading the cache and diffing build millions of objects that never form cycles; with
+    # the collector on, its full passes over the growing heap made both 1.5-2x slower at 1M
+    # listings (bench/plan_bench.py).
+    with gc_paused():
+        return _build_plan(config, backend, state, now, marketplaces, refresh)
+
+
+def _build_plan(
+    config: Config,
+    backend: Backend,
+    state: StateDB,
+    now: datetime,
+    marketplaces: Sequence[str],
+    refresh: bool,
+) -> PlanRun:
+    codes = selected_marketplaces(config, marketplaces)
+    wanted = None
+    if refresh:
+        # Quantities are unknown until live is read (allocation starts from them), so they are
+        # left out of what decides which listings need fresh detail.
+        first = render(config, now).for_marketplaces(codes)
+        wanted = {a: replace(r, quantity=None) for a, r in first.resources.items()}
+    live = backend.read_listings(codes, refresh=refresh, wanted=wanted)
+    live_resources = live.resources()
+    desired = render(config, now, live_quantities(live_resources.values()))
+    if len(codes) < len(config.marketplaces):
+        desired = desired.for_marketplaces(codes)
+    held = {n.address: n.reason for n in desired.needs_review}
+    review = [Review(a, reason) for a, reason in held.items()]
+    review += [
+        Review(a, f"live listing could not be read ({why}); not planned")
+        for a, why in sorted(live.unreadable.items())
+    ]
+    # A listing whose live shape is unreadable is neither created over nor deleted.
+    wanted_now = desired.resources
+    if live.unreadable:
+        wanted_now = {a: r for a, r in wanted_now.items() if a not in live.unreadable}
+    with state.read() as conn:
+        applied = last_applied.load(conn, config.project.seller_id)
+
+    def prune(marketplace: str, sku: str) -> bool:
+        return config.prunes(marketplace, sku) and address(marketplace, sku) not in held
+
+    changeset = diff(wanted_now, live_resources, applied, prune)
+    plan = Plan.build(
+        changeset,
+        created_at=now,
+        config_digest=config.digest,
+        backend=backend.identity,
+        git_commit=git_commit(config.root),
+    )
+    return PlanRun(plan, desired, live, tuple(review))
+
+
+def selected_marketplaces(config: Config, requested: Sequence[str]) -> list[str]:
+    """The requested marketplaces in project order; every enabled one when none are given."""
+    unknown = [code for code in requested if code not in config.marketplaces]
+    if unknown:
+        raise UnknownMarketplace(
+            f"marketplace {', '.join(unknown)} is not enabled in project.yaml; enabled: "
+            f"{', '.join(config.marketplaces)}"
+        )
+    return [code for code in config.marketplaces if not requested or code in requested]
+
+
+def live_quantities(resources: Iterable[Resource]) -> dict[tuple[str, str], int]:
+    """(marketplace, sku) -> MFN quantity held live: where stock allocation starts from."""
+    return {r.key: r.quantity for r in resources if r.quantity is not None}
+
+
+def git_commit(folder: Path) -> str | None:
+    """The commit checked out where the config lives, or None outside a git repository
+    (or without git installed). `git rev-parse` understands worktrees, packed refs and
+    detached heads, which reading .git by hand would have to reimplement."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    commit = result.stdout.strip()
+    return commit if result.returncode == 0 and commit else None

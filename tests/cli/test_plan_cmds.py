@@ -1,0 +1,138 @@
+"""`sync plan` and `sync drift` as CI runs them, against the seeded sandbox (frozen clock)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from engine.cli.main import main
+from engine.cli.session import live_session
+from engine.plan.build import build_plan
+from engine.plan.markdown import MARKER
+from engine.plan.model import Plan
+from engine.sandbox import faults
+from engine.sandbox.runtime import Sandbox
+from engine.state import last_applied
+from tests.conftest import NOW
+from tests.minimal_config import edited, write_config
+from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (autouse fixture)
+
+AT = ["--now", "2026-11-22T12:00:00Z"]
+US_SPK = 'listing.US["SPK-1"]'
+PLAN_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json"
+
+
+def sync(config, *args):
+    return main(["--config", str(config.root), *args])
+
+
+def fix_de_price(config):
+    """Undo the seeded price typo on DE HP-100 out of band: DE then matches the config."""
+    box = Sandbox.open(config.state_dir)
+    try:
+        faults.out_of_band_price(box.account, "DE", "HP-100", "57.99")
+    finally:
+        box.store.close()
+
+
+def test_plan_prints_the_changes_and_exits_0_without_detailed_exitcode(seeded_config, capsys):
+    assert sync(seeded_config(), "plan", *AT) == 0
+    out = capsys.readouterr().out
+    assert '# listing.DE["HP-100"] will be updated in-place' in out
+    assert "~ our_price = 5799.00 EUR -> 57.99 EUR" in out
+    assert '# listing.JP["SPK-1"] will be created' in out
+    assert 'left alone (unmanaged):\n  listing.US["LEGACY-HP-100"]' in out
+    assert out.rstrip().endswith("Plan: 1 to add, 2 to change, 0 to delete.")
+
+
+def test_detailed_exitcode_is_2_with_changes_and_0_without(seeded_config, capsys):
+    config = seeded_config()
+    assert sync(config, "plan", "--detailed-exitcode", *AT) == 2
+    fix_de_price(config)
+    assert sync(config, "plan", "--detailed-exitcode", "-m", "DE", *AT) == 0
+    assert "No changes. Live listings match the configuration." in capsys.readouterr().out
+
+
+def test_json_out_and_markdown(seeded_config, capsys, tmp_path):
+    config = seeded_config()
+    out, comment = tmp_path / "plans" / "plan.json", tmp_path / "comment.md"
+    args = ["plan", "--json", "--out", str(out), "--markdown", str(comment), *AT]
+    assert sync(config, *args) == 0
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out, parse_float=Decimal)
+    jsonschema.validate(printed, json.loads(PLAN_SCHEMA.read_text(encoding="utf-8")))
+    assert printed["summary"] == {"add": 1, "change": 2, "delete": 0, "unchanged": 3}
+    assert printed["backend"]["kind"] == "sandbox"
+    assert printed["config_digest"] == config.digest
+    assert out.read_text(encoding="utf-8") == captured.out
+    assert Plan.loads(out.read_text(encoding="utf-8")).summary()["change"] == 2
+    assert [p.name for p in out.parent.iterdir()] == ["plan.json"]  # no temp file left
+    assert f"sync apply {out}" in captured.err
+    text = comment.read_text(encoding="utf-8")
+    assert text.startswith(MARKER) and "| DE | 0 | 1 | 0 |" in text
+
+
+def test_drift_and_review_are_shown_apart_from_the_plan(seeded_config, capsys, tmp_path):
+    config = seeded_config()
+    with live_session(config) as (backend, db):
+        desired = build_plan(config, backend, db, now=NOW).desired.resources
+        with db.write() as conn:  # as if apply had written US SPK-1 as the config says
+            last_applied.record(conn, config.project.seller_id, desired[US_SPK], NOW)
+    # JP has no Japanese texts for SPK-1 any more: held for review instead of created.
+    write_config(
+        tmp_path / "config",
+        edited(
+            "products/audio.yaml",
+            "      ja: {title: Sonora SPK-1 スピーカー}\n",
+            "    missing_translation: needs_review\n",
+        ),
+    )
+    assert sync(config, "plan", *AT) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "Note: 1 field(s) changed outside sellersync since the last apply (drift):\n"
+        f"  {US_SPK} our_price: last applied 98.99 USD, live 103.94 USD\n\n"
+        "1 listing(s) need review and are not planned:\n"
+        "  listing.JP[\"SPK-1\"]: no 'ja' translation (missing_translation: needs_review); "
+        "not rendered\n"
+    )
+    assert "~ our_price = 103.94 USD -> 98.99 USD  # changed outside sellersync; restoring" in out
+    assert "Plan: 0 to add, 2 to change, 0 to delete." in out
+
+
+def test_errors_exit_1_with_one_line(seeded_config, capsys):
+    config = seeded_config()
+    assert sync(config, "plan", "-m", "FR", *AT) == 1
+    assert "Error: marketplace FR is not enabled in project.yaml; enabled: US, DE, JP" in (
+        capsys.readouterr().err
+    )
+    assert sync(config, "plan", "--no-refresh", *AT) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: no cached snapshot of US") and "Traceback" not in err
+
+
+def test_drift_exits_2_with_an_issue_body_and_0_when_live_matches(seeded_config, capsys, tmp_path):
+    config = seeded_config()
+    body = tmp_path / "drift.md"
+    assert sync(config, "drift", "--markdown", str(body), *AT) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("Live differs from the configuration: 0 listing(s) changed outside")
+    assert 'listing.DE["HP-100"] to be updated\n      our_price = 5799.00 EUR -> 57.99 EUR' in out
+    assert 'Unmanaged live listings, left alone (1):\n  listing.US["LEGACY-HP-100"]' in out
+    assert "#### Config changes not yet applied" in body.read_text(encoding="utf-8")
+    fix_de_price(config)
+    assert sync(config, "drift", "--json", "-m", "DE", *AT) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["differs"] is False and report["pending"] == []
+
+
+@pytest.mark.parametrize("command", ["plan", "drift"])
+def test_commands_refuse_a_broken_config_before_touching_live(tmp_path, capsys, command):
+    (tmp_path / "config").mkdir()
+    assert main(["--config", str(tmp_path / "config"), command, *AT]) == 1
+    assert "project.yaml: required file is missing" in capsys.readouterr().err
+    assert not (tmp_path / ".sellersync").exists()

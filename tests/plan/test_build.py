@@ -1,0 +1,205 @@
+"""build_plan end to end against the embedded sandbox, seeded from the minimal config at NOW
+on a frozen virtual clock (see the seeded_config fixture). The seed's deliberate differences
+for that config: US HP-100 holds 4 more units, US SPK-1 is priced 5 % high, DE HP-100's price
+is typed 100x too high (offer suppressed), JP SPK-1 is missing, and US LEGACY-HP-100 is a
+listing the config does not know."""
+
+from __future__ import annotations
+
+import subprocess
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from engine.cli.session import live_session
+from engine.config import load_config
+from engine.desired.resource import address
+from engine.plan.build import UnknownMarketplace, build_plan, git_commit
+from engine.sandbox import faults
+from engine.sandbox.runtime import Sandbox
+from engine.state import last_applied
+from engine.state.tables import api_calls
+from tests.conftest import NOW
+from tests.minimal_config import edited, write_config
+from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (autouse fixture)
+
+US_HP = address("US", "HP-100")
+US_SPK = address("US", "SPK-1")
+DE_HP = address("DE", "HP-100")
+JP_SPK = address("JP", "SPK-1")
+LEGACY = address("US", "LEGACY-HP-100")
+
+
+def plan_for(config, **options):
+    with live_session(config) as (backend, db):
+        return build_plan(config, backend, db, now=NOW, **options)
+
+
+def changes_by_address(run):
+    return {c.address: c for c in run.plan.changes}
+
+
+def fields(change):
+    return {f.field: (f.before, f.after, f.cause) for f in change.fields}
+
+
+def calls_recorded(config) -> int:
+    engine = sa.create_engine(f"sqlite:///{config.state_dir / 'state.sqlite3'}")
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(api_calls)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def sandbox_edit(config, edit):
+    """An out-of-band change, as if made in Seller Central."""
+    box = Sandbox.open(config.state_dir)
+    try:
+        edit(box.account)
+    finally:
+        box.store.close()
+
+
+def test_first_plan_on_the_seeded_demo_shows_the_seeded_differences(seeded_config):
+    run = plan_for(seeded_config())
+    changes = changes_by_address(run)
+    assert sorted(changes) == sorted([DE_HP, JP_SPK, US_SPK])
+    assert changes[JP_SPK].action == "create"
+    assert fields(changes[US_SPK]) == {"our_price": (Decimal("103.94"), Decimal("98.99"), "config")}
+    assert fields(changes[DE_HP]) == {"our_price": (Decimal("5799.00"), Decimal("57.99"), "config")}
+    # Never deleted without a prune setting: reported.
+    assert run.plan.unmanaged == (LEGACY,)
+    assert run.plan.drift == ()
+    # Allocation only ever adds units: the 4 extra units US HP-100 holds stay there.
+    assert run.desired.resources[US_HP].quantity == 14
+    assert run.plan.git_commit is None  # tmp_path is no git repository
+    assert run.plan.backend.kind == "sandbox" and run.plan.backend.seller_id == "A1TESTSELLER"
+    assert run.plan.created_at == NOW
+
+
+def test_a_quantity_below_the_alert_level_is_topped_up_from_live(seeded_config):
+    config = seeded_config()
+    sandbox_edit(config, lambda account: faults.out_of_band_quantity(account, "US", "HP-100", 1))
+    changes = changes_by_address(plan_for(config))
+    # Needs 20 - 1 = 19 of the 30 central units (2 held back): every need is met.
+    assert fields(changes[US_HP]) == {"quantity": (1, 20, "config")}
+
+
+def test_prune_deletes_only_what_the_setting_names(seeded_config, tmp_path):
+    config = seeded_config(
+        {"marketplaces/DE.yaml": "marketplace: DE\nprune: [LEGACY-*]\n"}  # DE only: not US
+    )
+    assert plan_for(config).plan.unmanaged == (LEGACY,)
+    write_config(
+        tmp_path / "config",
+        edited(
+            "project.yaml",
+            "marketplaces: [US, DE, JP]\n",
+            "marketplaces: [US, DE, JP]\nprune: [OLD-*, LEGACY-HP-1??]\n",
+        ),
+    )
+    run = plan_for(load_config(tmp_path / "config"))
+    deletes = [c for c in run.plan.changes if c.action == "delete"]
+    assert [c.address for c in deletes] == [LEGACY]
+    assert run.plan.changes[0] is deletes[0]  # deletes come first
+    assert run.plan.unmanaged == ()
+    assert run.plan.live_fingerprints[LEGACY] != "absent"
+
+
+def test_drift_is_reported_apart_from_config_changes(seeded_config, tmp_path):
+    config = seeded_config()
+    first = plan_for(config)
+    # As if apply had written the whole desired state: record it as last applied.
+    with live_session(config) as (_, db), db.write() as conn:
+        for resource in first.desired.resources.values():
+            last_applied.record(conn, config.project.seller_id, resource, NOW)
+    sandbox_edit(config, lambda account: faults.out_of_band_price(account, "US", "HP-100", "49.99"))
+    # ...and a config change on another listing, made after that apply.
+    write_config(
+        tmp_path / "config",
+        edited(
+            "marketplaces/DE.yaml",
+            "currency: EUR\n",
+            "currency: EUR\noverrides: {SPK-1: {our_price: '89.99'}}\n",
+        ),
+    )
+    run = plan_for(load_config(tmp_path / "config"))
+    changes = changes_by_address(run)
+    assert fields(changes[US_HP]) == {"our_price": (Decimal("49.99"), Decimal("59.99"), "drift")}
+    assert fields(changes[address("DE", "SPK-1")]) == {
+        "our_price": (Decimal("93.99"), Decimal("89.99"), "config")
+    }
+    drifted = {(d.address, d.field): (d.last_applied, d.live) for d in run.plan.drift}
+    # The out-of-band edit, and the seeded differences (now away from what was "applied").
+    assert drifted == {
+        (US_HP, "our_price"): (Decimal("59.99"), Decimal("49.99")),
+        (US_SPK, "our_price"): (Decimal("98.99"), Decimal("103.94")),
+        (DE_HP, "our_price"): (Decimal("57.99"), Decimal("5799.00")),
+    }
+
+
+def test_no_refresh_plans_from_the_cache_without_api_calls(seeded_config):
+    config = seeded_config()
+    refreshed = plan_for(config)
+    before = calls_recorded(config)
+    assert before > 0  # the refresh went through the store-backed recorder
+    cached = plan_for(config, refresh=False)
+    assert calls_recorded(config) == before
+    assert cached.plan.changes == refreshed.plan.changes
+    assert cached.live.snapshots == refreshed.live.snapshots
+
+
+def test_one_marketplace_is_planned_alone(seeded_config):
+    run = plan_for(seeded_config(), marketplaces=["DE"])
+    assert [c.address for c in run.plan.changes] == [DE_HP]
+    assert {r.marketplace for r in run.desired.resources.values()} == {"DE"}
+    assert run.plan.unmanaged == ()
+
+
+def test_an_unknown_marketplace_is_a_user_error_before_any_call(seeded_config):
+    config = seeded_config()
+    with pytest.raises(UnknownMarketplace, match="marketplace FR is not enabled"):
+        plan_for(config, marketplaces=["DE", "FR"])
+    assert calls_recorded(config) == 0
+
+
+def test_git_commit_is_read_where_the_config_lives(tmp_path):
+    assert git_commit(tmp_path) is None
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    assert git_commit(repo) is None  # no commit yet
+    (repo / "f").write_text("x")
+    subprocess.run([*git, "add", "f"], check=True)
+    subprocess.run([*git, "commit", "-qm", "c"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    (repo / "config").mkdir()
+    assert git_commit(repo / "config") == head.stdout.strip()
+
+
+def test_a_listing_held_for_review_is_never_pruned(seeded_config, tmp_path):
+    seeded_config()  # JP HP-100 is live...
+    config = load_config(  # ...and now has no Japanese texts, while prune names everything
+        write_config(
+            tmp_path / "config",
+            {
+                **edited(
+                    "products/audio.yaml",
+                    "      ja: {title: Sonora HP-100 ヘッドホン}\n",
+                    "    missing_translation: needs_review\n",
+                ),
+                **edited(
+                    "project.yaml",
+                    "marketplaces: [US, DE, JP]\n",
+                    "marketplaces: [US, DE, JP]\nprune: ['*']\n",
+                ),
+            },
+        )
+    )
+    run = plan_for(config)
+    assert [c.address for c in run.plan.changes if c.action == "delete"] == [LEGACY]
+    assert [item.address for item in run.review] == [address("JP", "HP-100")]
+    assert address("JP", "HP-100") in run.plan.unmanaged
