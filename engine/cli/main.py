@@ -41,9 +41,9 @@ def cli(ctx: click.Context, config_dir: Path) -> None:
 
 
 def _register_commands() -> None:
-    from engine.cli import config_cmds, sandbox_cmds, state_cmds
+    from engine.cli import config_cmds, sandbox_cmds, state_cmds, watch_cmds
 
-    for module in (config_cmds, sandbox_cmds, state_cmds):
+    for module in (config_cmds, sandbox_cmds, state_cmds, watch_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

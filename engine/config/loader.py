@@ -47,6 +47,7 @@ from engine.config.model import (
     StateStore,
     StockSource,
     Texts,
+    WatchSettings,
     flatten_settings,
 )
 from engine.config.stock_csv import read_central_stock
@@ -259,6 +260,7 @@ class _Loader:
             stock_source=stock_source,
             defaults=defaults,
             source=src,
+            watch=_watch_settings(data.get("watch", {})),
         )
 
     def _unknown_marketplace(self, src: SourceFile, path: tuple, code: str) -> None:
@@ -1018,6 +1020,21 @@ def effective_setting(
 
 def _or_dash(value: Decimal | None) -> str:
     return "-" if value is None else str(value)
+
+
+def _watch_settings(data: dict[str, Any]) -> WatchSettings:
+    """`watch` from project.yaml (already schema-valid); unset values keep their defaults."""
+    velocity = data.get("velocity", {})
+    default = WatchSettings()
+    return WatchSettings(
+        webhook_url=data.get("webhook_url"),
+        overlap_minutes=data.get("overlap_minutes", default.overlap_minutes),
+        first_lookback_hours=data.get("first_lookback_hours", default.first_lookback_hours),
+        velocity_window_minutes=velocity.get("window_minutes", default.velocity_window_minutes),
+        velocity_baseline_days=velocity.get("baseline_days", default.velocity_baseline_days),
+        velocity_multiplier=to_decimal(velocity.get("multiplier", default.velocity_multiplier)),
+        velocity_min_units=velocity.get("min_units", default.velocity_min_units),
+    )
 
 
 def _sub(origin: Origin, *path: str | int) -> Origin:

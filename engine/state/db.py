@@ -155,6 +155,8 @@ def _create_schema(conn: sa.Connection, what: str) -> None:
                 f"{SCHEMA_VERSION} (use the sellersync that wrote it, or a new database)"
             )
         if found is not None:
+            # Tables added since the store was created, without changing existing ones.
+            metadata.create_all(conn)
             return
     metadata.create_all(conn)
     conn.execute(state_meta.insert().values(key="schema_version", value=SCHEMA_VERSION))
