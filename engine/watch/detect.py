@@ -160,7 +160,7 @@ def detect(
             key = (order.marketplace, item.sku)
             if key in quiet and order.purchase_date <= quiet[key]:
                 continue
-            for rule, why in _line_findings(order, item, key, limits):
+            for rule, why in line_findings(order, item, key, limits):
                 lines.setdefault((rule, key), []).append((order, item, why))
     found = [_summarise(rule, key, group) for (rule, key), group in lines.items()]
     for code, known in history.items():
@@ -168,7 +168,7 @@ def detect(
     return sorted(found, key=lambda d: (d.marketplace, d.sku, RULES.index(d.rule)))
 
 
-def _line_findings(
+def line_findings(
     order: Order, item: OrderItem, key: Key, limits: Limits
 ) -> Iterable[tuple[Rule, str]]:
     unit = item.realized_unit_price

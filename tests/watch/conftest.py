@@ -16,17 +16,16 @@ import pytest
 from engine.config import Config, load_config
 from engine.desired.render import render
 from engine.desired.resource import Resource
-from engine.live.clients import Connection
 from engine.live.documents import Polling
 from engine.live.invoke import Invoker
 from engine.live.orders import Order, OrderItem
 from engine.live.recording import MemoryRecorder
 from engine.live.spapi import SpApiBackend
 from engine.live.throttle import TokenBuckets
-from engine.sandbox.clock import VirtualClock
 from engine.sandbox.runtime import Sandbox
 from engine.sandbox.simulation import simulate
 from engine.state.db import StateDB, open_sqlite
+from engine.watch.night import open_demo_sandbox, sandbox_backend
 from engine.watch.run import WatchReport, watch_once
 from tests.live.conftest import FakeTimer
 from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (fixture)
@@ -83,6 +82,7 @@ def make_order(
 class Demo:
     """The demo seller in a running sandbox, as `sync watch` sees it."""
 
+    config_dir: Path
     config: Config
     box: Sandbox
     backend: SpApiBackend
@@ -101,41 +101,28 @@ class Demo:
 
 
 @pytest.fixture
-def demo_dir(tmp_path: Path) -> Path:
-    """A copy of the example config (its state directory lands in tmp_path too)."""
-    target = tmp_path / "config"
-    shutil.copytree(DEMO_CONFIG, target)
-    return target
-
-
-@pytest.fixture
-def open_demo(demo_dir: Path) -> Iterator[Callable[..., Demo]]:
+def open_demo(tmp_path: Path) -> Iterator[Callable[..., Demo]]:
     opened: list[Demo] = []
 
-    def build(*, moving_clock: bool = False) -> Demo:
-        """`moving_clock`: the backend's waits (pacing, feed polls) move virtual time, as
-        submitting a feed needs; otherwise a watch pass takes no virtual time at all."""
-        config = load_config(demo_dir)
-        resources = list(render(config, NOW).resources.values())
-        box = Sandbox.open(
-            config.state_dir,
-            seed=(config.project.seller_id, resources),
-            clock=VirtualClock.frozen_at(NOW),
-            rate_limits=False,
-        )
-        box.start()
+    def build(name: str = "seller", *, moving_clock: bool = False) -> Demo:
+        """A copy of the example config in tmp_path/`name` (its state beside it), served by a
+        sandbox. `moving_clock`: the backend's waits (pacing, feed polls) move virtual time,
+        as submitting a feed needs; otherwise a watch pass takes no virtual time at all."""
+        config_dir = tmp_path / name / "config"
+        shutil.copytree(DEMO_CONFIG, config_dir)
+        config = load_config(config_dir)
+        box = open_demo_sandbox(config, NOW)
         timer = FakeTimer(box.clock if moving_clock else None)
-        backend = SpApiBackend(
-            Connection(box.credentials.as_spapi_credentials(), endpoint=box.url),
-            config.project.seller_id,
-            state_dir=config.state_dir,
-            now=box.clock.now,
-            kind="sandbox",
-            timer=timer,
+        backend = sandbox_backend(
+            config,
+            box,
+            timer,
             invoker=Invoker(TokenBuckets(timer), MemoryRecorder(), timer, box.clock.now),
-            polling=Polling(first=1, longest=4, give_up=60),
+            polling=Polling(first=1, longest=8, give_up=600),
         )
-        demo = Demo(config, box, backend, open_sqlite(config.state_dir), random.Random(11))
+        demo = Demo(
+            config_dir, config, box, backend, open_sqlite(config.state_dir), random.Random(11)
+        )
         opened.append(demo)
         return demo
 
