@@ -49,12 +49,14 @@ def _register_commands() -> None:
         plan_cmds,
         sandbox_cmds,
         state_cmds,
+        watch_cmds,
     )
 
     for module in (
         config_cmds,
         plan_cmds,
         apply_cmds,
+        watch_cmds,
         sandbox_cmds,
         state_cmds,
         accounts_cmds,

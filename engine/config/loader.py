@@ -56,6 +56,7 @@ from engine.config.model import (
     StateStore,
     StockSource,
     Texts,
+    WatchSettings,
     flatten_settings,
 )
 from engine.config.stock_csv import read_central_stock
@@ -299,6 +300,7 @@ class _Loader:
             prune=SkuSelector.of(data.get("prune", ())),
             source=src,
             health=self._health(src, data.get("health", {})),
+            watch=_watch_settings(data.get("watch", {})),
         )
 
     def _sandbox_forced(self) -> bool:
@@ -1111,6 +1113,21 @@ def effective_setting(
 
 def _or_dash(value: Decimal | None) -> str:
     return "-" if value is None else str(value)
+
+
+def _watch_settings(data: dict[str, Any]) -> WatchSettings:
+    """`watch` from project.yaml (already schema-valid); unset values keep their defaults."""
+    velocity = data.get("velocity", {})
+    default = WatchSettings()
+    return WatchSettings(
+        webhook_url=data.get("webhook_url"),
+        overlap_minutes=data.get("overlap_minutes", default.overlap_minutes),
+        first_lookback_hours=data.get("first_lookback_hours", default.first_lookback_hours),
+        velocity_window_minutes=velocity.get("window_minutes", default.velocity_window_minutes),
+        velocity_baseline_days=velocity.get("baseline_days", default.velocity_baseline_days),
+        velocity_multiplier=to_decimal(velocity.get("multiplier", default.velocity_multiplier)),
+        velocity_min_units=velocity.get("min_units", default.velocity_min_units),
+    )
 
 
 def _sub(origin: Origin, *path: str | int) -> Origin:

@@ -119,6 +119,21 @@ class StateStore:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchSettings:
+    """`watch` in project.yaml: the order watchdog's re-read window, its velocity rule and
+    the optional webhook. The defaults catch a runaway promotion within one 15-minute run
+    while a normal day (a few units per SKU) never comes near them."""
+
+    webhook_url: str | None = None
+    overlap_minutes: int = 30
+    first_lookback_hours: int = 24
+    velocity_window_minutes: int = 60
+    velocity_baseline_days: int = 7
+    velocity_multiplier: Decimal = Decimal(10)
+    velocity_min_units: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class StockSource:
     kind: Literal["csv"]
     path: Path
@@ -167,6 +182,7 @@ class Project:
     prune: SkuSelector  # unmanaged live listings apply may delete, in every marketplace
     source: SourceFile
     health: HealthTargets = HealthTargets()
+    watch: WatchSettings = WatchSettings()
 
 
 @dataclass(frozen=True, slots=True)

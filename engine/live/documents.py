@@ -136,9 +136,9 @@ def submit_feed(
     feed_type: str,
     marketplace_id: str,
     now: Callable[[], datetime],
+    content_type: str = "application/json; charset=UTF-8",
 ) -> str:
     """Upload a feed document and create the feed; returns the feed id."""
-    content_type = "application/json; charset=UTF-8"
     created = op("createFeedDocument", lambda c: c.create_feed_document(None, content_type)).payload
     upload = http.put(created["url"], content=document, headers={"Content-Type": content_type})
     upload.raise_for_status()

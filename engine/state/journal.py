@@ -223,6 +223,16 @@ def entries(conn: sa.Connection, run_id: str) -> list[Entry]:
     return [_entry(row) for row in rows]
 
 
+def runs(conn: sa.Connection, seller_id: str) -> list[Run]:
+    """Every run of the account, oldest first (applies and emergency changes alike)."""
+    rows = conn.execute(
+        sa.select(apply_runs)
+        .where(apply_runs.c.seller_id == seller_id)
+        .order_by(apply_runs.c.started_at, apply_runs.c.id)
+    )
+    return [_run(row) for row in rows]  # type: ignore[misc]
+
+
 def resume_point(conn: sa.Connection, seller_id: str) -> ResumePoint | None:
     """The account's unfinished run and what it still owes, or None when there is none."""
     run = _unfinished_run(conn, seller_id)

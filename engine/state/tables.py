@@ -235,6 +235,21 @@ heartbeats = sa.Table(
     sa.Column("last_success_at", UTCDateTime),
 )
 
+# Units per order line seen by the watchdog: the history a SKU's velocity baseline comes
+# from. Keyed by order item, so re-reading an order (the overlap window) counts it once.
+watch_order_units = sa.Table(
+    "watch_order_units",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("order_item_id", sa.String, primary_key=True),
+    sa.Column("amazon_order_id", sa.String, nullable=False),
+    sa.Column("marketplace", sa.String, nullable=False),
+    sa.Column("sku", sa.String, nullable=False),
+    sa.Column("purchased_at", UTCDateTime, nullable=False),
+    sa.Column("units", sa.Integer, nullable=False),
+    sa.Index("watch_order_units_by_time", "seller_id", "marketplace", "purchased_at"),
+)
+
 
 def upsert(conn: sa.Connection, table: sa.Table, key: dict[str, Any], **values: Any) -> None:
     """Insert the row with primary key `key`, or overwrite its other columns. Both dialects

@@ -2,7 +2,9 @@
 
 A breaker stays tripped (the SKU kept unbuyable) until the YAML acknowledges its incident,
 across runs and runners, so it lives here and not in the process. The checkpoint is the
-order time up to which a marketplace was checked; the next run starts there.
+order time up to which a marketplace was checked; the next run starts there. The units of
+every order line the watchdog has seen make up each SKU's sales history, the baseline its
+velocity rule compares against.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from engine.state.tables import breakers, upsert, watch_checkpoints
+from engine.state.tables import breakers, upsert, watch_checkpoints, watch_order_units
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +103,77 @@ def advance_checkpoint(
         checked_until=until,
     )
     return until
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUnits:
+    """Units of one order line, as the velocity baseline counts them."""
+
+    order_item_id: str
+    amazon_order_id: str
+    marketplace: str
+    sku: str
+    purchased_at: datetime
+    units: int
+
+
+def record_units(conn: sa.Connection, seller_id: str, lines: list[OrderUnits]) -> None:
+    """Remember order lines; a line seen again (overlapping reads) is stored once, with
+    its latest units (a buyer may change nothing, but Amazon may correct a quantity)."""
+    for line in lines:
+        upsert(
+            conn,
+            watch_order_units,
+            {"seller_id": seller_id, "order_item_id": line.order_item_id},
+            amazon_order_id=line.amazon_order_id,
+            marketplace=line.marketplace,
+            sku=line.sku,
+            purchased_at=line.purchased_at,
+            units=line.units,
+        )
+
+
+def units_by_sku(
+    conn: sa.Connection, seller_id: str, marketplace: str, since: datetime, until: datetime
+) -> dict[str, int]:
+    """Units sold per SKU of a marketplace in orders purchased in [since, until)."""
+    t = watch_order_units
+    rows = conn.execute(
+        sa.select(t.c.sku, sa.func.sum(t.c.units))
+        .where(
+            t.c.seller_id == seller_id,
+            t.c.marketplace == marketplace,
+            t.c.purchased_at >= since,
+            t.c.purchased_at < until,
+        )
+        .group_by(t.c.sku)
+    )
+    return {sku: int(units) for sku, units in rows}
+
+
+def order_lines(
+    conn: sa.Connection, seller_id: str, marketplace: str, since: datetime, until: datetime
+) -> list[OrderUnits]:
+    """The order lines of a marketplace purchased in [since, until), oldest first."""
+    t = watch_order_units
+    rows = conn.execute(
+        sa.select(t.c.order_item_id, t.c.amazon_order_id, t.c.marketplace, t.c.sku)
+        .add_columns(t.c.purchased_at, t.c.units)
+        .where(
+            t.c.seller_id == seller_id,
+            t.c.marketplace == marketplace,
+            t.c.purchased_at >= since,
+            t.c.purchased_at < until,
+        )
+        .order_by(t.c.purchased_at, t.c.order_item_id)
+    )
+    return [OrderUnits(*row) for row in rows]
+
+
+def forget_units_before(conn: sa.Connection, seller_id: str, before: datetime) -> int:
+    """Drop history older than any baseline looks at; returns the lines dropped."""
+    t = watch_order_units
+    result = conn.execute(
+        t.delete().where(t.c.seller_id == seller_id, t.c.purchased_at < before)
+    )
+    return result.rowcount

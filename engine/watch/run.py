@@ -1,0 +1,175 @@
+"""One pass of the order watchdog: read, remember, detect, trip, enforce, move on.
+
+For every enabled marketplace the pass reads the orders last updated between its checkpoint
+(less `watch.overlap_minutes`, so an order Amazon reports late is still seen) and now (less
+the two minutes Amazon requires LastUpdatedBefore to lag), adds their lines to the sales
+history, and takes the velocity window and baseline from that history. Detections over all
+of it trip breakers; every tripped breaker is then enforced (see engine.watch.breaker), and
+each marketplace read without error has its checkpoint moved to the end of its window.
+A marketplace that could not be read keeps its checkpoint: the next pass reads it again.
+
+Acknowledged incidents (config/incidents.yaml) release their breakers first, so a pass never
+re-enforces a breaker the YAML has already let go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from engine.config.model import Config
+from engine.desired.resource import Resource
+from engine.errors import UserError
+from engine.live.backend import Backend
+from engine.live.clients import SpApiError
+from engine.live.orders import Order, iso
+from engine.state import watch as watch_state
+from engine.state.db import StateDB
+from engine.state.watch import Breaker, OrderUnits
+from engine.watch.breaker import Enforcement, breakers_for, enforce, release_acknowledged, trip
+from engine.watch.detect import CANCELED, Detection, History, detect
+
+# Amazon: LastUpdatedBefore must be at least two minutes before the request.
+ORDERS_LAG = timedelta(minutes=2)
+EXIT_QUIET = 0
+EXIT_ERROR = 1
+EXIT_TRIPPED = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """The orders window read for one marketplace, or why it could not be read."""
+
+    marketplace: str
+    since: datetime
+    until: datetime
+    orders: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "marketplace": self.marketplace,
+            "since": iso(self.since),
+            "until": iso(self.until),
+            "orders": self.orders,
+            "error": self.error,
+        }
+
+
+@dataclass(slots=True)
+class WatchReport:
+    """Everything one pass saw and did; the JSON, Markdown and webhook summaries show it."""
+
+    seller_id: str
+    at: datetime
+    reads: list[Read] = field(default_factory=list)
+    detections: list[Detection] = field(default_factory=list)
+    tripped: list[Breaker] = field(default_factory=list)  # newly, in this pass
+    enforcement: list[Enforcement] = field(default_factory=list)
+    released: list[Breaker] = field(default_factory=list)
+    notify_error: str | None = None
+
+    @property
+    def errors(self) -> list[str]:
+        found = [f"{r.marketplace}: {r.error}" for r in self.reads if r.error]
+        found += [
+            f"{e.breaker.marketplace} {e.breaker.sku}: breaker {e.outcome}: {e.detail}"
+            for e in self.enforcement
+            if e.outcome in ("failed", "deferred")
+        ]
+        if self.notify_error:
+            found.append(f"webhook: {self.notify_error}")
+        return found
+
+    @property
+    def exit_code(self) -> int:
+        """2 when this pass tripped a breaker, else 1 when anything failed, else 0."""
+        if self.tripped:
+            return EXIT_TRIPPED
+        return EXIT_ERROR if self.errors else EXIT_QUIET
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seller_id": self.seller_id,
+            "at": iso(self.at),
+            "status": {EXIT_QUIET: "quiet", EXIT_ERROR: "error", EXIT_TRIPPED: "tripped"}[
+                self.exit_code
+            ],
+            "exit_code": self.exit_code,
+            "reads": [r.to_dict() for r in self.reads],
+            "detections": [d.to_dict() for d in self.detections],
+            "tripped": [b.incident_id for b in self.tripped],
+            "breakers": [e.to_dict() for e in self.enforcement],
+            "released": [b.incident_id for b in self.released],
+            "errors": self.errors,
+        }
+
+
+def order_units(orders: list[Order]) -> list[OrderUnits]:
+    """History lines of orders; a canceled order's lines count zero units."""
+    return [
+        OrderUnits(
+            item.order_item_id,
+            order.amazon_order_id,
+            order.marketplace,
+            item.sku,
+            order.purchase_date,
+            0 if order.status == CANCELED else item.quantity,
+        )
+        for order in orders
+        for item in order.items
+    ]
+
+
+def watch_once(
+    config: Config,
+    backend: Backend,
+    db: StateDB,
+    desired: Mapping[str, Resource],
+    now: datetime,
+) -> WatchReport:
+    """One pass over every enabled marketplace at `now` (the backend's time)."""
+    seller = config.project.seller_id
+    settings = config.project.watch
+    report = WatchReport(seller, now)
+    report.released = release_acknowledged(db, seller, config.incidents)
+    window_start = now - timedelta(minutes=settings.velocity_window_minutes)
+    baseline_start = window_start - timedelta(days=settings.velocity_baseline_days)
+    orders: list[Order] = []
+    history: dict[str, History] = {}
+    for code in config.project.marketplaces:
+        with db.read() as conn:
+            checkpoint = watch_state.checkpoint(conn, seller, code)
+        start = checkpoint or now - timedelta(hours=settings.first_lookback_hours)
+        since = start - timedelta(minutes=settings.overlap_minutes)
+        until = max(now - ORDERS_LAG, since)
+        try:
+            found = backend.read_orders(code, updated_after=since, updated_before=until)
+        except (SpApiError, UserError, httpx.HTTPError) as err:
+            report.reads.append(Read(code, since, until, error=str(err) or type(err).__name__))
+            continue
+        report.reads.append(Read(code, since, until, len(found)))
+        orders += found
+        with db.write() as conn:
+            watch_state.record_units(conn, seller, order_units(found))
+            history[code] = History(
+                watch_state.order_lines(conn, seller, code, window_start, now),
+                watch_state.units_by_sku(conn, seller, code, baseline_start, window_start),
+            )
+    report.detections = detect(orders, config, desired, history, now, settings)
+    candidates = breakers_for(report.detections, now)
+    recorded = trip(db, seller, candidates)
+    report.tripped = [b for b, kept in zip(candidates, recorded, strict=True) if b == kept]
+    with db.read() as conn:
+        tripped = watch_state.tripped(conn, seller)
+    report.enforcement = enforce(backend, db, seller, tripped, now)
+    with db.write() as conn:
+        for read in report.reads:
+            if read.error is None:
+                watch_state.advance_checkpoint(conn, seller, read.marketplace, read.until)
+        watch_state.forget_units_before(conn, seller, baseline_start)
+    return report
