@@ -47,12 +47,24 @@ refresh_option = click.option(
     help="Read live state from the API, or plan from the cached snapshot (no API calls).",
 )
 
+full_refresh_option = click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Fetch every listing's detail instead of only where the report shows a change: "
+    "catches edits made outside sellersync to fields the report does not show (run it on a "
+    "schedule, e.g. weekly).",
+)
+
 
 def _plan(
-    ctx: click.Context, marketplaces: tuple[str, ...], refresh: bool, now: str | None
+    ctx: click.Context,
+    marketplaces: tuple[str, ...],
+    refresh: bool,
+    now: str | None,
+    full_refresh: bool = False,
 ) -> PlanRun:
     config = load_config(ctx.obj["config_dir"])
-    with live_session(config) as (backend, db):
+    with live_session(config, full_refresh=full_refresh) as (backend, db):
         return build_plan(
             config, backend, db, now=parse_now(now), marketplaces=marketplaces, refresh=refresh
         )
@@ -76,6 +88,7 @@ def _plan(
 )
 @marketplace_option
 @refresh_option
+@full_refresh_option
 @now_option
 @click.pass_context
 def plan_cmd(
@@ -86,10 +99,11 @@ def plan_cmd(
     detailed_exitcode: bool,
     marketplaces: tuple[str, ...],
     refresh: bool,
+    full_refresh: bool,
     now_text: str | None,
 ) -> int:
     """Show what apply would change to make live listings match the config."""
-    run = _plan(ctx, marketplaces, refresh, now_text)
+    run = _plan(ctx, marketplaces, refresh, now_text, full_refresh)
     plan = run.plan
     if out is not None:
         write_atomic(out, plan.dumps())
@@ -133,6 +147,7 @@ def plan_text(run: PlanRun, *, color: bool = False) -> str:
     help="Write the report as an issue body (Markdown) here.",
 )
 @marketplace_option
+@full_refresh_option
 @now_option
 @click.pass_context
 def drift_cmd(
@@ -140,10 +155,11 @@ def drift_cmd(
     as_json: bool,
     markdown_path: Path | None,
     marketplaces: tuple[str, ...],
+    full_refresh: bool,
     now_text: str | None,
 ) -> int:
     """For schedules: exit 2 when live differs from the config, 0 when it does not."""
-    run = _plan(ctx, marketplaces, True, now_text)
+    run = _plan(ctx, marketplaces, True, now_text, full_refresh)
     report = drift_report(run.plan, _currencies(run))
     if markdown_path is not None:
         write_atomic(markdown_path, render_drift_markdown(report))

@@ -14,13 +14,15 @@ from engine.state.db import StateDB, open_state
 
 
 @contextmanager
-def live_session(config: Config) -> Iterator[tuple[SpApiBackend, StateDB]]:
+def live_session(
+    config: Config, *, full_refresh: bool = False
+) -> Iterator[tuple[SpApiBackend, StateDB]]:
     """The backend (the embedded sandbox starts in-process) and the open state store;
-    both are closed on exit."""
+    both are closed on exit. `full_refresh` makes a refresh fetch every listing's detail."""
     db = open_state(config.project.state, config.state_dir)
     try:
         recorder = StoreRecorder(db, config.project.seller_id)
-        with open_backend(config, recorder=recorder) as backend:
+        with open_backend(config, recorder=recorder, full_refresh=full_refresh) as backend:
             yield backend, db
     finally:
         db.close()

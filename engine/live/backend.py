@@ -107,9 +107,12 @@ class Backend(Protocol):
         *,
         refresh: bool,
         wanted: Mapping[str, Resource] | None = None,
+        applied: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> LiveState:
         """All listings of the marketplaces. `refresh=False` reads only the local snapshot
-        cache; `wanted` (the desired state) names listings whose detail must be current."""
+        cache; `wanted` (the desired state) names listings whose detail must be current;
+        `applied` (the values last applied, by address) stands in for the detail of listings
+        whose report row agrees with it."""
         ...
 
     def read_listing(self, marketplace: str, sku: str) -> LiveListing | None: ...

@@ -2,17 +2,23 @@
 
 Refreshing must cost API calls in proportion to marketplaces and changed listings, not to
 catalog size. So a refresh reads one GET_MERCHANT_LISTINGS_ALL_DATA report per marketplace
-(a handful of calls, however many SKUs), compares each row with the row cached last time, and
-asks for full detail (attributes, offers, issues; 20 SKUs a call) only for:
+(a handful of calls, however many SKUs) and, for each row, looks for a listing it already
+knows:
 
-- listings whose row changed (price, quantity, status, channel, title or description),
-- listings not in the cache (first refresh, or new live),
-- listings with a sale, live or desired: the report does not show sale prices,
-- listings the desired state wants to change: a write must start from current detail.
+- the cached one, when the row is unchanged since it was cached;
+- else a stand-in built from the values sellersync last applied there (the state store
+  keeps them, so a CI runner that lost its cache still has them), when the row agrees with
+  them: same price, quantity, channel, title and description, and Active.
 
-What the report cannot show (brand, bullets, min/max, list price edited in Seller Central)
-is caught when the listing next gets detail for any of those reasons, or by a refresh with
-no cache. The parsing and the decision are pure; the cache is one JSON file per marketplace.
+Full detail (attributes, offers, issues; 20 SKUs a call) is fetched only where neither
+exists, for listings with a sale, live or desired (the report does not show sale prices),
+and for listings the desired state wants to change (a write must start from current detail).
+
+The trade-off: what the report cannot show (brand, bullets, min/max or list price edited in
+Seller Central) is caught only when the listing next gets detail for one of those reasons, or
+by a full refresh (`full=True`), which fetches detail for every row. A stand-in knows no
+status, issues or identifiers until then. The parsing and the decision are pure; the cache is
+one JSON file per marketplace.
 """
 
 from __future__ import annotations
@@ -29,11 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.desired.resource import Resource
+from engine.live.attributes import market
 from engine.live.backend import LiveListing
-from engine.plan.diff import field_values
+from engine.plan.diff import MANAGED_FIELDS, field_values
 from engine.sandbox import jsonio
 
 LISTINGS_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
+ACTIVE = "Active"  # the report's status of a listing that is not suppressed or out of stock
 REQUIRED_COLUMNS = ("seller-sku", "price", "quantity", "fulfillment-channel", "status")
 # The columns whose change means the listing changed (asin1: relisted under another ASIN).
 WATCHED_COLUMNS = (
@@ -59,6 +67,8 @@ class ReportRow:
     quantity: int | None
     fulfillment_channel: str  # MFN | FBA
     status: str
+    title: str
+    description: str
     digest: str  # over WATCHED_COLUMNS: equal digests, unchanged listing
 
 
@@ -106,7 +116,7 @@ def parse_listings_report(text: str) -> dict[str, ReportRow]:
         sku = (record.get("seller-sku") or "").strip()
         if not sku:
             raise ReportFormatError(f"line {line}: no seller-sku")
-        watched = "\t".join((record.get(c) or "").strip() for c in WATCHED_COLUMNS)
+        watched = [(record.get(c) or "").strip() for c in WATCHED_COLUMNS]
         channel = (record.get("fulfillment-channel") or "").strip().upper()
         rows[sku] = ReportRow(
             sku=sku,
@@ -115,7 +125,9 @@ def parse_listings_report(text: str) -> dict[str, ReportRow]:
             quantity=_quantity(record.get("quantity") or "", line),
             fulfillment_channel="FBA" if channel.startswith("AMAZON_") else "MFN",
             status=(record.get("status") or "").strip(),
-            digest=hashlib.sha256(watched.encode("utf-8")).hexdigest()[:32],
+            title=watched[0],
+            description=watched[1],
+            digest=hashlib.sha256("\t".join(watched).encode("utf-8")).hexdigest()[:32],
         )
     return rows
 
@@ -138,30 +150,56 @@ class Snapshot:
         return {e.listing.address: e.listing for e in self.entries.values()}
 
 
-def needs_detail(
-    rows: Mapping[str, ReportRow],
-    cached: Snapshot | None,
-    wanted: Mapping[str, Resource],
-) -> list[str]:
-    """SKUs (in report order) that need full detail; see the module docstring. `wanted` is
-    the desired state of this marketplace, by SKU."""
-    result = []
-    entries = cached.entries if cached is not None else {}
-    for sku, row in rows.items():
-        entry = entries.get(sku)
-        want = wanted.get(sku)
-        if (
-            entry is None
-            or entry.digest != row.digest
-            or entry.listing.resource.sale is not None
-            or (want is not None and want.sale is not None)
-            or (
-                want is not None
-                and field_values(want) != field_values(entry.listing.resource, want)
-            )
-        ):
-            result.append(sku)
-    return result
+def stand_in(marketplace: str, row: ReportRow, applied: Mapping[str, Any]) -> LiveListing | None:
+    """The listing as last applied, when the report row agrees with that on everything the
+    row shows; else None (something changed there since, so only detail can tell what)."""
+    if any(name not in applied for name in MANAGED_FIELDS):
+        return None  # recorded by a sellersync that managed fewer fields
+    if row.status != ACTIVE or any(
+        seen != applied[name]
+        for name, seen in (
+            ("our_price", row.price),
+            ("quantity", row.quantity),
+            ("fulfillment_channel", row.fulfillment_channel),
+            ("title", row.title),
+            ("description", row.description),
+        )
+    ):
+        return None
+    mkt = market(marketplace)
+    fields = {name: applied[name] for name in MANAGED_FIELDS}
+    resource = Resource(
+        marketplace=marketplace,
+        sku=row.sku,
+        currency=mkt.currency,  # Amazon takes an offer only in the marketplace's currency
+        language=mkt.language,
+        **fields,
+    )
+    return LiveListing(resource, asin=row.asin)
+
+
+def known_listing(
+    marketplace: str,
+    row: ReportRow,
+    cached: CachedListing | None,
+    applied: Mapping[str, Any] | None,
+    want: Resource | None,
+) -> LiveListing | None:
+    """The listing `row` stands for, if it can be known without detail (see the module
+    docstring); None when it needs detail."""
+    if cached is not None and cached.digest == row.digest:
+        listing: LiveListing | None = cached.listing
+    elif applied is not None:
+        listing = stand_in(marketplace, row, applied)
+    else:
+        listing = None
+    if listing is None or listing.resource.sale is not None:
+        return None
+    if want is not None and (
+        want.sale is not None or field_values(want) != field_values(listing.resource, want)
+    ):
+        return None
+    return listing
 
 
 class SnapshotCache:

@@ -41,7 +41,7 @@ from engine.live.snapshot import (
     Snapshot,
     SnapshotCache,
     decode_report,
-    needs_detail,
+    known_listing,
     parse_listings_report,
 )
 from engine.live.throttle import SystemTimer, Timer, TokenBuckets
@@ -112,10 +112,13 @@ class SpApiBackend:
         bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
         polling: documents.Polling = documents.DEFAULT_POLLING,
         invoker: Invoker | None = None,
+        full_refresh: bool = False,
     ) -> None:
         self.identity = BackendIdentity(kind, seller_id, connection.endpoint)
         self.seller_id = seller_id
         self.bulk_threshold = bulk_threshold
+        # Detail for every row on refresh: catches out-of-band edits the report cannot show.
+        self.full_refresh = full_refresh
         self.recorder = recorder or MemoryRecorder()
         self._now = now
         self._timer = timer or SystemTimer()
@@ -198,6 +201,7 @@ class SpApiBackend:
         *,
         refresh: bool,
         wanted: Mapping[str, Resource] | None = None,
+        applied: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> LiveState:
         listings: dict[str, LiveListing] = {}
         snapshots: dict[str, datetime] = {}
@@ -205,7 +209,7 @@ class SpApiBackend:
         for code in marketplaces:
             if refresh:
                 want = {r.sku: r for r in (wanted or {}).values() if r.marketplace == code}
-                snapshot, bad = self._refresh(code, want)
+                snapshot, bad = self._refresh(code, want, applied or {})
                 unreadable.update(bad)
             else:
                 cached = self._cache.load(code)
@@ -220,7 +224,10 @@ class SpApiBackend:
         return LiveState(listings, self._now(), snapshots, unreadable)
 
     def _refresh(
-        self, marketplace: str, wanted: Mapping[str, Resource]
+        self,
+        marketplace: str,
+        wanted: Mapping[str, Resource],
+        applied: Mapping[str, Mapping[str, Any]],
     ) -> tuple[Snapshot, dict[str, str]]:
         mid = market(marketplace).marketplace_id
         text = decode_report(
@@ -235,15 +242,25 @@ class SpApiBackend:
         )
         rows = parse_listings_report(text) if text.strip() else {}
         taken_at = self._now()
-        cached = self._cache.load(marketplace)
-        fresh, unreadable = self.read_details(marketplace, needs_detail(rows, cached, wanted))
-        old = cached.entries if cached is not None else {}
-        entries = {}
-        for sku, row in rows.items():
-            if sku in fresh:
-                entries[sku] = CachedListing(row.digest, fresh[sku])
-            elif sku in old:
-                entries[sku] = CachedListing(row.digest, old[sku].listing)
+        known: dict[str, LiveListing] = {}
+        if not self.full_refresh:
+            cached = self._cache.load(marketplace)
+            old = cached.entries if cached is not None else {}
+            for sku, row in rows.items():
+                listing = known_listing(
+                    marketplace,
+                    row,
+                    old.get(sku),
+                    applied.get(address(marketplace, sku)),
+                    wanted.get(sku),
+                )
+                if listing is not None:
+                    known[sku] = listing
+        fresh, unreadable = self.read_details(marketplace, [s for s in rows if s not in known])
+        known.update(fresh)
+        entries = {
+            sku: CachedListing(row.digest, known[sku]) for sku, row in rows.items() if sku in known
+        }
         snapshot = Snapshot(marketplace, taken_at, entries)
         self._cache.save(snapshot)
         return snapshot, unreadable

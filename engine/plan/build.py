@@ -6,7 +6,8 @@ set by stock allocation, which depends on what each MFN listing holds live:
 1. read live state through the backend: a refresh (report and detail, told which listings
    the config wants so that their detail is current) or the local snapshot cache;
 2. render the desired state with the live quantities;
-3. load the values last applied, the third side of the drift comparison;
+3. the values last applied, the third side of the drift comparison (loaded before 1: they
+   stand in for the detail of listings whose report row agrees with them);
 4. diff, deleting only unmanaged listings the config's `prune` names;
 5. pin the plan: config digest, git commit, backend identity, creation time.
 
@@ -90,7 +91,9 @@ def _build_plan(
         # left out of what decides which listings need fresh detail.
         first = render(config, now).for_marketplaces(codes)
         wanted = {a: replace(r, quantity=None) for a, r in first.resources.items()}
-    live = backend.read_listings(codes, refresh=refresh, wanted=wanted)
+    with state.read() as conn:
+        applied = last_applied.load(conn, config.project.seller_id)
+    live = backend.read_listings(codes, refresh=refresh, wanted=wanted, applied=applied)
     live_resources = live.resources()
     desired = render(config, now, live_quantities(live_resources.values()))
     if len(codes) < len(config.marketplaces):
@@ -105,8 +108,6 @@ def _build_plan(
     wanted_now = desired.resources
     if live.unreadable:
         wanted_now = {a: r for a, r in wanted_now.items() if a not in live.unreadable}
-    with state.read() as conn:
-        applied = last_applied.load(conn, config.project.seller_id)
 
     def prune(marketplace: str, sku: str) -> bool:
         return config.prunes(marketplace, sku) and address(marketplace, sku) not in held

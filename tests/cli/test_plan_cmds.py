@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from engine.plan.markdown import MARKER
 from engine.plan.model import Plan
 from engine.sandbox import faults
 from engine.sandbox.runtime import Sandbox
-from engine.state import last_applied
+from engine.state import api_calls, last_applied
 from tests.conftest import NOW
 from tests.minimal_config import edited, write_config
 from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (autouse fixture)
@@ -102,6 +103,24 @@ def test_drift_and_review_are_shown_apart_from_the_plan(seeded_config, capsys, t
     )
     assert "~ our_price = 103.94 USD -> 98.99 USD  # changed outside sellersync; restoring" in out
     assert "Plan: 0 to add, 2 to change, 0 to delete." in out
+
+
+def detail_searches(config) -> int:
+    with live_session(config) as (_, db), db.read() as conn:
+        calls = api_calls.since(conn, config.project.seller_id, datetime.min.replace(tzinfo=UTC))
+    return sum(c.operation == "searchListingsItems" for c in calls)
+
+
+@pytest.mark.parametrize("command", ["plan", "drift"])
+def test_full_refresh_reads_every_listings_detail_again(seeded_config, command):
+    config = seeded_config()
+    fix_de_price(config)  # nothing to change in DE, and no sale: warm needs no detail
+    sync(config, command, "-m", "DE", *AT)
+    cold = detail_searches(config)
+    sync(config, command, "-m", "DE", *AT)
+    warm = detail_searches(config) - cold
+    sync(config, command, "-m", "DE", "--full-refresh", *AT)
+    assert (cold, warm, detail_searches(config) - cold - warm) == (1, 0, 1)
 
 
 def test_errors_exit_1_with_one_line(seeded_config, capsys):

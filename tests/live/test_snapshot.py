@@ -16,9 +16,11 @@ from engine.live.snapshot import (
     Snapshot,
     SnapshotCache,
     decode_report,
-    needs_detail,
+    known_listing,
     parse_listings_report,
+    stand_in,
 )
+from engine.plan.diff import MANAGED_FIELDS
 from tests.sandbox.conftest import make_resource
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -32,17 +34,26 @@ HEADER = (
 )
 
 
-def row(sku: str, price: str, quantity: str, channel: str = "DEFAULT", name: str = "") -> str:
+def row(
+    sku: str,
+    price: str,
+    quantity: str,
+    channel: str = "DEFAULT",
+    name: str = "",
+    description: str = "",
+    status: str = "Active",
+) -> str:
     cells = dict.fromkeys(HEADER.split("\t"), "")
     cells.update(
         {
             "item-name": name or f"Sonora {sku}",
+            "item-description": description,
             "seller-sku": sku,
             "price": price,
             "quantity": quantity,
             "asin1": "B0TEST0001",
             "fulfillment-channel": channel,
-            "status": "Active",
+            "status": status,
             "open-date": "2026-05-01 10:00:00 PDT",
         }
     )
@@ -100,6 +111,18 @@ def _snapshot(*listings: LiveListing, digests: dict[str, str]) -> Snapshot:
     )
 
 
+def needing_detail(rows, cached=None, wanted=None, applied=None) -> list[str]:
+    entries = cached.entries if cached is not None else {}
+    return [
+        sku
+        for sku, r in rows.items()
+        if known_listing(
+            "DE", r, entries.get(sku), (applied or {}).get(sku), (wanted or {}).get(sku)
+        )
+        is None
+    ]
+
+
 def test_detail_only_where_needed():
     sale = SalePrice(Decimal("9.99"), NOW, NOW.replace(day=30))
     same, changed, on_sale, planned, wanted_sale = (
@@ -124,15 +147,71 @@ def test_detail_only_where_needed():
         "PLAN": replace(planned, our_price=Decimal("21.99")),
         "WSALE": replace(wanted_sale, sale=sale),
     }
-    assert needs_detail(rows, cached, wanted) == ["CHANGED", "SALE", "PLAN", "WSALE", "NEW"]
-    assert needs_detail(rows, None, {}) == list(rows)
+    assert needing_detail(rows, cached, wanted) == ["CHANGED", "SALE", "PLAN", "WSALE", "NEW"]
+    assert needing_detail(rows) == list(rows)
+    assert known_listing("DE", rows["SAME"], cached.entries["SAME"], None, same).resource == same
 
 
 def test_fba_quantity_is_not_a_planned_change():
     fba = make_resource("DE", "FBA", "19.99", fba=True)
     rows = parse_listings_report(report(row("FBA", "19.99", "", "AMAZON_EU")))
     cached = _snapshot(LiveListing(fba), digests={"FBA": rows["FBA"].digest})
-    assert needs_detail(rows, cached, {"FBA": fba}) == []
+    assert needing_detail(rows, cached, {"FBA": fba}) == []
+
+
+def applied_values(resource) -> dict:
+    return {name: getattr(resource, name) for name in MANAGED_FIELDS}
+
+
+def test_a_row_that_agrees_with_the_last_applied_values_stands_in_for_detail():
+    mfn = replace(make_resource("DE", "MFN", "19.99"), description="Faltbar")
+    fba = make_resource("DE", "FBA", "24.99", fba=True)
+    rows = parse_listings_report(
+        report(
+            row("MFN", "19.990", str(mfn.quantity), name=mfn.title, description="Faltbar"),
+            row("FBA", "24.99", "", "AMAZON_EU", name=fba.title, description=fba.description),
+        )
+    )
+    for resource in (mfn, fba):
+        found = stand_in("DE", rows[resource.sku], applied_values(resource))
+        # Currency and language are DE's; identifiers are unknown until detail is fetched.
+        assert found == LiveListing(replace(resource, identifiers=()), asin="B0TEST0001")
+    applied = {"MFN": applied_values(mfn), "FBA": applied_values(fba)}
+    # A stale cache entry does not matter when the row agrees with what was applied.
+    stale = _snapshot(LiveListing(replace(mfn, brand="Old")), digests={"MFN": "old"})
+    assert needing_detail(rows, stale, {"MFN": mfn, "FBA": fba}, applied) == []
+    # ... but a planned change still needs detail: a write starts from current detail.
+    assert needing_detail(rows, None, {"MFN": replace(mfn, brand="New")}, applied) == ["MFN"]
+
+
+@pytest.mark.parametrize(
+    ("cells", "applied_change"),
+    [
+        ({"price": "18.99"}, {}),
+        ({"quantity": "3"}, {}),
+        ({"name": "Renamed in Seller Central"}, {}),
+        ({"description": "Edited"}, {}),
+        ({"status": "Inactive"}, {}),
+        ({"channel": "AMAZON_EU", "quantity": ""}, {}),
+        ({}, {"sale": SalePrice(Decimal("9.99"), NOW, NOW.replace(day=30))}),
+        ({}, {"missing": "brand"}),
+    ],
+)
+def test_a_row_that_disagrees_with_the_last_applied_values_needs_detail(cells, applied_change):
+    mfn = make_resource("DE", "MFN", "19.99")
+    agreeing = {
+        "price": "19.99",
+        "quantity": str(mfn.quantity),
+        "name": mfn.title,
+        "description": mfn.description,
+    }
+    rows = parse_listings_report(report(row("MFN", **agreeing)))
+    assert needing_detail(rows, None, {}, {"MFN": applied_values(mfn)}) == []
+    rows = parse_listings_report(report(row("MFN", **(agreeing | cells))))
+    applied = applied_values(mfn) | applied_change
+    if "missing" in applied:
+        del applied[applied.pop("missing")]
+    assert needing_detail(rows, None, {}, {"MFN": applied}) == ["MFN"]
 
 
 def test_cache_round_trips_and_reports_corruption(tmp_path):

@@ -16,13 +16,14 @@ import pytest
 
 from engine.desired.resource import Resource
 from engine.live.spapi import SnapshotMissing, SpApiBackend
-from engine.plan.diff import ResourceChange, diff
+from engine.plan.diff import ResourceChange, diff, field_values
 from engine.sandbox import faults
 from engine.sandbox.account import PROCESSING_DELAY
 from engine.sandbox.listings_feed import SANDBOX_FAULT
 from engine.sandbox.runtime import Sandbox
 from engine.sandbox.seed import fba_quantity
 from tests.live.conftest import calls_of
+from tests.live.test_snapshot import applied_values
 from tests.sandbox.conftest import DE, make_resource
 
 POLLS = 7  # see the module docstring
@@ -100,6 +101,34 @@ def test_unchanged_catalog_refreshes_with_the_report_and_the_sale_only(backend):
     start = len(calls_of(backend))
     backend.read_listings(["FR"], refresh=True)
     assert calls_since(backend, start) == expected(FR=REPORT)  # FR has no sale
+
+
+def as_applied(resources: list[Resource]) -> dict[str, dict[str, object]]:
+    """What the state store would hold had sellersync applied `resources`."""
+    return {r.address: applied_values(r) for r in resources}
+
+
+def test_cold_cache_uses_the_last_applied_values_where_the_report_agrees(
+    backend, sandbox, resources
+):
+    # As on a CI runner: no snapshot cache, but the state store remembers what was applied.
+    state = backend.read_listings(["DE"], refresh=True, applied=as_applied(resources))
+
+    # Of 31 rows, detail only for HP-003 (on sale), the seed's priced-up, restocked and
+    # suppressed listings (their rows disagree) and LEGACY (never applied): one search.
+    assert calls_since(backend, 0) == expected(DE=REPORT | {"searchListingsItems": 1})
+    assert len(state.listings) == 31
+    for resource in unchanged_by_seed(sandbox, resources):
+        if resource.marketplace == "DE":
+            live = state.listings[resource.address].resource
+            assert field_values(live) == field_values(resource)
+
+
+def test_full_refresh_fetches_every_listings_detail(make_backend, resources):
+    make_backend().read_listings(["DE"], refresh=True)
+    backend = make_backend(full_refresh=True)
+    backend.read_listings(["DE"], refresh=True, applied=as_applied(resources))
+    assert calls_since(backend, 0) == expected(DE=REPORT | {"searchListingsItems": 2})
 
 
 def test_no_refresh_reads_the_cache_with_no_call(backend, sandbox):
