@@ -1,7 +1,8 @@
-"""`sync apply FILE`: make a saved, reviewed plan live (engine.apply does the work).
+"""`sync apply [FILE]`: make a saved, reviewed plan live (engine.apply does the work).
 
-This module reads the plan file, asks for confirmation, wires the executor to the real
-clock, backend, state store and (on a terminal) a progress bar, and prints the summary.
+This module reads the plan file (or plans on the spot when none is given), asks for
+confirmation, wires the executor to the backend (its clock and timer), the state store and
+(on a terminal) a progress bar, and prints the summary.
 Exit codes: 0 all applied or accepted, 1 a write failed, 3 a guardrail blocks the plan,
 4 stale plan or lock held.
 """
@@ -23,14 +24,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from engine.apply.executor import ApplyReport, Executor, NoProgress
 from engine.apply.testhook import kill_switch
+from engine.cli.plan_cmds import plan_text
+from engine.cli.session import live_session
 from engine.config import load_config
 from engine.errors import UserError
 from engine.guardrails.report import ensure_applicable
-from engine.live.connect import open_backend
-from engine.live.throttle import SystemTimer
+from engine.plan.build import build_plan
 from engine.plan.model import Plan, PlanFormatError
 from engine.plan.text import render_text
-from engine.state.db import open_state
 
 
 class PlanFileError(UserError):
@@ -106,42 +107,62 @@ def summary_lines(report: ApplyReport) -> list[str]:
     return [line for line in lines if line]
 
 
+def plan_in_memory(plan: Plan) -> tuple[Plan, str]:
+    """The plan as `sync apply FILE` would read it back from the file `sync plan --out`
+    writes, and that file's digest: the journal, its resume rule and the staleness checks
+    then treat a plan made on the spot exactly like a saved one."""
+    text = plan.dumps()
+    return Plan.loads(text), hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 @click.command(name="apply")
-@click.argument("plan_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "plan_file",
+    metavar="[FILE]",
+    required=False,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
 @click.pass_context
-def apply_cmd(ctx: click.Context, plan_file: Path, auto_approve: bool) -> int:
-    """Apply the saved plan FILE exactly, or nothing if it is stale."""
+def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool) -> int:
+    """Apply the saved plan FILE exactly, or nothing if it is stale. Without FILE: plan
+    now, show the plan, and apply exactly that one."""
     if not auto_approve and not stdin_is_interactive():
         raise UserError(
             "cannot ask for confirmation: standard input is not a terminal; review the plan "
             "and pass --auto-approve to apply it without asking"
         )
     config = load_config(ctx.obj["config_dir"])
-    plan, plan_digest = read_plan(plan_file)
-    # Before anything is shown as applicable: a plan with an unapproved block, or with an
-    # approval that has expired since planning, writes nothing (exit 3).
-    ensure_applicable(plan, now=datetime.now(UTC))
-    click.echo(render_text(plan.changeset))
-    if not auto_approve and not click.confirm("Apply these changes?", default=False):
-        click.echo("Apply cancelled; nothing was written.", err=True)
-        return 1
-    with open_backend(config) as backend:
-        db = open_state(config.project.state, config.state_dir)
-        try:
-            with _progress() as progress:
-                executor = Executor(
-                    backend,
-                    db,
-                    now=lambda: datetime.now(UTC),
-                    timer=SystemTimer(),
-                    holder=f"{socket.gethostname()} pid {os.getpid()}",
-                    progress=progress,
-                    after_write=kill_switch(os.environ),
-                )
-                report = executor.apply(plan, plan_digest, config.digest)
-        finally:
-            db.close()
+    saved = None
+    if plan_file is not None:
+        saved = read_plan(plan_file)
+        # Before anything is shown as applicable: a plan with an unapproved block, or with
+        # an approval that has expired since planning, writes nothing (exit 3).
+        ensure_applicable(saved[0], now=datetime.now(UTC))
+    with live_session(config, "apply") as (backend, db):
+        if saved is None:
+            run = build_plan(config, backend, db, now=backend.now())
+            plan, plan_digest = plan_in_memory(run.plan)
+            shown = plan_text(run)
+            ensure_applicable(plan, now=backend.now())
+        else:
+            plan, plan_digest = saved
+            shown = render_text(plan.changeset, verdicts=plan.guardrails)
+        click.echo(shown)
+        if not auto_approve and not click.confirm("Apply these changes?", default=False):
+            click.echo("Apply cancelled; nothing was written.", err=True)
+            return 1
+        with _progress() as progress:
+            executor = Executor(
+                backend,
+                db,
+                now=backend.now,
+                timer=backend.timer,
+                holder=f"{socket.gethostname()} pid {os.getpid()}",
+                progress=progress,
+                after_write=kill_switch(os.environ),
+            )
+            report = executor.apply(plan, plan_digest, config.digest)
     for line in summary_lines(report):
         click.echo(line)
     return report.exit_code

@@ -27,7 +27,7 @@ from engine.plan.drift import (
     render_drift_text,
 )
 from engine.plan.markdown import render_markdown
-from engine.plan.text import render_text
+from engine.plan.text import guardrail_summary, render_text
 from engine.sandbox import jsonio
 
 EXIT_CHANGES = 2
@@ -61,10 +61,11 @@ def _plan(
     marketplaces: tuple[str, ...],
     refresh: bool,
     now: str | None,
+    activity: str,
     full_refresh: bool = False,
 ) -> PlanRun:
     config = load_config(ctx.obj["config_dir"])
-    with live_session(config, full_refresh=full_refresh) as (backend, db):
+    with live_session(config, activity, full_refresh=full_refresh) as (backend, db):
         return build_plan(
             config, backend, db, now=parse_now(now), marketplaces=marketplaces, refresh=refresh
         )
@@ -103,15 +104,22 @@ def plan_cmd(
     now_text: str | None,
 ) -> int:
     """Show what apply would change to make live listings match the config."""
-    run = _plan(ctx, marketplaces, refresh, now_text, full_refresh)
+    run = _plan(ctx, marketplaces, refresh, now_text, "plan", full_refresh)
     plan = run.plan
     if out is not None:
         write_atomic(out, plan.dumps())
     if markdown_path is not None:
         hint = f"the plan file {out.name}" if out is not None else "`sync plan --out FILE`"
-        write_atomic(markdown_path, render_markdown(plan.changeset, artifact_hint=hint))
+        comment = render_markdown(
+            plan.changeset,
+            artifact_hint=hint,
+            verdicts=plan.guardrails,
+            held=[h.message for h in plan.held],
+        )
+        write_atomic(markdown_path, comment)
     if as_json:
         click.echo(plan.dumps(), nl=False)
+        click.echo(guardrail_summary(plan.guardrails), err=True)
     else:
         click.echo(plan_text(run, color=sys.stdout.isatty()))
     if out is not None:
@@ -120,7 +128,8 @@ def plan_cmd(
 
 
 def plan_text(run: PlanRun, *, color: bool = False) -> str:
-    """Drift and listings held for review first (they explain the plan), then the plan."""
+    """Drift, listings held for review and listings held by a breaker first (they explain
+    the plan), then the plan with its guardrail verdicts."""
     lines: list[str] = []
     report = drift_report(run.plan, _currencies(run))
     if report.drifted:
@@ -134,7 +143,11 @@ def plan_text(run: PlanRun, *, color: bool = False) -> str:
         lines.append(f"{len(run.review)} listing(s) need review and are not planned:")
         lines += [f"  {item.address}: {item.reason}" for item in run.review]
         lines.append("")
-    lines.append(render_text(run.plan.changeset, color=color))
+    if run.plan.held:
+        lines.append(f"{len(run.plan.held)} listing(s) held by a tripped breaker:")
+        lines += [f"  {h.message}" for h in run.plan.held]
+        lines.append("")
+    lines.append(render_text(run.plan.changeset, color=color, verdicts=run.plan.guardrails))
     return "\n".join(lines)
 
 
@@ -159,7 +172,7 @@ def drift_cmd(
     now_text: str | None,
 ) -> int:
     """For schedules: exit 2 when live differs from the config, 0 when it does not."""
-    run = _plan(ctx, marketplaces, True, now_text, full_refresh)
+    run = _plan(ctx, marketplaces, True, now_text, "drift", full_refresh)
     report = drift_report(run.plan, _currencies(run))
     if markdown_path is not None:
         write_atomic(markdown_path, render_drift_markdown(report))

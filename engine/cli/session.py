@@ -9,20 +9,31 @@ from contextlib import contextmanager
 from engine.config.model import Config
 from engine.live.connect import open_backend
 from engine.live.spapi import SpApiBackend
+from engine.state import heartbeats
 from engine.state.api_calls import StoreRecorder
 from engine.state.db import StateDB, open_state
 
 
 @contextmanager
 def live_session(
-    config: Config, *, full_refresh: bool = False
+    config: Config, activity: str | None = None, *, full_refresh: bool = False
 ) -> Iterator[tuple[SpApiBackend, StateDB]]:
     """The backend (the embedded sandbox starts in-process) and the open state store;
-    both are closed on exit. `full_refresh` makes a refresh fetch every listing's detail."""
+    both are closed on exit. `full_refresh` makes a refresh fetch every listing's detail.
+    With `activity`, the run is recorded in the heartbeats (`sync status` shows the last run
+    and last success): a success when the block ends without an exception, at the backend's
+    time (the sandbox's virtual clock when serving it)."""
     db = open_state(config.project.state, config.state_dir)
     try:
         recorder = StoreRecorder(db, config.project.seller_id)
         with open_backend(config, recorder=recorder, full_refresh=full_refresh) as backend:
-            yield backend, db
+            ok = False
+            try:
+                yield backend, db
+                ok = True
+            finally:
+                if activity is not None:
+                    with db.write() as conn:
+                        heartbeats.beat(conn, config.project.seller_id, activity, backend.now(), ok)
     finally:
         db.close()

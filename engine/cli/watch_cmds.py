@@ -36,23 +36,18 @@ def parse_interval(value: str) -> timedelta:
 
 
 def _pass(config_dir: Path, as_json: bool, markdown_file: Path | None) -> int:
+    from engine.cli.session import live_session
     from engine.config import load_config
     from engine.desired.render import render
-    from engine.live.connect import open_backend
-    from engine.state.db import open_state
     from engine.watch import summary
     from engine.watch.notify import post_summary
     from engine.watch.run import watch_once
 
     config = load_config(config_dir)
-    db = open_state(config.project.state, config.state_dir)
-    try:
-        with open_backend(config) as backend:
-            now = backend.now()
-            desired = render(config, now).resources
-            report = watch_once(config, backend, db, desired, now)
-    finally:
-        db.close()
+    with live_session(config, "watch") as (backend, db):
+        now = backend.now()
+        desired = render(config, now).resources
+        report = watch_once(config, backend, db, desired, now)
     url = config.project.watch.webhook_url
     if url is not None:
         report.notify_error = post_summary(url, report.to_dict())

@@ -422,13 +422,13 @@ def _allocate_all(
             else:
                 thresholds = inherited[code]
             sites.append(SiteStock(code, live.get((code, sku), 0), *thresholds))
-        central = config.central_stock.get(sku, 0)
+        on_hand = config.central_stock.get(sku)  # None: not in the stock file, unknown
         if product.fulfillment == "MFN":
-            allocations: list[Allocation] = allocate(central, sites)
+            allocations: list[Allocation] = allocate(on_hand, sites)
             for a in allocations:
                 quantities[(a.marketplace, sku)] = a.quantity
         else:
-            recommendations.extend(recommend_fba(sku, central, sites))
+            recommendations.extend(recommend_fba(sku, on_hand or 0, sites))
     return quantities, recommendations
 
 

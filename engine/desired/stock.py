@@ -1,21 +1,31 @@
 """Stock allocation from the central warehouse to merchant-fulfilled (MFN) listings.
 
-Rule, per SKU (pure; every input passed in):
+The central stock file is the warehouse's *on-hand* count: it drops when a parcel leaves,
+not when we advertise a unit on Amazon. Every unit a marketplace advertises as MFN quantity
+is therefore already promised out of that count, and the pool for new grants is what is left
+of it. Rule, per SKU (pure; every input passed in):
 
-1. A site (marketplace) is *needy* when its quantity is below its `alert_level`.
-   Its need is `max_per_site - local` (never negative).
-2. The pool is central stock minus the largest `safety_buffer` among the needy sites
-   that have room (need > 0): those units stay in the warehouse whatever happens.
-3. If the pool covers every need, each needy site gets its need
-   (so `min(central remaining, max_per_site - local)` for a lone site).
-4. Otherwise the pool is split in proportion to need. Each site first gets the floor of
-   its share; the units left over go one at a time to the largest fractional remainders,
-   ties broken by the marketplace order in project.yaml. The result is deterministic,
-   never negative, and never more than the pool.
-5. Sites that are not needy keep their quantity.
+1. The SKU's *capacity* is on hand minus the largest `safety_buffer` among its marketplaces
+   (those units stay in the warehouse whatever happens). *Advertised* is the sum of what the
+   marketplaces hold live (a negative live quantity counts as 0).
+2. Over-committed (advertised above capacity: orders Amazon takes could not all ship, a
+   cancellation risk): nothing is granted and units are pulled back until advertised equals
+   capacity, so the total never exceeds what is on hand. They come from the marketplaces
+   furthest above their `alert_level`, evened down together (a level falls one unit at a
+   time across all sites at the top); the last odd units come from the marketplaces listed
+   last in project.yaml. No quantity goes below 0.
+3. Otherwise the pool is capacity minus advertised. A marketplace is *needy* when its
+   quantity is below its `alert_level`; its need is `max_per_site - local` (never negative).
+   If the pool covers every need, each needy marketplace gets its need; else the pool is
+   split in proportion to need: floors first, then one unit at a time to the largest
+   fractional remainders, ties to the marketplace listed first in project.yaml.
+4. Marketplaces that are not needy keep their quantity, even one set above `max_per_site`
+   by hand (allocation never lifts a quantity above it; only over-commitment lowers one).
 
-Grants are *added* to the site's current quantity: central stock is what is not yet
-allocated to any site.
+The rule is idempotent: allocating again with the allocated quantities as live changes
+nothing, because grants only spend the pool and pull-backs stop exactly at capacity. So
+plan, apply, plan converges. When on hand is unknown (no stock file, or the SKU is not in
+it) nothing is granted or pulled back: an unknown count is not a count of zero.
 """
 
 from __future__ import annotations
@@ -35,12 +45,17 @@ class SiteStock:
     safety_buffer: int = 0
 
     @property
+    def held(self) -> int:
+        """What the marketplace advertises (a negative live quantity advertises nothing)."""
+        return max(self.local, 0)
+
+    @property
     def needy(self) -> bool:
         return self.local < self.alert_level
 
     @property
     def need(self) -> int:
-        return max(0, self.max_per_site - max(self.local, 0))
+        return max(0, self.max_per_site - self.held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,26 +63,69 @@ class Allocation:
     marketplace: str
     local: int
     granted: int
+    pulled_back: int = 0
 
     @property
     def quantity(self) -> int:
-        return max(self.local, 0) + self.granted
+        return max(self.local, 0) + self.granted - self.pulled_back
 
 
-def allocate(central: int, sites: Sequence[SiteStock]) -> list[Allocation]:
-    """Split `central` units among `sites` (in priority order); see the module docstring."""
+def allocate(on_hand: int | None, sites: Sequence[SiteStock]) -> list[Allocation]:
+    """MFN quantities for `sites` (in project order) out of `on_hand` units; see the
+    module docstring."""
+    if on_hand is None or not sites:
+        return [Allocation(s.marketplace, s.local, 0) for s in sites]
+    capacity = max(0, on_hand - max(s.safety_buffer for s in sites))
+    advertised = sum(s.held for s in sites)
+    if advertised > capacity:
+        kept = _pull_back(capacity, sites)
+        return [
+            Allocation(s.marketplace, s.local, 0, s.held - k)
+            for s, k in zip(sites, kept, strict=True)
+        ]
+    grants = _grants(capacity - advertised, sites)
+    return [Allocation(s.marketplace, s.local, grants[s.marketplace]) for s in sites]
+
+
+def _pull_back(capacity: int, sites: Sequence[SiteStock]) -> list[int]:
+    """What each site keeps when together they may hold only `capacity` units.
+
+    Site i at surplus level L keeps clamp(alert_i + L, 0, held_i): lowering L takes units
+    from the sites furthest above their alert level first. The highest L whose total fits
+    is found by bisection (the total only grows with L); the units still free below the
+    next level go to the sites listed first, so the last-listed ones give theirs up."""
+
+    def kept(level: int) -> list[int]:
+        return [min(max(s.alert_level + level, 0), s.held) for s in sites]
+
+    low = -max(s.alert_level for s in sites)  # every site at 0: always fits
+    high = max(s.held - s.alert_level for s in sites)  # nothing pulled back: does not fit
+    while high - low > 1:
+        middle = (low + high) // 2
+        if sum(kept(middle)) <= capacity:
+            low = middle
+        else:
+            high = middle
+    result, above = kept(low), kept(low + 1)
+    spare = capacity - sum(result)
+    for i in range(len(sites)):
+        if spare and above[i] > result[i]:
+            result[i] += 1
+            spare -= 1
+    return result
+
+
+def _grants(pool: int, sites: Sequence[SiteStock]) -> dict[str, int]:
+    """Units each site gets out of `pool`: needs in full, or split in proportion to need."""
     needy = [s for s in sites if s.needy and s.need > 0]
     grants = {s.marketplace: 0 for s in sites}
-    if needy:
-        buffer = max(s.safety_buffer for s in needy)
-        pool = max(0, central - buffer)
-        total_need = sum(s.need for s in needy)
-        if total_need <= pool:
-            for s in needy:
-                grants[s.marketplace] = s.need
-        elif pool > 0:
-            _split_proportionally(pool, needy, total_need, grants)
-    return [Allocation(s.marketplace, s.local, grants[s.marketplace]) for s in sites]
+    total_need = sum(s.need for s in needy)
+    if total_need <= pool:
+        for s in needy:
+            grants[s.marketplace] = s.need
+    elif pool > 0:
+        _split_proportionally(pool, needy, total_need, grants)
+    return grants
 
 
 def _split_proportionally(
@@ -98,16 +156,22 @@ class Replenishment:
 
 
 def recommend_fba(sku: str, central: int, sites: Sequence[SiteStock]) -> list[Replenishment]:
-    """Same split as MFN allocation, expressed as units to ship into FBA."""
+    """The MFN split expressed as units to ship into FBA. Units at Amazon's fulfilment
+    centres have left the warehouse, so nothing is reserved for them: the pool is central
+    stock minus the largest safety buffer among the needy sites."""
+    needy = [s for s in sites if s.needy and s.need > 0]
+    pool = max(0, central - max((s.safety_buffer for s in needy), default=0))
+    grants = _grants(pool, sites)
     recs = []
-    for a, s in zip(allocate(central, sites), sites, strict=True):
+    for s in sites:
         if s.needy:
+            granted = grants[s.marketplace]
             reason = f"FBA quantity {s.local} is below the alert level {s.alert_level}" + (
-                "" if a.granted else "; no central stock to send"
+                "" if granted else "; no central stock to send"
             )
             recs.append(
                 Replenishment(
-                    a.marketplace, sku, s.local, a.granted, reason, s.alert_level, s.max_per_site
+                    s.marketplace, sku, s.local, granted, reason, s.alert_level, s.max_per_site
                 )
             )
     return recs

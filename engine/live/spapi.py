@@ -269,6 +269,12 @@ class SpApiBackend:
         """The backend's current time (the sandbox's virtual clock when serving it)."""
         return self._now()
 
+    @property
+    def timer(self) -> Timer:
+        """What the backend waits with: on the embedded sandbox, waiting moves its clock on,
+        so an apply's verification polls take no real time there."""
+        return self._timer
+
     def read_orders(
         self,
         marketplace: str,

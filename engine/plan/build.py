@@ -6,10 +6,15 @@ set by stock allocation, which depends on what each MFN listing holds live:
 1. read live state through the backend: a refresh (report and detail, told which listings
    the config wants so that their detail is current) or the local snapshot cache;
 2. render the desired state with the live quantities;
-3. the values last applied, the third side of the drift comparison (loaded before 1: they
-   stand in for the detail of listings whose report row agrees with them);
-4. diff, deleting only unmanaged listings the config's `prune` names;
-5. pin the plan: config digest, git commit, backend identity, creation time.
+3. load the values last applied, the third side of the drift comparison (loaded before the
+   live read: they stand in for the detail of listings whose report row agrees with them),
+   the tripped breakers, and the guardrails' live facts (orders and account health, as
+   `sync orders pull` stored them);
+4. keep every listing a tripped, unacknowledged breaker holds at its breaker state, so a
+   plan never restores what the watchdog stopped;
+5. diff, deleting only unmanaged listings the config's `prune` names;
+6. evaluate the guardrails over the changeset (apply refuses a plan they block);
+7. pin the plan: config digest, git commit, backend identity, creation time.
 
 `sync plan`, `sync drift` and apply's no-file form all plan through `build_plan`.
 """
@@ -27,11 +32,16 @@ from engine.desired.render import DesiredState, render
 from engine.desired.resource import Resource, address
 from engine.errors import UserError
 from engine.gcpause import gc_paused
+from engine.guardrails.evaluate import evaluate
+from engine.guardrails.report import GuardrailReport
 from engine.live.backend import Backend, LiveState
+from engine.ops import guardrail_context
 from engine.plan.diff import diff
-from engine.plan.model import Plan
+from engine.plan.model import HeldListing, Plan
 from engine.state import last_applied
+from engine.state import watch as watch_state
 from engine.state.db import StateDB
+from engine.watch.breaker import hold_tripped
 
 GIT_TIMEOUT_S = 10
 
@@ -57,6 +67,7 @@ class PlanRun:
     desired: DesiredState
     live: LiveState
     review: tuple[Review, ...]
+    guardrails: GuardrailReport
 
 
 def build_plan(
@@ -108,19 +119,27 @@ def _build_plan(
     wanted_now = desired.resources
     if live.unreadable:
         wanted_now = {a: r for a, r in wanted_now.items() if a not in live.unreadable}
+    seller_id = config.project.seller_id
+    with state.read() as conn:
+        breakers = watch_state.tripped(conn, seller_id)
+        context = guardrail_context.from_store(conn, seller_id, codes, now)
+    wanted_now, stopped = hold_tripped(wanted_now, breakers, config.incidents)
 
     def prune(marketplace: str, sku: str) -> bool:
         return config.prunes(marketplace, sku) and address(marketplace, sku) not in held
 
     changeset = diff(wanted_now, live_resources, applied, prune)
+    report = evaluate(changeset, config, desired, now=now, context=context)
     plan = Plan.build(
         changeset,
         created_at=now,
         config_digest=config.digest,
         backend=backend.identity,
         git_commit=git_commit(config.root),
+        guardrails=report.verdicts,
+        held=tuple(HeldListing(h.address, h.breaker.incident_id, h.line()) for h in stopped),
     )
-    return PlanRun(plan, desired, live, tuple(review))
+    return PlanRun(plan, desired, live, tuple(review), report)
 
 
 def selected_marketplaces(config: Config, requested: Sequence[str]) -> list[str]:

@@ -30,10 +30,15 @@ def render_markdown(
     artifact_hint: str = "the plan.json artifact of this run",
     limit: int = GITHUB_COMMENT_LIMIT,
     verdicts: Sequence[Verdict] = (),
+    held: Sequence[str] = (),
 ) -> str:
+    """`held`: one line per listing a tripped breaker holds (engine.watch.breaker.Held)."""
     head = [MARKER, f"### {title}", "", f"**{summary_line(changes)}**", ""]
     if verdicts:
         head += _guardrails(verdicts, limit // 2, artifact_hint)
+    if held:
+        head += [f"**{len(held)} listing(s) held by a tripped breaker:**", ""]
+        head += [f"- `{line}`" for line in held] + [""]
     by_market: dict[str, list[ResourceChange]] = defaultdict(list)
     for change in changes.changes:
         by_market[change.marketplace].append(change)

@@ -40,6 +40,19 @@ class BackendIdentity:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldListing:
+    """A listing the plan keeps at its breaker state until incidents.yaml acknowledges the
+    incident (engine.watch.breaker.Held), as the plan file records it."""
+
+    address: str
+    incident: str
+    message: str  # Held.line(): what the text and Markdown plans show
+
+    def to_dict(self) -> dict[str, str]:
+        return {"address": self.address, "incident": self.incident, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     created_at: datetime
     config_digest: str
@@ -51,6 +64,7 @@ class Plan:
     live_fingerprints: dict[str, str]  # address -> fingerprint, for every change
     git_commit: str | None = None
     guardrails: tuple[Verdict, ...] = field(default=())
+    held: tuple[HeldListing, ...] = field(default=())
 
     @classmethod
     def build(
@@ -62,6 +76,7 @@ class Plan:
         backend: BackendIdentity,
         git_commit: str | None = None,
         guardrails: tuple[Verdict, ...] = (),
+        held: tuple[HeldListing, ...] = (),
     ) -> Plan:
         return cls(
             created_at=created_at,
@@ -74,6 +89,7 @@ class Plan:
             live_fingerprints={c.address: fingerprint(c.before) for c in changeset.changes},
             git_commit=git_commit,
             guardrails=guardrails,
+            held=held,
         )
 
     @property
@@ -116,6 +132,7 @@ class Plan:
                 for d in self.drift
             ],
             "guardrails": [v.to_dict() for v in self.guardrails],
+            "held": [h.to_dict() for h in self.held],
         }
 
     def _change_json(self, change: ResourceChange) -> dict[str, Any]:
@@ -191,6 +208,7 @@ class Plan:
             live_fingerprints=fingerprints,
             git_commit=data.get("git_commit"),
             guardrails=tuple(Verdict.from_dict(v) for v in data.get("guardrails", ())),
+            held=tuple(HeldListing(**h) for h in data.get("held", ())),
         )
 
 

@@ -47,7 +47,10 @@ def test_plan_prints_the_changes_and_exits_0_without_detailed_exitcode(seeded_co
     assert "~ our_price = 5799.00 EUR -> 57.99 EUR" in out
     assert '# listing.JP["SPK-1"] will be created' in out
     assert 'left alone (unmanaged):\n  listing.US["LEGACY-HP-100"]' in out
-    assert out.rstrip().endswith("Plan: 1 to add, 2 to change, 0 to delete.")
+    # The seed's 4 extra units over-commit HP-100's 28 sellable units: they are pulled back.
+    assert '# listing.US["HP-100"] will be updated in-place' in out
+    assert "~ quantity = 14 -> 10" in out
+    assert out.rstrip().endswith("Plan: 1 to add, 3 to change, 0 to delete.")
 
 
 def test_detailed_exitcode_is_2_with_changes_and_0_without(seeded_config, capsys):
@@ -66,11 +69,11 @@ def test_json_out_and_markdown(seeded_config, capsys, tmp_path):
     captured = capsys.readouterr()
     printed = json.loads(captured.out, parse_float=Decimal)
     jsonschema.validate(printed, json.loads(PLAN_SCHEMA.read_text(encoding="utf-8")))
-    assert printed["summary"] == {"add": 1, "change": 2, "delete": 0, "unchanged": 3}
+    assert printed["summary"] == {"add": 1, "change": 3, "delete": 0, "unchanged": 2}
     assert printed["backend"]["kind"] == "sandbox"
     assert printed["config_digest"] == config.digest
     assert out.read_text(encoding="utf-8") == captured.out
-    assert Plan.loads(out.read_text(encoding="utf-8")).summary()["change"] == 2
+    assert Plan.loads(out.read_text(encoding="utf-8")).summary()["change"] == 3
     assert [p.name for p in out.parent.iterdir()] == ["plan.json"]  # no temp file left
     assert f"sync apply {out}" in captured.err
     text = comment.read_text(encoding="utf-8")
@@ -102,7 +105,7 @@ def test_drift_and_review_are_shown_apart_from_the_plan(seeded_config, capsys, t
         "not rendered\n"
     )
     assert "~ our_price = 103.94 USD -> 98.99 USD  # changed outside sellersync; restoring" in out
-    assert "Plan: 0 to add, 2 to change, 0 to delete." in out
+    assert "Plan: 0 to add, 3 to change, 0 to delete." in out
 
 
 def detail_searches(config) -> int:

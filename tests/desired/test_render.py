@@ -76,12 +76,16 @@ def test_mfn_quantities_come_from_central_stock_and_live_quantities(make_config)
     ]
     live = {("US", "HP-100"): 12, ("DE", "HP-100"): 1, ("JP", "HP-100"): 5}
     later = render(config, NOW, live)
-    # Only DE is below its alert level (5); it gets its full need of 19.
+    # The 18 units advertised are reserved: the pool is 30 - 2 - 18 = 10. Only DE is below
+    # its alert level (5); it needs 19 and gets the whole pool.
     assert [later.resources[f'listing.{m}["HP-100"]'].quantity for m in ("US", "DE", "JP")] == [
         12,
-        20,
+        11,
         5,
     ]
+    missing = make_config({"stock.csv": "sku,on_hand\nSPK-1,12\n"})
+    # HP-100 is not in the stock file: on hand is unknown, so live quantities stay.
+    assert render(missing, NOW, live).resources['listing.DE["HP-100"]'].quantity == 1
 
 
 def test_override_wins_over_rule_and_texts(make_config):

@@ -1,0 +1,53 @@
+"""The guardrails' live facts, read from the state store that `sync orders pull` fills.
+
+The plan does not call Amazon for orders: the pull keeps the order store fresh on its own
+schedule, and planning reads it. What a marketplace never pulled is unknown, never zero:
+- open order units are known only when every planned marketplace has been pulled (a listing
+  missing from a known mapping has none, so a partial mapping would read as "no orders");
+- account health is the local projection (engine.ops.health.local_figures) of each pulled
+  marketplace; the order defect rate cannot be seen in Orders data and stays unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from engine.guardrails.context import AccountHealth, GuardrailContext
+from engine.live.orders import OPEN_STATUSES
+from engine.ops.health import local_figures
+from engine.state import orders as order_store
+from engine.state.orders import OrderFilter, StoredOrder
+
+
+def open_order_units(stored: Iterable[StoredOrder]) -> dict[tuple[str, str], int]:
+    """(marketplace, SKU) -> units of open merchant-fulfilled orders not shipped yet."""
+    units: dict[tuple[str, str], int] = {}
+    for s in stored:
+        order = s.order
+        if order.channel != "MFN" or order.status not in OPEN_STATUSES:
+            continue
+        for item in order.items:
+            left = item.quantity - item.quantity_shipped
+            if left > 0:
+                key = (order.marketplace, item.sku)
+                units[key] = units.get(key, 0) + left
+    return units
+
+
+def from_store(
+    conn: sa.Connection, seller_id: str, marketplaces: Sequence[str], now: datetime
+) -> GuardrailContext:
+    """The context for a plan of `marketplaces` as of `now` (see the module docstring)."""
+    pulled = [m for m in marketplaces if order_store.checkpoint(conn, seller_id, m) is not None]
+    if not pulled:
+        return GuardrailContext()
+    stored = [s for m in pulled for s in order_store.find(conn, seller_id, OrderFilter(m))]
+    health = {}
+    for marketplace in pulled:
+        figures = local_figures((s for s in stored if s.order.marketplace == marketplace), now)
+        health[marketplace] = AccountHealth(cancellation_rate_pct=figures.cancellation_rate_pct)
+    units = open_order_units(stored) if len(pulled) == len(marketplaces) else None
+    return GuardrailContext(open_order_units=units, account_health=health)
