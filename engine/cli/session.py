@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 
 from engine.config.model import Config
 from engine.live.connect import open_backend
 from engine.live.spapi import SpApiBackend
-from engine.state import heartbeats
+from engine.state import heartbeats, snapshots
 from engine.state.api_calls import StoreRecorder
 from engine.state.db import StateDB, open_state
 
@@ -25,8 +27,18 @@ def live_session(
     time (the sandbox's virtual clock when serving it)."""
     db = open_state(config.project.state, config.state_dir)
     try:
-        recorder = StoreRecorder(db, config.project.seller_id)
-        with open_backend(config, recorder=recorder, full_refresh=full_refresh) as backend:
+        seller_id = config.project.seller_id
+        recorder = StoreRecorder(db, seller_id)
+
+        def index_snapshot(marketplace: str, taken_at: datetime, path: Path, digest: str) -> None:
+            with db.write() as conn:
+                snapshots.record(
+                    conn, seller_id, snapshots.Snapshot(marketplace, taken_at, str(path), digest)
+                )
+
+        with open_backend(
+            config, recorder=recorder, full_refresh=full_refresh, on_snapshot=index_snapshot
+        ) as backend:
             ok = False
             try:
                 yield backend, db

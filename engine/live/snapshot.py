@@ -27,7 +27,7 @@ import csv
 import hashlib
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -202,11 +202,18 @@ def known_listing(
     return listing
 
 
-class SnapshotCache:
-    """`<state_dir>/snapshots/listings-<MARKETPLACE>.json`, written atomically."""
+SnapshotSaved = Callable[[str, datetime, Path, str], None]  # marketplace, taken_at, path, sha256
 
-    def __init__(self, state_dir: Path) -> None:
+
+class SnapshotCache:
+    """`<state_dir>/snapshots/listings-<MARKETPLACE>.json`, written atomically.
+
+    `on_save` hears of every snapshot written (the CLI records it in the state store's
+    snapshot index, so a plan's live state can be traced to the file and digest it read)."""
+
+    def __init__(self, state_dir: Path, on_save: SnapshotSaved | None = None) -> None:
         self.directory = state_dir / "snapshots"
+        self._on_save = on_save
 
     def path(self, marketplace: str) -> Path:
         return self.directory / f"listings-{marketplace}.json"
@@ -240,5 +247,9 @@ class SnapshotCache:
         }
         path = self.path(snapshot.marketplace)
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(jsonio.dumps(data), encoding="utf-8")
+        content = jsonio.dumps(data).encode("utf-8")
+        tmp.write_bytes(content)
         os.replace(tmp, path)
+        if self._on_save is not None:
+            digest = hashlib.sha256(content).hexdigest()
+            self._on_save(snapshot.marketplace, snapshot.taken_at, path, digest)

@@ -40,6 +40,7 @@ from engine.live.snapshot import (
     CachedListing,
     Snapshot,
     SnapshotCache,
+    SnapshotSaved,
     decode_report,
     known_listing,
     parse_listings_report,
@@ -113,6 +114,7 @@ class SpApiBackend:
         polling: documents.Polling = documents.DEFAULT_POLLING,
         invoker: Invoker | None = None,
         full_refresh: bool = False,
+        on_snapshot: SnapshotSaved | None = None,
     ) -> None:
         self.identity = BackendIdentity(kind, seller_id, connection.endpoint)
         self.seller_id = seller_id
@@ -125,7 +127,7 @@ class SpApiBackend:
         self._polling = polling
         self._pool = ClientPool(connection)
         self._http = httpx.Client(timeout=connection.timeout)
-        self._cache = SnapshotCache(state_dir)
+        self._cache = SnapshotCache(state_dir, on_snapshot)
         self.invoker = invoker or Invoker(
             TokenBuckets(self._timer), self.recorder, self._timer, now
         )

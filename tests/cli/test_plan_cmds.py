@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,7 +18,7 @@ from engine.plan.markdown import MARKER
 from engine.plan.model import Plan
 from engine.sandbox import faults
 from engine.sandbox.runtime import Sandbox
-from engine.state import api_calls, last_applied
+from engine.state import api_calls, last_applied, snapshots
 from tests.conftest import NOW
 from tests.minimal_config import edited, write_config
 from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (autouse fixture)
@@ -158,3 +159,18 @@ def test_commands_refuse_a_broken_config_before_touching_live(tmp_path, capsys, 
     assert main(["--config", str(tmp_path / "config"), command, *AT]) == 1
     assert "project.yaml: required file is missing" in capsys.readouterr().err
     assert not (tmp_path / ".sellersync").exists()
+
+
+def test_a_refresh_indexes_each_snapshot_in_the_state_store(seeded_config):
+    config = seeded_config()
+    assert sync(config, "plan", *AT) == 0
+    with live_session(config) as (_, db), db.read() as conn:
+        indexed = {
+            code: snapshots.latest(conn, config.project.seller_id, code)
+            for code in config.marketplaces
+        }
+    for code, entry in indexed.items():
+        path = Path(entry.path)
+        assert path == config.state_dir / "snapshots" / f"listings-{code}.json"
+        assert entry.digest == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert entry.fetched_at.tzinfo is not None
