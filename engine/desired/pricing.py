@@ -129,8 +129,9 @@ class Floor:
 class FloorRule:
     """A parsed `promotion_limits.floor` setting: a fixed amount in the listing currency, or
     the product's cost converted through the base currency plus a margin. Rendering parses
-    it once per marketplace layer and prices every listing with it (re-parsing the setting
-    and formatting its description per listing took 0.9 s of a 1M-listing render)."""
+    it once per marketplace layer and prices every listing with it: re-parsing the setting
+    and formatting a description nobody reads made each listing's floor take 4.3 µs, not 1.1.
+    """
 
     amount: Decimal | None
     margin_pct: Decimal | None

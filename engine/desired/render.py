@@ -27,6 +27,7 @@ from engine.config.model import (
     Sale,
 )
 from engine.desired.pricing import (
+    Floor,
     FloorRule,
     PriceRule,
     convert,
@@ -401,7 +402,7 @@ def _minimum_allowed(
     if trace is not None:
         note = ""
         if rules.floor is not None and minimum == floor:
-            note = f"promotion floor: {floor:f} {cur.code} ({rules.floor.basis(product)})"
+            note = f"promotion floor: {Floor(floor, rules.floor.basis(product)).describe(cur)}"
         trace.add(
             "minimum_seller_allowed_price",
             minimum,
