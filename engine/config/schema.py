@@ -63,11 +63,26 @@ def _registry() -> Registry:
 
 @cache
 def _fast_validator(kind: str) -> Any:
-    schemas = load_schemas()
-    # Cross-file refs are relative ("definitions.schema.json#/..."), so their URI scheme is ''.
-    return fastjsonschema.compile(
-        schema_for(kind), handlers={"": lambda uri: schemas[uri]}, use_default=False
-    )
+    # fastjsonschema compiles a `$ref` into a call that first formats the value's path into a
+    # string, for every value; inlining the (acyclic) refs drops that: validating a
+    # 5,000-product file went from 0.22 s to 0.15 s (0.44 s to 0.24 s on a loaded machine).
+    return fastjsonschema.compile(_inline_refs(schema_for(kind), kind), use_default=False)
+
+
+def _inline_refs(node: Any, kind: str) -> Any:
+    """`node` with every `$ref` replaced by its target. As draft 7 says, keywords beside a
+    `$ref` are ignored. Refs are "file#/pointer" or, within `kind`'s own schema, "#/pointer"."""
+    if isinstance(node, list):
+        return [_inline_refs(item, kind) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" not in node:
+        return {key: _inline_refs(value, kind) for key, value in node.items()}
+    uri, _, pointer = node["$ref"].partition("#")
+    target = schema_for(kind) if uri == "" else load_schemas()[uri]
+    for part in pointer.strip("/").split("/") if pointer.strip("/") else ():
+        target = target[part]
+    return _inline_refs(target, uri.removesuffix(".schema.json") or kind)
 
 
 @cache

@@ -27,9 +27,10 @@ from engine.config.model import (
     Sale,
 )
 from engine.desired.pricing import (
+    Floor,
+    FloorRule,
     PriceRule,
     convert,
-    floor_price,
     price_rule,
     sale_price_from_discount,
     target_price,
@@ -159,8 +160,16 @@ def _has_texts(mkt: MarketplaceConfig, product: Product, override: Override | No
     return mkt.info.language in product.texts or (override is not None and bool(override.title))
 
 
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """The price and floor rules of one settings layer."""
+
+    price: PriceRule
+    floor: FloorRule | None
+
+
 class _Context:
-    """Per-render caches: merged settings per marketplace, sales per listing."""
+    """Per-render caches: merged settings and their rules per marketplace, sales per listing."""
 
     def __init__(self, config: Config, now: datetime):
         self.config = config
@@ -170,16 +179,16 @@ class _Context:
             for code, mkt in config.marketplaces.items()
         }
         self.sales = _upcoming_sales(config, now)
-        self.base_rules: dict[str, PriceRule] = {}
+        self.base_rules: dict[str, _Rules] = {}
 
-    def rule(self, mkt: MarketplaceConfig, layer: Layer) -> PriceRule:
-        """The price rule for a listing; shared by every listing that only inherits."""
+    def rules(self, mkt: MarketplaceConfig, layer: Layer) -> _Rules:
+        """The rules for a listing; shared by every listing that only inherits."""
         if layer is self.base_layers[mkt.code]:
-            rule = self.base_rules.get(mkt.code)
-            if rule is None:
-                rule = self.base_rules[mkt.code] = rule_for(mkt.info.currency, layer)
-            return rule
-        return rule_for(mkt.info.currency, layer)
+            rules = self.base_rules.get(mkt.code)
+            if rules is None:
+                rules = self.base_rules[mkt.code] = _rules_for(mkt.info.currency, layer)
+            return rules
+        return _rules_for(mkt.info.currency, layer)
 
     def settings(
         self, mkt: MarketplaceConfig, product: Product, override: Override | None
@@ -229,6 +238,13 @@ def rule_for(currency_code: str, layer: Layer) -> PriceRule:
     )
 
 
+def _rules_for(currency_code: str, layer: Layer) -> _Rules:
+    floor = layer.get("promotion_limits.floor")
+    return _Rules(
+        rule_for(currency_code, layer), None if floor is None else FloorRule.parse(floor.value)
+    )
+
+
 def render_listing(
     context: _Context,
     mkt: MarketplaceConfig,
@@ -240,7 +256,8 @@ def render_listing(
     config = context.config
     layer = context.settings(mkt, product, override)
     cur_code = mkt.info.currency
-    rule = context.rule(mkt, layer)
+    rules = context.rules(mkt, layer)
+    rule = rules.price
     rate = config.fx.rate(cur_code)
     lang = mkt.info.language
     texts = product.texts.get(lang)
@@ -325,7 +342,7 @@ def render_listing(
         else (texts.description if texts else ""),
         list_price=list_price,
         sale=sale,
-        minimum_seller_allowed_price=_minimum_allowed(rule, layer, product, config, trace),
+        minimum_seller_allowed_price=_minimum_allowed(rules, layer, product, config, trace),
         maximum_seller_allowed_price=rule.max_price,
         quantity=quantity if product.fulfillment == "MFN" else None,
         identifiers=product.identifiers,
@@ -372,21 +389,20 @@ def _trace_rest(
 
 
 def _minimum_allowed(
-    rule: PriceRule, layer: Layer, product: Product, config: Config, trace: Trace | None
+    rules: _Rules, layer: Layer, product: Product, config: Config, trace: Trace | None
 ) -> Decimal | None:
     """The offer's minimum seller allowed price: the higher of `pricing.min_price` and the
     promotion floor. Amazon suppresses an offer priced under it, so a price typed wrong in
     Seller Central, or a sale under the floor, never sells (defence in depth)."""
-    setting = layer.get("promotion_limits.floor")
-    floor = None
-    if setting is not None:
-        floor = floor_price(setting.value, product, config.fx, rule.currency)
-    candidates = [p for p in (rule.min_price, None if floor is None else floor.price) if p]
-    minimum = max(candidates) if candidates else None
+    cur = rules.price.currency
+    minimum = rules.price.min_price or None
+    floor = None if rules.floor is None else rules.floor.price(product, config.fx, cur)
+    if floor and (minimum is None or floor > minimum):
+        minimum = floor
     if trace is not None:
         note = ""
-        if floor is not None and minimum == floor.price:
-            note = f"promotion floor: {floor.describe(rule.currency)}"
+        if rules.floor is not None and minimum == floor:
+            note = f"promotion floor: {Floor(floor, rules.floor.basis(product)).describe(cur)}"
         trace.add(
             "minimum_seller_allowed_price",
             minimum,
