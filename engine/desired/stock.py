@@ -55,7 +55,7 @@ class SiteStock:
 
     @property
     def need(self) -> int:
-        return max(0, self.max_per_site - self.held)
+        return max(0, self.max_per_site - max(self.local, 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ def allocate(on_hand: int | None, sites: Sequence[SiteStock]) -> list[Allocation
             for s, k in zip(sites, kept, strict=True)
         ]
     grants = _grants(capacity - advertised, sites)
-    return [Allocation(s.marketplace, s.local, grants[s.marketplace]) for s in sites]
+    return [Allocation(s.marketplace, s.local, g) for s, g in zip(sites, grants, strict=True)]
 
 
 def _pull_back(capacity: int, sites: Sequence[SiteStock]) -> list[int]:
@@ -115,31 +115,32 @@ def _pull_back(capacity: int, sites: Sequence[SiteStock]) -> list[int]:
     return result
 
 
-def _grants(pool: int, sites: Sequence[SiteStock]) -> dict[str, int]:
-    """Units each site gets out of `pool`: needs in full, or split in proportion to need."""
-    needy = [s for s in sites if s.needy and s.need > 0]
-    grants = {s.marketplace: 0 for s in sites}
-    total_need = sum(s.need for s in needy)
+def _grants(pool: int, sites: Sequence[SiteStock]) -> list[int]:
+    """Units each site gets out of `pool` (in site order): needs in full, or split in
+    proportion to need. Each need is worked out once: rendering allocates every SKU."""
+    needs = [s.need if s.local < s.alert_level else 0 for s in sites]
+    total_need = sum(needs)
     if total_need <= pool:
-        for s in needy:
-            grants[s.marketplace] = s.need
-    elif pool > 0:
-        _split_proportionally(pool, needy, total_need, grants)
-    return grants
+        return needs
+    if pool <= 0:
+        return [0] * len(sites)
+    return _split_proportionally(pool, needs, total_need)
 
 
-def _split_proportionally(
-    pool: int, needy: list[SiteStock], total_need: int, grants: dict[str, int]
-) -> None:
+def _split_proportionally(pool: int, needs: list[int], total_need: int) -> list[int]:
+    """Floors of each site's share, then one unit each to the largest fractional
+    remainders; ties go to the site listed first (sites without need are never picked: the
+    remainders sum to exactly the units left, and each is below one unit)."""
+    grants = []
     remainders = []
-    given = 0
-    for order, s in enumerate(needy):
-        share, remainder = divmod(pool * s.need, total_need)
-        grants[s.marketplace] = share
-        given += share
-        remainders.append((-remainder, order, s.marketplace))
-    for _, _, marketplace in sorted(remainders)[: pool - given]:
-        grants[marketplace] += 1
+    for order, need in enumerate(needs):
+        share, remainder = divmod(pool * need, total_need)
+        grants.append(share)
+        if remainder:
+            remainders.append((-remainder, order))
+    for _, order in sorted(remainders)[: pool - sum(grants)]:
+        grants[order] += 1
+    return grants
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +164,8 @@ def recommend_fba(sku: str, central: int, sites: Sequence[SiteStock]) -> list[Re
     pool = max(0, central - max((s.safety_buffer for s in needy), default=0))
     grants = _grants(pool, sites)
     recs = []
-    for s in sites:
+    for s, granted in zip(sites, grants, strict=True):
         if s.needy:
-            granted = grants[s.marketplace]
             reason = f"FBA quantity {s.local} is below the alert level {s.alert_level}" + (
                 "" if granted else "; no central stock to send"
             )
