@@ -34,7 +34,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from engine.desired.resource import Resource
+from engine.desired.resource import Resource, SalePrice
 from engine.live.attributes import market
 from engine.live.backend import LiveListing
 from engine.plan.diff import MANAGED_FIELDS, field_values
@@ -208,8 +208,12 @@ SnapshotSaved = Callable[[str, datetime, Path, str], None]  # marketplace, taken
 class SnapshotCache:
     """`<state_dir>/snapshots/listings-<MARKETPLACE>.json`, written atomically.
 
-    `on_save` hears of every snapshot written (the CLI records it in the state store's
-    snapshot index, so a plan's live state can be traced to the file and digest it read)."""
+    One row per listing, its columns in `SNAPSHOT_COLUMNS` order, every text (money
+    included, as exact decimal strings) an index into one string table: keys repeated per
+    listing made the file twice the size, and a string or Decimal per occurrence made 1M
+    cached listings take 15 s and 1.4 GiB to read. `on_save` hears of every snapshot
+    written (the CLI records it in the state store's snapshot index, so a plan's live
+    state can be traced to the file and digest it read)."""
 
     def __init__(self, state_dir: Path, on_save: SnapshotSaved | None = None) -> None:
         self.directory = state_dir / "snapshots"
@@ -226,24 +230,27 @@ class SnapshotCache:
             return None
         except jsonio.JSONError as err:
             raise ReportFormatError(f"{path}: corrupt snapshot ({err}); delete it") from None
+        if data.get("format") != SNAPSHOT_FORMAT or data.get("columns") != list(SNAPSHOT_COLUMNS):
+            raise ReportFormatError(
+                f"{path}: snapshot in an older format; delete it (the next refresh reads the "
+                "listings again)"
+            )
         return Snapshot(
             marketplace=data["marketplace"],
             taken_at=datetime.fromisoformat(data["taken_at"]),
-            entries={
-                sku: CachedListing(e["digest"], LiveListing.from_dict(e["listing"]))
-                for sku, e in data["entries"].items()
-            },
+            entries=_decode_rows(data["rows"], data["strings"]),
         )
 
     def save(self, snapshot: Snapshot) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
+        strings = _StringTable()
         data: dict[str, Any] = {
+            "format": SNAPSHOT_FORMAT,
             "marketplace": snapshot.marketplace,
             "taken_at": snapshot.taken_at.isoformat(),
-            "entries": {
-                sku: {"digest": e.digest, "listing": e.listing.to_dict()}
-                for sku, e in snapshot.entries.items()
-            },
+            "columns": list(SNAPSHOT_COLUMNS),
+            "rows": [_encode_row(e, strings) for e in snapshot.entries.values()],
+            "strings": strings.texts,
         }
         path = self.path(snapshot.marketplace)
         tmp = path.with_suffix(".json.tmp")
@@ -253,3 +260,116 @@ class SnapshotCache:
         if self._on_save is not None:
             digest = hashlib.sha256(content).hexdigest()
             self._on_save(snapshot.marketplace, snapshot.taken_at, path, digest)
+
+
+SNAPSHOT_FORMAT = 2
+# Texts are string table indices (None stays null); bullet_points is a list of them; money
+# columns index exact decimal strings. status, issues, sale and identifiers are as in
+# LiveListing.to_dict.
+SNAPSHOT_COLUMNS = (
+    "sku",
+    "digest",
+    "asin",
+    "status",
+    "issues",
+    "marketplace",
+    "product_type",
+    "currency",
+    "language",
+    "fulfillment_channel",
+    "title",
+    "brand",
+    "bullet_points",
+    "description",
+    "our_price",
+    "list_price",
+    "sale",
+    "minimum_seller_allowed_price",
+    "maximum_seller_allowed_price",
+    "quantity",
+    "identifiers",
+)
+
+
+class _StringTable:
+    """Each distinct text once, referred to by its index."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def ref(self, text: str | None) -> int | None:
+        if text is None:
+            return None
+        index = self._index.get(text)
+        if index is None:
+            index = self._index[text] = len(self.texts)
+            self.texts.append(text)
+        return index
+
+
+def _encode_row(entry: CachedListing, strings: _StringTable) -> list[Any]:
+    listing = entry.listing.to_dict()
+    r = listing["resource"]
+    ref = strings.ref
+    return [
+        ref(r["sku"]),
+        ref(entry.digest),
+        ref(listing["asin"]),
+        listing["status"],
+        listing["issues"],
+        *(ref(r[name]) for name in SNAPSHOT_COLUMNS[5:12]),
+        [ref(b) for b in r["bullet_points"]],
+        ref(r["description"]),
+        ref(r["our_price"]),
+        ref(r["list_price"]),
+        r["sale"],
+        ref(r["minimum_seller_allowed_price"]),
+        ref(r["maximum_seller_allowed_price"]),
+        r["quantity"],
+        r["identifiers"],
+    ]
+
+
+def _decode_rows(rows: list[list[Any]], texts: list[str]) -> dict[str, CachedListing]:
+    """Rows back into listings, by SKU. Equal amounts share one Decimal (they are
+    immutable), as equal texts share one string."""
+    amounts: dict[int, Decimal] = {}
+
+    def money(index: int | None) -> Decimal | None:
+        if index is None:
+            return None
+        amount = amounts.get(index)
+        if amount is None:
+            amount = amounts[index] = Decimal(texts[index])
+        return amount
+
+    entries = {}
+    for row in rows:
+        (sku, digest, asin, status, issues, mkt, product_type, cur, lang, channel, title,
+         brand, bullets, description, our_price, list_price, sale, minimum, maximum,
+         quantity, identifiers) = row  # fmt: skip
+        resource = Resource(
+            marketplace=texts[mkt],
+            sku=texts[sku],
+            product_type=texts[product_type],
+            currency=texts[cur],
+            language=texts[lang],
+            fulfillment_channel=texts[channel],
+            our_price=money(our_price),
+            title=texts[title],
+            brand=texts[brand],
+            bullet_points=tuple(texts[b] for b in bullets),
+            description=texts[description],
+            list_price=money(list_price),
+            sale=None if sale is None else SalePrice.from_dict(sale),
+            minimum_seller_allowed_price=money(minimum),
+            maximum_seller_allowed_price=money(maximum),
+            quantity=quantity,
+            identifiers=tuple(sorted(identifiers.items())),
+        )
+        listing = LiveListing(
+            resource, tuple(status), tuple(issues), None if asin is None else texts[asin]
+        )
+        entries[resource.sku] = CachedListing(texts[digest], listing)
+    return entries

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -228,4 +229,33 @@ def test_cache_round_trips_and_reports_corruption(tmp_path):
     assert cache.load("DE") == snapshot
     cache.path("DE").write_text("{not json", encoding="utf-8")
     with pytest.raises(ReportFormatError, match="corrupt snapshot"):
+        cache.load("DE")
+
+
+def test_cache_shares_repeated_texts_and_refuses_the_older_format(tmp_path):
+    cache = SnapshotCache(tmp_path)
+    on_sale = replace(
+        make_resource("DE", "HP-2", "19.99"),
+        list_price=Decimal("24.99"),
+        sale=SalePrice(Decimal("17.99"), NOW, NOW.replace(year=2027)),
+    )
+    listings = [
+        LiveListing(make_resource("DE", "HP-1", "19.99"), ("BUYABLE",), (), None),
+        LiveListing(on_sale, ("BUYABLE",), ({"code": "X"},), "B0X"),
+    ]
+    snapshot = _snapshot(*listings, digests={"HP-1": "d1", "HP-2": "d2"})
+    cache.save(snapshot)
+    loaded = cache.load("DE")
+    assert loaded == snapshot
+    first, second = (loaded.entries[sku].listing.resource for sku in ("HP-1", "HP-2"))
+    assert first.our_price is second.our_price  # one Decimal for equal amounts
+    data = json.loads(cache.path("DE").read_text(encoding="utf-8"))
+    assert data["strings"].count("19.99") == 1
+    old = {
+        "marketplace": "DE",
+        "taken_at": snapshot.taken_at.isoformat(),
+        "entries": {"HP-1": {"digest": "d1", "listing": listings[0].to_dict()}},
+    }
+    cache.path("DE").write_text(json.dumps(old), encoding="utf-8")
+    with pytest.raises(ReportFormatError, match="older format; delete it"):
         cache.load("DE")
