@@ -231,10 +231,9 @@ class SnapshotCache:
         except jsonio.JSONError as err:
             raise ReportFormatError(f"{path}: corrupt snapshot ({err}); delete it") from None
         if data.get("format") != SNAPSHOT_FORMAT or data.get("columns") != list(SNAPSHOT_COLUMNS):
-            raise ReportFormatError(
-                f"{path}: snapshot in an older format; delete it (the next refresh reads the "
-                "listings again)"
-            )
+            # Written by an older sellersync: it is only a cache, so it counts as none (a
+            # refresh rewrites it; --no-refresh says there is no snapshot to plan from).
+            return None
         return Snapshot(
             marketplace=data["marketplace"],
             taken_at=datetime.fromisoformat(data["taken_at"]),
