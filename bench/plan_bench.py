@@ -88,6 +88,7 @@ def measure(folder: Path) -> dict[str, list[float]]:
 
     build.render = timed("render", build.render)  # type: ignore[assignment]
     build.diff = timed("diff", build.diff)  # type: ignore[assignment]
+    build.evaluate = timed("guardrails", build.evaluate)  # type: ignore[assignment]
     build.Plan.build = timed("plan (fingerprints)", build.Plan.build)  # type: ignore[method-assign]
     started, cpu = time.perf_counter(), time.process_time()
     config = timed("load config", load_config)(folder / "config")
