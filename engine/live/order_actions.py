@@ -1,6 +1,6 @@
 """What the seller does to orders after an incident: cancel them with the order
-acknowledgement feed, and message their buyers. Over the same SpApiBackend (its invoker,
-client pool, HTTP client and timer), kept apart from its listings code.
+acknowledgement feed, and message their buyers. Over the same SpApiBackend (its feed
+lifecycle and paced operations), kept apart from its listings code.
 
 - Cancelling: POST_ORDER_ACKNOWLEDGEMENT_DATA (XML) through the feeds lifecycle of
   engine.live.documents; the processing report (XML) is returned for the caller to read.
@@ -11,14 +11,11 @@ client pool, HTTP client and timer), kept apart from its listings code.
 
 from __future__ import annotations
 
-from sp_api.api import Messaging
-
 from engine.live import documents
 from engine.live.attributes import market
-from engine.live.clients import FEEDS, _strict
+from engine.live.clients import MESSAGING
 from engine.live.spapi import SpApiBackend
 
-MESSAGING = _strict(Messaging)
 ACKNOWLEDGEMENT_FEED = "POST_ORDER_ACKNOWLEDGEMENT_DATA"
 XML_CONTENT_TYPE = "text/xml; charset=UTF-8"
 UNEXPECTED_PROBLEM = "unexpectedProblem"
@@ -28,18 +25,8 @@ def submit_order_acknowledgement(
     backend: SpApiBackend, marketplace: str, document: bytes
 ) -> tuple[str, bytes]:
     """Submit an order acknowledgement feed and wait for it; (feed id, processing report)."""
-    op = backend._op(FEEDS, marketplace)
-    feed_id = documents.submit_feed(
-        op,
-        backend._http,
-        document,
-        ACKNOWLEDGEMENT_FEED,
-        market(marketplace).marketplace_id,
-        backend.now,
-        content_type=XML_CONTENT_TYPE,
-    )
-    status, report = documents.feed_result(
-        op, backend._http, feed_id, backend._timer, backend._polling
+    feed_id, status, report = backend.run_feed(
+        marketplace, document, ACKNOWLEDGEMENT_FEED, content_type=XML_CONTENT_TYPE
     )
     if report is None:
         raise documents.DocumentError(
@@ -52,7 +39,7 @@ def submit_order_acknowledgement(
 def messaging_actions(backend: SpApiBackend, marketplace: str, order_id: str) -> list[str]:
     """The names of the messages this order allows now."""
     mid = market(marketplace).marketplace_id
-    payload = backend._op(MESSAGING, marketplace)(
+    payload = backend.operation(MESSAGING, marketplace)(
         "getMessagingActionsForOrder",
         lambda c: c.get_messaging_actions_for_order(order_id, marketplaceIds=[mid]),
     ).payload
@@ -65,7 +52,7 @@ def send_unexpected_problem(
 ) -> None:
     """createUnexpectedProblem; refusals raise SpApiError with Amazon's errors."""
     mid = market(marketplace).marketplace_id
-    backend._op(MESSAGING, marketplace)(
+    backend.operation(MESSAGING, marketplace)(
         "createUnexpectedProblem",
         lambda c: c.create_unexpected_problem(order_id, marketplaceIds=[mid], body={"text": text}),
         idempotent=False,

@@ -136,7 +136,9 @@ class SpApiBackend:
         self._pool.close()
         self._http.close()
 
-    def _op(self, api: type, marketplace: str) -> documents.Operation:
+    def operation(self, api: type, marketplace: str) -> documents.Operation:
+        """A paced, retried, recorded call to `api` (a strict client class from
+        engine.live.clients) for `marketplace`: what every SP-API request goes through."""
         return documents.Operation(
             self.invoker, self._pool.get(api, marketplace), marketplace, market(marketplace).region
         )
@@ -145,7 +147,7 @@ class SpApiBackend:
     def read_listing(self, marketplace: str, sku: str) -> LiveListing | None:
         mid = market(marketplace).marketplace_id
         try:
-            item = self._op(LISTINGS, marketplace)(
+            item = self.operation(LISTINGS, marketplace)(
                 "getListingsItem",
                 lambda c: c.get_listings_item(
                     self.seller_id, sku, marketplaceIds=[mid], includedData=DETAIL
@@ -163,7 +165,7 @@ class SpApiBackend:
         """Items for `skus`, 20 a call (searchListingsItems by SKU identifiers: no paging,
         so no 1000-result ceiling)."""
         mid = market(marketplace).marketplace_id
-        op = self._op(LISTINGS, marketplace)
+        op = self.operation(LISTINGS, marketplace)
         items: list[dict[str, Any]] = []
         for batch in _batches(list(skus), DETAIL_BATCH):
             items.extend(
@@ -234,7 +236,7 @@ class SpApiBackend:
         mid = market(marketplace).marketplace_id
         text = decode_report(
             documents.fetch_report(
-                self._op(REPORTS, marketplace),
+                self.operation(REPORTS, marketplace),
                 self._http,
                 LISTINGS_REPORT,
                 mid,
@@ -289,7 +291,7 @@ class SpApiBackend:
         LastUpdatedAfter, following NextToken), each with its items (getOrderItems, following
         its own NextToken) unless `with_items` is False."""
         mid = market(marketplace).marketplace_id
-        op = self._op(ORDERS, marketplace)
+        op = self.operation(ORDERS, marketplace)
         first: dict[str, Any] = {"LastUpdatedAfter": iso(updated_after), "MarketplaceIds": [mid]}
         if updated_before is not None:
             first["LastUpdatedBefore"] = iso(updated_before)
@@ -316,7 +318,7 @@ class SpApiBackend:
     def read_fba_inventory(self, marketplace: str) -> dict[str, int]:
         """Fulfillable FBA units by SKU (getInventorySummaries, following nextToken)."""
         mid = market(marketplace).marketplace_id
-        op = self._op(INVENTORIES, marketplace)
+        op = self.operation(INVENTORIES, marketplace)
         stock: dict[str, int] = {}
         token: str | None = None
         while True:
@@ -338,7 +340,7 @@ class SpApiBackend:
     def read_account_health(self, marketplace: str) -> dict[str, Any]:
         """The seller performance report (GET_V2_SELLER_PERFORMANCE_REPORT, JSON)."""
         data = documents.fetch_report(
-            self._op(REPORTS, marketplace),
+            self.operation(REPORTS, marketplace),
             self._http,
             HEALTH_REPORT,
             market(marketplace).marketplace_id,
@@ -353,7 +355,7 @@ class SpApiBackend:
     # -- writing ----------------------------------------------------------------------------
     def _current_offers(self, marketplace: str, sku: str) -> list[dict[str, Any]]:
         mid = market(marketplace).marketplace_id
-        item = self._op(LISTINGS, marketplace)(
+        item = self.operation(LISTINGS, marketplace)(
             "getListingsItem",
             lambda c: c.get_listings_item(
                 self.seller_id, sku, marketplaceIds=[mid], includedData="attributes"
@@ -367,7 +369,7 @@ class SpApiBackend:
         completed comes back FAILED."""
         code, sku = change.marketplace, change.sku
         mid = market(code).marketplace_id
-        op = self._op(LISTINGS, code)
+        op = self.operation(LISTINGS, code)
         kind = write_kind(change)
         try:
             if kind == "delete":
@@ -420,6 +422,23 @@ class SpApiBackend:
                 results[result.address] = result
         return [results[change.address] for change in changes]
 
+    def run_feed(
+        self,
+        marketplace: str,
+        document: bytes,
+        feed_type: str,
+        content_type: str = "application/json; charset=UTF-8",
+    ) -> tuple[str, str, bytes | None]:
+        """Submit a feed and wait for it to end: (feed id, DONE or FATAL, processing report,
+        None when a FATAL feed left none)."""
+        op = self.operation(FEEDS, marketplace)
+        mid = market(marketplace).marketplace_id
+        feed_id = documents.submit_feed(
+            op, self._http, document, feed_type, mid, self._now, content_type=content_type
+        )
+        status, report = documents.feed_result(op, self._http, feed_id, self._timer, self._polling)
+        return feed_id, status, report
+
     def _write_feed(self, code: str, changes: Sequence[ResourceChange]) -> list[WriteResult]:
         mkt = market(code)
         priced = [c.sku for c in changes if needs_offer(c)]
@@ -432,17 +451,11 @@ class SpApiBackend:
             feed_message(mid, change, offers.get(change.sku) if needs_offer(change) else None)
             for mid, change in numbered.items()
         ]
-        op = self._op(FEEDS, code)
         results = []
         for document in build_documents(self.seller_id, mkt.locale, messages):
             chunk = {mid: numbered[mid] for mid in document.message_ids}
             try:
-                feed_id = documents.submit_feed(
-                    op, self._http, document.data, FEED_TYPE, mkt.marketplace_id, self._now
-                )
-                status, data = documents.feed_result(
-                    op, self._http, feed_id, self._timer, self._polling
-                )
+                feed_id, status, data = self.run_feed(code, document.data, FEED_TYPE)
             except (SpApiError, httpx.TransportError, documents.DocumentError) as err:
                 results.extend(_failure(change.address, err) for change in chunk.values())
                 continue
