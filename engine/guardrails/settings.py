@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+_UNSET = object()
+
+
 class Settings:
     """Looks up one config's guardrail settings, per listing or per marketplace."""
 
@@ -47,8 +50,29 @@ class Settings:
             code: {**config.project.defaults, **mkt.settings}
             for code, mkt in config.marketplaces.items()
         }
+        self._inherited: dict[tuple[str, str], Any] = {}
+
+    def inherits(self, marketplace: str, sku: str) -> bool:
+        """Whether the listing has no settings of its own (on its product or in an
+        override), so that every listing setting is its marketplace's."""
+        mkt = self._config.marketplaces[marketplace]
+        override = mkt.overrides.get(sku)
+        return not self._config.products[sku].settings and (
+            override is None or not override.settings
+        )
 
     def listing(self, key: str, marketplace: str, sku: str) -> Any:
+        """A setting after layering for one listing. Rules look up settings for every
+        listing of a large catalog, nearly all of which only inherit: those are looked up
+        once per marketplace."""
+        if self.inherits(marketplace, sku):
+            cached = self._inherited.get((key, marketplace), _UNSET)
+            if cached is _UNSET:
+                cached = self._inherited[(key, marketplace)] = self._layered(key, marketplace, sku)
+            return cached
+        return self._layered(key, marketplace, sku)
+
+    def _layered(self, key: str, marketplace: str, sku: str) -> Any:
         config = self._config
         mkt = config.marketplaces[marketplace]
         value = effective_setting(

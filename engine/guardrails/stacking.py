@@ -17,12 +17,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from engine.config.model import Config
+from engine.config.model import Config, Promotion, Sale
 from engine.desired.pricing import HUNDRED, Floor, floor_price, sale_price_from_discount
 from engine.desired.resource import Resource
 from engine.money import Currency, currency, quantize
 
-__all__ = ["HUNDRED", "Discount", "Floor", "LowestPrice", "floor_price", "listing_discounts"]
+__all__ = [
+    "HUNDRED",
+    "Discount",
+    "Floor",
+    "LowestPrice",
+    "MarketDiscounts",
+    "floor_price",
+    "upcoming_discounts",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,36 +63,52 @@ class Discount:
         return f"{self.kind} {self.id} ({what})"
 
 
-def listing_discounts(config: Config, resource: Resource, now: datetime) -> tuple[Discount, ...]:
-    """Every sale and declared promotion on this listing that has not ended by `now`, with
-    sale prices worked out as rendering does (a fixed price, or a percentage of our price)."""
-    cur = currency(resource.currency)
-    found: list[Discount] = []
-    for sale in config.sales:
-        if sale.end <= now or resource.marketplace not in sale.marketplaces:
-            continue
-        if not sale.skus.matches(resource.sku):
-            continue
-        if sale.price is not None:
-            price = quantize(sale.price, cur)
-        else:
-            assert sale.discount_pct is not None
-            price = sale_price_from_discount(resource.our_price, sale.discount_pct, cur)
-        found.append(Discount("sale", sale.id, sale.start, sale.end, sale_price=price))
-    for promo in config.promotions:
-        if promo.end <= now or not promo.applies_to(resource.marketplace, resource.sku):
-            continue
-        found.append(
-            Discount(
-                promo.kind,
-                promo.id,
-                promo.start,
-                promo.end,
-                percent=promo.percent,
-                amount=promo.amount,
-            )
-        )
-    return tuple(found)
+@dataclass(frozen=True, slots=True)
+class MarketDiscounts:
+    """The sales and declared promotions that reach one marketplace and have not ended."""
+
+    sales: tuple[Sale, ...]
+    promotions: tuple[Promotion, ...]
+
+    def on(self, resource: Resource) -> tuple[Discount, ...]:
+        """Those that reach `resource`, with sale prices worked out as rendering does (a
+        fixed price, or a percentage of our price)."""
+        cur = currency(resource.currency)
+        found: list[Discount] = []
+        for sale in self.sales:
+            if not sale.skus.matches(resource.sku):
+                continue
+            if sale.price is not None:
+                price = quantize(sale.price, cur)
+            else:
+                assert sale.discount_pct is not None
+                price = sale_price_from_discount(resource.our_price, sale.discount_pct, cur)
+            found.append(Discount("sale", sale.id, sale.start, sale.end, sale_price=price))
+        for promo in self.promotions:
+            if promo.skus.matches(resource.sku):
+                found.append(
+                    Discount(
+                        promo.kind,
+                        promo.id,
+                        promo.start,
+                        promo.end,
+                        percent=promo.percent,
+                        amount=promo.amount,
+                    )
+                )
+        return tuple(found)
+
+
+def upcoming_discounts(config: Config, now: datetime) -> dict[str, MarketDiscounts]:
+    """Per marketplace code, the sales and promotions there that have not ended by `now`;
+    marketplaces that none reaches are left out."""
+    found: dict[str, MarketDiscounts] = {}
+    for code in config.marketplaces:
+        sales = tuple(s for s in config.sales if s.end > now and code in s.marketplaces)
+        promos = tuple(p for p in config.promotions if p.end > now and code in p.marketplaces)
+        if sales or promos:
+            found[code] = MarketDiscounts(sales, promos)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from engine.config.model import Config
+from engine.desired.pricing import FloorRule
 from engine.desired.resource import Resource
 from engine.guardrails.context import GuardrailContext
 from engine.guardrails.settings import Settings
@@ -16,9 +17,8 @@ from engine.guardrails.stacking import (
     Discount,
     Floor,
     LowestPrice,
-    floor_price,
-    listing_discounts,
     lowest_price,
+    upcoming_discounts,
 )
 from engine.guardrails.verdict import Level
 from engine.money import currency
@@ -38,7 +38,14 @@ class Finding:
 
 
 class Inputs:
-    """Everything one evaluation looks at, with the per-listing work shared by rules."""
+    """Everything one evaluation looks at, with the per-listing work shared by rules.
+
+    The listing rules run over every desired listing (a million in a large account), so the
+    work per listing is kept to what a listing can differ in: most listings have no sale or
+    promotion reaching them (their lowest price is their own price) and inherit their
+    marketplace's limits (looked up once per marketplace, see `Settings.listing`). Sales
+    and promotions are matched per marketplace first, then per SKU.
+    """
 
     def __init__(
         self,
@@ -55,32 +62,68 @@ class Inputs:
         self.now = now
         self.context = context
         self.settings = settings
+        self._floor_rules: dict[str, FloorRule] = {}  # per marketplace, for inheriting listings
 
     @cached_property
     def discounts(self) -> dict[str, tuple[Discount, ...]]:
-        """Sales and promotions not yet ended, per desired listing address."""
-        return {
-            address: listing_discounts(self.config, resource, self.now)
-            for address, resource in self.desired.items()
-        }
+        """Sales and promotions not yet ended, per desired listing address; listings that
+        none reaches are left out."""
+        reaching = upcoming_discounts(self.config, self.now)
+        found: dict[str, tuple[Discount, ...]] = {}
+        for address, resource in self.desired.items():
+            candidates = reaching.get(resource.marketplace)
+            if candidates:
+                discounts = candidates.on(resource)
+                if discounts:
+                    found[address] = discounts
+        return found
 
     @cached_property
-    def lowest(self) -> dict[str, LowestPrice]:
-        """The lowest price a buyer can reach, per desired listing address."""
+    def _lowest(self) -> dict[str, LowestPrice]:
         return {
             address: lowest_price(
-                resource.our_price,
-                currency(resource.currency),
-                self.discounts[address],
-                self.now,
+                resource.our_price, currency(resource.currency), discounts, self.now
             )
-            for address, resource in self.desired.items()
+            for address, discounts in self.discounts.items()
+            for resource in (self.desired[address],)
         }
 
-    def floor(self, resource: Resource) -> Floor:
-        setting = self.settings.listing("promotion_limits.floor", *resource.key)
+    def lowest(self, address: str) -> LowestPrice:
+        """The lowest price a buyer can reach on a desired listing: its own price now when
+        no discount reaches it."""
+        found = self._lowest.get(address)
+        if found is None:
+            return LowestPrice(self.desired[address].our_price, self.now, ())
+        return found
+
+    def lowest_amount(self, address: str, resource: Resource) -> Decimal:
+        """`lowest(address).price` without building a LowestPrice for undiscounted listings."""
+        found = self._lowest.get(address)
+        return resource.our_price if found is None else found.price
+
+    def floor_amount(self, resource: Resource) -> Decimal:
+        """The listing's floor price (`floor(resource).price`, without its description)."""
         product = self.config.products[resource.sku]
-        return floor_price(setting, product, self.config.fx, currency(resource.currency))
+        return self._floor_rule(resource).price(
+            product, self.config.fx, currency(resource.currency)
+        )
+
+    def floor(self, resource: Resource) -> Floor:
+        """The listing's floor with how it was worked out, for messages."""
+        rule = self._floor_rule(resource)
+        product = self.config.products[resource.sku]
+        price = rule.price(product, self.config.fx, currency(resource.currency))
+        return Floor(price, rule.basis(product))
+
+    def _floor_rule(self, resource: Resource) -> FloorRule:
+        code, sku = resource.key
+        if not self.settings.inherits(code, sku):
+            return FloorRule.parse(self.settings.listing("promotion_limits.floor", code, sku))
+        rule = self._floor_rules.get(code)
+        if rule is None:
+            setting = self.settings.listing("promotion_limits.floor", code, sku)
+            rule = self._floor_rules[code] = FloorRule.parse(setting)
+        return rule
 
     def price_changes(self) -> Iterator[ResourceChange]:
         """Updates that change our price, and creates (which set one)."""

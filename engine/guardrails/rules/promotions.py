@@ -19,26 +19,29 @@ def check_price_floor(inputs: Inputs) -> Iterator[Finding]:
     converted with fx.yaml plus a margin; default: cost). Each discount may be reasonable
     alone; the stack is what sells at a loss, so the stack is what is checked."""
     for address, resource in inputs.desired.items():
+        if inputs.lowest_amount(address, resource) >= inputs.floor_amount(resource):
+            continue
         cur = currency(resource.currency)
         floor = inputs.floor(resource)
-        lowest = inputs.lowest[address]
-        if lowest.price < floor.price:
-            yield Finding(
-                resource.marketplace,
-                resource.sku,
-                f"lowest price a buyer can reach is {lowest.describe(cur)}, "
-                f"below the floor {floor.describe(cur)}",
-            )
+        lowest = inputs.lowest(address)
+        yield Finding(
+            resource.marketplace,
+            resource.sku,
+            f"lowest price a buyer can reach is {lowest.describe(cur)}, "
+            f"below the floor {floor.describe(cur)}",
+        )
 
 
 def check_max_discount(inputs: Inputs) -> Iterator[Finding]:
     """Maximum discount: the deepest discount a buyer gets, sale and promotions stacked, in
     percent of our price, stays within `promotion_limits.max_discount_pct`. Measured against
     our price rather than the list price: a list price is a reference a seller can inflate,
-    our price is what we would otherwise earn."""
-    for address, resource in inputs.desired.items():
+    our price is what we would otherwise earn. A listing no discount reaches is 0 % off,
+    which no limit (a percentage from 0) is below."""
+    for address in inputs.discounts:
+        resource = inputs.desired[address]
         limit = inputs.settings.percent("promotion_limits.max_discount_pct", *resource.key)
-        lowest = inputs.lowest[address]
+        lowest = inputs.lowest(address)
         # To a tenth of a percent: 40 % off 59.99 is 35.99, which is 40.007 % off; rounding
         # the price to cents must not push a discount at the limit over it.
         depth = ((resource.our_price - lowest.price) / resource.our_price * HUNDRED).quantize(TENTH)
@@ -57,10 +60,11 @@ def check_promotion_duration(inputs: Inputs) -> Iterator[Finding]:
     `promotion_limits.max_duration_days`. The config cannot express an open-ended window
     (an end is required), so the way to leave a discount running forever is a far end date:
     the duration limit is what catches it."""
-    for address, resource in inputs.desired.items():
+    for address, discounts in inputs.discounts.items():
+        resource = inputs.desired[address]
         limit = int(inputs.settings.listing("promotion_limits.max_duration_days", *resource.key))
         cur = currency(resource.currency)
-        for discount in inputs.discounts[address]:
+        for discount in discounts:
             if discount.duration > timedelta(days=limit):
                 yield Finding(
                     resource.marketplace,
@@ -75,9 +79,9 @@ def check_promo_units_cap(inputs: Inputs) -> Iterator[Finding]:
     MFN quantity stays at or below `promotion_limits.max_units_at_promo_price`, so a pricing
     mistake cannot sell the whole stock. Upcoming windows count too: the quantity written now
     is still live when they open. FBA quantity is Amazon's and cannot be capped this way."""
-    for address, resource in inputs.desired.items():
-        discounts = inputs.discounts[address]
-        if resource.quantity is None or not discounts:
+    for address, discounts in inputs.discounts.items():
+        resource = inputs.desired[address]
+        if resource.quantity is None:
             continue
         key = "promotion_limits.max_units_at_promo_price"
         cap = int(inputs.settings.listing(key, *resource.key))

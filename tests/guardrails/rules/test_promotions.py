@@ -139,3 +139,30 @@ def test_mfn_quantity_is_capped_while_a_promotion_is_upcoming(make_config):
 
 def test_no_cap_without_a_promotion(make_config):
     assert not found(check(make_config({"marketplaces/US.yaml": US_FILE})), "promo_units_cap")
+
+
+def test_listing_limits_of_its_own_are_not_shared_with_the_marketplace(make_config):
+    # Both products get the same 45 % coupon in DE. HP-100's override allows 50 % and sets a
+    # 20.00 EUR floor amount; SPK-1 inherits DE's limits (40 %, cost + 10 %). Limits looked up
+    # once per marketplace must not leak between the two, in either order.
+    de = """\
+        marketplace: DE
+        currency: EUR
+        pricing: {tax_delta: "3.00", min_price: "10.00", max_price: "500.00"}
+        overrides:
+          HP-100:
+            promotion_limits: {max_discount_pct: 50, floor: {amount: "20.00"}}
+        """
+    coupon = promotion("C", "{percent: 45}", marketplaces="[DE]", skus="[HP-100, SPK-1]")
+    report = check(make_config({"marketplaces/DE.yaml": de, **files(promotions=(coupon,))}))
+    spk_de = 'listing.DE["SPK-1"]'
+    assert [v.address for v in found(report, "max_discount")] == [spk_de]
+    # HP-100: 57.99 EUR less 45 % = 31.89, above its own 20.00 floor and under no other.
+    assert [v.address for v in found(report, "price_floor")] == []
+    deeper = promotion("C", "{percent: 70}", marketplaces="[DE]", skus="[HP-100, SPK-1]")
+    report = check(make_config({"marketplaces/DE.yaml": de, **files(promotions=(deeper,))}))
+    floors = {v.address: v.message for v in found(report, "price_floor")}
+    # 57.99 less 70 % = 17.40 < 20.00 (floor amount); SPK-1: 94.99 less 70 % = 28.50, under
+    # cost 30.00 USD x 0.92 + 10 % = 30.36 EUR.
+    assert "20.00 EUR (floor amount)" in floors[HP_DE]
+    assert "30.36 EUR (cost 30.00 USD + 10%)" in floors[spk_de]
