@@ -93,8 +93,7 @@ def _fields(change: ResourceChange) -> tuple[str, ...]:
         return ()
     currency = (change.after or change.before).currency  # type: ignore[union-attr]
     return tuple(
-        f"{f.field} = {_value(f.before, f.field, currency)} -> "
-        f"{_value(f.after, f.field, currency)}"
+        f"{f.field} = {_value(f.before, f.field, currency)} -> {_value(f.after, f.field, currency)}"
         for f in change.fields
         if f.cause != "drift"
     )

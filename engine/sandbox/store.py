@@ -672,7 +672,13 @@ class Store:
     def _reset(tx: Tx) -> None:
         c = tx._c
         for table in (
-            "listings", "issues", "pending_writes", "faults", "jobs", "documents", "document_urls",
+            "listings",
+            "issues",
+            "pending_writes",
+            "faults",
+            "jobs",
+            "documents",
+            "document_urls",
             *orderschema.TABLES,
         ):
             c.execute(f"DELETE FROM {table}")

@@ -173,7 +173,5 @@ def order_lines(
 def forget_units_before(conn: sa.Connection, seller_id: str, before: datetime) -> int:
     """Drop history older than any baseline looks at; returns the lines dropped."""
     t = watch_order_units
-    result = conn.execute(
-        t.delete().where(t.c.seller_id == seller_id, t.c.purchased_at < before)
-    )
+    result = conn.execute(t.delete().where(t.c.seller_id == seller_id, t.c.purchased_at < before))
     return result.rowcount

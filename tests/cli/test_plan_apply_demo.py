@@ -135,9 +135,7 @@ def test_a_tripped_breaker_holds_the_listing_until_the_incident_is_acknowledged(
 
     held = plan_json(demo, capsys)
     jsonschema.validate(held, json.loads(PLAN_SCHEMA.read_text(encoding="utf-8")))
-    assert [(h["address"], h["incident"]) for h in held["held"]] == [
-        (address, TRIP.incident_id)
-    ]
+    assert [(h["address"], h["incident"]) for h in held["held"]] == [(address, TRIP.incident_id)]
     assert address not in changes(held)  # live quantity 0 is what the plan wants
     assert sync(demo, "plan", *AT) == 0
     assert f"held by breaker {TRIP.incident_id}" in capsys.readouterr().out

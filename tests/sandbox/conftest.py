@@ -220,4 +220,3 @@ def finished_feed(sandbox: Sandbox, client: Any, feed_id: str) -> tuple[dict[str
     feed = client.get_feed(feed_id).payload
     document = feed.get("resultFeedDocumentId")
     return feed, None if document is None else json.loads(client.get_feed_document(document))
-
