@@ -1075,12 +1075,18 @@ def read_and_validate(
     try:
         with gc_paused():  # also in worker processes
             source = parse_source(raw, name)
+        source.path, source.sha256 = path, digest
     except YamlProblem as problem:
         field = format_path(problem.path)
         return None, [ConfigError(name, problem.position, field, problem.message)], digest
     if source.data is None:
         return None, [ConfigError(name, None, "", "file is empty")], digest
-    return source, schema.validate(source, kind), digest
+    problems = schema.validate(source, kind)
+    if not problems:
+        # Positions are rarely asked for once a file is valid; sending the text back from a
+        # worker and keeping it cost as much as the parsed data.
+        source.release_text()
+    return source, problems, digest
 
 
 def _read_all(

@@ -19,6 +19,7 @@ a line number.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -70,18 +71,45 @@ def _pos(mark: Any) -> Position:
 
 @dataclass
 class SourceFile:
-    """One YAML file: its display name, text and parsed data."""
+    """One YAML file: its display name, text and parsed data.
+
+    A catalog's product files are large (157 MiB of YAML for 100k SKUs in ten languages), so
+    once a config has loaded without errors their text is released (`release_text`) and read
+    again from `path` only if a position is asked for later (`sync explain`), provided the
+    file still has the bytes that were loaded (`sha256`)."""
 
     name: str
-    text: str
+    text: str | None
     data: Any = None
     _node_root: Any = field(default=None, repr=False)
+    path: Path | None = None
+    sha256: bytes = b""
+
+    def release_text(self) -> None:
+        """Drop the text if it can be read again from `path`."""
+        if self.path is not None and self.sha256:
+            self.text = None
+
+    def _current_text(self) -> str | None:
+        if self.text is not None:
+            return self.text
+        assert self.path is not None
+        try:
+            raw = self.path.read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(raw).digest() != self.sha256:
+            return None  # edited since it was loaded: no position rather than a wrong one
+        return raw.decode("utf-8").removeprefix("\ufeff")
 
     def position(self, path: tuple[str | int, ...]) -> Position | None:
         """Line and column of the value at `path` (or of the closest existing parent)."""
         if self._node_root is None:
+            text = self._current_text()
+            if text is None:
+                return None
             try:
-                self._node_root = yaml.compose(self.text, Loader=_Loader)
+                self._node_root = yaml.compose(text, Loader=_Loader)
             except yaml.YAMLError:
                 return None
         node = self._node_root

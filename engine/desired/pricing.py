@@ -98,6 +98,15 @@ def target_price(base_price: Decimal, rate: Decimal, rule: PriceRule) -> PriceSt
     return PriceSteps(converted, rounded, ended, clamp(ended, rule))
 
 
+def final_price(base_price: Decimal, rate: Decimal, rule: PriceRule) -> Decimal:
+    """`target_price(...).final` without keeping the steps: rendering prices every listing
+    and only `sync explain` shows the steps."""
+    price = quantize(base_price * rate + rule.tax_delta, rule.currency)
+    if rule.ending is not None:
+        price = apply_ending(price, rule.currency, rule.ending, rule.rounding)
+    return clamp(price, rule)
+
+
 def clamp(price: Decimal, rule: PriceRule) -> Decimal:
     if rule.min_price is not None and price < rule.min_price:
         return rule.min_price

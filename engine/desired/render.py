@@ -31,13 +31,13 @@ from engine.desired.pricing import (
     FloorRule,
     PriceRule,
     convert,
+    final_price,
     price_rule,
     sale_price_from_discount,
     target_price,
 )
 from engine.desired.resource import Resource, SalePrice, address
 from engine.desired.stock import (
-    Allocation,
     Replenishment,
     SiteStock,
     allocate,
@@ -110,28 +110,33 @@ def render(
 
 
 def _render(config: Config, now: datetime, live: LiveQuantities) -> DesiredState:
+    """Product by product (a product's data is read for all its marketplaces while it is
+    at hand: at 1M listings, sweeping the whole catalog once per marketplace made rendering
+    memory-bound), then gathered marketplace by marketplace."""
     context = _Context(config, now)
-    quantities, replenishment = _allocate_all(config, context, live)
-    resources: dict[str, Resource] = {}
-    needs_review: list[NeedsReview] = []
-    for code, mkt in config.marketplaces.items():
-        for sku, product in config.products.items():
-            if not mkt.lists(sku):
-                continue
-            override = mkt.overrides.get(sku)
+    rendered: dict[str, list[Resource]] = {code: [] for code in config.marketplaces}
+    held: dict[str, list[NeedsReview]] = {code: [] for code in config.marketplaces}
+    replenishment: list[Replenishment] = []
+    markets = list(config.marketplaces.values())
+    for sku, product in config.products.items():
+        sites = [(mkt, mkt.overrides.get(sku)) for mkt in markets if mkt.lists(sku)]
+        quantities, recommended = _allocate(context, live, product, sites)
+        replenishment.extend(recommended)
+        for (mkt, override), quantity in zip(sites, quantities, strict=True):
             if not _has_texts(mkt, product, override):
-                needs_review.append(
+                held[mkt.code].append(
                     NeedsReview(
-                        code,
+                        mkt.code,
                         sku,
                         f"no '{mkt.info.language}' translation (missing_translation: "
                         "needs_review); not rendered",
                     )
                 )
                 continue
-            resource = render_listing(context, mkt, product, override, quantities.get((code, sku)))
-            resources[resource.address] = resource
-    return DesiredState(resources, tuple(needs_review), tuple(replenishment), now)
+            rendered[mkt.code].append(render_listing(context, mkt, product, override, quantity))
+    resources = {address(code, r.sku): r for code, listings in rendered.items() for r in listings}
+    needs_review = tuple(n for items in held.values() for n in items)
+    return DesiredState(resources, needs_review, tuple(replenishment), now)
 
 
 def explain(
@@ -150,9 +155,11 @@ def explain(
     override = mkt.overrides.get(sku)
     if not _has_texts(mkt, product, override):
         raise KeyError(f"{sku} has no '{mkt.info.language}' texts and is held for review")
-    quantities, _ = _allocate_all(config, context, live_quantities or {})
+    sites = [(m, m.overrides.get(sku)) for m in config.marketplaces.values() if m.lists(sku)]
+    quantities, _ = _allocate(context, live_quantities or {}, product, sites)
+    quantity = quantities[[m.code for m, _ in sites].index(marketplace)]
     trace = Trace()
-    render_listing(context, mkt, product, override, quantities.get((marketplace, sku)), trace)
+    render_listing(context, mkt, product, override, quantity, trace)
     return trace
 
 
@@ -180,6 +187,7 @@ class _Context:
         }
         self.sales = _upcoming_sales(config, now)
         self.base_rules: dict[str, _Rules] = {}
+        self.thresholds = {code: _thresholds(layer) for code, layer in self.base_layers.items()}
 
     def rules(self, mkt: MarketplaceConfig, layer: Layer) -> _Rules:
         """The rules for a listing; shared by every listing that only inherits."""
@@ -267,26 +275,27 @@ def render_listing(
         our_price = override.our_price.quantize(rule.currency.quantum)
         if trace is not None:
             trace.add("our_price", our_price, override.at("our_price"), note="override")
+    elif trace is None:
+        our_price = final_price(product.base_price, rate, rule)
     else:
         steps = target_price(product.base_price, rate, rule)
         our_price = steps.final
-        if trace is not None:
-            trace.add(
-                "our_price",
-                our_price,
-                product.at("base_price"),
-                _fx_origin(config, cur_code),
-                *_origins(
-                    layer,
-                    "pricing.tax_delta",
-                    "pricing.ending",
-                    "pricing.rounding",
-                    "pricing.min_price",
-                    "pricing.max_price",
-                ),
-                note=f"{product.base_price} {config.fx.base_currency} × {rate} "
-                f"+ {rule.tax_delta}: {steps.describe(rule)}",
-            )
+        trace.add(
+            "our_price",
+            our_price,
+            product.at("base_price"),
+            _fx_origin(config, cur_code),
+            *_origins(
+                layer,
+                "pricing.tax_delta",
+                "pricing.ending",
+                "pricing.rounding",
+                "pricing.min_price",
+                "pricing.max_price",
+            ),
+            note=f"{product.base_price} {config.fx.base_currency} × {rate} "
+            f"+ {rule.tax_delta}: {steps.describe(rule)}",
+        )
 
     list_price = None
     if override is not None and override.list_price is not None:
@@ -420,32 +429,26 @@ def _fx_origin(config: Config, currency_code: str) -> Origin | None:
     return config.fx.origins.get(currency_code)
 
 
-def _allocate_all(
-    config: Config, context: _Context, live: LiveQuantities
-) -> tuple[dict[tuple[str, str], int], list[Replenishment]]:
-    """MFN quantities for every listing, and FBA replenishment recommendations."""
-    quantities: dict[tuple[str, str], int] = {}
-    recommendations: list[Replenishment] = []
-    inherited = {code: _thresholds(layer) for code, layer in context.base_layers.items()}
-    for sku, product in config.products.items():
-        sites = []
-        for code, mkt in config.marketplaces.items():
-            if not mkt.lists(sku):
-                continue
-            override = mkt.overrides.get(sku)
-            if product.settings or (override is not None and override.settings):
-                thresholds = _thresholds(context.settings(mkt, product, override))
-            else:
-                thresholds = inherited[code]
-            sites.append(SiteStock(code, live.get((code, sku), 0), *thresholds))
-        on_hand = config.central_stock.get(sku)  # None: not in the stock file, unknown
-        if product.fulfillment == "MFN":
-            allocations: list[Allocation] = allocate(on_hand, sites)
-            for a in allocations:
-                quantities[(a.marketplace, sku)] = a.quantity
+def _allocate(
+    context: _Context,
+    live: LiveQuantities,
+    product: Product,
+    sites: list[tuple[MarketplaceConfig, Override | None]],
+) -> tuple[list[int | None], list[Replenishment]]:
+    """One product's MFN quantity per site (None for FBA, whose quantity Amazon owns), and
+    its FBA replenishment recommendations."""
+    sku = product.sku
+    stock = []
+    for mkt, override in sites:
+        if product.settings or (override is not None and override.settings):
+            thresholds = _thresholds(context.settings(mkt, product, override))
         else:
-            recommendations.extend(recommend_fba(sku, on_hand or 0, sites))
-    return quantities, recommendations
+            thresholds = context.thresholds[mkt.code]
+        stock.append(SiteStock(mkt.code, live.get((mkt.code, sku), 0), *thresholds))
+    on_hand = context.config.central_stock.get(sku)  # None: not in the stock file, unknown
+    if product.fulfillment == "MFN":
+        return [a.quantity for a in allocate(on_hand, stock)], []
+    return [None] * len(sites), recommend_fba(sku, on_hand or 0, stock)
 
 
 def _thresholds(layer: Layer) -> tuple[int, int, int]:

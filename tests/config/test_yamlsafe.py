@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.config.errors import Position
+from engine.config.loader import read_and_validate
 from engine.config.yamlsafe import MAX_ALIAS_EXPANSION, YamlProblem, parse_source
 
 
@@ -104,3 +105,27 @@ def test_positions_are_found_on_demand():
 )
 def test_decimal_text_round_trips_exactly(amount):
     assert load(f"p: {amount:f}\n")["p"] == amount
+
+
+def test_a_valid_file_releases_its_text_and_positions_come_from_disk(tmp_path):
+    path = tmp_path / "products.yaml"
+    path.write_text(
+        "products:\n  - sku: HP-100\n    product_type: HEADPHONES\n    brand: B\n"
+        '    cost: {amount: "1.00", currency: USD}\n    base_price: "5.00"\n'
+        "    fulfillment: MFN\n    texts: {en: {title: T}}\n",
+        encoding="utf-8",
+    )
+    source, problems, _ = read_and_validate(path, "products.yaml", "products")
+    assert problems == [] and source is not None
+    assert source.text is None  # not carried back from a parse worker nor kept
+    assert source.position(("products", 0, "base_price")) == Position(6, 17)
+
+
+def test_a_released_file_edited_since_gives_no_position_rather_than_a_wrong_one(tmp_path):
+    path = tmp_path / "fx.yaml"
+    fx = 'base_currency: USD\nas_of: "2026-11-20"\nsource: ECB\nrates: {EUR: "0.92"}\n'
+    path.write_text(fx)
+    source, problems, _ = read_and_validate(path, "fx.yaml", "fx")
+    assert problems == [] and source is not None and source.text is None
+    path.write_text("# moved down\n" + fx)
+    assert source.position(("rates", "EUR")) is None
