@@ -19,7 +19,7 @@ from engine.cli.config_cmds import now_option, parse_now
 from engine.cli.session import live_session
 from engine.config import load_config
 from engine.fileio import write_atomic
-from engine.plan.build import PlanRun, build_plan, selected_marketplaces
+from engine.plan.build import PlanRun, build_plan, load_for_plan, selected_marketplaces
 from engine.plan.drift import (
     drift_json,
     drift_report,
@@ -64,8 +64,13 @@ def _plan(
     activity: str,
     full_refresh: bool = False,
 ) -> PlanRun:
-    config = load_config(ctx.obj["config_dir"])
-    with live_session(config, activity, full_refresh=full_refresh) as (backend, db):
+    config, cached = load_for_plan(
+        ctx.obj["config_dir"], refresh=refresh, marketplaces=marketplaces
+    )
+    with live_session(config, activity, full_refresh=full_refresh, preloaded=cached) as (
+        backend,
+        db,
+    ):
         return build_plan(
             config, backend, db, now=parse_now(now), marketplaces=marketplaces, refresh=refresh
         )

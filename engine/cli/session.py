@@ -3,13 +3,14 @@ API call is recorded in it (the call log feeds rate and health reports)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 from engine.config.model import Config
 from engine.live.connect import open_backend
+from engine.live.snapshot import Snapshot
 from engine.live.spapi import SpApiBackend
 from engine.state import heartbeats, snapshots
 from engine.state.api_calls import StoreRecorder
@@ -18,13 +19,18 @@ from engine.state.db import StateDB, open_state
 
 @contextmanager
 def live_session(
-    config: Config, activity: str | None = None, *, full_refresh: bool = False
+    config: Config,
+    activity: str | None = None,
+    *,
+    full_refresh: bool = False,
+    preloaded: Mapping[str, Snapshot] | None = None,
 ) -> Iterator[tuple[SpApiBackend, StateDB]]:
     """The backend (the embedded sandbox starts in-process) and the open state store;
     both are closed on exit. `full_refresh` makes a refresh fetch every listing's detail.
     With `activity`, the run is recorded in the heartbeats (`sync status` shows the last run
     and last success): a success when the block ends without an exception, at the backend's
-    time (the sandbox's virtual clock when serving it)."""
+    time (the sandbox's virtual clock when serving it). `preloaded`: cached snapshots already
+    read (engine.plan.build.load_for_plan)."""
     db = open_state(config.project.state, config.state_dir)
     try:
         seller_id = config.project.seller_id
@@ -37,7 +43,11 @@ def live_session(
                 )
 
         with open_backend(
-            config, recorder=recorder, full_refresh=full_refresh, on_snapshot=index_snapshot
+            config,
+            recorder=recorder,
+            full_refresh=full_refresh,
+            on_snapshot=index_snapshot,
+            preloaded=preloaded,
         ) as backend:
             ok = False
             try:

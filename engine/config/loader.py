@@ -24,7 +24,7 @@ import hashlib
 import itertools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -95,11 +95,18 @@ _LAYOUT_HINT = (
 )
 
 
-def load_config(root: Path, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    root: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    meanwhile: Callable[[], None] | None = None,
+) -> Config:
     """Load, validate and check the config in `root`. Raises ConfigErrors listing every problem.
-    `env` (default: the process environment) is where SELLERSYNC_BACKEND is looked up."""
+    `env` (default: the process environment) is where SELLERSYNC_BACKEND is looked up.
+    `meanwhile` runs in this process while worker processes parse a large catalog (it would
+    otherwise sit waiting for them), or before parsing a small one."""
     with gc_paused():
-        return _Loader(Path(root), os.environ if env is None else env).load()
+        return _Loader(Path(root), os.environ if env is None else env).load(meanwhile)
 
 
 def load_project(root: Path, env: Mapping[str, str] | None = None) -> Project:
@@ -131,7 +138,7 @@ class _Loader:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def load(self) -> Config:
+    def load(self, meanwhile: Callable[[], None] | None = None) -> Config:
         if not self.root.is_dir():
             raise ConfigErrors(
                 [ConfigError(str(self.root), None, "", "config directory not found")]
@@ -139,7 +146,7 @@ class _Loader:
         files = self._discover()
         sources: dict[str, list[SourceFile]] = {kind: [] for kind in schema.SCHEMA_NAMES}
         for (path, kind), (source, problems, digest) in zip(
-            files, _read_all([(p, self._display(p), k) for p, k in files]), strict=True
+            files, _read_all([(p, self._display(p), k) for p, k in files], meanwhile), strict=True
         ):
             self.hasher.update(str(path.relative_to(self.root)).encode() + b"\0" + digest)
             self.errors.extend(problems)
@@ -1091,17 +1098,23 @@ def read_and_validate(
 
 def _read_all(
     jobs: list[tuple[Path, str, str]],
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[tuple[SourceFile | None, list[ConfigError], bytes]]:
     """Parse every file; a large catalog is parsed by one process per core (YAML parsing
-    is CPU-bound and files are independent), a small one in this process."""
+    is CPU-bound and files are independent), a small one in this process. `meanwhile` runs
+    here while the workers parse."""
     total = sum(path.stat().st_size for path, _, _ in jobs if path.is_file())
     workers = min(os.cpu_count() or 1, len(jobs))
     if total < PARALLEL_THRESHOLD_BYTES or workers < 2:
+        if meanwhile is not None:
+            meanwhile()
         return [read_and_validate(*job) for job in jobs]
     # Largest files first keeps both cores busy to the end; results go back in order.
     order = sorted(range(len(jobs)), key=lambda i: -jobs[i][0].stat().st_size)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {i: pool.submit(read_and_validate, *jobs[i]) for i in order}
+        if meanwhile is not None:
+            meanwhile()
         return [futures[i].result() for i in range(len(jobs))]
 
 

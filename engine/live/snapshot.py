@@ -27,7 +27,7 @@ import csv
 import hashlib
 import io
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -215,14 +215,38 @@ class SnapshotCache:
     written (the CLI records it in the state store's snapshot index, so a plan's live
     state can be traced to the file and digest it read)."""
 
-    def __init__(self, state_dir: Path, on_save: SnapshotSaved | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        on_save: SnapshotSaved | None = None,
+        preloaded: Mapping[str, Snapshot] | None = None,
+    ) -> None:
         self.directory = state_dir / "snapshots"
         self._on_save = on_save
+        # Snapshots read ahead (`read_all`), handed out once each by `load`.
+        self._preloaded = dict(preloaded or {})
 
     def path(self, marketplace: str) -> Path:
         return self.directory / f"listings-{marketplace}.json"
 
+    def read_all(self, marketplaces: Iterable[str]) -> dict[str, Snapshot]:
+        """The snapshots that can be read now, ahead of planning. One that is missing,
+        corrupt or in an older format is left out: `load` meets it again when the plan asks
+        for it, and says what is wrong then."""
+        found: dict[str, Snapshot] = {}
+        for code in marketplaces:
+            try:
+                snapshot = self.load(code)
+            except ReportFormatError:
+                continue
+            if snapshot is not None:
+                found[code] = snapshot
+        return found
+
     def load(self, marketplace: str) -> Snapshot | None:
+        preloaded = self._preloaded.pop(marketplace, None)
+        if preloaded is not None:
+            return preloaded
         path = self.path(marketplace)
         try:
             data = jsonio.loads(path.read_bytes())
@@ -332,13 +356,14 @@ def _encode_row(entry: CachedListing, strings: _StringTable) -> list[Any]:
 
 def _decode_rows(rows: list[list[Any]], texts: list[str]) -> dict[str, CachedListing]:
     """Rows back into listings, by SKU. Equal amounts share one Decimal (they are
-    immutable), as equal texts share one string."""
-    amounts: dict[int, Decimal] = {}
+    immutable), as equal texts share one string. A million rows are decoded per plan, so
+    Resources are built positionally (in field order: see SNAPSHOT_COLUMNS)."""
+    amounts: list[Decimal | None] = [None] * len(texts)
 
     def money(index: int | None) -> Decimal | None:
         if index is None:
             return None
-        amount = amounts.get(index)
+        amount = amounts[index]
         if amount is None:
             amount = amounts[index] = Decimal(texts[index])
         return amount
@@ -349,23 +374,23 @@ def _decode_rows(rows: list[list[Any]], texts: list[str]) -> dict[str, CachedLis
          brand, bullets, description, our_price, list_price, sale, minimum, maximum,
          quantity, identifiers) = row  # fmt: skip
         resource = Resource(
-            marketplace=texts[mkt],
-            sku=texts[sku],
-            product_type=texts[product_type],
-            currency=texts[cur],
-            language=texts[lang],
-            fulfillment_channel=texts[channel],
-            our_price=money(our_price),
-            title=texts[title],
-            brand=texts[brand],
-            bullet_points=tuple(texts[b] for b in bullets),
-            description=texts[description],
-            list_price=money(list_price),
-            sale=None if sale is None else SalePrice.from_dict(sale),
-            minimum_seller_allowed_price=money(minimum),
-            maximum_seller_allowed_price=money(maximum),
-            quantity=quantity,
-            identifiers=tuple(sorted(identifiers.items())),
+            texts[mkt],
+            texts[sku],
+            texts[product_type],
+            texts[cur],
+            texts[lang],
+            texts[channel],
+            money(our_price),
+            texts[title],
+            texts[brand],
+            tuple([texts[b] for b in bullets]),
+            texts[description],
+            money(list_price),
+            None if sale is None else SalePrice.from_dict(sale),
+            money(minimum),
+            money(maximum),
+            quantity,
+            tuple(sorted(identifiers.items())) if identifiers else (),
         )
         listing = LiveListing(
             resource, tuple(status), tuple(issues), None if asin is None else texts[asin]

@@ -115,6 +115,7 @@ class SpApiBackend:
         invoker: Invoker | None = None,
         full_refresh: bool = False,
         on_snapshot: SnapshotSaved | None = None,
+        preloaded: Mapping[str, Snapshot] | None = None,
     ) -> None:
         self.identity = BackendIdentity(kind, seller_id, connection.endpoint)
         self.seller_id = seller_id
@@ -127,7 +128,8 @@ class SpApiBackend:
         self._polling = polling
         self._pool = ClientPool(connection)
         self._http = httpx.Client(timeout=connection.timeout)
-        self._cache = SnapshotCache(state_dir, on_snapshot)
+        # `preloaded`: cached snapshots already read (see engine.plan.build.load_for_plan).
+        self._cache = SnapshotCache(state_dir, on_snapshot, preloaded)
         self.invoker = invoker or Invoker(
             TokenBuckets(self._timer), self.recorder, self._timer, now
         )

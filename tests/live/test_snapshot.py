@@ -258,3 +258,27 @@ def test_cache_shares_repeated_texts_and_refuses_the_older_format(tmp_path):
     }
     cache.path("DE").write_text(json.dumps(old), encoding="utf-8")
     assert cache.load("DE") is None  # an older format is no cache: the next refresh rewrites it
+
+
+def test_every_field_comes_back_in_its_own_place(tmp_path):
+    # Rows are decoded positionally: a value in the wrong column must not go unnoticed, so
+    # every field here holds a value no other field could hold.
+    resource = replace(
+        make_resource("DE", "HP-9", "19.99"),
+        product_type="EARBUDS",
+        title="Title",
+        brand="Brand",
+        bullet_points=("one", "two"),
+        description="Description",
+        list_price=Decimal("29.99"),
+        sale=SalePrice(Decimal("17.99"), NOW, NOW.replace(year=2027)),
+        minimum_seller_allowed_price=Decimal("9.99"),
+        maximum_seller_allowed_price=Decimal("99.99"),
+        quantity=7,
+        identifiers=(("ean", "4006381333931"), ("upc", "012345678905")),
+    )
+    cache = SnapshotCache(tmp_path)
+    cache.save(_snapshot(LiveListing(resource, ("BUYABLE",), (), "B0X"), digests={"HP-9": "d"}))
+    loaded = cache.load("DE").entries["HP-9"].listing.resource  # type: ignore[union-attr]
+    assert loaded.to_dict() == resource.to_dict()
+    assert loaded == resource

@@ -13,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine.cli.session import live_session
-from engine.config import load_config
+from engine.config import load_config, loader
 from engine.desired.resource import address
-from engine.plan.build import UnknownMarketplace, build_plan, git_commit
+from engine.live.snapshot import ReportFormatError, SnapshotCache
+from engine.plan.build import UnknownMarketplace, build_plan, git_commit, load_for_plan
 from engine.sandbox import faults
 from engine.sandbox.runtime import Sandbox
 from engine.state import last_applied
@@ -208,3 +209,42 @@ def test_a_listing_held_for_review_is_never_pruned(seeded_config, tmp_path):
     assert [c.address for c in run.plan.changes if c.action == "delete"] == [LEGACY]
     assert [item.address for item in run.review] == [address("JP", "HP-100")]
     assert address("JP", "HP-100") in run.plan.unmanaged
+
+
+def test_cached_snapshots_are_read_while_the_config_loads_and_used_once(seeded_config, monkeypatch):
+    config = seeded_config()
+    plan_for(config)
+    expected = plan_for(config, refresh=False, marketplaces=["DE", "US"])
+    # Parse in worker processes even for this small config, to exercise the overlap.
+    monkeypatch.setattr(loader, "PARALLEL_THRESHOLD_BYTES", 0)
+    loaded, cached = load_for_plan(config.root, refresh=False, marketplaces=["DE", "US"])
+    assert loaded.digest == config.digest
+    assert sorted(cached) == ["DE", "US"]
+    # The plan takes the snapshots read ahead: the files are not needed any more.
+    for code in cached:
+        SnapshotCache(config.state_dir).path(code).unlink()
+    with live_session(loaded, preloaded=cached) as (backend, db):
+        run = build_plan(loaded, backend, db, now=NOW, refresh=False, marketplaces=["DE", "US"])
+    assert run.plan.changes == expected.plan.changes and run.plan.changes
+
+
+def test_a_corrupt_snapshot_is_left_for_the_plan_to_report(seeded_config):
+    config = seeded_config()
+    plan_for(config)
+    SnapshotCache(config.state_dir).path("JP").write_text("{not json", encoding="utf-8")
+    loaded, cached = load_for_plan(config.root, refresh=False)
+    assert sorted(cached) == ["DE", "US"]
+    with (
+        pytest.raises(ReportFormatError, match="corrupt snapshot"),
+        live_session(loaded, preloaded=cached) as (backend, db),
+    ):
+        build_plan(loaded, backend, db, now=NOW, refresh=False)
+
+
+def test_meanwhile_runs_once_however_the_config_is_parsed(config_dir, monkeypatch):
+    calls = []
+    small = load_config(config_dir, meanwhile=lambda: calls.append("in-process"))
+    monkeypatch.setattr(loader, "PARALLEL_THRESHOLD_BYTES", 0)
+    parallel = load_config(config_dir, meanwhile=lambda: calls.append("workers"))
+    assert calls == ["in-process", "workers"]
+    assert parallel.digest == small.digest and parallel.products.keys() == small.products.keys()
