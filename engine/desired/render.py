@@ -1,7 +1,8 @@
 """Render the desired state: one Resource per (marketplace, SKU) from a loaded Config.
 
 Pure: no I/O and no clock reads. `now` decides which sales are over; live quantities
-(what each MFN listing holds today) drive stock allocation and are passed in too.
+(what each MFN listing holds today) and the units reserved for unshipped orders drive stock
+allocation and are passed in too.
 
 The same code renders a whole catalog and explains one listing: `render_listing` takes an
 optional `Trace` that records, for every field, the value and the config lines it came
@@ -39,6 +40,7 @@ from engine.desired.resource import Resource, SalePrice, address
 from engine.desired.stock import (
     Allocation,
     Replenishment,
+    Reservation,
     SiteStock,
     allocate,
     recommend_fba,
@@ -95,23 +97,36 @@ class Trace:
     def add(self, name: str, value: Any, *origins: Origin | None, note: str = "") -> None:
         self.fields.append(TracedField(name, value, tuple(o for o in origins if o), note))
 
+    def annotate(self, name: str, note: str) -> None:
+        """Add `note` to the field `name`: for what only the caller knows, such as the units
+        `explain` saw reserved, without widening render_listing for every listing."""
+        for index, traced in enumerate(self.fields):
+            if traced.name == name:
+                joined = f"{traced.note}; {note}" if traced.note else note
+                self.fields[index] = TracedField(traced.name, traced.value, traced.origins, joined)
+
 
 def render(
     config: Config,
     now: datetime,
     live_quantities: LiveQuantities | None = None,
+    *,
+    reservation: Reservation | None = None,
 ) -> DesiredState:
     """Every listing the config describes. Without live quantities every MFN site starts
-    from 0, so the allocation shows what a fresh account would get."""
+    from 0, so the allocation shows what a fresh account would get. Without a reservation
+    (orders never pulled) no unit on hand is taken as sold."""
     if now.tzinfo is None:
         raise ValueError("render needs a timezone-aware `now`")
     with gc_paused():
-        return _render(config, now, live_quantities or {})
+        return _render(config, now, live_quantities or {}, reservation)
 
 
-def _render(config: Config, now: datetime, live: LiveQuantities) -> DesiredState:
+def _render(
+    config: Config, now: datetime, live: LiveQuantities, reservation: Reservation | None
+) -> DesiredState:
     context = _Context(config, now)
-    quantities, replenishment = _allocate_all(config, context, live)
+    quantities, replenishment = _allocate_all(config, context, live, reservation)
     resources: dict[str, Resource] = {}
     needs_review: list[NeedsReview] = []
     for code, mkt in config.marketplaces.items():
@@ -140,8 +155,11 @@ def explain(
     marketplace: str,
     sku: str,
     live_quantities: LiveQuantities | None = None,
+    *,
+    reservation: Reservation | None = None,
 ) -> Trace:
-    """Trace of one listing's fields. Raises KeyError when the listing is not rendered."""
+    """Trace of one listing's fields. Raises KeyError when the listing is not rendered.
+    An MFN quantity's note says what was on hand and how many units were reserved."""
     mkt = config.marketplaces[marketplace]
     product = config.products[sku]
     context = _Context(config, now)
@@ -150,10 +168,25 @@ def explain(
     override = mkt.overrides.get(sku)
     if not _has_texts(mkt, product, override):
         raise KeyError(f"{sku} has no '{mkt.info.language}' texts and is held for review")
-    quantities, _ = _allocate_all(config, context, live_quantities or {})
+    quantities, _ = _allocate_all(config, context, live_quantities or {}, reservation)
     trace = Trace()
     render_listing(context, mkt, product, override, quantities.get((marketplace, sku)), trace)
+    if product.fulfillment == "MFN":
+        trace.annotate("quantity", _stock_note(config.central_stock.get(sku), sku, reservation))
     return trace
+
+
+def _stock_note(on_hand: int | None, sku: str, reservation: Reservation | None) -> str:
+    """What the MFN quantity was allocated from: on hand, and the units reserved for
+    unshipped orders with the orders and pulls behind them (or why none were)."""
+    if on_hand is None:
+        return "on hand unknown (not in the stock file): live quantity kept"
+    if reservation is None:
+        return (
+            f"{on_hand} on hand; units in unshipped orders unknown (orders never pulled: "
+            "`sync orders pull`), none reserved"
+        )
+    return f"{on_hand} on hand, {reservation.describe(sku)}"
 
 
 def _has_texts(mkt: MarketplaceConfig, product: Product, override: Override | None) -> bool:
@@ -421,9 +454,12 @@ def _fx_origin(config: Config, currency_code: str) -> Origin | None:
 
 
 def _allocate_all(
-    config: Config, context: _Context, live: LiveQuantities
+    config: Config, context: _Context, live: LiveQuantities, reservation: Reservation | None
 ) -> tuple[dict[tuple[str, str], int], list[Replenishment]]:
-    """MFN quantities for every listing, and FBA replenishment recommendations."""
+    """MFN quantities for every listing, and FBA replenishment recommendations. Reserved
+    units come off an MFN SKU's on hand; FBA orders ship from Amazon's stock, so FBA
+    replenishment is left as it was."""
+    reserved = {} if reservation is None else reservation.units
     quantities: dict[tuple[str, str], int] = {}
     recommendations: list[Replenishment] = []
     inherited = {code: _thresholds(layer) for code, layer in context.base_layers.items()}
@@ -440,7 +476,7 @@ def _allocate_all(
             sites.append(SiteStock(code, live.get((code, sku), 0), *thresholds))
         on_hand = config.central_stock.get(sku)  # None: not in the stock file, unknown
         if product.fulfillment == "MFN":
-            allocations: list[Allocation] = allocate(on_hand, sites)
+            allocations: list[Allocation] = allocate(on_hand, sites, reserved.get(sku, 0))
             for a in allocations:
                 quantities[(a.marketplace, sku)] = a.quantity
         else:
