@@ -61,8 +61,11 @@ class Reservation:
         if ids:
             more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
             text += f" ({', '.join(ids[:shown])}{more})"
-        pulled = (f"{code} until {at:%Y-%m-%d %H:%M} UTC" for code, at in self.pulled_until.items())
-        text += f", from orders pulled for {', '.join(pulled)}"
+        codes_by_time: dict[str, list[str]] = {}  # one pull usually reads every marketplace
+        for code, at in self.pulled_until.items():
+            codes_by_time.setdefault(f"{at:%Y-%m-%d %H:%M} UTC", []).append(code)
+        pulled = (f"{', '.join(codes)} until {at}" for at, codes in codes_by_time.items())
+        text += f", from orders pulled for {' and '.join(pulled)}"
         if self.not_pulled:
             text += (
                 f"; never pulled for {', '.join(self.not_pulled)}: unshipped orders there are "

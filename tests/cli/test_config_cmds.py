@@ -80,8 +80,7 @@ def test_explain_shows_the_units_reserved_for_unshipped_orders(config_dir, capsy
     assert "  quantity                      8\n" in out
     assert (
         "30 on hand, 4 reserved for unshipped orders (302-0000001-0000001), from orders pulled "
-        "for US until 2026-11-22 11:58 UTC, DE until 2026-11-22 11:58 UTC, JP until "
-        "2026-11-22 11:58 UTC"
+        "for US, DE, JP until 2026-11-22 11:58 UTC"
     ) in out
 
 

@@ -129,6 +129,12 @@ def test_a_reservation_describes_its_units_orders_and_pulls():
         "0 reserved for unshipped orders, from orders pulled for US until 2026-11-22 11:58 UTC; "
         "never pulled for JP: unshipped orders there are unknown and not reserved"
     )
+    # Marketplaces pulled together are named together.
+    pulled |= {"DE": pulled["US"], "UK": datetime(2026, 11, 21, 9, 0, tzinfo=UTC)}
+    assert Reservation({}, {}, pulled).describe("SPK-1") == (
+        "0 reserved for unshipped orders, from orders pulled for US, DE until 2026-11-22 11:58 "
+        "UTC and UK until 2026-11-21 09:00 UTC"
+    )
 
 
 def test_fba_gets_recommendations_not_quantities():
