@@ -21,6 +21,8 @@ from engine.config import Config, load_config
 from engine.desired.render import DesiredState, Trace, explain, render
 from engine.desired.resource import Resource
 from engine.errors import UserError
+from engine.ops.unshipped import stored_reservation
+from engine.state.db import open_state
 
 RENDER_FORMAT_VERSION = 1
 _ADDRESS = re.compile(r'^listing\.(?P<mkt>[A-Z]{2})\[(?P<q>"?)(?P<sku>[^"\]]+)(?P=q)\]$')
@@ -205,7 +207,9 @@ def _is_tty() -> bool:
 def explain_cmd(ctx: click.Context, address: str, now_text: str | None) -> int:
     """Show every field of one listing with its value and the file:line it came from.
 
-    ADDRESS looks like 'listing.DE["HP-100"]'.
+    ADDRESS looks like 'listing.DE["HP-100"]'. An MFN quantity is allocated as for an
+    account holding nothing live, less the units reserved for unshipped orders in the
+    state store (`sync orders pull`).
     """
     match = _ADDRESS.match(address.strip())
     if match is None:
@@ -216,8 +220,13 @@ def explain_cmd(ctx: click.Context, address: str, now_text: str | None) -> int:
         raise UserError(f"marketplace {code} is not enabled in {config.project.source.name}")
     if sku not in config.products:
         raise UserError(f"no product with SKU {sku!r} in the config")
+    db = open_state(config.project.state, config.state_dir)
     try:
-        trace = explain(config, parse_now(now_text), code, sku)
+        reservation = stored_reservation(db, config)
+    finally:
+        db.close()
+    try:
+        trace = explain(config, parse_now(now_text), code, sku, reservation=reservation)
     except KeyError as exc:
         raise UserError(f"{address}: {exc.args[0]}") from None
     click.echo(format_trace(address, config, code, trace, ctx.obj["config_dir"]))

@@ -26,6 +26,7 @@ from engine.ops.prometheus import write as write_prometheus
 from engine.ops.pull import pull_orders
 from engine.ops.routing import COLUMNS, route
 from engine.ops.session import backend_run, open_session
+from engine.ops.unshipped import stored_reservation
 from engine.state import orders as order_store
 from engine.state.orders import OrderFilter
 
@@ -290,7 +291,10 @@ def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
 def deviation_cmd(ctx: click.Context, refresh: bool, as_json: bool) -> int:
     """Desired versus live merchant-fulfilled quantity, in percent (target <= 0.5 %)."""
     with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "deviation") as live:
-        result = live_deviation(session.config, live, live.now(), refresh=refresh)
+        reservation = stored_reservation(session.db, session.config)
+        result = live_deviation(
+            session.config, live, live.now(), refresh=refresh, reservation=reservation
+        )
     rows = [
         (d.address, d.desired, "not live" if d.live is None else d.live) for d in result.listings
     ]
@@ -342,7 +346,9 @@ def status_cmd(
         raise UserError(f"--prometheus {prom_path}: node_exporter only reads files ending in .prom")
     now = _when(now_text, "--now") or datetime.now(UTC)
     with open_session(ctx.obj["config_dir"]) as session:
-        found = cached_deviation(session.config, now)
+        found = cached_deviation(
+            session.config, now, stored_reservation(session.db, session.config)
+        )
         status = gather(
             session.db, session.seller_id, now, None if found is None else found.percent
         )

@@ -120,10 +120,13 @@ def plan_cmd(
             artifact_hint=hint,
             verdicts=plan.guardrails,
             held=[h.message for h in plan.held],
+            notes=run.notes,
         )
         write_atomic(markdown_path, comment)
     if as_json:
         click.echo(plan.dumps(), nl=False)
+        for note in run.notes:
+            click.echo(f"Note: {note}", err=True)
         click.echo(guardrail_summary(plan.guardrails), err=True)
     else:
         click.echo(plan_text(run, color=sys.stdout.isatty()))
@@ -133,8 +136,9 @@ def plan_cmd(
 
 
 def plan_text(run: PlanRun, *, color: bool = False) -> str:
-    """Drift, listings held for review and listings held by a breaker first (they explain
-    the plan), then the plan with its guardrail verdicts."""
+    """Drift, listings held for review, listings held by a breaker and what the plan was
+    computed without first (they explain the plan), then the plan with its guardrail
+    verdicts."""
     lines: list[str] = []
     report = drift_report(run.plan, _currencies(run))
     if report.drifted:
@@ -152,6 +156,8 @@ def plan_text(run: PlanRun, *, color: bool = False) -> str:
         lines.append(f"{len(run.plan.held)} listing(s) held by a tripped breaker:")
         lines += [f"  {h.message}" for h in run.plan.held]
         lines.append("")
+    for note in run.notes:
+        lines += [f"Note: {note}", ""]
     lines.append(render_text(run.plan.changeset, color=color, verdicts=run.plan.guardrails))
     return "\n".join(lines)
 

@@ -1,7 +1,8 @@
 """Render the desired state: one Resource per (marketplace, SKU) from a loaded Config.
 
 Pure: no I/O and no clock reads. `now` decides which sales are over; live quantities
-(what each MFN listing holds today) drive stock allocation and are passed in too.
+(what each MFN listing holds today) and the units reserved for unshipped orders drive stock
+allocation and are passed in too.
 
 The same code renders a whole catalog and explains one listing: `render_listing` takes an
 optional `Trace` that records, for every field, the value and the config lines it came
@@ -39,6 +40,7 @@ from engine.desired.pricing import (
 from engine.desired.resource import Resource, SalePrice, address
 from engine.desired.stock import (
     Replenishment,
+    Reservation,
     SiteStock,
     allocate,
     recommend_fba,
@@ -95,32 +97,46 @@ class Trace:
     def add(self, name: str, value: Any, *origins: Origin | None, note: str = "") -> None:
         self.fields.append(TracedField(name, value, tuple(o for o in origins if o), note))
 
+    def annotate(self, name: str, note: str) -> None:
+        """Add `note` to the field `name`: for what only the caller knows, such as the units
+        `explain` saw reserved, without widening render_listing for every listing."""
+        for index, traced in enumerate(self.fields):
+            if traced.name == name:
+                joined = f"{traced.note}; {note}" if traced.note else note
+                self.fields[index] = TracedField(traced.name, traced.value, traced.origins, joined)
+
 
 def render(
     config: Config,
     now: datetime,
     live_quantities: LiveQuantities | None = None,
+    *,
+    reservation: Reservation | None = None,
 ) -> DesiredState:
     """Every listing the config describes. Without live quantities every MFN site starts
-    from 0, so the allocation shows what a fresh account would get."""
+    from 0, so the allocation shows what a fresh account would get. Without a reservation
+    (orders never pulled) no unit on hand is taken as sold."""
     if now.tzinfo is None:
         raise ValueError("render needs a timezone-aware `now`")
     with gc_paused():
-        return _render(config, now, live_quantities or {})
+        return _render(config, now, live_quantities or {}, reservation)
 
 
-def _render(config: Config, now: datetime, live: LiveQuantities) -> DesiredState:
+def _render(
+    config: Config, now: datetime, live: LiveQuantities, reservation: Reservation | None
+) -> DesiredState:
     """Product by product (a product's data is read for all its marketplaces while it is
     at hand: at 1M listings, sweeping the whole catalog once per marketplace made rendering
     memory-bound), then gathered marketplace by marketplace."""
     context = _Context(config, now)
+    reserved = {} if reservation is None else reservation.units
     rendered: dict[str, list[Resource]] = {code: [] for code in config.marketplaces}
     held: dict[str, list[NeedsReview]] = {code: [] for code in config.marketplaces}
     replenishment: list[Replenishment] = []
     markets = list(config.marketplaces.values())
     for sku, product in config.products.items():
         sites = [(mkt, mkt.overrides.get(sku)) for mkt in markets if mkt.lists(sku)]
-        quantities, recommended = _allocate(context, live, product, sites)
+        quantities, recommended = _allocate(context, live, reserved, product, sites)
         replenishment.extend(recommended)
         for (mkt, override), quantity in zip(sites, quantities, strict=True):
             if not _has_texts(mkt, product, override):
@@ -145,8 +161,11 @@ def explain(
     marketplace: str,
     sku: str,
     live_quantities: LiveQuantities | None = None,
+    *,
+    reservation: Reservation | None = None,
 ) -> Trace:
-    """Trace of one listing's fields. Raises KeyError when the listing is not rendered."""
+    """Trace of one listing's fields. Raises KeyError when the listing is not rendered.
+    An MFN quantity's note says what was on hand and how many units were reserved."""
     mkt = config.marketplaces[marketplace]
     product = config.products[sku]
     context = _Context(config, now)
@@ -156,11 +175,27 @@ def explain(
     if not _has_texts(mkt, product, override):
         raise KeyError(f"{sku} has no '{mkt.info.language}' texts and is held for review")
     sites = [(m, m.overrides.get(sku)) for m in config.marketplaces.values() if m.lists(sku)]
-    quantities, _ = _allocate(context, live_quantities or {}, product, sites)
+    reserved = {} if reservation is None else reservation.units
+    quantities, _ = _allocate(context, live_quantities or {}, reserved, product, sites)
     quantity = quantities[[m.code for m, _ in sites].index(marketplace)]
     trace = Trace()
     render_listing(context, mkt, product, override, quantity, trace)
+    if product.fulfillment == "MFN":
+        trace.annotate("quantity", _stock_note(config.central_stock.get(sku), sku, reservation))
     return trace
+
+
+def _stock_note(on_hand: int | None, sku: str, reservation: Reservation | None) -> str:
+    """What the MFN quantity was allocated from: on hand, and the units reserved for
+    unshipped orders with the orders and pulls behind them (or why none were)."""
+    if on_hand is None:
+        return "on hand unknown (not in the stock file): live quantity kept"
+    if reservation is None:
+        return (
+            f"{on_hand} on hand; units in unshipped orders unknown (orders never pulled: "
+            "`sync orders pull`), none reserved"
+        )
+    return f"{on_hand} on hand, {reservation.describe(sku)}"
 
 
 def _has_texts(mkt: MarketplaceConfig, product: Product, override: Override | None) -> bool:
@@ -432,11 +467,14 @@ def _fx_origin(config: Config, currency_code: str) -> Origin | None:
 def _allocate(
     context: _Context,
     live: LiveQuantities,
+    reserved: Mapping[str, int],
     product: Product,
     sites: list[tuple[MarketplaceConfig, Override | None]],
 ) -> tuple[list[int | None], list[Replenishment]]:
     """One product's MFN quantity per site (None for FBA, whose quantity Amazon owns), and
-    its FBA replenishment recommendations."""
+    its FBA replenishment recommendations. Units reserved by unshipped orders come off an
+    MFN SKU's on hand; FBA orders ship from Amazon's stock, so FBA replenishment is left as
+    it was."""
     sku = product.sku
     stock = []
     for mkt, override in sites:
@@ -447,7 +485,7 @@ def _allocate(
         stock.append(SiteStock(mkt.code, live.get((mkt.code, sku), 0), *thresholds))
     on_hand = context.config.central_stock.get(sku)  # None: not in the stock file, unknown
     if product.fulfillment == "MFN":
-        return [a.quantity for a in allocate(on_hand, stock)], []
+        return [a.quantity for a in allocate(on_hand, stock, reserved.get(sku, 0))], []
     return [None] * len(sites), recommend_fba(sku, on_hand or 0, stock)
 
 

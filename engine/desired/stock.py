@@ -5,9 +5,11 @@ not when we advertise a unit on Amazon. Every unit a marketplace advertises as M
 is therefore already promised out of that count, and the pool for new grants is what is left
 of it. Rule, per SKU (pure; every input passed in):
 
-1. The SKU's *capacity* is on hand minus the largest `safety_buffer` among its marketplaces
-   (those units stay in the warehouse whatever happens). *Advertised* is the sum of what the
-   marketplaces hold live (a negative live quantity counts as 0).
+1. The SKU's *capacity* is on hand, less the units *reserved* for orders placed but not
+   shipped yet (they are on the shelf, so on hand counts them, but they are sold), less the
+   largest `safety_buffer` among its marketplaces (those units stay in the warehouse whatever
+   happens); never below 0. *Advertised* is the sum of what the marketplaces hold live (a
+   negative live quantity counts as 0).
 2. Over-committed (advertised above capacity: orders Amazon takes could not all ship, a
    cancellation risk): nothing is granted and units are pulled back until advertised equals
    capacity, so the total never exceeds what is on hand. They come from the marketplaces
@@ -25,13 +27,51 @@ of it. Rule, per SKU (pure; every input passed in):
 The rule is idempotent: allocating again with the allocated quantities as live changes
 nothing, because grants only spend the pool and pull-backs stop exactly at capacity. So
 plan, apply, plan converges. When on hand is unknown (no stock file, or the SKU is not in
-it) nothing is granted or pulled back: an unknown count is not a count of zero.
+it) nothing is granted or pulled back: an unknown count is not a count of zero. Reserved
+units are known only from pulled orders; whoever renders passes them in (a `Reservation`),
+and without one nothing is reserved, as before orders were read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Units sold in merchant-fulfilled orders that have not shipped yet, by SKU, as the
+    order store had them (engine.ops.unshipped reads it; rendering only takes it in).
+
+    Only marketplaces whose orders were pulled count: `pulled_until` says up to when each
+    was read, and `not_pulled` names the enabled ones never pulled, whose unshipped units
+    are unknown and so not reserved. `order_ids` are the orders behind each SKU's units,
+    for `sync explain`."""
+
+    units: Mapping[str, int]
+    order_ids: Mapping[str, tuple[str, ...]]
+    pulled_until: Mapping[str, datetime]
+    not_pulled: tuple[str, ...] = ()
+
+    def describe(self, sku: str, shown: int = 5) -> str:
+        """How many units of `sku` are reserved and from which orders' data, in one line."""
+        ids = self.order_ids.get(sku, ())
+        text = f"{self.units.get(sku, 0)} reserved for unshipped orders"
+        if ids:
+            more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+            text += f" ({', '.join(ids[:shown])}{more})"
+        codes_by_time: dict[str, list[str]] = {}  # one pull usually reads every marketplace
+        for code, at in self.pulled_until.items():
+            codes_by_time.setdefault(f"{at:%Y-%m-%d %H:%M} UTC", []).append(code)
+        pulled = (f"{', '.join(codes)} until {at}" for at, codes in codes_by_time.items())
+        text += f", from orders pulled for {' and '.join(pulled)}"
+        if self.not_pulled:
+            text += (
+                f"; never pulled for {', '.join(self.not_pulled)}: unshipped orders there are "
+                "unknown and not reserved"
+            )
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +110,14 @@ class Allocation:
         return max(self.local, 0) + self.granted - self.pulled_back
 
 
-def allocate(on_hand: int | None, sites: Sequence[SiteStock]) -> list[Allocation]:
-    """MFN quantities for `sites` (in project order) out of `on_hand` units; see the
-    module docstring."""
+def allocate(
+    on_hand: int | None, sites: Sequence[SiteStock], reserved: int = 0
+) -> list[Allocation]:
+    """MFN quantities for `sites` (in project order) out of `on_hand` units, of which
+    `reserved` are sold in orders not shipped yet; see the module docstring."""
     if on_hand is None or not sites:
         return [Allocation(s.marketplace, s.local, 0) for s in sites]
-    capacity = max(0, on_hand - max(s.safety_buffer for s in sites))
+    capacity = max(0, on_hand - reserved - max(s.safety_buffer for s in sites))
     advertised = sum(s.held for s in sites)
     if advertised > capacity:
         kept = _pull_back(capacity, sites)

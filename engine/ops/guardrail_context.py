@@ -2,39 +2,25 @@
 
 The plan does not call Amazon for orders: the pull keeps the order store fresh on its own
 schedule, and planning reads it. What a marketplace never pulled is unknown, never zero:
-- open order units are known only when every planned marketplace has been pulled (a listing
-  missing from a known mapping has none, so a partial mapping would read as "no orders");
+- open order units (engine.ops.unshipped: the units stock allocation reserves) are known
+  only when every planned marketplace has been pulled (a listing missing from a known
+  mapping has none, so a partial mapping would read as "no orders");
 - account health is the local projection (engine.ops.health.local_figures) of each pulled
   marketplace; the order defect rate cannot be seen in Orders data and stays unknown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from engine.guardrails.context import AccountHealth, GuardrailContext
-from engine.live.orders import OPEN_STATUSES
 from engine.ops.health import local_figures
+from engine.ops.unshipped import unshipped_units
 from engine.state import orders as order_store
-from engine.state.orders import OrderFilter, StoredOrder
-
-
-def open_order_units(stored: Iterable[StoredOrder]) -> dict[tuple[str, str], int]:
-    """(marketplace, SKU) -> units of open merchant-fulfilled orders not shipped yet."""
-    units: dict[tuple[str, str], int] = {}
-    for s in stored:
-        order = s.order
-        if order.channel != "MFN" or order.status not in OPEN_STATUSES:
-            continue
-        for item in order.items:
-            left = item.quantity - item.quantity_shipped
-            if left > 0:
-                key = (order.marketplace, item.sku)
-                units[key] = units.get(key, 0) + left
-    return units
+from engine.state.orders import OrderFilter
 
 
 def from_store(
@@ -49,5 +35,5 @@ def from_store(
     for marketplace in pulled:
         figures = local_figures((s for s in stored if s.order.marketplace == marketplace), now)
         health[marketplace] = AccountHealth(cancellation_rate_pct=figures.cancellation_rate_pct)
-    units = open_order_units(stored) if len(pulled) == len(marketplaces) else None
+    units = unshipped_units(s.order for s in stored) if len(pulled) == len(marketplaces) else None
     return GuardrailContext(open_order_units=units, account_health=health)

@@ -19,7 +19,7 @@ from decimal import Decimal
 from engine.config.model import Config
 from engine.desired.render import render
 from engine.desired.resource import Resource
-from engine.desired.stock import Replenishment
+from engine.desired.stock import Replenishment, Reservation
 from engine.live.backend import Backend
 from engine.live.snapshot import SnapshotCache
 
@@ -75,9 +75,12 @@ def deviation(desired: Mapping[str, Resource], live: Mapping[str, Resource]) -> 
     return Deviation(tuple(rows), total, off)
 
 
-def cached_deviation(config: Config, now: datetime) -> Deviation | None:
+def cached_deviation(
+    config: Config, now: datetime, reservation: Reservation | None = None
+) -> Deviation | None:
     """The deviation against the live snapshots `sync plan` cached (no API call); None
-    while any enabled marketplace has no snapshot yet."""
+    while any enabled marketplace has no snapshot yet. Pass the plan's reservation
+    (engine.ops.unshipped) so that desired is what the plan wants."""
     cache = SnapshotCache(config.state_dir)
     live: dict[str, Resource] = {}
     for code in config.project.marketplaces:
@@ -85,17 +88,30 @@ def cached_deviation(config: Config, now: datetime) -> Deviation | None:
         if snapshot is None:
             return None
         live.update({a: listing.resource for a, listing in snapshot.listings().items()})
-    return _against_desired(config, now, live)
+    return _against_desired(config, now, live, reservation)
 
 
-def _against_desired(config: Config, now: datetime, live: Mapping[str, Resource]) -> Deviation:
+def _against_desired(
+    config: Config,
+    now: datetime,
+    live: Mapping[str, Resource],
+    reservation: Reservation | None,
+) -> Deviation:
     quantities = {
         (r.marketplace, r.sku): r.quantity for r in live.values() if r.quantity is not None
     }
-    return deviation(render(config, now, quantities).resources, live)
+    return deviation(render(config, now, quantities, reservation=reservation).resources, live)
 
 
-def live_deviation(config: Config, backend: Backend, now: datetime, *, refresh: bool) -> Deviation:
+def live_deviation(
+    config: Config,
+    backend: Backend,
+    now: datetime,
+    *,
+    refresh: bool,
+    reservation: Reservation | None = None,
+) -> Deviation:
     """Read live listings (or the cached snapshot when not `refresh`) and compare."""
     codes: Sequence[str] = config.project.marketplaces
-    return _against_desired(config, now, backend.read_listings(codes, refresh=refresh).resources())
+    live = backend.read_listings(codes, refresh=refresh).resources()
+    return _against_desired(config, now, live, reservation)

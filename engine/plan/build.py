@@ -5,7 +5,9 @@ set by stock allocation, which depends on what each MFN listing holds live:
 
 1. read live state through the backend: a refresh (report and detail, told which listings
    the config wants so that their detail is current) or the local snapshot cache;
-2. render the desired state with the live quantities;
+2. render the desired state with the live quantities and the units reserved for unshipped
+   orders (engine.ops.unshipped, from the orders `sync orders pull` stored; when no
+   marketplace was ever pulled nothing is reserved and the plan carries a note saying so);
 3. load the values last applied, the third side of the drift comparison (loaded before the
    live read: they stand in for the detail of listings whose report row agrees with them),
    the tripped breakers, and the guardrails' live facts (orders and account health, as
@@ -32,6 +34,7 @@ from engine.config.loader import load_config, load_project
 from engine.config.model import Config
 from engine.desired.render import DesiredState, render
 from engine.desired.resource import Resource, address
+from engine.desired.stock import Reservation
 from engine.errors import UserError
 from engine.gcpause import gc_paused
 from engine.guardrails.evaluate import evaluate
@@ -39,6 +42,7 @@ from engine.guardrails.report import GuardrailReport
 from engine.live.backend import Backend, LiveState
 from engine.live.snapshot import Snapshot, SnapshotCache
 from engine.ops import guardrail_context
+from engine.ops.unshipped import read_reservation
 from engine.plan.diff import diff
 from engine.plan.model import HeldListing, Plan
 from engine.state import last_applied
@@ -63,14 +67,16 @@ class Review:
 
 @dataclass(frozen=True, slots=True)
 class PlanRun:
-    """A plan with what it was computed from: the desired and live state, and the listings
-    it could not plan (held for review in the config, or unreadable live)."""
+    """A plan with what it was computed from: the desired and live state, the listings it
+    could not plan (held for review in the config, or unreadable live), and notes on what
+    it had to plan without (units in unshipped orders, when orders were never pulled)."""
 
     plan: Plan
     desired: DesiredState
     live: LiveState
     review: tuple[Review, ...]
     guardrails: GuardrailReport
+    notes: tuple[str, ...] = ()
 
 
 def build_plan(
@@ -105,11 +111,14 @@ def _build_plan(
         # left out of what decides which listings need fresh detail.
         first = render(config, now).for_marketplaces(codes)
         wanted = {a: replace(r, quantity=None) for a, r in first.resources.items()}
+    seller_id = config.project.seller_id
     with state.read() as conn:
-        applied = last_applied.load(conn, config.project.seller_id)
+        applied = last_applied.load(conn, seller_id)
+        # Every enabled marketplace, not only the planned ones: they share each SKU's stock.
+        reservation = read_reservation(conn, seller_id, list(config.marketplaces))
     live = backend.read_listings(codes, refresh=refresh, wanted=wanted, applied=applied)
     live_resources = live.resources()
-    desired = render(config, now, live_quantities(live_resources.values()))
+    desired = render(config, now, live_quantities(live_resources.values()), reservation=reservation)
     if len(codes) < len(config.marketplaces):
         desired = desired.for_marketplaces(codes)
     held = {n.address: n.reason for n in desired.needs_review}
@@ -122,7 +131,6 @@ def _build_plan(
     wanted_now = desired.resources
     if live.unreadable:
         wanted_now = {a: r for a, r in wanted_now.items() if a not in live.unreadable}
-    seller_id = config.project.seller_id
     with state.read() as conn:
         breakers = watch_state.tripped(conn, seller_id)
         context = guardrail_context.from_store(conn, seller_id, codes, now)
@@ -142,7 +150,28 @@ def _build_plan(
         guardrails=report.verdicts,
         held=tuple(HeldListing(h.address, h.breaker.incident_id, h.line()) for h in stopped),
     )
-    return PlanRun(plan, desired, live, tuple(review), report)
+    return PlanRun(
+        plan, desired, live, tuple(review), report, reservation_notes(config, reservation)
+    )
+
+
+def reservation_notes(config: Config, reservation: Reservation | None) -> tuple[str, ...]:
+    """One note when stock allocation could not reserve units in unshipped orders because
+    orders were never pulled (everywhere, or in some marketplaces); none without MFN SKUs."""
+    if not any(p.fulfillment == "MFN" for p in config.products.values()):
+        return ()
+    if reservation is None:
+        return (
+            "Orders were never pulled (`sync orders pull`): units in unshipped orders are "
+            "unknown, so MFN quantities are allocated from all units on hand, none reserved.",
+        )
+    if reservation.not_pulled:
+        return (
+            f"Orders were never pulled for {', '.join(reservation.not_pulled)} "
+            "(`sync orders pull`): units in unshipped orders there are unknown and not "
+            "reserved in MFN stock allocation.",
+        )
+    return ()
 
 
 def load_for_plan(

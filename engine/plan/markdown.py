@@ -31,14 +31,17 @@ def render_markdown(
     limit: int = GITHUB_COMMENT_LIMIT,
     verdicts: Sequence[Verdict] = (),
     held: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> str:
-    """`held`: one line per listing a tripped breaker holds (engine.watch.breaker.Held)."""
+    """`held`: one line per listing a tripped breaker holds (engine.watch.breaker.Held);
+    `notes`: what the plan was computed without (engine.plan.build.PlanRun.notes)."""
     head = [MARKER, f"### {title}", "", f"**{summary_line(changes)}**", ""]
     if verdicts:
         head += _guardrails(verdicts, limit // 2, artifact_hint)
     if held:
         head += [f"**{len(held)} listing(s) held by a tripped breaker:**", ""]
         head += [f"- `{line}`" for line in held] + [""]
+    head += [line for note in notes for line in (f"> **Note:** {note}", "")]
     by_market: dict[str, list[ResourceChange]] = defaultdict(list)
     for change in changes.changes:
         by_market[change.marketplace].append(change)

@@ -31,7 +31,8 @@ class StoredOrder:
 
 @dataclass(frozen=True, slots=True)
 class OrderFilter:
-    """`sync orders list` filters; None means any. Dates bound the purchase date [from, to)."""
+    """`sync orders list` filters; None means any. Dates bound the purchase date [from, to).
+    `statuses` keeps orders in any of those statuses (stock allocation's unshipped ones)."""
 
     marketplace: str | None = None
     status: str | None = None
@@ -40,6 +41,7 @@ class OrderFilter:
     purchased_from: datetime | None = None
     purchased_to: datetime | None = None
     channel: str | None = None
+    statuses: tuple[str, ...] | None = None
 
 
 _ORDER_COLUMNS = (
@@ -109,6 +111,8 @@ def find(
     ):
         if value is not None:
             query = query.where(column == value)
+    if where.statuses is not None:
+        query = query.where(orders.c.status.in_(where.statuses))
     if where.purchased_from is not None:
         query = query.where(orders.c.purchase_date >= where.purchased_from)
     if where.purchased_to is not None:

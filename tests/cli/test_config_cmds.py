@@ -1,14 +1,21 @@
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from engine.cli import main as cli_main
 from engine.cli.main import main
+from engine.config import load_config
+from engine.state import orders as order_store
+from engine.state.db import open_state
+from tests.ops.stored_orders import NOW as AT_NOON
+from tests.ops.stored_orders import SELLER, order
 
 NOW = ["--now", "2026-11-22T12:00:00Z"]
+PULLED = AT_NOON - timedelta(minutes=2)
 
 
 def run(config_dir, *args):
@@ -55,6 +62,26 @@ def test_explain_prints_values_and_origins(config_dir, capsys):
     assert "marketplaces/DE.yaml:4 (pricing.tax_delta)" in out
     assert "missing_translation" in out and "built-in default" in out
     assert "promotion floor: 20.24 EUR (cost 20.00 USD + 10%)" in out  # the minimum allowed
+
+
+def test_explain_shows_the_units_reserved_for_unshipped_orders(config_dir, capsys):
+    config = load_config(config_dir)
+    db = open_state(config.project.state, config.state_dir)
+    try:
+        with db.write() as conn:
+            order_store.save(conn, SELLER, order(1, "DE", "Unshipped", quantity=4))
+            for code in ("US", "DE", "JP"):
+                order_store.set_checkpoint(conn, SELLER, code, PULLED)
+    finally:
+        db.close()
+    assert run(config_dir, "explain", 'listing.DE["HP-100"]', *NOW) == 0
+    out = capsys.readouterr().out
+    # 30 on hand - 4 sold - buffer 2 = 24 over three sites: 8 each (9 for DE without).
+    assert "  quantity                      8\n" in out
+    assert (
+        "30 on hand, 4 reserved for unshipped orders (302-0000001-0000001), from orders pulled "
+        "for US, DE, JP until 2026-11-22 11:58 UTC"
+    ) in out
 
 
 @pytest.mark.parametrize(

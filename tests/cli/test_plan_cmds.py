@@ -81,6 +81,29 @@ def test_json_out_and_markdown(seeded_config, capsys, tmp_path):
     assert text.startswith(MARKER) and "| DE | 0 | 1 | 0 |" in text
 
 
+UNRESERVED = "units in unshipped orders are unknown"
+
+
+def test_a_plan_before_any_order_pull_says_once_that_nothing_is_reserved(
+    seeded_config, capsys, tmp_path
+):
+    config = seeded_config()
+    comment = tmp_path / "comment.md"
+    assert sync(config, "plan", "--markdown", str(comment), *AT) == 0
+    out = capsys.readouterr().out
+    assert out.count(UNRESERVED) == 1
+    assert out.startswith("Note: Orders were never pulled (`sync orders pull`): ")
+    assert out.index(UNRESERVED) < out.index("sellersync will perform the following actions:")
+    assert "> **Note:** Orders were never pulled" in comment.read_text(encoding="utf-8")
+    assert sync(config, "plan", "--json", *AT) == 0
+    captured = capsys.readouterr()
+    assert UNRESERVED in captured.err and UNRESERVED not in captured.out  # the plan file
+    assert sync(config, "orders", "pull") == 0
+    assert sync(config, "plan", "--markdown", str(comment), *AT) == 0
+    assert UNRESERVED not in capsys.readouterr().out
+    assert "Note:" not in comment.read_text(encoding="utf-8")
+
+
 def test_drift_and_review_are_shown_apart_from_the_plan(seeded_config, capsys, tmp_path):
     config = seeded_config()
     with live_session(config) as (backend, db):

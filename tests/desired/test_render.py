@@ -5,7 +5,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.desired.render import explain, render
+from engine.desired.stock import Reservation
 from tests.conftest import NOW
+
+PULLED = {code: datetime(2026, 11, 22, 11, 58, tzinfo=UTC) for code in ("US", "DE", "JP")}
+# 4 HP-100 units sold in two unshipped orders; SPK-1 is FBA, so units against it would be
+# Amazon's to ship (the order store never reserves them, but render must ignore them anyway).
+RESERVED = Reservation(
+    {"HP-100": 4, "SPK-1": 5},
+    {"HP-100": ("111-0000001-0000001", "302-0000002-0000002"), "SPK-1": ("111-0000003-0000003",)},
+    PULLED,
+)
 
 SALES = """\
     sales:
@@ -86,6 +96,25 @@ def test_mfn_quantities_come_from_central_stock_and_live_quantities(make_config)
     missing = make_config({"stock.csv": "sku,on_hand\nSPK-1,12\n"})
     # HP-100 is not in the stock file: on hand is unknown, so live quantities stay.
     assert render(missing, NOW, live).resources['listing.DE["HP-100"]'].quantity == 1
+
+
+def test_units_reserved_for_unshipped_orders_lower_mfn_quantities_and_leave_fba_alone(
+    make_config,
+):
+    config = make_config()
+    plain = render(config, NOW)
+    reserved = render(config, NOW, reservation=RESERVED)
+    # 30 on hand less 4 sold and the buffer of 2: 24 over three sites needing 20 each.
+    assert [reserved.resources[f'listing.{m}["HP-100"]'].quantity for m in ("US", "DE", "JP")] == [
+        8,
+        8,
+        8,
+    ]
+    assert sum(plain.resources[f'listing.{m}["HP-100"]'].quantity for m in ("US", "DE", "JP")) == 28
+    assert reserved.replenishment == plain.replenishment  # FBA: pool 12 - 2 whatever is sold
+    assert reserved.resources['listing.US["SPK-1"]'] == plain.resources['listing.US["SPK-1"]']
+    # No reservation (orders never pulled) renders exactly as before reservations existed.
+    assert render(config, NOW, reservation=None) == plain
 
 
 def test_override_wins_over_rule_and_texts(make_config):
@@ -224,6 +253,28 @@ def test_explain_names_the_file_and_line_of_every_field(make_config):
     value, origin = trace.settings["stock.alert_level"]
     assert value == 5 and origin.describe().endswith("project.yaml:18 (defaults.stock.alert_level)")
     assert trace.settings["missing_translation"] == ("error", None)
+
+
+def test_explain_says_how_many_units_were_reserved_and_from_which_orders(make_config):
+    config = make_config()
+    fields = {f.name: f for f in explain(config, NOW, "DE", "HP-100", reservation=RESERVED).fields}
+    assert fields["quantity"].value == 8
+    assert fields["quantity"].note == (
+        "allocated from central stock (see docs/config.md, stock allocation); 30 on hand, 4 "
+        "reserved for unshipped orders (111-0000001-0000001, 302-0000002-0000002), from orders "
+        "pulled for US, DE, JP until 2026-11-22 11:58 UTC"
+    )
+    unknown = {f.name: f for f in explain(config, NOW, "DE", "HP-100").fields}
+    assert unknown["quantity"].value == 9
+    assert unknown["quantity"].note.endswith(
+        "30 on hand; units in unshipped orders unknown (orders never pulled: "
+        "`sync orders pull`), none reserved"
+    )
+    fba = {f.name: f for f in explain(config, NOW, "DE", "SPK-1", reservation=RESERVED).fields}
+    assert (fba["quantity"].value, fba["quantity"].note) == (None, "FBA: Amazon owns quantity")
+    missing = make_config({"stock.csv": "sku,on_hand\nSPK-1,12\n"})
+    [quantity] = [f for f in explain(missing, NOW, "DE", "HP-100").fields if f.name == "quantity"]
+    assert quantity.note.endswith("on hand unknown (not in the stock file): live quantity kept")
 
 
 @settings(

@@ -1,7 +1,9 @@
+from datetime import UTC, datetime
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.desired.stock import SiteStock, allocate, recommend_fba
+from engine.desired.stock import Reservation, SiteStock, allocate, recommend_fba
 
 
 def site(code, local, alert=5, max_per_site=20, buffer=0):
@@ -87,6 +89,54 @@ def test_unknown_on_hand_keeps_live_quantities():
     assert quantities(result) == {"US": 40, "DE": 1}
 
 
+def test_units_reserved_for_unshipped_orders_are_not_allocated_again():
+    sites = [site("US", 12), site("DE", 1), site("JP", 5)]
+    # 30 on hand, 8 of them sold and waiting to ship: the pool is 30 - 8 - 18 advertised = 4,
+    # not 12, and DE (needs 19) gets those 4.
+    assert quantities(allocate(30, sites, reserved=8)) == {"US": 12, "DE": 5, "JP": 5}
+    assert quantities(allocate(30, sites, reserved=0)) == {"US": 12, "DE": 13, "JP": 5}
+
+
+def test_reserved_units_come_off_on_hand_before_the_safety_buffer():
+    assert grants(allocate(10, [site("US", 0, buffer=2)], reserved=3)) == {"US": 5}
+
+
+def test_reserving_more_than_on_hand_pulls_every_site_to_zero_and_no_lower():
+    result = allocate(5, [site("US", 4), site("DE", 1)], reserved=9)
+    assert quantities(result) == {"US": 0, "DE": 0}
+    assert [a.pulled_back for a in result] == [4, 1]
+    assert quantities(allocate(5, [site("US", 0)], reserved=5)) == {"US": 0}
+
+
+def test_reserved_units_do_not_matter_when_on_hand_is_unknown():
+    assert quantities(allocate(None, [site("US", 40), site("DE", 1)], reserved=7)) == {
+        "US": 40,
+        "DE": 1,
+    }
+
+
+def test_a_reservation_describes_its_units_orders_and_pulls():
+    pulled = {"US": datetime(2026, 11, 22, 11, 58, tzinfo=UTC)}
+    ids = tuple(f"111-000000{n}-0000001" for n in range(7))
+    reservation = Reservation({"HP-100": 9}, {"HP-100": ids}, pulled, ("JP",))
+    assert reservation.describe("HP-100") == (
+        "9 reserved for unshipped orders (111-0000000-0000001, 111-0000001-0000001, "
+        "111-0000002-0000001, 111-0000003-0000001, 111-0000004-0000001 and 2 more), from "
+        "orders pulled for US until 2026-11-22 11:58 UTC; never pulled for JP: unshipped "
+        "orders there are unknown and not reserved"
+    )
+    assert reservation.describe("SPK-1") == (
+        "0 reserved for unshipped orders, from orders pulled for US until 2026-11-22 11:58 UTC; "
+        "never pulled for JP: unshipped orders there are unknown and not reserved"
+    )
+    # Marketplaces pulled together are named together.
+    pulled |= {"DE": pulled["US"], "UK": datetime(2026, 11, 21, 9, 0, tzinfo=UTC)}
+    assert Reservation({}, {}, pulled).describe("SPK-1") == (
+        "0 reserved for unshipped orders, from orders pulled for US, DE until 2026-11-22 11:58 "
+        "UTC and UK until 2026-11-21 09:00 UTC"
+    )
+
+
 def test_fba_gets_recommendations_not_quantities():
     # FBA units left the warehouse: nothing is reserved for them.
     recs = recommend_fba("SPK-1", 12, [site("US", 1), site("DE", 9)])
@@ -136,16 +186,24 @@ def test_total_never_exceeds_what_is_on_hand_less_the_buffer(on_hand, sites):
         assert sum(a.quantity for a in result) == capacity
 
 
-@given(st.integers(0, 2_000), sites_strategy)
-def test_allocation_is_idempotent(on_hand, sites):
-    first = allocate(on_hand, sites)
+@given(st.integers(0, 2_000), st.integers(0, 50), sites_strategy)
+def test_allocation_is_idempotent(on_hand, reserved, sites):
+    first = allocate(on_hand, sites, reserved)
     again = [
         SiteStock(s.marketplace, a.quantity, s.alert_level, s.max_per_site, s.safety_buffer)
         for s, a in zip(sites, first, strict=True)
     ]
-    assert [a.quantity for a in allocate(on_hand, again)] == [a.quantity for a in first]
+    assert [a.quantity for a in allocate(on_hand, again, reserved)] == [a.quantity for a in first]
 
 
 @given(st.integers(0, 2_000), sites_strategy)
 def test_allocation_is_deterministic(on_hand, sites):
     assert allocate(on_hand, sites) == allocate(on_hand, list(sites))
+
+
+@given(st.integers(0, 2_000), st.integers(0, 2_500), sites_strategy)
+def test_reserving_units_is_having_that_many_fewer_on_hand(on_hand, reserved, sites):
+    result = allocate(on_hand, sites, reserved)
+    assert result == allocate(max(0, on_hand - reserved), sites)
+    capacity = max(0, on_hand - reserved - max(s.safety_buffer for s in sites))
+    assert sum(a.quantity for a in result) <= capacity

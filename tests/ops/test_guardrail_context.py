@@ -1,53 +1,11 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
-from engine.live.orders import Order, OrderItem
-from engine.ops.guardrail_context import from_store, open_order_units
+from engine.ops.guardrail_context import from_store
 from engine.state import orders as order_store
-from engine.state.orders import StoredOrder
-
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-SELLER = "A1TESTSELLER"
-
-
-def order(
-    n: int,
-    marketplace: str,
-    status: str,
-    *,
-    sku: str = "HP-100",
-    quantity: int = 3,
-    shipped: int = 0,
-    channel: str = "MFN",
-) -> Order:
-    placed = NOW - timedelta(days=1)
-    item = OrderItem(f"{n:014d}", sku, "B0TEST0001", quantity, shipped, Decimal("10"), Decimal(0))
-    return Order(
-        f"302-{n:07d}-{n:07d}",
-        marketplace,
-        status,
-        channel,
-        "EUR",
-        placed,
-        placed,
-        placed + timedelta(days=2),
-        "DE",
-        Decimal("30"),
-        (item,),
-    )
-
-
-def test_open_units_count_what_open_mfn_orders_still_have_to_ship():
-    stored = [
-        StoredOrder(order(1, "DE", "Unshipped"), None),
-        StoredOrder(order(2, "DE", "PartiallyShipped", shipped=2), None),
-        StoredOrder(order(3, "DE", "Shipped", shipped=3), NOW),
-        StoredOrder(order(4, "DE", "Canceled"), None),
-        StoredOrder(order(5, "DE", "Unshipped", channel="AFN"), None),
-    ]
-    assert open_order_units(stored) == {("DE", "HP-100"): 4}
+from tests.ops.stored_orders import NOW, SELLER, order
 
 
 def test_nothing_pulled_is_unknown_not_zero(db):
@@ -70,3 +28,13 @@ def test_pulled_marketplaces_give_health_and_all_pulled_give_open_units(db):
     assert partial.account_health["DE"].cancellation_rate_pct == Decimal("50.00")
     assert partial.account_health["DE"].order_defect_rate_pct is None
     assert full.open_order_units == {("DE", "HP-100"): 3}
+
+
+def test_open_order_units_are_the_units_stock_allocation_reserves(db):
+    with db.write() as conn:
+        order_store.save(conn, SELLER, order(1, "DE", "Pending", quantity=2))
+        order_store.save(conn, SELLER, order(2, "DE", "Unshipped"))
+        order_store.set_checkpoint(conn, SELLER, "DE", NOW - timedelta(minutes=2))
+    with db.read() as conn:
+        context = from_store(conn, SELLER, ["DE"], NOW)
+    assert context.open_order_units == {("DE", "HP-100"): 5}  # a Pending order owes units too

@@ -6,7 +6,8 @@ from dataclasses import replace
 from decimal import Decimal
 
 from engine.desired.render import render
-from engine.ops.inventory import deviation, fba_replenishment
+from engine.desired.stock import Reservation
+from engine.ops.inventory import deviation, fba_replenishment, live_deviation
 from tests.conftest import NOW
 
 
@@ -68,3 +69,29 @@ def test_deviation_over_mfn_listings(make_config):
     ]
     assert deviation(desired, mfn).percent == Decimal(0)
     assert deviation({}, {}).percent == Decimal(0)
+
+
+class LiveListings:
+    """The one backend read deviation needs: live listings, as a LiveState has them."""
+
+    def __init__(self, resources):
+        self._resources = resources
+
+    def read_listings(self, codes, *, refresh):
+        return self
+
+    def resources(self):
+        return self._resources
+
+
+def test_deviation_wants_what_the_plan_wants_once_orders_reserve_units(make_config):
+    config = make_config()
+    reservation = Reservation({"HP-100": 16}, {"HP-100": ("302-0000001-0000001",)}, {"US": NOW})
+    # Live is what a plan with 16 HP-100 units reserved applied: 30 - 16 - 2 = 12, 4 per site.
+    applied = LiveListings(render(config, NOW, reservation=reservation).resources)
+    with_orders = live_deviation(config, applied, NOW, refresh=True, reservation=reservation)  # type: ignore[arg-type]
+    assert (with_orders.desired_total, with_orders.off_by) == (12, 0)
+    # Without the reservation the sold units look free: all three sites (below 5) get topped
+    # up to 10, 9, 9.
+    unreserved = live_deviation(config, applied, NOW, refresh=True)  # type: ignore[arg-type]
+    assert (unreserved.desired_total, unreserved.off_by) == (28, 16)

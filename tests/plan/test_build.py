@@ -7,23 +7,31 @@ JP SPK-1 is missing, and US LEGACY-HP-100 is a listing the config does not know.
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
+from engine.cli.main import main
 from engine.cli.session import live_session
 from engine.config import load_config, loader
 from engine.desired.resource import address
 from engine.live.snapshot import ReportFormatError, SnapshotCache
+from engine.marketplaces import MARKETPLACES
+from engine.ops.unshipped import stored_reservation
 from engine.plan.build import UnknownMarketplace, build_plan, git_commit, load_for_plan
 from engine.sandbox import faults
+from engine.sandbox import orders as sandbox_orders
+from engine.sandbox.orderstore import OrderTables
 from engine.sandbox.runtime import Sandbox
 from engine.state import last_applied
 from engine.state.tables import api_calls
 from tests.conftest import NOW
 from tests.minimal_config import edited, write_config
 from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (autouse fixture)
+from tests.sandbox.orderfixtures import make_order
 
 US_HP = address("US", "HP-100")
 US_SPK = address("US", "SPK-1")
@@ -248,3 +256,69 @@ def test_meanwhile_runs_once_however_the_config_is_parsed(config_dir, monkeypatc
     parallel = load_config(config_dir, meanwhile=lambda: calls.append("workers"))
     assert calls == ["in-process", "workers"]
     assert parallel.digest == small.digest and parallel.products.keys() == small.products.keys()
+
+
+def sell(config, *orders):
+    """Orders placed as buyers place them: stored in the sandbox, and their units taken off
+    the listings' live quantities (as Amazon does when an order is placed)."""
+    box = Sandbox.open(config.state_dir)
+    try:
+        with box.store.write() as tx:
+            tables = OrderTables(tx)
+            for order in orders:
+                tables.add_order(order)
+                sandbox_orders.change_stock(tx, order.seller_id, order, -1, order.purchase_date)
+    finally:
+        box.store.close()
+
+
+def headphones_sold(config, n, code, units, placed, **options):
+    mkt = MARKETPLACES[code]
+    order = make_order(
+        n,
+        placed,
+        marketplace_id=mkt.marketplace_id,
+        sku="HP-100",
+        quantity=units,
+        currency=mkt.currency,
+        price="2980" if code == "JP" else "59.99",
+        **options,
+    )
+    return replace(order, seller_id=config.project.seller_id)
+
+
+def headphones(run):
+    return {m: run.desired.resources[address(m, "HP-100")].quantity for m in ("US", "DE", "JP")}
+
+
+def test_pulled_unshipped_orders_lower_the_planned_mfn_quantities_by_exactly_their_units(
+    seeded_config,
+):
+    config = seeded_config()
+    pending = headphones_sold(config, 2, "US", 2, NOW - timedelta(minutes=10))
+    sell(
+        config,
+        headphones_sold(config, 1, "DE", 6, NOW - timedelta(hours=3)),  # paid, ships in 17 h
+        replace(pending, fate=replace(pending.fate, paid_at=NOW + timedelta(hours=1))),
+        headphones_sold(config, 3, "JP", 1, NOW - timedelta(hours=30)),  # shipped 10 h ago
+    )
+    # Live now: US 14 - 2, DE 9 - 6, JP 9 - 1 (the seed over-commits US by 4).
+    before = plan_for(config)
+    # Orders never pulled: planned as before reservations existed (30 on hand - buffer 2 = 28:
+    # the 5 units not advertised go to DE, below its alert level), and the plan says why.
+    assert headphones(before) == {"US": 12, "DE": 8, "JP": 8}
+    assert before.notes == (
+        "Orders were never pulled (`sync orders pull`): units in unshipped orders are unknown, "
+        "so MFN quantities are allocated from all units on hand, none reserved.",
+    )
+
+    assert main(["--config", str(config.root), "orders", "pull"]) == 0
+    with live_session(config) as (_, db):
+        reservation = stored_reservation(db, config)
+    assert reservation is not None and reservation.units == {"HP-100": 6 + 2}  # not the shipped
+    after = plan_for(config)
+    assert after.notes == ()
+    # 28 - 8 = 20 may be advertised, 23 are: 3 come back from US, furthest above its alert.
+    assert headphones(after) == {"US": 9, "DE": 3, "JP": 8}
+    assert sum(headphones(before).values()) - sum(headphones(after).values()) == 6 + 2
+    assert fields(changes_by_address(after)[US_HP]) == {"quantity": (12, 9, "config")}

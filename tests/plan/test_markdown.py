@@ -50,6 +50,14 @@ def test_fifty_thousand_changes_stay_under_githubs_limit():
     assert text.count("<details>") == text.count("</details>")
 
 
+def test_notes_say_what_the_plan_was_computed_without(make_config_cached):
+    desired = make_config_cached
+    text = render_markdown(diff(desired, dict(desired)), notes=("Orders were never pulled.",))
+    assert "**No changes. Live listings match the configuration.**\n\n" in text
+    assert "> **Note:** Orders were never pulled.\n" in text
+    assert "Note" not in render_markdown(diff(desired, dict(desired)))
+
+
 def test_verdicts_sit_at_the_top_of_the_comment(make_config_cached):
     desired = make_config_cached
     live = dict(desired)
