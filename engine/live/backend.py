@@ -14,11 +14,16 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from engine.desired.resource import Resource
+from engine.errors import UserError
 from engine.live.orders import Order
 from engine.plan.diff import ResourceChange
 from engine.plan.model import BackendIdentity
 
 WriteStatus = Literal["ACCEPTED", "INVALID", "FAILED"]
+
+
+class SnapshotMissing(UserError):
+    """`read_listings(refresh=False)` with no cached snapshot for a marketplace."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,9 @@ from typing import Any
 import httpx
 
 from engine.desired.resource import Resource, address
-from engine.errors import UserError
 from engine.live import documents
 from engine.live.attributes import OFFER, ListingShapeError, market, resource_from_attributes
-from engine.live.backend import LiveListing, LiveState, WriteResult
+from engine.live.backend import LiveListing, LiveState, SnapshotMissing, WriteResult
 from engine.live.clients import (
     FEEDS,
     INVENTORIES,
@@ -56,10 +55,6 @@ DETAIL_BATCH = 20  # searchListingsItems takes at most 20 identifiers
 # published limits (`.venv/bin/python bench/feed_crossover.py`, sandbox feed timing).
 DEFAULT_BULK_THRESHOLD = 670
 HEALTH_REPORT = "GET_V2_SELLER_PERFORMANCE_REPORT"
-
-
-class SnapshotMissing(UserError):
-    """--no-refresh with no cached snapshot for a marketplace."""
 
 
 def listing_from_item(marketplace: str, item: Mapping[str, Any]) -> LiveListing:

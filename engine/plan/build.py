@@ -24,10 +24,11 @@ set by stock allocation, which depends on what each MFN listing holds live:
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from engine.config.errors import ConfigErrors
 from engine.config.loader import load_config, load_project
@@ -39,7 +40,7 @@ from engine.errors import UserError
 from engine.gcpause import gc_paused
 from engine.guardrails.evaluate import evaluate
 from engine.guardrails.report import GuardrailReport
-from engine.live.backend import Backend, LiveState
+from engine.live.backend import Backend, LiveState, SnapshotMissing
 from engine.live.snapshot import Snapshot, SnapshotCache
 from engine.ops import guardrail_context
 from engine.ops.unshipped import read_reservation
@@ -118,7 +119,11 @@ def _build_plan(
         reservation = read_reservation(conn, seller_id, list(config.marketplaces))
     live = backend.read_listings(codes, refresh=refresh, wanted=wanted, applied=applied)
     live_resources = live.resources()
-    desired = render(config, now, live_quantities(live_resources.values()), reservation=reservation)
+    quantities = {
+        **quantities_elsewhere(config, backend, codes, applied),
+        **live_quantities(live_resources.values()),
+    }
+    desired = render(config, now, quantities, reservation=reservation)
     if len(codes) < len(config.marketplaces):
         desired = desired.for_marketplaces(codes)
     held = {n.address: n.reason for n in desired.needs_review}
@@ -204,6 +209,27 @@ def selected_marketplaces(config: Config, requested: Sequence[str]) -> list[str]
             f"{', '.join(config.marketplaces)}"
         )
     return [code for code in config.marketplaces if not requested or code in requested]
+
+
+def quantities_elsewhere(
+    config: Config,
+    backend: Backend,
+    codes: Sequence[str],
+    applied: Mapping[str, Mapping[str, Any]],
+) -> dict[tuple[str, str], int]:
+    """MFN quantities live in the enabled marketplaces that are not being planned.
+    Allocation spreads each SKU's stock over all of them: counting their units as 0 would
+    hand those units out again (a plan of DE alone would promise stock the US already
+    advertises). They come from the snapshot cache when there is one (planning one
+    marketplace should not refresh them all), else from a refresh."""
+    others = [code for code in config.marketplaces if code not in codes]
+    if not others:
+        return {}
+    try:
+        state = backend.read_listings(others, refresh=False)
+    except SnapshotMissing:
+        state = backend.read_listings(others, refresh=True, applied=applied)
+    return live_quantities(state.resources().values())
 
 
 def live_quantities(resources: Iterable[Resource]) -> dict[tuple[str, str], int]:

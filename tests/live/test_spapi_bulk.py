@@ -15,7 +15,8 @@ from decimal import Decimal
 import pytest
 
 from engine.desired.resource import Resource
-from engine.live.spapi import SnapshotMissing, SpApiBackend
+from engine.live.backend import SnapshotMissing
+from engine.live.spapi import SpApiBackend
 from engine.plan.diff import ResourceChange, diff, field_values
 from engine.sandbox import faults
 from engine.sandbox.account import PROCESSING_DELAY

@@ -322,3 +322,18 @@ def test_pulled_unshipped_orders_lower_the_planned_mfn_quantities_by_exactly_the
     assert headphones(after) == {"US": 9, "DE": 3, "JP": 8}
     assert sum(headphones(before).values()) - sum(headphones(after).values()) == 6 + 2
     assert fields(changes_by_address(after)[US_HP]) == {"quantity": (12, 9, "config")}
+
+
+def test_planning_some_marketplaces_counts_the_stock_the_others_hold(seeded_config):
+    # The seeded account advertises more HP-100 units than the warehouse can cover; the full
+    # plan pulls US back. Planning DE and US alone must come to the same US quantity: JP's
+    # units are still promised, so they are not handed out again.
+    config = seeded_config()
+    full = changes_by_address(plan_for(config))
+    cached_others = changes_by_address(plan_for(config, marketplaces=["DE", "US"]))
+    assert fields(cached_others[US_HP])["quantity"] == fields(full[US_HP])["quantity"]
+    for code in ("DE", "JP", "US"):
+        SnapshotCache(config.state_dir).path(code).unlink()
+    refreshed_others = changes_by_address(plan_for(config, marketplaces=["DE", "US"]))
+    assert fields(refreshed_others[US_HP])["quantity"] == fields(full[US_HP])["quantity"]
+    assert SnapshotCache(config.state_dir).load("JP") is not None  # JP was read to count it
