@@ -210,6 +210,15 @@ class _Rules:
     floor: FloorRule | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    """A product's prices under one marketplace's rules (see `_Context.priced`)."""
+
+    our_price: Decimal
+    list_price: Decimal | None
+    minimum: Decimal | None
+
+
 class _Context:
     """Per-render caches: merged settings and their rules per marketplace, sales per listing."""
 
@@ -223,15 +232,42 @@ class _Context:
         self.sales = _upcoming_sales(config, now)
         self.base_rules: dict[str, _Rules] = {}
         self.thresholds = {code: _thresholds(layer) for code, layer in self.base_layers.items()}
+        self._equal_rules: dict[_Rules, _Rules] = {}
+        self._priced_product: Product | None = None
+        self._priced: dict[int, _Priced] = {}
 
     def rules(self, mkt: MarketplaceConfig, layer: Layer) -> _Rules:
-        """The rules for a listing; shared by every listing that only inherits."""
+        """The rules for a listing; shared by every listing that only inherits, and by
+        marketplaces whose rules are equal (same currency and price settings)."""
         if layer is self.base_layers[mkt.code]:
             rules = self.base_rules.get(mkt.code)
             if rules is None:
-                rules = self.base_rules[mkt.code] = _rules_for(mkt.info.currency, layer)
+                rules = _rules_for(mkt.info.currency, layer)
+                rules = self.base_rules[mkt.code] = self._equal_rules.setdefault(rules, rules)
             return rules
         return _rules_for(mkt.info.currency, layer)
+
+    def priced(self, product: Product, rules: _Rules) -> _Priced:
+        """`product`'s price by the rule, converted list price and minimum allowed price
+        under a marketplace's own `rules` (from `rules()` for a listing that only
+        inherits). Marketplaces sharing a currency and settings, as the euro ones usually
+        do, share one computation and one Decimal per amount. Rendering goes product by
+        product, so only the product at hand is remembered."""
+        if product is not self._priced_product:
+            self._priced_product = product
+            self._priced = {}
+        # By identity: `rules()` keeps these objects for the whole render.
+        found = self._priced.get(id(rules))
+        if found is None:
+            rule = rules.price
+            rate = self.config.fx.rate(rule.currency.code)
+            list_price = product.list_price
+            found = self._priced[id(rules)] = _Priced(
+                final_price(product.base_price, rate, rule),
+                None if list_price is None else convert(list_price, rate, rule),
+                _minimum_price(rules, product, self.config),
+            )
+        return found
 
     def settings(
         self, mkt: MarketplaceConfig, product: Product, override: Override | None
@@ -305,11 +341,20 @@ def render_listing(
     lang = mkt.info.language
     texts = product.texts.get(lang)
 
+    # Without a trace, a listing that only inherits takes its prices from `priced`.
+    priced = (
+        context.priced(product, rules)
+        if trace is None and layer is context.base_layers[mkt.code]
+        else None
+    )
+
     # Price: the override wins; otherwise the rule.
     if override is not None and override.our_price is not None:
         our_price = override.our_price.quantize(rule.currency.quantum)
         if trace is not None:
             trace.add("our_price", our_price, override.at("our_price"), note="override")
+    elif priced is not None:
+        our_price = priced.our_price
     elif trace is None:
         our_price = final_price(product.base_price, rate, rule)
     else:
@@ -338,7 +383,9 @@ def render_listing(
         if trace is not None:
             trace.add("list_price", list_price, override.at("list_price"), note="override")
     elif product.list_price is not None:
-        list_price = convert(product.list_price, rate, rule)
+        list_price = (
+            priced.list_price if priced is not None else convert(product.list_price, rate, rule)
+        )
         if trace is not None:
             trace.add(
                 "list_price",
@@ -386,7 +433,9 @@ def render_listing(
         description if description is not None else (texts.description if texts else ""),
         list_price,
         sale,
-        _minimum_allowed(rules, layer, product, config, trace),
+        priced.minimum
+        if priced is not None
+        else _minimum_allowed(rules, layer, product, config, trace),
         rule.max_price,
         quantity if product.fulfillment == "MFN" else None,
         product.identifiers,
@@ -438,12 +487,10 @@ def _minimum_allowed(
     """The offer's minimum seller allowed price: the higher of `pricing.min_price` and the
     promotion floor. Amazon suppresses an offer priced under it, so a price typed wrong in
     Seller Central, or a sale under the floor, never sells (defence in depth)."""
-    cur = rules.price.currency
-    minimum = rules.price.min_price or None
-    floor = None if rules.floor is None else rules.floor.price(product, config.fx, cur)
-    if floor and (minimum is None or floor > minimum):
-        minimum = floor
+    minimum = _minimum_price(rules, product, config)
     if trace is not None:
+        cur = rules.price.currency
+        floor = None if rules.floor is None else rules.floor.price(product, config.fx, cur)
         note = ""
         if rules.floor is not None and minimum == floor:
             note = f"promotion floor: {Floor(floor, rules.floor.basis(product)).describe(cur)}"
@@ -453,6 +500,16 @@ def _minimum_allowed(
             *_origins(layer, "pricing.min_price", "promotion_limits.floor"),
             note=note,
         )
+    return minimum
+
+
+def _minimum_price(rules: _Rules, product: Product, config: Config) -> Decimal | None:
+    """The higher of `pricing.min_price` and the promotion floor (None: neither is set)."""
+    minimum = rules.price.min_price or None
+    if rules.floor is not None:
+        floor = rules.floor.price(product, config.fx, rules.price.currency)
+        if floor and (minimum is None or floor > minimum):
+            minimum = floor
     return minimum
 
 

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from engine.desired.render import explain, render
 from engine.desired.stock import Reservation
 from tests.conftest import NOW
+from tests.minimal_config import MINIMAL_FILES
 
 PULLED = {code: datetime(2026, 11, 22, 11, 58, tzinfo=UTC) for code in ("US", "DE", "JP")}
 # 4 HP-100 units sold in two unshipped orders; SPK-1 is FBA, so units against it would be
@@ -296,3 +297,71 @@ def test_rendering_is_deterministic(make_config, now, live):
     assert [r.to_dict() for r in first.resources.values()] == [
         r.to_dict() for r in second.resources.values()
     ]
+
+
+EURO_MARKETPLACE = """\
+    marketplace: {code}
+    currency: EUR
+    pricing:
+      tax_delta: "{tax}"
+      min_price: "10.00"
+      max_price: "500.00"
+    """
+EURO_PRODUCTS = """\
+    products:
+      - sku: HP-100
+        product_type: HEADPHONES
+        brand: Sonora
+        cost: {amount: "20.00", currency: USD}
+        base_price: "59.99"
+        list_price: "79.99"
+        fulfillment: MFN
+        texts:
+          en: {title: Sonora HP-100 headphones}
+          de: {title: Sonora HP-100 Kopfhörer}
+          fr: {title: Casque Sonora HP-100}
+          it: {title: Cuffie Sonora HP-100}
+          ja: {title: Sonora HP-100 ヘッドホン}
+      - sku: SPK-1
+        product_type: SPEAKERS
+        brand: Sonora
+        cost: {amount: "30.00", currency: USD}
+        base_price: "99.00"
+        fulfillment: FBA
+        texts:
+          en: {title: Sonora SPK-1 speaker}
+          de: {title: Sonora SPK-1 Lautsprecher}
+          fr: {title: Enceinte Sonora SPK-1}
+          it: {title: Altoparlante Sonora SPK-1}
+          ja: {title: Sonora SPK-1 スピーカー}
+    """
+
+
+def test_marketplaces_with_equal_rules_share_prices_and_explain_agrees(make_config):
+    # FR prices exactly as DE (same currency and settings), IT has its own tax delta; DE
+    # overrides HP-100's price. Shared prices must match what explain works out one by one.
+    de = EURO_MARKETPLACE.format(code="DE", tax="3.00").rstrip(" ") + (
+        '    overrides:\n      HP-100: {our_price: "44.99"}\n'
+    )
+    config = make_config(
+        {
+            "project.yaml": MINIMAL_FILES["project.yaml"].replace(
+                "[US, DE, JP]", "[US, DE, FR, IT, JP]"
+            ),
+            "products/audio.yaml": EURO_PRODUCTS,
+            "marketplaces/DE.yaml": de,
+            "marketplaces/FR.yaml": EURO_MARKETPLACE.format(code="FR", tax="3.00"),
+            "marketplaces/IT.yaml": EURO_MARKETPLACE.format(code="IT", tax="4.00"),
+        }
+    )
+    resources = render(config, NOW).resources
+    de_spk, fr_spk, it_spk = (resources[f'listing.{m}["SPK-1"]'] for m in ("DE", "FR", "IT"))
+    assert fr_spk.our_price is de_spk.our_price  # one computation, one Decimal
+    assert fr_spk.minimum_seller_allowed_price is de_spk.minimum_seller_allowed_price
+    assert it_spk.our_price == de_spk.our_price + 1
+    assert resources['listing.DE["HP-100"]'].our_price == Decimal("44.99")
+    assert resources['listing.FR["HP-100"]'].our_price != Decimal("44.99")
+    for resource in resources.values():
+        traced = {f.name: f.value for f in explain(config, NOW, *resource.key).fields}
+        for name in ("our_price", "list_price", "minimum_seller_allowed_price", "quantity"):
+            assert traced[name] == getattr(resource, name), (resource.address, name)
