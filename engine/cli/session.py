@@ -3,7 +3,7 @@ API call is recorded in it (the call log feeds rate and health reports)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ def live_session(
     activity: str | None = None,
     *,
     full_refresh: bool = False,
-    preloaded: Mapping[str, Snapshot] | None = None,
+    preloaded: dict[str, Snapshot] | None = None,
 ) -> Iterator[tuple[SpApiBackend, StateDB]]:
     """The backend (the embedded sandbox starts in-process) and the open state store;
     both are closed on exit. `full_refresh` makes a refresh fetch every listing's detail.

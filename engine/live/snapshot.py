@@ -219,12 +219,14 @@ class SnapshotCache:
         self,
         state_dir: Path,
         on_save: SnapshotSaved | None = None,
-        preloaded: Mapping[str, Snapshot] | None = None,
+        preloaded: dict[str, Snapshot] | None = None,
     ) -> None:
         self.directory = state_dir / "snapshots"
         self._on_save = on_save
-        # Snapshots read ahead (`read_all`), handed out once each by `load`.
-        self._preloaded = dict(preloaded or {})
+        # Snapshots read ahead (`read_all`), handed out once each by `load`. The mapping is
+        # taken over, not copied: a snapshot handed out is dropped from it, so the caller's
+        # reference does not keep a million cached listings alive through the plan.
+        self._preloaded = preloaded if preloaded is not None else {}
 
     def path(self, marketplace: str) -> Path:
         return self.directory / f"listings-{marketplace}.json"
@@ -368,6 +370,7 @@ def _decode_rows(rows: list[list[Any]], texts: list[str]) -> dict[str, CachedLis
             amount = amounts[index] = Decimal(texts[index])
         return amount
 
+    statuses: dict[tuple[str, ...], tuple[str, ...]] = {}  # a handful of distinct ones
     entries = {}
     for row in rows:
         (sku, digest, asin, status, issues, mkt, product_type, cur, lang, channel, title,
@@ -392,8 +395,12 @@ def _decode_rows(rows: list[list[Any]], texts: list[str]) -> dict[str, CachedLis
             quantity,
             tuple(sorted(identifiers.items())) if identifiers else (),
         )
+        status = tuple(status)
         listing = LiveListing(
-            resource, tuple(status), tuple(issues), None if asin is None else texts[asin]
+            resource,
+            statuses.setdefault(status, status),
+            tuple(issues),
+            None if asin is None else texts[asin],
         )
         entries[resource.sku] = CachedListing(texts[digest], listing)
     return entries

@@ -110,7 +110,7 @@ class SpApiBackend:
         invoker: Invoker | None = None,
         full_refresh: bool = False,
         on_snapshot: SnapshotSaved | None = None,
-        preloaded: Mapping[str, Snapshot] | None = None,
+        preloaded: dict[str, Snapshot] | None = None,
     ) -> None:
         self.identity = BackendIdentity(kind, seller_id, connection.endpoint)
         self.seller_id = seller_id
