@@ -59,6 +59,7 @@ from engine.config.model import (
     WatchSettings,
     flatten_settings,
 )
+from engine.config.parsecache import ParseCache
 from engine.config.stock_csv import read_central_stock
 from engine.config.warehouses import read_warehouses
 from engine.config.yamlsafe import SourceFile, YamlProblem, parse_source
@@ -100,13 +101,17 @@ def load_config(
     env: Mapping[str, str] | None = None,
     *,
     meanwhile: Callable[[], None] | None = None,
+    parse_cache: bool = False,
 ) -> Config:
     """Load, validate and check the config in `root`. Raises ConfigErrors listing every problem.
     `env` (default: the process environment) is where SELLERSYNC_BACKEND is looked up.
     `meanwhile` runs in this process while worker processes parse a large catalog (it would
-    otherwise sit waiting for them), or before parsing a small one."""
+    otherwise sit waiting for them), or before parsing a small one. `parse_cache`: take
+    unchanged files from, and keep newly parsed ones in, the state directory's parse cache
+    (engine.config.parsecache); planning uses it, `sync validate` writes nothing."""
     with gc_paused():
-        return _Loader(Path(root), os.environ if env is None else env).load(meanwhile)
+        loader = _Loader(Path(root), os.environ if env is None else env)
+        return loader.load(meanwhile, parse_cache)
 
 
 def load_project(root: Path, env: Mapping[str, str] | None = None) -> Project:
@@ -138,20 +143,27 @@ class _Loader:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def load(self, meanwhile: Callable[[], None] | None = None) -> Config:
+    def load(
+        self, meanwhile: Callable[[], None] | None = None, parse_cache: bool = False
+    ) -> Config:
         if not self.root.is_dir():
             raise ConfigErrors(
                 [ConfigError(str(self.root), None, "", "config directory not found")]
             )
         files = self._discover()
+        cache = self._parse_cache() if parse_cache else None
+        results, cached = _read_all([(p, self._display(p), k) for p, k in files], meanwhile, cache)
         sources: dict[str, list[SourceFile]] = {kind: [] for kind in schema.SCHEMA_NAMES}
-        for (path, kind), (source, problems, digest) in zip(
-            files, _read_all([(p, self._display(p), k) for p, k in files], meanwhile), strict=True
+        parsed: list[tuple[str, SourceFile, bytes]] = []  # valid files the cache lacks
+        for index, ((path, kind), (source, problems, digest)) in enumerate(
+            zip(files, results, strict=True)
         ):
             self.hasher.update(str(path.relative_to(self.root)).encode() + b"\0" + digest)
             self.errors.extend(problems)
             if source is not None and not problems:
                 sources[kind].append(source)
+                if index not in cached:
+                    parsed.append((kind, source, digest))
             elif kind == "marketplace":
                 self.unbuilt_marketplaces.add(path.stem)
             elif kind == "products":
@@ -168,7 +180,30 @@ class _Loader:
                 )
         if not sources["project"] or not sources["fx"]:
             raise ConfigErrors(self.errors)
-        return self._build(sources)
+        if cache is None or self.errors:
+            return self._build(sources)
+        for kind, source, digest in parsed:  # before building drops the product data
+            cache.stage(cache.key(digest, kind), source.data)
+        try:
+            config = self._build(sources)
+        except BaseException:
+            cache.discard()
+            raise
+        cache.commit()
+        return config
+
+    def _parse_cache(self) -> ParseCache | None:
+        """The parse cache in the state directory project.yaml names; None when that file
+        cannot be read (the load then reports it, and nothing is cached)."""
+        path = self.root / "project.yaml"
+        try:
+            data = parse_source(path.read_bytes(), str(path)).data
+        except (OSError, YamlProblem):
+            return None
+        state_dir = data.get("state_dir", ".sellersync") if isinstance(data, dict) else None
+        if not isinstance(state_dir, str):
+            return None
+        return ParseCache(self.root.parent / state_dir)
 
     def _discover(self) -> list[tuple[Path, str]]:
         found: list[tuple[Path, str]] = []
@@ -1096,26 +1131,62 @@ def read_and_validate(
     return source, problems, digest
 
 
+_Read = tuple[SourceFile | None, list[ConfigError], bytes]  # what read_and_validate gives
+
+
 def _read_all(
     jobs: list[tuple[Path, str, str]],
     meanwhile: Callable[[], None] | None = None,
-) -> list[tuple[SourceFile | None, list[ConfigError], bytes]]:
-    """Parse every file; a large catalog is parsed by one process per core (YAML parsing
-    is CPU-bound and files are independent), a small one in this process. `meanwhile` runs
-    here while the workers parse."""
-    total = sum(path.stat().st_size for path, _, _ in jobs if path.is_file())
-    workers = min(os.cpu_count() or 1, len(jobs))
+    cache: ParseCache | None = None,
+) -> tuple[list[_Read], set[int]]:
+    """Parse every file, and the indexes of those the parse cache had. What is not cached
+    is parsed by one process per core when there is a lot of it (YAML parsing is CPU-bound
+    and files are independent), else in this process. `meanwhile` runs here while the
+    workers parse."""
+    results: list[_Read | None] = [None] * len(jobs)
+    if cache is not None:
+        for index, (path, name, kind) in enumerate(jobs):
+            results[index] = _from_cache(cache, path, name, kind)
+    cached = {i for i, result in enumerate(results) if result is not None}
+    todo = [i for i in range(len(jobs)) if i not in cached]
+    total = sum(jobs[i][0].stat().st_size for i in todo if jobs[i][0].is_file())
+    workers = min(os.cpu_count() or 1, len(todo))
     if total < PARALLEL_THRESHOLD_BYTES or workers < 2:
         if meanwhile is not None:
             meanwhile()
-        return [read_and_validate(*job) for job in jobs]
+        for i in todo:
+            results[i] = read_and_validate(*jobs[i])
+        return _all(results), cached
     # Largest files first keeps both cores busy to the end; results go back in order.
-    order = sorted(range(len(jobs)), key=lambda i: -jobs[i][0].stat().st_size)
+    todo.sort(key=lambda i: -jobs[i][0].stat().st_size)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {i: pool.submit(read_and_validate, *jobs[i]) for i in order}
+        futures = {i: pool.submit(read_and_validate, *jobs[i]) for i in todo}
         if meanwhile is not None:
             meanwhile()
-        return [futures[i].result() for i in range(len(jobs))]
+        for i, future in futures.items():
+            results[i] = future.result()
+    return _all(results), cached
+
+
+def _all(results: list[_Read | None]) -> list[_Read]:
+    assert all(r is not None for r in results)
+    return results  # type: ignore[return-value]
+
+
+def _from_cache(
+    cache: ParseCache, path: Path, name: str, kind: str
+) -> tuple[SourceFile, list[ConfigError], bytes] | None:
+    """A file's parsed data from the cache, as read_and_validate would give it; None on a
+    miss (or when the file cannot be read: read_and_validate then says why)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    digest = hashlib.sha256(raw).digest()
+    data = cache.get(cache.key(digest, kind))
+    if data is None:
+        return None
+    return SourceFile(name, None, data, path=path, sha256=digest), [], digest
 
 
 def effective_setting(

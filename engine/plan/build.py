@@ -186,9 +186,11 @@ def load_for_plan(
     snapshots it will read: those are read in this process while worker processes parse a
     large catalog (at 1M listings, 13 s of parsing and 8 s of reading the cache ran one after
     the other, with this process idle for most of the first). Pass them to the backend as
-    `preloaded`. A refresh reads live through the backend after rendering, so it only loads."""
+    `preloaded`. A refresh reads live through the backend after rendering, so it only loads.
+    Either way unchanged config files come from the parse cache (engine.config.parsecache).
+    """
     if refresh:
-        return load_config(root), {}
+        return load_config(root, parse_cache=True), {}
     try:
         project = load_project(root)
     except ConfigErrors:
@@ -196,7 +198,9 @@ def load_for_plan(
     cache = SnapshotCache(project.state_dir)
     codes = [code for code in project.marketplaces if not marketplaces or code in marketplaces]
     snapshots: dict[str, Snapshot] = {}
-    config = load_config(root, meanwhile=lambda: snapshots.update(cache.read_all(codes)))
+    config = load_config(
+        root, meanwhile=lambda: snapshots.update(cache.read_all(codes)), parse_cache=True
+    )
     return config, snapshots
 
 
