@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from engine.apply.verify import reflects
+from engine.desired.resource import Resource
 from engine.live.backend import Backend, LiveListing, issues_text
 from engine.plan.diff import ResourceChange
 from engine.plan.model import change_from_json
@@ -111,9 +112,8 @@ def recheck(backend: Backend, db: StateDB, seller_id: str, now: datetime) -> Rec
             journal.transition(
                 conn, entry.run_id, entry.seq, found.outcome, now, error=found.reason
             )
-            after = change_from_json(entry.payload).after
-            if found.outcome == "failed" and after is not None:
-                last_applied.withdraw(conn, seller_id, after)
+            if found.outcome == "failed" and (after := entry.payload["change"]["after"]):
+                last_applied.withdraw(conn, seller_id, Resource.from_dict(after))
     return RecheckReport(tuple(checked))
 
 

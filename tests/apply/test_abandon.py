@@ -3,6 +3,9 @@ each entry, the dead holder's lock, refusals, and that nothing reaches Amazon.""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from engine.apply.abandon import (
@@ -14,7 +17,8 @@ from engine.apply.abandon import (
     abandon,
 )
 from engine.state import journal, last_applied
-from engine.state.lock import LockHeld, acquire
+from engine.state.lock import HolderAlive, LockHeld, acquire
+from engine.state.tables import apply_locks, apply_runs, journal_entries
 from engine.watch.breaker import EMERGENCY_DIGEST_PREFIX
 from tests.apply.conftest import (
     CONFIG_DIGEST,
@@ -25,6 +29,9 @@ from tests.apply.conftest import (
     writes_of,
 )
 from tests.sandbox.conftest import NOW, SELLER
+from tests.state.conftest import open_backend, pg_dsn  # noqa: F401  (fixture)
+from tests.state.test_lock import _DIE_HOLDING as DIE_HOLDING
+from tests.state.test_lock import REPO
 
 HP010 = 'listing.DE["HP-010"]'
 HP011 = 'listing.DE["HP-011"]'
@@ -170,3 +177,69 @@ def test_a_breakers_sent_entry_is_unknown_without_reading_live(db, run_abandon, 
     assert [(s.was, s.now, s.error) for s in report.entries] == [("sent", "unknown", NOT_READABLE)]
     assert report.released_lock.operation == "breaker"
     assert calls_of(backend) == []  # no read, no write
+
+
+# -- the lock a dead apply left, on both state stores ----------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_at(request, tmp_path):
+    """Where the state store lives: SQLite in tmp_path, or this session's PostgreSQL schema
+    (tests/state/conftest: skipped when no server answers)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state")
+    return request.getfixturevalue("pg_dsn")
+
+
+@pytest.fixture
+def any_store(store_at):
+    store = open_backend(store_at)
+    yield store
+    with store.write() as conn:  # the PostgreSQL schema outlives the test
+        conn.execute(apply_locks.delete().where(apply_locks.c.seller_id == SELLER))
+        conn.execute(journal_entries.delete().where(journal_entries.c.seller_id == SELLER))
+        conn.execute(apply_runs.delete().where(apply_runs.c.seller_id == SELLER))
+    store.close()
+
+
+def unsent_run(db) -> journal.Run:
+    with db.write() as conn:
+        return journal.start_run(
+            conn, SELLER, "sha256:lost", [journal.Change(HP010, "update", {})], NOW
+        )
+
+
+def test_the_lock_of_a_dead_apply_is_released_on_either_store(
+    any_store, store_at, backend, clock, timer
+):
+    run = unsent_run(any_store)
+    dead = subprocess.run(  # takes the lock as an apply and dies holding it
+        [sys.executable, "-c", DIE_HOLDING, store_at, SELLER],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+
+    report = abandon(backend, any_store, run.id, now=clock.now, timer=timer, holder="me")
+
+    assert report.released_lock is not None and report.released_lock.id == dead
+    assert [(s.was, s.now) for s in report.entries] == [("pending", "failed")]
+    acquire(any_store, SELLER, "next", "apply", NOW).release()
+
+
+def test_a_holder_still_connected_keeps_its_lock_on_postgresql(any_store, backend, clock, timer):
+    run = unsent_run(any_store)
+    alive = acquire(any_store, SELLER, "ci-runner-8 pid 12", "apply", NOW)
+    try:
+        if any_store.is_postgresql:
+            with pytest.raises(HolderAlive, match="still connected"):
+                abandon(backend, any_store, run.id, now=clock.now, timer=timer, holder="me")
+            with any_store.read() as conn:
+                assert journal.find_run(conn, SELLER, run.id).finished_at is None
+        else:  # SQLite cannot tell: the person running --abandon judged that process gone
+            report = abandon(backend, any_store, run.id, now=clock.now, timer=timer, holder="me")
+            assert report.released_lock == alive.info
+    finally:
+        alive.release()
