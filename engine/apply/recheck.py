@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from engine.apply.verify import reflects
 from engine.desired.resource import Resource
+from engine.live.attributes import ListingShapeError
 from engine.live.backend import Backend, LiveListing, issues_text
 from engine.plan.diff import ResourceChange
 from engine.plan.model import change_from_json
@@ -82,16 +83,23 @@ def judge(
     live: LiveListing | None,
     now: datetime,
     deadline: timedelta = VISIBILITY_DEADLINE,
+    *,
+    unreadable: str | None = None,
 ) -> Recheck:
     """What a `not_visible` entry becomes, given its listing as live shows it now (None: no
-    such listing). The deadline counts from the entry's last update, when apply stopped
-    waiting for it."""
+    such listing), or `unreadable`: why live could not be read as a listing (an offer taken
+    down, say), which shows nothing. The deadline counts from the entry's last update, when
+    apply stopped waiting for it."""
     change = change_from_json(entry.payload)
-    if reflects(change, live.resource if live is not None else None):
+    if unreadable is None and reflects(change, live.resource if live is not None else None):
         return Recheck(entry, "verified")
     if now - entry.updated_at < deadline:
         return Recheck(entry, "not_visible")
-    return Recheck(entry, "failed", _not_live_reason(change, live, deadline))
+    hours = int(deadline.total_seconds() // 3600)
+    waited = f"not live {hours} h after apply stopped waiting for it"
+    if unreadable is not None:
+        return Recheck(entry, "failed", f"{waited}: live cannot be read as a listing: {unreadable}")
+    return Recheck(entry, "failed", f"{waited}: {_what_live_shows(change, live)}")
 
 
 def recheck(backend: Backend, db: StateDB, seller_id: str, now: datetime) -> RecheckReport:
@@ -100,10 +108,7 @@ def recheck(backend: Backend, db: StateDB, seller_id: str, now: datetime) -> Rec
     the account's apply lock."""
     with db.read() as conn:
         waiting = journal.not_visible_entries(conn, seller_id)
-    checked = [
-        judge(entry, backend.read_listing(entry.payload["marketplace"], entry.payload["sku"]), now)
-        for entry in waiting
-    ]
+    checked = [_judge_live(backend, entry, now) for entry in waiting]
     with db.write() as conn:
         for found in checked:
             entry = found.entry
@@ -117,13 +122,19 @@ def recheck(backend: Backend, db: StateDB, seller_id: str, now: datetime) -> Rec
     return RecheckReport(tuple(checked))
 
 
-def _not_live_reason(change: ResourceChange, live: LiveListing | None, deadline: timedelta) -> str:
-    hours = int(deadline.total_seconds() // 3600)
-    waited = f"not live {hours} h after apply stopped waiting for it"
+def _judge_live(backend: Backend, entry: Entry, now: datetime) -> Recheck:
+    try:
+        live = backend.read_listing(entry.payload["marketplace"], entry.payload["sku"])
+    except ListingShapeError as err:
+        return judge(entry, None, now, unreadable=str(err))
+    return judge(entry, live, now)
+
+
+def _what_live_shows(change: ResourceChange, live: LiveListing | None) -> str:
     if change.action == "delete":
-        return f"{waited}: the listing is still live"
+        return "the listing is still live"
     if live is None:
-        return f"{waited}: the listing does not exist live"
+        return "the listing does not exist live"
     currency = live.resource.currency
     shown = "; ".join(
         f"{f.field} is {_value(getattr(live.resource, f.field), f.field, currency)} live, "
@@ -131,7 +142,7 @@ def _not_live_reason(change: ResourceChange, live: LiveListing | None, deadline:
         for f in change.fields
         if getattr(live.resource, f.field) != f.after
     )
-    return f"{waited}: {shown}{_issues(live.issues)}"
+    return f"{shown}{_issues(live.issues)}"
 
 
 def _issues(issues: Iterable[Mapping[str, Any]]) -> str:

@@ -20,6 +20,8 @@ from engine.live.documents import Polling
 from engine.live.spapi import SpApiBackend
 from engine.plan.diff import diff
 from engine.plan.model import Plan
+from engine.sandbox.runtime import Sandbox
+from engine.sandbox.store import Listing
 from engine.state.db import StateDB, open_sqlite
 from tests.live.conftest import (  # noqa: F401  (fixtures)
     FakeTimer,
@@ -78,6 +80,17 @@ def apply_dying_before_the_first_request(executor: Executor, plan: Plan, digest:
     with pytest.MonkeyPatch.context() as patch, pytest.raises(Killed):
         patch.setattr(executor.backend, "write", lost)
         executor.apply(plan, digest, CONFIG_DIGEST)
+
+
+def take_offer_down(sandbox: Sandbox, marketplace: str, sku: str) -> None:  # noqa: F811  (the imported fixture)
+    """Remove the listing's offer, as a person in Seller Central can: live can no longer
+    read it as a listing sellersync manages."""
+
+    def without_offer(listing: Listing) -> Listing:
+        attributes = {k: v for k, v in listing.attributes.items() if k != "purchasable_offer"}
+        return replace(listing, attributes=attributes)
+
+    sandbox.account.edit_listing(sku, marketplace, without_offer)
 
 
 def repriced(resource: Resource, price: str) -> Resource:

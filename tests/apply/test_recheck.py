@@ -17,7 +17,7 @@ from engine.plan.model import BackendIdentity, Plan
 from engine.state import journal, last_applied
 from engine.state.journal import Entry
 from engine.state.lock import acquire
-from tests.apply.conftest import CONFIG_DIGEST, FakeTimer, repriced, writes_of
+from tests.apply.conftest import CONFIG_DIGEST, FakeTimer, repriced, take_offer_down, writes_of
 from tests.sandbox.conftest import NOW, SELLER, make_resource
 
 HP010 = 'listing.DE["HP-010"]'
@@ -108,6 +108,19 @@ def test_creates_and_deletes(before, after, live, outcome, why):
     assert found.outcome == outcome
     assert found.reason == (
         None if why is None else f"not live 24 h after apply stopped waiting for it: {why}"
+    )
+
+
+def test_a_listing_live_cannot_be_read_shows_nothing():
+    why = "DE HP-010: the listing has no consumer offer"
+    entry = entry_for(LIVE, WANTED)
+    found = judge(entry, None, WAITED + timedelta(hours=1), unreadable=why)
+    assert found.outcome == "not_visible"
+    found = judge(entry, None, WAITED + VISIBILITY_DEADLINE, unreadable=why)
+    assert (found.outcome, found.reason) == (
+        "failed",
+        "not live 24 h after apply stopped waiting for it: live cannot be read as a listing: "
+        + why,
     )
 
 
@@ -215,3 +228,17 @@ def test_a_failed_recheck_leaves_a_later_applys_values_alone(
     assert [r.entry.address for r in report.failed] == [HP010]
     assert "our_price is 36.49 EUR live, not 35.99 EUR" in report.failed[0].reason
     assert applied(db)[HP010]["our_price"] == Decimal("36.49")
+
+
+def test_a_listing_whose_offer_was_taken_down_is_judged_without_failing_the_recheck(
+    make_plan, make_executor, db, desired, sandbox
+):
+    sandbox.account.processing_delay = 2 * VISIBILITY_DEADLINE
+    apply_unseen(make_plan, make_executor, desired[:1])
+    take_offer_down(sandbox, "DE", "HP-010")
+    assert len(make_executor().recheck().still_not_visible) == 1
+    sandbox.advance(VISIBILITY_DEADLINE)
+    (failed,) = make_executor().recheck().failed
+    assert failed.reason.endswith(
+        "live cannot be read as a listing: DE HP-010: the listing has no consumer offer"
+    )
