@@ -82,7 +82,7 @@ def apply_dying_before_the_first_request(executor: Executor, plan: Plan, digest:
         executor.apply(plan, digest, CONFIG_DIGEST)
 
 
-def take_offer_down(sandbox: Sandbox, marketplace: str, sku: str) -> None:  # noqa: F811  (the imported fixture)
+def take_offer_down(sandbox: Sandbox, marketplace: str, sku: str) -> None:  # noqa: F811
     """Remove the listing's offer, as a person in Seller Central can: live can no longer
     read it as a listing sellersync manages."""
 
