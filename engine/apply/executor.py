@@ -2,6 +2,8 @@
 
 Order of work, and why:
 
+0. Re-check the changes earlier runs left not yet visible (engine.apply.recheck): reads
+   only, and the journal says what became of them.
 1. Refuse a plan made for another account or endpoint, and refuse to start while a run of
    another plan is unfinished (its writes must be settled first, or they could repeat).
 2. A fresh run: refuse a stale plan (config digest, or any touched listing's live
@@ -24,12 +26,13 @@ what is owed, and the account's apply lock is held for the whole apply.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, Protocol
 
 import sqlalchemy as sa
 
+from engine.apply.recheck import NOTHING_RECHECKED, RecheckReport, recheck
 from engine.apply.stale import (
     EXIT_STALE,
     PlanStale,
@@ -40,7 +43,7 @@ from engine.apply.stale import (
 )
 from engine.apply.verify import VERIFY_POLLING, wait_until_visible
 from engine.errors import UserError
-from engine.live.backend import Backend, LiveListing, WriteResult
+from engine.live.backend import Backend, LiveListing, WriteResult, issues_text
 from engine.live.documents import Polling
 from engine.live.throttle import Timer
 from engine.plan.diff import ResourceChange
@@ -65,7 +68,8 @@ class OtherRunUnfinished(UserError):
             f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC, plan sha256 {run.plan_digest}); "
             f"this plan (sha256 {plan_digest}) was not applied. Finish that run first: "
             "`sync apply` the plan file it was started from resumes it and writes nothing "
-            "twice; then plan again"
+            "twice; then plan again. If that file is lost, `sync apply --abandon "
+            f"{run.id}` closes the run without writing anything"
         )
 
 
@@ -97,6 +101,7 @@ class ApplyReport:
     failed: tuple[tuple[str, str], ...]  # (address, Amazon's issues or the error)
     skipped: tuple[tuple[str, str], ...]  # (address, why it was not sent)
     stopped: str | None = None
+    rechecked: RecheckReport = NOTHING_RECHECKED  # earlier runs' not-yet-visible changes
 
     @property
     def exit_code(self) -> int:
@@ -139,9 +144,16 @@ class Executor:
         nothing written)."""
         lock = acquire(self.db, self.seller_id, self._holder, "apply", self._now())
         try:
-            return self._apply(plan, plan_digest, config_digest)
+            rechecked = recheck(self.backend, self.db, self.seller_id, self._now())
+            return replace(self._apply(plan, plan_digest, config_digest), rechecked=rechecked)
         finally:
             lock.release()
+
+    def recheck(self) -> RecheckReport:
+        """Only the re-check of earlier not-yet-visible changes, under the apply lock (so
+        that no apply re-checks them at the same time); nothing is written to Amazon."""
+        with acquire(self.db, self.seller_id, self._holder, "recheck", self._now()):
+            return recheck(self.backend, self.db, self.seller_id, self._now())
 
     def _apply(self, plan: Plan, plan_digest: str, config_digest: str) -> ApplyReport:
         wrong_account = identity_mismatch(plan, self.backend.identity)
@@ -300,14 +312,8 @@ class Executor:
         change: ResourceChange,
         state: Literal["verified", "not_visible"],
     ) -> None:
-        """Close an entry Amazon took, and remember what was applied. Not-yet-visible
-        changes are remembered too: sellersync wrote them, so when they land later the next
-        plan must not mistake them for drift."""
-        self._move(conn, entry, state)
-        if change.after is None:
-            last_applied.forget(conn, self.seller_id, change.address)
-        else:
-            last_applied.record(conn, self.seller_id, change.after, self._now())
+        """Close an entry Amazon took, and remember what was applied."""
+        close_accepted(conn, self.seller_id, entry, change, state, self._now())
 
     def _move(
         self, conn: sa.Connection, entry: Entry, to: journal.EntryState, **outcome: str | None
@@ -315,11 +321,28 @@ class Executor:
         return journal.transition(conn, entry.run_id, entry.seq, to, self._now(), **outcome)
 
 
+def close_accepted(
+    conn: sa.Connection,
+    seller_id: str,
+    entry: Entry,
+    change: ResourceChange,
+    state: Literal["verified", "not_visible"],
+    now: datetime,
+) -> Entry:
+    """Move an entry Amazon took (or that live shows) to `state` and remember the values it
+    applied, in the caller's transaction. Not-yet-visible changes are remembered too:
+    sellersync wrote them, so when they land later the next plan must not mistake them for
+    drift. A delete forgets the listing's values."""
+    closed = journal.transition(conn, entry.run_id, entry.seq, state, now)
+    if change.after is None:
+        last_applied.forget(conn, seller_id, change.address)
+    else:
+        last_applied.record(conn, seller_id, change.after, now)
+    return closed
+
+
 def _write_error(result: WriteResult) -> str:
-    issues = "; ".join(
-        f"{issue.get('code', '?')}: {issue.get('message', '')}".strip() for issue in result.issues
-    )
-    return f"{result.status}: {issues or 'no details given'}"
+    return f"{result.status}: {issues_text(result.issues) or 'no details given'}"
 
 
 def _report(

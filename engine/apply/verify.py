@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from engine.desired.resource import Resource
+from engine.live.attributes import ListingShapeError
 from engine.live.backend import Backend
 from engine.live.documents import Polling
 from engine.live.throttle import Timer
@@ -31,6 +32,16 @@ def reflects(change: ResourceChange, live: Resource | None) -> bool:
     if live is None:
         return False
     return all(getattr(live, f.field) == f.after for f in change.fields)
+
+
+def shows_live(backend: Backend, change: ResourceChange) -> bool:
+    """Whether live reflects `change` now. A listing live cannot be read as one (its offer
+    taken down in Seller Central, say) shows nothing: not even a delete."""
+    try:
+        listing = backend.read_listing(change.marketplace, change.sku)
+    except ListingShapeError:
+        return False
+    return reflects(change, listing.resource if listing is not None else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +68,7 @@ def wait_until_visible(
             timer.sleep(wait)
         still = []
         for address in waiting:
-            change = changes[address]
-            listing = backend.read_listing(change.marketplace, change.sku)
-            if reflects(change, listing.resource if listing is not None else None):
+            if shows_live(backend, changes[address]):
                 visible.add(address)
             else:
                 still.append(address)

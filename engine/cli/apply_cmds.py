@@ -5,6 +5,10 @@ confirmation, wires the executor to the backend (its clock and timer), the state
 (on a terminal) a progress bar, and prints the summary.
 Exit codes: 0 all applied or accepted, 1 a write failed, 3 a guardrail blocks the plan,
 4 stale plan or lock held.
+
+Two journal chores take no plan and write nothing to Amazon: `--recheck` looks again at the
+changes earlier applies left not yet visible (exit 1 when one has failed since), and
+`--abandon RUN_ID` closes an unfinished run whose plan file is lost.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from engine.apply.executor import ApplyReport, Executor, NoProgress
+from engine.apply.abandon import AbandonReport, abandon
+from engine.apply.executor import EXIT_FAILED, ApplyReport, Executor, NoProgress
+from engine.apply.recheck import VISIBILITY_DEADLINE, RecheckReport
 from engine.apply.testhook import kill_switch
 from engine.cli.plan_cmds import plan_text
 from engine.cli.session import live_session
@@ -86,8 +92,9 @@ def _progress() -> Iterator[_Bar | NoProgress]:
 
 
 def summary_lines(report: ApplyReport) -> list[str]:
+    rechecked = recheck_lines(report.rechecked)
     if report.run_id is None:
-        return ["No changes. Nothing to apply."]
+        return [*rechecked, "No changes. Nothing to apply."]
     lines = [f"Resumed apply run {report.run_id}." if report.resumed else ""]
     lines.append(
         f"Apply finished: {len(report.applied)} applied, {len(report.failed)} failed, "
@@ -96,7 +103,7 @@ def summary_lines(report: ApplyReport) -> list[str]:
     lines += [f"  failed    {address}: {why}" for address, why in report.failed]
     lines += [
         f"  not yet visible  {address}: accepted by Amazon, not visible live yet; the next "
-        "plan shows whether it landed"
+        "apply (or `sync apply --recheck`) looks again"
         for address in report.not_visible
     ]
     lines += [f"  not sent  {address}: {why}" for address, why in report.skipped]
@@ -104,7 +111,30 @@ def summary_lines(report: ApplyReport) -> list[str]:
         lines.append(
             f"Stopped early: {report.stopped}. Run `sync plan` again and apply the new plan."
         )
-    return [line for line in lines if line]
+    return rechecked + [line for line in lines if line]
+
+
+def recheck_lines(report: RecheckReport) -> list[str]:
+    """What the re-check of earlier not-yet-visible changes found (nothing when none)."""
+    if not report.checked:
+        return []
+    lines = [
+        f"Re-checked {len(report.checked)} change(s) earlier applies left not yet visible: "
+        f"{len(report.verified)} now live, {len(report.failed)} failed, "
+        f"{len(report.still_not_visible)} still not visible."
+    ]
+    lines += [
+        f"  now live  {r.entry.address}: verified (run {r.entry.run_id})" for r in report.verified
+    ]
+    lines += [
+        f"  failed    {r.entry.address}: {r.reason} (run {r.entry.run_id})" for r in report.failed
+    ]
+    lines += [
+        f"  still not visible  {r.entry.address}: looked at again until "
+        f"{r.entry.updated_at + VISIBILITY_DEADLINE:%Y-%m-%d %H:%M} UTC (run {r.entry.run_id})"
+        for r in report.still_not_visible
+    ]
+    return lines
 
 
 def plan_in_memory(plan: Plan) -> tuple[Plan, str]:
@@ -115,6 +145,39 @@ def plan_in_memory(plan: Plan) -> tuple[Plan, str]:
     return Plan.loads(text), hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# (state before, state after) -> what abandoning did to an entry: a label and why
+_ABANDONED = {
+    ("pending", "failed"): ("not sent", "never sent"),
+    ("sent", "verified"): ("verified", "sent before the run stopped, and live shows it"),
+    ("accepted", "verified"): ("verified", "accepted by Amazon, and live shows it"),
+    ("accepted", "not_visible"): (
+        "not yet visible",
+        "accepted by Amazon, not live yet; `sync apply --recheck` follows it up",
+    ),
+}
+
+
+def abandon_lines(report: AbandonReport) -> list[str]:
+    """Exactly what `--abandon` did: the run, the lock, and every entry."""
+    run = report.run
+    lines = [
+        f"Abandoned apply run {run.id} (plan sha256 {run.plan_digest}, started "
+        f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC); nothing was written to Amazon."
+    ]
+    if report.released_lock is not None:
+        lines.append(f"Released the lock it left behind: {report.released_lock.describe()}.")
+    for entry in report.entries:
+        if entry.was == entry.now:
+            label, why = "unchanged", f"already {entry.now.replace('_', ' ')}"
+        elif entry.now == "unknown":
+            label, why = "unknown", entry.error or ""
+        else:
+            label, why = _ABANDONED[(entry.was, entry.now)]
+        lines.append(f"  {label}  {entry.address}: {why}")
+    lines.append("Run `sync plan` to see what the config still asks for.")
+    return lines
+
+
 @click.command(name="apply")
 @click.argument(
     "plan_file",
@@ -123,10 +186,29 @@ def plan_in_memory(plan: Plan) -> tuple[Plan, str]:
     type=click.Path(dir_okay=False, path_type=Path),
 )
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Take no plan: only look again at changes earlier applies left not yet visible.",
+)
+@click.option(
+    "--abandon",
+    "abandon_run_id",
+    metavar="RUN_ID",
+    help="Take no plan: close the unfinished run RUN_ID whose plan file is lost.",
+)
 @click.pass_context
-def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool) -> int:
+def apply_cmd(
+    ctx: click.Context,
+    plan_file: Path | None,
+    auto_approve: bool,
+    recheck: bool,
+    abandon_run_id: str | None,
+) -> int:
     """Apply the saved plan FILE exactly, or nothing if it is stale. Without FILE: plan
     now, show the plan, and apply exactly that one."""
+    if recheck or abandon_run_id is not None:
+        return _journal_chore(ctx, plan_file, recheck, abandon_run_id)
     if not auto_approve and not stdin_is_interactive():
         raise UserError(
             "cannot ask for confirmation: standard input is not a terminal; review the plan "
@@ -158,7 +240,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool) ->
                 db,
                 now=backend.now,
                 timer=backend.timer,
-                holder=f"{socket.gethostname()} pid {os.getpid()}",
+                holder=_holder(),
                 progress=progress,
                 after_write=kill_switch(os.environ),
             )
@@ -166,6 +248,39 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool) ->
     for line in summary_lines(report):
         click.echo(line)
     return report.exit_code
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()} pid {os.getpid()}"
+
+
+def _journal_chore(
+    ctx: click.Context, plan_file: Path | None, recheck: bool, abandon_run_id: str | None
+) -> int:
+    """`--recheck` or `--abandon RUN_ID`: reads live and writes the journal, never Amazon."""
+    if recheck and abandon_run_id is not None:
+        raise UserError("--recheck and --abandon are separate jobs; give one of them")
+    if plan_file is not None:
+        option = "--recheck" if recheck else "--abandon"
+        raise UserError(f"{option} takes no plan file; drop {plan_file} or the option")
+    config = load_config(ctx.obj["config_dir"])
+    with live_session(config, "recheck" if recheck else None) as (backend, db):
+        if abandon_run_id is not None:
+            report = abandon(
+                backend, db, abandon_run_id, now=backend.now, timer=backend.timer, holder=_holder()
+            )
+            lines = abandon_lines(report)
+            code = 0
+        else:
+            executor = Executor(backend, db, now=backend.now, timer=backend.timer, holder=_holder())
+            rechecked = executor.recheck()
+            lines = recheck_lines(rechecked) or [
+                "Nothing to re-check: no change of an earlier apply is waiting to show live."
+            ]
+            code = EXIT_FAILED if rechecked.failed else 0
+    for line in lines:
+        click.echo(line)
+    return code
 
 
 COMMANDS = [apply_cmd]

@@ -375,6 +375,10 @@ def _print_status(status: StatusFigures) -> None:
         f"API success rate: {pct(status.api_success_rate_pct)} of {status.api_calls} call(s)"
     )
     click.echo(f"inventory deviation: {pct(status.inventory_deviation_pct)} (target <= 0.5%)")
+    click.echo(
+        f"changes not yet visible live: {status.not_visible}"
+        + (" (`sync apply --recheck` looks again)" if status.not_visible else "")
+    )
     if status.latency:
         _table(
             ("operation", "calls", "p50 ms", "p95 ms"),

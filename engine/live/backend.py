@@ -8,7 +8,7 @@ returns: listings as the same Resource the desired state renders, plus what only
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -84,6 +84,13 @@ class WriteResult:
     submission_id: str | None = None
     issues: tuple[Mapping[str, Any], ...] = ()
     request_id: str | None = None
+
+
+def issues_text(issues: Iterable[Mapping[str, Any]]) -> str:
+    """Amazon's issues as one line, `CODE: message; CODE: message` (empty when none)."""
+    return "; ".join(
+        f"{issue.get('code', '?')}: {issue.get('message', '')}".strip() for issue in issues
+    )
 
 
 @dataclass(frozen=True, slots=True)

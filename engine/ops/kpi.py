@@ -2,7 +2,10 @@
 
 - sync success rate (target >= 99.5 %): changes that apply (or the breaker) finished in the
   window that went through (verified, accepted, accepted but not yet visible) / all finished
-  ones. Pending and sent changes are not finished and do not count either way;
+  ones (those, failed ones, and those an abandoned run left with an unknown outcome).
+  Pending and sent changes are not finished and do not count either way;
+- changes not yet visible: accepted by Amazon, not seen live yet, of any age (the re-check,
+  engine.apply.recheck, settles them);
 - API success rate: SP-API attempts answered with a status below 500 other than 429 / all
   attempts in the window (a throttled or failed attempt counts even when its retry worked:
   it is the error rate the account sees);
@@ -36,6 +39,7 @@ LATENCY_P95_TARGET_MS = 800
 DEVIATION_TARGET_PCT = Decimal("0.5")
 ACTIVITIES = ("plan", "apply", "watch", "pull")
 SUCCEEDED_STATES = ("verified", "accepted", "not_visible")
+FINISHED_STATES = (*SUCCEEDED_STATES, "failed", "unknown")
 PERCENT_QUANTUM = Decimal("0.01")
 
 
@@ -59,6 +63,7 @@ class StatusFigures:
     inventory_deviation_pct: Decimal | None
     last_success: Mapping[str, datetime | None] = field(default_factory=dict)
     last_run_ok: Mapping[str, bool | None] = field(default_factory=dict)
+    not_visible: int = 0  # changes accepted and not yet seen live, whatever their age
 
     @property
     def breaches(self) -> list[str]:
@@ -97,6 +102,7 @@ class StatusFigures:
                 k: None if v is None else v.isoformat() for k, v in self.last_success.items()
             },
             "last_run_ok": dict(self.last_run_ok),
+            "changes_not_visible": self.not_visible,
             "breaches": self.breaches,
         }
 
@@ -124,8 +130,10 @@ def figures(
     last_apply: datetime | None,
     deviation_pct: Decimal | None,
     window: timedelta = WINDOW,
+    not_visible: int = 0,
 ) -> StatusFigures:
-    """The KPIs from rows already limited to the window (pure)."""
+    """The KPIs from rows already limited to the window (pure); `not_visible` is not
+    windowed: a change stays not visible until the re-check settles it."""
     states = list(change_states)
     calls = list(calls)
     by_operation: dict[str, list[int]] = {}
@@ -155,6 +163,7 @@ def figures(
         inventory_deviation_pct=deviation_pct,
         last_success=last_success,
         last_run_ok=last_ok,
+        not_visible=not_visible,
     )
 
 
@@ -172,10 +181,16 @@ def gather(
             sa.select(journal_entries.c.state).where(
                 journal_entries.c.seller_id == seller_id,
                 journal_entries.c.updated_at >= start,
-                journal_entries.c.state.in_([*SUCCEEDED_STATES, "failed"]),
+                journal_entries.c.state.in_(FINISHED_STATES),
             )
         ).scalars()
         change_states = list(states)
+        not_visible = conn.execute(
+            sa.select(sa.func.count()).where(
+                journal_entries.c.seller_id == seller_id,
+                journal_entries.c.state == "not_visible",
+            )
+        ).scalar_one()
         calls = api_calls.since(conn, seller_id, start)
         beats = heartbeats.all_beats(conn, seller_id)
         last_apply = conn.execute(
@@ -183,4 +198,4 @@ def gather(
                 apply_runs.c.seller_id == seller_id, apply_runs.c.status == "succeeded"
             )
         ).scalar_one_or_none()
-    return figures(now, change_states, calls, beats, last_apply, deviation_pct, window)
+    return figures(now, change_states, calls, beats, last_apply, deviation_pct, window, not_visible)

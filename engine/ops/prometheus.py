@@ -44,6 +44,10 @@ def registry(status: StatusFigures, seller_id: str) -> CollectorRegistry:
     )
     calls = gauge("sellersync_api_calls", "SP-API attempts in the window.")
     calls.labels(seller_id).set(status.api_calls)
+    waiting = gauge(
+        "sellersync_changes_not_visible", "Changes accepted by Amazon, not yet seen live."
+    )
+    waiting.labels(seller_id).set(status.not_visible)
     if status.latency:
         p50 = gauge("sellersync_api_latency_p50_seconds", "Median latency.", ("operation",))
         p95 = gauge(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -174,25 +175,10 @@ class Plan:
                 f"unsupported plan format_version {version!r}; this sellersync reads "
                 f"{FORMAT_VERSION}"
             )
-        changes = []
-        fingerprints = {}
-        for item in data["resource_changes"]:
-            change = item["change"]
-            before = Resource.from_dict(change["before"]) if change["before"] else None
-            after = Resource.from_dict(change["after"]) if change["after"] else None
-            fields = tuple(
-                FieldChange(
-                    f["field"],
-                    _field_value(f["field"], before),
-                    _field_value(f["field"], after),
-                    f["cause"],
-                )
-                for f in change["fields"]
-            )
-            changes.append(
-                ResourceChange(item["address"], change["actions"][0], before, after, fields)
-            )
-            fingerprints[item["address"]] = item["live_fingerprint"]
+        changes = [change_from_json(item) for item in data["resource_changes"]]
+        fingerprints = {
+            item["address"]: item["live_fingerprint"] for item in data["resource_changes"]
+        }
         backend = data["backend"]
         return cls(
             created_at=datetime.fromisoformat(data["created_at"].replace("Z", "+00:00")),
@@ -214,6 +200,25 @@ class Plan:
 
 class PlanFormatError(ValueError):
     pass
+
+
+def change_from_json(item: Mapping[str, Any]) -> ResourceChange:
+    """One `resource_changes` item of a plan file back as the ResourceChange it was written
+    from. The apply journal keeps these items as its entries' payloads, so a change can be
+    checked against live again long after its plan file is gone."""
+    change = item["change"]
+    before = Resource.from_dict(change["before"]) if change["before"] else None
+    after = Resource.from_dict(change["after"]) if change["after"] else None
+    fields = tuple(
+        FieldChange(
+            f["field"],
+            _field_value(f["field"], before),
+            _field_value(f["field"], after),
+            f["cause"],
+        )
+        for f in change["fields"]
+    )
+    return ResourceChange(item["address"], change["actions"][0], before, after, fields)
 
 
 def _field_value(name: str, resource: Resource | None) -> Any:

@@ -5,12 +5,18 @@ An apply run holds one entry per resource change. Entries move forward only:
     pending ──▶ sent ──▶ accepted ──▶ verified
        │          │         │  └─────▶ not_visible ──▶ verified
        └──────────┴─────────┴──▶ failed (also from not_visible)
+                  └──▶ unknown (its run abandoned, and live does not show the change)
 
 Two extra steps exist for resuming a killed apply. An entry left `sent` has an unknown
 outcome (the process may have died before or after Amazon answered), so the executor reads
 live first: if the change is there the entry goes `sent -> verified`; if it is not, it goes
 back `sent -> pending` and is sent again. That is how a resumed apply converges without
-writing anything twice. Nothing ever leaves `verified` or `failed`.
+writing anything twice. Nothing ever leaves `verified`, `failed` or `unknown`.
+
+A run is finished (`succeeded` or `failed`) once nothing is left to send, or `abandoned`
+when a person gave it up (`sync apply --abandon`, its plan file lost): then nothing more is
+sent for it, and the entries left `sent` that live does not show stay `unknown` for good.
+Finished and abandoned runs alike are never resumed.
 
 Functions take an open connection so that a transition and the last-applied values it
 implies commit together, and take the time as an argument (the journal never reads a clock).
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -30,17 +36,18 @@ from engine.errors import UserError
 from engine.plan.diff import Action
 from engine.state.tables import apply_runs, journal_entries
 
-EntryState = Literal["pending", "sent", "accepted", "failed", "verified", "not_visible"]
-RunStatus = Literal["running", "succeeded", "failed"]
+EntryState = Literal["pending", "sent", "accepted", "failed", "verified", "not_visible", "unknown"]
+RunStatus = Literal["running", "succeeded", "failed", "abandoned"]
 
 # state -> the states it may move to
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"sent", "failed"}),
-    "sent": frozenset({"accepted", "failed", "verified", "pending"}),
+    "sent": frozenset({"accepted", "failed", "verified", "pending", "unknown"}),
     "accepted": frozenset({"verified", "not_visible", "failed"}),
     "not_visible": frozenset({"verified", "failed"}),
     "failed": frozenset(),
     "verified": frozenset(),
+    "unknown": frozenset(),
 }
 _OPEN_STATES = ("pending", "sent")
 
@@ -190,6 +197,20 @@ def transition(
 def finish_run(conn: sa.Connection, run_id: str, now: datetime) -> Run:
     """Close a run once nothing is left to send: `failed` if any change failed, else
     `succeeded` (accepted-but-not-visible changes are reported, not failures)."""
+    run, counts = _closable(conn, run_id)
+    return _close(conn, run, now, "failed" if counts.get("failed") else "succeeded")
+
+
+def abandon_run(conn: sa.Connection, run_id: str, now: datetime) -> Run:
+    """Close a run nobody will resume (its plan file is lost) as `abandoned`. As with
+    `finish_run`, no entry may be left pending or sent: the caller settles them first."""
+    run, _ = _closable(conn, run_id)
+    return _close(conn, run, now, "abandoned")
+
+
+def _closable(conn: sa.Connection, run_id: str) -> tuple[Run, dict[str, int]]:
+    """The run and its entry count by state; refused when the run is finished already or
+    still owes a send."""
     run = _run(conn.execute(sa.select(apply_runs).where(apply_runs.c.id == run_id)).one_or_none())
     if run is None:
         raise InvalidTransition(f"no apply run {run_id}")
@@ -207,11 +228,14 @@ def finish_run(conn: sa.Connection, run_id: str, now: datetime) -> Run:
         raise InvalidTransition(
             f"apply run {run_id} still has {open_count} change(s) pending or sent"
         )
-    status: RunStatus = "failed" if counts.get("failed") else "succeeded"
+    return run, counts
+
+
+def _close(conn: sa.Connection, run: Run, now: datetime, status: RunStatus) -> Run:
     conn.execute(
-        apply_runs.update().where(apply_runs.c.id == run_id).values(finished_at=now, status=status)
+        apply_runs.update().where(apply_runs.c.id == run.id).values(finished_at=now, status=status)
     )
-    return Run(run.id, run.seller_id, run.plan_digest, run.started_at, now, status)
+    return replace(run, finished_at=now, status=status)
 
 
 def entries(conn: sa.Connection, run_id: str) -> list[Entry]:
@@ -231,6 +255,34 @@ def runs(conn: sa.Connection, seller_id: str) -> list[Run]:
         .order_by(apply_runs.c.started_at, apply_runs.c.id)
     )
     return [_run(row) for row in rows]  # type: ignore[misc]
+
+
+def find_run(conn: sa.Connection, seller_id: str, run_id: str) -> Run | None:
+    """The account's run `run_id`, or None when the account has no such run."""
+    return _run(
+        conn.execute(
+            sa.select(apply_runs).where(
+                apply_runs.c.seller_id == seller_id, apply_runs.c.id == run_id
+            )
+        ).one_or_none()
+    )
+
+
+def not_visible_entries(conn: sa.Connection, seller_id: str) -> list[Entry]:
+    """Entries of the account's finished runs still `not_visible`: accepted by Amazon, not
+    seen live when their run stopped waiting. Oldest first. An unfinished run's entries are
+    left to resuming it."""
+    rows = conn.execute(
+        sa.select(journal_entries)
+        .join(apply_runs, apply_runs.c.id == journal_entries.c.run_id)
+        .where(
+            journal_entries.c.seller_id == seller_id,
+            journal_entries.c.state == "not_visible",
+            apply_runs.c.finished_at.is_not(None),
+        )
+        .order_by(journal_entries.c.updated_at, journal_entries.c.run_id, journal_entries.c.seq)
+    )
+    return [_entry(row) for row in rows]
 
 
 def resume_point(conn: sa.Connection, seller_id: str) -> ResumePoint | None:

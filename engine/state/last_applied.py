@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from engine.desired.resource import Resource, SalePrice
 from engine.plan.diff import MANAGED_FIELDS
+from engine.sandbox import jsonio
 from engine.state.tables import last_applied, upsert
 
 FieldValues = dict[str, Any]
@@ -56,6 +57,24 @@ def forget(conn: sa.Connection, seller_id: str, address: str) -> None:
             last_applied.c.seller_id == seller_id, last_applied.c.address == address
         )
     )
+
+
+def withdraw(conn: sa.Connection, seller_id: str, resource: Resource) -> bool:
+    """Forget the listing's values if they are still the ones `record(resource)` stored: a
+    write that never landed must not pass for applied (drift detection would blame Seller
+    Central for the difference), but a later apply's values for the same listing stay.
+    Returns whether they were forgotten."""
+    stored = conn.execute(
+        sa.select(last_applied.c.fields).where(
+            last_applied.c.seller_id == seller_id, last_applied.c.address == resource.address
+        )
+    ).scalar_one_or_none()
+    view = resource.to_dict()
+    recorded = jsonio.loads(jsonio.dumps({name: view[name] for name in MANAGED_FIELDS}))
+    if stored is None or stored != recorded:  # compared as read back from the column
+        return False
+    forget(conn, seller_id, resource.address)
+    return True
 
 
 def load(conn: sa.Connection, seller_id: str) -> dict[str, FieldValues]:

@@ -15,10 +15,13 @@ import pytest
 
 from engine.apply.executor import Executor
 from engine.desired.resource import Resource
+from engine.live.backend import WriteResult
 from engine.live.documents import Polling
 from engine.live.spapi import SpApiBackend
 from engine.plan.diff import diff
 from engine.plan.model import Plan
+from engine.sandbox.runtime import Sandbox
+from engine.sandbox.store import Listing
 from engine.state.db import StateDB, open_sqlite
 from tests.live.conftest import (  # noqa: F401  (fixtures)
     FakeTimer,
@@ -32,7 +35,7 @@ from tests.live.conftest import (  # noqa: F401  (fixtures)
     sandbox,
     timer,
 )
-from tests.sandbox.conftest import NOW
+from tests.sandbox.conftest import NOW, make_resource
 
 CONFIG_DIGEST = "c0ffee" * 10 + "abcd"
 POLLING = Polling(first=10.0, factor=2.0, longest=40.0, give_up=120.0)
@@ -50,8 +53,59 @@ def writes_of(backend: SpApiBackend) -> list[str]:  # noqa: F811  (the imported 
     return [c.operation for c in calls_of(backend) if c.operation in WRITES]
 
 
+class Killed(Exception):
+    """Stands in for the process dying (the real kill is in tests/cli/test_apply_cmds)."""
+
+
+def die_after(writes: int) -> Callable[[], None]:
+    """An executor `after_write` hook that 'kills' the apply after `writes` answers."""
+    count = 0
+
+    def hook() -> None:
+        nonlocal count
+        count += 1
+        if count >= writes:
+            raise Killed
+
+    return hook
+
+
+def apply_dying_before_the_first_request(executor: Executor, plan: Plan, digest: str) -> None:
+    """Apply `plan` in a process that dies right after journaling its first write `sent`,
+    before the request leaves: that entry's outcome is unknown and nothing reached Amazon."""
+
+    def lost(change: object) -> WriteResult:
+        raise Killed
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(Killed):
+        patch.setattr(executor.backend, "write", lost)
+        executor.apply(plan, digest, CONFIG_DIGEST)
+
+
+def take_offer_down(sandbox: Sandbox, marketplace: str, sku: str) -> None:  # noqa: F811
+    """Remove the listing's offer, as a person in Seller Central can: live can no longer
+    read it as a listing sellersync manages."""
+
+    def without_offer(listing: Listing) -> Listing:
+        attributes = {k: v for k, v in listing.attributes.items() if k != "purchasable_offer"}
+        return replace(listing, attributes=attributes)
+
+    sandbox.account.edit_listing(sku, marketplace, without_offer)
+
+
 def repriced(resource: Resource, price: str) -> Resource:
     return replace(resource, our_price=Decimal(price))
+
+
+@pytest.fixture
+def desired(resources: list[Resource]) -> list[Resource]:  # noqa: F811
+    """Three changes: a price, a quantity and a new listing (in plan order)."""
+    by_key = {r.key: r for r in resources}
+    return [
+        repriced(by_key[("DE", "HP-010")], "35.99"),
+        replace(by_key[("DE", "HP-011")], quantity=42),
+        make_resource("FR", "NEW-1", "33.30", language="fr", quantity=2),
+    ]
 
 
 @pytest.fixture

@@ -19,40 +19,21 @@ from engine.sandbox.faults import out_of_band_price, price_of
 from engine.state import journal, last_applied
 from engine.state.lock import LockHeld, acquire
 from engine.state.tables import apply_runs
-from tests.apply.conftest import CONFIG_DIGEST, POLLING, FakeTimer, repriced, writes_of
-from tests.sandbox.conftest import NOW, SELLER, make_resource
+from tests.apply.conftest import (
+    CONFIG_DIGEST,
+    POLLING,
+    FakeTimer,
+    Killed,
+    apply_dying_before_the_first_request,
+    die_after,
+    writes_of,
+)
+from tests.sandbox.conftest import NOW, SELLER
 
 HP010 = 'listing.DE["HP-010"]'
 HP011 = 'listing.DE["HP-011"]'
 NEW1 = 'listing.FR["NEW-1"]'
 ONCE_EACH = ["patchListingsItem", "patchListingsItem", "putListingsItem"]  # the three changes
-
-
-class Killed(Exception):
-    """Stands in for the process dying (the real kill is in tests/cli/test_apply_cmds)."""
-
-
-def die_after(writes: int):
-    count = 0
-
-    def hook() -> None:
-        nonlocal count
-        count += 1
-        if count >= writes:
-            raise Killed
-
-    return hook
-
-
-@pytest.fixture
-def desired(resources):
-    """Three changes: a price, a quantity and a new listing (in plan order)."""
-    by_key = {r.key: r for r in resources}
-    return [
-        repriced(by_key[("DE", "HP-010")], "35.99"),
-        replace(by_key[("DE", "HP-011")], quantity=42),
-        make_resource("FR", "NEW-1", "33.30", language="fr", quantity=2),
-    ]
 
 
 def run_states(db) -> dict[str, str]:
@@ -255,17 +236,10 @@ def test_a_killed_apply_resumes_without_writing_twice(
 
 
 def test_a_sent_write_that_never_landed_is_sent_once_more(
-    make_plan, make_executor, backend, db, desired, monkeypatch
+    make_plan, make_executor, backend, db, desired
 ):
     plan, digest = make_plan(desired)
-
-    def lost(change):
-        raise Killed  # died after journaling `sent`, before the request left
-
-    monkeypatch.setattr(backend, "write", lost)
-    with pytest.raises(Killed):
-        make_executor().apply(plan, digest, CONFIG_DIGEST)
-    monkeypatch.undo()
+    apply_dying_before_the_first_request(make_executor(), plan, digest)
     assert run_states(db)[HP010] == "sent"
 
     report = make_executor().apply(plan, digest, CONFIG_DIGEST)

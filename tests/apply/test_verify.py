@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from engine.apply.verify import reflects, wait_until_visible
+from engine.apply.verify import reflects, shows_live, wait_until_visible
 from engine.live.documents import Polling
 from engine.plan.diff import diff
-from tests.apply.conftest import FakeTimer
+from tests.apply.conftest import FakeTimer, take_offer_down
 from tests.sandbox.conftest import make_resource
 
 LIVE = make_resource("DE", "HP-1", "19.99", fba=True)
@@ -53,3 +53,13 @@ def test_polling_reads_what_is_missing_until_it_shows_or_the_wait_runs_out(backe
     )
     assert seen.not_visible == {late.address}
     assert standing_still.slept == polling.waits() == [10.0, 20.0, 20.0, 20.0]
+
+
+def test_a_listing_live_cannot_be_read_shows_no_change(backend, sandbox, timer):
+    live = backend.read_listing("DE", "HP-020").resource
+    (delete,) = diff({}, {live.address: live}, prune=lambda m, s: True).changes
+    take_offer_down(sandbox, "DE", "HP-020")
+    assert not shows_live(backend, delete)  # unreadable is not gone
+    polling = Polling(first=10.0, factor=2.0, longest=10.0, give_up=10.0)
+    seen = wait_until_visible(backend, {delete.address: delete}, [delete.address], timer, polling)
+    assert seen.not_visible == {delete.address}

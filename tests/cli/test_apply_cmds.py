@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from engine.apply.executor import ApplyReport
+from engine.apply.recheck import Recheck, RecheckReport
 from engine.apply.testhook import KILL_AFTER_WRITES, KILLED_EXIT
 from engine.cli import apply_cmds
 from engine.cli.main import main
@@ -34,6 +35,8 @@ from engine.plan.diff import diff
 from engine.plan.model import Plan
 from engine.sandbox.clock import VirtualClock
 from engine.sandbox.runtime import Sandbox
+from engine.state.journal import Entry
+from tests.cli.test_plan_apply_demo import apply_runs
 from tests.conftest import NOW
 from tests.minimal_config import edited, write_config
 from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (fixture)
@@ -228,7 +231,7 @@ def test_the_summary_names_every_outcome():
         "Apply finished: 1 applied, 1 failed, 1 not yet visible, 1 not sent.",
         '  failed    listing.DE["C"]: INVALID: 8541: price too low',
         '  not yet visible  listing.DE["B"]: accepted by Amazon, not visible live yet; the '
-        "next plan shows whether it landed",
+        "next apply (or `sync apply --recheck`) looks again",
         '  not sent  listing.DE["D"]: listing.DE["D"] changed live since the plan was made',
         'Stopped early: listing.DE["D"] changed live since the plan was made. Run `sync plan` '
         "again and apply the new plan.",
@@ -252,3 +255,82 @@ def test_a_plan_with_an_unapproved_guardrail_block_exits_3_without_writing(serve
     assert "plan blocked by 1 guardrail finding(s); nothing was applied" in err
     assert f"price_floor (hard-mandatory) {plan.changes[0].address}" in err
     assert served.counter.writes == Counter()
+
+
+def _entry(address: str, run_id: str) -> Entry:
+    return Entry(run_id, 0, address, "update", {}, "not_visible", None, None, None, NOW, NOW)
+
+
+def test_the_recheck_lines_name_every_outcome_and_the_deadline():
+    report = RecheckReport(
+        (
+            Recheck(_entry('listing.DE["A"]', "r1"), "verified"),
+            Recheck(_entry('listing.DE["B"]', "r1"), "failed", "not live 24 h after ..."),
+            Recheck(_entry('listing.DE["C"]', "r2"), "not_visible"),
+        )
+    )
+    assert apply_cmds.recheck_lines(report) == [
+        "Re-checked 3 change(s) earlier applies left not yet visible: 1 now live, 1 failed, "
+        "1 still not visible.",
+        '  now live  listing.DE["A"]: verified (run r1)',
+        '  failed    listing.DE["B"]: not live 24 h after ... (run r1)',
+        '  still not visible  listing.DE["C"]: looked at again until 2026-11-23 12:00 UTC (run r2)',
+    ]
+    applied = ApplyReport(None, False, (), (), (), (), rechecked=report)
+    assert apply_cmds.summary_lines(applied)[0].startswith("Re-checked 3 change(s)")
+
+
+def test_abandon_after_a_real_kill_then_a_new_plan_applies(served, capsys):
+    killed = run_killed_apply(served, writes=2)
+    assert killed.returncode == KILLED_EXIT, killed.stderr
+    (run,) = apply_runs(served.config_dir)
+    lost = Plan.loads(served.plan_file.read_text(encoding="utf-8"))
+    addresses = [c.address for c in lost.changes]
+    served.plan_file.unlink()  # the plan file is lost
+
+    code = main(["--config", str(served.config_dir), "apply", "--abandon", run.id])
+
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out[0] == (
+        f"Abandoned apply run {run.id} (plan sha256 {run.plan_digest}, started "
+        f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC); nothing was written to Amazon."
+    )
+    assert out[1].startswith("Released the lock it left behind: held by ")
+    assert "(apply) since" in out[1]
+    first, second, *rest = addresses
+    assert out[2:-1] == [
+        f"  verified  {first}: accepted by Amazon, and live shows it",
+        f"  verified  {second}: sent before the run stopped, and live shows it",
+        *[f"  not sent  {address}: never sent" for address in rest],
+    ]
+    assert sum(served.counter.writes.values()) == 2  # abandoning wrote nothing
+    assert [r.status for r in apply_runs(served.config_dir)] == ["abandoned"]
+
+    served.plan_file.write_text(served.replan().dumps(), encoding="utf-8")
+    assert served.apply("--auto-approve") == 0
+    assert "Resumed" not in capsys.readouterr().out
+    assert sum(served.counter.writes.values()) == len(addresses)
+    assert served.replan().changes == ()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--abandon", "0000-no-such-run"], "has no apply run 0000-no-such-run in its journal"),
+        (["--recheck", "--abandon", "x"], "--recheck and --abandon are separate jobs"),
+        (["plan.json", "--recheck"], "--recheck takes no plan file; drop plan.json"),
+    ],
+)
+def test_journal_chores_refuse_bad_input_with_one_line(served, capsys, args, message):
+    assert main(["--config", str(served.config_dir), "apply", *args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and message in err and err.count("\n") == 1
+    assert served.counter.writes == Counter()
+
+
+def test_recheck_with_nothing_waiting_says_so(served, capsys):
+    assert main(["--config", str(served.config_dir), "apply", "--recheck"]) == 0
+    assert capsys.readouterr().out == (
+        "Nothing to re-check: no change of an earlier apply is waiting to show live.\n"
+    )

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from engine.cli.main import cli, main
 from engine.config import load_config
 from engine.live.orders import iso, parse_order, parse_order_item
+from engine.state import journal
 from engine.state import orders as order_store
 from engine.state.db import open_state
 from tests.minimal_config import WAREHOUSES
@@ -108,3 +109,22 @@ def test_a_health_breach_exits_5(config_dir):
     data = json.loads(result.output)
     assert data["marketplaces"]["DE"]["local"]["cancellation_rate_pct"] == "50.00"
     assert data["breached"] and result.return_value == 5
+
+
+def test_status_counts_the_changes_not_yet_visible(config_dir):
+    config = load_config(config_dir)
+    db = open_state(config.project.state, config.state_dir)
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    changes = [journal.Change(f'listing.DE["HP-{i}"]', "update", {}) for i in range(3)]
+    with db.write() as conn:
+        applied = journal.start_run(conn, config.project.seller_id, "sha256:plan", changes, now)
+        for seq, last in enumerate(("not_visible", "not_visible", "verified")):
+            for state in ("sent", "accepted", last):
+                journal.transition(conn, applied.id, seq, state, now)
+        journal.finish_run(conn, applied.id, now)
+    db.close()
+
+    text = run(config_dir, "status", "--now", "2026-11-22T13:00:00Z")
+    assert "changes not yet visible live: 2 (`sync apply --recheck` looks again)\n" in text.output
+    figures = json.loads(run(config_dir, "status", "--json").output)
+    assert figures["changes_not_visible"] == 2

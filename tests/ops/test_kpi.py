@@ -22,6 +22,7 @@ PATHS = {  # the journal's forward-only way to each final state
     "accepted": ("sent", "accepted"),
     "not_visible": ("sent", "accepted", "not_visible"),
     "verified": ("sent", "accepted", "verified"),
+    "unknown": ("sent", "unknown"),  # left by an abandoned run
 }
 
 
@@ -63,6 +64,7 @@ def store(db):
 def test_kpis_from_the_journal_and_the_call_log(store):
     status = kpi.gather(store, SELLER, NOW, Decimal("0.40"))
     assert (status.sync_success_rate_pct, status.changes_finished) == (Decimal("99.50"), 201)
+    assert status.not_visible == 49 and status.to_dict()["changes_not_visible"] == 49
     # 14 calls in the window; the 429 and the timeout failed: 12 / 14.
     assert (status.api_success_rate_pct, status.api_calls) == (Decimal("85.71"), 14)
     assert [(x.operation, x.calls, x.p50_ms, x.p95_ms) for x in status.latency] == [
@@ -76,6 +78,12 @@ def test_kpis_from_the_journal_and_the_call_log(store):
         "getOrderItems p95 latency 30000 ms is above 800 ms",
         "getOrders p95 latency 2000 ms is above 800 ms",
     ]  # 99.50 % meets the target; deviation 0.40 % too
+
+
+def test_an_unknown_outcome_counts_as_finished_and_not_through(db):
+    journal_fixture(db, ["verified"] * 199 + ["unknown"], NOW - HOUR)
+    status = kpi.gather(db, SELLER, NOW, None)
+    assert (status.sync_success_rate_pct, status.changes_finished) == (Decimal("99.50"), 200)
 
 
 def test_a_missed_target_is_a_breach_and_unknowns_are_not(db):
@@ -114,6 +122,7 @@ def test_the_prometheus_file_parses_and_is_replaced_whole(store, tmp_path):
     assert samples[("sellersync_api_success_ratio", None)] == pytest.approx(0.8571)
     assert samples[("sellersync_inventory_deviation_ratio", None)] == pytest.approx(0.004)
     assert samples[("sellersync_api_latency_p95_seconds", "getOrders")] == 2.0
+    assert samples[("sellersync_changes_not_visible", None)] == 49
     assert samples[("sellersync_last_success_timestamp_seconds", "pull")] == (
         (NOW - 3 * HOUR).timestamp()
     )

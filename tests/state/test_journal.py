@@ -198,3 +198,73 @@ def test_a_killed_apply_resumes_without_writing_anything_twice(db):
         assert journal.finish_run(conn, run.id, LATER).status == "succeeded"
 
     assert writes == [c.address for c in changes(3)]
+
+
+def test_an_abandoned_run_is_finished_never_resumed_and_blocks_nothing(db):
+    run = start(db, 3)
+    move(db, run, 0, "sent", "unknown")  # sent before the process died, not seen live
+    move(db, run, 1, "failed", error="not sent: the run was abandoned")
+    move(db, run, 2, "sent", "verified")
+    with db.write() as conn:
+        closed = journal.abandon_run(conn, run.id, LATER)
+    assert (closed.status, closed.finished_at) == ("abandoned", LATER)
+    with db.read() as conn:
+        assert journal.resume_point(conn, SELLER) is None
+        assert journal.find_run(conn, SELLER, run.id) == closed
+        assert journal.find_run(conn, OTHER_SELLER, run.id) is None  # another account's
+    finished = pytest.raises(InvalidTransition, match="already finished \\(abandoned\\)")
+    with finished, db.write() as conn:
+        journal.abandon_run(conn, run.id, LATER)
+    start(db)  # a new run may start
+
+
+def test_abandoning_refuses_while_an_entry_is_pending_or_sent(db):
+    run = start(db, 2)
+    move(db, run, 0, "sent")
+    with pytest.raises(InvalidTransition, match="still has 2 change"), db.write() as conn:
+        journal.abandon_run(conn, run.id, LATER)
+    with db.read() as conn:
+        assert journal.find_run(conn, SELLER, run.id).finished_at is None
+
+
+@pytest.mark.parametrize("source", [(), ("sent", "accepted"), ("sent", "accepted", "not_visible")])
+def test_only_a_sent_entry_may_become_unknown_and_it_stays_so(db, source):
+    run = start(db, 1)
+    if source:
+        move(db, run, 0, *source)
+        current = source[-1]
+        with pytest.raises(InvalidTransition, match=f"is {current}; it cannot become unknown"):
+            move(db, run, 0, "unknown")
+        return
+    move(db, run, 0, "sent", "unknown")
+    with pytest.raises(InvalidTransition, match="is unknown; it cannot become verified"):
+        move(db, run, 0, "verified")
+
+
+def test_not_visible_entries_come_from_finished_runs_of_the_account(db):
+    first = start(db, 2)
+    move(db, first, 0, "sent", "accepted", "not_visible")
+    move(db, first, 1, "sent", "accepted", "verified")
+    with db.write() as conn:
+        journal.finish_run(conn, first.id, LATER)
+    second = start(db, 2)
+    move(db, second, 1, "sent", "accepted", "not_visible")  # its run is still unfinished
+    other = start(db, 1, seller=OTHER_SELLER)
+    move(db, other, 0, "sent", "accepted", "not_visible")
+    with db.write() as conn:
+        journal.finish_run(conn, other.id, LATER)
+    with db.read() as conn:
+        assert [(e.run_id, e.seq) for e in journal.not_visible_entries(conn, SELLER)] == [
+            (first.id, 0)
+        ]
+    move(db, second, 0, "sent", "accepted", "not_visible")
+    with db.write() as conn:
+        journal.finish_run(conn, second.id, LATER + timedelta(minutes=1))
+    with db.read() as conn:
+        waiting = journal.not_visible_entries(conn, SELLER)
+    assert sorted((e.run_id == first.id, e.seq) for e in waiting) == [
+        (False, 0),
+        (False, 1),
+        (True, 0),
+    ]
+    assert waiting[0].payload == {"our_price": Decimal("50.99")}

@@ -75,3 +75,19 @@ def test_diff_tells_drift_from_config_changes_with_stored_values(db):
     assert causes == {"our_price": "drift", "quantity": "both"}
     drifted = {d.field: (d.last_applied, d.live) for d in changeset.drift}
     assert drifted["our_price"] == (Decimal("59.99"), Decimal("49.99"))
+
+
+def test_withdraw_forgets_only_the_values_it_recorded(db):
+    never_landed = make_resource("DE", "HP-100", "35.99")
+    record(db, never_landed)
+    record(db, make_resource("DE", "HP-200", "24.90"))
+    with db.write() as conn:
+        assert last_applied.withdraw(conn, SELLER, never_landed) is True
+    assert set(load(db)) == {'listing.DE["HP-200"]'}
+
+    later = make_resource("DE", "HP-200", "26.90")  # a later apply wrote other values
+    record(db, later)
+    with db.write() as conn:
+        assert last_applied.withdraw(conn, SELLER, make_resource("DE", "HP-200", "24.90")) is False
+        assert last_applied.withdraw(conn, OTHER_SELLER, later) is False
+    assert load(db)['listing.DE["HP-200"]']["our_price"] == Decimal("26.90")
