@@ -3,7 +3,8 @@
 A merchant-fulfilled (MFN) order line owes its buyer `quantity - quantity_shipped` units
 until the order ships or is cancelled. Those units are still on the warehouse shelf, so the
 stock file counts them as on hand, yet they are sold: stock allocation reserves them
-(engine.desired.stock) and the `open_orders` guardrail checks stock cuts against them.
+(engine.desired.stock) and the `open_orders` guardrail counts them against on hand with
+the quantities a plan advertises.
 
 The statuses that owe units: Unshipped and PartiallyShipped (paid), and Pending and
 PendingAvailability (placed, payment not authorised yet; the latter a pre-order). Pending

@@ -337,3 +337,27 @@ def test_planning_some_marketplaces_counts_the_stock_the_others_hold(seeded_conf
     refreshed_others = changes_by_address(plan_for(config, marketplaces=["DE", "US"]))
     assert fields(refreshed_others[US_HP])["quantity"] == fields(full[US_HP])["quantity"]
     assert SnapshotCache(config.state_dir).load("JP") is not None  # JP was read to count it
+
+
+def test_a_plan_that_cuts_listings_below_their_pulled_orders_to_reserve_them_is_not_blocked(
+    seeded_config,
+):
+    config = seeded_config()
+    placed = NOW - timedelta(hours=1)  # paid, none shipped yet
+    sell(
+        config,
+        headphones_sold(config, 1, "US", 10, placed),
+        headphones_sold(config, 2, "DE", 4, placed),
+        headphones_sold(config, 3, "JP", 5, placed),
+    )
+    assert main(["--config", str(config.root), "orders", "pull"]) == 0
+    run = plan_for(config)
+    # Live 4, 5, 4 after the orders; 30 on hand - 19 owed - buffer 2 leaves 9 to advertise,
+    # so every marketplace is cut below the units its own orders owe: harmless, since the
+    # orders already took their units, and 9 advertised + 19 owed fit the 30 on hand.
+    assert headphones(run) == {"US": 3, "DE": 3, "JP": 3}
+    changes = changes_by_address(run)
+    assert fields(changes[US_HP]) == {"quantity": (4, 3, "config")}
+    assert fields(changes[DE_HP])["quantity"] == (5, 3, "config")
+    open_orders = [v for v in run.guardrails.verdicts if v.rule == "open_orders"]
+    assert [(v.outcome, v.address) for v in open_orders] == [("pass", None)]

@@ -1,34 +1,156 @@
-"""Rules over stock cuts and deletes: the changes that turn into cancelled orders, and
-cancellations are what account health counts."""
+"""Rules over MFN stock and deletes: what can leave orders unshippable, and stock cuts while
+account health cannot take more cancellations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
+from engine.desired.resource import address
 from engine.guardrails.rules.base import Finding, Inputs, Rule, percent_text
 from engine.plan.diff import ResourceChange
 
 
 def check_open_orders(inputs: Inputs) -> Iterator[Finding]:
-    """Stock against open orders: cutting an MFN quantity below the units in open
-    unshipped orders, or deleting a listing that still has open orders, leaves orders the
-    seller may not be able to ship; each cancelled one counts against the 2.5 %
-    cancellation-rate target. Without order data the cuts are listed as unchecked."""
-    cuts = list(inputs.stock_cuts())
+    """Stock against open orders: what can leave an order the seller cannot ship, each
+    cancelled one counting against the 2.5 % cancellation-rate target.
+
+    Amazon takes an order's units off the listing's quantity when the order is placed, so
+    lowering or zeroing a quantity never cancels an order already taken: a cut on its own is
+    not a risk. The risk is the warehouse promising more than it has: per MFN SKU with units
+    in open orders and a known on-hand count (`central_stock`), the desired MFN quantities
+    plus the units still owed to those orders must fit on hand. Stock allocation reserves
+    the owed units, so a rendered plan passes: this is a second line, for quantities that
+    did not come out of allocation as intended (set by hand, or a fault in allocation).
+    Only the marketplaces in the plan are known: what a marketplace left out of the plan
+    (`-m`) advertises, and its orders when they are not in `open_order_units`, count as
+    nothing, so a finding is always a real over-promise but a pass covers only those. The
+    finding goes to each marketplace advertising the SKU (lowering any of them helps); a SKU
+    the plan advertises nowhere is not flagged, as no plan can ship orders beyond on hand.
+
+    Deleting a listing that still has open orders is flagged too: the orders must still be
+    shipped, and deleting a listing mid-fulfilment is almost always a mistake.
+
+    The over-promise check walks the open-order mapping, not the catalog (a plan can cover a
+    million listings, few of which have orders); deletes come from the changeset. Without
+    order data the deletes and the MFN quantity increases the plan makes are listed as
+    unchecked (a cut cannot promise more than live does)."""
     units = inputs.context.open_order_units
     if units is None:
-        yield from _unchecked(cuts, "open orders were not read")
+        yield from _orders_unknown(inputs)
         return
-    for change in cuts:
-        open_units = units.get((change.marketplace, change.sku), 0)
-        after = change.after.quantity if change.after else None
-        if open_units and (after is None or after < open_units):
-            yield Finding(
-                change.marketplace,
-                change.sku,
-                f"{_describe(change)} with {open_units} unit(s) in open unshipped orders: "
-                "orders that cannot ship will be cancelled",
-            )
+    for change in inputs.changes.changes:
+        if change.action == "delete":
+            open_units = units.get((change.marketplace, change.sku), 0)
+            if open_units:
+                yield Finding(
+                    change.marketplace,
+                    change.sku,
+                    f"deleting the listing with {open_units} unit(s) in open unshipped orders: "
+                    "deleting cancels none of them and they still have to ship; delete it once "
+                    "they have shipped",
+                )
+    order = {code: position for position, code in enumerate(inputs.config.marketplaces)}
+    for sku, owed in _owed_by_sku(units).items():
+        on_hand = inputs.config.central_stock.get(sku)
+        if on_hand is None:
+            continue
+        in_order = dict(sorted(owed.items(), key=lambda item: order.get(item[0], len(order))))
+        promise = _Promise(sku, on_hand, in_order, _advertised(inputs, sku))
+        if promise.unshippable > 0:
+            for code in promise.advertised:
+                yield Finding(code, sku, promise.describe())
+
+
+@dataclass(frozen=True, slots=True)
+class _Promise:
+    """What the plan leaves promised out of one SKU's on-hand count: quantities advertised
+    per marketplace (those above 0, in project order) and units owed per marketplace."""
+
+    sku: str
+    on_hand: int
+    owed: Mapping[str, int]
+    advertised: Mapping[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.advertised.values()) + sum(self.owed.values())
+
+    @property
+    def unshippable(self) -> int:
+        """Units promised beyond on hand: orders that could not ship if every advertised
+        unit sold."""
+        return self.total - self.on_hand
+
+    def describe(self) -> str:
+        return (
+            f"{self.sku}: {sum(self.advertised.values())} unit(s) advertised "
+            f"({_per_market(self.advertised)}) plus {sum(self.owed.values())} owed to open "
+            f"unshipped orders ({_per_market(self.owed)}) is {self.total}, above the "
+            f"{self.on_hand} on hand: {self.unshippable} unit(s) could not ship"
+        )
+
+
+def _owed_by_sku(units: Mapping[tuple[str, str], int]) -> dict[str, dict[str, int]]:
+    """SKU -> marketplace -> units owed, for the SKUs with any (the warehouse ships every
+    marketplace's orders from the same on-hand count)."""
+    owed: dict[str, dict[str, int]] = {}
+    for (code, sku), count in units.items():
+        if count > 0:
+            owed.setdefault(sku, {})[code] = count
+    return owed
+
+
+def _advertised(inputs: Inputs, sku: str) -> dict[str, int]:
+    """The desired MFN quantity of `sku` per marketplace in the plan, those above 0, in
+    project order. FBA listings (quantity None) ship from Amazon's stock: not counted."""
+    advertised = {}
+    for code in inputs.config.marketplaces:
+        resource = inputs.desired.get(address(code, sku))
+        if resource is not None and resource.quantity is not None and resource.quantity > 0:
+            advertised[code] = resource.quantity
+    return advertised
+
+
+def _per_market(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{code} {count}" for code, count in counts.items())
+
+
+def _orders_unknown(inputs: Inputs) -> Iterator[Finding]:
+    """Per marketplace, what the rule would have checked: the deletes, and the MFN
+    quantities raised or created of SKUs with a known on-hand count (a cut cannot promise
+    more than before)."""
+    deletes: dict[str, int] = {}
+    raises: dict[str, int] = {}
+    on_hand = inputs.config.central_stock
+    for change in inputs.changes.changes:
+        code = change.marketplace
+        if change.action == "delete":
+            deletes[code] = deletes.get(code, 0) + 1
+        elif _raises_quantity(change) and change.sku in on_hand:
+            raises[code] = raises.get(code, 0) + 1
+    for code in dict.fromkeys([*deletes, *raises]):
+        parts = []
+        if code in deletes:
+            parts.append(f"{deletes[code]} delete(s)")
+        if code in raises:
+            parts.append(f"{raises[code]} MFN quantity increase(s)")
+        yield Finding(
+            code,
+            None,
+            f"{' and '.join(parts)} not checked: open orders were not read",
+            unknown=True,
+        )
+
+
+def _raises_quantity(change: ResourceChange) -> bool:
+    """A create or update that leaves the MFN quantity above what live holds (a create
+    from nothing)."""
+    after = change.after.quantity if change.after else None
+    if after is None or after <= 0:
+        return False
+    before = change.before.quantity if change.before else None
+    return before is None or after > before
 
 
 def check_account_health(inputs: Inputs) -> Iterator[Finding]:
@@ -87,7 +209,8 @@ RULES = (
     Rule(
         "open_orders",
         "soft-mandatory",
-        "no stock cut or delete leaves open orders unshippable",
+        "MFN stock advertised plus units owed to open orders fits on hand; no listing with "
+        "open orders is deleted",
         check_open_orders,
     ),
     Rule(
