@@ -106,9 +106,11 @@ def load_config(
     """Load, validate and check the config in `root`. Raises ConfigErrors listing every problem.
     `env` (default: the process environment) is where SELLERSYNC_BACKEND is looked up.
     `meanwhile` runs in this process while worker processes parse a large catalog (it would
-    otherwise sit waiting for them), or before parsing a small one. `parse_cache`: take
-    unchanged files from, and keep newly parsed ones in, the state directory's parse cache
-    (engine.config.parsecache); planning uses it, `sync validate` writes nothing."""
+    otherwise sit waiting for them), or once the config is built when nothing needs worker
+    processes (a small catalog, or one the parse cache has); not if loading fails.
+    `parse_cache`: take unchanged files from, and keep newly parsed ones in, the state
+    directory's parse cache (engine.config.parsecache); planning uses it, `sync validate`
+    writes nothing."""
     with gc_paused():
         loader = _Loader(Path(root), os.environ if env is None else env)
         return loader.load(meanwhile, parse_cache)
@@ -152,7 +154,10 @@ class _Loader:
             )
         files = self._discover()
         cache = self._parse_cache() if parse_cache else None
-        results, cached = _read_all([(p, self._display(p), k) for p, k in files], meanwhile, cache)
+        jobs = [(p, self._display(p), k) for p, k in files]
+        results, cached, overlapped = _read_all(jobs, meanwhile, cache)
+        if overlapped:
+            meanwhile = None
         sources: dict[str, list[SourceFile]] = {kind: [] for kind in schema.SCHEMA_NAMES}
         parsed: list[tuple[str, SourceFile, bytes]] = []  # valid files the cache lacks
         for index, ((path, kind), (source, problems, digest)) in enumerate(
@@ -180,16 +185,22 @@ class _Loader:
                 )
         if not sources["project"] or not sources["fx"]:
             raise ConfigErrors(self.errors)
-        if cache is None or self.errors:
-            return self._build(sources)
-        for kind, source, digest in parsed:  # before building drops the product data
-            cache.stage(cache.key(digest, kind), source.data)
+        if cache is not None and not self.errors:
+            for kind, source, digest in parsed:  # before building drops the product data
+                cache.stage(cache.key(digest, kind), source.data)
         try:
             config = self._build(sources)
         except BaseException:
-            cache.discard()
+            if cache is not None:
+                cache.discard()
             raise
-        cache.commit()
+        if cache is not None:
+            cache.commit()
+        # Without parse workers to wait for, `meanwhile` runs last: what it builds (a plan's
+        # snapshot cache) then reuses the memory the parsed trees left, where running it
+        # while they were alive made the peak about 100 MiB higher at 1M listings.
+        if meanwhile is not None:
+            meanwhile()
         return config
 
     def _parse_cache(self) -> ParseCache | None:
@@ -1138,55 +1149,56 @@ def _read_all(
     jobs: list[tuple[Path, str, str]],
     meanwhile: Callable[[], None] | None = None,
     cache: ParseCache | None = None,
-) -> tuple[list[_Read], set[int]]:
-    """Parse every file, and the indexes of those the parse cache had. What is not cached
+) -> tuple[list[_Read], set[int], bool]:
+    """Parse every file; the indexes of those the parse cache had; whether `meanwhile` ran
+    (it runs while worker processes parse, when there are any). What is not cached
     is parsed by one process per core when there is a lot of it (YAML parsing is CPU-bound
     and files are independent), else in this process. `meanwhile` runs here while the
     workers parse."""
     results: list[_Read | None] = [None] * len(jobs)
+    entries: dict[int, tuple[str, bytes]] = {}  # index -> (cache key, sha256 of the file)
     if cache is not None:
-        for index, (path, name, kind) in enumerate(jobs):
-            results[index] = _from_cache(cache, path, name, kind)
-    cached = {i for i, result in enumerate(results) if result is not None}
-    todo = [i for i in range(len(jobs)) if i not in cached]
+        for index, (path, _, kind) in enumerate(jobs):
+            try:
+                digest = hashlib.sha256(path.read_bytes()).digest()
+            except OSError:
+                continue  # read_and_validate says why
+            key = cache.key(digest, kind)
+            if cache.has(key):
+                entries[index] = (key, digest)
+    todo = [i for i in range(len(jobs)) if i not in entries]
     total = sum(jobs[i][0].stat().st_size for i in todo if jobs[i][0].is_file())
     workers = min(os.cpu_count() or 1, len(todo))
-    if total < PARALLEL_THRESHOLD_BYTES or workers < 2:
-        if meanwhile is not None:
+    pool = None
+    futures = {}
+    if total >= PARALLEL_THRESHOLD_BYTES and workers >= 2:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        # Largest files first keeps both cores busy to the end.
+        for i in sorted(todo, key=lambda i: -jobs[i][0].stat().st_size):
+            futures[i] = pool.submit(read_and_validate, *jobs[i])
+    try:
+        if meanwhile is not None and pool is not None:
             meanwhile()
+        for index, (key, digest) in entries.items():
+            path, name, _ = jobs[index]
+            data = cache.get(key) if cache is not None else None
+            if data is None:  # unreadable after all: parse it
+                todo.append(index)
+                continue
+            results[index] = SourceFile(name, None, data, path=path, sha256=digest), [], digest
         for i in todo:
-            results[i] = read_and_validate(*jobs[i])
-        return _all(results), cached
-    # Largest files first keeps both cores busy to the end; results go back in order.
-    todo.sort(key=lambda i: -jobs[i][0].stat().st_size)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {i: pool.submit(read_and_validate, *jobs[i]) for i in todo}
-        if meanwhile is not None:
-            meanwhile()
-        for i, future in futures.items():
-            results[i] = future.result()
-    return _all(results), cached
+            future = futures.get(i)
+            results[i] = future.result() if future is not None else read_and_validate(*jobs[i])
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    cached = {i for i in entries if i not in todo}
+    return _all(results), cached, pool is not None
 
 
 def _all(results: list[_Read | None]) -> list[_Read]:
     assert all(r is not None for r in results)
     return results  # type: ignore[return-value]
-
-
-def _from_cache(
-    cache: ParseCache, path: Path, name: str, kind: str
-) -> tuple[SourceFile, list[ConfigError], bytes] | None:
-    """A file's parsed data from the cache, as read_and_validate would give it; None on a
-    miss (or when the file cannot be read: read_and_validate then says why)."""
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return None
-    digest = hashlib.sha256(raw).digest()
-    data = cache.get(cache.key(digest, kind))
-    if data is None:
-        return None
-    return SourceFile(name, None, data, path=path, sha256=digest), [], digest
 
 
 def effective_setting(

@@ -68,6 +68,10 @@ class ParseCache:
     def key(self, sha256: bytes, kind: str) -> str:
         return hashlib.sha256(sha256 + kind.encode() + parser_digest().encode()).hexdigest()
 
+    def has(self, key: str) -> bool:
+        """Whether there is an entry for `key` (`get` may still find it unreadable)."""
+        return (self.directory / f"{key}{_SUFFIX}").is_file()
+
     def get(self, key: str) -> Any | None:
         """The data cached under `key`, or None."""
         self._used.add(key)
