@@ -158,6 +158,28 @@ class _Loader:
         results, cached, overlapped = _read_all(jobs, meanwhile, cache)
         if overlapped:
             meanwhile = None
+        try:
+            config = self._from_sources(files, results, cached, cache)
+        except BaseException:
+            if cache is not None:
+                cache.discard()  # what parse workers staged for this load
+            raise
+        if cache is not None:
+            cache.commit()
+        # Without parse workers to wait for, `meanwhile` runs last: what it builds (a plan's
+        # snapshot cache) then reuses the memory the parsed trees left, where running it
+        # while they were alive made the peak about 100 MiB higher at 1M listings.
+        if meanwhile is not None:
+            meanwhile()
+        return config
+
+    def _from_sources(
+        self,
+        files: list[tuple[Path, str]],
+        results: list[_Read],
+        cached: set[int],
+        cache: ParseCache | None,
+    ) -> Config:
         sources: dict[str, list[SourceFile]] = {kind: [] for kind in schema.SCHEMA_NAMES}
         parsed: list[tuple[str, SourceFile, bytes]] = []  # valid files the cache lacks
         for index, ((path, kind), (source, problems, digest)) in enumerate(
@@ -188,20 +210,7 @@ class _Loader:
         if cache is not None and not self.errors:
             for kind, source, digest in parsed:  # before building drops the product data
                 cache.stage(cache.key(digest, kind), source.data)
-        try:
-            config = self._build(sources)
-        except BaseException:
-            if cache is not None:
-                cache.discard()
-            raise
-        if cache is not None:
-            cache.commit()
-        # Without parse workers to wait for, `meanwhile` runs last: what it builds (a plan's
-        # snapshot cache) then reuses the memory the parsed trees left, where running it
-        # while they were alive made the peak about 100 MiB higher at 1M listings.
-        if meanwhile is not None:
-            meanwhile()
-        return config
+        return self._build(sources)
 
     def _parse_cache(self) -> ParseCache | None:
         """The parse cache in the state directory project.yaml names; None when that file
@@ -1150,13 +1159,13 @@ def _read_all(
     meanwhile: Callable[[], None] | None = None,
     cache: ParseCache | None = None,
 ) -> tuple[list[_Read], set[int], bool]:
-    """Parse every file; the indexes of those the parse cache had; whether `meanwhile` ran
-    (it runs while worker processes parse, when there are any). What is not cached
-    is parsed by one process per core when there is a lot of it (YAML parsing is CPU-bound
-    and files are independent), else in this process. `meanwhile` runs here while the
-    workers parse."""
+    """Parse every file; the indexes of those the parse cache has (or has staged); whether
+    `meanwhile` ran (it runs here while worker processes parse, when there are any). What is
+    not cached is parsed by one process per core when there is a lot of it (YAML parsing is
+    CPU-bound and files are independent), else in this process."""
     results: list[_Read | None] = [None] * len(jobs)
     entries: dict[int, tuple[str, bytes]] = {}  # index -> (cache key, sha256 of the file)
+    staged_here: set[int] = set()  # staged by a worker: already in the cache's hands
     if cache is not None:
         for index, (path, _, kind) in enumerate(jobs):
             try:
@@ -1175,7 +1184,7 @@ def _read_all(
         pool = ProcessPoolExecutor(max_workers=workers)
         # Largest files first keeps both cores busy to the end.
         for i in sorted(todo, key=lambda i: -jobs[i][0].stat().st_size):
-            futures[i] = pool.submit(read_and_validate, *jobs[i])
+            futures[i] = pool.submit(_parse_in_worker, *jobs[i], cache)
     try:
         if meanwhile is not None and pool is not None:
             meanwhile()
@@ -1188,12 +1197,40 @@ def _read_all(
             results[index] = SourceFile(name, None, data, path=path, sha256=digest), [], digest
         for i in todo:
             future = futures.get(i)
-            results[i] = future.result() if future is not None else read_and_validate(*jobs[i])
+            if future is None:
+                results[i] = read_and_validate(*jobs[i])
+                continue
+            result, staged = future.result()
+            source, _, digest = result
+            if staged and cache is not None and source is not None:
+                source.data = cache.take_staged(cache.key(digest, jobs[i][2]))
+                staged_here.add(i)
+                if source.data is None:  # unreadable after all: parse it here
+                    results[i] = read_and_validate(*jobs[i])
+                    continue
+            results[i] = result
     finally:
         if pool is not None:
             pool.shutdown()
-    cached = {i for i in entries if i not in todo}
+    cached = {i for i in entries if i not in todo} | staged_here
     return _all(results), cached, pool is not None
+
+
+def _parse_in_worker(
+    path: Path, name: str, kind: str, cache: ParseCache | None
+) -> tuple[_Read, bool]:
+    """read_and_validate in a worker process. A valid file's data goes back through the
+    parse cache (staged for this load, and read back by the main process) rather than
+    through the result pipe: it has to be pickled once either way, and this way the main
+    process does not pickle it again to cache it. True when it was staged."""
+    result = read_and_validate(path, name, kind)
+    source, problems, digest = result
+    if cache is None or source is None or problems:
+        return result, False
+    if not cache.stage(cache.key(digest, kind), source.data):
+        return result, False
+    source.data = None
+    return result, True
 
 
 def _all(results: list[_Read | None]) -> list[_Read]:

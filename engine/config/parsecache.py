@@ -21,6 +21,7 @@ import io
 import logging
 import os
 import pickle
+import secrets
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -64,6 +65,8 @@ class ParseCache:
         self.directory = state_dir / "cache" / "config"
         self._used: set[str] = set()
         self._staged: list[str] = []
+        # Names this load's staged files (parse workers stage too, with a copy of this cache).
+        self._load_id = secrets.token_hex(6)
 
     def key(self, sha256: bytes, kind: str) -> str:
         return hashlib.sha256(sha256 + kind.encode() + parser_digest().encode()).hexdigest()
@@ -75,8 +78,18 @@ class ParseCache:
     def get(self, key: str) -> Any | None:
         """The data cached under `key`, or None."""
         self._used.add(key)
+        return self._read(self.directory / f"{key}{_SUFFIX}", key)
+
+    def take_staged(self, key: str) -> Any | None:
+        """The data a parse worker staged for `key` (its copy of this cache cannot tell this
+        one), now staged here too; None if it cannot be read back."""
+        self._used.add(key)
+        self._staged.append(key)
+        return self._read(self._staged_path(key), key)
+
+    def _read(self, path: Path, key: str) -> Any | None:
         try:
-            raw = (self.directory / f"{key}{_SUFFIX}").read_bytes()
+            raw = path.read_bytes()
         except OSError:
             return None
         try:
@@ -85,9 +98,9 @@ class ParseCache:
             log.warning("config parse cache: ignoring unreadable entry %s (%s)", key, err)
             return None
 
-    def stage(self, key: str, data: Any) -> None:
+    def stage(self, key: str, data: Any) -> bool:
         """Write `data` for `key`, to take effect at `commit`: a load that fails later (a
-        cross-file error) must leave nothing behind."""
+        cross-file error) must leave nothing behind. False if it could not be written."""
         self._used.add(key)
         path = self._staged_path(key)
         try:
@@ -96,8 +109,9 @@ class ParseCache:
         except OSError as err:  # the cache only saves time: say so, and go on without it
             log.warning("config parse cache: could not write %s (%s)", path, err)
             path.unlink(missing_ok=True)
-            return
+            return False
         self._staged.append(key)
+        return True
 
     def commit(self) -> None:
         """Make the staged entries current and remove the ones no load here used."""
@@ -116,7 +130,7 @@ class ParseCache:
         self._staged.clear()
 
     def _staged_path(self, key: str) -> Path:
-        return self.directory / f"{key}{_SUFFIX}.{os.getpid()}.staged"
+        return self.directory / f"{key}{_SUFFIX}.{self._load_id}.staged"
 
     def _prune(self) -> None:
         """Remove the entries this load did not use (and anything a killed load staged)."""

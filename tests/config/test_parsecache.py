@@ -108,3 +108,15 @@ def test_an_entry_that_would_build_anything_but_data_is_refused(tmp_path, monkey
     (cache.directory / f"{key}.pickle").write_bytes(pickle.dumps({"rates": _RunsCode()}))
     assert cache.get(key) is None
     assert not (tmp_path / "pwned").exists()
+
+
+def test_parse_workers_hand_their_files_over_through_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(loader, "PARALLEL_THRESHOLD_BYTES", 0)  # workers even for this one
+    root = write_config(tmp_path / "config")
+    in_workers = load_config(root, parse_cache=True)
+    assert in_workers.products == load_config(root).products
+    assert len(entries(root)) == 5 and all(e.endswith(".pickle") for e in entries(root))
+    write_config(root, edited(PRODUCTS, 'base_price: "59.99"', 'base_price: "-1"'))
+    with pytest.raises(ConfigErrors):
+        load_config(root, parse_cache=True)
+    assert len(entries(root)) == 5  # the failed load staged and then dropped its files
