@@ -42,7 +42,7 @@ from engine.desired.stock import (
     Replenishment,
     Reservation,
     SiteStock,
-    allocate,
+    allocated_quantities,
     recommend_fba,
 )
 from engine.gcpause import gc_paused
@@ -66,7 +66,7 @@ class NeedsReview:
 class DesiredState:
     resources: dict[str, Resource]  # by address; marketplaces in project order, SKUs in file order
     needs_review: tuple[NeedsReview, ...]
-    replenishment: tuple[Replenishment, ...]
+    replenishment: tuple[Replenishment, ...]  # empty when render(replenishment=False)
     rendered_at: datetime
 
     def for_marketplaces(self, codes: Iterable[str]) -> DesiredState:
@@ -112,18 +112,25 @@ def render(
     live_quantities: LiveQuantities | None = None,
     *,
     reservation: Reservation | None = None,
+    replenishment: bool = True,
 ) -> DesiredState:
     """Every listing the config describes. Without live quantities every MFN site starts
     from 0, so the allocation shows what a fresh account would get. Without a reservation
-    (orders never pulled) no unit on hand is taken as sold."""
+    (orders never pulled) no unit on hand is taken as sold. `replenishment=False` leaves
+    out the FBA shipment recommendations (a plan does not use them, and at 1M listings they
+    were 200,000 recommendations worked out and dropped)."""
     if now.tzinfo is None:
         raise ValueError("render needs a timezone-aware `now`")
     with gc_paused():
-        return _render(config, now, live_quantities or {}, reservation)
+        return _render(config, now, live_quantities or {}, reservation, replenishment)
 
 
 def _render(
-    config: Config, now: datetime, live: LiveQuantities, reservation: Reservation | None
+    config: Config,
+    now: datetime,
+    live: LiveQuantities,
+    reservation: Reservation | None,
+    replenishment: bool,
 ) -> DesiredState:
     """Product by product (a product's data is read for all its marketplaces while it is
     at hand: at 1M listings, sweeping the whole catalog once per marketplace made rendering
@@ -132,12 +139,14 @@ def _render(
     reserved = {} if reservation is None else reservation.units
     rendered: dict[str, list[Resource]] = {code: [] for code in config.marketplaces}
     held: dict[str, list[NeedsReview]] = {code: [] for code in config.marketplaces}
-    replenishment: list[Replenishment] = []
+    recommendations: list[Replenishment] = []
     markets = list(config.marketplaces.values())
     for sku, product in config.products.items():
         sites = [(mkt, mkt.overrides.get(sku)) for mkt in markets if mkt.lists(sku)]
-        quantities, recommended = _allocate(context, live, reserved, product, sites)
-        replenishment.extend(recommended)
+        quantities, recommended = _allocate(
+            context, live, reserved, product, sites, recommend=replenishment
+        )
+        recommendations.extend(recommended)
         for (mkt, override), quantity in zip(sites, quantities, strict=True):
             if not _has_texts(mkt, product, override):
                 held[mkt.code].append(
@@ -152,7 +161,7 @@ def _render(
             rendered[mkt.code].append(render_listing(context, mkt, product, override, quantity))
     resources = {address(code, r.sku): r for code, listings in rendered.items() for r in listings}
     needs_review = tuple(n for items in held.values() for n in items)
-    return DesiredState(resources, needs_review, tuple(replenishment), now)
+    return DesiredState(resources, needs_review, tuple(recommendations), now)
 
 
 def explain(
@@ -527,11 +536,13 @@ def _allocate(
     reserved: Mapping[str, int],
     product: Product,
     sites: list[tuple[MarketplaceConfig, Override | None]],
+    *,
+    recommend: bool = True,
 ) -> tuple[list[int | None], list[Replenishment]]:
     """One product's MFN quantity per site (None for FBA, whose quantity Amazon owns), and
-    its FBA replenishment recommendations. Units reserved by unshipped orders come off an
-    MFN SKU's on hand; FBA orders ship from Amazon's stock, so FBA replenishment is left as
-    it was."""
+    (when `recommend`) its FBA replenishment recommendations. Units reserved by unshipped
+    orders come off an MFN SKU's on hand; FBA orders ship from Amazon's stock, so FBA
+    replenishment is left as it was."""
     sku = product.sku
     stock = []
     for mkt, override in sites:
@@ -542,7 +553,9 @@ def _allocate(
         stock.append(SiteStock(mkt.code, live.get((mkt.code, sku), 0), *thresholds))
     on_hand = context.config.central_stock.get(sku)  # None: not in the stock file, unknown
     if product.fulfillment == "MFN":
-        return [a.quantity for a in allocate(on_hand, stock, reserved.get(sku, 0))], []
+        return allocated_quantities(on_hand, stock, reserved.get(sku, 0)), []
+    if not recommend:
+        return [None] * len(sites), []
     return [None] * len(sites), recommend_fba(sku, on_hand or 0, stock)
 
 

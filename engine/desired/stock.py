@@ -115,18 +115,27 @@ def allocate(
 ) -> list[Allocation]:
     """MFN quantities for `sites` (in project order) out of `on_hand` units, of which
     `reserved` are sold in orders not shipped yet; see the module docstring."""
+    quantities = allocated_quantities(on_hand, sites, reserved)
+    return [
+        Allocation(s.marketplace, s.local, max(q - s.held, 0), max(s.held - q, 0))
+        for s, q in zip(sites, quantities, strict=True)
+    ]
+
+
+def allocated_quantities(
+    on_hand: int | None, sites: Sequence[SiteStock], reserved: int = 0
+) -> list[int]:
+    """The quantities `allocate` arrives at, without the grants and pull-backs behind them:
+    rendering allocates every SKU of the catalog and needs only these."""
+    held = [s.held for s in sites]
     if on_hand is None or not sites:
-        return [Allocation(s.marketplace, s.local, 0) for s in sites]
+        return held
     capacity = max(0, on_hand - reserved - max(s.safety_buffer for s in sites))
-    advertised = sum(s.held for s in sites)
+    advertised = sum(held)
     if advertised > capacity:
-        kept = _pull_back(capacity, sites)
-        return [
-            Allocation(s.marketplace, s.local, 0, s.held - k)
-            for s, k in zip(sites, kept, strict=True)
-        ]
+        return _pull_back(capacity, sites)
     grants = _grants(capacity - advertised, sites)
-    return [Allocation(s.marketplace, s.local, g) for s, g in zip(sites, grants, strict=True)]
+    return [h + g for h, g in zip(held, grants, strict=True)]
 
 
 def _pull_back(capacity: int, sites: Sequence[SiteStock]) -> list[int]:

@@ -110,7 +110,7 @@ def _build_plan(
     if refresh:
         # Quantities are unknown until live is read (allocation starts from them), so they are
         # left out of what decides which listings need fresh detail.
-        first = render(config, now).for_marketplaces(codes)
+        first = render(config, now, replenishment=False).for_marketplaces(codes)
         wanted = {a: replace(r, quantity=None) for a, r in first.resources.items()}
     seller_id = config.project.seller_id
     with state.read() as conn:
@@ -123,7 +123,7 @@ def _build_plan(
         **quantities_elsewhere(config, backend, codes, applied),
         **live_quantities(live_resources.values()),
     }
-    desired = render(config, now, quantities, reservation=reservation)
+    desired = render(config, now, quantities, reservation=reservation, replenishment=False)
     if len(codes) < len(config.marketplaces):
         desired = desired.for_marketplaces(codes)
     held = {n.address: n.reason for n in desired.needs_review}

@@ -365,3 +365,11 @@ def test_marketplaces_with_equal_rules_share_prices_and_explain_agrees(make_conf
         traced = {f.name: f.value for f in explain(config, NOW, *resource.key).fields}
         for name in ("our_price", "list_price", "minimum_seller_allowed_price", "quantity"):
             assert traced[name] == getattr(resource, name), (resource.address, name)
+
+
+def test_a_render_without_replenishment_differs_in_nothing_else(make_config):
+    config = make_config()
+    full = render(config, NOW, {("DE", "SPK-1"): 1})
+    lean = render(config, NOW, {("DE", "SPK-1"): 1}, replenishment=False)
+    assert full.replenishment and lean.replenishment == ()
+    assert lean.resources == full.resources and lean.needs_review == full.needs_review
