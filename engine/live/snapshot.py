@@ -34,7 +34,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from engine.desired.resource import Resource, SalePrice
+from engine.desired.resource import Resource, SalePrice, address
 from engine.live.attributes import market
 from engine.live.backend import LiveListing
 from engine.plan.diff import MANAGED_FIELDS, field_values
@@ -147,7 +147,8 @@ class Snapshot:
     entries: Mapping[str, CachedListing]  # by SKU
 
     def listings(self) -> dict[str, LiveListing]:
-        return {e.listing.address: e.listing for e in self.entries.values()}
+        code = self.marketplace
+        return {address(code, sku): e.listing for sku, e in self.entries.items()}
 
 
 def stand_in(marketplace: str, row: ReportRow, applied: Mapping[str, Any]) -> LiveListing | None:
@@ -356,19 +357,24 @@ def _encode_row(entry: CachedListing, strings: _StringTable) -> list[Any]:
     ]
 
 
+class _Amounts(dict[int | None, Decimal | None]):
+    """String table index -> Decimal, made on first use (None -> None): a lookup per money
+    column costs less than a function call."""
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__({None: None})
+        self._texts = texts
+
+    def __missing__(self, index: int) -> Decimal:
+        amount = self[index] = Decimal(self._texts[index])
+        return amount
+
+
 def _decode_rows(rows: list[list[Any]], texts: list[str]) -> dict[str, CachedListing]:
     """Rows back into listings, by SKU. Equal amounts share one Decimal (they are
     immutable), as equal texts share one string. A million rows are decoded per plan, so
     Resources are built positionally (in field order: see SNAPSHOT_COLUMNS)."""
-    amounts: list[Decimal | None] = [None] * len(texts)
-
-    def money(index: int | None) -> Decimal | None:
-        if index is None:
-            return None
-        amount = amounts[index]
-        if amount is None:
-            amount = amounts[index] = Decimal(texts[index])
-        return amount
+    money = _Amounts(texts)
 
     statuses: dict[tuple[str, ...], tuple[str, ...]] = {}  # a handful of distinct ones
     entries = {}
@@ -383,15 +389,15 @@ def _decode_rows(rows: list[list[Any]], texts: list[str]) -> dict[str, CachedLis
             texts[cur],
             texts[lang],
             texts[channel],
-            money(our_price),
+            money[our_price],
             texts[title],
             texts[brand],
             tuple([texts[b] for b in bullets]),
             texts[description],
-            money(list_price),
+            money[list_price],
             None if sale is None else SalePrice.from_dict(sale),
-            money(minimum),
-            money(maximum),
+            money[minimum],
+            money[maximum],
             quantity,
             tuple(sorted(identifiers.items())) if identifiers else (),
         )
