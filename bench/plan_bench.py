@@ -21,6 +21,7 @@ import argparse
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -135,6 +136,7 @@ def main() -> int:
         help="cold: parse every config file (no parse cache); warm: unchanged files from "
         "the parse cache the cold run left, as on a seller's second plan",
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs per config; prints medians")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure is not None:
@@ -151,15 +153,33 @@ def main() -> int:
         prepare(folder, args.skus, args.marketplaces, args.changed)
         print(f"prepared {folder} in {time.perf_counter() - started:.1f} s")
     for run in ("cold", "warm") if args.config == "both" else (args.config,):
-        if run == "cold":
-            shutil.rmtree(folder / ".sellersync" / "cache" / "config", ignore_errors=True)
-        print(
-            f"plan --no-refresh: {args.skus:,} SKUs x {args.marketplaces} marketplaces, "
-            f"{run} config ({'every file parsed' if run == 'cold' else 'from the parse cache'})"
-        )
-        code = subprocess.call([sys.executable, __file__, "--measure", str(folder)])
-        if code:
-            return code
+        totals: list[tuple[float, float]] = []
+        for attempt in range(1, args.repeat + 1):
+            if run == "cold":
+                shutil.rmtree(folder / ".sellersync" / "cache" / "config", ignore_errors=True)
+            print(
+                f"plan --no-refresh: {args.skus:,} SKUs x {args.marketplaces} marketplaces, "
+                f"{run} config ({'every file parsed' if run == 'cold' else 'from the parse cache'})"
+                f", run {attempt} of {args.repeat}"
+            )
+            done = subprocess.run(
+                [sys.executable, __file__, "--measure", str(folder)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            print(done.stdout, end="", flush=True)
+            if done.returncode:
+                print(done.stderr, end="", file=sys.stderr)
+                return done.returncode
+            total_line, peak_line = done.stdout.splitlines()[-2:]  # "total ...", "peak RSS ..."
+            totals.append((float(total_line.split()[1]), float(peak_line.split()[2])))
+        if args.repeat > 1:
+            print(
+                f"{run} config: median of {args.repeat} runs: "
+                f"{statistics.median(t for t, _ in totals):.2f} s total, "
+                f"{statistics.median(p for _, p in totals):.0f} MiB peak RSS"
+            )
     return 0
 
 
