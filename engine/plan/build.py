@@ -4,7 +4,9 @@ The pure steps (render, diff, Plan.build) are untouched; this module feeds them,
 set by stock allocation, which depends on what each MFN listing holds live:
 
 1. read live state through the backend: a refresh (report and detail, told which listings
-   the config wants so that their detail is current) or the local snapshot cache;
+   the config wants so that their detail is current) or the local snapshot cache (which
+   `load_for_plan` reads while the config's parse workers run). A plan of some marketplaces
+   also reads the MFN quantities the others hold, since they share each SKU's stock;
 2. render the desired state with the live quantities and the units reserved for unshipped
    orders (engine.ops.unshipped, from the orders `sync orders pull` stored; when no
    marketplace was ever pulled nothing is reserved and the plan carries a note saying so);

@@ -80,13 +80,12 @@ class Inputs:
 
     @cached_property
     def _lowest(self) -> dict[str, LowestPrice]:
-        return {
-            address: lowest_price(
-                resource.our_price, currency(resource.currency), discounts, self.now
-            )
-            for address, discounts in self.discounts.items()
-            for resource in (self.desired[address],)
-        }
+        found = {}
+        for address, discounts in self.discounts.items():
+            resource = self.desired[address]
+            cur = currency(resource.currency)
+            found[address] = lowest_price(resource.our_price, cur, discounts, self.now)
+        return found
 
     def lowest(self, address: str) -> LowestPrice:
         """The lowest price a buyer can reach on a desired listing: its own price now when
