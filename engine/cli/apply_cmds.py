@@ -221,7 +221,8 @@ def apply_cmd(
         # Before anything is shown as applicable: a plan with an unapproved block, or with
         # an approval that has expired since planning, writes nothing (exit 3).
         ensure_applicable(saved[0], now=datetime.now(UTC))
-    with live_session(config, "apply") as (backend, db):
+    outcome: list[int] = []  # the exit code, once there is one: the heartbeat's verdict
+    with live_session(config, "apply", succeeded=lambda: outcome == [0]) as (backend, db):
         if saved is None:
             run = build_plan(config, backend, db, now=backend.now())
             plan, plan_digest = plan_in_memory(run.plan)
@@ -245,6 +246,7 @@ def apply_cmd(
                 after_write=kill_switch(os.environ),
             )
             report = executor.apply(plan, plan_digest, config.digest)
+            outcome.append(report.exit_code)
     for line in summary_lines(report):
         click.echo(line)
     return report.exit_code

@@ -3,7 +3,7 @@ API call is recorded in it (the call log feeds rate and health reports)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -24,13 +24,16 @@ def live_session(
     *,
     full_refresh: bool = False,
     preloaded: dict[str, Snapshot] | None = None,
+    succeeded: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[SpApiBackend, StateDB]]:
     """The backend (the embedded sandbox starts in-process) and the open state store;
     both are closed on exit. `full_refresh` makes a refresh fetch every listing's detail.
     With `activity`, the run is recorded in the heartbeats (`sync status` shows the last run
     and last success): a success when the block ends without an exception, at the backend's
-    time (the sandbox's virtual clock when serving it). `preloaded`: cached snapshots already
-    read (engine.plan.build.load_for_plan)."""
+    time (the sandbox's virtual clock when serving it). A block that ends normally is a
+    success unless `succeeded` says otherwise (an apply whose writes failed returns exit 1
+    without raising). `preloaded`: cached snapshots already read
+    (engine.plan.build.load_for_plan)."""
     db = open_state(config.project.state, config.state_dir)
     try:
         seller_id = config.project.seller_id
@@ -52,7 +55,7 @@ def live_session(
             ok = False
             try:
                 yield backend, db
-                ok = True
+                ok = succeeded() if succeeded is not None else True
             finally:
                 if activity is not None:
                     with db.write() as conn:
