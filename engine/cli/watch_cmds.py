@@ -9,6 +9,7 @@ that could not be read, a breaker write that failed or was deferred, a failed we
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -48,9 +49,11 @@ def _pass(config_dir: Path, as_json: bool, markdown_file: Path | None) -> int:
         now = backend.now()
         desired = render(config, now).resources
         report = watch_once(config, backend, db, desired, now)
-    url = config.project.watch.webhook_url
+    url, problem = config.project.watch.webhook(os.environ)
     if url is not None:
         report.notify_error = post_summary(url, report.to_dict())
+    elif problem is not None:
+        report.notify_error = problem
     if markdown_file is not None:
         markdown_file.write_text(summary.markdown(report), encoding="utf-8")
     if as_json:

@@ -362,8 +362,20 @@ class _Loader:
             prune=SkuSelector.of(data.get("prune", ())),
             source=src,
             health=self._health(src, data.get("health", {})),
-            watch=_watch_settings(data.get("watch", {})),
+            watch=self._watch(src, data.get("watch", {})),
         )
+
+    def _watch(self, src: SourceFile, data: dict[str, Any]) -> WatchSettings:
+        if "webhook_url" in data and "webhook_url_env" in data:
+            self.errors.append(
+                src.error(
+                    ("watch", "webhook_url_env"),
+                    "give webhook_url or webhook_url_env, not both (webhook_url_env keeps a "
+                    "URL with a token out of git)",
+                    at_key=True,
+                )
+            )
+        return _watch_settings(data)
 
     def _sandbox_forced(self) -> bool:
         """Whether SELLERSYNC_BACKEND asks for the sandbox (see the module docstring). Any
@@ -1263,6 +1275,7 @@ def _watch_settings(data: dict[str, Any]) -> WatchSettings:
     default = WatchSettings()
     return WatchSettings(
         webhook_url=data.get("webhook_url"),
+        webhook_url_env=data.get("webhook_url_env"),
         overlap_minutes=data.get("overlap_minutes", default.overlap_minutes),
         first_lookback_hours=data.get("first_lookback_hours", default.first_lookback_hours),
         velocity_window_minutes=velocity.get("window_minutes", default.velocity_window_minutes),

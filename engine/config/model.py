@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -118,6 +119,9 @@ class StateStore:
     dsn_env: str = "SELLERSYNC_STATE_DSN"
 
 
+_HTTP_URL = re.compile(r"^https?://\S+$")  # as the schema checks watch.webhook_url
+
+
 @dataclass(frozen=True, slots=True)
 class WatchSettings:
     """`watch` in project.yaml: the order watchdog's re-read window, its velocity rule and
@@ -125,12 +129,26 @@ class WatchSettings:
     while a normal day (a few units per SKU) never comes near them."""
 
     webhook_url: str | None = None
+    webhook_url_env: str | None = None  # the variable holding the URL instead
     overlap_minutes: int = 30
     first_lookback_hours: int = 24
     velocity_window_minutes: int = 60
     velocity_baseline_days: int = 7
     velocity_multiplier: Decimal = Decimal(10)
     velocity_min_units: int = 10
+
+    def webhook(self, env: Mapping[str, str]) -> tuple[str | None, str | None]:
+        """(the URL to post the summary to, or None; why none although one is configured).
+        A variable that is unset or not an http(s) URL is a problem to report, never a
+        reason to skip the watch itself: its breakers matter more than its summary."""
+        if self.webhook_url_env is None:
+            return self.webhook_url, None
+        url = env.get(self.webhook_url_env, "").strip()
+        if not url:
+            return None, f"{self.webhook_url_env} is not set: the summary was not posted"
+        if not _HTTP_URL.match(url):
+            return None, f"{self.webhook_url_env} is not an http(s) URL: the summary was not posted"
+        return url, None
 
 
 @dataclass(frozen=True, slots=True)

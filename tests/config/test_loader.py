@@ -104,3 +104,30 @@ def test_load_project_reports_a_bad_or_missing_project_file(tmp_path):
     with pytest.raises(ConfigErrors) as caught:
         load_project(tmp_path / "empty", env={})
     assert "cannot read file" in caught.value.lines()[0]
+
+
+def test_the_watch_webhook_can_come_from_the_environment(make_config):
+    watch = make_config(project_with("watch:\n  webhook_url_env: TEAM_HOOK\n")).project.watch
+    assert watch.webhook({"TEAM_HOOK": " https://hooks.example/T0KEN \n"}) == (
+        "https://hooks.example/T0KEN",
+        None,
+    )
+    assert watch.webhook({}) == (None, "TEAM_HOOK is not set: the summary was not posted")
+    assert watch.webhook({"TEAM_HOOK": "hooks.example/T0KEN"}) == (
+        None,
+        "TEAM_HOOK is not an http(s) URL: the summary was not posted",
+    )
+    inline = make_config(project_with("watch:\n  webhook_url: https://h.example/x\n"))
+    assert inline.project.watch.webhook({"TEAM_HOOK": "https://other"}) == (
+        "https://h.example/x",
+        None,
+    )
+
+
+def test_a_webhook_url_and_its_variable_together_are_an_error(make_config):
+    both = "watch:\n  webhook_url: https://h.example/T0KEN\n  webhook_url_env: TEAM_HOOK\n"
+    with pytest.raises(ConfigErrors) as raised:
+        make_config(project_with(both))
+    [error] = raised.value.errors
+    assert error.field == "watch.webhook_url_env"
+    assert "not both" in error.message and "T0KEN" not in error.message
