@@ -373,3 +373,21 @@ def test_a_render_without_replenishment_differs_in_nothing_else(make_config):
     lean = render(config, NOW, {("DE", "SPK-1"): 1}, replenishment=False)
     assert full.replenishment and lean.replenishment == ()
     assert lean.resources == full.resources and lean.needs_review == full.needs_review
+
+
+def test_equal_prices_in_two_currencies_keep_their_own_minor_units(make_config):
+    # 1980 USD with a ".00" ending and 1980 JPY at a rate of 1 are equal Decimals; each must
+    # still carry its own currency's minor units.
+    config = make_config(
+        {
+            "fx.yaml": MINIMAL_FILES["fx.yaml"].replace('JPY: "150.00"', 'JPY: "1"'),
+            "products/audio.yaml": MINIMAL_FILES["products/audio.yaml"].replace(
+                'base_price: "59.99"', 'base_price: "1980"'
+            ),
+            "marketplaces/US.yaml": 'marketplace: US\npricing:\n  ending: ".00"\n',
+        }
+    )
+    resources = render(config, NOW).resources
+    us, jp = resources['listing.US["HP-100"]'], resources['listing.JP["HP-100"]']
+    assert us.our_price == jp.our_price
+    assert (f"{us.our_price:f}", f"{jp.our_price:f}") == ("1980.00", "1980")
