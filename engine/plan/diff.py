@@ -128,8 +128,11 @@ def diff(
             continue
         if last is not None:
             drift.extend(_drifted(address, have, last))
-        want_values = field_values(want)
-        have_values = field_values(have, want)
+        # field_values, inlined: this line runs for every listing of the account.
+        want_values = _managed_values(want)
+        have_values = _managed_values(have)
+        if want.quantity is None:
+            have_values = (*have_values[:-1], None)
         if want_values == have_values:
             unchanged += 1
             continue
