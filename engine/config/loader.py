@@ -1216,10 +1216,10 @@ def _read_all(
             source, _, digest = result
             if staged and cache is not None and source is not None:
                 source.data = cache.take_staged(cache.key(digest, jobs[i][2]))
-                staged_here.add(i)
                 if source.data is None:  # unreadable after all: parse it here
                     results[i] = read_and_validate(*jobs[i])
                     continue
+                staged_here.add(i)
             results[i] = result
     finally:
         if pool is not None:

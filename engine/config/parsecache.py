@@ -84,8 +84,12 @@ class ParseCache:
         """The data a parse worker staged for `key` (its copy of this cache cannot tell this
         one), now staged here too; None if it cannot be read back."""
         self._used.add(key)
-        self._staged.append(key)
-        return self._read(self._staged_path(key), key)
+        data = self._read(self._staged_path(key), key)
+        if data is None:
+            self._staged_path(key).unlink(missing_ok=True)
+        else:
+            self._staged.append(key)
+        return data
 
     def _read(self, path: Path, key: str) -> Any | None:
         try:
