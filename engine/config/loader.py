@@ -1187,15 +1187,15 @@ def _read_all(
             key = cache.key(digest, kind)
             if cache.has(key):
                 entries[index] = (key, digest)
-    todo = [i for i in range(len(jobs)) if i not in entries]
-    total = sum(jobs[i][0].stat().st_size for i in todo if jobs[i][0].is_file())
-    workers = min(os.cpu_count() or 1, len(todo))
+    to_parse = [i for i in range(len(jobs)) if i not in entries]
+    total = sum(jobs[i][0].stat().st_size for i in to_parse if jobs[i][0].is_file())
+    workers = min(os.cpu_count() or 1, len(to_parse))
     pool = None
     futures = {}
     if total >= PARALLEL_THRESHOLD_BYTES and workers >= 2:
         pool = ProcessPoolExecutor(max_workers=workers)
         # Largest files first keeps both cores busy to the end.
-        for i in sorted(todo, key=lambda i: -jobs[i][0].stat().st_size):
+        for i in sorted(to_parse, key=lambda i: -jobs[i][0].stat().st_size):
             futures[i] = pool.submit(_parse_in_worker, *jobs[i], cache)
     try:
         if meanwhile is not None and pool is not None:
@@ -1204,10 +1204,10 @@ def _read_all(
             path, name, _ = jobs[index]
             data = cache.get(key) if cache is not None else None
             if data is None:  # unreadable after all: parse it
-                todo.append(index)
+                to_parse.append(index)
                 continue
             results[index] = SourceFile(name, None, data, path=path, sha256=digest), [], digest
-        for i in todo:
+        for i in to_parse:
             future = futures.get(i)
             if future is None:
                 results[i] = read_and_validate(*jobs[i])
@@ -1224,7 +1224,7 @@ def _read_all(
     finally:
         if pool is not None:
             pool.shutdown()
-    cached = {i for i in entries if i not in todo} | staged_here
+    cached = {i for i in entries if i not in to_parse} | staged_here
     return _all(results), cached, pool is not None
 
 
