@@ -31,7 +31,7 @@ from engine.live.attributes import ListingShapeError
 from engine.live.backend import Backend, LiveListing, issues_text
 from engine.plan.diff import ResourceChange
 from engine.plan.model import change_from_json
-from engine.plan.text import _value
+from engine.plan.text import field_text
 from engine.state import journal, last_applied
 from engine.state.db import StateDB
 from engine.state.journal import Entry
@@ -137,8 +137,8 @@ def _what_live_shows(change: ResourceChange, live: LiveListing | None) -> str:
         return "the listing does not exist live"
     currency = live.resource.currency
     shown = "; ".join(
-        f"{f.field} is {_value(getattr(live.resource, f.field), f.field, currency)} live, "
-        f"not {_value(f.after, f.field, currency)}"
+        f"{f.field} is {field_text(getattr(live.resource, f.field), f.field, currency)} live, "
+        f"not {field_text(f.after, f.field, currency)}"
         for f in change.fields
         if getattr(live.resource, f.field) != f.after
     )

@@ -20,7 +20,7 @@ from typing import Any
 from engine.plan.diff import Action, ResourceChange
 from engine.plan.markdown import GITHUB_COMMENT_LIMIT
 from engine.plan.model import Plan, _iso, _plain
-from engine.plan.text import _value
+from engine.plan.text import field_text
 
 MAX_ROWS = 200  # per Markdown table; the rest is counted, the JSON has everything
 MARKER = "<!-- sellersync-drift -->"  # lets a workflow find and update its own issue
@@ -35,8 +35,8 @@ class DriftedValue:
     currency: str
 
     def describe(self) -> str:
-        applied = _value(self.last_applied, self.field, self.currency)
-        live = _value(self.live, self.field, self.currency)
+        applied = field_text(self.last_applied, self.field, self.currency)
+        live = field_text(self.live, self.field, self.currency)
         return f"{self.field}: last applied {applied}, live {live}"
 
 
@@ -93,7 +93,8 @@ def _fields(change: ResourceChange) -> tuple[str, ...]:
         return ()
     currency = (change.after or change.before).currency  # type: ignore[union-attr]
     return tuple(
-        f"{f.field} = {_value(f.before, f.field, currency)} -> {_value(f.after, f.field, currency)}"
+        f"{f.field} = {field_text(f.before, f.field, currency)} -> "
+        f"{field_text(f.after, f.field, currency)}"
         for f in change.fields
         if f.cause != "drift"
     )
@@ -136,8 +137,8 @@ def render_drift_markdown(report: DriftReport, *, limit: int = GITHUB_COMMENT_LI
             "|---|---|---|---|",
         ]
         for d in report.drifted[:MAX_ROWS]:
-            applied = _value(d.last_applied, d.field, d.currency)
-            live = _value(d.live, d.field, d.currency)
+            applied = field_text(d.last_applied, d.field, d.currency)
+            live = field_text(d.live, d.field, d.currency)
             lines.append(f"| `{d.address}` | {d.field} | {_cell(applied)} | {_cell(live)} |")
         lines += _more(len(report.drifted))
     if report.pending:

@@ -136,15 +136,17 @@ def _field(change: ResourceChange, field: FieldChange, width: int, currency: str
     name = field.field.ljust(width)
     note = CAUSE_NOTES.get(field.cause, "")
     if change.action == "create":
-        return f"+ {name} = {_value(field.after, field.field, currency)}"
+        return f"+ {name} = {field_text(field.after, field.field, currency)}"
     if change.action == "delete":
-        return f"- {name} = {_value(field.before, field.field, currency)}"
-    before = _value(field.before, field.field, currency)
-    after = _value(field.after, field.field, currency)
+        return f"- {name} = {field_text(field.before, field.field, currency)}"
+    before = field_text(field.before, field.field, currency)
+    after = field_text(field.after, field.field, currency)
     return f"~ {name} = {before} -> {after}{note}"
 
 
-def _value(value: Any, field: str, currency: str) -> str:
+def field_text(value: Any, field: str, currency: str) -> str:
+    """A field's value as plan output shows it (money with its currency, texts quoted):
+    drift reports and the apply re-check say values the same way."""
     if value is None:
         return "(none)"
     if isinstance(value, Decimal):
