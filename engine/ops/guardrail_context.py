@@ -24,13 +24,27 @@ from engine.state.orders import OrderFilter
 
 
 def from_store(
-    conn: sa.Connection, seller_id: str, marketplaces: Sequence[str], now: datetime
+    conn: sa.Connection,
+    seller_id: str,
+    marketplaces: Sequence[str],
+    now: datetime,
+    sharing_stock: Sequence[str] = (),
 ) -> GuardrailContext:
-    """The context for a plan of `marketplaces` as of `now` (see the module docstring)."""
+    """The context for a plan of `marketplaces` as of `now` (see the module docstring).
+    `sharing_stock`: the other enabled marketplaces. Their pulled orders owe units from the
+    same stock, so they count in the open order units too (a plan of one marketplace must
+    not look as if the others owed nothing)."""
     pulled = [m for m in marketplaces if order_store.checkpoint(conn, seller_id, m) is not None]
     if not pulled:
         return GuardrailContext()
-    stored = [s for m in pulled for s in order_store.find(conn, seller_id, OrderFilter(m))]
+    others = [
+        m
+        for m in sharing_stock
+        if m not in marketplaces and order_store.checkpoint(conn, seller_id, m) is not None
+    ]
+    stored = [
+        s for m in (*pulled, *others) for s in order_store.find(conn, seller_id, OrderFilter(m))
+    ]
     health = {}
     for marketplace in pulled:
         figures = local_figures((s for s in stored if s.order.marketplace == marketplace), now)

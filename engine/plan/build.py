@@ -140,7 +140,9 @@ def _build_plan(
         wanted_now = {a: r for a, r in wanted_now.items() if a not in live.unreadable}
     with state.read() as conn:
         breakers = watch_state.tripped(conn, seller_id)
-        context = guardrail_context.from_store(conn, seller_id, codes, now)
+        context = guardrail_context.from_store(
+            conn, seller_id, codes, now, sharing_stock=list(config.marketplaces)
+        )
     wanted_now, stopped = hold_tripped(wanted_now, breakers, config.incidents)
 
     def prune(marketplace: str, sku: str) -> bool:

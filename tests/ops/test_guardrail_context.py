@@ -38,3 +38,17 @@ def test_open_order_units_are_the_units_stock_allocation_reserves(db):
     with db.read() as conn:
         context = from_store(conn, SELLER, ["DE"], NOW)
     assert context.open_order_units == {("DE", "HP-100"): 5}  # a Pending order owes units too
+
+
+def test_orders_of_marketplaces_sharing_the_stock_count_in_a_plan_of_one(db):
+    with db.write() as conn:
+        order_store.save(conn, SELLER, order(1, "DE", "Unshipped"))
+        order_store.save(conn, SELLER, order(2, "US", "Unshipped", quantity=4))
+        for code in ("DE", "US"):
+            order_store.set_checkpoint(conn, SELLER, code, NOW - timedelta(minutes=2))
+    with db.read() as conn:
+        alone = from_store(conn, SELLER, ["DE"], NOW)
+        sharing = from_store(conn, SELLER, ["DE"], NOW, sharing_stock=["US", "DE", "JP"])
+    assert alone.open_order_units == {("DE", "HP-100"): 3}
+    assert sharing.open_order_units == {("DE", "HP-100"): 3, ("US", "HP-100"): 4}
+    assert set(sharing.account_health) == {"DE"}  # health is the planned marketplaces' only

@@ -22,9 +22,9 @@ def check_open_orders(inputs: Inputs) -> Iterator[Finding]:
     plus the units still owed to those orders must fit on hand. Stock allocation reserves
     the owed units, so a rendered plan passes: this is a second line, for quantities that
     did not come out of allocation as intended (set by hand, or a fault in allocation).
-    Only the marketplaces in the plan are known: what a marketplace left out of the plan
-    (`-m`) advertises, and its orders when they are not in `open_order_units`, count as
-    nothing, so a finding is always a real over-promise but a pass covers only those. The
+    Of a marketplace left out of the plan (`-m`), its pulled orders count (the plan reads
+    them, as they owe units from the same stock) but what it advertises counts as nothing,
+    so a finding is always a real over-promise but a pass covers only the plan's. The
     finding goes to each marketplace advertising the SKU (lowering any of them helps); a SKU
     the plan advertises nowhere is not flagged, as no plan can ship orders beyond on hand.
 
