@@ -20,14 +20,14 @@ price correction meant to clear a suppressed offer shows the old issue until it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from engine.apply.verify import reflects
-from engine.desired.resource import Resource
-from engine.live.attributes import ListingShapeError
+from engine.desired.resource import Resource, address
 from engine.live.backend import Backend, LiveListing, issues_text
 from engine.plan.diff import ResourceChange
 from engine.plan.model import change_from_json
@@ -103,12 +103,13 @@ def judge(
 
 
 def recheck(backend: Backend, db: StateDB, seller_id: str, now: datetime) -> RecheckReport:
-    """Judge every not-yet-visible entry of the account's finished runs against live (one
-    read per listing, nothing written to Amazon) and journal what changed. The caller holds
-    the account's apply lock."""
+    """Judge every not-yet-visible entry of the account's finished runs against live (20
+    listings a read, as verification reads them: a bulk apply can leave thousands; nothing
+    written to Amazon) and journal what changed. The caller holds the account's apply
+    lock."""
     with db.read() as conn:
         waiting = journal.not_visible_entries(conn, seller_id)
-    checked = [_judge_live(backend, entry, now) for entry in waiting]
+    checked = _judge_live(backend, waiting, now)
     with db.write() as conn:
         for found in checked:
             entry = found.entry
@@ -122,12 +123,21 @@ def recheck(backend: Backend, db: StateDB, seller_id: str, now: datetime) -> Rec
     return RecheckReport(tuple(checked))
 
 
-def _judge_live(backend: Backend, entry: Entry, now: datetime) -> Recheck:
-    try:
-        live = backend.read_listing(entry.payload["marketplace"], entry.payload["sku"])
-    except ListingShapeError as err:
-        return judge(entry, None, now, unreadable=str(err))
-    return judge(entry, live, now)
+def _judge_live(backend: Backend, entries: Sequence[Entry], now: datetime) -> list[Recheck]:
+    by_marketplace: dict[str, list[Entry]] = defaultdict(list)
+    for entry in entries:
+        by_marketplace[entry.payload["marketplace"]].append(entry)
+    judged: dict[tuple[str, int], Recheck] = {}  # by (run id, seq)
+    for marketplace, group in by_marketplace.items():
+        found, unreadable = backend.read_details(marketplace, [e.payload["sku"] for e in group])
+        for entry in group:
+            sku = entry.payload["sku"]
+            why = unreadable.get(address(marketplace, sku))
+            if why is not None:
+                judged[(entry.run_id, entry.seq)] = judge(entry, None, now, unreadable=why)
+            else:
+                judged[(entry.run_id, entry.seq)] = judge(entry, found.get(sku), now)
+    return [judged[(entry.run_id, entry.seq)] for entry in entries]
 
 
 def _what_live_shows(change: ResourceChange, live: LiveListing | None) -> str:

@@ -129,6 +129,13 @@ class Backend(Protocol):
 
     def read_listing(self, marketplace: str, sku: str) -> LiveListing | None: ...
 
+    def read_details(
+        self, marketplace: str, skus: Sequence[str]
+    ) -> tuple[dict[str, LiveListing], dict[str, str]]:
+        """Listings by SKU (a SKU that is not live is left out) and, by address, why a
+        listing could not be read as one; many SKUs a call."""
+        ...
+
     def write(self, change: ResourceChange) -> WriteResult: ...
 
     def write_bulk(self, changes: Sequence[ResourceChange]) -> list[WriteResult]: ...

@@ -188,6 +188,9 @@ class BulkThreshold3:
     def read_listing(self, marketplace, sku):
         return self._backend.read_listing(marketplace, sku)
 
+    def read_details(self, marketplace, skus):
+        return self._backend.read_details(marketplace, skus)
+
     def write(self, change):
         self.singles.append(change.address)
         return self._backend.write(change)

@@ -9,6 +9,7 @@ from engine.apply.verify import reflects, shows_live, wait_until_visible
 from engine.live.documents import Polling
 from engine.plan.diff import diff
 from tests.apply.conftest import FakeTimer, take_offer_down
+from tests.live.conftest import calls_of
 from tests.sandbox.conftest import make_resource
 
 LIVE = make_resource("DE", "HP-1", "19.99", fba=True)
@@ -63,3 +64,22 @@ def test_a_listing_live_cannot_be_read_shows_no_change(backend, sandbox, timer):
     polling = Polling(first=10.0, factor=2.0, longest=10.0, give_up=10.0)
     seen = wait_until_visible(backend, {delete.address: delete}, [delete.address], timer, polling)
     assert seen.not_visible == {delete.address}
+
+
+def test_many_changes_are_verified_twenty_listings_a_call(backend, sandbox, timer):
+    found, _ = backend.read_details("DE", [f"HP-{n:03d}" for n in range(1, 80)])
+    live = [li.resource for li in found.values() if li.resource.quantity is not None][:25]
+    want = {r.address: replace(r, quantity=r.quantity + 1) for r in live}  # type: ignore[operator]
+    changes = {c.address: c for c in diff(want, {r.address: r for r in live}).changes}
+    assert len(changes) == 25  # MFN listings: their quantity is ours to set
+    for change in changes.values():
+        backend.write(change)
+    before = len(calls_of(backend))
+    polling = Polling(first=30.0, factor=1.0, longest=30.0, give_up=30.0)
+
+    seen = wait_until_visible(backend, changes, list(changes), timer, polling)
+
+    assert seen.visible == set(changes) and seen.not_visible == frozenset()
+    reads = [c.operation for c in calls_of(backend)[before:]]
+    # Round one (nothing processed yet) and round two: two calls each, for 20 + 5 listings.
+    assert reads == ["searchListingsItems"] * 4
