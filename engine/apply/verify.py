@@ -14,7 +14,6 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from engine.desired.resource import Resource
-from engine.live.attributes import ListingShapeError
 from engine.live.backend import Backend
 from engine.live.documents import Polling
 from engine.live.throttle import Timer
@@ -33,16 +32,6 @@ def reflects(change: ResourceChange, live: Resource | None) -> bool:
     if live is None:
         return False
     return all(getattr(live, f.field) == f.after for f in change.fields)
-
-
-def shows_live(backend: Backend, change: ResourceChange) -> bool:
-    """Whether live reflects `change` now. A listing live cannot be read as one (its offer
-    taken down in Seller Central, say) shows nothing: not even a delete."""
-    try:
-        listing = backend.read_listing(change.marketplace, change.sku)
-    except ListingShapeError:
-        return False
-    return reflects(change, listing.resource if listing is not None else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +68,8 @@ def visible_now(
     """The `addresses` whose change shows live now. Listings are read 20 a call, per
     marketplace: a bulk apply verifies thousands, and one call per listing at
     getListingsItem's 5 a second made a round of 10,000 take over half an hour. A listing
-    live cannot read as one shows nothing, as in `shows_live`."""
+    live cannot read as one (its offer taken down in Seller Central, say) shows nothing:
+    not even a delete."""
     by_marketplace: dict[str, list[str]] = defaultdict(list)
     for address in addresses:
         by_marketplace[changes[address].marketplace].append(address)

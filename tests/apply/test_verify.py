@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from engine.apply.verify import reflects, shows_live, wait_until_visible
+from engine.apply.verify import reflects, visible_now, wait_until_visible
 from engine.live.documents import Polling
 from engine.plan.diff import diff
 from tests.apply.conftest import FakeTimer, take_offer_down
@@ -60,7 +60,7 @@ def test_a_listing_live_cannot_be_read_shows_no_change(backend, sandbox, timer):
     live = backend.read_listing("DE", "HP-020").resource
     (delete,) = diff({}, {live.address: live}, prune=lambda m, s: True).changes
     take_offer_down(sandbox, "DE", "HP-020")
-    assert not shows_live(backend, delete)  # unreadable is not gone
+    assert not visible_now(backend, {delete.address: delete}, [delete.address])  # unreadable
     polling = Polling(first=10.0, factor=2.0, longest=10.0, give_up=10.0)
     seen = wait_until_visible(backend, {delete.address: delete}, [delete.address], timer, polling)
     assert seen.not_visible == {delete.address}

@@ -109,10 +109,8 @@ class Inputs:
 
     def floor(self, resource: Resource) -> Floor:
         """The listing's floor with how it was worked out, for messages."""
-        rule = self._floor_rule(resource)
-        product = self.config.products[resource.sku]
-        price = rule.price(product, self.config.fx, currency(resource.currency))
-        return Floor(price, rule.basis(product))
+        basis = self._floor_rule(resource).basis(self.config.products[resource.sku])
+        return Floor(self.floor_amount(resource), basis)
 
     def _floor_rule(self, resource: Resource) -> FloorRule:
         code, sku = resource.key
