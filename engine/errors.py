@@ -1,13 +1,15 @@
 """Errors a user can act on. The CLI prints these as one line each and exits 1;
-anything else is a bug and gets a saved traceback (exit 3)."""
+anything else is a bug and gets a saved traceback (engine.exitcodes.ExitCode.INTERNAL_ERROR)."""
 
 from __future__ import annotations
+
+from engine.exitcodes import ExitCode
 
 
 class UserError(Exception):
     """Bad input or a refused operation: the message says what and where."""
 
-    exit_code = 1
+    exit_code: int = ExitCode.USER_ERROR
 
     def lines(self) -> list[str]:
         return [str(self)]

@@ -43,6 +43,7 @@ from engine.apply.stale import (
 )
 from engine.apply.verify import VERIFY_POLLING, wait_until_visible
 from engine.errors import UserError
+from engine.exitcodes import ExitCode
 from engine.live.backend import Backend, LiveListing, WriteResult, issues_text
 from engine.live.documents import Polling
 from engine.live.throttle import Timer
@@ -54,7 +55,7 @@ from engine.state.journal import Change, Entry, Run
 from engine.state.lock import acquire
 
 NOT_SENT = "not sent: "  # error prefix of failed entries that were never written
-EXIT_FAILED = 1
+EXIT_FAILED = ExitCode.USER_ERROR  # a write Amazon refused
 
 
 class OtherRunUnfinished(UserError):

@@ -2,7 +2,8 @@
 
 Each command is a small function that calls the engine and returns an exit code.
 `main()` is the one error handler: a UserError becomes its message on stderr (exit 1,
-or the error's own code); anything unexpected becomes a traceback saved to a log (exit 3).
+or the error's own code); anything unexpected becomes a traceback saved to a log (exit 70).
+Every code is in engine.exitcodes.
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ import click
 
 from engine import __version__
 from engine.errors import UserError
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CRASH = 3
+from engine.exitcodes import ExitCode
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,15 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_code
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        return EXIT_ERROR
+        return ExitCode.USER_ERROR
     except click.ClickException as err:
         err.show()
-        return EXIT_ERROR if err.exit_code == 2 else err.exit_code
+        return ExitCode.USER_ERROR if err.exit_code == 2 else err.exit_code
     except click.exceptions.Exit as err:
         return err.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
-        return 130
+        return ExitCode.INTERRUPTED
     except Exception:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         log = crash_log_dir() / f"sellersync-crash-{stamp}.log"
@@ -100,5 +98,5 @@ def main(argv: list[str] | None = None) -> int:
             "please attach it to a bug report.",
             err=True,
         )
-        return EXIT_CRASH
-    return result if isinstance(result, int) else EXIT_OK
+        return ExitCode.INTERNAL_ERROR
+    return result if isinstance(result, int) else ExitCode.OK

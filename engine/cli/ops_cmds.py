@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import UserError
+from engine.exitcodes import ExitCode
 from engine.live.orders import STATUSES
 from engine.marketplaces import MARKETPLACES
 from engine.ops.health_check import account_health
@@ -199,7 +200,7 @@ def route_cmd(ctx: click.Context, fmt: str, output: Path | None) -> int:
     return 0
 
 
-EXIT_HEALTH_BREACH = 5
+EXIT_HEALTH_BREACH = ExitCode.HEALTH_BREACHED
 
 
 @click.command(name="health")
@@ -321,7 +322,7 @@ def deviation_cmd(ctx: click.Context, refresh: bool, as_json: bool) -> int:
 COMMANDS.append(inventory)
 
 
-EXIT_STATUS_BREACH = 6
+EXIT_STATUS_BREACH = ExitCode.KPI_MISSED
 
 
 @click.command(name="status")

@@ -18,6 +18,7 @@ from engine.adopt import import_listings
 from engine.cli.config_cmds import now_option, parse_now
 from engine.cli.session import live_session
 from engine.config import load_config
+from engine.exitcodes import ExitCode
 from engine.fileio import write_atomic
 from engine.plan.build import PlanRun, build_plan, load_for_plan, selected_marketplaces
 from engine.plan.drift import (
@@ -30,7 +31,7 @@ from engine.plan.markdown import render_markdown
 from engine.plan.text import guardrail_summary, render_text
 from engine.sandbox import jsonio
 
-EXIT_CHANGES = 2
+EXIT_CHANGES = ExitCode.CHANGES
 
 marketplace_option = click.option(
     "--marketplace",

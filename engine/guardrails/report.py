@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from engine.errors import UserError
+from engine.exitcodes import ExitCode
 from engine.guardrails.verdict import Verdict
 
 if TYPE_CHECKING:
     from engine.plan.model import Plan
 
-EXIT_BLOCKED = 3
+EXIT_BLOCKED = ExitCode.BLOCKED
 
 
 @dataclass(frozen=True, slots=True)

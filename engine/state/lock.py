@@ -26,10 +26,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.errors import UserError
+from engine.exitcodes import ExitCode
 from engine.state.db import StateDB, advisory_key
 from engine.state.tables import apply_locks
 
-EXIT_LOCK_HELD = 4  # shared with stale plans: "not now, nothing was written"
+EXIT_LOCK_HELD = ExitCode.STALE_OR_LOCKED  # shared with stale plans: nothing was written
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ import httpx
 from engine.config.model import Config
 from engine.desired.resource import Resource
 from engine.errors import UserError
+from engine.exitcodes import ExitCode
 from engine.live.backend import Backend
 from engine.live.clients import SpApiError
 from engine.live.orders import Order, iso
@@ -35,9 +36,9 @@ from engine.watch.detect import CANCELED, Detection, History, detect
 
 # Amazon: LastUpdatedBefore must be at least two minutes before the request.
 ORDERS_LAG = timedelta(minutes=2)
-EXIT_QUIET = 0
-EXIT_ERROR = 1
-EXIT_TRIPPED = 2
+EXIT_QUIET = ExitCode.OK
+EXIT_ERROR = ExitCode.USER_ERROR
+EXIT_TRIPPED = ExitCode.CHANGES
 
 
 @dataclass(frozen=True, slots=True)

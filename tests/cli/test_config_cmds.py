@@ -9,6 +9,7 @@ import pytest
 from engine.cli import main as cli_main
 from engine.cli.main import main
 from engine.config import load_config
+from engine.exitcodes import ExitCode
 from engine.state import orders as order_store
 from engine.state.db import open_state
 from tests.ops.stored_orders import NOW as AT_NOON
@@ -107,13 +108,15 @@ def test_missing_config_dir(tmp_path, capsys):
     assert "config directory not found" in capsys.readouterr().err
 
 
-def test_unexpected_error_saves_a_traceback_and_exits_3(config_dir, capsys, monkeypatch, tmp_path):
+def test_unexpected_error_saves_a_traceback_and_exits_70(
+    config_dir, capsys, monkeypatch, tmp_path
+):
     def explode(*_args, **_kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr("engine.cli.config_cmds.render", explode)
     monkeypatch.setattr(cli_main, "crash_log_dir", lambda: tmp_path)
-    assert run(config_dir, "validate") == 3
+    assert run(config_dir, "validate") == ExitCode.INTERNAL_ERROR == 70
     err = capsys.readouterr().err
     assert "Internal error: RuntimeError('boom')" in err
     logs = list(tmp_path.glob("sellersync-crash-*.log"))
