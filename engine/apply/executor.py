@@ -36,15 +36,14 @@ from engine.apply.recheck import NOTHING_RECHECKED, RecheckReport, recheck
 from engine.apply.stale import (
     EXIT_STALE,
     PlanStale,
-    changed_reason,
     config_mismatch,
     identity_mismatch,
-    live_changed,
+    stale_reasons,
 )
-from engine.apply.verify import VERIFY_POLLING, wait_until_visible
+from engine.apply.verify import VERIFY_POLLING, read_current, wait_until_visible
 from engine.errors import UserError
 from engine.exitcodes import ExitCode
-from engine.live.backend import Backend, LiveListing, WriteResult, issues_text
+from engine.live.backend import Backend, WriteResult, issues_text
 from engine.live.documents import Polling
 from engine.live.throttle import Timer
 from engine.plan.diff import ResourceChange
@@ -169,9 +168,9 @@ class Executor:
         if point is None:
             if stopped is not None:
                 raise PlanStale([stopped])
-            drifted = [a for a in changes if live_changed(plan, a, self._read(changes[a]))]
+            drifted = stale_reasons(plan, read_current(self.backend, changes, changes))
             if drifted:
-                raise PlanStale([changed_reason(a) for a in drifted])
+                raise PlanStale(drifted)
             if not changes:
                 return ApplyReport(None, False, (), (), (), ())
             run, to_send = self._start(plan, plan_digest)
@@ -196,9 +195,6 @@ class Executor:
             return _report(run.id, point is not None, journal.entries(conn, run.id), stopped)
 
     # -- steps ------------------------------------------------------------------------------
-    def _read(self, change: ResourceChange) -> LiveListing | None:
-        return self.backend.read_listing(change.marketplace, change.sku)
-
     def _start(self, plan: Plan, plan_digest: str) -> tuple[Run, list[Entry]]:
         payloads = plan.to_json()["resource_changes"]
         with self.db.write() as conn:
@@ -239,17 +235,16 @@ class Executor:
         """Write `pending` (re-checked against live first); returns the accepted entries
         and, when a listing went stale, why sending stopped."""
         bulk = len(pending) >= self.backend.bulk_threshold
+        # Live is looked at again right before each write: the whole feed's listings at once
+        # (read 20 a call) before a bulk write, else the one listing before its own write.
         batches = [pending] if bulk else [[e] for e in pending]
         self._progress.start(len(pending))
         accepted: list[Entry] = []
         for done, batch in enumerate(batches):
-            drifted = [
-                e.address
-                for e in batch
-                if live_changed(plan, e.address, self._read(changes[e.address]))
-            ]
+            current = read_current(self.backend, changes, [e.address for e in batch])
+            drifted = stale_reasons(plan, current)
             if drifted:
-                stopped = changed_reason(drifted[0])
+                stopped = drifted[0]
                 self._skip([e for later in batches[done:] for e in later], stopped)
                 return accepted, stopped
             accepted += self._write(changes, batch, bulk=bulk)

@@ -15,10 +15,11 @@ endpoint is not part of the identity; the seller id still is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from engine.apply.verify import Unreadable
+from engine.desired.resource import Resource
 from engine.errors import UserError
-from engine.live.backend import LiveListing
 from engine.plan.model import BackendIdentity, Plan, fingerprint
 from engine.state.lock import EXIT_LOCK_HELD
 
@@ -66,11 +67,24 @@ def identity_mismatch(plan: Plan, backend: BackendIdentity) -> str | None:
     return f"the plan was made for {_identity_text(ours)}, this is {_identity_text(backend)}"
 
 
-def live_changed(plan: Plan, address: str, live: LiveListing | None) -> bool:
-    """Whether the live listing at `address` is no longer the one the plan was computed from."""
-    now = fingerprint(live.resource if live is not None else None)
-    return now != plan.live_fingerprints[address]
+def live_changed(plan: Plan, address: str, live: Resource | Unreadable | None) -> bool:
+    """Whether the live listing at `address` is no longer the one the plan was computed from
+    (a listing live cannot read is not one the plan saw)."""
+    if isinstance(live, Unreadable):
+        return True
+    return fingerprint(live) != plan.live_fingerprints[address]
 
 
-def changed_reason(address: str) -> str:
+def stale_reasons(plan: Plan, current: Mapping[str, Resource | Unreadable | None]) -> list[str]:
+    """Why each listing in `current` (read live just now) is no longer what the plan saw."""
+    return [
+        changed_reason(address, live)
+        for address, live in current.items()
+        if live_changed(plan, address, live)
+    ]
+
+
+def changed_reason(address: str, live: Resource | Unreadable | None = None) -> str:
+    if isinstance(live, Unreadable):
+        return f"{address} cannot be read live any more ({live.why})"
     return f"{address} changed live since the plan was made"

@@ -62,25 +62,43 @@ def wait_until_visible(
     return Visibility(frozenset(visible), frozenset(waiting))
 
 
-def visible_now(
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A listing live holds but cannot be read as one (its offer taken down in Seller
+    Central, say): neither absent nor present as a Resource."""
+
+    why: str
+
+
+def read_current(
     backend: Backend, changes: Mapping[str, ResourceChange], addresses: Iterable[str]
-) -> set[str]:
-    """The `addresses` whose change shows live now. Listings are read 20 a call, per
-    marketplace: a bulk apply verifies thousands, and one call per listing at
-    getListingsItem's 5 a second made a round of 10,000 take over half an hour. A listing
-    live cannot read as one (its offer taken down in Seller Central, say) shows nothing:
-    not even a delete."""
+) -> dict[str, Resource | Unreadable | None]:
+    """What live holds now at each of `addresses` (keys of `changes`): the listing, None
+    when there is none, or Unreadable. Listings are read 20 a call, per marketplace: a bulk
+    apply reads thousands, and one getListingsItem per listing at 5 a second made a round of
+    10,000 take over half an hour."""
     by_marketplace: dict[str, list[str]] = defaultdict(list)
     for address in addresses:
         by_marketplace[changes[address].marketplace].append(address)
-    shown: set[str] = set()
+    current: dict[str, Resource | Unreadable | None] = {}
     for marketplace, group in by_marketplace.items():
         found, unreadable = backend.read_details(marketplace, [changes[a].sku for a in group])
         for address in group:
             if address in unreadable:
+                current[address] = Unreadable(unreadable[address])
                 continue
-            change = changes[address]
-            listing = found.get(change.sku)
-            if reflects(change, listing.resource if listing is not None else None):
-                shown.add(address)
-    return shown
+            listing = found.get(changes[address].sku)
+            current[address] = None if listing is None else listing.resource
+    return current
+
+
+def visible_now(
+    backend: Backend, changes: Mapping[str, ResourceChange], addresses: Iterable[str]
+) -> set[str]:
+    """The `addresses` whose change shows live now. A listing live cannot read as one shows
+    nothing: not even a delete."""
+    return {
+        address
+        for address, live in read_current(backend, changes, addresses).items()
+        if not isinstance(live, Unreadable) and reflects(changes[address], live)
+    }

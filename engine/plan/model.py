@@ -19,17 +19,37 @@ from typing import Any
 from engine import __version__
 from engine.desired.resource import Resource
 from engine.guardrails.verdict import Verdict
-from engine.plan.diff import Changeset, DriftedField, FieldChange, ResourceChange
+from engine.plan.diff import (
+    MANAGED_FIELDS,
+    Changeset,
+    DriftedField,
+    FieldChange,
+    ResourceChange,
+)
 
 FORMAT_VERSION = "1.0"
 ABSENT = "absent"  # fingerprint of a listing that does not exist live
 
 
+# What a fingerprint covers: the listing's key and the fields sellersync manages. Not its
+# identifiers or language: a plan may know a listing from a stand-in (its report row agreeing
+# with the values last applied, engine.live.snapshot), which has neither, while apply reads
+# full detail, which has both. Fingerprints over different fields made such plans stale at
+# every try with nothing changing in between.
+FINGERPRINT_FIELDS: tuple[str, ...] = ("marketplace", "sku", "currency", *MANAGED_FIELDS)
+
+
 def fingerprint(resource: Resource | None) -> str:
-    """sha256 over the canonical JSON of a live listing (or ABSENT)."""
+    """sha256 over the canonical JSON of a live listing's FINGERPRINT_FIELDS (or ABSENT)."""
     if resource is None:
         return ABSENT
-    text = json.dumps(resource.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    data = resource.to_dict()
+    text = json.dumps(
+        {name: data[name] for name in FINGERPRINT_FIELDS},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -12,8 +12,9 @@ from engine.apply.stale import (
     config_mismatch,
     identity_mismatch,
     live_changed,
+    stale_reasons,
 )
-from engine.live.backend import LiveListing
+from engine.apply.verify import Unreadable
 from engine.plan.diff import diff
 from engine.plan.model import BackendIdentity, Plan
 from tests.sandbox.conftest import NOW, make_resource
@@ -57,10 +58,30 @@ def test_an_spapi_endpoint_is_part_of_the_identity():
 
 def test_live_changed_compares_the_fingerprint_of_the_planned_before():
     plan = plan_for(BackendIdentity("sandbox", "S1"))
-    assert not live_changed(plan, LIVE.address, LiveListing(LIVE, ("BUYABLE",)))
+    assert not live_changed(plan, LIVE.address, LIVE)
     edited = replace(LIVE, quantity=3)
-    assert live_changed(plan, LIVE.address, LiveListing(edited))
+    assert live_changed(plan, LIVE.address, edited)
     assert live_changed(plan, LIVE.address, None)  # deleted since planning
+    assert live_changed(plan, LIVE.address, Unreadable("no offer"))
+
+
+def test_a_plan_from_a_stand_in_is_not_stale_against_full_detail():
+    """Issue 13, item 6: a plan that knew a listing from a stand-in (report row plus the
+    values last applied: no identifiers) recorded `identifiers: {}`, apply read the EAN from
+    full detail, and the plan was stale at every try with nothing changing in between."""
+    stand_in = replace(LIVE, identifiers=())
+    detail = replace(LIVE, identifiers=(("ean", "4006381333931"),), language="de_DE")
+    changes = diff({WANT.address: WANT}, {stand_in.address: stand_in})
+    plan = Plan.build(
+        changes, created_at=NOW, config_digest="a" * 64, backend=BackendIdentity("sandbox", "S1")
+    )
+    assert stale_reasons(plan, {LIVE.address: detail}) == []
+    assert stale_reasons(plan, {LIVE.address: replace(detail, title="edited")}) == [
+        changed_reason(LIVE.address)
+    ]
+    assert stale_reasons(plan, {LIVE.address: Unreadable("offer taken down")}) == [
+        f"{LIVE.address} cannot be read live any more (offer taken down)"
+    ]
 
 
 def test_a_create_is_stale_once_the_listing_exists():
@@ -71,7 +92,7 @@ def test_a_create_is_stale_once_the_listing_exists():
         backend=BackendIdentity("sandbox", "S1"),
     )
     assert not live_changed(plan, WANT.address, None)
-    assert live_changed(plan, WANT.address, LiveListing(LIVE))
+    assert live_changed(plan, WANT.address, LIVE)
 
 
 def test_the_message_names_the_first_reasons_on_one_line():
