@@ -47,7 +47,7 @@ from engine.live.backend import Backend, WriteResult, issues_text
 from engine.live.documents import Polling
 from engine.live.throttle import Timer
 from engine.plan.diff import ResourceChange
-from engine.plan.model import Plan
+from engine.plan.model import Plan, change_from_json
 from engine.state import journal, last_applied
 from engine.state.db import StateDB
 from engine.state.journal import Change, Entry, Run
@@ -70,6 +70,19 @@ class OtherRunUnfinished(UserError):
             "`sync apply` the plan file it was started from resumes it and writes nothing "
             "twice; then plan again. If that file is lost, `sync apply --abandon "
             f"{run.id}` closes the run without writing anything"
+        )
+
+
+class RunFinishedMeanwhile(UserError):
+    """`sync apply FILE` found this plan's run unfinished, and by the time it held the lock
+    the run was finished (another process resumed it); nothing was written."""
+
+    exit_code = EXIT_STALE
+
+    def __init__(self, plan_digest: str):
+        super().__init__(
+            f"the unfinished apply of this plan (sha256 {plan_digest}) was finished by another "
+            "process meanwhile; nothing was written. Run `sync plan` to see what is left"
         )
 
 
@@ -138,14 +151,20 @@ class Executor:
         self._progress = progress or NoProgress()
         self._after_write = after_write or (lambda: None)
 
-    def apply(self, plan: Plan, plan_digest: str, config_digest: str) -> ApplyReport:
+    def apply(
+        self, plan: Plan, plan_digest: str, config_digest: str, *, resume_only: bool = False
+    ) -> ApplyReport:
         """Apply `plan` (whose file hashes to `plan_digest`) under the account's apply lock,
         released whatever happens. Raises LockHeld, PlanStale or OtherRunUnfinished (exit 4,
-        nothing written)."""
+        nothing written). A resumed run takes its changes from the journal, where they were
+        written when the run started (after `sync apply` checked the file against a fresh
+        plan), not from `plan`; `resume_only` says `plan` was not checked that way, so no new
+        run may start from it."""
         lock = acquire(self.db, self.seller_id, self._holder, "apply", self._now())
         try:
             rechecked = recheck(self.backend, self.db, self.seller_id, self._now())
-            return replace(self._apply(plan, plan_digest, config_digest), rechecked=rechecked)
+            report = self._apply(plan, plan_digest, config_digest, resume_only)
+            return replace(report, rechecked=rechecked)
         finally:
             lock.release()
 
@@ -155,20 +174,26 @@ class Executor:
         with acquire(self.db, self.seller_id, self._holder, "recheck", self._now()):
             return recheck(self.backend, self.db, self.seller_id, self._now())
 
-    def _apply(self, plan: Plan, plan_digest: str, config_digest: str) -> ApplyReport:
+    def _apply(
+        self, plan: Plan, plan_digest: str, config_digest: str, resume_only: bool
+    ) -> ApplyReport:
         wrong_account = identity_mismatch(plan, self.backend.identity)
         if wrong_account is not None:
             raise PlanStale([wrong_account])
         with self.db.read() as conn:
             point = journal.resume_point(conn, self.seller_id)
+            owed = [] if point is None else journal.entries(conn, point.run.id)
         if point is not None and point.run.plan_digest != plan_digest:
             raise OtherRunUnfinished(point.run, plan_digest)
-        changes = {change.address: change for change in plan.changes}
         stopped = config_mismatch(plan, config_digest)
         if point is None:
+            if resume_only:
+                raise RunFinishedMeanwhile(plan_digest)
+            changes = {change.address: change for change in plan.changes}
+            fingerprints = plan.live_fingerprints
             if stopped is not None:
                 raise PlanStale([stopped])
-            drifted = stale_reasons(plan, read_current(self.backend, changes, changes))
+            drifted = stale_reasons(fingerprints, read_current(self.backend, changes, changes))
             if drifted:
                 raise PlanStale(drifted)
             if not changes:
@@ -177,6 +202,8 @@ class Executor:
             to_verify: list[Entry] = []
         else:
             run = point.run
+            changes = {e.address: change_from_json(e.payload) for e in owed}
+            fingerprints = {e.address: e.payload["live_fingerprint"] for e in owed}
             to_send = sorted(
                 [*point.to_send, *self._settle_unknown(changes, point.outcome_unknown)],
                 key=lambda e: e.seq,
@@ -185,7 +212,7 @@ class Executor:
             if not to_send:
                 stopped = None  # nothing is left to send, so nothing is held back
         if stopped is None:
-            sent, stopped = self._send(plan, changes, to_send)
+            sent, stopped = self._send(fingerprints, changes, to_send)
             to_verify += sent
         else:
             self._skip(to_send, stopped)
@@ -230,7 +257,10 @@ class Executor:
         return again
 
     def _send(
-        self, plan: Plan, changes: Mapping[str, ResourceChange], pending: Sequence[Entry]
+        self,
+        fingerprints: Mapping[str, str],
+        changes: Mapping[str, ResourceChange],
+        pending: Sequence[Entry],
     ) -> tuple[list[Entry], str | None]:
         """Write `pending` (re-checked against live first); returns the accepted entries
         and, when a listing went stale, why sending stopped."""
@@ -242,7 +272,7 @@ class Executor:
         accepted: list[Entry] = []
         for done, batch in enumerate(batches):
             current = read_current(self.backend, changes, [e.address for e in batch])
-            drifted = stale_reasons(plan, current)
+            drifted = stale_reasons(fingerprints, current)
             if drifted:
                 stopped = drifted[0]
                 self._skip([e for later in batches[done:] for e in later], stopped)

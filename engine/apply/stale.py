@@ -67,20 +67,23 @@ def identity_mismatch(plan: Plan, backend: BackendIdentity) -> str | None:
     return f"the plan was made for {_identity_text(ours)}, this is {_identity_text(backend)}"
 
 
-def live_changed(plan: Plan, address: str, live: Resource | Unreadable | None) -> bool:
-    """Whether the live listing at `address` is no longer the one the plan was computed from
+def live_changed(recorded: str, live: Resource | Unreadable | None) -> bool:
+    """Whether a live listing is no longer the one whose fingerprint the plan `recorded`
     (a listing live cannot read is not one the plan saw)."""
     if isinstance(live, Unreadable):
         return True
-    return fingerprint(live) != plan.live_fingerprints[address]
+    return fingerprint(live) != recorded
 
 
-def stale_reasons(plan: Plan, current: Mapping[str, Resource | Unreadable | None]) -> list[str]:
-    """Why each listing in `current` (read live just now) is no longer what the plan saw."""
+def stale_reasons(
+    fingerprints: Mapping[str, str], current: Mapping[str, Resource | Unreadable | None]
+) -> list[str]:
+    """Why each listing in `current` (read live just now) is no longer what the plan saw;
+    `fingerprints` are the plan's, by address."""
     return [
         changed_reason(address, live)
         for address, live in current.items()
-        if live_changed(plan, address, live)
+        if live_changed(fingerprints[address], live)
     ]
 
 

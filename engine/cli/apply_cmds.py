@@ -1,10 +1,12 @@
 """`sync apply [FILE]`: make a saved, reviewed plan live (engine.apply does the work).
 
-This module reads the plan file (or plans on the spot when none is given), asks for
-confirmation, wires the executor to the backend (its clock and timer), the state store and
+This module reads the plan file (or plans on the spot when none is given), has it checked
+against a plan made now (engine.apply.reverify: the file is a claim, not an authority), asks
+for confirmation, wires the executor to the backend (its clock and timer), the state store and
 (on a terminal) a progress bar, and prints the summary.
-Exit codes: 0 all applied or accepted, 1 a write failed, 3 a guardrail blocks the plan,
-4 stale plan or lock held.
+Exit codes: 0 all applied or accepted, 1 a write failed or the file is not a plan, 3 a
+guardrail blocks the plan, 4 stale plan, a file that differs from the plan made now, or lock
+held.
 
 Two journal chores take no plan and write nothing to Amazon: `--recheck` looks again at the
 changes earlier applies left not yet visible (exit 1 when one has failed since), and
@@ -19,7 +21,6 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from decimal import InvalidOperation
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from engine.apply.abandon import AbandonReport, abandon
 from engine.apply.executor import EXIT_FAILED, ApplyReport, Executor, NoProgress
 from engine.apply.recheck import VISIBILITY_DEADLINE, RecheckReport
+from engine.apply.reverify import check_plan_file
 from engine.apply.testhook import kill_switch
 from engine.cli.plan_cmds import plan_text
 from engine.cli.session import live_session
@@ -215,12 +217,7 @@ def apply_cmd(
             "and pass --auto-approve to apply it without asking"
         )
     config = load_config(ctx.obj["config_dir"])
-    saved = None
-    if plan_file is not None:
-        saved = read_plan(plan_file)
-        # Before anything is shown as applicable: a plan with an unapproved block, or with
-        # an approval that has expired since planning, writes nothing (exit 3).
-        ensure_applicable(saved[0], now=datetime.now(UTC))
+    saved = None if plan_file is None else read_plan(plan_file)
     outcome: list[int] = []  # the exit code, once there is one: the heartbeat's verdict
     with live_session(config, "apply", succeeded=lambda: outcome == [0]) as (backend, db):
         if saved is None:
@@ -228,9 +225,17 @@ def apply_cmd(
             plan, plan_digest = plan_in_memory(run.plan)
             shown = plan_text(run)
             ensure_applicable(plan, now=backend.now())
+            resume_only = False
         else:
-            plan, plan_digest = saved
-            shown = render_text(plan.changeset, verdicts=plan.guardrails)
+            claimed, plan_digest = saved
+            checked = check_plan_file(str(plan_file), claimed, plan_digest, config, backend, db)
+            plan, resume_only = checked.plan, checked.run is None
+            if checked.run is None:
+                shown = f"Resuming the unfinished apply of {plan_file}.\n" + render_text(
+                    plan.changeset, verdicts=plan.guardrails
+                )
+            else:
+                shown = plan_text(checked.run)
         click.echo(shown)
         if not auto_approve and not click.confirm("Apply these changes?", default=False):
             click.echo("Apply cancelled; nothing was written.", err=True)
@@ -245,7 +250,7 @@ def apply_cmd(
                 progress=progress,
                 after_write=kill_switch(os.environ),
             )
-            report = executor.apply(plan, plan_digest, config.digest)
+            report = executor.apply(plan, plan_digest, config.digest, resume_only=resume_only)
             outcome.append(report.exit_code)
     for line in summary_lines(report):
         click.echo(line)

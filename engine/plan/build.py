@@ -158,6 +158,7 @@ def _build_plan(
         git_commit=git_commit(config.root),
         guardrails=report.verdicts,
         held=tuple(HeldListing(h.address, h.breaker.incident_id, h.line()) for h in stopped),
+        marketplaces=tuple(codes),
     )
     return PlanRun(
         plan, desired, live, tuple(review), report, reservation_notes(config, reservation)

@@ -19,6 +19,7 @@ from typing import Any
 from engine import __version__
 from engine.desired.resource import Resource
 from engine.guardrails.verdict import Verdict
+from engine.money import MoneyError, currency
 from engine.plan.diff import (
     MANAGED_FIELDS,
     Changeset,
@@ -27,7 +28,9 @@ from engine.plan.diff import (
     ResourceChange,
 )
 
-FORMAT_VERSION = "1.0"
+# 2.0: fingerprints cover FINGERPRINT_FIELDS only, and the plan names the marketplaces it
+# covers (apply re-plans exactly those to check the file against).
+FORMAT_VERSION = "2.0"
 ABSENT = "absent"  # fingerprint of a listing that does not exist live
 
 
@@ -86,6 +89,7 @@ class Plan:
     git_commit: str | None = None
     guardrails: tuple[Verdict, ...] = field(default=())
     held: tuple[HeldListing, ...] = field(default=())
+    marketplaces: tuple[str, ...] = field(default=())  # the marketplaces planned
 
     @classmethod
     def build(
@@ -98,6 +102,7 @@ class Plan:
         git_commit: str | None = None,
         guardrails: tuple[Verdict, ...] = (),
         held: tuple[HeldListing, ...] = (),
+        marketplaces: tuple[str, ...] = (),
     ) -> Plan:
         return cls(
             created_at=created_at,
@@ -111,6 +116,7 @@ class Plan:
             git_commit=git_commit,
             guardrails=guardrails,
             held=held,
+            marketplaces=marketplaces,
         )
 
     @property
@@ -140,6 +146,7 @@ class Plan:
                 "seller_id": self.backend.seller_id,
                 "endpoint": self.backend.endpoint,
             },
+            "marketplaces": list(self.marketplaces),
             "summary": self.summary(),
             "resource_changes": [self._change_json(c) for c in self.changes],
             "unmanaged": list(self.unmanaged),
@@ -215,6 +222,7 @@ class Plan:
             git_commit=data.get("git_commit"),
             guardrails=tuple(Verdict.from_dict(v) for v in data.get("guardrails", ())),
             held=tuple(HeldListing(**h) for h in data.get("held", ())),
+            marketplaces=tuple(data["marketplaces"]),
         )
 
 
@@ -225,10 +233,11 @@ class PlanFormatError(ValueError):
 def change_from_json(item: Mapping[str, Any]) -> ResourceChange:
     """One `resource_changes` item of a plan file back as the ResourceChange it was written
     from. The apply journal keeps these items as its entries' payloads, so a change can be
-    checked against live again long after its plan file is gone."""
+    checked against live again long after its plan file is gone. Every amount must be
+    written to its currency's minor unit: "1.00 JPY" is not a price sellersync writes."""
     change = item["change"]
-    before = Resource.from_dict(change["before"]) if change["before"] else None
-    after = Resource.from_dict(change["after"]) if change["after"] else None
+    before = _resource(item["address"], "before", change["before"])
+    after = _resource(item["address"], "after", change["after"])
     fields = tuple(
         FieldChange(
             f["field"],
@@ -239,6 +248,37 @@ def change_from_json(item: Mapping[str, Any]) -> ResourceChange:
         for f in change["fields"]
     )
     return ResourceChange(item["address"], change["actions"][0], before, after, fields)
+
+
+MONEY_FIELDS = (
+    "our_price",
+    "list_price",
+    "minimum_seller_allowed_price",
+    "maximum_seller_allowed_price",
+)
+
+
+def _resource(address: str, side: str, data: Mapping[str, Any] | None) -> Resource | None:
+    if not data:
+        return None
+    resource = Resource.from_dict(dict(data))
+    try:
+        cur = currency(resource.currency)
+    except MoneyError as err:
+        raise PlanFormatError(f"{address} {side}: {err}") from None
+    amounts = [(name, getattr(resource, name)) for name in MONEY_FIELDS]
+    if resource.sale is not None:
+        amounts.append(("sale.price", resource.sale.price))
+    for name, amount in amounts:
+        if amount is None:
+            continue
+        if not amount.is_finite() or amount.as_tuple().exponent != -cur.minor_unit:
+            places = f"{cur.minor_unit} decimal place(s)" if cur.minor_unit else "no decimals"
+            raise PlanFormatError(
+                f"{address} {side}.{name} is {amount} {cur.code}, but {cur.code} amounts have "
+                f"{places}: this is not a plan sellersync wrote"
+            )
+    return resource
 
 
 def _field_value(name: str, resource: Resource | None) -> Any:

@@ -58,11 +58,11 @@ def test_an_spapi_endpoint_is_part_of_the_identity():
 
 def test_live_changed_compares_the_fingerprint_of_the_planned_before():
     plan = plan_for(BackendIdentity("sandbox", "S1"))
-    assert not live_changed(plan, LIVE.address, LIVE)
+    assert not live_changed(plan.live_fingerprints[LIVE.address], LIVE)
     edited = replace(LIVE, quantity=3)
-    assert live_changed(plan, LIVE.address, edited)
-    assert live_changed(plan, LIVE.address, None)  # deleted since planning
-    assert live_changed(plan, LIVE.address, Unreadable("no offer"))
+    assert live_changed(plan.live_fingerprints[LIVE.address], edited)
+    assert live_changed(plan.live_fingerprints[LIVE.address], None)  # deleted since planning
+    assert live_changed(plan.live_fingerprints[LIVE.address], Unreadable("no offer"))
 
 
 def test_a_plan_from_a_stand_in_is_not_stale_against_full_detail():
@@ -75,13 +75,13 @@ def test_a_plan_from_a_stand_in_is_not_stale_against_full_detail():
     plan = Plan.build(
         changes, created_at=NOW, config_digest="a" * 64, backend=BackendIdentity("sandbox", "S1")
     )
-    assert stale_reasons(plan, {LIVE.address: detail}) == []
-    assert stale_reasons(plan, {LIVE.address: replace(detail, title="edited")}) == [
-        changed_reason(LIVE.address)
-    ]
-    assert stale_reasons(plan, {LIVE.address: Unreadable("offer taken down")}) == [
-        f"{LIVE.address} cannot be read live any more (offer taken down)"
-    ]
+    assert stale_reasons(plan.live_fingerprints, {LIVE.address: detail}) == []
+    assert stale_reasons(
+        plan.live_fingerprints, {LIVE.address: replace(detail, title="edited")}
+    ) == [changed_reason(LIVE.address)]
+    assert stale_reasons(
+        plan.live_fingerprints, {LIVE.address: Unreadable("offer taken down")}
+    ) == [f"{LIVE.address} cannot be read live any more (offer taken down)"]
 
 
 def test_a_create_is_stale_once_the_listing_exists():
@@ -91,8 +91,8 @@ def test_a_create_is_stale_once_the_listing_exists():
         config_digest="a" * 64,
         backend=BackendIdentity("sandbox", "S1"),
     )
-    assert not live_changed(plan, WANT.address, None)
-    assert live_changed(plan, WANT.address, LIVE)
+    assert not live_changed(plan.live_fingerprints[WANT.address], None)
+    assert live_changed(plan.live_fingerprints[WANT.address], LIVE)
 
 
 def test_the_message_names_the_first_reasons_on_one_line():

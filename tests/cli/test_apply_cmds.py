@@ -9,13 +9,14 @@ WSGI layer in front of the sandbox app: what reached Amazon, not what the client
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,6 @@ from engine.cli import apply_cmds
 from engine.cli.main import main
 from engine.config import load_config
 from engine.desired.render import render
-from engine.guardrails.verdict import Verdict
 from engine.live.connect import ENV_KEYS, open_backend, sandbox_seed
 from engine.plan.diff import diff
 from engine.plan.model import Plan
@@ -42,6 +42,19 @@ from tests.minimal_config import edited, write_config
 from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (fixture)
 
 WRITE_METHODS = ("PUT", "PATCH", "DELETE")
+REPORT_SPEED = 600.0  # virtual seconds per real second
+# The minimal config's sandbox seeds DE HP-100 at 5799.00 (a typo); putting it back is a -99 %
+# change the price_change_size guardrail holds. Approved here: these tests are about applying.
+SEEDED_TYPO_APPROVED = """\
+    approvals:
+      - rule: price_change_size
+        scope:
+          marketplaces: [DE]
+          skus: [HP-100]
+        reason: the seeded 5799.00 typo goes back to 57.99
+        approver: test
+        expires: "2027-06-30T00:00:00Z"
+    """
 
 
 class WriteCounter:
@@ -94,7 +107,9 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     box = Sandbox.open(
         tmp_path / "sandbox",
         seed=sandbox_seed(config, NOW),
-        clock=VirtualClock.frozen_at(NOW),
+        # Running fast, so that the listings reports `sync plan` and `sync apply FILE` read
+        # (queued and processed on this clock) finish in a fraction of a real second.
+        clock=VirtualClock(NOW, speed=REPORT_SPEED),
         rate_limits=False,
         processing_delay=timedelta(0),
     )
@@ -108,14 +123,15 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
                 "project.yaml",
                 "marketplaces: [US, DE, JP]\n",
                 (f"marketplaces: [US, DE, JP]\nbackend:\n  kind: spapi\n  endpoint: {url}\n"),
-            ),
+            )
+            | {"approvals.yaml": SEEDED_TYPO_APPROVED},
         )
         env = {ENV_KEYS[k]: v for k, v in box.credentials.as_spapi_credentials().items()}
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        plan = make_plan(load_config(config_dir))
         plan_file = tmp_path / "plan.json"
-        plan_file.write_text(plan.dumps(), encoding="utf-8")
+        assert main(["--config", str(config_dir), "plan", "--out", str(plan_file)]) == 0
+        plan = Plan.loads(plan_file.read_text(encoding="utf-8"))
         yield Served(config_dir, plan_file, counter, env, [c.sku for c in plan.changes])
     finally:
         box.stop()
@@ -204,7 +220,7 @@ def test_apply_asks_before_writing(served, capsys, monkeypatch, answer, code, wr
         (None, "cannot read the plan file"),
         ("not json", "not a JSON plan file"),
         ('{"format_version": "9.9"}', "unsupported plan format_version '9.9'"),
-        ('{"format_version": "1.0"}', "is not a complete plan file: it has no 'resource_changes'"),
+        ('{"format_version": "2.0"}', "is not a complete plan file: it has no 'resource_changes'"),
     ],
 )
 def test_a_bad_plan_file_is_one_line_exit_1(config_dir, tmp_path, capsys, content, message):
@@ -240,20 +256,81 @@ def test_the_summary_names_every_outcome():
 
 
 def test_a_plan_with_an_unapproved_guardrail_block_exits_3_without_writing(served, capsys):
-    plan = Plan.loads(served.plan_file.read_text(encoding="utf-8"))
-    block = Verdict(
-        rule="price_floor",
-        level="hard-mandatory",
-        outcome="block",
-        message="lowest reachable price 0.59 USD is under the floor 21.00 USD",
-        marketplace="US",
-        address=plan.changes[0].address,
-    )
-    served.plan_file.write_text(replace(plan, guardrails=(block,)).dumps(), encoding="utf-8")
+    (served.config_dir / "approvals.yaml").write_text("approvals: []\n", encoding="utf-8")
+    assert main(["--config", str(served.config_dir), "plan", "--out", str(served.plan_file)]) == 0
+    capsys.readouterr()
     assert served.apply("--auto-approve") == 3
     err = capsys.readouterr().err
     assert "plan blocked by 1 guardrail finding(s); nothing was applied" in err
-    assert f"price_floor (hard-mandatory) {plan.changes[0].address}" in err
+    assert 'price_change_size (soft-mandatory) listing.DE["HP-100"]' in err
+    assert served.counter.writes == Counter()
+
+
+def _forged(served: Served, edit: Callable[[dict[str, Any]], None]) -> None:
+    document = json.loads(served.plan_file.read_text(encoding="utf-8"))
+    edit(document)
+    served.plan_file.write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+def _price_of_the_first_update(document: dict[str, Any]) -> dict[str, Any]:
+    return next(c for c in document["resource_changes"] if c["change"]["actions"] == ["update"])
+
+
+def test_a_plan_file_with_prices_edited_by_hand_is_refused_naming_listing_and_field(served, capsys):
+    """Issue 13, item 2: `after` prices edited to 1.00 used to go live as they stood."""
+    edited = {}
+
+    def to_one(document: dict[str, Any]) -> None:
+        change = _price_of_the_first_update(document)
+        change["change"]["after"]["our_price"] = "1.00"
+        edited["address"] = change["address"]
+        edited["was"] = _price_of_the_first_update(
+            json.loads(served.plan_file.read_text(encoding="utf-8"))
+        )["change"]["after"]["our_price"]
+
+    _forged(served, to_one)
+    assert served.apply("--auto-approve") == 4
+    err = capsys.readouterr().err
+    currency = "EUR" if ".DE[" in edited["address"] else "USD"
+    assert (
+        f"{edited['address']} our_price: 1.00 {currency} in the file, {edited['was']} "
+        f"{currency} planned now"
+    ) in err
+    assert err.count("\n") == 1 and served.counter.writes == Counter()
+
+
+def test_emptied_guardrail_verdicts_are_refused(served, capsys):
+    _forged(served, lambda document: document.update(guardrails=[]))
+    assert served.apply("--auto-approve") == 4
+    err = capsys.readouterr().err
+    assert 'price_change_size (soft-mandatory) approved at listing.DE["HP-100"] is missing' in err
+    assert served.counter.writes == Counter()
+
+
+def test_a_yen_price_with_decimals_is_not_a_plan_sellersync_wrote(served, capsys):
+    def yen_with_cents(document: dict[str, Any]) -> None:
+        for change in document["resource_changes"]:
+            after = change["change"]["after"]
+            if after and after["currency"] == "JPY":
+                after["our_price"] = "1.00"
+                return
+        raise AssertionError("the plan has no JPY listing")
+
+    _forged(served, yen_with_cents)
+    assert served.apply("--auto-approve") == 1
+    err = capsys.readouterr().err
+    assert "after.our_price is 1.00 JPY, but JPY amounts have no decimals" in err
+    assert served.counter.writes == Counter()
+
+
+def test_a_plan_for_another_seller_is_refused_by_name(served, capsys):
+    def other_seller(document: dict[str, Any]) -> None:
+        document["backend"]["seller_id"] = "A0THERSELLER"
+
+    _forged(served, other_seller)
+    assert served.apply("--auto-approve") == 4
+    err = capsys.readouterr().err
+    assert "the plan was made for spapi seller A0THERSELLER" in err
     assert served.counter.writes == Counter()
 
 
@@ -307,7 +384,7 @@ def test_abandon_after_a_real_kill_then_a_new_plan_applies(served, capsys):
     assert sum(served.counter.writes.values()) == 2  # abandoning wrote nothing
     assert [r.status for r in apply_runs(served.config_dir)] == ["abandoned"]
 
-    served.plan_file.write_text(served.replan().dumps(), encoding="utf-8")
+    assert main(["--config", str(served.config_dir), "plan", "--out", str(served.plan_file)]) == 0
     assert served.apply("--auto-approve") == 0
     assert "Resumed" not in capsys.readouterr().out
     assert sum(served.counter.writes.values()) == len(addresses)
