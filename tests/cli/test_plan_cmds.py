@@ -51,12 +51,35 @@ def test_plan_prints_the_changes_and_exits_0_without_detailed_exitcode(seeded_co
     # The seed's 4 extra units over-commit HP-100's 28 sellable units: they are pulled back.
     assert '# listing.US["HP-100"] will be updated in-place' in out
     assert "~ quantity = 14 -> 10" in out
-    assert out.rstrip().endswith("Plan: 1 to add, 3 to change, 0 to delete.")
+    # The DE price typo's -99 % correction is blocked: said again after the changes.
+    assert out.rstrip().endswith(
+        "Plan: 1 to add, 3 to change, 0 to delete.\n\n"
+        "Blocked: 1 guardrail finding(s) need a config change or an approval in approvals.yaml "
+        "(hard-mandatory rules take no approval); `sync apply` will refuse this plan."
+    )
 
 
-def test_detailed_exitcode_is_2_with_changes_and_0_without(seeded_config, capsys):
+DE_TYPO_APPROVAL = """\
+approvals:
+  - rule: price_change_size
+    scope: {marketplaces: [DE], skus: [HP-100]}
+    reason: Correcting the price typed 100x too high
+    approver: test.reviewer
+    expires: "2027-01-31T00:00:00Z"
+"""
+
+
+def test_detailed_exitcode_is_3_when_blocked_2_with_changes_and_0_without(
+    seeded_config, capsys, tmp_path
+):
     config = seeded_config()
-    assert sync(config, "plan", "--detailed-exitcode", *AT) == 2
+    out = tmp_path / "plan.json"
+    assert sync(config, "plan", "--detailed-exitcode", "--out", str(out), *AT) == 3
+    assert out.exists()  # a blocked plan is still saved, for the reviewer
+    assert "Blocked: 1 guardrail finding(s)" in capsys.readouterr().out
+    write_config(config.root, {"approvals.yaml": DE_TYPO_APPROVAL})
+    assert sync(config, "plan", "--detailed-exitcode", *AT) == 2  # the block is approved
+    assert "Blocked:" not in capsys.readouterr().out
     fix_de_price(config)
     assert sync(config, "plan", "--detailed-exitcode", "-m", "DE", *AT) == 0
     assert "No changes. Live listings match the configuration." in capsys.readouterr().out
