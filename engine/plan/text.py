@@ -87,16 +87,17 @@ def guardrail_summary(verdicts: Sequence[Verdict]) -> str:
     return text
 
 
-def blocked_line(verdicts: Sequence[Verdict]) -> str | None:
-    """The plan's last line when a guardrail blocks it, None when nothing does: the verdicts
-    come first and a long plan pushes them off screen, so the end says it again."""
+def blocked_line(verdicts: Sequence[Verdict], *, refused: str = "this plan") -> str | None:
+    """The last line when a guardrail blocks, None when nothing does: a plan's verdicts come
+    first and a long plan pushes them off screen, so the end says it again. `refused`: what
+    `sync apply` will refuse (`sync validate` blocks every plan of the config)."""
     blocks = sum(1 for v in verdicts if v.outcome == "block")
     if not blocks:
         return None
     return (
         f"Blocked: {blocks} guardrail finding(s) need a config change or an approval in "
         "approvals.yaml (hard-mandatory rules take no approval); `sync apply` will refuse "
-        "this plan."
+        f"{refused}."
     )
 
 

@@ -142,6 +142,8 @@ def declare(config_dir: Path, promotion: str) -> None:
 def test_detailed_exitcode_3_for_a_blocked_plan_even_without_listing_changes(
     demo, capsys, tmp_path
 ):
+    # The demo's price typo blocks its plan, but only against live: the config alone is fine.
+    assert sync(demo, "validate", *AT) == 0
     assert sync(demo, "plan", "--detailed-exitcode", "-m", "DE", *AT) == 2  # clean, changes
     assert sync(demo, "plan", "--detailed-exitcode", *AT) == 3  # the US price typo: blocked
     (demo / "approvals.yaml").write_text(TYPO_APPROVAL, encoding="utf-8")
@@ -163,6 +165,10 @@ def test_detailed_exitcode_3_for_a_blocked_plan_even_without_listing_changes(
     assert f"Blocked: {len(blocked)} guardrail finding(s)" in out
     assert "blocked" in comment.read_text(encoding="utf-8")
     assert sync(demo, *args) == 0  # without --detailed-exitcode a plan that ran is a success
+    capsys.readouterr()
+    # Both rules need nothing live: validate blocks the same findings, offline.
+    assert sync(demo, "validate", *AT) == 3
+    assert f"Blocked: {len(blocked)} guardrail finding(s)" in capsys.readouterr().out
 
 
 def test_a_tripped_breaker_holds_the_listing_until_the_incident_is_acknowledged(demo, capsys):
