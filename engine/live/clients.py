@@ -98,6 +98,7 @@ class SpApiRefused(SpApiError, UserError):
         said = _one_line(f"{first.get('message', '')} {first.get('details', '')}")
         answer = f"HTTP {status} {self.code}" + (f": {said}" if said else "")
         request = f" (request id {self.request_id})" if self.request_id else ""
+        # What str() and UserError.lines() show, in place of SpApiError's short form.
         self.args = (
             f"Amazon refused the SP-API call for {marketplace}: {answer}{request}; "
             f"{refusal_advice(status, said, marketplace)}",
