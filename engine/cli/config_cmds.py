@@ -2,6 +2,8 @@
 
 Each command loads the config, calls the engine and formats the result; nothing here
 computes anything. The clock is read here (the CLI is the edge), never in rendering.
+None of them opens a backend: `validate` and `render` read only the config's files (a
+pre-commit hook runs them offline), `explain` also reads the state store.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from engine.config import Config, load_config
 from engine.desired.render import DesiredState, Trace, explain, render
 from engine.desired.resource import Resource
 from engine.errors import UserError
+from engine.exitcodes import ExitCode
+from engine.guardrails.evaluate import OFFLINE_RULES, evaluate_config
+from engine.guardrails.report import GuardrailReport
 from engine.ops.unshipped import stored_reservation
+from engine.plan.text import blocked_line
 from engine.state.db import open_state
 
 RENDER_FORMAT_VERSION = 1
@@ -54,12 +60,20 @@ now_option = click.option(
 
 
 @click.command()
+@click.option(
+    "--no-guardrails",
+    is_flag=True,
+    help="Check the files only, without the guardrails that need no live state.",
+)
 @now_option
 @click.pass_context
-def validate(ctx: click.Context, now_text: str | None) -> int:
-    """Check every config file; exit 0 when valid, 1 with every error otherwise."""
+def validate(ctx: click.Context, no_guardrails: bool, now_text: str | None) -> int:
+    """Check every config file, then the guardrails that need no live state (sales and
+    promotions against the price floor, discount depth and duration limits). Exit 0 when
+    valid, 1 with every file error, 3 when such a guardrail blocks: every plan would."""
     config = _config(ctx)
-    state = render(config, parse_now(now_text))
+    now = parse_now(now_text)
+    state = render(config, now)
     click.echo(
         f"{ctx.obj['config_dir']}: valid. {len(config.products)} products, "
         f"{len(config.marketplaces)} marketplaces, {len(state.resources)} listings, "
@@ -68,7 +82,30 @@ def validate(ctx: click.Context, now_text: str | None) -> int:
     )
     for item in state.needs_review:
         click.echo(f"  needs review: {item.address}: {item.reason}")
-    return 0
+    if no_guardrails:
+        return ExitCode.OK
+    report = evaluate_config(config, state, now=now)
+    for line in offline_guardrail_lines(report):
+        click.echo(line)
+    return ExitCode.BLOCKED if report.blocked else ExitCode.OK
+
+
+def offline_guardrail_lines(report: GuardrailReport) -> list[str]:
+    """The offline verdicts: a count, every finding on a line of its own (blocks first),
+    and when something blocks, a last line that says so."""
+    counts = report.outcomes()
+    names = ", ".join(rule.id for rule in OFFLINE_RULES)
+    lines = [
+        f"Guardrails that need no live state ({names}): {counts['block']} blocked, "
+        f"{counts['approved']} approved, {counts['warn']} warning(s)."
+    ]
+    lines += [
+        f"  {v.outcome.upper():<8} {v.describe()}" for v in report.verdicts if v.outcome != "pass"
+    ]
+    blocked = blocked_line(report.verdicts, refused="every plan of this config")
+    if blocked is not None:
+        lines.append(blocked)
+    return lines
 
 
 @click.command(name="render")

@@ -3,8 +3,10 @@ differs, adopt what the config does not describe yet.
 
 Thin: load the config, open the live session, call the engine (`engine.plan.build`,
 `engine.adopt`), format.
-Exit codes (DESIGN.md): 0 no changes, 2 changes present (plan: only with
---detailed-exitcode, so a CI step that just shows the plan passes), 1 error.
+Exit codes (engine.exitcodes): 0 no changes, 2 changes present, 3 blocked by a guardrail
+(plan: 2 and 3 only with --detailed-exitcode, so a CI step that just shows the plan passes;
+a block wins over changes, and counts even when no listing changes: declaring a promotion
+changes none), 1 error.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from engine.plan.drift import (
     render_drift_text,
 )
 from engine.plan.markdown import render_markdown
-from engine.plan.text import guardrail_summary, render_text
+from engine.plan.text import blocked_line, guardrail_summary, render_text
 from engine.sandbox import jsonio
 
 EXIT_CHANGES = ExitCode.CHANGES
+EXIT_BLOCKED = ExitCode.BLOCKED
 
 marketplace_option = click.option(
     "--marketplace",
@@ -91,7 +94,10 @@ def _plan(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the plan file JSON instead of text.")
 @click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 3 when a guardrail blocks the plan (changes or not), else 2 when there are "
+    "changes, 0 when none.",
 )
 @marketplace_option
 @refresh_option
@@ -133,7 +139,17 @@ def plan_cmd(
         click.echo(plan_text(run, color=sys.stdout.isatty()))
     if out is not None:
         click.echo(f"Saved the plan to {out}; apply exactly it with `sync apply {out}`.", err=True)
-    return EXIT_CHANGES if detailed_exitcode and plan.changes else 0
+    if not detailed_exitcode:
+        return ExitCode.OK
+    return plan_exit_code(run)
+
+
+def plan_exit_code(run: PlanRun) -> ExitCode:
+    """What `plan --detailed-exitcode` says: a block first (a plan apply would refuse is not
+    a reviewable one, and a declared promotion blocks with no listing change), then changes."""
+    if run.guardrails.blocked:
+        return EXIT_BLOCKED
+    return EXIT_CHANGES if run.plan.changes else ExitCode.OK
 
 
 def plan_text(run: PlanRun, *, color: bool = False) -> str:
@@ -160,6 +176,9 @@ def plan_text(run: PlanRun, *, color: bool = False) -> str:
     for note in run.notes:
         lines += [f"Note: {note}", ""]
     lines.append(render_text(run.plan.changeset, color=color, verdicts=run.plan.guardrails))
+    blocked = blocked_line(run.plan.guardrails)
+    if blocked is not None:
+        lines += ["", blocked]
     return "\n".join(lines)
 
 

@@ -42,7 +42,7 @@ class GuardrailsBlocked(UserError):
         self.blocks = blocks
 
     def lines(self) -> list[str]:
-        return [str(self)] + [f"  {v.rule} ({v.level}) {v.scope}: {v.message}" for v in self.blocks]
+        return [str(self)] + [f"  {v.describe()}" for v in self.blocks]
 
 
 def ensure_applicable(plan: Plan, *, now: datetime | None = None) -> None:

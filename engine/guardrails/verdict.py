@@ -88,6 +88,11 @@ class Verdict:
             return self.address
         return "plan" if self.marketplace is None else f"marketplace {self.marketplace}"
 
+    def describe(self) -> str:
+        """One line: the rule, its level, where, what, and the approval that let it through."""
+        text = f"{self.rule} ({self.level}) {self.scope}: {self.message}"
+        return text if self.approval is None else f"{text}; {self.approval.describe()}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule,

@@ -10,6 +10,12 @@ cache, credentials). Two things it does not do well are overridden in one subcla
   comes back as an empty "success" without a status code: every response's status is checked
   here, any non-2xx becomes an `SpApiError`, and bodies are parsed with Decimal numbers.
 
+A refusal (400, 401, 403) is also classified here, the one place every answer passes: it is
+an `SpApiRefused`, an SpApiError that is a UserError too. Code that handles a failed call
+(a write recorded as INVALID) sees no difference; one that lets it escape gives the user one
+line with what Amazon answered and what to change, not a crash log. A refused token
+exchange with Login with Amazon is a `CredentialError` with what to do, likewise.
+
 Clients are not thread-safe and `delete_listings_item` ignores the marketplace you pass, so
 `ClientPool` keeps one client per API, marketplace and thread.
 """
@@ -34,7 +40,7 @@ from sp_api.base._core import add_marketplaces, prepare_request, resolve_method
 from sp_api.base.credential_provider import FromCodeCredentialProvider
 
 from engine.errors import UserError
-from engine.marketplaces import MARKETPLACES, REGION_ENDPOINTS
+from engine.marketplaces import BY_ID, MARKETPLACES, REGION_ENDPOINTS
 from engine.sandbox import jsonio
 
 AWS_REGIONS = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
@@ -63,8 +69,95 @@ class SpApiError(Exception):
         return self.status == 429 or self.status >= 500
 
 
+REFUSED = frozenset({400, 401, 403})
+CREDENTIAL_PLACES = (
+    "SP_API_REFRESH_TOKEN, LWA_APP_ID and LWA_CLIENT_SECRET (or backend.credentials_file)"
+)
+REAUTHORISE = (
+    "re-authorise the app for this seller in Seller Central and update SP_API_REFRESH_TOKEN "
+    "(or refresh_token in backend.credentials_file)"
+)
+
+
+class SpApiRefused(SpApiError, UserError):
+    """Amazon refused the call as made (400, 401 or 403). Retrying changes nothing; the
+    config, the seller's registration or the app's authorisation has to change, so the
+    message says which. It names what Amazon answered (status, code, message, details),
+    which never holds a token or secret."""
+
+    def __init__(
+        self,
+        status: int,
+        errors: list[dict[str, Any]],
+        headers: Mapping[str, str],
+        marketplace: str,
+    ) -> None:
+        super().__init__(status, errors, headers)
+        self.marketplace = marketplace
+        first = errors[0] if errors else {}
+        said = _one_line(f"{first.get('message', '')} {first.get('details', '')}")
+        answer = f"HTTP {status} {self.code}" + (f": {said}" if said else "")
+        request = f" (request id {self.request_id})" if self.request_id else ""
+        # What str() and UserError.lines() show, in place of SpApiError's short form.
+        self.args = (
+            f"Amazon refused the SP-API call for {marketplace}: {answer}{request}; "
+            f"{refusal_advice(status, said, marketplace)}",
+        )
+
+
+def refusal_advice(status: int, said: str, marketplace: str) -> str:
+    """What to change after a refusal, from its status and what Amazon said (Amazon answers
+    one 403 `Unauthorized` for a bad token, a seller id that is not the app's, and a missing
+    role: its details tell them apart when it gives any)."""
+    text = said.lower()
+    if status == 400 and "does not participate" in text:
+        return (
+            f"check that {marketplace} is enabled for this seller in Seller Central, or remove "
+            "it from marketplaces in project.yaml"
+        )
+    if status == 400:
+        return (
+            "check seller.id and marketplaces in project.yaml; if they are right, report this "
+            "as a bug with the request id"
+        )
+    if "expired" in text:
+        return "the access token expired before it was used: check this machine's clock"
+    if "sellerid" in text or "seller id" in text:
+        return "check seller.id in project.yaml: it must be the seller who authorised the app"
+    if status == 401 or "token" in text:
+        return f"the app's authorisation was refused: {REAUTHORISE}"
+    return (
+        "check that seller.id in project.yaml is the seller who authorised the app and that "
+        "the app has the role this call needs (Seller Central, Apps and Services), then "
+        "re-authorise it"
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 class CredentialError(UserError):
     """Credentials missing, unreadable or rejected by Login with Amazon."""
+
+
+def lwa_refusal(err: AuthorizationError) -> CredentialError:
+    """A token exchange Login with Amazon refused, with what to change: the refresh token
+    (invalid_grant: revoked, or issued to another app) or the app's client id and secret."""
+    answer = _one_line(f"HTTP {err.status_code} {err.error_code}: {err.message or ''}")
+    if err.error_code == "invalid_grant":
+        advice = f"the refresh token was rejected: {REAUTHORISE}"
+    elif err.error_code in ("invalid_client", "unauthorized_client"):
+        advice = (
+            "the app's client id or secret was rejected: check LWA_APP_ID and "
+            "LWA_CLIENT_SECRET (or lwa_app_id and lwa_client_secret in "
+            "backend.credentials_file); a rotated client secret must be updated there"
+        )
+    else:
+        advice = f"check {CREDENTIAL_PLACES}"
+    return CredentialError(
+        f"Login with Amazon rejected the SP-API credentials ({answer}); {advice}"
+    )
 
 
 def _errors_of(status: int, body: Any, text: str) -> list[dict[str, Any]]:
@@ -110,10 +203,7 @@ class _Strict:
         try:
             request_headers = headers or self.headers  # type: ignore[attr-defined]
         except AuthorizationError as err:
-            raise CredentialError(
-                f"Login with Amazon rejected the SP-API credentials ({err.error_code}: "
-                f"{err.message})"
-            ) from None
+            raise lwa_refusal(err) from None
         prepared = prepare_request(
             method=method,
             endpoint=self.endpoint,
@@ -129,16 +219,18 @@ class _Strict:
             prepared["content"] = jsonio.dumps(data).encode("utf-8")
         return self._check(self._transport.request(**prepared))
 
-    @staticmethod
-    def _check(res: httpx.Response) -> ApiResponse:
+    def _check(self, res: httpx.Response) -> ApiResponse:
         try:
             body = jsonio.loads(res.content) if res.content else {}
         except jsonio.JSONError:
             body = None
         if not 200 <= res.status_code < 300 or body is None:
-            raise SpApiError(
-                res.status_code, _errors_of(res.status_code, body, res.text), res.headers
-            )
+            errors = _errors_of(res.status_code, body, res.text)
+            if res.status_code in REFUSED:
+                known = BY_ID.get(self.marketplace_id)
+                code = known.code if known is not None else self.marketplace_id
+                raise SpApiRefused(res.status_code, errors, res.headers, code)
+            raise SpApiError(res.status_code, errors, res.headers)
         if isinstance(body, list):
             body = {"payload": body}
         response = ApiResponse(**body, headers=res.headers)

@@ -87,6 +87,20 @@ def guardrail_summary(verdicts: Sequence[Verdict]) -> str:
     return text
 
 
+def blocked_line(verdicts: Sequence[Verdict], *, refused: str = "this plan") -> str | None:
+    """The last line when a guardrail blocks, None when nothing does: a plan's verdicts come
+    first and a long plan pushes them off screen, so the end says it again. `refused`: what
+    `sync apply` will refuse (`sync validate` blocks every plan of the config)."""
+    blocks = sum(1 for v in verdicts if v.outcome == "block")
+    if not blocks:
+        return None
+    return (
+        f"Blocked: {blocks} guardrail finding(s) need a config change or an approval in "
+        "approvals.yaml (hard-mandatory rules take no approval); `sync apply` will refuse "
+        f"{refused}."
+    )
+
+
 def verdict_blocks(verdicts: Sequence[Verdict], warnings_per_rule: int) -> list[list[str]]:
     """Verdicts as text, one block of lines each: what and where, the message, and the
     approval used. Warnings beyond `warnings_per_rule` per rule are counted, not shown;

@@ -12,6 +12,8 @@ from engine.config import load_config
 from engine.exitcodes import ExitCode
 from engine.state import orders as order_store
 from engine.state.db import open_state
+from tests.guardrails.conftest import approval, files, promotion
+from tests.minimal_config import write_config
 from tests.ops.stored_orders import NOW as AT_NOON
 from tests.ops.stored_orders import SELLER, order
 
@@ -27,6 +29,56 @@ def test_validate_ok(config_dir, capsys):
     assert run(config_dir, "validate", *NOW) == 0
     out = capsys.readouterr().out
     assert "valid. 2 products, 3 marketplaces, 6 listings" in out
+
+
+def tree(root):
+    return sorted((str(p.relative_to(root)), p.stat().st_mtime_ns) for p in root.rglob("*"))
+
+
+def test_validate_blocks_a_promotion_below_the_floor_offline_and_writes_nothing(
+    config_dir, capsys
+):
+    oops = promotion("OOPS-99", "{percent: 99}", kind="promo_code\n    code: OOPS")
+    write_config(config_dir, files(promotions=(oops,)))
+    before = tree(config_dir)
+    assert run(config_dir, "validate", *NOW) == ExitCode.BLOCKED == 3
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == (
+        "Guardrails that need no live state (price_floor, max_discount, promotion_duration): "
+        "2 blocked, 0 approved, 0 warning(s)."
+    )
+    assert lines[2].startswith(
+        '  BLOCK    price_floor (hard-mandatory) listing.US["HP-100"]: lowest price a buyer '
+        "can reach is 0.60 USD from 2026-11-25T00:00:00Z (promo_code OOPS-99 (99% off)), "
+        "below the floor 22.00 USD"
+    )
+    assert lines[3].startswith('  BLOCK    max_discount (soft-mandatory) listing.US["HP-100"]')
+    assert lines[4].startswith("Blocked: 2 guardrail finding(s)") and len(lines) == 5
+    assert tree(config_dir) == before  # no state store, no sandbox, no cache
+    assert run(config_dir, "validate", "--no-guardrails", *NOW) == 0
+    assert "Guardrails" not in capsys.readouterr().out
+
+
+def test_validate_shows_approved_findings_and_warnings_and_exits_0(config_dir, capsys):
+    half = promotion("HALF", "{percent: 50}")  # 29.99 USD: above the floor, past 40 %
+    long_sale = promotion("LONG", "{percent: 5}", skus="[SPK-1]", end="2027-02-01T00:00:00Z")
+    advisory = "marketplace: US\nguardrails:\n  promotion_duration: {level: advisory}\n"
+    write_config(
+        config_dir,
+        {
+            **files(promotions=(half, long_sale), approvals=(approval("max_discount"),)),
+            "marketplaces/US.yaml": advisory,
+        },
+    )
+    assert run(config_dir, "validate", *NOW) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].endswith("0 blocked, 1 approved, 1 warning(s).")
+    assert lines[2].startswith('  APPROVED max_discount (soft-mandatory) listing.US["HP-100"]: ')
+    assert lines[2].endswith(
+        "approved by maria.keller until 2026-12-31T00:00:00Z: Reviewed in the pull request"
+    )
+    assert lines[3].startswith('  WARN     promotion_duration (advisory) listing.US["SPK-1"]: ')
+    assert len(lines) == 4
 
 
 def test_render_json_keeps_money_as_decimal_strings(config_dir, capsys):

@@ -120,6 +120,57 @@ def test_a_declared_99_percent_promotion_blocks_the_plan_and_apply_writes_nothin
     assert apply_runs(demo) == []
 
 
+# The founding incident, declared: a promotion code meant as 9 % off typed as 99 %. Declaring
+# it changes no listing; the plan must still fail a CI check.
+PROMO_CODE_99 = """\
+  - id: BLACKFRIDAY-99
+    kind: promo_code
+    code: BF99
+    discount: {percent: 99}
+    marketplaces: [US]
+    skus: [HP-*]
+    start: "2026-11-22T00:00:00Z"
+    end: "2026-11-29T00:00:00Z"
+"""
+
+
+def declare(config_dir: Path, promotion: str) -> None:
+    promotions = config_dir / "promotions.yaml"
+    promotions.write_text(promotions.read_text(encoding="utf-8") + promotion, encoding="utf-8")
+
+
+def test_detailed_exitcode_3_for_a_blocked_plan_even_without_listing_changes(
+    demo, capsys, tmp_path
+):
+    # The demo's price typo blocks its plan, but only against live: the config alone is fine.
+    assert sync(demo, "validate", *AT) == 0
+    assert sync(demo, "plan", "--detailed-exitcode", "-m", "DE", *AT) == 2  # clean, changes
+    assert sync(demo, "plan", "--detailed-exitcode", *AT) == 3  # the US price typo: blocked
+    (demo / "approvals.yaml").write_text(TYPO_APPROVAL, encoding="utf-8")
+    assert sync(demo, "plan", "--detailed-exitcode", *AT) == 2  # every block approved
+    assert sync(demo, "apply", "--auto-approve") == 0
+    assert sync(demo, "plan", "--detailed-exitcode", *AT) == 0
+    capsys.readouterr()
+
+    declare(demo, PROMO_CODE_99)
+    plan_file, comment = tmp_path / "plan.json", tmp_path / "plan.md"
+    args = ["plan", "--out", str(plan_file), "--markdown", str(comment), *AT]
+    assert sync(demo, *args, "--detailed-exitcode") == 3
+    out = capsys.readouterr().out
+    assert "No changes. Live listings match the configuration." in out
+    blocks = json.loads(plan_file.read_text(encoding="utf-8"))["guardrails"]
+    blocked = [v for v in blocks if v["outcome"] == "block"]
+    assert {v["rule"] for v in blocked} == {"price_floor", "max_discount"}
+    assert out.rstrip().endswith("`sync apply` will refuse this plan.")
+    assert f"Blocked: {len(blocked)} guardrail finding(s)" in out
+    assert "blocked" in comment.read_text(encoding="utf-8")
+    assert sync(demo, *args) == 0  # without --detailed-exitcode a plan that ran is a success
+    capsys.readouterr()
+    # Both rules need nothing live: validate blocks the same findings, offline.
+    assert sync(demo, "validate", *AT) == 3
+    assert f"Blocked: {len(blocked)} guardrail finding(s)" in capsys.readouterr().out
+
+
 def test_a_tripped_breaker_holds_the_listing_until_the_incident_is_acknowledged(demo, capsys):
     config: Config = load_config(demo)
     seller = config.project.seller_id

@@ -11,8 +11,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from engine.cli import main as cli_main
 from engine.cli.main import main
 from engine.cli.session import live_session
+from engine.config import load_config
 from engine.plan.build import build_plan
 from engine.plan.markdown import MARKER
 from engine.plan.model import Plan
@@ -21,7 +23,13 @@ from engine.sandbox.runtime import Sandbox
 from engine.state import api_calls, last_applied, snapshots
 from tests.conftest import NOW
 from tests.minimal_config import edited, write_config
-from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (autouse fixture)
+from tests.sandbox.conftest import (  # noqa: F401  (fixtures)
+    _clean_spapi_env,
+    clock,
+    open_sandbox,
+    resources,
+    sandbox,
+)
 
 AT = ["--now", "2026-11-22T12:00:00Z"]
 US_SPK = 'listing.US["SPK-1"]'
@@ -51,12 +59,35 @@ def test_plan_prints_the_changes_and_exits_0_without_detailed_exitcode(seeded_co
     # The seed's 4 extra units over-commit HP-100's 28 sellable units: they are pulled back.
     assert '# listing.US["HP-100"] will be updated in-place' in out
     assert "~ quantity = 14 -> 10" in out
-    assert out.rstrip().endswith("Plan: 1 to add, 3 to change, 0 to delete.")
+    # The DE price typo's -99 % correction is blocked: said again after the changes.
+    assert out.rstrip().endswith(
+        "Plan: 1 to add, 3 to change, 0 to delete.\n\n"
+        "Blocked: 1 guardrail finding(s) need a config change or an approval in approvals.yaml "
+        "(hard-mandatory rules take no approval); `sync apply` will refuse this plan."
+    )
 
 
-def test_detailed_exitcode_is_2_with_changes_and_0_without(seeded_config, capsys):
+DE_TYPO_APPROVAL = """\
+approvals:
+  - rule: price_change_size
+    scope: {marketplaces: [DE], skus: [HP-100]}
+    reason: Correcting the price typed 100x too high
+    approver: test.reviewer
+    expires: "2027-01-31T00:00:00Z"
+"""
+
+
+def test_detailed_exitcode_is_3_when_blocked_2_with_changes_and_0_without(
+    seeded_config, capsys, tmp_path
+):
     config = seeded_config()
-    assert sync(config, "plan", "--detailed-exitcode", *AT) == 2
+    out = tmp_path / "plan.json"
+    assert sync(config, "plan", "--detailed-exitcode", "--out", str(out), *AT) == 3
+    assert out.exists()  # a blocked plan is still saved, for the reviewer
+    assert "Blocked: 1 guardrail finding(s)" in capsys.readouterr().out
+    write_config(config.root, {"approvals.yaml": DE_TYPO_APPROVAL})
+    assert sync(config, "plan", "--detailed-exitcode", *AT) == 2  # the block is approved
+    assert "Blocked:" not in capsys.readouterr().out
     fix_de_price(config)
     assert sync(config, "plan", "--detailed-exitcode", "-m", "DE", *AT) == 0
     assert "No changes. Live listings match the configuration." in capsys.readouterr().out
@@ -199,3 +230,84 @@ def test_a_refresh_indexes_each_snapshot_in_the_state_store(seeded_config):
         assert path == config.state_dir / "snapshots" / f"listings-{code}.json"
         assert entry.digest == hashlib.sha256(path.read_bytes()).hexdigest()
         assert entry.fetched_at.tzinfo is not None
+
+
+# ---- Amazon refusing a call: a user error on one line, never a crash log ------------------
+
+
+@pytest.fixture
+def crash_logs(monkeypatch, tmp_path):
+    """Where main() would save a traceback; a test asserts it stays empty."""
+    folder = tmp_path / "crash-logs"
+    folder.mkdir()
+    monkeypatch.setattr(cli_main, "crash_log_dir", lambda: folder)
+    return folder
+
+
+def refused(config, capsys, crash_logs) -> str:
+    """`sync plan` exits 1 with exactly one line on stderr and saves no traceback."""
+    assert sync(config, "plan", *AT) == 1
+    captured = capsys.readouterr()
+    [line] = captured.err.splitlines()
+    assert list(crash_logs.iterdir()) == []
+    assert "Traceback" not in captured.err + captured.out
+    return line
+
+
+def test_a_marketplace_the_seller_does_not_sell_in_is_a_user_error(
+    seeded_config, capsys, crash_logs
+):
+    without_jp = edited("project.yaml", "marketplaces: [US, DE, JP]", "marketplaces: [US, DE]")
+    config = seeded_config({**without_jp, "marketplaces/JP.yaml": None})
+    write_config(config.root)  # JP enabled again: the account does not participate there
+    line = refused(config, capsys, crash_logs)
+    assert line.startswith(
+        "Error: Amazon refused the SP-API call for JP: HTTP 400 InvalidInput: The selling "
+        "partner does not participate in marketplace 'A1VC38T7YXB528'. (request id "
+    )
+    assert line.endswith(
+        "; check that JP is enabled for this seller in Seller Central, or remove it from "
+        "marketplaces in project.yaml"
+    )
+
+
+def test_a_seller_id_the_app_was_not_authorised_for_is_a_user_error(
+    seeded_config, capsys, crash_logs
+):
+    config = seeded_config()
+    write_config(config.root, edited("project.yaml", "A1TESTSELLER", "A1OTHERSELLR"))
+    line = refused(config, capsys, crash_logs)
+    assert line.startswith(
+        "Error: Amazon refused the SP-API call for US: HTTP 403 Unauthorized: Access to "
+        "requested resource is denied. The sellerId in the path does not belong to the "
+        "selling partner that authorized this access token. (request id "
+    )
+    assert line.endswith(
+        "; check seller.id in project.yaml: it must be the seller who authorised the app"
+    )
+
+
+def test_a_refresh_token_login_with_amazon_rejects_is_a_user_error(
+    sandbox,  # noqa: F811  (the imported fixture)
+    config_dir,
+    capsys,
+    crash_logs,
+    monkeypatch,
+):
+    """Against Amazon's endpoints (backend spapi), as CI runs with secrets: the sandbox's
+    token endpoint answers an unknown refresh token with 400 invalid_grant, as LWA does."""
+    backend = f"backend:\n  kind: spapi\n  endpoint: {sandbox.url}\n"
+    enabled = "marketplaces: [US, DE, JP]\n"
+    project = edited("project.yaml", enabled, enabled + backend)
+    config = load_config(write_config(config_dir, project))
+    monkeypatch.setenv("SP_API_REFRESH_TOKEN", "Atzr|revoked-by-the-seller")
+    monkeypatch.setenv("LWA_APP_ID", sandbox.credentials.client_id)
+    monkeypatch.setenv("LWA_CLIENT_SECRET", sandbox.credentials.client_secret)
+    line = refused(config, capsys, crash_logs)
+    assert line == (
+        "Error: Login with Amazon rejected the SP-API credentials (HTTP 400 invalid_grant: The "
+        "request has an invalid grant parameter: refresh_token.); the refresh token was "
+        "rejected: re-authorise the app for this seller in Seller Central and update "
+        "SP_API_REFRESH_TOKEN (or refresh_token in backend.credentials_file)"
+    )
+    assert "revoked-by-the-seller" not in line and sandbox.credentials.client_secret not in line

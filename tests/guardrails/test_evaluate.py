@@ -2,6 +2,7 @@
 
 import shutil
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ from engine.config import load_config
 from engine.config.errors import ConfigErrors
 from engine.config.schema import schema_for
 from engine.desired.render import render
-from engine.guardrails.evaluate import evaluate
+from engine.guardrails.context import AccountHealth, GuardrailContext
+from engine.guardrails.evaluate import OFFLINE_RULES, evaluate, evaluate_config
 from engine.guardrails.rules import BUILTIN_RULES
 from engine.plan.diff import diff
 from engine.plan.model import BackendIdentity, Plan
@@ -35,6 +37,41 @@ def test_every_rule_passes_once_on_a_quiet_plan(make_config):
         (rule.id, "pass", None) for rule in BUILTIN_RULES
     ]
     assert not report.blocked
+
+
+def test_the_rules_that_need_nothing_live_are_the_promotion_and_sale_rules():
+    assert [rule.id for rule in OFFLINE_RULES] == [
+        "price_floor",
+        "max_discount",
+        "promotion_duration",
+    ]
+
+
+def test_offline_rules_judge_the_config_alone_as_the_plan_does_whatever_is_live(make_config):
+    """What `sync validate` reports is what every plan of the config reports for those rules:
+    a plan with a price change, unknown open orders and poor account health changes none of
+    their verdicts (so needs_live=False is true of them)."""
+    long_sale = promotion("LONG", "{percent: 5}", end="2027-02-01T00:00:00Z")
+    deep = promotion("OOPS-99", "{percent: 99}", marketplaces="[US, DE]")
+    config = make_config(
+        files(
+            promotions=(deep, long_sale),
+            approvals=(approval("max_discount", scope="{marketplaces: [DE]}"),),
+        )
+    )
+    offline = evaluate_config(config, render(config, NOW), now=NOW)
+    sick = GuardrailContext(account_health={"US": AccountHealth(Decimal("3.0"), Decimal("1.5"))})
+    planned = check(config, JUMP, context=sick)
+    offline_ids = {rule.id for rule in OFFLINE_RULES}
+    assert [v for v in planned.verdicts if v.rule in offline_ids] == list(offline.verdicts)
+    assert {(v.rule, v.outcome, v.marketplace) for v in offline.verdicts} == {
+        ("price_floor", "block", "US"),
+        ("price_floor", "block", "DE"),
+        ("max_discount", "block", "US"),
+        ("max_discount", "approved", "DE"),
+        ("promotion_duration", "block", "US"),
+    }
+    assert offline.blocked and found(planned, "price_change_size")  # the plan's own finding
 
 
 def test_approval_rule_names_are_the_builtin_rules():

@@ -11,7 +11,7 @@ import pytest
 
 from engine.config.model import Backend
 from engine.errors import UserError
-from engine.live.clients import Connection, CredentialError
+from engine.live.clients import Connection, CredentialError, SpApiError, SpApiRefused
 from engine.live.connect import load_credentials, open_backend, sandbox_seed
 from engine.marketplaces import REGION_ENDPOINTS
 from engine.sandbox.runtime import Sandbox
@@ -86,6 +86,59 @@ def test_rejected_credentials_are_a_user_error(make_backend, sandbox):
     with pytest.raises(CredentialError, match="invalid_client") as err:
         backend.read_listing("DE", "HP-002")
     assert "wrong" not in str(err.value)
+    assert str(err.value).endswith(
+        "the app's client id or secret was rejected: check LWA_APP_ID and LWA_CLIENT_SECRET "
+        "(or lwa_app_id and lwa_client_secret in backend.credentials_file); a rotated client "
+        "secret must be updated there"
+    )
+
+
+DENIED = "Access to requested resource is denied."
+
+
+@pytest.mark.parametrize(
+    ("status", "details", "advice"),
+    [
+        (
+            403,
+            "The access token you provided is revoked, malformed or invalid.",
+            "the app's authorisation was refused: re-authorise the app for this seller in "
+            "Seller Central and update SP_API_REFRESH_TOKEN (or refresh_token in "
+            "backend.credentials_file)",
+        ),
+        (
+            403,
+            "The access token you provided has expired.",
+            "the access token expired before it was used: check this machine's clock",
+        ),
+        (
+            403,
+            None,  # a missing role: Amazon says no more than this
+            "check that seller.id in project.yaml is the seller who authorised the app and "
+            "that the app has the role this call needs (Seller Central, Apps and Services), "
+            "then re-authorise it",
+        ),
+        (
+            401,
+            "The request has no x-amz-access-token header.",
+            "the app's authorisation was refused: re-authorise the app for this seller in "
+            "Seller Central and update SP_API_REFRESH_TOKEN (or refresh_token in "
+            "backend.credentials_file)",
+        ),
+    ],
+)
+def test_an_authorisation_refusal_says_what_to_change(status, details, advice):
+    error = {"code": "Unauthorized", "message": DENIED}
+    if details is not None:
+        error["details"] = details
+    refusal = SpApiRefused(status, [error], {"x-amzn-RequestId": "req-1"}, "DE")
+    assert isinstance(refusal, SpApiError) and isinstance(refusal, UserError)
+    assert not refusal.transient and refusal.exit_code == 1
+    said = DENIED if details is None else f"{DENIED} {details}"
+    assert refusal.lines() == [
+        f"Amazon refused the SP-API call for DE: HTTP {status} Unauthorized: {said} "
+        f"(request id req-1); {advice}"
+    ]
 
 
 def test_open_backend_serves_the_sandbox_from_the_config(make_config):

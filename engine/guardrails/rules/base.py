@@ -139,10 +139,17 @@ class Inputs:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """A guardrail. `needs_live`: whether its verdict depends on anything beyond the config
+    and the time, i.e. the changeset (live before-values), live figures in the context
+    (orders, account health, listing counts) or quantities allocated from live stock. A rule
+    that needs nothing live (a promotion stacked below the floor is wrong whatever Amazon
+    holds) also runs in `sync validate`, offline, with no change planned."""
+
     id: str
     default_level: Level
     passes: str  # what a pass means, shown when the rule finds nothing
     check: Callable[[Inputs], Iterable[Finding]]
+    needs_live: bool
 
 
 def _lowers_quantity(change: ResourceChange) -> bool:

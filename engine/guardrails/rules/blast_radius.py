@@ -62,5 +62,6 @@ RULES = (
         "soft-mandatory",
         "no marketplace has too many price changes or deletes",
         check_blast_radius,
+        needs_live=True,
     ),
 )

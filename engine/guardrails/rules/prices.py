@@ -91,11 +91,13 @@ RULES = (
         "soft-mandatory",
         "every written price is near its live price and its converted base price",
         check_price_change_size,
+        needs_live=True,
     ),
     Rule(
         "allowed_price_bounds",
         "advisory",
         "every written offer has min/max allowed prices with the minimum at or above the floor",
         check_allowed_price_bounds,
+        needs_live=True,
     ),
 )

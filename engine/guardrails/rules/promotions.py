@@ -108,23 +108,27 @@ RULES = (
         "hard-mandatory",
         "every reachable price, discounts stacked, is at or above its floor",
         check_price_floor,
+        needs_live=False,
     ),
     Rule(
         "max_discount",
         "soft-mandatory",
         "no stacked discount is deeper than its limit",
         check_max_discount,
+        needs_live=False,
     ),
     Rule(
         "promotion_duration",
         "soft-mandatory",
         "every sale and promotion ends within its maximum duration",
         check_promotion_duration,
+        needs_live=False,
     ),
     Rule(
         "promo_units_cap",
         "soft-mandatory",
         "no MFN quantity above the cap while a discount runs",
         check_promo_units_cap,
+        needs_live=True,
     ),
 )

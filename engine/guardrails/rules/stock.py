@@ -212,11 +212,13 @@ RULES = (
         "MFN stock advertised plus units owed to open orders fits on hand; no listing with "
         "open orders is deleted",
         check_open_orders,
+        needs_live=True,
     ),
     Rule(
         "account_health",
         "soft-mandatory",
         "no stock cut or delete while account health is at its warning level",
         check_account_health,
+        needs_live=True,
     ),
 )
