@@ -244,6 +244,7 @@ def apply_cmd(
                 holder=_holder(),
                 progress=progress,
                 after_write=kill_switch(os.environ),
+                incidents=config.incidents,
             )
             report = executor.apply(plan, plan_digest, config.digest)
             outcome.append(report.exit_code)
