@@ -188,9 +188,11 @@ def test_a_breakers_run_has_no_lock_of_its_own_so_an_applys_lock_is_respected(db
             conn, SELLER, EMERGENCY_DIGEST_PREFIX + "INC-1", [change], NOW, kind="emergency"
         )
         journal.transition(conn, run.id, 0, "sent", NOW)
-    with acquire(db, SELLER, "ci-runner-7 pid 311", "apply", NOW):
-        with pytest.raises(LockHeld, match=r"ci-runner-7 pid 311 \(apply\)"):
-            run_abandon(run.id)
+    with (
+        acquire(db, SELLER, "ci-runner-7 pid 311", "apply", NOW),
+        pytest.raises(LockHeld, match=r"ci-runner-7 pid 311 \(apply\)"),
+    ):
+        run_abandon(run.id)
     assert the_run(db).finished_at is None
 
 
