@@ -18,9 +18,10 @@ breaker's or incident's entries cannot be read back from live (they are no plan 
 those left `sent` become `unknown` unread, and `accepted` ones stay accepted.
 
 The account's apply lock is taken for all of this. A lock left behind by the dead process of
-this kind of run (an apply's, a breaker's, an incident's) is released first, as `sync
-force-unlock` would: on PostgreSQL only once its holder's session is gone. A lock held for
-anything else (a re-check, another abandon) is respected: exit 4.
+this kind of run (an apply's, an incident's) is released first, as `sync force-unlock` would:
+on PostgreSQL only once its holder's session is gone. A lock held for anything else (a
+re-check, another abandon) is respected: exit 4. The breaker takes no apply lock, so an
+emergency run has none to release (and a later watch pass closes it by itself).
 """
 
 from __future__ import annotations
@@ -43,8 +44,6 @@ from engine.state import journal
 from engine.state.db import StateDB
 from engine.state.journal import Entry, EntryState, Run
 from engine.state.lock import ApplyLock, LockHeld, LockInfo, acquire, force_unlock
-from engine.watch.breaker import EMERGENCY_DIGEST_PREFIX
-from engine.watch.incident import INCIDENT_DIGEST_PREFIX
 
 NEVER_SENT = NOT_SENT + "the run was abandoned before this change was sent"
 OUTCOME_UNKNOWN = (
@@ -126,13 +125,10 @@ def _unfinished(db: StateDB, seller_id: str, run_id: str) -> Run:
     return run
 
 
-def _lock_operation(run: Run) -> str:
-    """The operation whose lock a process working on `run` holds."""
-    if run.plan_digest.startswith(EMERGENCY_DIGEST_PREFIX):
-        return "breaker"
-    if run.plan_digest.startswith(INCIDENT_DIGEST_PREFIX):
-        return "incident"
-    return "apply"
+def _lock_operation(run: Run) -> str | None:
+    """The operation whose lock a process working on `run` holds: None for an emergency
+    run, since the breaker holds no apply lock."""
+    return {"apply": "apply", "incident": "incident"}.get(run.kind)
 
 
 def _take_lock(

@@ -13,9 +13,12 @@ Order of work, and why:
    to `pending`. Nothing is resent blindly.
 3. Send: each change is re-checked against live right before its write; the first one that
    went stale stops the apply there, and it and everything after it is journaled as not
-   sent. Every write is journaled `sent` before it goes out and `accepted` / `failed` after
-   the answer. Above the backend's bulk threshold the batch goes through `write_bulk`
-   (a feed), after the same check of every listing in it.
+   sent. The breaker may trip a listing at any moment (it never waits for this lock), so the
+   tripped breakers are read again right before each write (or bulk batch): a change that
+   would put a held listing back on sale is journaled as not sent, naming the incident, and
+   the rest goes on (`_hold_tripped`). Every write is journaled `sent` before it goes out
+   and `accepted` / `failed` after the answer. Above the backend's bulk threshold the batch
+   goes through `write_bulk` (a feed), after the same checks of every listing in it.
 4. Verify: poll live until each accepted change shows, then record the last-applied values;
    what is still not visible after the bounded wait is reported as such.
 
@@ -41,6 +44,7 @@ from engine.apply.stale import (
     stale_reasons,
 )
 from engine.apply.verify import VERIFY_POLLING, read_current, wait_until_visible
+from engine.config.model import Incident
 from engine.errors import UserError
 from engine.exitcodes import ExitCode
 from engine.live.backend import Backend, WriteResult, issues_text
@@ -49,11 +53,12 @@ from engine.live.throttle import Timer
 from engine.plan.diff import ResourceChange
 from engine.plan.model import Plan, change_from_json
 from engine.state import journal, last_applied
+from engine.state import watch as watch_state
 from engine.state.db import StateDB
-from engine.state.journal import Change, Entry, Run
+from engine.state.journal import NOT_SENT, Change, Entry, Run
 from engine.state.lock import acquire
+from engine.watch.breaker import held_back, restores_sale, unacknowledged
 
-NOT_SENT = "not sent: "  # error prefix of failed entries that were never written
 EXIT_FAILED = ExitCode.USER_ERROR  # a write Amazon refused
 
 
@@ -105,7 +110,8 @@ class NoProgress:
 @dataclass(frozen=True, slots=True)
 class ApplyReport:
     """What an apply did, by address, from the journal of its run (all of it, when the
-    run was resumed). `stopped` says why sending stopped early (a stale plan)."""
+    run was resumed). `stopped` says why sending stopped early (a stale plan); `skipped`
+    also holds the changes a breaker held back."""
 
     run_id: str | None
     resumed: bool
@@ -118,7 +124,7 @@ class ApplyReport:
 
     @property
     def exit_code(self) -> int:
-        if self.stopped is not None:
+        if self.stopped is not None or self.skipped:  # the plan is not all live: plan again
             return EXIT_STALE
         return EXIT_FAILED if self.failed else 0
 
@@ -127,7 +133,8 @@ class Executor:
     """Applies plans to one backend, journaling in `db`. `now` stamps the journal; `timer`
     sleeps between verification polls (tests pass one that moves a virtual clock);
     `after_write` runs after each write is answered, before the answer is journaled (the
-    kill switch of engine.apply.testhook)."""
+    kill switch of engine.apply.testhook); `incidents` are the config's acknowledgements,
+    which release tripped breakers as they do for the plan."""
 
     def __init__(
         self,
@@ -140,6 +147,7 @@ class Executor:
         polling: Polling = VERIFY_POLLING,
         progress: Progress | None = None,
         after_write: Callable[[], None] | None = None,
+        incidents: Sequence[Incident] = (),
     ) -> None:
         self.backend = backend
         self.db = db
@@ -150,6 +158,7 @@ class Executor:
         self._polling = polling
         self._progress = progress or NoProgress()
         self._after_write = after_write or (lambda: None)
+        self._incidents = incidents
 
     def apply(
         self, plan: Plan, plan_digest: str, config_digest: str, *, resume_only: bool = False
@@ -277,8 +286,34 @@ class Executor:
                 stopped = drifted[0]
                 self._skip([e for later in batches[done:] for e in later], stopped)
                 return accepted, stopped
-            accepted += self._write(changes, batch, bulk=bulk)
+            batch = self._hold_tripped(changes, batch)
+            if batch:
+                accepted += self._write(changes, batch, bulk=bulk)
         return accepted, None
+
+    def _hold_tripped(
+        self, changes: Mapping[str, ResourceChange], batch: Sequence[Entry]
+    ) -> list[Entry]:
+        """The entries of `batch` that may be written now. A change that would put a listing
+        held by a tripped, unacknowledged breaker back on sale is journaled as not sent,
+        naming the incident. One state-store read per batch, right before its write."""
+        with self.db.read() as conn:
+            holding = unacknowledged(watch_state.tripped(conn, self.seller_id), self._incidents)
+        held = {
+            e.address: holding[e.address]
+            for e in batch
+            if e.address in holding and restores_sale(changes[e.address])
+        }
+        if not held:
+            return list(batch)
+        with self.db.write() as conn:
+            for entry in batch:
+                if entry.address in held:
+                    self._move(
+                        conn, entry, "failed", error=NOT_SENT + held_back(held[entry.address])
+                    )
+                    self._progress.advance()
+        return [e for e in batch if e.address not in held]
 
     def _write(
         self, changes: Mapping[str, ResourceChange], batch: Sequence[Entry], *, bulk: bool

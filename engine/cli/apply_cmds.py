@@ -249,6 +249,7 @@ def apply_cmd(
                 holder=_holder(),
                 progress=progress,
                 after_write=kill_switch(os.environ),
+                incidents=config.incidents,
             )
             report = executor.apply(plan, plan_digest, config.digest, resume_only=resume_only)
             outcome.append(report.exit_code)

@@ -2,7 +2,8 @@
 
 Thin: load config, open the backend and the state store, call engine.watch, print. Exit
 codes of `sync watch`: 0 quiet, 2 a breaker tripped in this pass, 1 an error (a marketplace
-that could not be read, a breaker write that failed or was deferred, a failed webhook).
+that could not be read, a breaker write that failed, a failed webhook). A breaker write never
+waits for an apply (engine.watch.breaker).
 `sync incident` exits 0, or 1 when an order could not be cancelled.
 """
 

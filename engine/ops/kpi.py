@@ -12,7 +12,8 @@
 - API latency p50 / p95 per operation (target p95 <= 800 ms), nearest-rank percentiles;
 - inventory deviation (target <= 0.5 %), from the last cached live snapshot;
 - the last run and last success of each activity (plan, apply, watch, pull, ...), from the
-  heartbeats; apply also from its own runs table.
+  heartbeats; apply also from its own runs table (apply runs only: a breaker write made
+  while an apply is unfinished is no apply).
 Pure where it matters: `figures` takes rows and `now`; `gather` only reads.
 """
 
@@ -195,7 +196,9 @@ def gather(
         beats = heartbeats.all_beats(conn, seller_id)
         last_apply = conn.execute(
             sa.select(sa.func.max(apply_runs.c.finished_at)).where(
-                apply_runs.c.seller_id == seller_id, apply_runs.c.status == "succeeded"
+                apply_runs.c.seller_id == seller_id,
+                apply_runs.c.kind == "apply",  # not a breaker's or an incident's run
+                apply_runs.c.status == "succeeded",
             )
         ).scalar_one_or_none()
     return figures(now, change_states, calls, beats, last_apply, deviation_pct, window, not_visible)

@@ -8,7 +8,9 @@ that keep nothing between runs; its URL comes from the environment variable that
 Write transactions on SQLite start with BEGIN IMMEDIATE: they take the write lock up front
 and wait (busy timeout) instead of failing when a read turns into a write under contention.
 The tables are created on first use, with a schema version row so that a later sellersync
-can tell which shape it is looking at.
+can tell which shape it is looking at. Within a version, tables and nullable-or-defaulted
+columns may be added; a store made before them gets them when it is next opened
+(`_add_run_kind`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy import event
 
 from engine.config.model import StateStore
 from engine.errors import UserError
-from engine.state.tables import SCHEMA_VERSION, metadata, state_meta
+from engine.state.tables import SCHEMA_VERSION, apply_runs, metadata, state_meta
 
 SQLITE_FILENAME = "state.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
@@ -156,9 +158,31 @@ def _create_schema(conn: sa.Connection, what: str) -> None:
             )
         if found is not None:
             metadata.create_all(conn)  # tables added within a version (checkfirst: additive)
+            _add_run_kind(conn)
             return
     metadata.create_all(conn)
     conn.execute(state_meta.insert().values(key="schema_version", value=SCHEMA_VERSION))
+
+
+# The digest prefixes that named the breaker's and the incident's runs before runs had a kind.
+_KIND_BY_DIGEST_PREFIX = {"breaker:": "emergency", "incident:": "incident"}
+
+
+def _add_run_kind(conn: sa.Connection) -> None:
+    """A store from before `apply_runs.kind`: add the column (every run an apply) and give
+    the breaker's and the incident's runs their kind from their digest prefix."""
+    columns = {column["name"] for column in sa.inspect(conn).get_columns(apply_runs.name)}
+    if "kind" in columns:
+        return
+    conn.execute(
+        sa.text(f"ALTER TABLE {apply_runs.name} ADD COLUMN kind VARCHAR NOT NULL DEFAULT 'apply'")
+    )
+    for prefix, kind in _KIND_BY_DIGEST_PREFIX.items():
+        conn.execute(
+            apply_runs.update()
+            .where(apply_runs.c.plan_digest.startswith(prefix, autoescape=True))
+            .values(kind=kind)
+        )
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

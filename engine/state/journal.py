@@ -14,9 +14,19 @@ back `sent -> pending` and is sent again. That is how a resumed apply converges 
 writing anything twice. Nothing ever leaves `verified`, `failed` or `unknown`.
 
 A run is finished (`succeeded` or `failed`) once nothing is left to send, or `abandoned`
-when a person gave it up (`sync apply --abandon`, its plan file lost): then nothing more is
-sent for it, and the entries left `sent` that live does not show stay `unknown` for good.
-Finished and abandoned runs alike are never resumed.
+when a person gave it up (`sync apply --abandon`, its plan file lost) or, for an emergency
+run, when a watch pass found the process that ran it gone: then nothing more is sent for
+it, and the entries left `sent` that live does not show stay `unknown` for good. Finished
+and abandoned runs alike are never resumed.
+
+Runs are of three kinds. An `apply` run holds a plan's changes. An `incident` run holds the
+order cancellations of `sync incident --submit`. An `emergency` run holds one breaker write
+(engine.watch.breaker): it is exempt from the rule below that one run at a time may be
+unfinished, and it is never what `resume_point` returns, because the breaker must never wait
+for an apply, and an apply has nothing to resume in it. Only one apply or incident run per
+account may be unfinished; starting another is refused until it is resumed or abandoned.
+A watch pass closes an emergency run that a dead watch process left unfinished (see
+`open_emergency_entries`).
 
 Functions take an open connection so that a transition and the last-applied values it
 implies commit together, and take the time as an argument (the journal never reads a clock).
@@ -38,6 +48,9 @@ from engine.state.tables import apply_runs, journal_entries
 
 EntryState = Literal["pending", "sent", "accepted", "failed", "verified", "not_visible", "unknown"]
 RunStatus = Literal["running", "succeeded", "failed", "abandoned"]
+RunKind = Literal["apply", "emergency", "incident"]
+
+NOT_SENT = "not sent: "  # error prefix of failed entries that were never written
 
 # state -> the states it may move to
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -57,7 +70,8 @@ class InvalidTransition(ValueError):
 
 
 class UnfinishedRun(UserError):
-    """A new run was started while an earlier one for the same account is unfinished."""
+    """A new apply or incident run was started while an earlier one for the same account is
+    unfinished."""
 
     def __init__(self, run: Run):
         self.run = run
@@ -85,6 +99,7 @@ class Run:
     started_at: datetime
     finished_at: datetime | None
     status: RunStatus
+    kind: RunKind = "apply"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,20 +128,30 @@ class ResumePoint:
 
 
 def start_run(
-    conn: sa.Connection, seller_id: str, plan_digest: str, changes: Iterable[Change], now: datetime
+    conn: sa.Connection,
+    seller_id: str,
+    plan_digest: str,
+    changes: Iterable[Change],
+    now: datetime,
+    *,
+    kind: RunKind = "apply",
 ) -> Run:
-    """Journal a new run with every change pending. Refused while another run of the same
-    account is unfinished: resuming it comes first, or its writes could be repeated. The
-    caller holds the account's apply lock, so no other run can start in between."""
-    unfinished = _unfinished_run(conn, seller_id)
-    if unfinished is not None:
-        raise UnfinishedRun(unfinished)
-    run = Run(str(uuid.uuid4()), seller_id, plan_digest, now, None, "running")
+    """Journal a new run with every change pending. An apply or incident run is refused
+    while another of the account's is unfinished: resuming it comes first, or its writes
+    could be repeated; the caller holds the account's apply lock, so no other can start in
+    between. An emergency run is never refused (see the module docstring); its caller
+    serialises emergency runs itself (engine.state.lock.serialise_emergency_claims)."""
+    if kind != "emergency":
+        unfinished = _unfinished_run(conn, seller_id)
+        if unfinished is not None:
+            raise UnfinishedRun(unfinished)
+    run = Run(str(uuid.uuid4()), seller_id, plan_digest, now, None, "running", kind)
     conn.execute(
         apply_runs.insert().values(
             id=run.id,
             seller_id=seller_id,
             plan_digest=plan_digest,
+            kind=kind,
             started_at=now,
             status=run.status,
         )
@@ -272,21 +297,43 @@ def not_visible_entries(conn: sa.Connection, seller_id: str) -> list[Entry]:
     """Entries of the account's finished runs still `not_visible`: accepted by Amazon, not
     seen live when their run stopped waiting. Oldest first. An unfinished run's entries are
     left to resuming it."""
+    return _entries_where(
+        conn,
+        journal_entries.c.seller_id == seller_id,
+        journal_entries.c.state == "not_visible",
+        apply_runs.c.finished_at.is_not(None),
+        oldest_by=journal_entries.c.updated_at,
+    )
+
+
+def open_emergency_entries(conn: sa.Connection, seller_id: str) -> list[Entry]:
+    """The entries of the account's unfinished emergency runs, oldest first: breaker writes
+    being made right now, or left half-done by a watch process that died."""
+    return _entries_where(
+        conn,
+        journal_entries.c.seller_id == seller_id,
+        apply_runs.c.kind == "emergency",
+        apply_runs.c.finished_at.is_(None),
+        oldest_by=journal_entries.c.created_at,
+    )
+
+
+def _entries_where(
+    conn: sa.Connection, *conditions: sa.ColumnElement[bool], oldest_by: sa.Column[Any]
+) -> list[Entry]:
+    """Entries meeting `conditions` on themselves and their run, oldest first."""
     rows = conn.execute(
         sa.select(journal_entries)
         .join(apply_runs, apply_runs.c.id == journal_entries.c.run_id)
-        .where(
-            journal_entries.c.seller_id == seller_id,
-            journal_entries.c.state == "not_visible",
-            apply_runs.c.finished_at.is_not(None),
-        )
-        .order_by(journal_entries.c.updated_at, journal_entries.c.run_id, journal_entries.c.seq)
+        .where(*conditions)
+        .order_by(oldest_by, journal_entries.c.run_id, journal_entries.c.seq)
     )
     return [_entry(row) for row in rows]
 
 
 def resume_point(conn: sa.Connection, seller_id: str) -> ResumePoint | None:
-    """The account's unfinished run and what it still owes, or None when there is none."""
+    """The account's unfinished apply or incident run and what it still owes, or None when
+    there is none. Emergency runs are not resumed by an apply (see the module docstring)."""
     run = _unfinished_run(conn, seller_id)
     if run is None:
         return None
@@ -304,7 +351,11 @@ def resume_point(conn: sa.Connection, seller_id: str) -> ResumePoint | None:
 def _unfinished_run(conn: sa.Connection, seller_id: str) -> Run | None:
     row = conn.execute(
         sa.select(apply_runs)
-        .where(apply_runs.c.seller_id == seller_id, apply_runs.c.finished_at.is_(None))
+        .where(
+            apply_runs.c.seller_id == seller_id,
+            apply_runs.c.finished_at.is_(None),
+            apply_runs.c.kind != "emergency",
+        )
         .order_by(apply_runs.c.started_at)
         .limit(1)
     ).one_or_none()
@@ -314,7 +365,15 @@ def _unfinished_run(conn: sa.Connection, seller_id: str) -> Run | None:
 def _run(row: sa.Row[Any] | None) -> Run | None:
     if row is None:
         return None
-    return Run(row.id, row.seller_id, row.plan_digest, row.started_at, row.finished_at, row.status)
+    return Run(
+        row.id,
+        row.seller_id,
+        row.plan_digest,
+        row.started_at,
+        row.finished_at,
+        row.status,
+        row.kind,
+    )
 
 
 def _entry(row: sa.Row[Any]) -> Entry:

@@ -1,4 +1,6 @@
-"""The apply lock: one apply (or breaker action) per seller account at a time.
+"""The apply lock: one apply (or incident submission, re-check, abandon) per seller account
+at a time. The breaker does not take it: it must never wait for an apply (see
+`serialise_emergency_claims` for what it takes instead).
 
 The lock is a row in `apply_locks` (one per account: holder, operation, time and an id to
 name in `sync force-unlock ID`), written by the backend's own means of mutual exclusion:
@@ -210,6 +212,19 @@ def _current(conn: sa.Connection, seller_id: str) -> LockInfo | None:
 
 def _delete(conn: sa.Connection, lock_id: str) -> None:
     conn.execute(apply_locks.delete().where(apply_locks.c.id == lock_id))
+
+
+def serialise_emergency_claims(conn: sa.Connection, seller_id: str) -> None:
+    """Make the caller's write transaction the only one claiming breaker writes for the
+    account until it commits, so that two watch processes never both start a write for the
+    same listing (engine.watch.breaker). It waits only for another claim (a few statements),
+    never for an apply: its key is not the apply lock's. SQLite needs nothing more, since its
+    write transactions (BEGIN IMMEDIATE) already run one at a time; PostgreSQL takes a
+    transaction-scoped advisory lock, which the server drops at commit or rollback, and with
+    a dead session."""
+    if conn.dialect.name == "postgresql":
+        key = advisory_key(conn, f"emergency\0{seller_id}")
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
 
 def account_key(conn: sa.Connection, seller_id: str) -> int:

@@ -90,6 +90,8 @@ apply_runs = sa.Table(
     sa.Column("id", sa.String, primary_key=True),
     _seller(),
     sa.Column("plan_digest", sa.String, nullable=False),
+    # apply | emergency (the breaker) | incident (cancellations): see engine.state.journal
+    sa.Column("kind", sa.String, nullable=False, server_default="apply"),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime),
     sa.Column("status", sa.String, nullable=False),

@@ -12,12 +12,24 @@ The least destructive action that stops sales, per fulfilment channel:
   its minimum/maximum seller allowed price ("potential pricing error"). The breaker raises
   `minimum_seller_allowed_price` to one minor unit above our price (and the maximum with it
   when needed), which suppresses the offer until the minimum comes back down. Nothing about
-  the offer is lost, and the next apply restores the minimum from config.
+  the offer is lost, and an apply restores the minimum from config once the YAML
+  acknowledges the incident.
 
-Every breaker write is an emergency change: it takes the apply lock (so it never races an
-apply), is journaled before it is sent and after its outcome (engine.state.journal, one run
-whose plan digest names the incident), and the tripped breaker is recorded in the state
-store, where `hold_tripped` finds it for the plan.
+Every breaker write is an emergency change, and the breaker never waits: not for the apply
+lock, which it does not take, nor for an unfinished apply run. Each write is an `emergency`
+run of the journal (engine.state.journal; its plan digest names the incident), journaled
+`pending` when it is claimed, `sent` before it goes out and `accepted` / `failed` after the
+answer, then finished. Two watch processes never write the same listing at once: claims are
+made in one transaction serialised per account (engine.state.lock.serialise_emergency_claims),
+and a listing another process claimed less than EMERGENCY_LEASE ago is left to it
+(`in_progress`). An older claim was left by a process that died: the pass closes its run
+(the entry `verified` when live shows the listing held, `unknown` when it was sent and live
+does not, not sent when it never was) and writes the listing itself.
+
+An apply running alongside reads the tripped breakers again before each write and does not
+send a change that would put a held listing back on sale (`restores_sale`, used by
+engine.apply.executor). The tripped breaker is recorded in the state store, where
+`hold_tripped` finds it for the plan.
 """
 
 from __future__ import annotations
@@ -26,12 +38,13 @@ import os
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
+
+import sqlalchemy as sa
 
 from engine.config.model import Incident
 from engine.desired.resource import Resource, address
-from engine.errors import UserError
 from engine.live.backend import Backend
 from engine.live.orders import iso
 from engine.money import currency
@@ -39,11 +52,22 @@ from engine.plan.diff import MANAGED_FIELDS, FieldChange, ResourceChange
 from engine.state import journal, lock
 from engine.state import watch as watch_state
 from engine.state.db import StateDB
+from engine.state.journal import NOT_SENT, Entry
 from engine.state.watch import Breaker
 from engine.watch.detect import Detection
 
 EMERGENCY_DIGEST_PREFIX = "breaker:"
-Outcome = Literal["written", "in_place", "failed", "deferred", "missing"]
+# How long a breaker write another watch process claimed is left to it. One write takes
+# seconds, even throttled and retried; a claim older than this belongs to a process that died.
+EMERGENCY_LEASE = timedelta(minutes=2)
+Outcome = Literal["written", "in_place", "failed", "in_progress", "missing"]
+DIED_BEFORE_SENDING = (
+    NOT_SENT + "the watch process that claimed this breaker write stopped before sending it"
+)
+DIED_AFTER_SENDING = (
+    "outcome unknown: the watch process that sent this breaker write stopped before "
+    "journaling Amazon's answer, and live does not show the listing held"
+)
 
 
 def breaker_state(resource: Resource) -> Resource:
@@ -134,62 +158,130 @@ def enforce(
 ) -> list[Enforcement]:
     """Make sure every tripped breaker's listing is unbuyable: read it live and write the
     breaker state where it is not (newly tripped, or restored by hand in Seller Central).
-    Listings already held cost one read. When an apply holds the lock, nothing is written
-    and every write is reported `deferred` (the next run tries again)."""
-    wanted: list[tuple[Breaker, ResourceChange]] = []
-    done: list[Enforcement] = []
+    Listings already held cost one read. Nothing here waits for an apply (see the module
+    docstring); a listing another watch process is writing right now is left to it."""
+    found = []
     for breaker in tripped:
         live = backend.read_listing(breaker.marketplace, breaker.sku)
-        if live is None:
-            done.append(Enforcement(breaker, "missing", "no such live listing: nothing sells"))
-            continue
-        change = breaker_change(live.resource)
-        if change is None:
-            done.append(Enforcement(breaker, "in_place", "already unbuyable"))
-        else:
-            wanted.append((breaker, change))
-    if not wanted:
-        return done
-    try:
-        held = lock.acquire(db, seller_id, holder(), "breaker", now)
-    except UserError as err:  # LockHeld; UnfinishedRun below
-        return done + [Enforcement(b, "deferred", str(err)) for b, _ in wanted]
-    with held:
-        for breaker, change in wanted:
-            done.append(_write(backend, db, seller_id, breaker, change, now))
-    return done
+        found.append((breaker, None if live is None else live.resource))
+    return [
+        decided if isinstance(decided, Enforcement) else _write(backend, db, decided, now)
+        for decided in _claim(db, seller_id, found, now)
+    ]
 
 
-def _write(
-    backend: Backend,
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A breaker write this process claimed: its emergency run, journaled `pending`."""
+
+    breaker: Breaker
+    change: ResourceChange
+    run_id: str
+    note: str  # what became of a dead process's claim on the listing ("" when none)
+
+
+def _claim(
     db: StateDB,
     seller_id: str,
-    breaker: Breaker,
-    change: ResourceChange,
+    found: Sequence[tuple[Breaker, Resource | None]],
     now: datetime,
-) -> Enforcement:
-    payload = {
-        "emergency": True,
-        "incident": breaker.incident_id,
-        "reason": breaker.reason,
-        "fields": {f.field: {"before": f.before, "after": f.after} for f in change.fields},
-    }
-    entry = journal.Change(change.address, "update", payload)
-    try:
-        with db.write() as conn:
-            run = journal.start_run(
-                conn, seller_id, EMERGENCY_DIGEST_PREFIX + breaker.incident_id, [entry], now
+) -> list[Enforcement | _Claim]:
+    """What to do about each breaker, given its listing as live shows it, decided in one
+    write transaction serialised with every other claim of the account, with a pending
+    emergency run journaled for each write this process is to make."""
+    decided: list[Enforcement | _Claim] = []
+    with db.write() as conn:
+        lock.serialise_emergency_claims(conn, seller_id)
+        claimed: dict[str, dict[str, list[Entry]]] = {}  # address -> run id -> entries
+        for entry in journal.open_emergency_entries(conn, seller_id):
+            claimed.setdefault(entry.address, {}).setdefault(entry.run_id, []).append(entry)
+        for breaker, live in found:
+            runs = claimed.get(address(breaker.marketplace, breaker.sku), {})
+            working = {
+                run_id: entries
+                for run_id, entries in runs.items()
+                if now - entries[0].created_at < EMERGENCY_LEASE
+            }
+            held = live is not None and is_held(live)
+            note = "".join(
+                _close_dead_run(conn, entries, held, now)
+                for run_id, entries in runs.items()
+                if run_id not in working
             )
-            journal.transition(conn, run.id, 0, "sent", now)
-    except journal.UnfinishedRun as err:
-        return Enforcement(breaker, "deferred", str(err))
-    result = backend.write(change)
+            change = None if live is None else breaker_change(live)
+            if live is None:
+                decided.append(
+                    Enforcement(breaker, "missing", "no such live listing: nothing sells" + note)
+                )
+            elif change is None:
+                decided.append(Enforcement(breaker, "in_place", "already unbuyable" + note))
+            elif working:
+                run_id, entries = next(iter(working.items()))
+                decided.append(
+                    Enforcement(
+                        breaker,
+                        "in_progress",
+                        f"another watch process is writing it (run {run_id}, claimed "
+                        f"{iso(entries[0].created_at)})" + note,
+                        run_id,
+                    )
+                )
+            else:
+                payload = {
+                    "emergency": True,
+                    "incident": breaker.incident_id,
+                    "reason": breaker.reason,
+                    "fields": {
+                        f.field: {"before": f.before, "after": f.after} for f in change.fields
+                    },
+                }
+                run = journal.start_run(
+                    conn,
+                    seller_id,
+                    EMERGENCY_DIGEST_PREFIX + breaker.incident_id,
+                    [journal.Change(change.address, "update", payload)],
+                    now,
+                    kind="emergency",
+                )
+                decided.append(_Claim(breaker, change, run.id, note))
+    return decided
+
+
+def _close_dead_run(
+    conn: sa.Connection, entries: Sequence[Entry], live_held: bool, now: datetime
+) -> str:
+    """Close the emergency run a dead watch process left (see the module docstring) and
+    say so, for the detail of this pass's enforcement of the same listing."""
+    run_id = entries[0].run_id
+    ended = []
+    for entry in entries:
+        if entry.state == "pending":
+            to, error = "failed", DIED_BEFORE_SENDING
+        elif entry.state == "sent":
+            to, error = ("verified", None) if live_held else ("unknown", DIED_AFTER_SENDING)
+        else:
+            continue
+        journal.transition(conn, run_id, entry.seq, to, now, error=error)
+        ended.append(to)
+    if "unknown" in ended:
+        journal.abandon_run(conn, run_id, now)
+    else:
+        journal.finish_run(conn, run_id, now)
+    what = {"failed": "never sent", "verified": "live shows it", "unknown": "outcome unknown"}
+    states = ", ".join(what[state] for state in ended) or "nothing was left open"
+    return f"; closed run {run_id} that a watch process left unfinished ({states})"
+
+
+def _write(backend: Backend, db: StateDB, claim: _Claim, now: datetime) -> Enforcement:
+    with db.write() as conn:
+        journal.transition(conn, claim.run_id, 0, "sent", now)
+    result = backend.write(claim.change)
     ok = result.status == "ACCEPTED"
     problem = "; ".join(str(i.get("message", i)) for i in result.issues) or result.status
     with db.write() as conn:
         journal.transition(
             conn,
-            run.id,
+            claim.run_id,
             0,
             "accepted" if ok else "failed",
             now,
@@ -197,11 +289,46 @@ def _write(
             request_id=result.request_id,
             error=None if ok else problem,
         )
-        journal.finish_run(conn, run.id, now)
-    changed = ", ".join(f"{f.field} {_text(f.before)} -> {_text(f.after)}" for f in change.fields)
+        journal.finish_run(conn, claim.run_id, now)
+    changed = ", ".join(
+        f"{f.field} {_text(f.before)} -> {_text(f.after)}" for f in claim.change.fields
+    )
     if ok:
-        return Enforcement(breaker, "written", changed, run.id)
-    return Enforcement(breaker, "failed", f"{changed} refused: {problem}", run.id)
+        return Enforcement(claim.breaker, "written", changed + claim.note, claim.run_id)
+    return Enforcement(
+        claim.breaker, "failed", f"{changed} refused: {problem}{claim.note}", claim.run_id
+    )
+
+
+def unacknowledged(
+    breakers: Iterable[Breaker], incidents: Sequence[Incident]
+) -> dict[str, Breaker]:
+    """The tripped breakers the YAML does not acknowledge yet, by listing address."""
+    return {
+        address(b.marketplace, b.sku): b for b in breakers if acknowledgement(b, incidents) is None
+    }
+
+
+def restores_sale(change: ResourceChange) -> bool:
+    """Whether writing `change` to a listing the breaker holds would put it back on sale:
+    its fields laid over the breaker state of the listing it was planned from are no longer
+    held (MFN: a quantity above 0; FBA: a minimum seller allowed price back under our price,
+    or our price raised to the minimum). A delete never sells anything."""
+    if change.after is None:
+        return False
+    if change.before is None:
+        return not is_held(change.after)
+    written = replace(breaker_state(change.before), **{f.field: f.after for f in change.fields})
+    return not is_held(written)
+
+
+def held_back(breaker: Breaker) -> str:
+    """Why apply did not send a change that would put `breaker`'s listing back on sale."""
+    return (
+        f"it would put the listing back on sale, and breaker {breaker.incident_id} holds it "
+        f"(tripped {iso(breaker.tripped_at)}: {breaker.reason}); acknowledge the incident in "
+        "incidents.yaml, then plan again"
+    )
 
 
 def trip(db: StateDB, seller_id: str, breakers: Iterable[Breaker]) -> list[Breaker]:
@@ -262,9 +389,8 @@ def hold_tripped(
     `desired, held = hold_tripped(desired, breakers, config.incidents)`."""
     result = dict(desired)
     held = []
-    for breaker in breakers:
-        key = address(breaker.marketplace, breaker.sku)
-        if key not in result or acknowledgement(breaker, incidents) is not None:
+    for key, breaker in unacknowledged(breakers, incidents).items():
+        if key not in result:
             continue
         result[key] = breaker_state(result[key])
         held.append(Held(key, breaker))

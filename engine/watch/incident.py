@@ -265,4 +265,4 @@ def plan_of_action(breaker: Breaker, affected: Sequence[Affected]) -> dict[str, 
 
 
 def _emergency(run: Run) -> bool:
-    return run.plan_digest.startswith((EMERGENCY_DIGEST_PREFIX, INCIDENT_DIGEST_PREFIX))
+    return run.kind != "apply"

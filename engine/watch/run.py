@@ -80,7 +80,7 @@ class WatchReport:
         found += [
             f"{e.breaker.marketplace} {e.breaker.sku}: breaker {e.outcome}: {e.detail}"
             for e in self.enforcement
-            if e.outcome in ("failed", "deferred")
+            if e.outcome == "failed"
         ]
         if self.notify_error:
             found.append(f"webhook: {self.notify_error}")

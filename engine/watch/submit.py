@@ -1,10 +1,10 @@
 """`sync incident --submit`: message the buyers, then cancel their orders, journaled.
 
-Under the apply lock, one journal run (plan digest `incident:<id>`) holds an entry per order
-to cancel; all are `sent` before the feed goes out, then `accepted` or `failed` from the
-feed's processing report. Buyers are messaged first, because Amazon closes messaging on an
-order once it is cancelled; a message goes only where getMessagingActionsForOrder offers
-unexpectedProblem.
+Under the apply lock, one journal run of kind `incident` (plan digest `incident:<id>`) holds
+an entry per order to cancel; all are `sent` before the feed goes out, then `accepted` or
+`failed` from the feed's processing report. Buyers are messaged first, because Amazon closes
+messaging on an order once it is cancelled; a message goes only where
+getMessagingActionsForOrder offers unexpectedProblem.
 """
 
 from __future__ import annotations
@@ -76,7 +76,12 @@ def submit(
     with lock.acquire(db, seller_id, holder(), "incident", now):
         with db.write() as conn:
             run = journal.start_run(
-                conn, seller_id, INCIDENT_DIGEST_PREFIX + breaker.incident_id, changes, now
+                conn,
+                seller_id,
+                INCIDENT_DIGEST_PREFIX + breaker.incident_id,
+                changes,
+                now,
+                kind="incident",
             )
             for seq in range(len(changes)):
                 journal.transition(conn, run.id, seq, "sent", now)

@@ -168,15 +168,32 @@ def test_a_lock_held_for_something_else_is_respected(
 def test_a_breakers_sent_entry_is_unknown_without_reading_live(db, run_abandon, backend):
     change = journal.Change(HP010, "update", {"emergency": True, "fields": {"quantity": {}}})
     with db.write() as conn:
-        run = journal.start_run(conn, SELLER, EMERGENCY_DIGEST_PREFIX + "INC-1", [change], NOW)
+        run = journal.start_run(
+            conn, SELLER, EMERGENCY_DIGEST_PREFIX + "INC-1", [change], NOW, kind="emergency"
+        )
         journal.transition(conn, run.id, 0, "sent", NOW)
-    acquire(db, SELLER, "watch pid 5", "breaker", NOW)
 
     report = run_abandon(run.id)
 
     assert [(s.was, s.now, s.error) for s in report.entries] == [("sent", "unknown", NOT_READABLE)]
-    assert report.released_lock.operation == "breaker"
+    assert report.run.status == "abandoned"
+    assert report.released_lock is None  # the breaker takes no apply lock: none to release
     assert calls_of(backend) == []  # no read, no write
+
+
+def test_a_breakers_run_has_no_lock_of_its_own_so_an_applys_lock_is_respected(db, run_abandon):
+    change = journal.Change(HP010, "update", {"emergency": True, "fields": {"quantity": {}}})
+    with db.write() as conn:
+        run = journal.start_run(
+            conn, SELLER, EMERGENCY_DIGEST_PREFIX + "INC-1", [change], NOW, kind="emergency"
+        )
+        journal.transition(conn, run.id, 0, "sent", NOW)
+    with (
+        acquire(db, SELLER, "ci-runner-7 pid 311", "apply", NOW),
+        pytest.raises(LockHeld, match=r"ci-runner-7 pid 311 \(apply\)"),
+    ):
+        run_abandon(run.id)
+    assert the_run(db).finished_at is None
 
 
 # -- the lock a dead apply left, on both state stores ----------------------------------------

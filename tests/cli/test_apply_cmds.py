@@ -35,7 +35,11 @@ from engine.plan.diff import diff
 from engine.plan.model import Plan
 from engine.sandbox.clock import VirtualClock
 from engine.sandbox.runtime import Sandbox
+from engine.state import journal
+from engine.state.db import open_state
 from engine.state.journal import Entry
+from engine.state.watch import Breaker
+from engine.watch import breaker
 from tests.cli.test_plan_apply_demo import apply_runs
 from tests.conftest import NOW
 from tests.minimal_config import edited, write_config
@@ -411,3 +415,44 @@ def test_recheck_with_nothing_waiting_says_so(served, capsys):
     assert capsys.readouterr().out == (
         "Nothing to re-check: no change of an earlier apply is waiting to show live.\n"
     )
+
+
+def test_a_breaker_trip_while_a_killed_apply_is_unfinished_is_written_and_it_resumes(
+    served, capsys
+):
+    """The watchdog trips JP HP-100 (not in the plan) right after `sync apply` was killed
+    for real: its lock is held and its run unfinished. The breaker write is made anyway, and
+    the apply then resumes and writes each of its changes exactly once."""
+    killed = run_killed_apply(served, writes=2)
+    assert killed.returncode == KILLED_EXIT, killed.stderr
+    config = load_config(served.config_dir)
+    seller = config.project.seller_id
+    trip = Breaker("JP", "HP-100", NOW, "below_floor: 3 units at 100", "INC-202611221200-JP-HP-100")
+    db = open_state(config.project.state, config.state_dir)
+    try:
+        with db.read() as conn:
+            killed_run = journal.resume_point(conn, seller).run
+        with open_backend(config) as backend:
+            [done] = breaker.enforce(backend, db, seller, breaker.trip(db, seller, [trip]), NOW)
+            assert backend.read_listing("JP", "HP-100").resource.quantity == 0
+        with db.read() as conn:
+            kinds = {(r.id, r.kind, r.status) for r in journal.runs(conn, seller)}
+    finally:
+        db.close()
+    assert (done.outcome, done.detail) == ("written", "quantity 9 -> 0")
+    assert kinds == {
+        (killed_run.id, "apply", "running"),
+        (done.run_id, "emergency", "succeeded"),
+    }
+
+    assert served.apply("--auto-approve") == 4  # the dead apply's lock: released by a person
+    lock_id = re.search(r"`sync force-unlock (\S+)`", capsys.readouterr().err).group(1)
+    assert main(["--config", str(served.config_dir), "force-unlock", lock_id]) == 0
+    assert served.apply("--auto-approve") == 0
+    out = capsys.readouterr().out
+    assert f"Resumed apply run {killed_run.id}." in out
+    assert f"Apply finished: {len(served.skus)} applied, 0 failed" in out
+    plan_writes = Counter({sku: served.skus.count(sku) for sku in served.skus})
+    assert served.counter.writes == plan_writes + Counter({"HP-100": 1})  # + the breaker's
+    with open_backend(config) as backend:
+        assert backend.read_listing("JP", "HP-100").resource.quantity == 0

@@ -26,11 +26,12 @@ PATHS = {  # the journal's forward-only way to each final state
 }
 
 
-def journal_fixture(db, outcomes, at):
-    """One apply run whose changes end in `outcomes` (final states), finished at `at`."""
+def journal_fixture(db, outcomes, at, kind="apply"):
+    """One run (an apply's by default) whose changes end in `outcomes` (final states),
+    finished at `at`."""
     changes = [Change(f'listing.DE["HP-{i:03d}"]', "update", {}) for i in range(len(outcomes))]
     with db.write() as conn:
-        run = journal.start_run(conn, SELLER, "sha256:plan", changes, at - HOUR)
+        run = journal.start_run(conn, SELLER, "sha256:plan", changes, at - HOUR, kind=kind)
         for seq, outcome in enumerate(outcomes):
             for state in PATHS[outcome]:
                 journal.transition(conn, run.id, seq, state, at)
@@ -78,6 +79,16 @@ def test_kpis_from_the_journal_and_the_call_log(store):
         "getOrderItems p95 latency 30000 ms is above 800 ms",
         "getOrders p95 latency 2000 ms is above 800 ms",
     ]  # 99.50 % meets the target; deviation 0.40 % too
+
+
+def test_a_breaker_write_counts_as_a_change_but_is_not_the_last_apply(db):
+    """The breaker writes while an apply is unfinished; `sync status` must not take its run
+    for the account's last successful apply."""
+    journal_fixture(db, ["verified"], NOW - 5 * HOUR)
+    journal_fixture(db, ["accepted"], NOW - HOUR, kind="emergency")
+    status = kpi.gather(db, SELLER, NOW, None)
+    assert status.last_success["apply"] == NOW - 5 * HOUR
+    assert (status.sync_success_rate_pct, status.changes_finished) == (Decimal("100.00"), 2)
 
 
 def test_an_unknown_outcome_counts_as_finished_and_not_through(db):

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.config.model import StateStore
-from engine.state import snapshots
+from engine.state import journal, snapshots
 from engine.state.db import (
     SQLITE_FILENAME,
     StateStoreError,
@@ -138,3 +138,29 @@ def test_advisory_keys_are_stable_and_scoped_by_schema(pg_dsn: str):
         conn.execute(sa.text("SET LOCAL search_path TO public"))
         assert advisory_key(conn, "apply-lock\0" + SELLER) != key
     db.close()
+
+
+def test_a_store_from_before_run_kinds_gets_the_column_filled_from_the_digests(db, backend):
+    """The state store of an earlier sellersync (schema 1 without apply_runs.kind) is
+    completed when opened: the breaker's and the incident's runs are named by their digest."""
+    with db.write() as conn:
+        conn.execute(sa.text("ALTER TABLE apply_runs DROP COLUMN kind"))
+        for run_id, digest in (
+            ("r1", "sha256:plan"),
+            ("r2", "breaker:INC-1"),
+            ("r3", "incident:X"),
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO apply_runs (id, seller_id, plan_digest, started_at, status) "
+                    "VALUES (:id, :seller, :digest, :at, 'succeeded')"
+                ),
+                {"id": run_id, "seller": SELLER, "digest": digest, "at": NOW.replace(tzinfo=None)},
+            )
+    again = open_backend(backend)
+    try:
+        with again.read() as conn:
+            kinds = {r.id: r.kind for r in journal.runs(conn, SELLER)}
+    finally:
+        again.close()
+    assert kinds == {"r1": "apply", "r2": "emergency", "r3": "incident"}

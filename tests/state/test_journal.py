@@ -268,3 +268,60 @@ def test_not_visible_entries_come_from_finished_runs_of_the_account(db):
         (True, 0),
     ]
     assert waiting[0].payload == {"our_price": Decimal("50.99")}
+
+
+def emergency(db, address: str = 'listing.US["HP-100"]', seller: str = SELLER) -> journal.Run:
+    """A breaker write's run, claimed and sent, as engine.watch.breaker journals it."""
+    with db.write() as conn:
+        run = journal.start_run(
+            conn,
+            seller,
+            "breaker:INC-1",
+            [Change(address, "update", {"emergency": True})],
+            NOW,
+            kind="emergency",
+        )
+        journal.transition(conn, run.id, 0, "sent", NOW)
+    return run
+
+
+def test_an_emergency_run_starts_while_an_apply_is_unfinished_and_never_blocks_one(db):
+    apply_run = start(db)
+    move(db, apply_run, 0, "sent")
+    breaker_run = emergency(db)  # not refused by the unfinished apply
+    assert (breaker_run.kind, apply_run.kind) == ("emergency", "apply")
+    with db.read() as conn:
+        point = journal.resume_point(conn, SELLER)
+        assert point.run.id == apply_run.id  # the apply's run, never the breaker's
+        assert [e.run_id for e in journal.open_emergency_entries(conn, SELLER)] == [breaker_run.id]
+        assert {r.id: r.kind for r in journal.runs(conn, SELLER)} == {
+            apply_run.id: "apply",
+            breaker_run.id: "emergency",
+        }
+    # The apply finishes; the breaker's unfinished run does not stop the next plan.
+    for seq in range(3):
+        move(db, apply_run, seq, *(("accepted",) if seq == 0 else ("sent", "accepted")))
+    with db.write() as conn:
+        journal.finish_run(conn, apply_run.id, LATER)
+        assert journal.resume_point(conn, SELLER) is None
+    start(db)
+
+
+def test_an_incident_run_is_held_to_the_one_unfinished_run_rule(db):
+    run = start(db)
+    with pytest.raises(UnfinishedRun, match=run.id), db.write() as conn:
+        journal.start_run(conn, SELLER, "incident:INC-1", changes(1), NOW, kind="incident")
+
+
+def test_open_emergency_entries_are_the_unfinished_ones_of_the_account(db):
+    done = emergency(db)
+    with db.write() as conn:
+        journal.transition(conn, done.id, 0, "accepted", LATER)
+        journal.finish_run(conn, done.id, LATER)
+    emergency(db, seller=OTHER_SELLER)
+    open_run = emergency(db, 'listing.US["HP-200"]')
+    with db.read() as conn:
+        found = journal.open_emergency_entries(conn, SELLER)
+    assert [(e.run_id, e.address, e.state) for e in found] == [
+        (open_run.id, 'listing.US["HP-200"]', "sent")
+    ]

@@ -121,7 +121,7 @@ def test_the_timeline_orders_the_evidence(make_config):
     commit = incident.ConfigCommit("a" * 40, NOW - timedelta(days=1), "promo: winter sale")
     runs = [
         Run("r1", "S", "d" * 64, NOW - timedelta(hours=5), NOW, "succeeded"),
-        Run("r2", "S", "breaker:" + TRIP.incident_id, NOW, NOW, "succeeded"),
+        Run("r2", "S", "breaker:" + TRIP.incident_id, NOW, NOW, "succeeded", "emergency"),
         Run("r3", "S", "e" * 64, NOW + timedelta(hours=1), None, "running"),  # after the trip
     ]
     events = incident.timeline(TRIP, affected, runs, commit)
