@@ -24,6 +24,7 @@ from engine.plan.build import PlanRun, build_plan, load_for_plan, selected_marke
 from engine.plan.drift import (
     drift_json,
     drift_report,
+    expected_lines,
     render_drift_markdown,
     render_drift_text,
 )
@@ -141,13 +142,20 @@ def plan_text(run: PlanRun, *, color: bool = False) -> str:
     computed without first (they explain the plan), then the plan with its guardrail
     verdicts."""
     lines: list[str] = []
-    report = drift_report(run.plan, _currencies(run))
+    report = drift_report(run.plan, _currencies(run), run.drift_facts)
     if report.drifted:
         lines.append(
             f"Note: {len(report.drifted)} field(s) changed outside sellersync since the last "
             "apply (drift):"
         )
         lines += [f"  {d.address} {d.describe()}" for d in report.drifted]
+        lines.append("")
+    if report.expected:
+        lines.append(
+            f"Note: {len(report.expected)} difference(s) since the last apply are expected, "
+            "not drift:"
+        )
+        lines += [f"  {line}" for line in expected_lines(report)]
         lines.append("")
     if run.review:
         lines.append(f"{len(run.review)} listing(s) need review and are not planned:")
@@ -185,7 +193,7 @@ def drift_cmd(
 ) -> int:
     """For schedules: exit 2 when live differs from the config, 0 when it does not."""
     run = _plan(ctx, marketplaces, True, now_text, "drift", full_refresh)
-    report = drift_report(run.plan, _currencies(run))
+    report = drift_report(run.plan, _currencies(run), run.drift_facts)
     if markdown_path is not None:
         write_atomic(markdown_path, render_drift_markdown(report))
     if as_json:
