@@ -84,7 +84,7 @@ def load(conn: sa.Connection, seller_id: str) -> dict[str, FieldValues]:
             last_applied.c.seller_id == seller_id
         )
     )
-    return {address: _decode(fields) for address, fields in rows}
+    return {address: decode(fields) for address, fields in rows}
 
 
 def applied_times(
@@ -105,7 +105,8 @@ def applied_times(
     return times
 
 
-def _decode(fields: dict[str, Any]) -> FieldValues:
+def decode(fields: dict[str, Any]) -> FieldValues:
+    """Field values from their JSON view (as stored here, or in a refresh-only file)."""
     return {
         name: _DECODERS[name](value) if name in _DECODERS and value is not None else value
         for name, value in fields.items()
