@@ -60,11 +60,17 @@ def config_mismatch(plan: Plan, config_digest: str) -> str | None:
 
 def identity_mismatch(plan: Plan, backend: BackendIdentity) -> str | None:
     """Why the plan was made for another account or endpoint, or None when it was not."""
-    ours = plan.backend
+    reason = backend_mismatch(plan.backend, backend)
+    return None if reason is None else f"the plan was {reason}"
+
+
+def backend_mismatch(ours: BackendIdentity, backend: BackendIdentity) -> str | None:
+    """Why a file made against `ours` does not belong to `backend` ("made for ..., this is
+    ..."), or None when it does."""
     same_place = ours.endpoint == backend.endpoint or ours.kind == backend.kind == "sandbox"
     if (ours.kind, ours.seller_id) == (backend.kind, backend.seller_id) and same_place:
         return None
-    return f"the plan was made for {_identity_text(ours)}, this is {_identity_text(backend)}"
+    return f"made for {_identity_text(ours)}, this is {_identity_text(backend)}"
 
 
 def live_changed(recorded: str, live: Resource | Unreadable | None) -> bool:

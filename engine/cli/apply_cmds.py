@@ -8,6 +8,10 @@ Exit codes: 0 all applied or accepted, 1 a write failed or the file is not a pla
 guardrail blocks the plan, 4 stale plan, a file that differs from the plan made now, or lock
 held.
 
+`--refresh-only FILE` records a reviewed refresh-only file (engine.apply.refresh_only):
+what is live becomes the values last applied, nothing is written to Amazon, exit 4 when
+live changed since the file was made.
+
 Two journal chores take no plan and write nothing to Amazon: `--recheck` looks again at the
 changes earlier applies left not yet visible (exit 1 when one has failed since), and
 `--abandon RUN_ID` closes an unfinished run whose plan file is lost.
@@ -19,10 +23,11 @@ import hashlib
 import os
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import InvalidOperation
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -30,6 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from engine.apply.abandon import AbandonReport, abandon
 from engine.apply.executor import EXIT_FAILED, ApplyReport, Executor, NoProgress
 from engine.apply.recheck import VISIBILITY_DEADLINE, RecheckReport
+from engine.apply.refresh_only import record_live
 from engine.apply.reverify import check_plan_file
 from engine.apply.testhook import kill_switch
 from engine.cli.plan_cmds import plan_text
@@ -39,7 +45,10 @@ from engine.errors import UserError
 from engine.guardrails.report import ensure_applicable
 from engine.plan.build import build_plan
 from engine.plan.model import Plan, PlanFormatError
+from engine.plan.refresh_only import RefreshOnlyFormatError, RefreshOnlyPlan, render_refresh_only
 from engine.plan.text import render_text
+
+T = TypeVar("T")
 
 
 class PlanFileError(UserError):
@@ -48,19 +57,37 @@ class PlanFileError(UserError):
 
 def read_plan(path: Path) -> tuple[Plan, str]:
     """The plan in `path` and the sha256 of its bytes (the journal's plan digest)."""
+    return _read_file(
+        path, "plan file", lambda data: (Plan.loads(data.decode("utf-8")), _sha256(data))
+    )
+
+
+def read_refresh_only(path: Path) -> RefreshOnlyPlan:
+    """The refresh-only file at `path` (`sync drift --refresh-only --out FILE`)."""
+    return _read_file(
+        path, "refresh-only file", lambda data: RefreshOnlyPlan.loads(data.decode("utf-8"))
+    )
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_file(path: Path, kind: str, parse: Callable[[bytes], T]) -> T:
+    """`parse` applied to the bytes of `path`; a one-line PlanFileError naming the file when
+    it cannot be read or is not a `kind`."""
     try:
-        data = path.read_bytes()
-        return Plan.loads(data.decode("utf-8")), hashlib.sha256(data).hexdigest()
+        return parse(path.read_bytes())
     except OSError as err:
-        raise PlanFileError(f"cannot read the plan file {path}: {err.strerror}") from None
+        raise PlanFileError(f"cannot read the {kind} {path}: {err.strerror}") from None
     except UnicodeDecodeError:
-        raise PlanFileError(f"{path} is not a plan file: it is not UTF-8 text") from None
-    except PlanFormatError as err:
+        raise PlanFileError(f"{path} is not a {kind}: it is not UTF-8 text") from None
+    except (PlanFormatError, RefreshOnlyFormatError) as err:
         raise PlanFileError(f"{path}: {err}") from None
     except KeyError as err:
-        raise PlanFileError(f"{path} is not a complete plan file: it has no {err}") from None
+        raise PlanFileError(f"{path} is not a complete {kind}: it has no {err}") from None
     except (TypeError, ValueError, InvalidOperation) as err:
-        raise PlanFileError(f"{path} is not a valid plan file: {err}") from None
+        raise PlanFileError(f"{path} is not a valid {kind}: {err}") from None
 
 
 def stdin_is_interactive() -> bool:
@@ -199,6 +226,12 @@ def abandon_lines(report: AbandonReport) -> list[str]:
     metavar="RUN_ID",
     help="Take no plan: close the unfinished run RUN_ID whose plan file is lost.",
 )
+@click.option(
+    "--refresh-only",
+    is_flag=True,
+    help="FILE is a refresh-only file (`sync drift --refresh-only --out FILE`): record what "
+    "is live as last applied, after checking live has not changed; writes nothing to Amazon.",
+)
 @click.pass_context
 def apply_cmd(
     ctx: click.Context,
@@ -206,16 +239,21 @@ def apply_cmd(
     auto_approve: bool,
     recheck: bool,
     abandon_run_id: str | None,
+    refresh_only: bool,
 ) -> int:
     """Apply the saved plan FILE exactly, or nothing if it is stale. Without FILE: plan
     now, show the plan, and apply exactly that one."""
     if recheck or abandon_run_id is not None:
+        if refresh_only:
+            raise UserError("--refresh-only records a file; it does not go with a journal chore")
         return _journal_chore(ctx, plan_file, recheck, abandon_run_id)
     if not auto_approve and not stdin_is_interactive():
         raise UserError(
             "cannot ask for confirmation: standard input is not a terminal; review the plan "
             "and pass --auto-approve to apply it without asking"
         )
+    if refresh_only:
+        return _record_refresh_only(ctx, plan_file, auto_approve)
     config = load_config(ctx.obj["config_dir"])
     saved = None if plan_file is None else read_plan(plan_file)
     outcome: list[int] = []  # the exit code, once there is one: the heartbeat's verdict
@@ -256,6 +294,29 @@ def apply_cmd(
     for line in summary_lines(report):
         click.echo(line)
     return report.exit_code
+
+
+def _record_refresh_only(ctx: click.Context, path: Path | None, auto_approve: bool) -> int:
+    """`sync apply --refresh-only FILE`: show the file, ask, then record (or refuse, exit 4)."""
+    if path is None:
+        raise UserError(
+            "--refresh-only needs the FILE `sync drift --refresh-only --out FILE` saved"
+        )
+    saved = read_refresh_only(path)
+    config = load_config(ctx.obj["config_dir"])
+    with live_session(config) as (backend, db):
+        click.echo(render_refresh_only(saved), nl=False)
+        if not saved.adoptions:
+            return 0
+        if not auto_approve and not click.confirm("Record these values?", default=False):
+            click.echo("Cancelled; nothing was recorded.", err=True)
+            return 1
+        count = record_live(backend, db, saved, now=backend.now, holder=_holder())
+    click.echo(
+        f"Recorded what is live as last applied for {count} listing(s); nothing was written "
+        "to Amazon. `sync drift` now measures drift from these values."
+    )
+    return 0
 
 
 def _holder() -> str:

@@ -20,18 +20,22 @@ from engine.adopt import import_listings
 from engine.cli.config_cmds import now_option, parse_now
 from engine.cli.session import live_session
 from engine.config import load_config
+from engine.errors import UserError
 from engine.exitcodes import ExitCode
 from engine.fileio import write_atomic
 from engine.plan.build import PlanRun, build_plan, load_for_plan, selected_marketplaces
 from engine.plan.drift import (
     drift_json,
     drift_report,
+    expected_lines,
     render_drift_markdown,
     render_drift_text,
 )
 from engine.plan.markdown import render_markdown
+from engine.plan.refresh_only import RefreshOnlyPlan, adoptions, render_refresh_only
 from engine.plan.text import blocked_line, guardrail_summary, render_text
 from engine.sandbox import jsonio
+from engine.state import last_applied
 
 EXIT_CHANGES = ExitCode.CHANGES
 EXIT_BLOCKED = ExitCode.BLOCKED
@@ -67,7 +71,9 @@ def _plan(
     now: str | None,
     activity: str,
     full_refresh: bool = False,
-) -> PlanRun:
+    with_applied: bool = False,
+) -> tuple[PlanRun, dict[str, last_applied.FieldValues]]:
+    """The plan run and, `with_applied`, the values last applied (else empty)."""
     config, cached = load_for_plan(
         ctx.obj["config_dir"], refresh=refresh, marketplaces=marketplaces
     )
@@ -75,9 +81,13 @@ def _plan(
         backend,
         db,
     ):
-        return build_plan(
+        run = build_plan(
             config, backend, db, now=parse_now(now), marketplaces=marketplaces, refresh=refresh
         )
+        if not with_applied:
+            return run, {}
+        with db.read() as conn:
+            return run, last_applied.load(conn, config.project.seller_id)
 
 
 @click.command(name="plan")
@@ -116,7 +126,7 @@ def plan_cmd(
     now_text: str | None,
 ) -> int:
     """Show what apply would change to make live listings match the config."""
-    run = _plan(ctx, marketplaces, refresh, now_text, "plan", full_refresh)
+    run, _ = _plan(ctx, marketplaces, refresh, now_text, "plan", full_refresh)
     plan = run.plan
     if out is not None:
         write_atomic(out, plan.dumps())
@@ -157,13 +167,20 @@ def plan_text(run: PlanRun, *, color: bool = False) -> str:
     computed without first (they explain the plan), then the plan with its guardrail
     verdicts."""
     lines: list[str] = []
-    report = drift_report(run.plan, _currencies(run))
+    report = drift_report(run.plan, _currencies(run), run.drift_facts)
     if report.drifted:
         lines.append(
             f"Note: {len(report.drifted)} field(s) changed outside sellersync since the last "
             "apply (drift):"
         )
         lines += [f"  {d.address} {d.describe()}" for d in report.drifted]
+        lines.append("")
+    if report.expected:
+        lines.append(
+            f"Note: {len(report.expected)} difference(s) since the last apply are expected, "
+            "not drift:"
+        )
+        lines += [f"  {line}" for line in expected_lines(report)]
         lines.append("")
     if run.review:
         lines.append(f"{len(run.review)} listing(s) need review and are not planned:")
@@ -190,6 +207,17 @@ def plan_text(run: PlanRun, *, color: bool = False) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report as an issue body (Markdown) here.",
 )
+@click.option(
+    "--refresh-only",
+    is_flag=True,
+    help="Instead of the report: list the managed listings whose last-applied values would "
+    "be set to what is live (adoption), for `sync apply --refresh-only FILE`.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --refresh-only: save the list here.",
+)
 @marketplace_option
 @full_refresh_option
 @now_option
@@ -198,13 +226,24 @@ def drift_cmd(
     ctx: click.Context,
     as_json: bool,
     markdown_path: Path | None,
+    refresh_only: bool,
+    out: Path | None,
     marketplaces: tuple[str, ...],
     full_refresh: bool,
     now_text: str | None,
 ) -> int:
-    """For schedules: exit 2 when live differs from the config, 0 when it does not."""
-    run = _plan(ctx, marketplaces, True, now_text, "drift", full_refresh)
-    report = drift_report(run.plan, _currencies(run))
+    """For schedules: exit 2 when live differs from the config in a way that needs a person
+    (drift, config changes not applied, listings never adopted), 0 when it does not."""
+    if refresh_only and markdown_path is not None:
+        raise UserError("--refresh-only makes a file to review, not an issue; drop --markdown")
+    if out is not None and not refresh_only:
+        raise UserError("--out saves a refresh-only file; add --refresh-only")
+    run, applied = _plan(
+        ctx, marketplaces, True, now_text, "drift", full_refresh, with_applied=refresh_only
+    )
+    if refresh_only:
+        return _refresh_only(run, applied, out, as_json)
+    report = drift_report(run.plan, _currencies(run), run.drift_facts)
     if markdown_path is not None:
         write_atomic(markdown_path, render_drift_markdown(report))
     if as_json:
@@ -212,6 +251,26 @@ def drift_cmd(
     else:
         click.echo(render_drift_text(report), nl=False)
     return EXIT_CHANGES if report.differs else 0
+
+
+def _refresh_only(
+    run: PlanRun, applied: dict[str, last_applied.FieldValues], out: Path | None, as_json: bool
+) -> int:
+    """`sync drift --refresh-only`: what adoption would record, shown and saved; no writes."""
+    plan = RefreshOnlyPlan(
+        run.plan.created_at,
+        run.plan.backend,
+        adoptions(run.desired.resources, run.live.resources(), applied),
+    )
+    if out is not None:
+        write_atomic(out, plan.dumps())
+    if as_json:
+        click.echo(plan.dumps(), nl=False)
+    else:
+        click.echo(render_refresh_only(plan, run.desired.resources), nl=False)
+    if out is not None:
+        click.echo(f"Saved to {out}; record it with `sync apply --refresh-only {out}`.", err=True)
+    return 0
 
 
 def _currencies(run: PlanRun) -> dict[str, str]:

@@ -39,6 +39,7 @@ from engine.config.model import (
     Approval,
     Backend,
     Config,
+    DriftIgnore,
     FxTable,
     HealthLevel,
     HealthTargets,
@@ -363,7 +364,34 @@ class _Loader:
             source=src,
             health=self._health(src, data.get("health", {})),
             watch=self._watch(src, data.get("watch", {})),
+            drift_ignore=self._drift_ignore(src, data.get("drift", {}), enabled),
         )
+
+    def _drift_ignore(
+        self, src: SourceFile, data: dict[str, Any], enabled: list[str]
+    ) -> tuple[DriftIgnore, ...]:
+        """project.yaml `drift.ignore`, its marketplaces checked against the enabled ones."""
+        rules = []
+        for i, item in enumerate(data.get("ignore", ())):
+            codes = item.get("marketplaces")
+            for j, code in enumerate(codes or ()):
+                where = ("drift", "ignore", i, "marketplaces", j)
+                if code not in MARKETPLACES:
+                    self._unknown_marketplace(src, where, code)
+                elif code not in enabled:
+                    self.errors.append(
+                        src.error(where, f"marketplace {code} is not enabled in project.yaml")
+                    )
+            rules.append(
+                DriftIgnore(
+                    field=item["field"],
+                    skus=SkuSelector.of(item["skus"]),
+                    marketplaces=None if codes is None else frozenset(codes),
+                    reason=item["reason"],
+                    origin=Origin(src, ("drift", "ignore", i)),
+                )
+            )
+        return tuple(rules)
 
     def _watch(self, src: SourceFile, data: dict[str, Any]) -> WatchSettings:
         if "webhook_url" in data and "webhook_url_env" in data:

@@ -201,6 +201,7 @@ class Project:
     source: SourceFile
     health: HealthTargets = HealthTargets()
     watch: WatchSettings = WatchSettings()
+    drift_ignore: tuple[DriftIgnore, ...] = ()  # project.yaml drift.ignore
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +267,26 @@ class SkuSelector:
 
     def matches(self, sku: str) -> bool:
         return self._compiled is not None and self._compiled.match(sku) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class DriftIgnore:
+    """A `drift.ignore` rule of project.yaml: differences in `field` on the listings it
+    names are expected (another tool or a person owns that field there), so `sync drift`
+    counts them instead of reporting them. Plan and apply do not read it."""
+
+    field: str
+    skus: SkuSelector
+    marketplaces: frozenset[str] | None  # None: every marketplace
+    reason: str
+    origin: Origin  # ("drift", "ignore", i)
+
+    def covers(self, field: str, marketplace: str, sku: str) -> bool:
+        return (
+            field == self.field
+            and (self.marketplaces is None or marketplace in self.marketplaces)
+            and self.skus.matches(sku)
+        )
 
 
 @dataclass(frozen=True, slots=True)

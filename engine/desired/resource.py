@@ -19,6 +19,13 @@ def address(marketplace: str, sku: str) -> str:
     return f'listing.{marketplace}["{sku}"]'
 
 
+def address_key(text: str) -> tuple[str, str]:
+    """(marketplace, sku) of an address `address()` made: the inverse, for reports that
+    keep only the address."""
+    marketplace, _, rest = text.removeprefix("listing.").partition('["')
+    return marketplace, rest.removesuffix('"]')
+
+
 @dataclass(frozen=True, slots=True)
 class SalePrice:
     """A `discounted_price`: a price that applies between start (inclusive) and end (exclusive)."""

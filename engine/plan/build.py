@@ -18,7 +18,9 @@ set by stock allocation, which depends on what each MFN listing holds live:
    plan never restores what the watchdog stopped;
 5. diff, deleting only unmanaged listings the config's `prune` names;
 6. evaluate the guardrails over the changeset (apply refuses a plan they block);
-7. pin the plan: config digest, git commit, backend identity, creation time.
+7. pin the plan: config digest, git commit, backend identity, creation time;
+8. gather what can explain the plan's drift (engine.plan.drift_facts): orders placed and
+   breaker writes since the last apply, and the config's drift.ignore rules.
 
 `sync plan`, `sync drift` and apply's no-file form all plan through `build_plan`.
 """
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,9 @@ from engine.live.backend import Backend, LiveState, SnapshotMissing
 from engine.live.snapshot import Snapshot, SnapshotCache
 from engine.ops import guardrail_context
 from engine.ops.unshipped import read_reservation
+from engine.plan import drift_facts
 from engine.plan.diff import diff
+from engine.plan.drift import DriftFacts
 from engine.plan.model import HeldListing, Plan
 from engine.state import last_applied
 from engine.state import watch as watch_state
@@ -80,6 +84,7 @@ class PlanRun:
     review: tuple[Review, ...]
     guardrails: GuardrailReport
     notes: tuple[str, ...] = ()
+    drift_facts: DriftFacts = field(default_factory=DriftFacts)  # engine.plan.drift
 
 
 def build_plan(
@@ -160,8 +165,10 @@ def _build_plan(
         held=tuple(HeldListing(h.address, h.breaker.incident_id, h.line()) for h in stopped),
         marketplaces=tuple(codes),
     )
+    with state.read() as conn:
+        facts = drift_facts.gather(conn, config, plan, applied)
     return PlanRun(
-        plan, desired, live, tuple(review), report, reservation_notes(config, reservation)
+        plan, desired, live, tuple(review), report, reservation_notes(config, reservation), facts
     )
 
 

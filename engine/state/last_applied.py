@@ -11,7 +11,7 @@ same transaction as the transition, and forgets it when a delete goes through.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -84,10 +84,29 @@ def load(conn: sa.Connection, seller_id: str) -> dict[str, FieldValues]:
             last_applied.c.seller_id == seller_id
         )
     )
-    return {address: _decode(fields) for address, fields in rows}
+    return {address: decode(fields) for address, fields in rows}
 
 
-def _decode(fields: dict[str, Any]) -> FieldValues:
+def applied_times(
+    conn: sa.Connection, seller_id: str, addresses: Iterable[str]
+) -> dict[str, datetime]:
+    """address -> when its values were last recorded, for those of `addresses` that have
+    any: what happened live since then (orders, breaker writes) can explain a difference."""
+    wanted = sorted(set(addresses))
+    times: dict[str, datetime] = {}
+    for start in range(0, len(wanted), 500):  # bound-parameter limits
+        rows = conn.execute(
+            sa.select(last_applied.c.address, last_applied.c.applied_at).where(
+                last_applied.c.seller_id == seller_id,
+                last_applied.c.address.in_(wanted[start : start + 500]),
+            )
+        )
+        times.update({address: at for address, at in rows})
+    return times
+
+
+def decode(fields: dict[str, Any]) -> FieldValues:
+    """Field values from their JSON view (as stored here, or in a refresh-only file)."""
     return {
         name: _DECODERS[name](value) if name in _DECODERS and value is not None else value
         for name, value in fields.items()

@@ -200,9 +200,17 @@ def test_drift_exits_2_with_an_issue_body_and_0_when_live_matches(seeded_config,
     assert sync(config, "drift", "--markdown", str(body), *AT) == 2
     out = capsys.readouterr().out
     assert out.startswith("Live differs from the configuration: 0 listing(s) changed outside")
-    assert 'listing.DE["HP-100"] to be updated\n      our_price = 5799.00 EUR -> 57.99 EUR' in out
+    # Nothing was ever applied: the seeded price typo is not a config change waiting to go out.
+    assert (
+        'Config changes not yet applied (1 listing(s)):\n  listing.JP["SPK-1"] to be created' in out
+    )
+    assert (
+        'listing.DE["HP-100"] live -> config\n      our_price = 5799.00 EUR -> 57.99 EUR'
+    ) in out
     assert 'Unmanaged live listings, left alone (1):\n  listing.US["LEGACY-HP-100"]' in out
-    assert "#### Config changes not yet applied" in body.read_text(encoding="utf-8")
+    issue = body.read_text(encoding="utf-8")
+    assert "#### Config changes not yet applied" in issue
+    assert "#### Not yet adopted: never applied by sellersync" in issue
     fix_de_price(config)
     assert sync(config, "drift", "--json", "-m", "DE", *AT) == 0
     report = json.loads(capsys.readouterr().out)

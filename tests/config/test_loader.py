@@ -131,3 +131,59 @@ def test_a_webhook_url_and_its_variable_together_are_an_error(make_config):
     [error] = raised.value.errors
     assert error.field == "watch.webhook_url_env"
     assert "not both" in error.message and "T0KEN" not in error.message
+
+
+IGNORE_RULES = """\
+drift:
+  ignore:
+    - field: quantity
+      skus: [HP-*]
+      marketplaces: [DE]
+      reason: the warehouse system sets DE stock directly
+    - field: title
+      skus: [SPK-1]
+      reason: the brand team edits titles in Seller Central
+"""
+
+
+def test_drift_ignore_rules_match_field_marketplace_and_sku(make_config):
+    quantity, title = make_config(project_with(IGNORE_RULES)).project.drift_ignore
+    assert quantity.covers("quantity", "DE", "HP-100")
+    assert not quantity.covers("quantity", "US", "HP-100")  # only DE
+    assert not quantity.covers("our_price", "DE", "HP-100")
+    assert not quantity.covers("quantity", "DE", "SPK-1")
+    assert title.covers("title", "JP", "SPK-1") and title.marketplaces is None
+    assert title.reason == "the brand team edits titles in Seller Central"
+    assert title.origin.describe().endswith("/project.yaml:31 (drift.ignore[1])")
+
+
+def test_an_unknown_field_in_a_drift_ignore_rule_names_file_line_and_field(make_config):
+    bad = IGNORE_RULES.replace("field: title", "field: titel").replace(
+        "reason: the brand", "reasons: the brand"
+    )
+    with pytest.raises(ConfigErrors) as raised:
+        make_config(project_with(bad))
+    lines = raised.value.lines()
+    assert any(
+        "/project.yaml:31:14: drift.ignore[1].field: expected one of: " in line
+        and "quantity (got 'titel')" in line
+        for line in lines
+    ), lines
+    assert any("drift.ignore[1].reasons: unknown field 'reasons'" in line for line in lines)
+    assert any("drift.ignore[1]: missing required field 'reason'" in line for line in lines)
+
+
+def test_a_drift_ignore_rule_names_only_enabled_marketplaces(make_config):
+    with pytest.raises(ConfigErrors) as raised:
+        make_config(project_with(IGNORE_RULES.replace("[DE]", "[FR]")))
+    [error] = raised.value.errors
+    assert error.field == "drift.ignore[0].marketplaces[0]"
+    assert error.message == "marketplace FR is not enabled in project.yaml"
+
+
+def test_drift_ignore_offers_exactly_the_fields_sellersync_manages():
+    from engine.config.schema import schema_for
+    from engine.plan.diff import MANAGED_FIELDS
+
+    rule = schema_for("project")["properties"]["drift"]["properties"]["ignore"]["items"]
+    assert tuple(rule["properties"]["field"]["enum"]) == MANAGED_FIELDS

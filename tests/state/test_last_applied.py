@@ -4,7 +4,7 @@ and usable as the third side of `diff`."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -91,3 +91,15 @@ def test_withdraw_forgets_only_the_values_it_recorded(db):
         assert last_applied.withdraw(conn, SELLER, make_resource("DE", "HP-200", "24.90")) is False
         assert last_applied.withdraw(conn, OTHER_SELLER, later) is False
     assert load(db)['listing.DE["HP-200"]']["our_price"] == Decimal("26.90")
+
+
+def test_applied_times_name_when_each_listing_was_recorded(db):
+    later = NOW + timedelta(hours=3)
+    record(db, make_resource("DE", "HP-100", "59.99"))
+    with db.write() as conn:
+        last_applied.record(conn, SELLER, make_resource("US", "HP-100", "64.99"), later)
+    record(db, make_resource("FR", "HP-100", "59.99"), seller=OTHER_SELLER)
+    wanted = [f'listing.{m}["HP-100"]' for m in ("DE", "US", "FR")] * 400  # past one chunk
+    with db.read() as conn:
+        times = last_applied.applied_times(conn, SELLER, wanted)
+    assert times == {'listing.DE["HP-100"]': NOW, 'listing.US["HP-100"]': later}

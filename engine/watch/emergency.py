@@ -1,0 +1,61 @@
+"""The breaker's emergency writes, read back from the apply journal (for the drift report).
+
+The breaker journals every write it makes as a run of its own (engine.watch.breaker): the
+run's plan digest is `EMERGENCY_DIGEST_PREFIX` followed by the incident id, and its single
+entry's payload names the incident and each field's value before and after. This module is
+the one reader that knows that shape, so when the journal learns to record a run's kind,
+`_is_emergency` is the only line that has to follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.state import journal
+from engine.watch.breaker import EMERGENCY_DIGEST_PREFIX
+
+# Amazon took the write: it may not show live yet (not_visible), or was seen (verified).
+_ACCEPTED = frozenset({"accepted", "not_visible", "verified"})
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyWrite:
+    """One accepted breaker write: the listing, the incident, when it was journaled and the
+    value it set on each field it changed."""
+
+    address: str
+    incident: str
+    written_at: datetime
+    values: Mapping[str, Any]
+
+
+def _is_emergency(run: journal.Run) -> bool:
+    return run.plan_digest.startswith(EMERGENCY_DIGEST_PREFIX)
+
+
+def accepted_writes(conn: sa.Connection, seller_id: str) -> list[EmergencyWrite]:
+    """Every emergency write of the account Amazon accepted, oldest first. A refused or
+    never-sent write changed nothing live, so it explains nothing."""
+    writes = []
+    for run in journal.runs(conn, seller_id):
+        if not _is_emergency(run):
+            continue
+        incident = run.plan_digest.removeprefix(EMERGENCY_DIGEST_PREFIX)
+        for entry in journal.entries(conn, run.id):
+            if entry.state not in _ACCEPTED:
+                continue
+            fields = entry.payload.get("fields", {})
+            writes.append(
+                EmergencyWrite(
+                    entry.address,
+                    entry.payload.get("incident", incident),
+                    run.started_at,
+                    {name: change["after"] for name, change in fields.items()},
+                )
+            )
+    return writes
