@@ -223,6 +223,30 @@ def test_the_approval_gate_comes_after_the_summary_of_the_reviewed_plan():
     assert download["with"]["pattern"] == "reviewed-*"
 
 
+@pytest.mark.parametrize(
+    ("result", "matrix", "runs"),
+    [
+        ("success", json.dumps([{"name": "accounts/eu"}]), True),
+        ("success", "[]", False),  # nothing reviewed to apply: nobody is asked to approve
+        ("failure", "", False),  # an empty matrix would fail the run on GitHub
+        ("skipped", "", False),
+    ],
+)
+def test_apply_job_waits_for_approval_only_when_a_reviewed_plan_has_changes(result, matrix, runs):
+    condition = load("apply.yml")["jobs"]["apply"]["if"]
+    needs = {"to-apply": {"result": result, "outputs": {"matrix": matrix}}}
+    assert should_run(condition, {"needs": needs}, failed=False) is runs
+
+
+def test_artifact_names_hold_no_slash():
+    """An account's name is its directory (accounts/eu); upload-artifact refuses a `/`."""
+    for name in workflow_names():
+        for s in all_steps(load(name)):
+            if s.get("uses", "").startswith("actions/upload-artifact@"):
+                assert "matrix.name" not in s["with"]["name"], (name, s["with"]["name"])
+                assert "/" not in re.sub(r"\$\{\{.*?\}\}", "", s["with"]["name"])
+
+
 def test_apply_finds_the_artifact_plan_yml_uploads():
     upload = step(load("plan.yml"), "plan", "Upload the plan")
     download = step(load("apply.yml"), "plan", "Download the reviewed plan")
