@@ -604,6 +604,32 @@ def test_apply_step_explains_each_refusal_and_keeps_the_code(runner, tmp_path, c
             assert "docs/ci.md, 'When apply refuses'" in line
 
 
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_run_steps_pass_shellcheck(tmp_path):
+    """What actionlint does for run steps: each script, its `${{ }}` blanked out, through
+    shellcheck as bash (GitHub's default shell here)."""
+    findings = []
+    for name in workflow_names():
+        for job_name, job in load(name)["jobs"].items():
+            for s in job["steps"]:
+                if "run" not in s:
+                    continue
+                blanked = re.sub(r"\$\{\{.*?\}\}", lambda m: "_" * len(m[0]), s["run"], flags=re.S)
+                script = tmp_path / "step.sh"
+                script.write_text("#!/bin/bash\nset -eo pipefail\n" + blanked)
+                done = subprocess.run(
+                    ["shellcheck", "--shell=bash", "--format=gcc", str(script)],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                findings += [
+                    f"{name} {job_name} / {s.get('name')}: {line}"
+                    for line in done.stdout.splitlines()
+                ]
+    assert findings == []
+
+
 # ---- whole jobs, step after step, as GitHub runs them -----------------------------------
 
 
