@@ -1,6 +1,9 @@
-"""The GitHub workflows: triggers, permissions, pins, the sync commands they run (checked
-against the CLI itself), and the exit-code handling of their shell steps, run in bash with a
-stand-in `sync` so that "exit 2 means changes, not failure" is tested, not just read."""
+"""The GitHub workflows: triggers, permissions, pins, where secrets reach, the sync commands
+they run (checked against the CLI itself), and the exit-code handling of their shell steps, run
+in bash with a stand-in `sync` so that "exit 2 means changes, not failure" is tested, not just
+read. Whole jobs are run too (`simulate_job`): each step's `if:` decides, as on GitHub, whether
+it runs after the steps before it failed, so "a blocked plan is still posted and uploaded" and
+"apply only ever gets the reviewed plan" are shown step by step."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import shlex
 import shutil
 import stat
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +24,7 @@ import pytest
 import yaml
 
 from engine.cli.main import cli
-from engine.config.accounts import Account
+from engine.config.accounts import Account, find_account_dirs
 from engine.config.loader import load_project
 from engine.plan.markdown import MARKER
 from tests.minimal_config import write_config
@@ -67,13 +72,46 @@ def test_every_workflow_is_there_and_loads():
 
 def test_triggers():
     assert list(triggers(load("plan.yml"))) == ["pull_request"]
-    assert triggers(load("apply.yml"))["push"] == {"branches": ["main"]}
+    apply = triggers(load("apply.yml"))
+    assert apply["push"]["branches"] == ["main"]
+    dispatch = apply["workflow_dispatch"]["inputs"]
+    assert list(dispatch) == ["pull_request"] and dispatch["pull_request"]["required"] is True
     drift = triggers(load("drift.yml"))
     assert "workflow_dispatch" in drift
     [cron] = [entry["cron"] for entry in drift["schedule"]]
     assert cron.split()[1] == "*/6"  # every six hours
     ci = triggers(load("ci.yml"))
     assert "pull_request" in ci and ci["push"] == {"branches": ["main"]}
+
+
+def path_filter_matches(pattern: str, path: str) -> bool:
+    """GitHub's `paths` glob: `**` crosses directories, `*` does not."""
+    regex = re.escape(pattern).replace(r"\*\*", ".*").replace(r"\*", "[^/]*")
+    return re.fullmatch(regex, path) is not None
+
+
+def test_apply_starts_only_for_pushes_that_change_what_a_plan_depends_on():
+    paths = triggers(load("apply.yml"))["push"]["paths"]
+    changed_by_a_merge = [
+        "config/products/headphones.yaml",
+        "accounts/eu/project.yaml",
+        "accounts/eu/marketplaces/de.yaml",
+        "schemas/products.schema.json",
+        "engine/desired/render.py",
+        "pyproject.toml",
+        ".github/workflows/apply.yml",
+    ]
+    for changed in changed_by_a_merge:
+        assert any(path_filter_matches(p, changed) for p in paths), changed
+    for unrelated in ("docs/ci.md", "README.md", "tests/test_workflows.py", "bench/README.md"):
+        assert not any(path_filter_matches(p, unrelated) for p in paths), unrelated
+    # Every account this repository holds is covered (tests build their own elsewhere).
+    for folder in find_account_dirs(REPO):
+        relative = folder.relative_to(REPO).as_posix()
+        if relative.split("/")[0] in ("tests", "bench"):
+            continue
+        changed = f"{relative}/project.yaml"
+        assert any(path_filter_matches(p, changed) for p in paths), changed
 
 
 # The only write scopes any job holds, and why: everything else reads.
@@ -83,7 +121,7 @@ WRITES = {
 }
 
 
-@pytest.mark.parametrize("name", ["apply.yml", "ci.yml", "drift.yml", "plan.yml"])
+@pytest.mark.parametrize("name", ["apply.yml", "ci.yml", "drift.yml", "ops.yml", "plan.yml"])
 def test_permissions_are_least_privilege(name):
     doc = load(name)
     assert doc["permissions"] == {"contents": "read"}, "workflow default: read the code only"
@@ -101,6 +139,10 @@ def test_actions_are_pinned_to_a_major_version():
         assert ref == "./.github/actions/setup" or re.fullmatch(r"[\w-]+/[\w-]+@v\d+", ref), ref
 
 
+# Jobs that run no code of the repository: they only read what the jobs before them left.
+WITHOUT_CHECKOUT = {("apply.yml", "to-apply")}
+
+
 def test_python_311_with_a_pip_cache_everywhere():
     setups = [s for s in setup_action_steps() if "uses" in s]
     setups += [
@@ -116,10 +158,18 @@ def test_python_311_with_a_pip_cache_everywhere():
     for name in workflow_names():
         for job_name, job in load(name)["jobs"].items():
             uses = [s.get("uses", "") for s in job["steps"]]
+            if (name, job_name) in WITHOUT_CHECKOUT:
+                assert not any(SYNC_CALL.search(s.get("run", "")) for s in job["steps"])
+                continue
             assert uses[0] == "actions/checkout@v4", f"{name} {job_name}"
             assert "./.github/actions/setup" in uses or any(
                 u.startswith("actions/setup-python@") for u in uses
             ), f"{name} {job_name} installs no Python"
+
+
+def account_jobs(name: str) -> dict[str, dict[str, Any]]:
+    """The jobs that run once per account (a matrix)."""
+    return {n: j for n, j in load(name)["jobs"].items() if "strategy" in j}
 
 
 @pytest.mark.parametrize("name", ACCOUNT_WORKFLOWS)
@@ -127,14 +177,18 @@ def test_account_jobs_run_in_a_matrix_of_sync_accounts(name):
     doc = load(name)
     listing = step(doc, "accounts", "List the seller accounts")
     assert "sync accounts --json" in listing["run"]
-    [(job_name, job)] = [(n, j) for n, j in doc["jobs"].items() if n != "accounts"]
-    assert job["needs"] == "accounts"
-    assert job["strategy"]["matrix"] == {
-        "include": "${{ fromJSON(needs.accounts.outputs.matrix) }}"
-    }
-    assert job["strategy"]["fail-fast"] is False, "one account's failure must not stop others"
-    assert job["env"]["SELLERSYNC_CONFIG"] == "${{ matrix.config_dir }}"
-    assert set(SECRET_VARS) <= set(job["env"]), f"{job_name}: secrets reach sync through env"
+    jobs = account_jobs(name)
+    assert jobs
+    for job_name, job in jobs.items():
+        # apply.yml's apply job runs for the accounts its plan job found changes for: a
+        # subset of the same matrix entries (test_apply_job_matrix_is_the_checked_accounts).
+        source = "to-apply" if (name, job_name) == ("apply.yml", "apply") else "accounts"
+        assert job["needs"] == source, f"{name} {job_name}"
+        assert job["strategy"]["matrix"] == {
+            "include": f"${{{{ fromJSON(needs.{source}.outputs.matrix) }}}}"
+        }
+        assert job["strategy"]["fail-fast"] is False, "one account's failure must not stop others"
+        assert job["env"]["SELLERSYNC_CONFIG"] == "${{ matrix.config_dir }}"
 
 
 @pytest.mark.parametrize("name", ACCOUNT_WORKFLOWS)
@@ -154,19 +208,87 @@ def test_apply_is_protected_and_one_at_a_time_per_seller():
     }
 
 
+def test_the_approval_gate_comes_after_the_summary_of_the_reviewed_plan():
+    jobs = load("apply.yml")["jobs"]
+    gated = {name for name, job in jobs.items() if "environment" in job}
+    assert gated == {"apply"}, "only the job that writes waits for approval"
+    assert jobs["apply"]["needs"] == "to-apply" and jobs["to-apply"]["needs"] == "plan"
+    check = step(load("apply.yml"), "plan", "Check the reviewed plan against main")
+    assert "cat reviewed/plan.md" in check["run"] and "$GITHUB_STEP_SUMMARY" in check["run"]
+    # Nothing but the plan job's check decides what reaches the gate: to-apply lists only the
+    # accounts whose check uploaded a reviewed plan.
+    upload = step(load("apply.yml"), "plan", "Keep the reviewed plan for the apply job")
+    download = step(load("apply.yml"), "to-apply", "Download the checked plans")
+    assert upload["with"]["name"] == "reviewed-${{ matrix.seller_id }}"
+    assert download["with"]["pattern"] == "reviewed-*"
+
+
+@pytest.mark.parametrize(
+    ("result", "matrix", "runs"),
+    [
+        ("success", json.dumps([{"name": "accounts/eu"}]), True),
+        ("success", "[]", False),  # nothing reviewed to apply: nobody is asked to approve
+        ("failure", "", False),  # an empty matrix would fail the run on GitHub
+        ("skipped", "", False),
+    ],
+)
+def test_apply_job_waits_for_approval_only_when_a_reviewed_plan_has_changes(result, matrix, runs):
+    condition = load("apply.yml")["jobs"]["apply"]["if"]
+    needs = {"to-apply": {"result": result, "outputs": {"matrix": matrix}}}
+    assert should_run(condition, {"needs": needs}, failed=False) is runs
+
+
+def test_artifact_names_hold_no_slash():
+    """An account's name is its directory (accounts/eu); upload-artifact refuses a `/`."""
+    for name in workflow_names():
+        for s in all_steps(load(name)):
+            if s.get("uses", "").startswith("actions/upload-artifact@"):
+                assert "matrix.name" not in s["with"]["name"], (name, s["with"]["name"])
+                assert "/" not in re.sub(r"\$\{\{.*?\}\}", "", s["with"]["name"])
+
+
 def test_apply_finds_the_artifact_plan_yml_uploads():
     upload = step(load("plan.yml"), "plan", "Upload the plan")
-    download = step(load("apply.yml"), "apply", "Download the reviewed plan")
+    download = step(load("apply.yml"), "plan", "Download the reviewed plan")
     assert upload["with"]["name"] == download["with"]["name"] == "plan-${{ matrix.seller_id }}"
+    assert download["with"]["run-id"] == "${{ steps.reviewed.outputs.run_id }}"
     assert set(upload["with"]["path"].split()) == {"plan.json", "plan.md"}
-    script = step(load("apply.yml"), "apply", "Find the plan reviewed on the pull request")
+    script = step(load("apply.yml"), "plan", "Find the plan reviewed on the pull request")
     assert "workflow_id: 'plan.yml'" in script["with"]["script"]
+    assert "`plan-${process.env.SELLER_ID}`" in script["with"]["script"]
 
 
 def test_plan_comment_is_found_by_the_renderers_marker_made_per_account():
     script = step(load("plan.yml"), "plan", "Post or update the plan comment")["with"]["script"]
     assert f"'{MARKER}'" in script
     assert MARKER[:-4] + ":${process.env.ACCOUNT} -->" in script
+
+
+# Which jobs get the secrets, and from where: only the jobs that talk to the account. The
+# apply job's come from the `production` environment (after approval, on main only); the
+# others' are repository secrets (docs/ci.md, "Secrets").
+NEEDS_SECRETS = {
+    ("plan.yml", "plan"): None,  # plans the pull request against the real account
+    ("apply.yml", "apply"): "production",  # writes the reviewed plan
+    ("drift.yml", "drift"): None,  # reads live
+    ("ops.yml", "ops"): None,  # pulls orders; the watchdog's breaker writes
+}
+
+
+@pytest.mark.parametrize("name", workflow_names())
+def test_secrets_reach_only_the_jobs_that_need_them(name):
+    for job_name, job in load(name)["jobs"].items():
+        text = yaml.safe_dump(job)
+        referenced = set(re.findall(r"secrets\.([A-Z_]+)", text))
+        if "secrets[" in text:
+            referenced.add("SP_API_REFRESH_TOKEN_<SELLER_ID>")
+        if (name, job_name) in NEEDS_SECRETS:
+            assert referenced == {*SECRET_VARS, "SP_API_REFRESH_TOKEN_<SELLER_ID>"}, job_name
+            assert set(SECRET_VARS) <= set(job["env"]), f"{job_name}: secrets reach sync via env"
+            assert job.get("environment") == NEEDS_SECRETS[(name, job_name)], job_name
+        else:
+            assert referenced == set(), f"{name} {job_name} needs no secret"
+            assert "environment" not in job, f"{name} {job_name}"
 
 
 def test_no_secret_is_interpolated_into_or_printed_by_a_script():
@@ -192,6 +314,27 @@ def test_docs_name_every_secret_and_workflow():
     assert all(f".github/workflows/{name}" in docs for name in workflow_names())
 
 
+def test_sections_the_workflows_point_to_exist():
+    """An error message that sends the reader to a section of the docs names a real one."""
+    headings = {
+        doc: {
+            line.lstrip("#").strip()
+            for line in (REPO / "docs" / doc).read_text(encoding="utf-8").splitlines()
+            if line.startswith("#")
+        }
+        for doc in ("ci.md", "config.md")
+    }
+    cited = set()
+    for name in workflow_names():
+        text = (WORKFLOWS / name).read_text(encoding="utf-8")
+        cited |= set(re.findall(r"docs/(ci\.md|config\.md), ['\"]([^'\"]+)['\"]", text))
+    assert ("ci.md", "When apply refuses") in cited
+    assert ("ci.md", "When there is no reviewed plan") in cited
+    assert ("config.md", "Guardrails") in cited
+    for doc, section in cited:
+        assert section in headings[doc], (doc, section)
+
+
 # ---- the sync commands the workflows run exist, with these flags ------------------------
 
 
@@ -211,7 +354,7 @@ def test_the_workflows_run_the_commands_ci_md_documents():
     assert {
         ("plan.yml", "validate"),
         ("plan.yml", "plan"),
-        ("apply.yml", "plan"),
+        ("apply.yml", "render"),
         ("apply.yml", "apply"),
         ("drift.yml", "drift"),
         ("ops.yml", "orders"),
@@ -232,6 +375,17 @@ def test_the_workflows_run_the_commands_ci_md_documents():
         "health",
         "status",
     }
+
+
+def test_apply_yml_applies_only_the_downloaded_reviewed_plan_and_never_plans():
+    """No plan is made on main, so none can be applied: the one `sync apply` takes the file
+    the apply job downloads, which the plan job uploaded from the pull request's artifact."""
+    calls = [(s, argv) for name, s, argv in sync_calls() if name == "apply.yml"]
+    assert "plan" not in {argv[0] for _, argv in calls}
+    applies = [(s, argv) for s, argv in calls if argv[0] == "apply"]
+    assert applies == [("Apply", ["apply", "reviewed/plan.json", "--auto-approve"])]
+    download = step(load("apply.yml"), "apply", "Download the reviewed plan")
+    assert download["with"] == {"name": "reviewed-${{ matrix.seller_id }}", "path": "reviewed"}
 
 
 @pytest.mark.parametrize(
@@ -274,22 +428,55 @@ def test_sync_call_matches_the_cli(workflow, step_name, argv):
 
 # ---- the shell steps, run in bash with a stand-in sync ----------------------------------
 
+FAKE_SYNC = """#!{python}
+import os, shutil, sys
+
+# A stand-in for `sync`: records the call, exits with $SYNC_EXIT_<COMMAND> (else $SYNC_EXIT,
+# else 0), and does the part of the command later steps read: `plan` writes its --out and
+# --markdown files when it planned (0, 2, 3), `render` prints $SYNC_RENDER_JSON, `apply`
+# keeps a copy of the plan file it was given as applied.json.
+args = sys.argv[1:]
+with open("calls", "a") as calls:
+    calls.write("sync " + " ".join(args) + "\\n")
+command = args[0] if args else ""
+code = int(os.environ.get("SYNC_EXIT_" + command.upper(), os.environ.get("SYNC_EXIT", "0")))
+if command == "plan" and code in (0, 2, 3):
+    for flag, content in (
+        ("--out", os.environ.get("SYNC_PLAN_JSON", "{{}}")),
+        ("--markdown", os.environ.get("SYNC_PLAN_MD", "### sellersync plan\\n")),
+    ):
+        if flag in args:
+            with open(args[args.index(flag) + 1], "w") as out:
+                out.write(content)
+if command == "render":
+    print(os.environ.get("SYNC_RENDER_JSON", "{{}}"))
+if command == "apply":
+    shutil.copyfile(args[1], "applied.json")
+sys.exit(code)
+"""
+
+Runner = Callable[..., tuple[subprocess.CompletedProcess[str], dict[str, str]]]
+
 
 @pytest.fixture
-def runner(tmp_path: Path):
-    """Runs a step's script as GitHub does (bash -eo pipefail) in tmp_path, with a `sync`
-    that exits with $SYNC_EXIT and files for GITHUB_OUTPUT, _ENV and _STEP_SUMMARY."""
+def runner(tmp_path: Path) -> Runner:
+    """Runs a step's script as GitHub does (bash -eo pipefail) in tmp_path (or `cwd`), with
+    the stand-in `sync` above and files for GITHUB_OUTPUT, _ENV and _STEP_SUMMARY."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "sync"
-    fake.write_text('#!/bin/sh\necho "sync $*" >> calls\nexit "${SYNC_EXIT:-0}"\n')
+    fake.write_text(FAKE_SYNC.format(python=shutil.which("python3") or "/usr/bin/python3"))
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     (tmp_path / "plan.md").write_text("### sellersync plan\n")
     (tmp_path / "drift.md").write_text("### drift\n")
+    github_files = tmp_path / "github"
+    github_files.mkdir()
 
-    def run(script: str, **env: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
-        files = {k: tmp_path / k.lower() for k in ("GITHUB_OUTPUT", "GITHUB_ENV")}
-        files["GITHUB_STEP_SUMMARY"] = tmp_path / "summary"
+    def run(
+        script: str, cwd: Path | None = None, **env: str
+    ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+        files = {k: github_files / k.lower() for k in ("GITHUB_OUTPUT", "GITHUB_ENV")}
+        files["GITHUB_STEP_SUMMARY"] = github_files / "summary"
         for path in files.values():
             path.write_text("")
         full_env = {
@@ -299,7 +486,7 @@ def runner(tmp_path: Path):
         }
         done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-            cwd=tmp_path,
+            cwd=cwd or tmp_path,
             env=full_env,
             capture_output=True,
             text=True,
@@ -311,20 +498,51 @@ def runner(tmp_path: Path):
     return run
 
 
-@pytest.mark.parametrize(("code", "ok"), [(0, True), (2, True), (1, False), (4, False)])
-def test_plan_step_treats_exit_2_as_changes_not_failure(runner, code, ok):
+needs_jq = pytest.mark.skipif(
+    shutil.which("jq") is None, reason="jq (preinstalled on GitHub runners) is absent"
+)
+
+
+@pytest.mark.parametrize(("code", "ok"), [(0, True), (2, True), (3, True), (1, False), (70, False)])
+def test_plan_step_keeps_every_plan_and_fails_only_when_planning_failed(runner, code, ok):
     script = step(load("plan.yml"), "plan", "Plan")["run"]
     done, files = runner(script, SYNC_EXIT=str(code))
-    assert (done.returncode == 0) is ok
+    assert (done.returncode == 0) is ok and done.returncode in (0, code)
+    assert files["GITHUB_OUTPUT"] == f"code={code}\n", "later steps read the exit code"
     assert (files["GITHUB_STEP_SUMMARY"] == "### sellersync plan\n") is ok
+
+
+@pytest.mark.parametrize(("code", "ok"), [(0, True), (3, True), (1, False), (70, False)])
+def test_validate_step_lets_a_guardrail_block_reach_the_plan(runner, code, ok):
+    done, files = runner(step(load("plan.yml"), "plan", "Validate")["run"], SYNC_EXIT=str(code))
+    assert (done.returncode == 0) is ok and files["GITHUB_OUTPUT"] == f"code={code}\n"
+
+
+@pytest.mark.parametrize(
+    ("validate_exit", "plan_exit", "blocked"),
+    [("0", "0", False), ("0", "2", False), ("0", "3", True), ("3", "3", True), ("3", "2", True)],
+)
+def test_plan_job_fails_last_on_a_guardrail_block(runner, validate_exit, plan_exit, blocked):
+    script = step(load("plan.yml"), "plan", "Fail when a guardrail blocks the plan")["run"]
+    done, _ = runner(
+        script,
+        ACCOUNT="accounts/eu",
+        APPROVALS="accounts/eu/approvals.yaml",
+        VALIDATE_EXIT=validate_exit,
+        PLAN_EXIT=plan_exit,
+    )
+    if blocked:
+        assert done.returncode == 3
+        [error] = [line for line in done.stdout.splitlines() if line.startswith("::error")]
+        assert error.startswith("::error title=Blocked by guardrails::accounts/eu: the plan is")
+        assert "accounts/eu/approvals.yaml" in error and "docs/config.md" in error
+    else:
+        assert done.returncode == 0 and "::error" not in done.stdout
 
 
 @pytest.mark.parametrize(
     ("name", "job", "step_name", "output"),
-    [
-        ("apply.yml", "apply", "Plan main", "changes"),
-        ("drift.yml", "drift", "Detect drift", "drifted"),
-    ],
+    [("drift.yml", "drift", "Detect drift", "drifted")],
 )
 @pytest.mark.parametrize(("code", "result"), [(0, "false"), (2, "true"), (1, None)])
 def test_exit_2_becomes_an_output_for_later_steps(
@@ -361,62 +579,512 @@ def test_plan_runs_on_the_sandbox_without_secrets_and_never_prints_them(runner):
         assert done.returncode == 0 and files["GITHUB_ENV"] == "SELLERSYNC_BACKEND=sandbox\n"
 
 
-def test_apply_step_explains_exit_4_and_keeps_the_code(runner):
-    script = step(load("apply.yml"), "apply", "Apply")["run"]
-    done, _ = runner(script, SYNC_EXIT="4", PLAN="plan.json")
-    assert done.returncode == 4 and "docs/ci.md, 'When apply refuses'" in done.stdout
-    done, _ = runner(script, SYNC_EXIT="0", PLAN="reviewed/plan.json")
-    assert done.returncode == 0 and "::error::" not in done.stdout
-
-
-@pytest.mark.skipif(
-    shutil.which("jq") is None, reason="jq (preinstalled on GitHub runners) is absent"
-)
 @pytest.mark.parametrize(
-    ("reviewed", "chosen"),
+    ("code", "error"),
     [
-        (
-            {
-                "config_digest": "a" * 64,
-                "backend": {"kind": "spapi", "seller_id": "A1", "endpoint": None},
-            },
-            "reviewed/plan.json",
-        ),
-        (
-            {
-                "config_digest": "b" * 64,
-                "backend": {"kind": "spapi", "seller_id": "A1", "endpoint": None},
-            },
-            "plan.json",
-        ),
-        (
-            {
-                "config_digest": "a" * 64,
-                "backend": {"kind": "sandbox", "seller_id": "A1", "endpoint": None},
-            },
-            "plan.json",
-        ),
-        (None, "plan.json"),
+        (0, None),
+        (3, "::error title=Blocked by guardrails::accounts/eu: a guardrail blocks"),
+        (4, "::error title=Stale plan or lock held::accounts/eu: nothing was written"),
+        (1, "::error title=Apply failed::accounts/eu: the apply exited 1"),
     ],
 )
-def test_apply_uses_the_reviewed_plan_only_for_the_same_config_and_backend(
-    runner, tmp_path, reviewed, chosen
-):
-    main = {
-        "config_digest": "a" * 64,
-        "created_at": "2026-11-23T00:00:00Z",
-        "backend": {"seller_id": "A1", "kind": "spapi", "endpoint": None},
+def test_apply_step_explains_each_refusal_and_keeps_the_code(runner, tmp_path, code, error):
+    (tmp_path / "reviewed").mkdir()
+    (tmp_path / "reviewed" / "plan.json").write_text("{}")
+    script = step(load("apply.yml"), "apply", "Apply")["run"]
+    done, _ = runner(script, SYNC_EXIT=str(code), ACCOUNT="accounts/eu")
+    assert done.returncode == code
+    errors = [line for line in done.stdout.splitlines() if line.startswith("::error")]
+    if error is None:
+        assert errors == []
+    else:
+        [line] = errors
+        assert line.startswith(error)
+        if code in (3, 4):
+            assert "docs/ci.md, 'When apply refuses'" in line
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_run_steps_pass_shellcheck(tmp_path):
+    """What actionlint does for run steps: each script, its `${{ }}` blanked out, through
+    shellcheck as bash (GitHub's default shell here)."""
+    findings = []
+    for name in workflow_names():
+        for job_name, job in load(name)["jobs"].items():
+            for s in job["steps"]:
+                if "run" not in s:
+                    continue
+                blanked = re.sub(r"\$\{\{.*?\}\}", lambda m: "_" * len(m[0]), s["run"], flags=re.S)
+                script = tmp_path / "step.sh"
+                script.write_text("#!/bin/bash\nset -eo pipefail\n" + blanked)
+                done = subprocess.run(
+                    ["shellcheck", "--shell=bash", "--format=gcc", str(script)],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                findings += [
+                    f"{name} {job_name} / {s.get('name')}: {line}"
+                    for line in done.stdout.splitlines()
+                ]
+    assert findings == []
+
+
+# ---- whole jobs, step after step, as GitHub runs them -----------------------------------
+
+
+def expression_value(expression: str, context: dict[str, Any], *, failed: bool) -> Any:
+    """The value of a `${{ }}` expression of these workflows (contexts, ==, !=, &&, ||, !,
+    status functions, toJSON, format), in Python. Job and step conditions only: trusted text
+    from this repository."""
+
+    def lookup(match: re.Match[str]) -> str:
+        is_call = expression[match.end() :].lstrip().startswith("(")
+        if match.group(0).startswith("'") or is_call:
+            return match.group(0)
+        value: Any = context
+        for part in match.group(0).split("."):
+            value = value.get(part, "") if isinstance(value, dict) else ""
+        return repr(value)
+
+    text = re.sub(r"'[^']*'|[A-Za-z_][\w-]*(?:\.[\w-]+)*", lookup, expression)
+    text = text.replace("&&", " and ").replace("||", " or ")
+    text = re.sub(r"!(?!=)", " not ", text)
+    names = {
+        "success": lambda: not failed,
+        "failure": lambda: failed,
+        "always": lambda: True,
+        "cancelled": lambda: False,
+        "toJSON": lambda value: json.dumps(value, indent=2),
+        "fromJSON": json.loads,
+        "format": lambda template, *values: template.format(*values),
     }
-    (tmp_path / "plan.json").write_text(json.dumps(main))
-    if reviewed is not None:
-        (tmp_path / "reviewed").mkdir()
-        (tmp_path / "reviewed" / "plan.json").write_text(
-            json.dumps({**reviewed, "created_at": "2026-11-20T00:00:00Z"})
+    return eval(text, {"__builtins__": {}}, names)
+
+
+def expand(text: str, context: dict[str, Any]) -> str:
+    """A value with `${{ }}` in it, as the runner hands it to a step."""
+
+    def value(match: re.Match[str]) -> str:
+        try:
+            result = expression_value(match.group(1), context, failed=False)
+        except KeyError:  # secrets[...]: the simulation has none
+            result = ""
+        if isinstance(result, bool):
+            return "true" if result else "false"
+        return "" if result is None else str(result)
+
+    return re.sub(r"\$\{\{(.*?)\}\}", value, text, flags=re.S)
+
+
+def should_run(condition: str | None, context: dict[str, Any], *, failed: bool) -> bool:
+    """GitHub's rule: a condition without a status function means `success() && (...)`."""
+    text = (condition or "success()").strip()
+    if text.startswith("${{"):
+        text = text[3:-2]
+    has_status = re.search(r"\b(success|failure|always|cancelled)\(\)", text) is not None
+    return bool(expression_value(text, context, failed=failed)) and (has_status or not failed)
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+@dataclass
+class JobRun:
+    outcomes: dict[str, str] = field(default_factory=dict)  # step name -> outcome
+    summary: str = ""
+    log: str = ""
+    uploads: dict[str, dict[str, bytes]] = field(default_factory=dict)  # name -> files
+    scripts: dict[str, dict[str, str]] = field(default_factory=dict)  # github-script envs
+
+    @property
+    def result(self) -> str:
+        return "failure" if "failure" in self.outcomes.values() else "success"
+
+
+Action = Callable[[dict[str, str], dict[str, str], Path], tuple[bool, dict[str, str]]]
+REPO_CONTEXT = {
+    "repository": "agency/listings",
+    "token": "job-token",
+    "event": {"pull_request": {"head": {"repo": {"full_name": "agency/listings"}}}},
+}
+
+
+def simulate_job(
+    run: Runner,
+    workspace: Path,
+    doc: dict[str, Any],
+    job_name: str,
+    actions: dict[str, Action],
+    **context: Any,
+) -> JobRun:
+    """Runs one job of a workflow in `workspace` (a fresh runner's checkout): run steps in
+    bash with the stand-in sync, `uses` steps through `actions` (by action, without the
+    version), each only when its `if:` holds after the steps before it."""
+    workspace.mkdir(parents=True, exist_ok=True)
+    job = doc["jobs"][job_name]
+    ctx: dict[str, Any] = {
+        "github": REPO_CONTEXT,
+        "steps": {},
+        "inputs": {},
+        "secrets": {},  # a simulated job has none: what reaches it is test_secrets_*'s
+        **context,
+    }
+    job_env = {k: expand(str(v), ctx) for k, v in job.get("env", {}).items()}
+    carried: dict[str, str] = {}  # what steps wrote to GITHUB_ENV
+    result = JobRun()
+    failed = False
+    for s in job["steps"]:
+        name = s.get("name", s.get("uses", "?"))
+        if not should_run(s.get("if"), ctx, failed=failed):
+            result.outcomes[name] = "skipped"
+            ctx["steps"][s.get("id", name)] = {"outcome": "skipped", "outputs": {}}
+            continue
+        env = {
+            **job_env,
+            **carried,
+            **{k: expand(str(v), ctx) for k, v in s.get("env", {}).items()},
+        }
+        if "run" in s:
+            done, files = run(s["run"], cwd=workspace, **env)
+            ok, outputs = done.returncode == 0, parse_outputs(files["GITHUB_OUTPUT"])
+            carried.update(parse_outputs(files["GITHUB_ENV"]))
+            result.summary += files["GITHUB_STEP_SUMMARY"]
+            result.log += done.stdout
+        else:
+            action = s["uses"].split("@")[0]
+            inputs = {k: expand(str(v), ctx) for k, v in s.get("with", {}).items()}
+            if action == "actions/upload-artifact":
+                ok, outputs = upload_artifact(inputs, result, workspace), {}
+            elif action == "actions/github-script":
+                result.scripts[name] = env
+                ok, outputs = actions.get(name, lambda *_: (True, {}))(inputs, env, workspace)
+            else:
+                ok, outputs = actions.get(action, lambda *_: (True, {}))(inputs, env, workspace)
+        outcome = "success" if ok else "failure"
+        result.outcomes[name] = outcome
+        ctx["steps"][s.get("id", name)] = {"outcome": outcome, "outputs": outputs}
+        failed = failed or not ok
+    return result
+
+
+def upload_artifact(inputs: dict[str, str], job: JobRun, workspace: Path) -> bool:
+    files: dict[str, bytes] = {}
+    for entry in inputs["path"].split():
+        found = workspace / entry
+        if found.is_dir():
+            for path in sorted(found.rglob("*")):
+                if path.is_file():
+                    files[path.relative_to(found).as_posix()] = path.read_bytes()
+        elif found.is_file():
+            files[found.name] = found.read_bytes()
+    if not files and inputs.get("if-no-files-found", "warn") == "error":
+        return False
+    if files:
+        job.uploads[inputs["name"]] = files
+    return True
+
+
+def download_from(artifacts: dict[str, dict[str, bytes]]) -> Action:
+    """actions/download-artifact over `artifacts` (name -> files): by name into `path`, or
+    every artifact matching `pattern` into `path/<name>/`. A missing name fails the step."""
+
+    def download(inputs: dict[str, str], _env: dict[str, str], workspace: Path):
+        if "name" in inputs:
+            chosen = {inputs["name"]: artifacts.get(inputs["name"])}
+            if chosen[inputs["name"]] is None:
+                return False, {}
+        else:
+            prefix = inputs["pattern"].rstrip("*")
+            chosen = {n: f for n, f in artifacts.items() if n.startswith(prefix)}
+        for name, files in chosen.items():
+            target = workspace / inputs["path"]
+            if "name" not in inputs:
+                target = target / name
+            for relative, content in (files or {}).items():
+                (target / relative).parent.mkdir(parents=True, exist_ok=True)
+                (target / relative).write_bytes(content)
+        return True, {}
+
+    return download
+
+
+ACCOUNT_EU = {
+    "name": "accounts/eu",
+    "config_dir": "accounts/eu",
+    "seller_id": "A1EUSELLER",
+    "seller_name": "Sonora EU",
+    "marketplaces": ["DE", "FR"],
+    "backend": "spapi",
+    "state_backend": "postgresql",
+}
+
+
+@pytest.mark.parametrize(
+    ("validate_exit", "plan_exit", "posted", "uploaded", "result"),
+    [
+        (0, 0, "plan", True, "success"),
+        (0, 2, "plan", True, "success"),
+        (0, 3, "plan", True, "failure"),
+        (3, 3, "plan", True, "failure"),
+        (0, 1, "failure note", False, "failure"),
+        (0, 70, "failure note", False, "failure"),
+        (1, None, "failure note", False, "failure"),
+    ],
+)
+def test_plan_job_posts_and_keeps_every_plan_and_fails_a_blocked_one(
+    runner, tmp_path, validate_exit, plan_exit, posted, uploaded, result
+):
+    env = {"SYNC_EXIT_VALIDATE": str(validate_exit), "SYNC_PLAN_JSON": '{"plan": "pr"}'}
+    if plan_exit is not None:
+        env["SYNC_EXIT_PLAN"] = str(plan_exit)
+    job = simulate_job(
+        lambda script, cwd, **e: runner(script, cwd, **e, **env),
+        tmp_path / "ws",
+        load("plan.yml"),
+        "plan",
+        {},
+        matrix=ACCOUNT_EU,
+    )
+    assert job.result == result
+    comment = job.scripts["Post or update the plan comment"]
+    assert comment["PLANNED"] == ("true" if posted == "plan" else "false")
+    assert comment["PLAN_EXIT"] == ("" if plan_exit is None else str(plan_exit))
+    if uploaded:
+        assert job.uploads["plan-A1EUSELLER"] == {
+            "plan.json": b'{"plan": "pr"}',
+            "plan.md": b"### sellersync plan\n",
+        }
+    else:
+        assert job.uploads == {} and job.outcomes["Upload the plan"] == "skipped"
+    blocked = plan_exit == 3
+    gate = job.outcomes["Fail when a guardrail blocks the plan"]
+    assert gate == ("failure" if blocked else "success" if uploaded else "skipped")
+    assert ("::error title=Blocked by guardrails::" in job.log) is blocked
+
+
+def test_a_blocked_plan_from_a_fork_still_fails_its_check(runner, tmp_path):
+    fork = {**REPO_CONTEXT, "event": {"pull_request": {"head": {"repo": {"full_name": "x/y"}}}}}
+    job = simulate_job(
+        lambda script, cwd, **e: runner(script, cwd, **e, SYNC_EXIT_PLAN="3"),
+        tmp_path / "ws",
+        load("plan.yml"),
+        "plan",
+        {},
+        matrix=ACCOUNT_EU,
+        github=fork,
+    )
+    assert job.outcomes["Post or update the plan comment"] == "skipped"  # read-only token
+    assert "plan-A1EUSELLER" in job.uploads and job.result == "failure"
+
+
+# ---- apply.yml: the reviewed plan, checked, shown, gated, applied -----------------------
+
+MAIN_DIGEST = "a" * 64
+
+
+def reviewed_plan(**overrides: Any) -> dict[str, Any]:
+    """A plan file as plan.yml keeps it (the fields apply.yml reads)."""
+    plan = {
+        "format_version": "1.0",
+        "created_at": "2026-11-20T10:00:00Z",
+        "config_digest": MAIN_DIGEST,
+        "backend": {"kind": "spapi", "seller_id": "A1EUSELLER", "endpoint": None},
+        "resource_changes": [{"address": 'listing.DE["HP-100"]'}],
+        "guardrails": [{"rule": "max_discount", "outcome": "warn"}],
+    }
+    return {**plan, **overrides}
+
+
+def found_reviewed_run(*_: Any) -> tuple[bool, dict[str, str]]:
+    return True, {"run_id": "42", "pr": "17", "run_url": "https://github.com/runs/42"}
+
+
+def no_reviewed_run(*_: Any) -> tuple[bool, dict[str, str]]:
+    return False, {}  # core.setFailed: test_find_reviewed_plan_* cover its reasons
+
+
+def run_apply_workflow(
+    runner: Runner,
+    tmp_path: Path,
+    accounts: list[dict[str, Any]],
+    pr_artifacts: dict[str, dict[str, bytes]],
+    find: Callable[..., tuple[bool, dict[str, str]]] = found_reviewed_run,
+) -> tuple[dict[str, JobRun], str, dict[str, JobRun]]:
+    """apply.yml after a merge: the plan job per account (its download served from the pull
+    request's `pr_artifacts`), to-apply, then the apply job per listed account when its
+    `if:` holds. Returns the plan jobs, to-apply's matrix and the apply jobs by seller."""
+    doc = load("apply.yml")
+    main = {"SYNC_RENDER_JSON": json.dumps({"config_digest": MAIN_DIGEST})}
+
+    def run(script: str, cwd: Path, **env: str):
+        return runner(script, cwd, **env, **main)
+
+    plans, run_artifacts = {}, {}
+    for account in accounts:
+        plans[account["seller_id"]] = job = simulate_job(
+            run,
+            tmp_path / f"plan-{account['seller_id']}",
+            doc,
+            "plan",
+            {
+                "Find the plan reviewed on the pull request": find,
+                "actions/download-artifact": download_from(pr_artifacts),
+            },
+            matrix=account,
         )
-    script = step(load("apply.yml"), "apply", "Choose the plan to apply")["run"]
-    done, files = runner(script, PR="12")
-    assert done.returncode == 0
-    assert files["GITHUB_OUTPUT"] == f"file={chosen}\n"
+        run_artifacts.update(job.uploads)
+    listing = simulate_job(
+        run,
+        tmp_path / "to-apply",
+        doc,
+        "to-apply",
+        {"actions/download-artifact": download_from(run_artifacts)},
+    )
+    [matrix_line] = [
+        line for line in listing.log.splitlines() if line.startswith("Accounts to apply: ")
+    ]
+    matrix = matrix_line.removeprefix("Accounts to apply: ")
+    needs = {"to-apply": {"result": listing.result, "outputs": {"matrix": matrix}}}
+    applies = {}
+    if should_run(doc["jobs"]["apply"]["if"], {"needs": needs}, failed=False):
+        for account in json.loads(matrix):
+            applies[account["seller_id"]] = simulate_job(
+                run,
+                tmp_path / f"apply-{account['seller_id']}",
+                doc,
+                "apply",
+                {"actions/download-artifact": download_from(run_artifacts)},
+                matrix=account,
+                needs=needs,
+            )
+    return plans, matrix, applies
+
+
+def pr_artifact(plan: dict[str, Any], seller: str = "A1EUSELLER") -> dict[str, dict[str, bytes]]:
+    md = b"### sellersync plan\n\n**Plan: 0 to add, 1 to change, 0 to delete.**\n"
+    return {f"plan-{seller}": {"plan.json": json.dumps(plan).encode(), "plan.md": md}}
+
+
+@needs_jq
+def test_apply_applies_the_reviewed_plan_after_showing_it(runner, tmp_path):
+    artifacts = pr_artifact(reviewed_plan())
+    plans, matrix, applies = run_apply_workflow(runner, tmp_path, [ACCOUNT_EU], artifacts)
+    plan = plans["A1EUSELLER"]
+    assert plan.result == "success"
+    summary = plan.summary
+    assert summary.startswith("### accounts/eu: the plan reviewed on pull request #17\n")
+    assert "https://github.com/runs/42" in summary
+    assert summary.endswith("**Plan: 0 to add, 1 to change, 0 to delete.**\n")
+    assert json.loads(matrix) == [ACCOUNT_EU]
+    apply = applies["A1EUSELLER"]
+    assert apply.result == "success"
+    assert apply.outcomes["Apply"] == "success"
+    workspace = tmp_path / "apply-A1EUSELLER"
+    assert (workspace / "calls").read_text() == "sync apply reviewed/plan.json --auto-approve\n"
+    # Byte for byte the file plan.yml kept on the pull request.
+    assert (workspace / "applied.json").read_bytes() == artifacts["plan-A1EUSELLER"]["plan.json"]
+    assert (
+        apply.uploads["applied-A1EUSELLER"]["plan.json"]
+        == (workspace / "applied.json").read_bytes()
+    )
+    # Main is only rendered, for its config digest; nothing plans it.
+    assert (tmp_path / "plan-A1EUSELLER" / "calls").read_text() == ("sync render --format json\n")
+
+
+@needs_jq
+@pytest.mark.parametrize(
+    ("plan", "reason"),
+    [
+        (
+            reviewed_plan(config_digest="b" * 64),
+            "made from another config than main's (digest bbbbbbbbbbbb…, main aaaaaaaaaaaa…):"
+            " the pull request was not up to date with main",
+        ),
+        (
+            reviewed_plan(backend={"kind": "sandbox", "seller_id": "A1EUSELLER", "endpoint": "x"}),
+            "made against sandbox seller A1EUSELLER; main's config names spapi seller A1EUSELLER",
+        ),
+        (
+            reviewed_plan(backend={"kind": "spapi", "seller_id": "A9OTHER", "endpoint": None}),
+            "made against spapi seller A9OTHER",
+        ),
+        (
+            reviewed_plan(guardrails=[{"rule": "price_floor", "outcome": "block"}]),
+            "1 guardrail block(s) in the plan reviewed on pull request #17",
+        ),
+    ],
+    ids=["not-up-to-date", "sandbox", "other-seller", "blocked"],
+)
+def test_apply_refuses_a_reviewed_plan_that_does_not_describe_main(runner, tmp_path, plan, reason):
+    plans, matrix, applies = run_apply_workflow(runner, tmp_path, [ACCOUNT_EU], pr_artifact(plan))
+    job = plans["A1EUSELLER"]
+    assert job.result == "failure"
+    [error] = [line for line in job.log.splitlines() if line.startswith("::error")]
+    assert error.startswith("::error title=No reviewed plan to apply::accounts/eu: ")
+    assert reason in error and "docs/ci.md, 'When there is no reviewed plan'" in error
+    assert "nothing to approve" in job.summary and reason in job.summary
+    assert job.uploads == {} and matrix == "[]" and applies == {}
+
+
+@needs_jq
+def test_apply_fails_without_a_reviewed_plan_and_plans_nothing_instead(runner, tmp_path):
+    plans, matrix, applies = run_apply_workflow(
+        runner, tmp_path, [ACCOUNT_EU], {}, find=no_reviewed_run
+    )
+    job = plans["A1EUSELLER"]
+    assert job.result == "failure"
+    assert job.outcomes["Download the reviewed plan"] == "skipped"
+    assert job.outcomes["Check the reviewed plan against main"] == "skipped"
+    assert not (tmp_path / "plan-A1EUSELLER" / "calls").exists(), "no sync command ran"
+    assert matrix == "[]" and applies == {}
+
+
+@needs_jq
+def test_apply_skips_the_gate_for_a_reviewed_plan_without_changes(runner, tmp_path):
+    artifacts = pr_artifact(reviewed_plan(resource_changes=[]))
+    plans, matrix, applies = run_apply_workflow(runner, tmp_path, [ACCOUNT_EU], artifacts)
+    job = plans["A1EUSELLER"]
+    assert job.result == "success" and job.uploads == {}
+    assert job.summary.startswith("### accounts/eu: nothing to apply\n")
+    assert matrix == "[]" and applies == {}, "no approval is asked for nothing"
+
+
+@needs_jq
+def test_apply_goes_on_for_the_accounts_whose_reviewed_plan_checks_out(runner, tmp_path):
+    account_us = {**ACCOUNT_EU, "name": "accounts/us", "config_dir": "accounts/us"}
+    account_us["seller_id"] = "A2USSELLER"
+    artifacts = {
+        **pr_artifact(reviewed_plan()),
+        # The US plan failed on the pull request: no artifact.
+    }
+    plans, matrix, applies = run_apply_workflow(
+        runner, tmp_path, [ACCOUNT_EU, account_us], artifacts
+    )
+    assert plans["A1EUSELLER"].result == "success"
+    assert plans["A2USSELLER"].outcomes["Download the reviewed plan"] == "failure"
+    assert json.loads(matrix) == [ACCOUNT_EU]
+    assert list(applies) == ["A1EUSELLER"]
+
+
+@needs_jq
+def test_apply_refuses_a_state_store_the_runner_would_lose_before_the_gate(runner, tmp_path):
+    sqlite = {**ACCOUNT_EU, "state_backend": "sqlite"}
+    plans, matrix, applies = run_apply_workflow(
+        runner, tmp_path, [sqlite], pr_artifact(reviewed_plan())
+    )
+    job = plans["A1EUSELLER"]
+    assert job.outcomes["Refuse a state store the runner would lose"] == "failure"
+    assert "set state.backend: postgresql" in job.log
+    assert matrix == "[]" and applies == {}
+
+
+@needs_jq
+def test_to_apply_lists_nothing_when_no_plan_job_uploaded(runner, tmp_path):
+    script = step(load("apply.yml"), "to-apply", "List the accounts with reviewed changes")
+    done, files = runner(script["run"])
+    assert done.returncode == 0 and files["GITHUB_OUTPUT"] == "matrix=[]\n"
 
 
 # ---- the github-script steps, run in node against a recording stand-in of the API --------
@@ -431,8 +1099,9 @@ const api = (name) => async (params) => {
   return { data: scenario.responses[name] ?? {} };
 };
 const names = ['issues.listComments', 'issues.createComment', 'issues.updateComment',
-  'issues.listForRepo', 'issues.create', 'issues.update',
-  'repos.listPullRequestsAssociatedWithCommit', 'actions.listWorkflowRuns'];
+  'issues.listForRepo', 'issues.create', 'issues.update', 'pulls.get',
+  'repos.listPullRequestsAssociatedWithCommit', 'actions.listWorkflowRuns',
+  'actions.listWorkflowRunArtifacts'];
 const rest = {};
 for (const name of names) {
   const [group, method] = name.split('.');
@@ -443,6 +1112,7 @@ const github = { rest, paginate: async (fn, params) => (await fn(params)).data }
 const core = {
   setOutput: (k, v) => { outputs[k] = v; },
   notice: (m) => calls.push(['notice', m]),
+  setFailed: (m) => calls.push(['setFailed', m]),
 };
 const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
 new AsyncFunction('require', 'github', 'context', 'core', scenario.script)(
@@ -452,6 +1122,8 @@ new AsyncFunction('require', 'github', 'context', 'core', scenario.script)(
 CONTEXT = {
     "repo": {"owner": "agency", "repo": "listings"},
     "payload": {"pull_request": {"number": 7}},
+    "eventName": "push",
+    "ref": "refs/heads/main",
     "sha": "c0ffee",
     "serverUrl": "https://github.com",
     "runId": 99,
@@ -466,10 +1138,21 @@ def github_script(tmp_path: Path):
         pytest.skip("node (which runs github-script on GitHub) is not installed")
     (tmp_path / "harness.js").write_text(HARNESS)
 
-    def run(script: str, responses: dict[str, Any], **env: str) -> dict[str, Any]:
+    def run(
+        script: str,
+        responses: dict[str, Any],
+        context: dict[str, Any] | None = None,
+        **env: str,
+    ) -> dict[str, Any]:
         scenario = tmp_path / "scenario.json"
         scenario.write_text(
-            json.dumps({"script": script, "responses": responses, "context": CONTEXT})
+            json.dumps(
+                {
+                    "script": script,
+                    "responses": responses,
+                    "context": {**CONTEXT, **(context or {})},
+                }
+            )
         )
         done = subprocess.run(
             [node, str(tmp_path / "harness.js"), str(scenario)],
@@ -489,12 +1172,14 @@ def _script(name: str, job: str, step_name: str) -> str:
 
 
 PLAN_ENV = {"ACCOUNT": "accounts/north", "SELLER_ID": "A1NORTHSELLER"}
+COMMENT_ENV = {**PLAN_ENV, "APPROVALS": "accounts/north/approvals.yaml"}
 
 
 def test_plan_comment_is_created_once_then_edited_per_account(github_script, tmp_path):
     (tmp_path / "plan.md").write_text(f"{MARKER}\n### sellersync plan\n\n**Plan: 1 to add**\n")
     script = _script("plan.yml", "plan", "Post or update the plan comment")
-    first = github_script(script, {"issues.listComments": []}, **PLAN_ENV)
+    env = {**COMMENT_ENV, "PLANNED": "true", "PLAN_EXIT": "2"}
+    first = github_script(script, {"issues.listComments": []}, **env)
     [(_, created)] = [c for c in first["calls"] if c[0] == "issues.createComment"]
     assert created["issue_number"] == 7
     assert created["body"].splitlines()[:3] == [
@@ -507,9 +1192,47 @@ def test_plan_comment_is_created_once_then_edited_per_account(github_script, tmp
         {"id": 2, "user": {"type": "User"}, "body": created["body"]},  # a person quoting it
         {"id": 3, "user": {"type": "Bot"}, "body": created["body"]},
     ]
-    again = github_script(script, {"issues.listComments": comments}, **PLAN_ENV)
+    again = github_script(script, {"issues.listComments": comments}, **env)
     assert [c[0] for c in again["calls"]] == ["issues.listComments", "issues.updateComment"]
     assert again["calls"][1][1]["comment_id"] == 3
+
+
+def test_a_blocked_plan_is_posted_with_what_unblocks_it(github_script, tmp_path):
+    (tmp_path / "plan.md").write_text(f"{MARKER}\n### sellersync plan\n\nBLOCK price_floor\n")
+    script = _script("plan.yml", "plan", "Post or update the plan comment")
+    result = github_script(
+        script, {"issues.listComments": []}, PLANNED="true", PLAN_EXIT="3", **COMMENT_ENV
+    )
+    [(_, created)] = [c for c in result["calls"] if c[0] == "issues.createComment"]
+    lines = created["body"].splitlines()
+    assert lines[0] == "<!-- sellersync-plan:accounts/north -->"
+    assert lines[3] == "> [!CAUTION]" and "**Blocked by guardrails.**" in lines[4]
+    assert "`accounts/north/approvals.yaml`" in created["body"]
+    assert lines[-1] == "BLOCK price_floor", "the plan itself follows, verdicts included"
+
+
+@pytest.mark.parametrize(
+    ("plan_exit", "what"),
+    [("1", "`sync plan` exited 1"), ("70", "`sync plan` exited 70"), ("", "before it could plan")],
+)
+def test_a_failed_plan_replaces_the_previous_plan_comment(github_script, tmp_path, plan_exit, what):
+    (tmp_path / "plan.md").write_text(f"{MARKER}\n### an older push's plan\n")
+    script = _script("plan.yml", "plan", "Post or update the plan comment")
+    older = {"id": 3, "user": {"type": "Bot"}, "body": "<!-- sellersync-plan:accounts/north -->"}
+    result = github_script(
+        script,
+        {"issues.listComments": [older]},
+        PLANNED="false",
+        PLAN_EXIT=plan_exit,
+        **COMMENT_ENV,
+    )
+    [(name, params)] = result["calls"][1:]
+    assert name == "issues.updateComment" and params["comment_id"] == 3
+    body = params["body"]
+    assert body.startswith("<!-- sellersync-plan:accounts/north -->\n")
+    assert "### sellersync plan failed" in body and what in body
+    assert "https://github.com/agency/listings/actions/runs/99" in body
+    assert "an older push's plan" not in body
 
 
 @pytest.mark.parametrize(
@@ -548,26 +1271,114 @@ def test_drift_issue_is_opened_updated_and_closed(
         assert calls[1][1]["state"] == "closed"
 
 
-def test_apply_finds_the_plan_run_of_the_merged_pull_requests_head(github_script):
-    script = _script("apply.yml", "apply", "Find the plan reviewed on the pull request")
-    pulls = [
-        {"number": 3, "merged_at": None, "merge_commit_sha": "c0ffee", "head": {"sha": "aaa"}},
+MERGED = {
+    "number": 4,
+    "merged_at": "2026-11-22T10:00:00Z",
+    "merge_commit_sha": "c0ffee",
+    "base": {"ref": "main"},
+    "head": {"sha": "bbb"},
+}
+UNMERGED = {**MERGED, "number": 3, "merged_at": None, "head": {"sha": "aaa"}}
+PLAN_RUNS = {"workflow_runs": [{"id": 42, "html_url": "https://gh/runs/42"}, {"id": 41}]}
+KEPT = {"artifacts": [{"name": "plan-A1NORTHSELLER", "expired": False}]}
+
+
+def _find(github_script, responses: dict[str, Any], **context: Any) -> dict[str, Any]:
+    script = _script("apply.yml", "plan", "Find the plan reviewed on the pull request")
+    env = {**PLAN_ENV, "DISPATCHED_PR": str(context.pop("dispatched", ""))}
+    return github_script(script, responses, context, **env)
+
+
+def _failure(result: dict[str, Any]) -> str:
+    [message] = [m for name, m in result["calls"] if name == "setFailed"]
+    assert result["outputs"] == {}, "no run to download from"
+    assert message.startswith("accounts/north: ")
+    assert "Nothing is applied without a plan reviewed on its pull request" in message
+    assert 'docs/ci.md, "When there is no reviewed plan"' in message
+    return message
+
+
+def test_find_reviewed_plan_of_the_merged_pull_requests_head(github_script):
+    result = _find(
+        github_script,
         {
-            "number": 4,
-            "merged_at": "2026-11-22T10:00:00Z",
-            "merge_commit_sha": "c0ffee",
-            "head": {"sha": "bbb"},
-        },
-    ]
-    result = github_script(
-        script,
-        {
-            "repos.listPullRequestsAssociatedWithCommit": pulls,
-            "actions.listWorkflowRuns": {"workflow_runs": [{"id": 42}, {"id": 41}]},
+            "repos.listPullRequestsAssociatedWithCommit": [UNMERGED, MERGED],
+            "actions.listWorkflowRuns": PLAN_RUNS,
+            "actions.listWorkflowRunArtifacts": KEPT,
         },
     )
     [(_, runs)] = [c for c in result["calls"] if c[0] == "actions.listWorkflowRuns"]
-    assert (runs["workflow_id"], runs["head_sha"]) == ("plan.yml", "bbb")
-    assert result["outputs"] == {"run_id": "42", "pr": "4"}
-    unmerged = github_script(script, {"repos.listPullRequestsAssociatedWithCommit": pulls[:1]})
-    assert unmerged["outputs"] == {} and unmerged["calls"][-1][0] == "notice"
+    assert runs["workflow_id"] == "plan.yml" and runs["head_sha"] == "bbb"
+    assert (runs["event"], runs["status"]) == ("pull_request", "completed")
+    [(_, kept)] = [c for c in result["calls"] if c[0] == "actions.listWorkflowRunArtifacts"]
+    assert (kept["run_id"], kept["name"]) == (42, "plan-A1NORTHSELLER")
+    assert result["outputs"] == {"run_id": "42", "run_url": "https://gh/runs/42", "pr": "4"}
+    assert not any(name == "setFailed" for name, _ in result["calls"])
+
+
+@pytest.mark.parametrize(
+    ("responses", "reason"),
+    [
+        (
+            {"repos.listPullRequestsAssociatedWithCommit": [UNMERGED]},
+            "commit c0ffee reached main without a merged pull request",
+        ),
+        (
+            {"repos.listPullRequestsAssociatedWithCommit": [{**MERGED, "merge_commit_sha": "0ld"}]},
+            "commit c0ffee reached main without a merged pull request",
+        ),
+        (
+            {
+                "repos.listPullRequestsAssociatedWithCommit": [MERGED],
+                "actions.listWorkflowRuns": {"workflow_runs": []},
+            },
+            "plan.yml has no finished run on pull request #4 (head bbb)",
+        ),
+        (
+            {
+                "repos.listPullRequestsAssociatedWithCommit": [MERGED],
+                "actions.listWorkflowRuns": PLAN_RUNS,
+                "actions.listWorkflowRunArtifacts": {"artifacts": []},
+            },
+            "kept no plan-A1NORTHSELLER: planning this account failed or was cancelled there",
+        ),
+        (
+            {
+                "repos.listPullRequestsAssociatedWithCommit": [MERGED],
+                "actions.listWorkflowRuns": PLAN_RUNS,
+                "actions.listWorkflowRunArtifacts": {
+                    "artifacts": [{"expired": True, "expires_at": "2026-08-01T00:00:00Z"}]
+                },
+            },
+            "expired on 2026-08-01T00:00:00Z",
+        ),
+    ],
+    ids=["unmerged", "direct-push", "no-run", "plan-failed", "expired"],
+)
+def test_find_reviewed_plan_fails_and_says_why(github_script, responses, reason):
+    assert reason in _failure(_find(github_script, responses))
+
+
+def test_find_reviewed_plan_of_a_dispatched_pull_request(github_script):
+    dispatch = {"eventName": "workflow_dispatch", "dispatched": " #4 "}
+    responses = {
+        "pulls.get": MERGED,
+        "actions.listWorkflowRuns": PLAN_RUNS,
+        "actions.listWorkflowRunArtifacts": KEPT,
+    }
+    result = _find(github_script, responses, **dispatch)
+    assert result["calls"][0] == [
+        "pulls.get",
+        {"owner": "agency", "repo": "listings", "pull_number": 4},
+    ]
+    assert result["outputs"]["pr"] == "4"
+    unmerged = _find(github_script, {**responses, "pulls.get": UNMERGED}, **dispatch)
+    assert "pull request #4 was not merged into main" in _failure(unmerged)
+    elsewhere = {**MERGED, "base": {"ref": "release"}}
+    into_release = _find(github_script, {**responses, "pulls.get": elsewhere}, **dispatch)
+    assert "was not merged into main" in _failure(into_release)
+    typo = _find(github_script, responses, **{**dispatch, "dispatched": "four"})
+    assert '"four" is not a pull request number' in _failure(typo)
+    branch = _find(github_script, responses, **{**dispatch, "ref": "refs/heads/x"})
+    assert "this run is on refs/heads/x; only main is applied" in _failure(branch)
+    assert [c[0] for c in branch["calls"]] == ["setFailed"], "asked GitHub nothing"
