@@ -14,6 +14,7 @@ from engine.desired.render import render
 from engine.guardrails.evaluate import evaluate
 from engine.guardrails.report import EXIT_BLOCKED, GuardrailsBlocked, ensure_applicable
 from engine.guardrails.verdict import Verdict
+from engine.money import currency
 from engine.plan.diff import Changeset, diff
 from engine.plan.model import BackendIdentity, Plan
 from tests.conftest import NOW
@@ -99,7 +100,10 @@ def test_no_plan_with_an_unapproved_block_passes_the_gate(rendered, live_prices,
     live = dict(desired.resources)
     for code, price in live_prices.items():
         address = f'listing.{code}["HP-100"]'
-        live[address] = replace(live[address], our_price=price)
+        # Live prices carry their currency's minor unit, as Amazon's do (a plan file with
+        # 1 USD for 1.00 USD is refused as not written by sellersync).
+        minor = currency(live[address].currency).quantum
+        live[address] = replace(live[address], our_price=price.quantize(minor))
     plan = Plan.loads(
         Plan.build(
             diff(desired.resources, live),
