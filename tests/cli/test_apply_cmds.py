@@ -33,6 +33,7 @@ from engine.desired.render import render
 from engine.live.connect import ENV_KEYS, open_backend, sandbox_seed
 from engine.plan.diff import diff
 from engine.plan.model import Plan
+from engine.plan.validate import MAX_PLAN_BYTES
 from engine.sandbox.clock import VirtualClock
 from engine.sandbox.runtime import Sandbox
 from engine.state import journal
@@ -224,7 +225,7 @@ def test_apply_asks_before_writing(served, capsys, monkeypatch, answer, code, wr
         (None, "cannot read the plan file"),
         ("not json", "not a JSON plan file"),
         ('{"format_version": "9.9"}', "unsupported plan format_version '9.9'"),
-        ('{"format_version": "2.0"}', "is not a complete plan file: it has no 'resource_changes'"),
+        ('{"format_version": "2.0"}', "plan.json: $: missing required field 'sellersync_version'"),
     ],
 )
 def test_a_bad_plan_file_is_one_line_exit_1(config_dir, tmp_path, capsys, content, message):
@@ -325,6 +326,71 @@ def test_a_yen_price_with_decimals_is_not_a_plan_sellersync_wrote(served, capsys
     err = capsys.readouterr().err
     assert "after.our_price is 1.00 JPY, but JPY amounts have no decimals" in err
     assert served.counter.writes == Counter()
+
+
+def _with_price(value: str) -> Callable[[str], str]:
+    """The plan file's text with the first `after` price of an update replaced by `value`,
+    written as is (a JSON number stays a number)."""
+
+    def edit(text: str) -> str:
+        document = json.loads(text)
+        price = _price_of_the_first_update(document)["change"]["after"]["our_price"]
+        assert text.count(f'"our_price": "{price}"') >= 1
+        return text.replace(f'"our_price": "{price}"', f'"our_price": {value}', 1)
+
+    return edit
+
+
+def _json_edit(edit: Callable[[dict[str, Any]], None]) -> Callable[[str], str]:
+    def apply_edit(text: str) -> str:
+        document = json.loads(text)
+        edit(document)
+        return json.dumps(document, indent=2)
+
+    return apply_edit
+
+
+def _unknown_action(document: dict[str, Any]) -> None:
+    _price_of_the_first_update(document)["change"]["actions"] = ["explode"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            _json_edit(lambda document: document.update(created_at=5)),
+            "$.created_at: expected string (got 5)",
+        ),
+        (lambda text: "[" * 200_000 + "]" * 200_000, "nested more than 32 levels deep"),
+        (_json_edit(_unknown_action), "expected one of: create, update, delete (got 'explode')"),
+        (_with_price('"NaN"'), ".change.after.our_price: does not match the expected format"),
+        (_with_price("1e999999"), ".change.after.our_price: expected string (got 1E+999999)"),
+    ],
+    ids=["created_at-5", "nested-brackets", "unknown-action", "nan-price", "1e999999-price"],
+)
+def test_a_broken_plan_file_is_refused_before_anything_is_journaled(served, capsys, edit, message):
+    """Issue 19, item 4: each of these was an internal error (exit 3), the NaN price after
+    its change was journaled `sent`, which left the run stuck."""
+    served.plan_file.write_text(edit(served.plan_file.read_text(encoding="utf-8")), "utf-8")
+    assert served.apply("--auto-approve") == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: {served.plan_file}: ") and err.count("\n") == 1
+    assert message in err
+    assert served.counter.writes == Counter()
+    assert apply_runs(served.config_dir) == []
+    # Nothing is left behind: the reviewed plan, saved again, applies.
+    assert main(["--config", str(served.config_dir), "plan", "--out", str(served.plan_file)]) == 0
+    assert served.apply("--auto-approve") == 0
+
+
+def test_a_file_bigger_than_any_plan_is_refused_unread(config_dir, tmp_path, capsys):
+    huge = tmp_path / "plan.json"
+    with huge.open("wb") as handle:  # sparse: no disk is spent on it
+        handle.truncate(MAX_PLAN_BYTES + 1)
+    code = main(["--config", str(config_dir), "apply", str(huge), "--auto-approve"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert f"is not a plan file: it has {MAX_PLAN_BYTES + 1:,} bytes, more than the" in err
 
 
 def test_a_plan_for_another_seller_is_refused_by_name(served, capsys):
