@@ -292,6 +292,7 @@ def apply_cmd(
                 progress=progress,
                 after_write=kill_switch(os.environ),
                 incidents=config.incidents,
+                notice=click.echo,
             )
             report = executor.apply(plan, plan_digest, config.digest, resume_only=resume_only)
             outcome.append(report.exit_code)
@@ -345,7 +346,14 @@ def _journal_chore(
             lines = abandon_lines(report)
             code = 0
         else:
-            executor = Executor(backend, db, now=backend.now, timer=backend.timer, holder=_holder())
+            executor = Executor(
+                backend,
+                db,
+                now=backend.now,
+                timer=backend.timer,
+                holder=_holder(),
+                notice=click.echo,
+            )
             rechecked = executor.recheck()
             lines = recheck_lines(rechecked) or [
                 "Nothing to re-check: no change of an earlier apply is waiting to show live."
