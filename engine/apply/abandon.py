@@ -134,9 +134,11 @@ def _lock_operation(run: Run) -> str | None:
 def _take_lock(
     db: StateDB, run: Run, holder: str, now: datetime
 ) -> tuple[ApplyLock, LockInfo | None]:
-    """The account's apply lock, after releasing one the run's dead process left behind."""
+    """The account's apply lock, after releasing one the run's dead process left behind
+    (taken over by `acquire` when its holder is provably gone)."""
     try:
-        return acquire(db, run.seller_id, holder, "abandon", now), None
+        lock = acquire(db, run.seller_id, holder, "abandon", now)
+        return lock, None if lock.took_over is None else lock.took_over.previous
     except LockHeld as held:
         left = held.held
         if left is None or left.operation != _lock_operation(run):

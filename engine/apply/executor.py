@@ -56,7 +56,7 @@ from engine.state import journal, last_applied
 from engine.state import watch as watch_state
 from engine.state.db import StateDB
 from engine.state.journal import NOT_SENT, Change, Entry, Run
-from engine.state.lock import acquire
+from engine.state.lock import ApplyLock, acquire
 from engine.watch.breaker import held_back, restores_sale, unacknowledged
 
 EXIT_FAILED = ExitCode.USER_ERROR  # a write Amazon refused
@@ -134,7 +134,8 @@ class Executor:
     sleeps between verification polls (tests pass one that moves a virtual clock);
     `after_write` runs after each write is answered, before the answer is journaled (the
     kill switch of engine.apply.testhook); `incidents` are the config's acknowledgements,
-    which release tripped breakers as they do for the plan."""
+    which release tripped breakers as they do for the plan; `notice` is told, as it happens,
+    of a lock taken over from a holder that was gone (engine.state.lock)."""
 
     def __init__(
         self,
@@ -148,6 +149,7 @@ class Executor:
         progress: Progress | None = None,
         after_write: Callable[[], None] | None = None,
         incidents: Sequence[Incident] = (),
+        notice: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.backend = backend
         self.db = db
@@ -159,6 +161,7 @@ class Executor:
         self._progress = progress or NoProgress()
         self._after_write = after_write or (lambda: None)
         self._incidents = incidents
+        self._notice = notice
 
     def apply(
         self, plan: Plan, plan_digest: str, config_digest: str, *, resume_only: bool = False
@@ -169,7 +172,7 @@ class Executor:
         written when the run started (after `sync apply` checked the file against a fresh
         plan), not from `plan`; `resume_only` says `plan` was not checked that way, so no new
         run may start from it."""
-        lock = acquire(self.db, self.seller_id, self._holder, "apply", self._now())
+        lock = self._lock("apply")
         try:
             rechecked = recheck(self.backend, self.db, self.seller_id, self._now())
             report = self._apply(plan, plan_digest, config_digest, resume_only)
@@ -180,8 +183,14 @@ class Executor:
     def recheck(self) -> RecheckReport:
         """Only the re-check of earlier not-yet-visible changes, under the apply lock (so
         that no apply re-checks them at the same time); nothing is written to Amazon."""
-        with acquire(self.db, self.seller_id, self._holder, "recheck", self._now()):
+        with self._lock("recheck"):
             return recheck(self.backend, self.db, self.seller_id, self._now())
+
+    def _lock(self, operation: str) -> ApplyLock:
+        lock = acquire(self.db, self.seller_id, self._holder, operation, self._now())
+        if lock.took_over is not None:
+            self._notice(lock.took_over.line())
+        return lock
 
     def _apply(
         self, plan: Plan, plan_digest: str, config_digest: str, resume_only: bool

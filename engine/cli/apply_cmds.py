@@ -47,6 +47,7 @@ from engine.plan.build import build_plan
 from engine.plan.model import Plan, PlanFormatError
 from engine.plan.refresh_only import RefreshOnlyFormatError, RefreshOnlyPlan, render_refresh_only
 from engine.plan.text import render_text
+from engine.plan.validate import MAX_PLAN_BYTES, too_big
 
 T = TypeVar("T")
 
@@ -77,6 +78,9 @@ def _read_file(path: Path, kind: str, parse: Callable[[bytes], T]) -> T:
     """`parse` applied to the bytes of `path`; a one-line PlanFileError naming the file when
     it cannot be read or is not a `kind`."""
     try:
+        size = path.stat().st_size
+        if size > MAX_PLAN_BYTES:  # refused unread: decoding it could exhaust memory
+            raise PlanFileError(f"{path} is not a {kind}: it has {too_big(size)}")
         return parse(path.read_bytes())
     except OSError as err:
         raise PlanFileError(f"cannot read the {kind} {path}: {err.strerror}") from None
@@ -288,6 +292,7 @@ def apply_cmd(
                 progress=progress,
                 after_write=kill_switch(os.environ),
                 incidents=config.incidents,
+                notice=click.echo,
             )
             report = executor.apply(plan, plan_digest, config.digest, resume_only=resume_only)
             outcome.append(report.exit_code)
@@ -341,7 +346,14 @@ def _journal_chore(
             lines = abandon_lines(report)
             code = 0
         else:
-            executor = Executor(backend, db, now=backend.now, timer=backend.timer, holder=_holder())
+            executor = Executor(
+                backend,
+                db,
+                now=backend.now,
+                timer=backend.timer,
+                holder=_holder(),
+                notice=click.echo,
+            )
             rechecked = executor.recheck()
             lines = recheck_lines(rechecked) or [
                 "Nothing to re-check: no change of an earlier apply is waiting to show live."

@@ -167,25 +167,57 @@ def status(ctx: click.Context, as_json: bool) -> int:
 @click.option("--sku", required=True)
 @click.option("--price", metavar="AMOUNT", help="New our_price, in the marketplace currency.")
 @click.option("--quantity", type=click.IntRange(min=0), help="New merchant-fulfilled quantity.")
+@click.option("--title", help="New title.")
+@click.option("--brand", help="New brand.")
+@click.option("--description", help="New description.")
+@click.option("--bullet-point", "bullet_points", multiple=True, help="New bullet points.")
+@click.option("--delete", is_flag=True, help="Delete the listing.")
 @click.pass_context
 def drift(
-    ctx: click.Context, marketplace: str, sku: str, price: str | None, quantity: int | None
+    ctx: click.Context,
+    marketplace: str,
+    sku: str,
+    price: str | None,
+    quantity: int | None,
+    title: str | None,
+    brand: str | None,
+    description: str | None,
+    bullet_points: tuple[str, ...],
+    delete: bool,
 ) -> int:
     """Make an out-of-band edit, as if someone changed the listing in Seller Central."""
     from engine.sandbox import faults
 
-    if price is None and quantity is None:
-        raise UserError("give --price and/or --quantity")
+    texts: dict[str, str | list[str]] = {
+        name: value
+        for name, value in (("title", title), ("brand", brand), ("description", description))
+        if value is not None
+    }
+    if bullet_points:
+        texts["bullet_points"] = list(bullet_points)
+    if price is None and quantity is None and not texts and not delete:
+        raise UserError(
+            "give --price, --quantity, --title, --brand, --description, --bullet-point or --delete"
+        )
+    if delete and (price is not None or quantity is not None or texts):
+        raise UserError("--delete deletes the listing; give it alone")
     box = _open(ctx)
     try:
+        if delete:
+            faults.out_of_band_delete(box.account, marketplace, sku)
         if price is not None:
             faults.out_of_band_price(box.account, marketplace, sku, price)
         if quantity is not None:
             faults.out_of_band_quantity(box.account, marketplace, sku, quantity)
+        for field, value in texts.items():
+            faults.out_of_band_text(box.account, marketplace, sku, field, value)
     except (LookupError, faults.FaultError) as err:
         raise UserError(f"sandbox drift: {err.args[0] if err.args else err}") from None
-    changes = ([f"price {price}"] if price is not None else []) + (
-        [f"quantity {quantity}"] if quantity is not None else []
+    changes = (
+        (["deleted"] if delete else [])
+        + ([f"price {price}"] if price is not None else [])
+        + ([f"quantity {quantity}"] if quantity is not None else [])
+        + [f"{field} changed" for field in texts]
     )
     click.echo(f"out-of-band edit: {marketplace} {sku}: {', '.join(changes)}")
     return 0
@@ -239,6 +271,64 @@ def faults_group() -> None:
     help="Each feed message fails with an ERROR issue with probability P.",
 )
 @click.option(
+    "--token-errors",
+    type=click.FloatRange(0, 1),
+    default=None,
+    metavar="P",
+    help="The LWA token endpoint fails with probability P (see --token-error).",
+)
+@click.option(
+    "--token-error",
+    type=click.Choice(["server_error", "temporarily_unavailable", "invalid_grant"]),
+    default="server_error",
+    show_default=True,
+)
+@click.option(
+    "--tokens",
+    "token_invalidation",
+    type=click.Choice(["expired", "revoked"]),
+    default=None,
+    help="Access tokens issued so far stop working now (revoked: the refresh token too).",
+)
+@click.option(
+    "--feeds-stuck",
+    type=click.Choice(["IN_QUEUE", "IN_PROGRESS"]),
+    default=None,
+    help="New feeds stay in this status for --stuck-hours (virtual time).",
+)
+@click.option("--stuck-hours", type=click.FloatRange(0, 720, min_open=True), default=8.0)
+@click.option("--feeds-cancelled", is_flag=True, help="Feeds end CANCELLED, by Amazon.")
+@click.option(
+    "--region-down",
+    "regions_down",
+    type=click.Choice(["NA", "EU", "FE"]),
+    multiple=True,
+    help="Calls naming a marketplace of this region answer 503 (repeatable).",
+)
+@click.option(
+    "--bad-json",
+    type=click.FloatRange(0, 1),
+    default=None,
+    metavar="P",
+    help="Successful answers come back as broken JSON with probability P (see --bad-json-mode).",
+)
+@click.option("--bad-json-mode", type=click.Choice(["truncated", "malformed"]), default="truncated")
+@click.option(
+    "--bad-gzip",
+    type=click.Choice(["truncated", "corrupt"]),
+    default=None,
+    help="GZIP report documents download truncated or corrupt.",
+)
+@click.option(
+    "--writes",
+    "write_visibility",
+    type=click.Choice(["delayed", "never", "reverted"]),
+    default=None,
+    help="Accepted listings writes show after --write-hours, never, or are taken back after "
+    "--write-hours.",
+)
+@click.option("--write-hours", type=click.FloatRange(0, 720, min_open=True), default=4.0)
+@click.option(
     "--operation",
     "operations",
     multiple=True,
@@ -257,6 +347,18 @@ def faults_set(
     slow_probability: float,
     feeds_fatal: bool,
     feed_message_errors: float | None,
+    token_errors: float | None,
+    token_error: str,
+    token_invalidation: str | None,
+    feeds_stuck: str | None,
+    stuck_hours: float,
+    feeds_cancelled: bool,
+    regions_down: tuple[str, ...],
+    bad_json: float | None,
+    bad_json_mode: str,
+    bad_gzip: str | None,
+    write_visibility: str | None,
+    write_hours: float,
     operations: tuple[str, ...],
     seed: int | None,
 ) -> int:
@@ -294,13 +396,70 @@ def faults_set(
     if feed_message_errors is not None:
         faults.set_feed_message_errors(box.store, feed_message_errors)
         chosen.append(f"feed message errors p={feed_message_errors}")
+    chosen += _set_edge_faults(
+        box,
+        ops,
+        token_errors=token_errors,
+        token_error=token_error,
+        token_invalidation=token_invalidation,
+        feeds_stuck=feeds_stuck,
+        stuck_hours=stuck_hours,
+        feeds_cancelled=feeds_cancelled,
+        regions_down=regions_down,
+        bad_json=bad_json,
+        bad_json_mode=bad_json_mode,
+        bad_gzip=bad_gzip,
+        write_visibility=write_visibility,
+        write_hours=write_hours,
+    )
     if not chosen:
         raise UserError(
             "nothing to set: give --throttle, --server-errors, --gateway, --slow, --feeds-fatal, "
-            "--feed-message-errors or --seed"
+            "--feed-message-errors, --token-errors, --tokens, --feeds-stuck, --feeds-cancelled, "
+            "--region-down, --bad-json, --bad-gzip, --writes or --seed"
         )
     click.echo("faults on: " + ", ".join(chosen))
     return 0
+
+
+def _set_edge_faults(box: Any, ops: list[str] | None, **chosen: Any) -> list[str]:
+    """The faults of issue 19 (engine.sandbox.faults, after EDGE_FAULT_NAMES) that
+    `faults set` was given; returns what it turned on, for the confirmation line."""
+    import time
+
+    from engine.sandbox import faults
+
+    done = []
+    if chosen["token_errors"] is not None:
+        faults.set_token_endpoint_errors(
+            box.store, chosen["token_errors"], error=chosen["token_error"]
+        )
+        done.append(f"token endpoint {chosen['token_error']} p={chosen['token_errors']}")
+    if chosen["token_invalidation"] is not None:
+        faults.invalidate_tokens(box.store, chosen["token_invalidation"], wall_now=time.time())
+        done.append(f"tokens {chosen['token_invalidation']}")
+    if chosen["feeds_stuck"] is not None:
+        faults.set_feed_stuck(box.store, chosen["feeds_stuck"], chosen["stuck_hours"])
+        done.append(f"feeds stuck {chosen['feeds_stuck']} {chosen['stuck_hours']} h")
+    if chosen["feeds_cancelled"]:
+        faults.set_feed_cancelled(box.store)
+        done.append("feeds cancelled")
+    if chosen["regions_down"]:
+        faults.set_region_down(box.store, chosen["regions_down"])
+        done.append(f"region down {', '.join(sorted(set(chosen['regions_down'])))}")
+    if chosen["bad_json"] is not None:
+        faults.set_bad_json(
+            box.store, chosen["bad_json"], mode=chosen["bad_json_mode"], operations=ops
+        )
+        done.append(f"bad JSON {chosen['bad_json_mode']} p={chosen['bad_json']}")
+    if chosen["bad_gzip"] is not None:
+        faults.set_bad_gzip(box.store, chosen["bad_gzip"])
+        done.append(f"bad GZIP {chosen['bad_gzip']}")
+    if chosen["write_visibility"] is not None:
+        faults.set_write_visibility(box.store, chosen["write_visibility"], chosen["write_hours"])
+        hours = "" if chosen["write_visibility"] == "never" else f" {chosen['write_hours']} h"
+        done.append(f"writes {chosen['write_visibility']}{hours}")
+    return done
 
 
 @faults_group.command(name="clear")
@@ -308,7 +467,8 @@ def faults_set(
 @click.pass_context
 def faults_clear(ctx: click.Context, name: str | None) -> int:
     """Turn one fault (throttle, server_error, gateway, slow, feed_fatal, feed_message_errors,
-    seed) or all faults off."""
+    token_endpoint, token_invalidated, feed_stuck, feed_cancelled, region_down, bad_json,
+    bad_gzip, write_visibility, seed) or all faults off."""
     from engine.sandbox import faults
 
     box = _open(ctx)

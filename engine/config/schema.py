@@ -104,7 +104,18 @@ def validate(source: SourceFile, kind: str) -> list[ConfigError]:
 
 
 def _to_config_error(source: SourceFile, err: jsonschema.ValidationError) -> ConfigError:
-    path = tuple(err.absolute_path)
+    path, message, at_key = explain(err)
+    return source.error(path, message, at_key=at_key)
+
+
+def explain(
+    err: jsonschema.ValidationError, *, yaml: bool = True
+) -> tuple[tuple[str | int, ...], str, bool]:
+    """One schema error as (path of the value, a message a person can act on, whether the
+    message is about the key at that path rather than its value). The plan file's checks
+    (engine.plan.validate) word their refusals with it too, without the hints about YAML
+    (`yaml=False`)."""
+    path: tuple[str | int, ...] = tuple(err.absolute_path)
     validator, schema = err.validator, err.schema
     friendly = schema.get("x-error") if isinstance(schema, dict) else None
     if validator == "additionalProperties":
@@ -115,29 +126,31 @@ def _to_config_error(source: SourceFile, err: jsonschema.ValidationError) -> Con
             key = extra[0]
             close = difflib.get_close_matches(key, allowed, n=1)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
-            return source.error((*path, key), f"unknown field {key!r}{guess}{hint}", at_key=True)
+            return (*path, key), f"unknown field {key!r}{guess}{hint}", True
     if validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
-        return source.error(path, f"missing required field {missing!r}")
+        return path, f"missing required field {missing!r}", False
     if validator == "enum":
         choices = ", ".join(str(c) for c in err.validator_value)
-        return source.error(path, f"expected one of: {choices} (got {_show(err.instance)})")
+        return path, f"expected one of: {choices} (got {_show(err.instance)})", False
     if validator == "propertyNames":
-        return source.error(path, f"invalid key {_show(err.instance)}: {friendly or err.message}")
+        return path, f"invalid key {_show(err.instance)}: {friendly or err.message}", False
     if validator in ("minProperties", "maxProperties") and friendly:
-        return source.error(path, friendly)
+        return path, friendly, False
     if validator in ("minItems", "maxItems", "uniqueItems", "minLength", "maxLength"):
-        return source.error(path, _length_message(err))
+        return path, _length_message(err), False
     message = friendly or _plain_message(err)
     if isinstance(schema, dict) and schema.get("x-redact"):
         # The value may be a secret pasted into the wrong place (a DSN with its password).
-        return source.error(path, f"{message} (value not shown: it may hold a secret)")
-    if validator == "type" and _unquoted_number_for_text(err):
+        return path, f"{message} (value not shown: it may hold a secret)", False
+    if yaml and validator == "type" and _unquoted_number_for_text(err):
         # `ending: 80` or `ean: 4006381333931`: YAML made a number of what was meant as text.
-        return source.error(
-            path, f"{message} (got the number {_show(err.instance)}; put the value in quotes)"
+        return (
+            path,
+            f"{message} (got the number {_show(err.instance)}; put the value in quotes)",
+            False,
         )
-    return source.error(path, f"{message} (got {_show(err.instance)})")
+    return path, f"{message} (got {_show(err.instance)})", False
 
 
 def _unquoted_number_for_text(err: jsonschema.ValidationError) -> bool:

@@ -66,7 +66,9 @@ class SpApiError(Exception):
 
     @property
     def transient(self) -> bool:
-        return self.status == 429 or self.status >= 500
+        # A 2xx is an error only when its body is not JSON: an answer garbled or cut short on
+        # the way (amzn/selling-partner-api-models #4850), worth asking again.
+        return self.status == 429 or self.status >= 500 or 200 <= self.status < 300
 
 
 REFUSED = frozenset({400, 401, 403})
@@ -147,6 +149,16 @@ def lwa_refusal(err: AuthorizationError) -> CredentialError:
     answer = _one_line(f"HTTP {err.status_code} {err.error_code}: {err.message or ''}")
     if err.error_code == "invalid_grant":
         advice = f"the refresh token was rejected: {REAUTHORISE}"
+    elif err.error_code in ("server_error", "temporarily_unavailable") or (
+        err.status_code is not None and int(err.status_code) >= 500
+    ):
+        # Login with Amazon itself is down (amzn/selling-partner-api-docs #869): the
+        # credentials are not the problem.
+        return CredentialError(
+            f"Login with Amazon did not issue an access token ({answer}); it is unavailable, "
+            "not the credentials: run the command again in a few minutes (an apply resumes "
+            "from its journal)"
+        )
     elif err.error_code in ("invalid_client", "unauthorized_client"):
         advice = (
             "the app's client id or secret was rejected: check LWA_APP_ID and "

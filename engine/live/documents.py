@@ -15,6 +15,7 @@ else of ours submits meanwhile) and is adopted instead of resubmitting.
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from engine.errors import UserError
 from engine.live.invoke import AmbiguousFailure, Invoker
 from engine.live.throttle import Timer
 
@@ -34,6 +36,12 @@ CLOCK_SKEW = timedelta(minutes=2)
 
 class DocumentError(Exception):
     """A report or feed that ended FATAL/CANCELLED, or never finished."""
+
+
+class DocumentUnreadable(DocumentError, UserError):
+    """A downloaded document that cannot be decoded (a truncated or corrupt GZIP report,
+    amzn/selling-partner-api-models #844). Nothing was changed, and a new download may
+    succeed: a user error saying so, not a crash."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +104,15 @@ def download(http: httpx.Client, url: str, compression: str | None) -> bytes:
     response = http.get(url)
     response.raise_for_status()
     data = response.content
-    return gzip.decompress(data) if compression == "GZIP" else data
+    if compression != "GZIP":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as err:  # truncated, or bytes changed on the way
+        raise DocumentUnreadable(
+            f"a document downloaded from Amazon is not valid GZIP ({err or 'truncated'}); "
+            "nothing was changed: run the command again to download it again"
+        ) from None
 
 
 def fetch_report(

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.desired.resource import Resource, SalePrice, address
+from engine.errors import UserError
 from engine.live.attributes import market
 from engine.live.backend import LiveListing
 from engine.plan.diff import MANAGED_FIELDS, field_values
@@ -55,8 +56,9 @@ WATCHED_COLUMNS = (
 )
 
 
-class ReportFormatError(ValueError):
-    """A report document that is not the listings report we asked for."""
+class ReportFormatError(UserError, ValueError):
+    """A report document that is not the listings report we asked for. Nothing was changed
+    and Amazon's next report may be fine: a user error (exit 1, one line), not a crash."""
 
 
 @dataclass(frozen=True, slots=True)

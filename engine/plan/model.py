@@ -27,6 +27,7 @@ from engine.plan.diff import (
     FieldChange,
     ResourceChange,
 )
+from engine.plan.validate import PlanFormatError, parse_plan_json
 
 # 2.0: fingerprints cover FINGERPRINT_FIELDS only, and the plan names the marketplaces it
 # covers (apply re-plans exactly those to check the file against).
@@ -191,17 +192,9 @@ class Plan:
 
     @classmethod
     def loads(cls, text: str) -> Plan:
-        """Read a plan file back. Raises PlanFormatError on a file that is not a plan."""
-        try:
-            data = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise PlanFormatError(f"not a JSON plan file: {exc}") from None
-        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-            version = data.get("format_version") if isinstance(data, dict) else None
-            raise PlanFormatError(
-                f"unsupported plan format_version {version!r}; this sellersync reads "
-                f"{FORMAT_VERSION}"
-            )
+        """Read a plan file back. Raises PlanFormatError on a file that is not a plan: the whole
+        file is checked (engine.plan.validate) before any of it is used."""
+        data = parse_plan_json(text, FORMAT_VERSION)
         changes = [change_from_json(item) for item in data["resource_changes"]]
         fingerprints = {
             item["address"]: item["live_fingerprint"] for item in data["resource_changes"]
@@ -224,10 +217,6 @@ class Plan:
             held=tuple(HeldListing(**h) for h in data.get("held", ())),
             marketplaces=tuple(data["marketplaces"]),
         )
-
-
-class PlanFormatError(ValueError):
-    pass
 
 
 def change_from_json(item: Mapping[str, Any]) -> ResourceChange:

@@ -29,6 +29,7 @@ from engine.desired.resource import Resource
 from engine.plan.diff import MANAGED_FIELDS
 from engine.plan.model import BackendIdentity, _iso, _plain, fingerprint
 from engine.plan.text import field_text
+from engine.plan.validate import check_bounds
 from engine.state.last_applied import decode
 
 FORMAT_VERSION = "1.0"
@@ -97,6 +98,7 @@ class RefreshOnlyPlan:
 
     @classmethod
     def loads(cls, text: str) -> RefreshOnlyPlan:
+        check_bounds(text, RefreshOnlyFormatError)
         try:
             data = json.loads(text, parse_float=Decimal)
         except json.JSONDecodeError as err:

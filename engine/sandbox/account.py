@@ -138,16 +138,23 @@ class Account:
     def token_state(self, token: str, wall_now: float) -> str:
         """'valid', 'expired' or 'unknown'; tokens issued by another process on the same
         state directory are valid here too."""
+        expires = self.token_expiry(token)
+        if expires is None:
+            return "unknown"
+        return "valid" if wall_now < expires else "expired"
+
+    def token_expiry(self, token: str) -> float | None:
+        """When (real time) an access token this account issued expires; None if unknown."""
         with self._tokens_lock:
             expires = self._tokens.get(token)
         if expires is None:
             with self.store.read() as tx:
                 expires = tx.token_expiry(token)
             if expires is None:
-                return "unknown"
+                return None
             with self._tokens_lock:
                 self._tokens[token] = expires
-        return "valid" if wall_now < expires else "expired"
+        return expires
 
     # -- asynchronous processing ------------------------------------------------------------
     def process_due(self) -> int:
@@ -413,17 +420,9 @@ class Account:
             status = "ACCEPTED"
             now = self.clock.now()
             with self.store.write() as tx:
+                visibility = tx.faults().get("write_visibility")  # engine.sandbox.faults
                 for mid, payload in payloads.items():
-                    tx.add_pending(
-                        submission_id=submission_id,
-                        seller_id=seller_id,
-                        sku=sku,
-                        marketplace_id=mid,
-                        kind=kind,
-                        payload=payload,
-                        submitted_at=now,
-                        visible_at=now + self.processing_delay,
-                    )
+                    self._queue(tx, submission_id, sku, mid, kind, payload, now, visibility)
         if "identifiers" in wanted and status != "INVALID":
             with self.store.read() as tx:
                 for mid in payloads:
@@ -437,6 +436,66 @@ class Account:
             response["identifiers"] = identifiers
         return response
 
+    def _queue(
+        self,
+        tx: Tx,
+        submission_id: str,
+        sku: str,
+        marketplace_id: str,
+        kind: str,
+        payload: dict[str, Any],
+        now: datetime,
+        visibility: dict[str, Any] | None,
+    ) -> None:
+        """Queue one accepted write, visible after the processing delay, unless the
+        write_visibility fault delays it by hours, drops it, or takes it back later (a
+        `revert` write carrying the listing as it was)."""
+        mode = None if visibility is None else visibility["mode"]
+        if mode == "never":
+            return
+        extra = timedelta(hours=float(visibility["hours"])) if visibility else timedelta(0)
+        visible_at = now + self.processing_delay + (extra if mode == "delayed" else timedelta(0))
+        if mode == "reverted":
+            before = self._projected(tx, sku, marketplace_id)
+            tx.add_pending(
+                submission_id=submission_id,
+                seller_id=self.seller_id,
+                sku=sku,
+                marketplace_id=marketplace_id,
+                kind="revert",
+                payload={"before": None if before is None else _listing_json(before)},
+                submitted_at=now,
+                visible_at=visible_at + extra,
+            )
+        tx.add_pending(
+            submission_id=submission_id,
+            seller_id=self.seller_id,
+            sku=sku,
+            marketplace_id=marketplace_id,
+            kind=kind,
+            payload=payload,
+            submitted_at=now,
+            visible_at=visible_at,
+        )
+
+    def _direct_marketplace(self, marketplace_code: str) -> Marketplace:
+        mkt = MARKETPLACES.get(marketplace_code)
+        if mkt is None or marketplace_code not in self.info.marketplaces:
+            raise LookupError(
+                f"marketplace {marketplace_code!r} is not one of the sandbox account's "
+                f"({', '.join(self.info.marketplaces)})"
+            )
+        return mkt
+
+    def delete_listing_directly(self, sku: str, marketplace_code: str) -> None:
+        """Delete a listing at once, outside SP-API (as a person in Seller Central would)."""
+        mkt = self._direct_marketplace(marketplace_code)
+        self.process_due()
+        with self.store.write() as tx:
+            if tx.listing(self.seller_id, sku, mkt.marketplace_id) is None:
+                raise LookupError(f"no listing {sku!r} in {marketplace_code}")
+            tx.delete_listing(self.seller_id, sku, mkt.marketplace_id)
+
     # -- direct edits (Seller Central stand-in) ---------------------------------------------
     def edit_listing(
         self,
@@ -446,12 +505,7 @@ class Account:
     ) -> Listing:
         """Change a listing at once, outside SP-API (as a person in Seller Central would);
         queued writes still apply on top later."""
-        mkt = MARKETPLACES.get(marketplace_code)
-        if mkt is None or marketplace_code not in self.info.marketplaces:
-            raise LookupError(
-                f"marketplace {marketplace_code!r} is not one of the sandbox account's "
-                f"({', '.join(self.info.marketplaces)})"
-            )
+        mkt = self._direct_marketplace(marketplace_code)
         self.process_due()
         with self.store.write() as tx:
             current = tx.listing(self.seller_id, sku, mkt.marketplace_id)
@@ -465,10 +519,35 @@ class Account:
         return changed
 
 
+def _listing_json(listing: Listing) -> dict[str, Any]:
+    return {
+        "product_type": listing.product_type,
+        "asin": listing.asin,
+        "attributes": listing.attributes,
+        "created_at": listings.iso(listing.created_at),
+        "fba_quantity": listing.fba_quantity,
+    }
+
+
 def _project(listing: Listing | None, write: PendingWrite) -> Listing | None:
     """The result of processing one queued write on top of a listing (None = no listing)."""
     if write.kind == "delete":
         return None
+    if write.kind == "revert":  # the write_visibility fault: back to the listing before
+        before = write.payload["before"]
+        if before is None:
+            return None
+        return Listing(
+            seller_id=write.seller_id,
+            sku=write.sku,
+            marketplace_id=write.marketplace_id,
+            product_type=before["product_type"],
+            asin=before["asin"],
+            attributes=before["attributes"],
+            created_at=listings.parse_when(before["created_at"]) or write.visible_at,
+            updated_at=write.visible_at,
+            fba_quantity=before["fba_quantity"],
+        )
     if write.kind == "put":
         attrs = write.payload["attributes"]
         return Listing(

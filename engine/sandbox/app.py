@@ -29,8 +29,14 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from engine.sandbox import bulk_http, jsonio, messaging, orders
-from engine.sandbox.account import Account, ApiError, csv_values, invalid_input
+from engine.sandbox import bulk_http, faults, jsonio, messaging, orders
+from engine.sandbox.account import (
+    TOKEN_LIFETIME_SECONDS,
+    Account,
+    ApiError,
+    csv_values,
+    invalid_input,
+)
 from engine.sandbox.faults import FaultInjector
 from engine.sandbox.ratelimit import RateLimiter
 
@@ -108,6 +114,14 @@ _SERVER_ERRORS = {
 }
 
 
+# What LWA says with each error the token endpoint fault answers (engine.sandbox.faults).
+_TOKEN_REFUSALS = {
+    "server_error": "The authorization server encountered an unexpected condition.",
+    "temporarily_unavailable": "The authorization server is temporarily unavailable.",
+    "invalid_grant": "The request has an invalid grant parameter: refresh_token.",
+}
+
+
 def _quota_exceeded() -> ApiError:
     return ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
 
@@ -173,6 +187,9 @@ class SandboxApp:
         mimetype = "application/hal+json" if operation in _HAL_OPERATIONS else "application/json"
         try:
             self._authorize(request)
+            down = faults.region_down(self.faults, self._named_marketplaces(operation, request))
+            if down is not None:
+                raise ApiError(503, "ServiceUnavailable", f"The {down} endpoint is unavailable.")
             outcome = self.faults.decide(operation)
             if outcome.delay:
                 self._sleep(outcome.delay)
@@ -186,7 +203,25 @@ class SandboxApp:
             status, body = self._handlers[operation](request, **values)
         except ApiError as err:
             return self._json(err.status, err.body(), request_id, limit, mimetype)
-        return self._json(status, body, request_id, limit, mimetype)
+        response = self._json(status, body, request_id, limit, mimetype)
+        broken = faults.mangle_json(self.faults, operation, response.get_data(as_text=True))
+        if broken is not None:  # the call took effect; only its answer is spoilt
+            response.set_data(broken)
+        return response
+
+    @staticmethod
+    def _named_marketplaces(operation: str, request: Request) -> list[str]:
+        """The marketplaces a call names: its query, or the body of createFeed and
+        createReport (the region_down fault goes by them)."""
+        ids = csv_values(request.args.getlist("marketplaceIds"))
+        if not ids and operation in ("createFeed", "createReport"):
+            try:
+                body = jsonio.loads(request.get_data(cache=True) or b"{}")
+            except jsonio.JSONError:
+                return []
+            named = body.get("marketplaceIds") if isinstance(body, dict) else None
+            ids = [str(v) for v in named] if isinstance(named, list) else []
+        return ids
 
     def _authorize(self, request: Request) -> None:
         token = request.headers.get("x-amz-access-token")
@@ -198,6 +233,10 @@ class SandboxApp:
                 "The request has no x-amz-access-token header.",
             )
         state = self.account.token_state(token, self._wall())
+        expires = self.account.token_expiry(token)
+        if state == "valid" and expires is not None:
+            issued = expires - TOKEN_LIFETIME_SECONDS
+            state = faults.token_invalidation(self.faults, issued) or state
         if state == "expired":
             raise ApiError(
                 403,
@@ -265,6 +304,10 @@ class SandboxApp:
             return error(
                 400, "invalid_grant", "The request has an invalid grant parameter: refresh_token."
             )
+        refused = faults.token_endpoint_refusal(self.faults)
+        if refused is not None:
+            status, code = refused
+            return error(status, code, _TOKEN_REFUSALS[code])
         token = self.account.issue_token(self._wall())
         body = {
             "access_token": token,

@@ -17,6 +17,7 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from engine.sandbox import faults as fault_settings
 from engine.sandbox import jsonio, listing_reports, listings_feed
 from engine.sandbox.account import Account, ApiError
 from engine.sandbox.acknowledgement import process_order_acknowledgement
@@ -97,6 +98,7 @@ class BulkApi:
         processing_time: timedelta = PROCESSING_TIME,
     ) -> None:
         self.account = account
+        self.faults = faults
         self.documents = Documents(account.store, account.clock, gzip_threshold=gzip_threshold)
         timing = {"queue_time": queue_time, "processing_time": processing_time}
         self.feeds = Feeds(account, self.documents, faults, **timing)
@@ -165,4 +167,7 @@ class BulkApi:
             return Response(
                 jsonio.dumps(err.body()), status=err.status, mimetype="application/json"
             )
-        return Response(document.content, status=200, content_type=document.content_type)
+        content = document.content or b""
+        if document.compression == "GZIP":
+            content = fault_settings.mangle_gzip(self.faults, content) or content
+        return Response(content, status=200, content_type=document.content_type)

@@ -23,10 +23,11 @@ import random
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from engine.marketplaces import BY_ID
 from engine.money import MoneyError, currency, quantize, to_decimal
 from engine.sandbox import listings
 from engine.sandbox.account import Account
@@ -303,3 +304,273 @@ def price_of(listing: Listing) -> Decimal | None:
     """The live our_price of a listing's consumer offer."""
     offer = listings.main_offer(listing.attributes)
     return None if offer is None else listings.first_price(offer, "our_price")
+
+
+# -- what Amazon does besides error statuses (issue 19, item 6) -------------------------------
+# Each fault below is its own entry in the `faults` table, set by its own function, and read
+# by the one place of the sandbox it changes. A comment names where Amazon documents the
+# behaviour or where its users report it.
+
+# LWA's token endpoint (api.amazon.com/auth/o2/token) answers OAuth errors: 500 server_error
+# and 503 temporarily_unavailable when it is down (reported in amzn/selling-partner-api-docs
+# #869: "received 500 internal server error" from /auth/o2/token), 400 invalid_grant when the
+# seller revoked the app's authorization (RFC 6749 section 5.2).
+TOKEN_ENDPOINT_ERRORS = {
+    "server_error": 500,
+    "temporarily_unavailable": 503,
+    "invalid_grant": 400,
+}
+# Access tokens live an hour (amzn/selling-partner-api-models #263); a token used past that
+# gets 403 "The access token you provided has expired", and one whose authorization was
+# revoked gets 403 "... is revoked, malformed or invalid" (reported in
+# jakobowsky/new-sp-api #1), after which the refresh token is refused too.
+TOKEN_INVALIDATIONS = ("expired", "revoked")
+# Feeds wait IN_QUEUE or IN_PROGRESS for hours under load: "feeds can take up to eight hours
+# to process" (Feeds API use case guide, quoted in amzn/selling-partner-api-models #657);
+# 40 hours IN_QUEUE in #4354; IN_PROGRESS with no end in #1680. Amazon also ends feeds
+# CANCELLED by itself, e.g. when the account may no longer sell there (#788;
+# jlevers/selling-partner-api #555).
+STUCK_STATUSES = ("IN_QUEUE", "IN_PROGRESS")
+# A region's endpoint answering 503 to everything for hours (amzn/selling-partner-api-models
+# #4850, Europe, "503 errors all the time whole day"; #4667).
+REGIONS = ("NA", "EU", "FE")
+# A 200 whose body is not the JSON it should be: blank payloads in Europe (#4850), and the
+# library's JSONDecodeError on bodies it could not parse (saleweaver/python-amazon-sp-api
+# #811, #1550). `truncated` cuts the body short, `malformed` breaks its syntax.
+BAD_JSON_MODES = ("truncated", "malformed")
+# A GZIP report document that does not decompress (amzn/selling-partner-api-models #844):
+# `truncated` ends early (a dropped download), `corrupt` has bytes changed (CRC fails).
+BAD_GZIP_MODES = ("truncated", "corrupt")
+# An ACCEPTED listings write that shows only much later, never (amzn/selling-partner-api-
+# models #2201: "The API return successful, but ... the seller center did not change";
+# selling-partner-api-docs #3698: "ACCEPTED ... after 30 minutes the price is never
+# updated"), or that Amazon takes back later, e.g. when a listing is suppressed or another
+# contribution wins the attribute (amzn/selling-partner-api-models #4028).
+WRITE_VISIBILITY_MODES = ("delayed", "never", "reverted")
+
+EDGE_FAULT_NAMES = (
+    "token_endpoint",
+    "token_invalidated",
+    "feed_stuck",
+    "feed_cancelled",
+    "region_down",
+    "bad_json",
+    "bad_gzip",
+    "write_visibility",
+)
+FAULT_NAMES = (*FAULT_NAMES, *EDGE_FAULT_NAMES)
+
+
+def _hours(value: float | str) -> float:
+    try:
+        hours = float(str(value))
+    except ValueError:
+        raise FaultError(f"hours {value!r} is not a number") from None
+    if not 0.0 < hours <= 24.0 * 30:
+        raise FaultError(f"hours {value!r} must be more than 0 and at most 720 (30 days)")
+    return hours
+
+
+def _choice(value: str, allowed: Iterable[str], what: str) -> str:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise FaultError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def set_token_endpoint_errors(
+    store: Store, probability: float | str, *, error: str = "server_error"
+) -> None:
+    """The LWA token endpoint answers `error` (an OAuth error code) with a probability."""
+    _choice(error, TOKEN_ENDPOINT_ERRORS, "token endpoint error")
+    config = {"probability": _probability(probability), "error": error}
+    with store.write() as tx:
+        tx.set_fault("token_endpoint", config)
+
+
+def invalidate_tokens(store: Store, how: str, *, wall_now: float) -> None:
+    """Every access token issued before `wall_now` (real time, as tokens are) is refused from
+    now on, as `expired` or `revoked`; tokens issued later work. `revoked` also makes the
+    token endpoint refuse the refresh token (invalid_grant) until cleared."""
+    _choice(how, TOKEN_INVALIDATIONS, "token invalidation")
+    with store.write() as tx:
+        tx.set_fault("token_invalidated", {"how": how, "issued_before": float(wall_now)})
+
+
+def set_feed_stuck(store: Store, status: str, hours: float | str) -> None:
+    """Feeds created from now on stay `status` (IN_QUEUE or IN_PROGRESS) for `hours` more
+    (virtual time) before processing goes on as usual."""
+    _choice(status, STUCK_STATUSES, "stuck status")
+    with store.write() as tx:
+        tx.set_fault("feed_stuck", {"status": status, "hours": _hours(hours)})
+
+
+def set_feed_cancelled(store: Store) -> None:
+    """Feeds end CANCELLED (by Amazon, with no result document): nothing in them applied."""
+    with store.write() as tx:
+        tx.set_fault("feed_cancelled", {})
+
+
+def set_region_down(store: Store, regions: Iterable[str]) -> None:
+    """Every call naming a marketplace of `regions` answers 503 ServiceUnavailable."""
+    chosen = sorted(set(regions))
+    if not chosen:
+        raise FaultError("name at least one region to take down")
+    for region in chosen:
+        _choice(region, REGIONS, "region")
+    with store.write() as tx:
+        tx.set_fault("region_down", {"regions": chosen})
+
+
+def set_bad_json(
+    store: Store,
+    probability: float | str,
+    *,
+    mode: str = "truncated",
+    operations: Iterable[str] | None = None,
+) -> None:
+    """Successful (2xx) JSON answers come back `truncated` or `malformed` with a probability;
+    the call itself took effect (a write was applied)."""
+    _choice(mode, BAD_JSON_MODES, "bad JSON mode")
+    config = {
+        "probability": _probability(probability),
+        "mode": mode,
+        "operations": _operations(operations),
+    }
+    with store.write() as tx:
+        tx.set_fault("bad_json", config)
+
+
+def set_bad_gzip(store: Store, mode: str = "truncated") -> None:
+    """GZIP documents (reports) download `truncated` or `corrupt`."""
+    _choice(mode, BAD_GZIP_MODES, "bad GZIP mode")
+    with store.write() as tx:
+        tx.set_fault("bad_gzip", {"mode": mode})
+
+
+def set_write_visibility(store: Store, mode: str, hours: float | str | None = None) -> None:
+    """Listings writes accepted from now on: `delayed` show after `hours` (virtual time);
+    `never` are answered ACCEPTED and dropped; `reverted` apply as usual and are taken back
+    `hours` later (the listing goes back to what it was before the write)."""
+    _choice(mode, WRITE_VISIBILITY_MODES, "write visibility mode")
+    config: dict[str, Any] = {"mode": mode}
+    if mode != "never":
+        if hours is None:
+            raise FaultError(f"a {mode} write needs the hours it takes")
+        config["hours"] = _hours(hours)
+    with store.write() as tx:
+        tx.set_fault("write_visibility", config)
+
+
+def token_endpoint_refusal(injector: FaultInjector) -> tuple[int, str] | None:
+    """(status, OAuth error) the token endpoint answers now, or None to issue a token."""
+    faults = injector._refresh()
+    if faults.get("token_invalidated", {}).get("how") == "revoked":
+        return 400, "invalid_grant"
+    config = faults.get("token_endpoint")
+    if not config:
+        return None
+    with injector._lock:
+        if injector._rng.random() >= float(config["probability"]):
+            return None
+    return TOKEN_ENDPOINT_ERRORS[config["error"]], str(config["error"])
+
+
+def token_invalidation(injector: FaultInjector, issued_at: float) -> str | None:
+    """`expired` or `revoked` for an access token issued (real time) at `issued_at`."""
+    config = injector._refresh().get("token_invalidated")
+    if not config or issued_at >= float(config["issued_before"]):
+        return None
+    return str(config["how"])
+
+
+def feed_delay(injector: FaultInjector) -> tuple[timedelta, timedelta]:
+    """(extra time IN_QUEUE, extra time IN_PROGRESS) for a feed created now."""
+    config = injector._refresh().get("feed_stuck")
+    if not config:
+        return timedelta(0), timedelta(0)
+    extra = timedelta(hours=float(config["hours"]))
+    return (extra, timedelta(0)) if config["status"] == "IN_QUEUE" else (timedelta(0), extra)
+
+
+def feed_cancelled(injector: FaultInjector) -> bool:
+    return "feed_cancelled" in injector._refresh()
+
+
+def region_down(injector: FaultInjector, marketplace_ids: Iterable[str]) -> str | None:
+    """The region that is down among the marketplaces a call names, if any."""
+    config = injector._refresh().get("region_down")
+    if not config:
+        return None
+    for marketplace_id in marketplace_ids:
+        known = BY_ID.get(marketplace_id)
+        if known is not None and known.region in config["regions"]:
+            return known.region
+    return None
+
+
+def mangle_json(injector: FaultInjector, operation: str, text: str) -> str | None:
+    """The broken body to send in place of `text`, or None to send it as it is."""
+    config = injector._refresh().get("bad_json")
+    if not config or not _applies(config, operation) or not text:
+        return None
+    with injector._lock:
+        if injector._rng.random() >= float(config["probability"]):
+            return None
+    if config["mode"] == "truncated":
+        return text[: len(text) // 2]
+    return text.replace(":", " ", 1) if ":" in text else text + ","
+
+
+def mangle_gzip(injector: FaultInjector, content: bytes) -> bytes | None:
+    """The broken bytes to send in place of a GZIP document, or None when no fault is on."""
+    config = injector._refresh().get("bad_gzip")
+    if not config:
+        return None
+    if config["mode"] == "truncated":
+        return content[: max(1, len(content) // 2)]
+    middle = len(content) // 2
+    return (
+        content[:middle]
+        + bytes(b ^ 0xFF for b in content[middle : middle + 8])
+        + (content[middle + 8 :])
+    )
+
+
+# -- out-of-band edits of texts, and deletions ------------------------------------------------
+# Sellers and their colleagues edit titles and bullet points in Seller Central, and delete
+# listings there, outside any tool (the reason drift detection exists; see docs/spapi.md).
+
+TEXT_FIELDS = {
+    "title": "item_name",
+    "brand": "brand",
+    "description": "product_description",
+    "bullet_points": "bullet_point",
+}
+
+
+def out_of_band_text(
+    account: Account, marketplace: str, sku: str, field: str, value: str | list[str]
+) -> Listing:
+    """Set a text attribute directly (title, brand, description, or bullet_points as a list),
+    as a person in Seller Central would; the language tag stays what the listing had."""
+    name = TEXT_FIELDS.get(field)
+    if name is None:
+        raise FaultError(f"text field must be one of {', '.join(TEXT_FIELDS)}, got {field!r}")
+    values = [value] if isinstance(value, str) else list(value)
+    if not values or not all(isinstance(v, str) and v.strip() for v in values):
+        raise FaultError(f"{field} needs non-empty text")
+
+    def edit(listing: Listing) -> Listing:
+        attrs = {k: [dict(v) for v in vs] for k, vs in listing.attributes.items()}
+        old = attrs.get(name) or attrs.get("item_name") or [{}]
+        shape = {k: v for k, v in old[0].items() if k in ("language_tag", "marketplace_id")}
+        attrs[name] = [{**shape, "value": text} for text in values]
+        return replace(listing, attributes=attrs)
+
+    return account.edit_listing(sku, marketplace, edit)
+
+
+def out_of_band_delete(account: Account, marketplace: str, sku: str) -> None:
+    """Delete a listing directly, as a person in Seller Central would."""
+    account.delete_listing_directly(sku, marketplace)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from engine.sandbox import faults
 from engine.sandbox.account import Account, invalid_input
 from engine.sandbox.documents import Documents
 from engine.sandbox.faults import FaultInjector
@@ -97,7 +98,11 @@ class Feeds(JobQueue):
             )
         options = string_options(body, "feedOptions")
         feed_id = self.create(
-            feed_type, mids, {"feedOptions": options}, input_document_id=document_id
+            feed_type,
+            mids,
+            {"feedOptions": options},
+            input_document_id=document_id,
+            delay=faults.feed_delay(self.faults),
         )
         return {"feedId": feed_id}
 
@@ -117,6 +122,8 @@ class Feeds(JobQueue):
     def run(self, job: Job) -> Outcome:
         registration = _PROCESSORS[job.job_type]
         context = FeedContext(job, self.account, self.faults.feed_message_fails)
+        if faults.feed_cancelled(self.faults):
+            return Outcome("CANCELLED")  # Amazon's own cancellation: nothing processed
         if self.faults.feed_fatal():
             reason = "The feed was aborted by the sandbox's feed_fatal fault."
             report = registration.fatal_report

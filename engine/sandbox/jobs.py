@@ -101,9 +101,12 @@ class JobQueue(ABC):
         options: dict[str, Any],
         *,
         input_document_id: str | None = None,
+        delay: tuple[timedelta, timedelta] = (timedelta(0), timedelta(0)),
     ) -> str:
+        """A new job IN_QUEUE; `delay` adds time in the queue and in processing (the
+        feed_stuck fault of engine.sandbox.faults)."""
         now = self.account.clock.now()
-        start = now + self.queue_time
+        start = now + self.queue_time + delay[0]
         with self.account.store.write() as tx:
             if input_document_id is not None:
                 tx.seal_document(input_document_id)
@@ -113,7 +116,7 @@ class JobQueue(ABC):
                 marketplace_ids=marketplace_ids,
                 created_at=now,
                 start_at=start,
-                end_at=start + self.processing_time,
+                end_at=start + self.processing_time + delay[1],
                 input_document_id=input_document_id,
                 options=options,
             )

@@ -28,7 +28,7 @@ from sqlalchemy import event
 
 from engine.config.model import StateStore
 from engine.errors import UserError
-from engine.state.tables import SCHEMA_VERSION, apply_runs, metadata, state_meta
+from engine.state.tables import SCHEMA_VERSION, apply_locks, apply_runs, metadata, state_meta
 
 SQLITE_FILENAME = "state.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
@@ -159,6 +159,7 @@ def _create_schema(conn: sa.Connection, what: str) -> None:
         if found is not None:
             metadata.create_all(conn)  # tables added within a version (checkfirst: additive)
             _add_run_kind(conn)
+            _add_lock_process(conn)
             return
     metadata.create_all(conn)
     conn.execute(state_meta.insert().values(key="schema_version", value=SCHEMA_VERSION))
@@ -183,6 +184,15 @@ def _add_run_kind(conn: sa.Connection) -> None:
             .where(apply_runs.c.plan_digest.startswith(prefix, autoescape=True))
             .values(kind=kind)
         )
+
+
+def _add_lock_process(conn: sa.Connection) -> None:
+    """A store from before `apply_locks` named the holding process: add those columns. A
+    lock row written before has none, so it is never taken over by itself (force-unlock)."""
+    columns = {column["name"] for column in sa.inspect(conn).get_columns(apply_locks.name)}
+    for name, kind in (("host", "VARCHAR"), ("pid", "INTEGER"), ("pid_scope", "VARCHAR")):
+        if name not in columns:
+            conn.execute(sa.text(f"ALTER TABLE {apply_locks.name} ADD COLUMN {name} {kind}"))
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

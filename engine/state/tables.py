@@ -132,6 +132,27 @@ apply_locks = sa.Table(
     sa.Column("holder", sa.String, nullable=False),
     sa.Column("operation", sa.String, nullable=False),
     sa.Column("acquired_at", UTCDateTime, nullable=False),
+    # The holding process, so that a lock left by a dead one can be taken over (see
+    # engine.state.lock). Null in rows written before these columns existed.
+    sa.Column("host", sa.String),
+    sa.Column("pid", sa.Integer),
+    sa.Column("pid_scope", sa.String),
+)
+
+# Apply locks taken over from a holder that was provably gone (engine.state.lock): who held
+# it, since when, and why it was known to be gone.
+lock_takeovers = sa.Table(
+    "lock_takeovers",
+    metadata,
+    _seller(),
+    sa.Column("lock_id", sa.String, primary_key=True),
+    sa.Column("holder", sa.String, nullable=False),
+    sa.Column("operation", sa.String, nullable=False),
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+    sa.Column("taken_over_at", UTCDateTime, nullable=False),
+    sa.Column("taken_over_by", sa.String, nullable=False),
+    sa.Column("new_lock_id", sa.String, nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),
 )
 
 snapshots = sa.Table(

@@ -33,17 +33,20 @@ from engine.desired.render import render
 from engine.live.connect import ENV_KEYS, open_backend, sandbox_seed
 from engine.plan.diff import diff
 from engine.plan.model import Plan
+from engine.plan.validate import MAX_PLAN_BYTES
 from engine.sandbox.clock import VirtualClock
 from engine.sandbox.runtime import Sandbox
 from engine.state import journal
-from engine.state.db import open_state
+from engine.state.db import open_postgresql, open_state
 from engine.state.journal import Entry
+from engine.state.tables import metadata, state_meta
 from engine.state.watch import Breaker
 from engine.watch import breaker
 from tests.cli.test_plan_apply_demo import apply_runs
 from tests.conftest import NOW
 from tests.minimal_config import edited, write_config
 from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (fixture)
+from tests.state.conftest import pg_dsn  # noqa: F401  (fixture)
 
 WRITE_METHODS = ("PUT", "PATCH", "DELETE")
 REPORT_SPEED = 600.0  # virtual seconds per real second
@@ -167,24 +170,56 @@ def run_killed_apply(served: Served, writes: int) -> subprocess.CompletedProcess
     )
 
 
-def test_a_killed_apply_resumes_and_writes_every_change_exactly_once(served, capsys):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, served: Served, monkeypatch: pytest.MonkeyPatch):
+    """The served config's state store: SQLite in its state directory, or the PostgreSQL
+    server on 127.0.0.1:5432 (a schema of this test session; emptied after the test). The
+    plan file is made again for it: the store is part of the config its digest covers."""
+    if request.param == "sqlite":
+        yield request.param
+        return
+    dsn = request.getfixturevalue("pg_dsn")
+    monkeypatch.setenv("SELLERSYNC_STATE_DSN", dsn)
+    project = served.config_dir / "project.yaml"
+    project.write_text(project.read_text() + "state:\n  backend: postgresql\n", "utf-8")
+    assert main(["--config", str(served.config_dir), "plan", "--out", str(served.plan_file)]) == 0
+    try:
+        yield request.param
+    finally:
+        db = open_postgresql(dsn, "SELLERSYNC_STATE_DSN")
+        with db.write() as conn:
+            for table in reversed(metadata.sorted_tables):
+                if table is not state_meta:
+                    conn.execute(table.delete())
+        db.close()
+
+
+def test_a_killed_apply_resumes_and_writes_every_change_exactly_once(served, store, capsys):
+    """Issue 19, item 5: the killed apply's lock is taken over by the next apply, on SQLite
+    (its pid no longer runs on this host) and PostgreSQL (its session ended), which says so
+    and resumes; no force-unlock."""
+    capsys.readouterr()
     killed = run_killed_apply(served, writes=2)
     assert killed.returncode == KILLED_EXIT, killed.stderr
     assert sum(served.counter.writes.values()) == 2
-
-    # The dead process still holds the lock: refused, with the id to release it by.
-    assert served.apply("--auto-approve") == 4
-    err = capsys.readouterr().err
-    lock_id = re.search(r"`sync force-unlock (\S+)`", err).group(1)
-    assert " pid " in err and "(apply) since" in err
-    assert main(["--config", str(served.config_dir), "force-unlock", lock_id]) == 0
+    (dead_run,) = apply_runs(served.config_dir)
 
     assert served.apply("--auto-approve") == 0
     out = capsys.readouterr().out
-    assert "Resumed apply run" in out
+    took_over = next(line for line in out.splitlines() if line.startswith("Took over"))
+    assert re.fullmatch(
+        r"Took over the apply lock of seller \S+, held by \S+ pid \d+ \(apply\) since "
+        r"[-0-9: ]+ UTC, lock id \S+: (that process is gone \(its database session ended\)|"
+        r"process \d+ no longer runs on \S+)\. Its unfinished run, if any, resumes from the "
+        r"journal\.",
+        took_over,
+    ), took_over
+    assert ("database session ended" in took_over) == (store == "postgresql")
+    assert f"Resumed apply run {dead_run.id}." in out
     assert f"Apply finished: {len(served.skus)} applied, 0 failed" in out
     assert served.counter.writes == Counter({sku: served.skus.count(sku) for sku in served.skus})
     assert served.replan().changes == ()
+    assert [r.status for r in apply_runs(served.config_dir)] == ["succeeded"]
 
 
 def test_a_plan_from_an_older_config_exits_4_without_writing(served, capsys):
@@ -224,7 +259,7 @@ def test_apply_asks_before_writing(served, capsys, monkeypatch, answer, code, wr
         (None, "cannot read the plan file"),
         ("not json", "not a JSON plan file"),
         ('{"format_version": "9.9"}', "unsupported plan format_version '9.9'"),
-        ('{"format_version": "2.0"}', "is not a complete plan file: it has no 'resource_changes'"),
+        ('{"format_version": "2.0"}', "plan.json: $: missing required field 'sellersync_version'"),
     ],
 )
 def test_a_bad_plan_file_is_one_line_exit_1(config_dir, tmp_path, capsys, content, message):
@@ -325,6 +360,71 @@ def test_a_yen_price_with_decimals_is_not_a_plan_sellersync_wrote(served, capsys
     err = capsys.readouterr().err
     assert "after.our_price is 1.00 JPY, but JPY amounts have no decimals" in err
     assert served.counter.writes == Counter()
+
+
+def _with_price(value: str) -> Callable[[str], str]:
+    """The plan file's text with the first `after` price of an update replaced by `value`,
+    written as is (a JSON number stays a number)."""
+
+    def edit(text: str) -> str:
+        document = json.loads(text)
+        price = _price_of_the_first_update(document)["change"]["after"]["our_price"]
+        assert text.count(f'"our_price": "{price}"') >= 1
+        return text.replace(f'"our_price": "{price}"', f'"our_price": {value}', 1)
+
+    return edit
+
+
+def _json_edit(edit: Callable[[dict[str, Any]], None]) -> Callable[[str], str]:
+    def apply_edit(text: str) -> str:
+        document = json.loads(text)
+        edit(document)
+        return json.dumps(document, indent=2)
+
+    return apply_edit
+
+
+def _unknown_action(document: dict[str, Any]) -> None:
+    _price_of_the_first_update(document)["change"]["actions"] = ["explode"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            _json_edit(lambda document: document.update(created_at=5)),
+            "$.created_at: expected string (got 5)",
+        ),
+        (lambda text: "[" * 200_000 + "]" * 200_000, "nested more than 32 levels deep"),
+        (_json_edit(_unknown_action), "expected one of: create, update, delete (got 'explode')"),
+        (_with_price('"NaN"'), ".change.after.our_price: does not match the expected format"),
+        (_with_price("1e999999"), ".change.after.our_price: expected string (got 1E+999999)"),
+    ],
+    ids=["created_at-5", "nested-brackets", "unknown-action", "nan-price", "1e999999-price"],
+)
+def test_a_broken_plan_file_is_refused_before_anything_is_journaled(served, capsys, edit, message):
+    """Issue 19, item 4: each of these was an internal error (exit 3), the NaN price after
+    its change was journaled `sent`, which left the run stuck."""
+    served.plan_file.write_text(edit(served.plan_file.read_text(encoding="utf-8")), "utf-8")
+    assert served.apply("--auto-approve") == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: {served.plan_file}: ") and err.count("\n") == 1
+    assert message in err
+    assert served.counter.writes == Counter()
+    assert apply_runs(served.config_dir) == []
+    # Nothing is left behind: the reviewed plan, saved again, applies.
+    assert main(["--config", str(served.config_dir), "plan", "--out", str(served.plan_file)]) == 0
+    assert served.apply("--auto-approve") == 0
+
+
+def test_a_file_bigger_than_any_plan_is_refused_unread(config_dir, tmp_path, capsys):
+    huge = tmp_path / "plan.json"
+    with huge.open("wb") as handle:  # sparse: no disk is spent on it
+        handle.truncate(MAX_PLAN_BYTES + 1)
+    code = main(["--config", str(config_dir), "apply", str(huge), "--auto-approve"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert f"is not a plan file: it has {MAX_PLAN_BYTES + 1:,} bytes, more than the" in err
 
 
 def test_a_plan_for_another_seller_is_refused_by_name(served, capsys):
@@ -445,11 +545,9 @@ def test_a_breaker_trip_while_a_killed_apply_is_unfinished_is_written_and_it_res
         (done.run_id, "emergency", "succeeded"),
     }
 
-    assert served.apply("--auto-approve") == 4  # the dead apply's lock: released by a person
-    lock_id = re.search(r"`sync force-unlock (\S+)`", capsys.readouterr().err).group(1)
-    assert main(["--config", str(served.config_dir), "force-unlock", lock_id]) == 0
-    assert served.apply("--auto-approve") == 0
+    assert served.apply("--auto-approve") == 0  # the dead apply's lock is taken over
     out = capsys.readouterr().out
+    assert "Took over the apply lock of seller" in out
     assert f"Resumed apply run {killed_run.id}." in out
     assert f"Apply finished: {len(served.skus)} applied, 0 failed" in out
     plan_writes = Counter({sku: served.skus.count(sku) for sku in served.skus})

@@ -319,3 +319,22 @@ def test_a_refresh_token_login_with_amazon_rejects_is_a_user_error(
         "SP_API_REFRESH_TOKEN (or refresh_token in backend.credentials_file)"
     )
     assert "revoked-by-the-seller" not in line and sandbox.credentials.client_secret not in line
+
+
+def test_login_with_amazon_down_is_a_user_error_that_says_to_try_again(
+    seeded_config, capsys, crash_logs
+):
+    """Issue 19, item 6: the token endpoint failing is not a credentials problem."""
+    config = seeded_config()
+    box = Sandbox.open(config.state_dir)
+    try:
+        faults.set_token_endpoint_errors(box.store, 1, error="temporarily_unavailable")
+    finally:
+        box.store.close()
+    line = refused(config, capsys, crash_logs)
+    assert line.startswith(
+        "Error: Login with Amazon did not issue an access token (HTTP 503 temporarily_unavailable: "
+    )
+    assert line.endswith(
+        "run the command again in a few minutes (an apply resumes from its journal)"
+    )

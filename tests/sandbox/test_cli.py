@@ -173,3 +173,90 @@ def test_serve_answers_on_localhost_and_status_finds_it(config_dir):
     assert proc.returncode == 0, err
     assert "sandbox stopped" in out
     assert json.loads(invoke(config_dir, "status", "--json").output)["url"] is None
+
+
+def test_issue_19_faults_are_reachable_from_faults_set(config_dir):
+    """Every fault of issue 19, item 6 that this command sets: on, listed, cleared by name."""
+    result = invoke(
+        config_dir,
+        "faults",
+        "set",
+        "--token-errors",
+        "0.5",
+        "--token-error",
+        "temporarily_unavailable",
+        "--tokens",
+        "expired",
+        "--feeds-stuck",
+        "IN_PROGRESS",
+        "--stuck-hours",
+        "9",
+        "--feeds-cancelled",
+        "--region-down",
+        "EU",
+        "--region-down",
+        "FE",
+        "--bad-json",
+        "0.1",
+        "--bad-json-mode",
+        "malformed",
+        "--bad-gzip",
+        "corrupt",
+        "--writes",
+        "reverted",
+        "--write-hours",
+        "6",
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        "faults on: token endpoint temporarily_unavailable p=0.5, tokens expired, feeds stuck "
+        "IN_PROGRESS 9.0 h, feeds cancelled, region down EU, FE, bad JSON malformed p=0.1, "
+        "bad GZIP corrupt, writes reverted 6.0 h"
+    )
+    listed = invoke(config_dir, "faults", "list").output
+    for name in (
+        "token_endpoint",
+        "token_invalidated",
+        "feed_stuck",
+        "feed_cancelled",
+        "region_down",
+        "bad_json",
+        "bad_gzip",
+        "write_visibility",
+    ):
+        assert f"{name}: " in listed
+        assert invoke(config_dir, "faults", "clear", name).exit_code == 0
+    assert invoke(config_dir, "faults", "list").output.strip() == "no faults"
+    assert invoke(config_dir, "faults", "set", "--writes", "never").exit_code == 0
+    assert '"mode": "never"' in invoke(config_dir, "faults", "list").output
+
+
+def test_drift_edits_texts_and_deletes(config_dir):
+    state = config_dir.parent / ".sellersync"
+    result = invoke(
+        config_dir,
+        "drift",
+        "-m",
+        "DE",
+        "--sku",
+        "HP-100",
+        "--title",
+        "Edited in Seller Central",
+        "--bullet-point",
+        "one",
+        "--bullet-point",
+        "two",
+    )
+    assert result.exit_code == 0, result.output
+    assert "out-of-band edit: DE HP-100: title changed, bullet_points changed" in result.output
+    store = Store(state)
+    with store.read() as tx:
+        listing = tx.listing(tx.meta("seller_id"), "HP-100", DE)
+    store.close()
+    assert listing.attributes["item_name"][0]["value"] == "Edited in Seller Central"
+    assert [v["value"] for v in listing.attributes["bullet_point"]] == ["one", "two"]
+    deleted = invoke(config_dir, "drift", "-m", "DE", "--sku", "HP-100", "--delete")
+    assert deleted.exit_code == 0 and "DE HP-100: deleted" in deleted.output
+    assert live_price(state, "HP-100") is None
+    both = invoke(config_dir, "drift", "-m", "DE", "--sku", "HP-100", "--delete", "--price", "1")
+    assert isinstance(both.exception, UserError)

@@ -164,3 +164,27 @@ def test_a_store_from_before_run_kinds_gets_the_column_filled_from_the_digests(d
     finally:
         again.close()
     assert kinds == {"r1": "apply", "r2": "emergency", "r3": "incident"}
+
+
+def test_a_store_from_before_locks_named_their_process_gets_the_columns(db, backend):
+    """Issue 19, item 5: the holder's host, pid and pid scope are new columns of apply_locks;
+    an earlier store gets them when opened, and a lock it already holds names no process."""
+    with db.write() as conn:
+        for column in ("host", "pid", "pid_scope"):
+            conn.execute(sa.text(f"ALTER TABLE apply_locks DROP COLUMN {column}"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO apply_locks (seller_id, id, holder, operation, acquired_at) "
+                "VALUES (:seller, 'old-lock', 'ci-runner-7 pid 311', 'apply', :at)"
+            ),
+            {"seller": SELLER, "at": NOW.replace(tzinfo=None)},
+        )
+    again = open_backend(backend)
+    try:
+        with again.read() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("apply_locks")}
+            row = conn.execute(sa.text("SELECT host, pid, pid_scope FROM apply_locks")).one()
+    finally:
+        again.close()
+    assert {"host", "pid", "pid_scope"} <= columns
+    assert tuple(row) == (None, None, None)
