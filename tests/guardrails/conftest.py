@@ -12,9 +12,12 @@ from decimal import Decimal
 from engine.config.model import Config
 from engine.desired.render import render
 from engine.desired.resource import Resource
+from engine.guardrails.baseline import GuardrailBaseline, advance
 from engine.guardrails.context import UNKNOWN, GuardrailContext
 from engine.guardrails.evaluate import evaluate
 from engine.guardrails.report import GuardrailReport
+from engine.guardrails.rules import BUILTIN_RULES
+from engine.guardrails.settings import Settings
 from engine.guardrails.verdict import ApprovalUsed, Verdict
 from engine.plan.diff import diff
 from tests.conftest import NOW
@@ -76,8 +79,25 @@ def check(
 
 
 def found(report: GuardrailReport, rule: str) -> list[Verdict]:
-    """The verdicts of `rule` that are not passes."""
-    return [v for v in report.verdicts if v.rule == rule and v.outcome != "pass"]
+    """The verdicts of `rule`'s findings (not its pass, nor reports of unused approvals:
+    every finding has a fingerprint)."""
+    return [v for v in report.verdicts if v.rule == rule and v.fingerprint is not None]
+
+
+def unused_approvals(report: GuardrailReport) -> list[Verdict]:
+    """The warnings about approvals that matched no finding."""
+    return [v for v in report.verdicts if v.outcome == "warn" and v.fingerprint is None]
+
+
+def baseline_of(config: Config, *, at: datetime = NOW) -> GuardrailBaseline:
+    """The baseline a successful apply of every marketplace under `config` records."""
+    settings = Settings(config, {rule.id: rule.default_level for rule in BUILTIN_RULES})
+    return advance(None, config, settings, tuple(config.marketplaces), at)
+
+
+def applied(config: Config, **facts: object) -> GuardrailContext:
+    """A context whose baseline is `config` applied (nothing weakened, no rate moved)."""
+    return GuardrailContext(baseline=baseline_of(config), **facts)  # type: ignore[arg-type]
 
 
 def live_price(address: str, price: str) -> LiveEdit:
@@ -131,10 +151,23 @@ def sale(
 """
 
 
-def approval(rule: str, *, scope: str = "{}", expires: str = "2026-12-31T00:00:00Z") -> str:
+# A range wide enough for every numeric finding value in these tests: for tests about
+# scope and expiry rather than what an approval pins.
+ANY_AMOUNT = '{min: "0", max: "1000000"}'
+
+
+def approval(
+    rule: str,
+    *,
+    scope: str = "{}",
+    expires: str = "2026-12-31T00:00:00Z",
+    approves: str = ANY_AMOUNT,
+) -> str:
+    """One approvals.yaml entry; `approves` is YAML such as '{value: "19.99"}'."""
     return f"""\
   - rule: {rule}
     scope: {scope}
+    approves: {approves}
     reason: Reviewed in the pull request
     approver: maria.keller
     expires: "{expires}"

@@ -19,6 +19,7 @@ from engine.plan.model import BackendIdentity, Plan
 from tests.conftest import NOW
 from tests.guardrails.conftest import (
     HP_US,
+    applied,
     approval,
     check,
     files,
@@ -32,7 +33,8 @@ JUMP = live_price(HP_US, "45.00")  # +33.3 % to 59.99: a soft-mandatory price_ch
 
 
 def test_every_rule_passes_once_on_a_quiet_plan(make_config):
-    report = check(make_config())
+    config = make_config()
+    report = check(config, context=applied(config))
     assert [(v.rule, v.outcome, v.marketplace) for v in report.verdicts] == [
         (rule.id, "pass", None) for rule in BUILTIN_RULES
     ]
