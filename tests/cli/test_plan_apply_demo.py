@@ -36,7 +36,8 @@ TRIP = Breaker("US", "HP-100", NOW, "floor: test trip", "INC-202611221200-US-HP-
 TYPO_APPROVAL = """\
 approvals:
   - rule: price_change_size
-    scope: {marketplaces: [US]}
+    scope: {marketplaces: [US], skus: [ACC-CASE-HP]}
+    approves: {value: "19.99"}
     reason: Correcting the price typed 100x too high
     approver: test.reviewer
     expires: "2027-01-31T00:00:00Z"
@@ -157,7 +158,14 @@ def test_detailed_exitcode_3_for_a_blocked_plan_even_without_listing_changes(
     args = ["plan", "--out", str(plan_file), "--markdown", str(comment), *AT]
     assert sync(demo, *args, "--detailed-exitcode") == 3
     out = capsys.readouterr().out
-    assert "No changes. Live listings match the configuration." in out
+    # No listing changes, but not "nothing to do": Seller Central is where it must stop.
+    assert "No listing changes. Live listings match the configuration." in out
+    assert "No changes." not in out
+    assert (
+        "Do not create promotion BLACKFRIDAY-99 in Seller Central as declared: the guardrails "
+        "block it" in out
+    )
+    assert "Do not create promotion BLACKFRIDAY-99" in comment.read_text(encoding="utf-8")
     blocks = json.loads(plan_file.read_text(encoding="utf-8"))["guardrails"]
     blocked = [v for v in blocks if v["outcome"] == "block"]
     assert {v["rule"] for v in blocked} == {"price_floor", "max_discount"}

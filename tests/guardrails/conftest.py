@@ -4,11 +4,15 @@ every rule the way `sync plan` will."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
+from engine.config import load_config
 from engine.config.model import Config
 from engine.desired.render import render
 from engine.desired.resource import Resource
@@ -21,6 +25,7 @@ from engine.guardrails.settings import Settings
 from engine.guardrails.verdict import ApprovalUsed, Verdict
 from engine.plan.diff import diff
 from tests.conftest import NOW
+from tests.minimal_config import write_config
 
 HP_US = 'listing.US["HP-100"]'
 HP_DE = 'listing.DE["HP-100"]'
@@ -34,6 +39,7 @@ APPROVAL = ApprovalUsed(
     "Launch price",
     "maria.keller",
     NOW + timedelta(days=2),
+    "value 59.99",
 )
 BLOCK = Verdict(
     "price_floor",
@@ -76,6 +82,38 @@ def check(
     return evaluate(
         diff(desired.resources, live, prune=prune), config, desired, now=now, context=context
     )
+
+
+def check_change(
+    before: Config,
+    after: Config,
+    *,
+    now: datetime = NOW,
+    context: GuardrailContext | None = None,
+    baseline: GuardrailBaseline | bool | None = True,
+) -> GuardrailReport:
+    """The plan of `after` against a live state that `before` was applied to: live is
+    `before` rendered, and the baseline is what applying `before` recorded (`baseline=True`;
+    None: no apply recorded one; or a baseline given)."""
+    live = render(before, now).resources
+    desired = render(after, now)
+    recorded = baseline_of(before) if baseline is True else baseline or None
+    facts = replace(context or UNKNOWN, baseline=recorded)
+    return evaluate(diff(desired.resources, dict(live)), after, desired, now=now, context=facts)
+
+
+@pytest.fixture(scope="module")
+def configs(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Config]:
+    """configs({"file": "text"}) -> the minimal config with those changes, each in a folder
+    of its own (hypothesis runs many examples per test; the function-scoped make_config
+    would share one folder between them)."""
+    base = tmp_path_factory.mktemp("configs")
+    count = itertools.count()
+
+    def build(changes: dict[str, str | None] | None = None) -> Config:
+        return load_config(write_config(base / str(next(count)) / "config", changes))
+
+    return build
 
 
 def found(report: GuardrailReport, rule: str) -> list[Verdict]:

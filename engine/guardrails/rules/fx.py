@@ -16,8 +16,9 @@ from engine.guardrails.rules.base import Finding, Inputs, Rule, percent_text
 from engine.guardrails.stacking import HUNDRED
 
 # Units of each currency per 1 USD that a correct rate stays within: several years of moves
-# either side of the late-2025 rates (pegged currencies tightly), and less than tenfold
-# wide, so that a slipped digit (×10, ÷10) falls outside. Cross pairs are derived from these.
+# either side of the late-2025 rates (pegged currencies tightly). Cross pairs are derived
+# from these, and each pair's band stays under a hundredfold wide, so that a slipped digit
+# (×10, ÷10) of a rate in the middle of its band falls outside it.
 PLAUSIBLE_PER_USD: dict[str, tuple[Decimal, Decimal]] = {
     code: (Decimal(low), Decimal(high))
     for code, low, high in (
@@ -29,10 +30,10 @@ PLAUSIBLE_PER_USD: dict[str, tuple[Decimal, Decimal]] = {
         ("EUR", "0.55", "1.35"),
         ("SEK", "5.5", "17"),
         ("PLN", "2.2", "6.5"),
-        ("TRY", "12", "150"),
+        ("TRY", "15", "120"),
         ("AED", "3.5", "3.85"),
         ("SAR", "3.6", "3.9"),
-        ("EGP", "15", "150"),
+        ("EGP", "20", "120"),
         ("INR", "50", "140"),
         ("ZAR", "9", "30"),
         ("JPY", "75", "260"),
