@@ -172,7 +172,8 @@ def approval_hint(verdict: Verdict) -> str | None:
     approval covers the change it was reviewed for and nothing else)."""
     if verdict.outcome != "block" or verdict.fingerprint is None:
         return None
-    pins = f"approves: {{fingerprint: {verdict.fingerprint}}}"
+    # Quoted: a fingerprint of digits only would otherwise read as a YAML number.
+    pins = f'approves: {{fingerprint: "{verdict.fingerprint}"}}'
     if verdict.value is not None:
         pins += f' or {{value: "{verdict.value}"}}'
     if verdict.rule == WEAKENING_RULE:

@@ -238,3 +238,29 @@ def test_plan_apply_and_watch_record_heartbeats_shown_by_status(demo, capsys):
     status = json.loads(capsys.readouterr().out)
     assert all(status["last_success"][a] is not None for a in ("plan", "apply", "watch"))
     assert status["api_calls"] > 0  # plan's reads went to the call log
+
+
+def test_apply_records_the_guardrails_it_ran_under_and_the_next_change_cannot_weaken_them(
+    demo, capsys
+):
+    """First apply: nothing to compare with, said in a warning. After it, a change that
+    declares a 99 % code and sets price_floor to advisory in the same diff is blocked by
+    guardrail_weakening (hard-mandatory); the warning from before is gone."""
+    (demo / "approvals.yaml").write_text(TYPO_APPROVAL, encoding="utf-8")
+    assert sync(demo, "plan", "--detailed-exitcode", *AT) == 2
+    assert "guardrail settings not compared with the last applied ones" in (
+        capsys.readouterr().out
+    )
+    assert sync(demo, "apply", "--auto-approve") == 0
+    capsys.readouterr()
+    us = demo / "marketplaces" / "US.yaml"
+    us.write_text(
+        us.read_text(encoding="utf-8") + "\nguardrails:\n  price_floor: {level: advisory}\n",
+        encoding="utf-8",
+    )
+    declare(demo, PROMO_CODE_99)
+    assert sync(demo, "plan", "--detailed-exitcode", *AT) == 3
+    out = capsys.readouterr().out
+    assert "BLOCK    guardrail_weakening (hard-mandatory) marketplace US" in out
+    assert "guardrails.price_floor.level: level lowered from hard-mandatory to advisory" in out
+    assert "not compared with the last applied ones" not in out

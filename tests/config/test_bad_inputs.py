@@ -605,7 +605,7 @@ CASES = [
         edited("approvals.yaml", '{value: "54.99"}', "{fingerprint: 3f9c}", APPROVAL),
         [
             "approvals.yaml:4:29: approvals[0].approves.fingerprint: expected the "
-            "12-character fingerprint the plan prints (got '3f9c')"
+            "12-character fingerprint the plan prints, in quotes (got '3f9c')"
         ],
         id="approval-short-fingerprint",
     ),

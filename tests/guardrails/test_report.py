@@ -50,8 +50,13 @@ def test_warnings_and_approved_findings_pass_the_gate():
 
 
 def test_an_approval_that_expired_since_planning_approves_nothing_at_apply():
-    with pytest.raises(GuardrailsBlocked, match="1 guardrail finding"):
+    with pytest.raises(GuardrailsBlocked, match="1 guardrail finding") as raised:
         ensure_applicable(plan_with(APPROVED), now=NOW + timedelta(days=2))
+    # The refusal says why: the approval the plan relied on has expired, and when.
+    assert raised.value.lines()[1] == (
+        '  price_change_size (soft-mandatory) listing.US["HP-100"]: +33.3% '
+        "(approval by maria.keller expired at 2026-11-24T12:00Z)"
+    )
 
 
 def test_verdicts_survive_the_plan_file():

@@ -77,7 +77,7 @@ SOFT_BLOCK = Verdict(
 def test_an_approvable_block_says_what_an_approval_must_pin(make_config_cached):
     text = render_text(diff(make_config_cached, dict(make_config_cached)), verdicts=(SOFT_BLOCK,))
     assert (
-        "           to approve exactly this: approves: {fingerprint: 3f9c2a1b7e04} or "
+        '           to approve exactly this: approves: {fingerprint: "3f9c2a1b7e04"} or '
         '{value: "19.99"}'
     ) in text.splitlines()
     # A hard-mandatory block takes no approval, so no hint.
