@@ -112,9 +112,15 @@ def snapshot(config: Config, settings: Settings, marketplaces: Iterable[str]) ->
         for key in (*HIGHER_IS_WEAKER, *LISTING_LIMITS):
             out[f"{prefix}:{key}"] = _number(settings.marketplace(key, code))
         out[f"{prefix}:{FLOOR}"] = _floor(settings.marketplace(FLOOR, code))
+    with_limits = _own_limits(config)
     for code in marketplaces:
         mkt = config.marketplaces[code]
-        for sku in _own_limits(config, code):
+        overridden = [
+            sku
+            for sku, override in mkt.overrides.items()
+            if _sets_limits(override.settings) and sku in config.products
+        ]
+        for sku in dict.fromkeys([*with_limits, *overridden]):
             if not mkt.lists(sku):
                 continue
             for key in LISTING_LIMITS:
@@ -123,20 +129,14 @@ def snapshot(config: Config, settings: Settings, marketplaces: Iterable[str]) ->
     return out
 
 
-def _own_limits(config: Config, code: str) -> Iterator[str]:
-    """SKUs whose product or override in `code` sets a promotion limit."""
-    mkt = config.marketplaces[code]
-    for sku, product in config.products.items():
-        if product.settings and any(k.startswith("promotion_limits.") for k in product.settings):
-            yield sku
-    for sku, override in mkt.overrides.items():
-        if override.settings and any(k.startswith("promotion_limits.") for k in override.settings):
-            product = config.products.get(sku)
-            if product is not None and not (
-                product.settings
-                and any(k.startswith("promotion_limits.") for k in product.settings)
-            ):
-                yield sku
+def _own_limits(config: Config) -> list[str]:
+    """SKUs whose product sets a promotion limit: one pass over the catalog, whatever the
+    number of marketplaces (nearly every product sets none, and an empty dict is falsy)."""
+    return [sku for sku, product in config.products.items() if _sets_limits(product.settings)]
+
+
+def _sets_limits(layer: Mapping[str, Any]) -> bool:
+    return bool(layer) and any(key.startswith("promotion_limits.") for key in layer)
 
 
 def advance(

@@ -248,9 +248,7 @@ def test_apply_records_the_guardrails_it_ran_under_and_the_next_change_cannot_we
     guardrail_weakening (hard-mandatory); the warning from before is gone."""
     (demo / "approvals.yaml").write_text(TYPO_APPROVAL, encoding="utf-8")
     assert sync(demo, "plan", "--detailed-exitcode", *AT) == 2
-    assert "guardrail settings not compared with the last applied ones" in (
-        capsys.readouterr().out
-    )
+    assert "guardrail settings not compared with the last applied ones" in (capsys.readouterr().out)
     assert sync(demo, "apply", "--auto-approve") == 0
     capsys.readouterr()
     us = demo / "marketplaces" / "US.yaml"
