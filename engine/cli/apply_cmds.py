@@ -4,6 +4,9 @@ This module reads the plan file (or plans on the spot when none is given), has i
 against a plan made now (engine.apply.reverify: the file is a claim, not an authority), asks
 for confirmation, wires the executor to the backend (its clock and timer), the state store and
 (on a terminal) a progress bar, and prints the summary.
+When every change is applied or accepted (or there was nothing to apply), the guardrail
+settings, fx rates and weakening approvals the apply ran under are recorded as the baseline
+the next plan is judged from (engine.guardrails.baseline).
 Exit codes: 0 all applied or accepted, 1 a write failed or the file is not a plan, 3 a
 guardrail blocks the plan, 4 stale plan, a file that differs from the plan made now, or lock
 held.
@@ -48,6 +51,7 @@ from engine.plan.model import Plan, PlanFormatError
 from engine.plan.refresh_only import RefreshOnlyFormatError, RefreshOnlyPlan, render_refresh_only
 from engine.plan.text import render_text
 from engine.plan.validate import MAX_PLAN_BYTES, too_big
+from engine.state import guardrail_baseline
 
 T = TypeVar("T")
 
@@ -296,6 +300,10 @@ def apply_cmd(
             )
             report = executor.apply(plan, plan_digest, config.digest, resume_only=resume_only)
             outcome.append(report.exit_code)
+        if report.exit_code == 0:
+            # The guardrails this apply ran under judge the next plan (weakenings, fx moves).
+            applied_in = plan.marketplaces or tuple(config.marketplaces)
+            guardrail_baseline.record_applied(db, config, applied_in, backend.now())
     for line in summary_lines(report):
         click.echo(line)
     return report.exit_code

@@ -27,7 +27,7 @@ from engine.exitcodes import ExitCode
 from engine.guardrails.evaluate import OFFLINE_RULES, evaluate_config
 from engine.guardrails.report import GuardrailReport
 from engine.ops.unshipped import stored_reservation
-from engine.plan.text import blocked_line
+from engine.plan.text import blocked_line, promotion_notice
 from engine.state.db import open_state
 
 RENDER_FORMAT_VERSION = 1
@@ -105,6 +105,9 @@ def offline_guardrail_lines(report: GuardrailReport) -> list[str]:
     blocked = blocked_line(report.verdicts, refused="every plan of this config")
     if blocked is not None:
         lines.append(blocked)
+    notice = promotion_notice(report.verdicts)
+    if notice is not None:
+        lines.append(notice)
     return lines
 
 

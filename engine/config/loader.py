@@ -37,6 +37,7 @@ from engine.config.model import (
     BUILTIN_DEFAULTS,
     MARKETPLACE_CURRENCY_SETTINGS,
     Approval,
+    ApprovalTarget,
     Backend,
     Config,
     DriftIgnore,
@@ -1102,7 +1103,8 @@ class _Loader:
                 )
                 self._selector(src, (*scope_path, "skus"), scope.get("skus", []), products)
                 expires = _timestamp(item["expires"], _sub(origin, "expires"), self.errors)
-                if expires is None:
+                target = self._approval_target(item["approves"], _sub(origin, "approves"))
+                if expires is None or target is None:
                     continue
                 approvals.append(
                     Approval(
@@ -1115,9 +1117,34 @@ class _Loader:
                         approver=item["approver"],
                         expires=expires,
                         origin=origin,
+                        target=target,
                     )
                 )
         return approvals
+
+    def _approval_target(self, approves: dict[str, Any], origin: Origin) -> ApprovalTarget | None:
+        """`approves` names one thing: a value, a fingerprint, or a range (min and/or max,
+        min not above max). A mix would leave a reader guessing which one counts."""
+        kinds = [k for k in ("value", "fingerprint") if k in approves]
+        ranged = [k for k in ("min", "max") if k in approves]
+        if len(kinds) + (1 if ranged else 0) != 1:
+            self.errors.append(
+                origin.error(
+                    "give exactly one of value, fingerprint, or min and/or max "
+                    f"(got {', '.join(sorted(approves))})"
+                )
+            )
+            return None
+        bounds = {k: self._decimal(approves[k], _sub(origin, k)) for k in ranged}
+        if any(b is None for b in bounds.values()):
+            return None
+        low, high = bounds.get("min"), bounds.get("max")
+        if low is not None and high is not None and low > high:
+            self.errors.append(origin.error(f"min {low} is above max {high}"))
+            return None
+        if ranged:
+            return ApprovalTarget(minimum=low, maximum=high)
+        return ApprovalTarget.from_dict(approves)
 
     def _incidents(
         self,

@@ -338,6 +338,69 @@ class Promotion:
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalTarget:
+    """What an approval approves (`approves` in approvals.yaml): the value a finding is about
+    (the price written, the discount depth, the new limit...), a bounded range of it, or the
+    finding's fingerprint as the plan prints it. Exactly one of `value`, the range
+    (`minimum` and/or `maximum`) or `fingerprint` is set. A reviewer approves one change;
+    pinning what it approves keeps the approval from covering the next change on the same
+    listing (1999.00 -> 19.99 approved must not approve 19.99 -> 9.99)."""
+
+    value: Decimal | str | None = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    fingerprint: str | None = None
+
+    def matches(self, value: Decimal | str | None, fingerprint: str) -> bool:
+        if self.fingerprint is not None:
+            return fingerprint == self.fingerprint
+        if self.value is not None:
+            if isinstance(self.value, Decimal) and isinstance(value, Decimal):
+                return value == self.value  # 19.99 == 19.990
+            return value is not None and str(value) == str(self.value)
+        if not isinstance(value, Decimal):
+            return False
+        return (self.minimum is None or value >= self.minimum) and (
+            self.maximum is None or value <= self.maximum
+        )
+
+    def describe(self) -> str:
+        if self.fingerprint is not None:
+            return f"fingerprint {self.fingerprint}"
+        if self.value is not None:
+            return f"value {_text(self.value)}"
+        low = "" if self.minimum is None else _text(self.minimum)
+        high = "" if self.maximum is None else _text(self.maximum)
+        return f"range {low}..{high}"
+
+    def to_dict(self) -> dict[str, str]:
+        out = {
+            "value": self.value,
+            "min": self.minimum,
+            "max": self.maximum,
+            "fingerprint": self.fingerprint,
+        }
+        return {key: _text(v) for key, v in out.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ApprovalTarget:
+        def number(key: str) -> Decimal | None:
+            return None if data.get(key) is None else Decimal(str(data[key]))
+
+        value = data.get("value")
+        if value is not None:
+            try:
+                value = Decimal(str(value))
+            except ArithmeticError:
+                value = str(value)
+        return cls(value, number("min"), number("max"), data.get("fingerprint"))
+
+
+def _text(value: Decimal | str) -> str:
+    return f"{value:f}" if isinstance(value, Decimal) else value
+
+
+@dataclass(frozen=True, slots=True)
 class Approval:
     rule: str
     marketplaces: tuple[str, ...] | None
@@ -346,17 +409,57 @@ class Approval:
     approver: str
     expires: datetime
     origin: Origin
+    target: ApprovalTarget = ApprovalTarget()
 
-    def covers(self, rule: str, marketplace: str, sku: str | None, now: datetime) -> bool:
-        """Whether this approval lets a finding through. A finding about a whole marketplace
-        (`sku` None, e.g. blast radius) is covered only by an approval not narrowed to SKUs:
-        approving three SKUs must not approve repricing the whole catalog."""
+    def in_scope(self, rule: str, marketplace: str | None, sku: str | None) -> bool:
+        """Whether a finding of `rule` at `marketplace` and `sku` is one this approval is
+        about, whatever its value and expiry. A finding about a whole marketplace (`sku`
+        None, e.g. blast radius) is in the scope only of an approval not narrowed to SKUs:
+        approving three SKUs must not approve repricing the whole catalog; likewise a
+        plan-wide one (`marketplace` None) only of one not narrowed to marketplaces."""
         return (
             rule == self.rule
-            and now < self.expires
-            and (self.marketplaces is None or marketplace in self.marketplaces)
+            and (
+                self.marketplaces is None
+                or (marketplace is not None and marketplace in self.marketplaces)
+            )
             and (self.skus is None or (sku is not None and self.skus.matches(sku)))
         )
+
+    def covers(
+        self,
+        rule: str,
+        marketplace: str | None,
+        sku: str | None,
+        now: datetime,
+        value: Decimal | str | None,
+        fingerprint: str,
+    ) -> bool:
+        """Whether this approval lets a finding through: in scope, unexpired at `now`, and
+        approving exactly what the finding is about (its value or fingerprint)."""
+        return (
+            now < self.expires
+            and self.in_scope(rule, marketplace, sku)
+            and self.target.matches(value, fingerprint)
+        )
+
+    def where(self) -> str:
+        """The file and line it was written on, for messages."""
+        pos = self.origin.source.position(self.origin.path)
+        return f"{self.origin.source.name}:{pos.line}" if pos else self.origin.source.name
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that decides what it approves, as JSON-ready data: the state store
+        keeps the approvals an apply ran under, and an approval counts as applied earlier
+        only when the config still holds one with the same identity."""
+        return {
+            "rule": self.rule,
+            "marketplaces": None if self.marketplaces is None else list(self.marketplaces),
+            "skus": None if self.skus is None else list(self.skus.patterns),
+            "approves": self.target.to_dict(),
+            "approver": self.approver,
+            "expires": self.expires.isoformat().replace("+00:00", "Z"),
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.guardrails.baseline import GuardrailBaseline
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +34,15 @@ class GuardrailContext:
     account_health: figures per marketplace code; a marketplace missing is unknown.
     live_listing_counts: listings live per marketplace, unmanaged ones included. None:
         counted from the plan (listings it updates, deletes or leaves unchanged).
+    baseline: the guardrail settings, fx rates and weakening approvals the last successful
+        apply ran under (engine.guardrails.baseline). None: no apply recorded one yet, so
+        weakenings and rate moves cannot be measured.
     """
 
     open_order_units: Mapping[tuple[str, str], int] | None = None
     account_health: Mapping[str, AccountHealth] | None = None
     live_listing_counts: Mapping[str, int] | None = None
+    baseline: GuardrailBaseline | None = None
 
 
 UNKNOWN = GuardrailContext()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from engine.errors import UserError
 from engine.exitcodes import ExitCode
-from engine.guardrails.verdict import Verdict
+from engine.guardrails.verdict import Verdict, minute
 
 if TYPE_CHECKING:
     from engine.plan.model import Plan
@@ -47,13 +47,22 @@ class GuardrailsBlocked(UserError):
 
 def ensure_applicable(plan: Plan, *, now: datetime | None = None) -> None:
     """Raise GuardrailsBlocked when the plan carries a block. Given the apply time, an
-    approval that has expired since the plan was made approves nothing any more either."""
+    approval that has expired since the plan was made approves nothing any more either,
+    and the refusal says so: "approval by X expired at T"."""
     blocks = [v for v in plan.guardrails if v.outcome == "block"]
     if now is not None:
         blocks += [
-            v
+            expired(v)
             for v in plan.guardrails
             if v.outcome == "approved" and v.approval is not None and v.approval.expires <= now
         ]
     if blocks:
         raise GuardrailsBlocked(blocks)
+
+
+def expired(verdict: Verdict) -> Verdict:
+    """An approved verdict whose approval has expired, as the block it is now."""
+    approval = verdict.approval
+    assert approval is not None
+    note = f"approval by {approval.approver} expired at {minute(approval.expires)}"
+    return replace(verdict, outcome="block", approval=None, message=f"{verdict.message} ({note})")

@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     # ordinary repricing stays well inside these.
     "guardrails.price_change_size.max_change_pct": 30,
     "guardrails.price_change_size.max_fx_deviation_pct": 25,
+    # Exchange rates move a few percent in a month; a slipped digit moves them tenfold.
+    "guardrails.fx_rate.max_change_pct": 10,
     "guardrails.blast_radius.max_price_change_share_pct": 20,
     "guardrails.blast_radius.min_price_changes": 5,
     "guardrails.blast_radius.max_deletes": 0,
@@ -51,6 +53,11 @@ class Settings:
             for code, mkt in config.marketplaces.items()
         }
         self._inherited: dict[tuple[str, str], Any] = {}
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The ids of the rules whose levels these settings hold."""
+        return tuple(self._default_levels)
 
     def inherits(self, marketplace: str, sku: str) -> bool:
         """Whether the listing has no settings of its own (on its product or in an

@@ -20,6 +20,7 @@ from decimal import Decimal
 from engine.config.model import Config, Promotion, Sale
 from engine.desired.pricing import HUNDRED, Floor, floor_price, sale_price_from_discount
 from engine.desired.resource import Resource
+from engine.guardrails.verdict import minute
 from engine.money import Currency, currency, quantize
 
 __all__ = [
@@ -119,7 +120,7 @@ class LowestPrice:
 
     def describe(self, cur: Currency) -> str:
         parts = " + ".join(d.describe(cur) for d in self.stacked) or "no discount"
-        return f"{self.price:f} {cur.code} from {_iso(self.at)} ({parts})"
+        return f"{self.price:f} {cur.code} from {minute(self.at)} ({parts})"
 
 
 def lowest_price(
@@ -138,7 +139,3 @@ def lowest_price(
             best = LowestPrice(price, moment, running)
     assert best is not None
     return best
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from engine.config.model import Approval
@@ -31,6 +31,7 @@ class ApprovalUsed:
     reason: str
     approver: str
     expires: datetime
+    approves: str = ""  # what it approves, as ApprovalTarget.describe says it
 
     @classmethod
     def of(cls, approval: Approval) -> ApprovalUsed:
@@ -41,10 +42,12 @@ class ApprovalUsed:
             reason=approval.reason,
             approver=approval.approver,
             expires=approval.expires,
+            approves=approval.target.describe(),
         )
 
     def describe(self) -> str:
-        return f"approved by {self.approver} until {_iso(self.expires)}: {self.reason}"
+        what = f" ({self.approves})" if self.approves else ""
+        return f"approved{what} by {self.approver} until {minute(self.expires)}: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +57,7 @@ class ApprovalUsed:
             "reason": self.reason,
             "approver": self.approver,
             "expires": _iso(self.expires),
+            "approves": self.approves,
         }
 
     @classmethod
@@ -66,6 +70,7 @@ class ApprovalUsed:
             reason=data["reason"],
             approver=data["approver"],
             expires=datetime.fromisoformat(data["expires"].replace("Z", "+00:00")),
+            approves=data.get("approves", ""),
         )
 
 
@@ -81,6 +86,12 @@ class Verdict:
     marketplace: str | None = None
     address: str | None = None
     approval: ApprovalUsed | None = None
+    # What an approval pins (engine.config.model.ApprovalTarget): the finding's fingerprint,
+    # and its value as text; None for passes. `promotions`: the declared promotions it is
+    # about (Seller Central creates those, so the plan tells the seller not to).
+    fingerprint: str | None = None
+    value: str | None = None
+    promotions: tuple[str, ...] = ()
 
     @property
     def scope(self) -> str:
@@ -102,6 +113,9 @@ class Verdict:
             "address": self.address,
             "message": self.message,
             "approval": None if self.approval is None else self.approval.to_dict(),
+            "fingerprint": self.fingerprint,
+            "value": self.value,
+            "promotions": list(self.promotions),
         }
 
     @classmethod
@@ -115,6 +129,9 @@ class Verdict:
             marketplace=data.get("marketplace"),
             address=data.get("address"),
             approval=None if approval is None else ApprovalUsed.from_dict(approval),
+            fingerprint=data.get("fingerprint"),
+            value=data.get("value"),
+            promotions=tuple(data.get("promotions", ())),
         )
 
 
@@ -125,3 +142,9 @@ def ordered(verdicts: Iterable[Verdict]) -> tuple[Verdict, ...]:
 
 def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
+
+
+def minute(value: datetime) -> str:
+    """A time for messages, to the minute in UTC ("2026-12-03T08:00Z"): a reviewer reads
+    windows and expiries, and microseconds of the moment a plan ran are noise."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")

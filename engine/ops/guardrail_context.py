@@ -7,6 +7,8 @@ schedule, and planning reads it. What a marketplace never pulled is unknown, nev
   mapping has none, so a partial mapping would read as "no orders");
 - account health is the local projection (engine.ops.health.local_figures) of each pulled
   marketplace; the order defect rate cannot be seen in Orders data and stays unknown.
+The guardrail baseline (the settings, fx rates and weakening approvals the last successful
+apply ran under, engine.state.guardrail_baseline) comes from the same store.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sqlalchemy as sa
 from engine.guardrails.context import AccountHealth, GuardrailContext
 from engine.ops.health import local_figures
 from engine.ops.unshipped import unshipped_units
+from engine.state import guardrail_baseline
 from engine.state import orders as order_store
 from engine.state.orders import OrderFilter
 
@@ -34,9 +37,10 @@ def from_store(
     `sharing_stock`: the other enabled marketplaces. Their pulled orders owe units from the
     same stock, so they count in the open order units too (a plan of one marketplace must
     not look as if the others owed nothing)."""
+    baseline = guardrail_baseline.load(conn, seller_id)
     pulled = [m for m in marketplaces if order_store.checkpoint(conn, seller_id, m) is not None]
     if not pulled:
-        return GuardrailContext()
+        return GuardrailContext(baseline=baseline)
     others = [
         m
         for m in sharing_stock
@@ -50,4 +54,4 @@ def from_store(
         figures = local_figures((s for s in stored if s.order.marketplace == marketplace), now)
         health[marketplace] = AccountHealth(cancellation_rate_pct=figures.cancellation_rate_pct)
     units = unshipped_units(s.order for s in stored) if len(pulled) == len(marketplaces) else None
-    return GuardrailContext(open_order_units=units, account_health=health)
+    return GuardrailContext(open_order_units=units, account_health=health, baseline=baseline)

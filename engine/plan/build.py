@@ -12,8 +12,9 @@ set by stock allocation, which depends on what each MFN listing holds live:
    marketplace was ever pulled nothing is reserved and the plan carries a note saying so);
 3. load the values last applied, the third side of the drift comparison (loaded before the
    live read: they stand in for the detail of listings whose report row agrees with them),
-   the tripped breakers, and the guardrails' live facts (orders and account health, as
-   `sync orders pull` stored them);
+   the tripped breakers, and the guardrails' facts (orders and account health, as
+   `sync orders pull` stored them; the guardrail baseline the last successful apply
+   recorded);
 4. keep every listing a tripped, unacknowledged breaker holds at its breaker state, so a
    plan never restores what the watchdog stopped;
 5. diff, deleting only unmanaged listings the config's `prune` names;
@@ -154,7 +155,7 @@ def _build_plan(
         return config.prunes(marketplace, sku) and address(marketplace, sku) not in held
 
     changeset = diff(wanted_now, live_resources, applied, prune)
-    report = evaluate(changeset, config, desired, now=now, context=context)
+    report = evaluate(changeset, config, desired, now=now, context=context, marketplaces=codes)
     plan = Plan.build(
         changeset,
         created_at=now,

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 
 from engine.guardrails.verdict import Verdict
 from engine.plan.diff import Changeset, ResourceChange
-from engine.plan.text import SYMBOLS, _field, guardrail_summary, summary_line, verdict_blocks
+from engine.plan.text import (
+    SYMBOLS,
+    _field,
+    guardrail_summary,
+    promotion_notice,
+    summary_line,
+    verdict_blocks,
+)
 
 WARNINGS_PER_RULE = 5
 
@@ -35,7 +42,10 @@ def render_markdown(
 ) -> str:
     """`held`: one line per listing a tripped breaker holds (engine.watch.breaker.Held);
     `notes`: what the plan was computed without (engine.plan.build.PlanRun.notes)."""
-    head = [MARKER, f"### {title}", "", f"**{summary_line(changes)}**", ""]
+    head = [MARKER, f"### {title}", "", f"**{summary_line(changes, verdicts)}**", ""]
+    notice = promotion_notice(verdicts)
+    if notice is not None:
+        head += [f"> **{notice}**", ""]
     if verdicts:
         head += _guardrails(verdicts, limit // 2, artifact_hint)
     if held:

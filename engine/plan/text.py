@@ -15,10 +15,13 @@ before everything: blocks, then approved findings with their approval, then warn
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.guardrails.verdict import Verdict, ordered
+from engine.desired.resource import SalePrice
+from engine.guardrails.baseline import WEAKENING_RULE
+from engine.guardrails.verdict import Verdict, minute, ordered
 from engine.plan.diff import Changeset, FieldChange, ResourceChange
 
 SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
@@ -62,13 +65,20 @@ def render_text(
         if len(changes.unmanaged) > 50:
             lines.append(f"  ... and {len(changes.unmanaged) - 50} more")
         lines.append("")
-    lines.append(summary_line(changes))
+    lines.append(summary_line(changes, verdicts))
+    notice = promotion_notice(verdicts)
+    if notice is not None:
+        lines.append(notice)
     text = "\n".join(lines)
     return _colorize(text) if color else text
 
 
-def summary_line(changes: Changeset) -> str:
+def summary_line(changes: Changeset, verdicts: Sequence[Verdict] = ()) -> str:
+    """`verdicts`: when a block is about a declared promotion, "no changes" must not read as
+    "nothing to do" (see promotion_notice)."""
     if not changes.changes:
+        if blocked_promotions(verdicts):
+            return "No listing changes. Live listings match the configuration."
         return "No changes. Live listings match the configuration."
     return (
         f"Plan: {changes.count('create')} to add, {changes.count('update')} to change, "
@@ -85,6 +95,29 @@ def guardrail_summary(verdicts: Sequence[Verdict]) -> str:
     if counts["block"]:
         return text + " sync apply will refuse this plan until every block is fixed or approved."
     return text
+
+
+def blocked_promotions(verdicts: Sequence[Verdict]) -> list[str]:
+    """Ids of the declared promotions a block is about, in order of first mention."""
+    found = (p for v in verdicts if v.outcome == "block" for p in v.promotions)
+    return list(dict.fromkeys(found))
+
+
+def promotion_notice(verdicts: Sequence[Verdict]) -> str | None:
+    """What a seller must do about a blocked declared promotion, said plainly: the plan
+    changes no listing for it and apply has nothing to refuse, so the only place left to
+    stop it is Seller Central."""
+    ids = blocked_promotions(verdicts)
+    if not ids:
+        return None
+    names = ", ".join(ids)
+    return (
+        f"Do not create {'promotion' if len(ids) == 1 else 'promotions'} {names} in Seller "
+        "Central as declared: the guardrails block it (above). sellersync cannot create or "
+        "stop a Seller Central promotion (SP-API has no call for it), so nothing `sync apply` "
+        "refuses would keep it from selling below the floor or beyond the limits once created. "
+        "Change or remove the declaration in promotions.yaml until the plan passes."
+    )
 
 
 def blocked_line(verdicts: Sequence[Verdict], *, refused: str = "this plan") -> str | None:
@@ -120,6 +153,9 @@ def verdict_blocks(verdicts: Sequence[Verdict], warnings_per_rule: int) -> list[
         ]
         if verdict.approval is not None:
             block.append(f"           {verdict.approval.describe()}")
+        hint = approval_hint(verdict)
+        if hint is not None:
+            block.append(f"           {hint}")
         blocks.append(block)
     blocks += [
         [f"  ... and {count} more {rule} warning(s); the plan file lists them all"]
@@ -129,6 +165,22 @@ def verdict_blocks(verdicts: Sequence[Verdict], warnings_per_rule: int) -> list[
     if passed:
         blocks.append([f"  PASS     {', '.join(passed)}"])
     return blocks
+
+
+def approval_hint(verdict: Verdict) -> str | None:
+    """How to approve a block that an approval can cover: what `approves` pins it (an
+    approval covers the change it was reviewed for and nothing else)."""
+    if verdict.outcome != "block" or verdict.fingerprint is None:
+        return None
+    # Quoted: a fingerprint of digits only would otherwise read as a YAML number.
+    pins = f'approves: {{fingerprint: "{verdict.fingerprint}"}}'
+    if verdict.value is not None:
+        pins += f' or {{value: "{verdict.value}"}}'
+    if verdict.rule == WEAKENING_RULE:
+        return f"approvable only by an approval applied in an earlier change, with {pins}"
+    if verdict.level == "soft-mandatory":
+        return f"to approve exactly this: {pins}"
+    return None
 
 
 def _resource(change: ResourceChange) -> list[str]:
@@ -167,12 +219,22 @@ def field_text(value: Any, field: str, currency: str) -> str:
         return f"{value:f} {currency}"
     if isinstance(value, tuple):
         return "[" + ", ".join(_quote(v) for v in value) + "]"
+    if isinstance(value, SalePrice):
+        return f"{value.price:f} {currency} from {_when(value.start)} until {_when(value.end)}"
     if hasattr(value, "to_dict"):
         d = value.to_dict()
         return f"{d['price']} {currency} from {d['start']} until {d['end']}"
     if isinstance(value, str):
         return _quote(value)
     return str(value)
+
+
+def _when(value: datetime) -> str:
+    """To the minute, or to the second when the window has seconds (never microseconds):
+    two windows that differ must not print alike in a drift report or the apply check."""
+    if value.second or value.microsecond:
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return minute(value)
 
 
 def _quote(text: str) -> str:

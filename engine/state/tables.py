@@ -124,6 +124,16 @@ last_applied = sa.Table(
     sa.Column("applied_at", UTCDateTime, nullable=False),
 )
 
+# The guardrails the last successful apply ran under (engine.guardrails.baseline): the
+# settings, fx rates and weakening approvals the next plan is judged from. One row per seller.
+applied_guardrails = sa.Table(
+    "applied_guardrails",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("baseline", DecimalJSON, nullable=False),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+)
+
 apply_locks = sa.Table(
     "apply_locks",
     metadata,

@@ -58,6 +58,7 @@ SEEDED_TYPO_APPROVED = """\
         scope:
           marketplaces: [DE]
           skus: [HP-100]
+        approves: {value: "57.99"}
         reason: the seeded 5799.00 typo goes back to 57.99
         approver: test
         expires: "2027-06-30T00:00:00Z"

@@ -49,11 +49,13 @@ def test_validate_blocks_a_promotion_below_the_floor_offline_and_writes_nothing(
     )
     assert lines[2].startswith(
         '  BLOCK    price_floor (hard-mandatory) listing.US["HP-100"]: lowest price a buyer '
-        "can reach is 0.60 USD from 2026-11-25T00:00:00Z (promo_code OOPS-99 (99% off)), "
+        "can reach is 0.60 USD from 2026-11-25T00:00Z (promo_code OOPS-99 (99% off)), "
         "below the floor 22.00 USD"
     )
     assert lines[3].startswith('  BLOCK    max_discount (soft-mandatory) listing.US["HP-100"]')
-    assert lines[4].startswith("Blocked: 2 guardrail finding(s)") and len(lines) == 5
+    assert lines[4].startswith("Blocked: 2 guardrail finding(s)")
+    assert lines[5].startswith("Do not create promotion OOPS-99 in Seller Central as declared")
+    assert len(lines) == 6
     assert tree(config_dir) == before  # no state store, no sandbox, no cache
     assert run(config_dir, "validate", "--no-guardrails", *NOW) == 0
     assert "Guardrails" not in capsys.readouterr().out
@@ -75,7 +77,8 @@ def test_validate_shows_approved_findings_and_warnings_and_exits_0(config_dir, c
     assert lines[1].endswith("0 blocked, 1 approved, 1 warning(s).")
     assert lines[2].startswith('  APPROVED max_discount (soft-mandatory) listing.US["HP-100"]: ')
     assert lines[2].endswith(
-        "approved by maria.keller until 2026-12-31T00:00:00Z: Reviewed in the pull request"
+        "approved (range 0..1000000) by maria.keller until 2026-12-31T00:00Z: Reviewed in the "
+        "pull request"
     )
     assert lines[3].startswith('  WARN     promotion_duration (advisory) listing.US["SPK-1"]: ')
     assert len(lines) == 4

@@ -36,7 +36,8 @@ TRIP = Breaker("US", "HP-100", NOW, "floor: test trip", "INC-202611221200-US-HP-
 TYPO_APPROVAL = """\
 approvals:
   - rule: price_change_size
-    scope: {marketplaces: [US]}
+    scope: {marketplaces: [US], skus: [ACC-CASE-HP]}
+    approves: {value: "19.99"}
     reason: Correcting the price typed 100x too high
     approver: test.reviewer
     expires: "2027-01-31T00:00:00Z"
@@ -157,7 +158,14 @@ def test_detailed_exitcode_3_for_a_blocked_plan_even_without_listing_changes(
     args = ["plan", "--out", str(plan_file), "--markdown", str(comment), *AT]
     assert sync(demo, *args, "--detailed-exitcode") == 3
     out = capsys.readouterr().out
-    assert "No changes. Live listings match the configuration." in out
+    # No listing changes, but not "nothing to do": Seller Central is where it must stop.
+    assert "No listing changes. Live listings match the configuration." in out
+    assert "No changes." not in out
+    assert (
+        "Do not create promotion BLACKFRIDAY-99 in Seller Central as declared: the guardrails "
+        "block it" in out
+    )
+    assert "Do not create promotion BLACKFRIDAY-99" in comment.read_text(encoding="utf-8")
     blocks = json.loads(plan_file.read_text(encoding="utf-8"))["guardrails"]
     blocked = [v for v in blocks if v["outcome"] == "block"]
     assert {v["rule"] for v in blocked} == {"price_floor", "max_discount"}
@@ -230,3 +238,27 @@ def test_plan_apply_and_watch_record_heartbeats_shown_by_status(demo, capsys):
     status = json.loads(capsys.readouterr().out)
     assert all(status["last_success"][a] is not None for a in ("plan", "apply", "watch"))
     assert status["api_calls"] > 0  # plan's reads went to the call log
+
+
+def test_apply_records_the_guardrails_it_ran_under_and_the_next_change_cannot_weaken_them(
+    demo, capsys
+):
+    """First apply: nothing to compare with, said in a warning. After it, a change that
+    declares a 99 % code and sets price_floor to advisory in the same diff is blocked by
+    guardrail_weakening (hard-mandatory); the warning from before is gone."""
+    (demo / "approvals.yaml").write_text(TYPO_APPROVAL, encoding="utf-8")
+    assert sync(demo, "plan", "--detailed-exitcode", *AT) == 2
+    assert "guardrail settings not compared with the last applied ones" in (capsys.readouterr().out)
+    assert sync(demo, "apply", "--auto-approve") == 0
+    capsys.readouterr()
+    us = demo / "marketplaces" / "US.yaml"
+    us.write_text(
+        us.read_text(encoding="utf-8") + "\nguardrails:\n  price_floor: {level: advisory}\n",
+        encoding="utf-8",
+    )
+    declare(demo, PROMO_CODE_99)
+    assert sync(demo, "plan", "--detailed-exitcode", *AT) == 3
+    out = capsys.readouterr().out
+    assert "BLOCK    guardrail_weakening (hard-mandatory) marketplace US" in out
+    assert "guardrails.price_floor.level: level lowered from hard-mandatory to advisory" in out
+    assert "not compared with the last applied ones" not in out

@@ -71,6 +71,7 @@ DE_TYPO_APPROVAL = """\
 approvals:
   - rule: price_change_size
     scope: {marketplaces: [DE], skus: [HP-100]}
+    approves: {value: "57.99"}
     reason: Correcting the price typed 100x too high
     approver: test.reviewer
     expires: "2027-01-31T00:00:00Z"

@@ -49,6 +49,7 @@ APPROVAL = """\
 approvals:
   - rule: price_change_size
     scope: {marketplaces: [DE], skus: [HP-*]}
+    approves: {value: "54.99"}
     reason: Black Friday pricing agreed with finance
     approver: ops@example.com
     expires: 2026-12-01T00:00:00Z
@@ -572,14 +573,46 @@ CASES = [
         [
             "approvals.yaml:2:11: approvals[0].rule: expected one of: price_floor, "
             "max_discount, promotion_duration, promo_units_cap, price_change_size, "
-            "blast_radius, allowed_price_bounds, open_orders, account_health (got 'Price Change')"
+            "blast_radius, allowed_price_bounds, open_orders, account_health, fx_rate, "
+            "guardrail_weakening (got 'Price Change')"
         ],
         id="approval-bad-rule-name",
     ),
     pytest.param(
+        edited("approvals.yaml", '    approves: {value: "54.99"}\n', "", APPROVAL),
+        ["approvals.yaml:2:5: approvals[0]: missing required field 'approves'"],
+        id="approval-from-before-approves-was-required",
+    ),
+    pytest.param(
+        edited(
+            "approvals.yaml",
+            '{value: "54.99"}',
+            '{value: "54.99", fingerprint: 0a1b2c3d4e5f}',
+            APPROVAL,
+        ),
+        [
+            "approvals.yaml:4:15: approvals[0].approves: give exactly one of value, fingerprint, "
+            "or min and/or max (got fingerprint, value)"
+        ],
+        id="approval-pinning-two-things",
+    ),
+    pytest.param(
+        edited("approvals.yaml", '{value: "54.99"}', '{min: "60", max: "50"}', APPROVAL),
+        ["approvals.yaml:4:15: approvals[0].approves: min 60 is above max 50"],
+        id="approval-range-upside-down",
+    ),
+    pytest.param(
+        edited("approvals.yaml", '{value: "54.99"}', "{fingerprint: 3f9c}", APPROVAL),
+        [
+            "approvals.yaml:4:29: approvals[0].approves.fingerprint: expected the "
+            "12-character fingerprint the plan prints, in quotes (got '3f9c')"
+        ],
+        id="approval-short-fingerprint",
+    ),
+    pytest.param(
         edited("approvals.yaml", "expires: 2026-12-01T00:00:00Z", "expires: 2026-12-01", APPROVAL),
         [
-            "approvals.yaml:6:14: approvals[0].expires: expected a date-time with timezone such as "
+            "approvals.yaml:7:14: approvals[0].expires: expected a date-time with timezone such as "
             "2026-11-27T00:00:00Z (got '2026-12-01')"
         ],
         id="approval-expiry-without-time",
@@ -778,8 +811,8 @@ def test_errors_in_several_files_are_reported_together(tmp_path, capsys):
     code, lines = validate(tmp_path, changes, capsys)
     assert code == 1
     assert lines == [
-        "Error: approvals.yaml:5:5: approvals[0].reason: duplicate key 'reason' "
-        "(first defined on line 4); YAML would silently keep only the last one",
+        "Error: approvals.yaml:6:5: approvals[0].reason: duplicate key 'reason' "
+        "(first defined on line 5); YAML would silently keep only the last one",
         "Error: marketplaces/DE.yaml:2:11: currency: USD does not match marketplace DE, "
         "which sells in EUR",
         "Error: products/audio.yaml:18:17: products[1].base_price: must be greater than zero "

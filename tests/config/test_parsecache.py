@@ -72,7 +72,7 @@ def test_validate_and_failed_loads_leave_nothing_behind(tmp_path):
     assert entries(root) == set()
     # Every file is valid on its own; the approval names a SKU no product has.
     approvals = (
-        "approvals:\n  - rule: price_floor\n    scope: {skus: [NOPE-1]}\n"
+        "approvals:\n  - rule: price_floor\n    scope: {skus: [NOPE-1]}\n    approves: {value: 1}\n"
         "    reason: r\n    approver: a\n    expires: 2026-12-31T00:00:00Z\n"
     )
     write_config(root, {"approvals.yaml": approvals})

@@ -1,7 +1,7 @@
 """Levels, approvals and the demo seller through the one entry point."""
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,12 +19,14 @@ from engine.plan.model import BackendIdentity, Plan
 from tests.conftest import NOW
 from tests.guardrails.conftest import (
     HP_US,
+    applied,
     approval,
     check,
     files,
     found,
     live_price,
     promotion,
+    unused_approvals,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config"
@@ -32,7 +34,8 @@ JUMP = live_price(HP_US, "45.00")  # +33.3 % to 59.99: a soft-mandatory price_ch
 
 
 def test_every_rule_passes_once_on_a_quiet_plan(make_config):
-    report = check(make_config())
+    config = make_config()
+    report = check(config, context=applied(config))
     assert [(v.rule, v.outcome, v.marketplace) for v in report.verdicts] == [
         (rule.id, "pass", None) for rule in BUILTIN_RULES
     ]
@@ -206,3 +209,108 @@ def test_a_99_percent_promotion_on_the_demo_headphones_is_a_hard_floor_block(tmp
     # AUDIO10 (10 %) overlaps: both stack on the listing's price.
     assert any("AUDIO10-2026-12" in v.message and "OOPS-99" in v.message for v in floor)
     assert report.blocked
+
+
+# -- approvals pin what they approve ------------------------------------------------------
+
+US_TYPO_FIX = live_price(HP_US, "1999.00")  # the plan puts 59.99 back: -97 %
+NEXT_CUT = live_price(HP_US, "99.99")  # 99.99 -> 59.99 later: -40 %, a change of its own
+
+
+@pytest.mark.parametrize(
+    ("approves", "outcome"),
+    [
+        ('{value: "59.99"}', "approved"),
+        ('{value: "59.990"}', "approved"),  # the same amount
+        ('{value: "19.99"}', "block"),
+        ('{min: "50", max: "60"}', "approved"),
+        ('{min: "60"}', "block"),
+        ('{max: "59.99"}', "approved"),
+        ('{fingerprint: "000000000000"}', "block"),
+    ],
+)
+def test_an_approval_covers_the_value_or_range_it_names(make_config, approves, outcome):
+    config = make_config(files(approvals=(approval("price_change_size", approves=approves),)))
+    verdicts = found(check(config, US_TYPO_FIX), "price_change_size")
+    assert {v.outcome for v in verdicts} == {outcome}
+
+
+def test_an_approval_by_fingerprint_covers_that_finding_and_not_the_next_change(make_config):
+    """The issue's example: an approval reviewed for one correction must not approve the
+    next change on the same listing."""
+    [printed] = found(check(make_config(), US_TYPO_FIX), "price_change_size")
+    assert printed.fingerprint is not None and len(printed.fingerprint) == 12
+    pinned = approval("price_change_size", approves=f'{{fingerprint: "{printed.fingerprint}"}}')
+    config = make_config(files(approvals=(pinned,)))
+    [verdict] = found(check(config, US_TYPO_FIX), "price_change_size")
+    assert verdict.outcome == "approved"
+    assert verdict.approval is not None
+    assert verdict.approval.approves == f"fingerprint {printed.fingerprint}"
+    [later] = found(check(config, NEXT_CUT), "price_change_size")
+    assert later.outcome == "block"
+    assert "stale approval by maria.keller" in later.message
+    assert later.message.endswith(
+        f"approvals.yaml:2) approves fingerprint {printed.fingerprint}; this finding is about "
+        "59.99)"
+    )
+
+
+def test_the_same_value_from_another_price_is_another_finding(make_config):
+    value = approval("price_change_size", approves='{value: "59.99"}')
+    config = make_config(files(approvals=(value,)))
+    # A value pins what is written: both corrections write 59.99, so both are covered...
+    assert {v.outcome for v in found(check(config, NEXT_CUT), "price_change_size")} == {"approved"}
+    # ...and their fingerprints differ, so a fingerprint tells them apart.
+    first = found(check(make_config(), US_TYPO_FIX), "price_change_size")[0].fingerprint
+    second = found(check(make_config(), NEXT_CUT), "price_change_size")[0].fingerprint
+    assert first != second
+
+
+def test_approvals_that_match_nothing_are_reported_for_cleanup(make_config):
+    config = make_config(
+        files(
+            approvals=(
+                approval("price_change_size", approves='{value: "59.99"}'),
+                approval("max_discount", scope="{marketplaces: [DE]}"),
+                approval("blast_radius", expires="2026-11-01T00:00:00Z"),
+            )
+        )
+    )
+    report = check(config, US_TYPO_FIX)
+    reported = {(v.rule, v.outcome): v.message for v in unused_approvals(report)}
+    assert set(reported) == {("max_discount", "warn"), ("blast_radius", "warn")}
+    assert reported[("max_discount", "warn")].endswith(
+        "for range 0..1000000 matches no finding in this plan; remove it from approvals.yaml "
+        "once it has served"
+    )
+    assert "expired at 2026-11-01T00:00Z" in reported[("blast_radius", "warn")]
+    assert not report.blocked
+    # A plan of other marketplaces does not report an approval scoped to DE.
+    desired = render(config, NOW)
+    us_only = evaluate(diff(desired.resources, {}), config, desired, now=NOW, marketplaces=["US"])
+    assert "max_discount" not in {v.rule for v in unused_approvals(us_only)}
+
+
+def test_an_expired_approval_says_when_it_expired_on_the_block(make_config):
+    short = approval(
+        "price_change_size", approves='{value: "59.99"}', expires="2026-11-23T00:00:00Z"
+    )
+    config = make_config(files(approvals=(short,)))
+    assert {v.outcome for v in found(check(config, US_TYPO_FIX), "price_change_size")} == {
+        "approved"
+    }
+    later = NOW + timedelta(days=1, microseconds=841387)
+    [verdict] = found(check(config, US_TYPO_FIX, now=later), "price_change_size")
+    assert verdict.outcome == "block"
+    assert verdict.message.endswith("(approval by maria.keller expired at 2026-11-23T00:00Z)")
+
+
+def test_timestamps_in_messages_stop_at_the_minute(make_config):
+    """A plan made at 12:00:23.841387 says 12:00 (the issue's microseconds)."""
+    config = make_config(
+        files(promotions=(promotion("OOPS-99", "{percent: 99}", start="2026-11-20T00:00:00Z"),))
+    )
+    odd = NOW.replace(second=23, microsecond=841387)
+    [verdict] = found(check(config, now=odd), "price_floor")
+    assert "from 2026-11-22T12:00Z (coupon OOPS-99 (99% off))" in verdict.message
+    assert ".841387" not in verdict.message and ":23" not in verdict.message

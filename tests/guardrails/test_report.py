@@ -9,12 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.config import load_config
-from engine.config.model import Approval, Origin, SkuSelector
+from engine.config.model import Approval, ApprovalTarget, Origin, SkuSelector
 from engine.desired.render import render
 from engine.guardrails.evaluate import evaluate
 from engine.guardrails.report import EXIT_BLOCKED, GuardrailsBlocked, ensure_applicable
 from engine.guardrails.verdict import Verdict
-from engine.money import currency
 from engine.plan.diff import Changeset, diff
 from engine.plan.model import BackendIdentity, Plan
 from tests.conftest import NOW
@@ -51,8 +50,13 @@ def test_warnings_and_approved_findings_pass_the_gate():
 
 
 def test_an_approval_that_expired_since_planning_approves_nothing_at_apply():
-    with pytest.raises(GuardrailsBlocked, match="1 guardrail finding"):
+    with pytest.raises(GuardrailsBlocked, match="1 guardrail finding") as raised:
         ensure_applicable(plan_with(APPROVED), now=NOW + timedelta(days=2))
+    # The refusal says why: the approval the plan relied on has expired, and when.
+    assert raised.value.lines()[1] == (
+        '  price_change_size (soft-mandatory) listing.US["HP-100"]: +33.3% '
+        "(approval by maria.keller expired at 2026-11-24T12:00Z)"
+    )
 
 
 def test_verdicts_survive_the_plan_file():
@@ -66,21 +70,58 @@ def rendered(tmp_path_factory):
     return config, render(config, NOW)
 
 
-prices = st.decimals(min_value=1, max_value=20000, places=0).map(lambda d: d.quantize(1))
+# Live prices in cents (whole yen in JP): anything from a slip to a hundredfold typo.
+cents = st.integers(min_value=100, max_value=2_000_000)
+# What an approval pins: the price written (right or another), a range around it or away
+# from it, the fingerprint the plan printed for the finding, or another finding's.
+TARGETS = ("value", "other value", "range in", "range out", "fingerprint", "other fingerprint")
 approvals = st.lists(
     st.tuples(
         st.one_of(st.none(), st.lists(st.sampled_from(MARKETS), min_size=1, unique=True)),
         st.one_of(st.none(), st.sampled_from([["HP-*"], ["SPK-*"], ["HP-100"]])),
         st.integers(min_value=-3, max_value=3),  # expiry, in days from NOW
+        st.sampled_from(TARGETS),
+        st.sampled_from(MARKETS),  # whose price or fingerprint the target names
     ),
-    max_size=3,
+    max_size=4,
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(live_prices=st.dictionaries(st.sampled_from(MARKETS), prices), granted=approvals)
-def test_no_plan_with_an_unapproved_block_passes_the_gate(rendered, live_prices, granted):
+def _live_price(code: str, amount: int) -> Decimal:
+    return Decimal(amount // 100) if code == "JP" else Decimal(amount).scaleb(-2)
+
+
+def _target(kind: str, price: Decimal, fingerprint: str) -> ApprovalTarget:
+    one = Decimal(1)
+    return {
+        "value": ApprovalTarget(value=price),
+        "other value": ApprovalTarget(value=price + one),
+        "range in": ApprovalTarget(minimum=price - one, maximum=price + one),
+        "range out": ApprovalTarget(minimum=price + one),
+        "fingerprint": ApprovalTarget(fingerprint=fingerprint),
+        "other fingerprint": ApprovalTarget(fingerprint="0" * 12),
+    }[kind]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(live_cents=st.dictionaries(st.sampled_from(MARKETS), cents), granted=approvals)
+def test_no_plan_with_an_unapproved_block_passes_the_gate(rendered, live_cents, granted):
+    """Over generated price edits and approvals: apply refuses exactly the price jumps no
+    approval covers, where covering means in scope, unexpired and pinned to the price
+    written (value or range) or to the finding's printed fingerprint, nothing else."""
     config, desired = rendered
+    live = dict(desired.resources)
+    live_prices = {code: _live_price(code, amount) for code, amount in live_cents.items()}
+    for code, price in live_prices.items():
+        address = f'listing.{code}["HP-100"]'
+        live[address] = replace(live[address], our_price=price)
+    changes = diff(desired.resources, live)
+    printed = {
+        v.marketplace: v.fingerprint
+        for v in evaluate(changes, config, desired, now=NOW).verdicts
+        if v.rule == "price_change_size" and v.fingerprint is not None
+    }
+    written = {code: desired.resources[f'listing.{code}["HP-100"]'].our_price for code in MARKETS}
     origin = Origin(config.project.source, ())
     config = replace(
         config,
@@ -93,40 +134,47 @@ def test_no_plan_with_an_unapproved_block_passes_the_gate(rendered, live_prices,
                 "who",
                 NOW + timedelta(days=days),
                 origin,
+                _target(kind, written[whose], printed.get(whose, "f" * 12)),
             )
-            for m, s, days in granted
+            for m, s, days, kind, whose in granted
         ),
     )
-    live = dict(desired.resources)
-    for code, price in live_prices.items():
-        address = f'listing.{code}["HP-100"]'
-        # Live prices carry their currency's minor unit, as Amazon's do (a plan file with
-        # 1 USD for 1.00 USD is refused as not written by sellersync).
-        minor = currency(live[address].currency).quantum
-        live[address] = replace(live[address], our_price=price.quantize(minor))
     plan = Plan.loads(
         Plan.build(
-            diff(desired.resources, live),
+            changes,
             created_at=NOW,
             config_digest=config.digest,
             backend=BackendIdentity("sandbox", "A1TESTSELLER"),
-            guardrails=evaluate(diff(desired.resources, live), config, desired, now=NOW).verdicts,
+            guardrails=evaluate(changes, config, desired, now=NOW).verdicts,
         ).dumps()
     )
 
     # Independent oracle: price jumps beyond 30 % that no live, matching approval covers.
+    def pins(kind: str, whose: str, code: str) -> bool:
+        """Whether a target made from `whose` figures names `code`'s finding."""
+        price, named = written[code], written[whose]
+        return {
+            "value": price == named,
+            "other value": price == named + 1,
+            "range in": named - 1 <= price <= named + 1,
+            "range out": price >= named + 1,
+            "fingerprint": whose in printed and printed.get(code) == printed[whose],
+            "other fingerprint": False,
+        }[kind]
+
     def approved(code: str) -> bool:
         return any(
-            (m is None or code in m) and (s is None or s != ["SPK-*"]) and days > 0
-            for m, s, days in granted
+            (m is None or code in m)
+            and (s is None or s != ["SPK-*"])
+            and days > 0
+            and pins(kind, whose, code)
+            for m, s, days, kind, whose in granted
         )
 
     unapproved = [
         code
         for code, before in live_prices.items()
-        if abs(desired.resources[f'listing.{code}["HP-100"]'].our_price - before) / before
-        > Decimal("0.30")
-        and not approved(code)
+        if abs(written[code] - before) / before > Decimal("0.30") and not approved(code)
     ]
     if unapproved:
         with pytest.raises(GuardrailsBlocked) as raised:

@@ -66,7 +66,7 @@ def test_verdicts_sit_at_the_top_of_the_comment(make_config_cached):
     assert "**Guardrails: 1 blocked, 1 approved, 1 warnings, 0 passed." in text
     assert text.index("BLOCK") < text.index("APPROVED") < text.index("WARN")
     assert text.index("WARN") < text.index("| marketplace | add | change | delete |")
-    assert "approved by maria.keller until" in text
+    assert "approved (value 59.99) by maria.keller until" in text
 
 
 def test_verdicts_get_at_most_half_the_comment_blocks_kept_first():
@@ -80,3 +80,13 @@ def test_verdicts_get_at_most_half_the_comment_blocks_kept_first():
     assert GITHUB_COMMENT_LIMIT // 3 < len(head) <= GITHUB_COMMENT_LIMIT // 2
     assert 'listing.US["S-0"]' in head and "more guardrail entries in plan.json" in head
     assert "<details>" in text  # changes still get the other half
+
+
+def test_a_blocked_declared_promotion_is_called_out_under_the_summary(make_config_cached):
+    desired = make_config_cached
+    floor = replace(BLOCK, promotions=("OOPS-99",), fingerprint="0123456789ab")
+    text = render_markdown(diff(desired, dict(desired)), verdicts=(floor,))
+    summary = "**No listing changes. Live listings match the configuration.**\n\n"
+    assert summary in text
+    after = text[text.index(summary) + len(summary) :]
+    assert after.startswith("> **Do not create promotion OOPS-99 in Seller Central as declared")

@@ -44,7 +44,10 @@ def test_verdicts_come_first_blocks_before_warnings_with_the_approval(make_confi
     assert text.index("BLOCK") < text.index("APPROVED") < text.index("WARN")
     assert text.index("WARN") < text.index("sellersync will perform the following actions")
     assert '  BLOCK    price_floor (hard-mandatory) listing.US["HP-100"]' in lines
-    assert "           approved by maria.keller until 2026-11-24T12:00:00Z: Launch price" in lines
+    assert (
+        "           approved (value 59.99) by maria.keller until 2026-11-24T12:00Z: Launch price"
+        in lines
+    )
     assert "  PASS     max_discount" in lines
 
 
@@ -56,4 +59,47 @@ def test_many_warnings_of_one_rule_are_counted_not_listed(make_config_cached):
     text = render_text(diff(make_config_cached, dict(make_config_cached)), verdicts=warnings)
     assert text.count("WARN") == 10
     assert "  ... and 15 more allowed_price_bounds warning(s); the plan file lists them all" in text
+    assert text.endswith("No changes. Live listings match the configuration.")
+
+
+SOFT_BLOCK = Verdict(
+    "price_change_size",
+    "soft-mandatory",
+    "block",
+    "our price 1999.00 -> 19.99 USD (-99%) in one apply",
+    "US",
+    'listing.US["ACC-CASE-HP"]',
+    fingerprint="3f9c2a1b7e04",
+    value="19.99",
+)
+
+
+def test_an_approvable_block_says_what_an_approval_must_pin(make_config_cached):
+    text = render_text(diff(make_config_cached, dict(make_config_cached)), verdicts=(SOFT_BLOCK,))
+    assert (
+        '           to approve exactly this: approves: {fingerprint: "3f9c2a1b7e04"} or '
+        '{value: "19.99"}'
+    ) in text.splitlines()
+    # A hard-mandatory block takes no approval, so no hint.
+    assert "to approve" not in render_text(
+        diff(make_config_cached, dict(make_config_cached)),
+        verdicts=(replace(BLOCK, fingerprint="0123456789ab"),),
+    )
+
+
+def test_a_blocked_declared_promotion_is_not_left_at_no_changes(make_config_cached):
+    """Declaring a promotion changes no listing: the plan must not read as "nothing to do"
+    but tell the seller not to create the promotion in Seller Central as declared."""
+    floor = replace(BLOCK, promotions=("OOPS-99",), fingerprint="0123456789ab")
+    text = render_text(diff(make_config_cached, dict(make_config_cached)), verdicts=(floor,))
+    lines = text.splitlines()
+    assert "No changes. Live listings match the configuration." not in lines
+    assert lines[-2] == "No listing changes. Live listings match the configuration."
+    assert lines[-1].startswith(
+        "Do not create promotion OOPS-99 in Seller Central as declared: the guardrails block it"
+    )
+    assert "sellersync cannot create or stop a Seller Central promotion" in lines[-1]
+    # An approved or warned promotion needs no such line.
+    fine = replace(floor, outcome="warn", level="advisory")
+    text = render_text(diff(make_config_cached, dict(make_config_cached)), verdicts=(fine,))
     assert text.endswith("No changes. Live listings match the configuration.")

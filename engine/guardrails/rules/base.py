@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -27,14 +28,37 @@ from engine.plan.diff import Changeset, ResourceChange
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """Something a rule objects to. `sku` None: about the marketplace as a whole.
-    `unknown`: the rule could not check because a live figure is missing; that is reported
-    as a warning whatever the rule's level (it is neither a pass nor an approvable block)."""
+    """Something a rule objects to. `sku` None: about the marketplace as a whole;
+    `marketplace` None too: about the whole plan. `unknown`: the rule could not check
+    because a figure is missing; that is reported as a warning whatever the rule's level
+    (it is neither a pass nor an approvable block).
 
-    marketplace: str
+    `value` is what the finding is about (the price written, the discount depth, the new
+    limit): an approval's `approves.value` or range is matched against it. `subject` is
+    what identifies the finding for its fingerprint (default: the message); a rule whose
+    message quotes live figures that move between plan and apply (rates, counts of live
+    listings) gives the facts of the change instead, so that an approval by fingerprint
+    keeps covering the same change. `promotions`: the declared promotions it is about."""
+
+    marketplace: str | None
     sku: str | None
     message: str
     unknown: bool = False
+    value: Decimal | str | None = None
+    subject: str | None = None
+    promotions: tuple[str, ...] = ()
+
+    def fingerprint(self, rule: str) -> str:
+        """12 hex digits naming this finding of `rule`: what `approves.fingerprint` pins."""
+        facts = "\x1f".join(
+            (rule, self.marketplace or "", self.sku or "", self.subject or self.message)
+        )
+        return hashlib.sha256(facts.encode("utf-8")).hexdigest()[:12]
+
+
+# The fields that bound what a buyer pays: a change to any of them (directly, or through a
+# cost, fx rate, tax delta, ending or floor the config changed) is judged like a price.
+PRICE_FIELDS = ("our_price", "minimum_seller_allowed_price", "maximum_seller_allowed_price")
 
 
 class Inputs:
@@ -55,6 +79,7 @@ class Inputs:
         now: datetime,
         context: GuardrailContext,
         settings: Settings,
+        marketplaces: Sequence[str] | None = None,
     ):
         self.config = config
         self.desired = desired
@@ -62,6 +87,8 @@ class Inputs:
         self.now = now
         self.context = context
         self.settings = settings
+        # The marketplaces planned (a plan with -m covers some): settings-wide rules judge these.
+        self.marketplaces = tuple(config.marketplaces if marketplaces is None else marketplaces)
         self._floor_rules: dict[str, FloorRule] = {}  # per marketplace, for inheriting listings
 
     @cached_property
@@ -122,10 +149,38 @@ class Inputs:
             rule = self._floor_rules[code] = FloorRule.parse(setting)
         return rule
 
-    def price_changes(self) -> Iterator[ResourceChange]:
-        """Updates that change our price, and creates (which set one)."""
+    @cached_property
+    def floors_before(self) -> dict[str, Decimal]:
+        """Per address, the minimum seller allowed price live when the plan lowers it by a
+        config change (not when it restores drift): the floor the listing had. A price that
+        falls in the same change as its floor is checked against the floor it had, or the
+        lowered floor would vouch for the lowered price (a cost or rate typo lowers both)."""
+        found: dict[str, Decimal] = {}
         for change in self.changes.changes:
-            if change.after is not None and any(f.field == "our_price" for f in change.fields):
+            if change.action != "update":
+                continue
+            for field in change.fields:
+                if (
+                    field.field == "minimum_seller_allowed_price"
+                    and field.cause != "drift"
+                    and field.before is not None
+                    and (field.after is None or field.after < field.before)
+                ):
+                    found[change.address] = field.before
+        return found
+
+    def guarding_floor(self, address: str, resource: Resource) -> Decimal:
+        """The floor a listing's prices are checked against: its floor now, or the one it
+        had when this plan lowers it (`floors_before`)."""
+        floor = self.floor_amount(resource)
+        before = self.floors_before.get(address)
+        return floor if before is None or before <= floor else before
+
+    def price_changes(self) -> Iterator[ResourceChange]:
+        """Creates, and updates that change a field bounding what a buyer pays
+        (PRICE_FIELDS)."""
+        for change in self.changes.changes:
+            if change.after is not None and any(f.field in PRICE_FIELDS for f in change.fields):
                 yield change
 
     def stock_cuts(self) -> Iterator[ResourceChange]:
@@ -150,6 +205,9 @@ class Rule:
     passes: str  # what a pass means, shown when the rule finds nothing
     check: Callable[[Inputs], Iterable[Finding]]
     needs_live: bool
+    # Approved only by an approval the last successful apply already ran under (the
+    # baseline), whatever its level: for the rule that guards the guardrails themselves.
+    approved_earlier: bool = False
 
 
 def _lowers_quantity(change: ResourceChange) -> bool:

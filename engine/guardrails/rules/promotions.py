@@ -4,11 +4,13 @@ that put 300 orders at 1 USD through."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from decimal import Decimal
 
 from engine.guardrails.rules.base import TENTH, Finding, Inputs, Rule, percent_text
-from engine.guardrails.stacking import HUNDRED
+from engine.guardrails.stacking import HUNDRED, Discount
+from engine.guardrails.verdict import minute
 from engine.money import currency
 
 
@@ -17,19 +19,43 @@ def check_price_floor(inputs: Inputs) -> Iterator[Finding]:
     price with every declared promotion that overlaps it stacked on top, stays at or above
     `promotion_limits.floor` (an amount in the marketplace currency, or the product cost
     converted with fx.yaml plus a margin; default: cost). Each discount may be reasonable
-    alone; the stack is what sells at a loss, so the stack is what is checked."""
+    alone; the stack is what sells at a loss, so the stack is what is checked.
+
+    When the plan lowers a listing's floor (its minimum seller allowed price falls), its
+    prices are checked against the floor it had: a cost or fx typo lowers the floor with
+    the price, and the lowered floor must not vouch for the lowered price. Lowering a floor
+    and then the price below the old one takes two changes, each reviewed on its own."""
     for address, resource in inputs.desired.items():
-        if inputs.lowest_amount(address, resource) >= inputs.floor_amount(resource):
+        if inputs.lowest_amount(address, resource) >= inputs.guarding_floor(address, resource):
             continue
         cur = currency(resource.currency)
         floor = inputs.floor(resource)
         lowest = inputs.lowest(address)
+        had = inputs.floors_before.get(address)
+        if had is not None and had > floor.price:
+            against = (
+                f"below the floor it had, {had:f} {cur.code}: this same change lowers its "
+                f"floor to {floor.describe(cur)}"
+            )
+        else:
+            against = f"below the floor {floor.describe(cur)}"
         yield Finding(
             resource.marketplace,
             resource.sku,
-            f"lowest price a buyer can reach is {lowest.describe(cur)}, "
-            f"below the floor {floor.describe(cur)}",
+            f"lowest price a buyer can reach is {lowest.describe(cur)}, {against}",
+            value=lowest.price,
+            subject=f"lowest {lowest.price:f} {_ids(lowest.stacked)} floor {floor.price:f}",
+            promotions=_promotions(lowest.stacked),
         )
+
+
+def _promotions(discounts: Iterable[Discount]) -> tuple[str, ...]:
+    """The ids of the declared promotions among `discounts` (sales are sellersync's own)."""
+    return tuple(d.id for d in discounts if d.kind != "sale")
+
+
+def _ids(discounts: Iterable[Discount]) -> str:
+    return ",".join(d.id for d in discounts)
 
 
 def check_max_discount(inputs: Inputs) -> Iterator[Finding]:
@@ -52,6 +78,9 @@ def check_max_discount(inputs: Inputs) -> Iterator[Finding]:
                 resource.sku,
                 f"{percent_text(depth)} off our price {resource.our_price:f} {cur.code} at "
                 f"{lowest.describe(cur)}; the limit is {percent_text(limit)}",
+                value=depth,
+                subject=f"{depth:f}% off {resource.our_price:f} {_ids(lowest.stacked)}",
+                promotions=_promotions(lowest.stacked),
             )
 
 
@@ -71,6 +100,8 @@ def check_promotion_duration(inputs: Inputs) -> Iterator[Finding]:
                     resource.sku,
                     f"{discount.describe(cur)} runs {_days(discount.duration)}, longer than "
                     f"the {limit}-day maximum",
+                    value=_day_count(discount.duration),
+                    promotions=_promotions((discount,)),
                 )
 
 
@@ -92,9 +123,17 @@ def check_promo_units_cap(inputs: Inputs) -> Iterator[Finding]:
                 resource.marketplace,
                 resource.sku,
                 f"MFN quantity {resource.quantity} while {what} runs from "
-                f"{first.start:%Y-%m-%d %H:%M}Z; at most {cap} units may be offered at a "
+                f"{minute(first.start)}; at most {cap} units may be offered at a "
                 "promotional price",
+                value=Decimal(resource.quantity),
+                promotions=_promotions(discounts),
             )
+
+
+def _day_count(duration: timedelta) -> Decimal:
+    """A duration in days, to the hour: what `approves.value` or a range names."""
+    hours = Decimal(int(duration.total_seconds()) // 3600)
+    return (hours / 24).quantize(Decimal("0.01")).normalize()
 
 
 def _days(duration: timedelta) -> str:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypeVar
 
 from engine.desired.resource import address
 from engine.guardrails.rules.base import Finding, Inputs, Rule, percent_text
 from engine.plan.diff import ResourceChange
+
+T = TypeVar("T")
 
 
 def check_open_orders(inputs: Inputs) -> Iterator[Finding]:
@@ -49,6 +53,8 @@ def check_open_orders(inputs: Inputs) -> Iterator[Finding]:
                     f"deleting the listing with {open_units} unit(s) in open unshipped orders: "
                     "deleting cancels none of them and they still have to ship; delete it once "
                     "they have shipped",
+                    value=Decimal(open_units),
+                    subject="delete with open orders",
                 )
     order = {code: position for position, code in enumerate(inputs.config.marketplaces)}
     for sku, owed in _owed_by_sku(units).items():
@@ -59,7 +65,13 @@ def check_open_orders(inputs: Inputs) -> Iterator[Finding]:
         promise = _Promise(sku, on_hand, in_order, _advertised(inputs, sku))
         if promise.unshippable > 0:
             for code in promise.advertised:
-                yield Finding(code, sku, promise.describe())
+                yield Finding(
+                    code,
+                    sku,
+                    promise.describe(),
+                    value=Decimal(promise.unshippable),
+                    subject=f"advertised {_per_market(promise.advertised)} on hand {on_hand}",
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +129,10 @@ def _per_market(counts: Mapping[str, int]) -> str:
 
 
 def _orders_unknown(inputs: Inputs) -> Iterator[Finding]:
-    """Per marketplace, what the rule would have checked: the deletes, and the MFN
+    """Once for the plan, what the rule would have checked: the deletes, and the MFN
     quantities raised or created of SKUs with a known on-hand count (a cut cannot promise
-    more than before)."""
+    more than before), with the marketplaces they are in. Orders are pulled for the account,
+    not per marketplace, so one line says what is missing."""
     deletes: dict[str, int] = {}
     raises: dict[str, int] = {}
     on_hand = inputs.config.central_stock
@@ -129,18 +142,24 @@ def _orders_unknown(inputs: Inputs) -> Iterator[Finding]:
             deletes[code] = deletes.get(code, 0) + 1
         elif _raises_quantity(change) and change.sku in on_hand:
             raises[code] = raises.get(code, 0) + 1
-    for code in dict.fromkeys([*deletes, *raises]):
-        parts = []
-        if code in deletes:
-            parts.append(f"{deletes[code]} delete(s)")
-        if code in raises:
-            parts.append(f"{raises[code]} MFN quantity increase(s)")
+    deletes, raises = _project_order(inputs, deletes), _project_order(inputs, raises)
+    parts = []
+    if deletes:
+        parts.append(f"{sum(deletes.values())} delete(s) ({_per_market(deletes)})")
+    if raises:
+        parts.append(f"{sum(raises.values())} MFN quantity increase(s) ({_per_market(raises)})")
+    if parts:
         yield Finding(
-            code,
             None,
-            f"{' and '.join(parts)} not checked: open orders were not read",
+            None,
+            f"{' and '.join(parts)} not checked: open orders were not read (`sync orders pull`)",
             unknown=True,
         )
+
+
+def _project_order(inputs: Inputs, by_market: dict[str, T]) -> dict[str, T]:
+    """`by_market` with its marketplaces in project order, for messages."""
+    return {code: by_market[code] for code in inputs.config.marketplaces if code in by_market}
 
 
 def _raises_quantity(change: ResourceChange) -> bool:
@@ -163,6 +182,7 @@ def check_account_health(inputs: Inputs) -> Iterator[Finding]:
     by_market: dict[str, list[ResourceChange]] = {}
     for change in inputs.stock_cuts():
         by_market.setdefault(change.marketplace, []).append(change)
+    unknown: set[str] = set()  # marketplaces whose figures are not fully known
     for code, cuts in by_market.items():
         health = known.get(code)
         warn_at = settings.percent("guardrails.account_health.cancellation_rate_warning_pct", code)
@@ -181,20 +201,36 @@ def check_account_health(inputs: Inputs) -> Iterator[Finding]:
             )
         if reasons:
             for change in cuts:
+                after = 0 if change.after is None else change.after.quantity
                 yield Finding(
-                    code, change.sku, f"{_describe(change)} while {' and '.join(reasons)}"
+                    code,
+                    change.sku,
+                    f"{_describe(change)} while {' and '.join(reasons)}",
+                    value=None if after is None else Decimal(after),
+                    subject=_describe(change),
                 )
         elif rate is None or odr is None:
-            yield from _unchecked(cuts, f"account health for {code} is not fully known")
+            unknown.add(code)
+    every_cut = [c for cuts in _project_order(inputs, by_market).values() for c in cuts]
+    yield from _unchecked_everywhere(unknown, every_cut)
 
 
-def _unchecked(cuts: list[ResourceChange], why: str) -> Iterator[Finding]:
+def _unchecked_everywhere(unknown: set[str], cuts: list[ResourceChange]) -> Iterator[Finding]:
+    """One plan-wide warning for the stock cuts and deletes no known figure could judge,
+    counted per marketplace: unknown figures mean the orders were not pulled, which is one
+    fact about the plan, not one per marketplace."""
     counts: dict[str, int] = {}
     for change in cuts:
-        counts[change.marketplace] = counts.get(change.marketplace, 0) + 1
-    for code, count in counts.items():
+        if change.marketplace in unknown:
+            counts[change.marketplace] = counts.get(change.marketplace, 0) + 1
+    if counts:
         yield Finding(
-            code, None, f"{count} stock cut(s) or delete(s) not checked: {why}", unknown=True
+            None,
+            None,
+            f"{sum(counts.values())} stock cut(s) or delete(s) not checked "
+            f"({_per_market(counts)}): account health is not fully known there "
+            "(`sync orders pull`)",
+            unknown=True,
         )
 
 

@@ -39,12 +39,12 @@ def test_share_is_measured_against_the_live_count(make_config):
     small = GuardrailContext(live_listing_counts={"US": 4})
     [verdict] = found(check(config, reprice_us(0), context=small), "blast_radius")
     assert (verdict.marketplace, verdict.address, verdict.outcome) == ("US", None, "block")
-    assert verdict.message.startswith("1 of 4 live listings change price (25%)")
+    assert verdict.message.startswith("1 of 4 live listings change a price or price bound (25%)")
     large = GuardrailContext(live_listing_counts={"US": 10})
     assert not found(check(config, reprice_us(0), context=large), "blast_radius")
     # Without live counts: the 2 managed US listings (HP-100, SPK-1) -> 50 %.
     [unknown] = found(check(config, reprice_us(0)), "blast_radius")
-    assert unknown.message.startswith("1 of 2 live listings change price (50%)")
+    assert unknown.message.startswith("1 of 2 live listings change a price or price bound (50%)")
 
 
 def test_deletes_beyond_the_allowance_need_approval(make_config):

@@ -48,7 +48,9 @@ def test_a_decimal_slip_trips_both_checks(make_config):
     messages = [v.message for v in verdicts]
     assert len(messages) == 2 and {v.address for v in verdicts} == {HP_US}
     assert "our price 199.00 -> 1.99 USD (-99%) in one apply" in messages[0]
-    assert "is -96.7% from the base price 59.99 USD × 1 + 0 = 59.99 USD" in messages[1]
+    assert (
+        "is -96.7% from the base price 59.99 USD × 1 (fx.yaml rate) + 0 = 59.99 USD" in messages[1]
+    )
 
 
 def test_a_dollar_price_in_the_yen_marketplace_is_caught_on_create(make_config):
@@ -57,8 +59,9 @@ def test_a_dollar_price_in_the_yen_marketplace_is_caught_on_create(make_config):
     )
     [verdict] = verdicts
     assert verdict.address == HP_JP
-    assert "our price 60 JPY is -99.3% from the base price 59.99 USD × 150.00 + 0 = 8999 JPY" in (
-        verdict.message
+    assert (
+        "our price 60 JPY is -99.3% from the base price 59.99 USD × 150.00 (fx.yaml rate) + 0 "
+        "= 8999 JPY" in verdict.message
     )
 
 

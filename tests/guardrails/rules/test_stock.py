@@ -156,14 +156,21 @@ def test_unknown_orders_leave_deletes_and_quantity_increases_unchecked_as_a_warn
         old = replace(live[HP_US], sku="OLD-1")
         live[old.address] = old
 
-    report = check(make_config(), edit, prune=lambda m, s: s == "OLD-1")
+    def edit_de_too(live: dict[str, Resource]) -> None:
+        edit(live)
+        old = replace(live[HP_DE], sku="OLD-2")
+        live[old.address] = old
+
+    report = check(make_config(), edit_de_too, prune=lambda m, s: s.startswith("OLD-"))
     verdicts = found(report, "open_orders")
+    # Once for the plan, whatever the number of marketplaces: orders are pulled per account.
     assert [(v.marketplace, v.address, v.outcome, v.message) for v in verdicts] == [
         (
-            "US",
+            None,
             None,
             "warn",
-            "1 delete(s) and 1 MFN quantity increase(s) not checked: open orders were not read",
+            "2 delete(s) (US 1, DE 1) and 1 MFN quantity increase(s) (US 1) not checked: "
+            "open orders were not read (`sync orders pull`)",
         )
     ]
 
@@ -209,8 +216,13 @@ def test_the_gate_only_looks_at_marketplaces_with_cuts(make_config):
 
 
 def test_unknown_health_is_a_warning_not_a_pass(make_config):
-    report = check(make_config(), live_quantity(HP_US, 25))
-    [verdict] = found(report, "account_health")
-    assert verdict.outcome == "warn" and "account health for US is not fully known" in (
-        verdict.message
+    def cut_both(live: dict[str, Resource]) -> None:
+        live_quantity(HP_US, 25)(live)
+        live_quantity(HP_DE, 25)(live)
+
+    report = check(make_config(), cut_both)
+    [verdict] = found(report, "account_health")  # one warning, not one per marketplace
+    assert (verdict.outcome, verdict.scope) == ("warn", "plan")
+    assert verdict.message.startswith(
+        "2 stock cut(s) or delete(s) not checked (US 1, DE 1): account health is not fully known"
     )
