@@ -19,8 +19,21 @@ Order of work, and why:
    the rest goes on (`_hold_tripped`). Every write is journaled `sent` before it goes out
    and `accepted` / `failed` after the answer. Above the backend's bulk threshold the batch
    goes through `write_bulk` (a feed), after the same checks of every listing in it.
+   A write whose answer was lost (UNKNOWN: a 5xx, a timeout, a dropped connection, a feed
+   whose outcome could not be had) may have been applied, so it is never sent again blindly:
+   it stays `sent`, noted "answer lost", and once everything is sent live decides
+   (`_settle_lost`): shown after the verification wait, it is `verified`; not shown after the
+   whole wait (longer than Amazon takes to process a write), it is sent again, at most
+   RESENDS times. The summary counts the lost answers, those found live, and the writes sent
+   again (the only writes that could be duplicates).
 4. Verify: poll live until each accepted change shows, then record the last-applied values;
    what is still not visible after the bounded wait is reported as such.
+
+When Amazon keeps failing a call after the backend's retries (engine.live.invoke), the run is
+never left "running" and nothing crashes: a failed read right before a write stops sending
+(what is left is journaled as not sent), what was sent is still settled and verified as far
+as live can be read (what cannot be read is `not_visible`, for the re-check), the run is
+finished, and the report carries Amazon's answer as one line (exit 1).
 
 The caller's process may die at any point; the journal (engine.state.journal) always says
 what is owed, and the account's apply lock is held for the whole apply.
@@ -29,10 +42,11 @@ what is owed, and the account's apply lock is held for the whole apply.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, Protocol
 
+import httpx
 import sqlalchemy as sa
 
 from engine.apply.recheck import NOTHING_RECHECKED, RecheckReport, recheck
@@ -43,23 +57,30 @@ from engine.apply.stale import (
     identity_mismatch,
     stale_reasons,
 )
-from engine.apply.verify import VERIFY_POLLING, read_current, wait_until_visible
+from engine.apply.verify import VERIFY_POLLING, Visibility, read_current, wait_until_visible
 from engine.config.model import Incident
 from engine.errors import UserError
 from engine.exitcodes import ExitCode
 from engine.live.backend import Backend, WriteResult, issues_text
-from engine.live.documents import Polling
+from engine.live.clients import SpApiError
+from engine.live.documents import DocumentError, Polling
 from engine.live.throttle import Timer
 from engine.plan.diff import ResourceChange
 from engine.plan.model import Plan, change_from_json
 from engine.state import journal, last_applied
 from engine.state import watch as watch_state
 from engine.state.db import StateDB
-from engine.state.journal import NOT_SENT, Change, Entry, Run
+from engine.state.journal import ANSWER_LOST, NOT_SENT, Change, Entry, Run
 from engine.state.lock import ApplyLock, acquire
 from engine.watch.breaker import held_back, restores_sale, unacknowledged
 
-EXIT_FAILED = ExitCode.USER_ERROR  # a write Amazon refused
+EXIT_FAILED = ExitCode.USER_ERROR  # a write Amazon refused, or Amazon kept failing
+# How many times a write whose answer was lost is sent again, each time only after live was
+# watched for the whole verification wait without showing it.
+RESENDS = 2
+RESENT = "sent again: the answer to an earlier send was lost and live did not show it"
+# What Amazon can make a read or write fail with once the backend's retries ran out.
+AMAZON_FAILURES = (SpApiError, httpx.TransportError, DocumentError)
 
 
 class OtherRunUnfinished(UserError):
@@ -121,12 +142,47 @@ class ApplyReport:
     skipped: tuple[tuple[str, str], ...]  # (address, why it was not sent)
     stopped: str | None = None
     rechecked: RecheckReport = NOTHING_RECHECKED  # earlier runs' not-yet-visible changes
+    gave_up: str | None = None  # Amazon kept failing: what it answered (one line)
+    lost: LostAnswers | None = None  # writes whose answer was lost, and what became of them
+    unconfirmed: tuple[str, ...] = ()  # of not_visible: answer lost, and live unreadable
 
     @property
     def exit_code(self) -> int:
+        if self.gave_up is not None:  # Amazon kept failing: the plan is not all live
+            return EXIT_FAILED
         if self.stopped is not None or self.skipped:  # the plan is not all live: plan again
             return EXIT_STALE
         return EXIT_FAILED if self.failed else 0
+
+
+@dataclass(frozen=True, slots=True)
+class LostAnswers:
+    """Writes of this apply whose answer was lost: how many, how many live showed (never
+    sent again), and how many were sent again after live did not show them. Only those
+    could be duplicates: each was sent again after the whole verification wait, longer than
+    Amazon takes to process a write, so a duplicate needs a write that landed later still."""
+
+    lost: int
+    found_live: int
+    resent: int
+
+
+@dataclass
+class _Sending:
+    """What sending found, for settling, verifying and the report."""
+
+    accepted: list[Entry] = field(default_factory=list)
+    lost: list[Entry] = field(default_factory=list)  # sent, answer lost: live decides
+    stopped: str | None = None  # a listing went stale
+    gave_up: str | None = None  # Amazon kept failing: its answer
+    answers_lost: int = 0
+    found_live: int = 0
+    resent: int = 0
+
+    def lost_answers(self) -> LostAnswers | None:
+        if not self.answers_lost:
+            return None
+        return LostAnswers(self.answers_lost, self.found_live, self.resent)
 
 
 class Executor:
@@ -229,15 +285,18 @@ class Executor:
             to_verify = list(point.to_verify)
             if not to_send:
                 stopped = None  # nothing is left to send, so nothing is held back
+        sending = _Sending(stopped=stopped)
         if stopped is None:
-            sent, stopped = self._send(fingerprints, changes, to_send)
-            to_verify += sent
+            self._progress.start(len(to_send))
+            self._send(fingerprints, changes, to_send, sending)
+            self._settle_lost(fingerprints, changes, sending)
+            to_verify += sending.accepted
         else:
             self._skip(to_send, stopped)
-        self._verify(changes, to_verify)
+        self._verify(changes, to_verify, sending)
         with self.db.write() as conn:
             journal.finish_run(conn, run.id, self._now())
-            return _report(run.id, point is not None, journal.entries(conn, run.id), stopped)
+            return _report(run.id, point is not None, journal.entries(conn, run.id), sending)
 
     # -- steps ------------------------------------------------------------------------------
     def _start(self, plan: Plan, plan_digest: str) -> tuple[Run, list[Entry]]:
@@ -279,26 +338,78 @@ class Executor:
         fingerprints: Mapping[str, str],
         changes: Mapping[str, ResourceChange],
         pending: Sequence[Entry],
-    ) -> tuple[list[Entry], str | None]:
-        """Write `pending` (re-checked against live first); returns the accepted entries
-        and, when a listing went stale, why sending stopped."""
+        sending: _Sending,
+    ) -> None:
+        """Write `pending` (re-checked against live first), adding what became of each to
+        `sending`. Stops at the first listing gone stale, or when the re-check read kept
+        failing; what is left is journaled as not sent."""
         bulk = len(pending) >= self.backend.bulk_threshold
         # Live is looked at again right before each write: the whole feed's listings at once
         # (read 20 a call) before a bulk write, else the one listing before its own write.
         batches = [pending] if bulk else [[e] for e in pending]
-        self._progress.start(len(pending))
-        accepted: list[Entry] = []
         for done, batch in enumerate(batches):
-            current = read_current(self.backend, changes, [e.address for e in batch])
+            rest = [e for later in batches[done:] for e in later]
+            try:
+                current = read_current(self.backend, changes, [e.address for e in batch])
+            except AMAZON_FAILURES as err:
+                sending.gave_up = _one_line(err)
+                self._skip(rest, f"the run stopped before this write: {_short(err)}")
+                return
             drifted = stale_reasons(fingerprints, current)
             if drifted:
-                stopped = drifted[0]
-                self._skip([e for later in batches[done:] for e in later], stopped)
-                return accepted, stopped
+                sending.stopped = drifted[0]
+                self._skip(rest, sending.stopped)
+                return
             batch = self._hold_tripped(changes, batch)
             if batch:
-                accepted += self._write(changes, batch, bulk=bulk)
-        return accepted, None
+                self._write(changes, batch, sending, bulk=bulk)
+
+    def _settle_lost(
+        self,
+        fingerprints: Mapping[str, str],
+        changes: Mapping[str, ResourceChange],
+        sending: _Sending,
+    ) -> None:
+        """Let live decide the writes whose answer was lost. Watched for the whole
+        verification wait: those that show are `verified` (never sent again); those that do
+        not are sent again (re-checked first, like any write), at most RESENDS times; after
+        that, or when the run has stopped, they are `failed`: not live, and not sent again."""
+        resends = 0
+        while sending.lost:
+            lost, sending.lost = sending.lost, []
+            addresses = [e.address for e in lost]
+            try:
+                seen = wait_until_visible(
+                    self.backend, changes, addresses, self._timer, self._polling
+                )
+            except AMAZON_FAILURES as err:
+                sending.gave_up = sending.gave_up or _one_line(err)
+                with self.db.write() as conn:  # might have landed: the re-check follows up
+                    for entry in lost:
+                        self._done(conn, entry, changes[entry.address], "not_visible")
+                return
+            halted = sending.stopped is not None or sending.gave_up is not None
+            missing = []
+            with self.db.write() as conn:
+                for entry in lost:
+                    if entry.address in seen.visible:
+                        self._done(conn, entry, changes[entry.address], "verified")
+                        sending.found_live += 1
+                    elif resends < RESENDS and not halted:
+                        missing.append(self._move(conn, entry, "pending", error=RESENT))
+                    else:
+                        why = "the run stopped" if halted else f"it was sent {resends + 1} times"
+                        self._move(
+                            conn,
+                            entry,
+                            "failed",
+                            error=f"{ANSWER_LOST}Amazon's answer to the write was lost and live "
+                            f"does not show the change after the wait; not sent again: {why}",
+                        )
+            if missing:
+                resends += 1
+                sending.resent += len(missing)
+                self._send(fingerprints, changes, missing, sending)
 
     def _hold_tripped(
         self, changes: Mapping[str, ResourceChange], batch: Sequence[Entry]
@@ -325,8 +436,13 @@ class Executor:
         return [e for e in batch if e.address not in held]
 
     def _write(
-        self, changes: Mapping[str, ResourceChange], batch: Sequence[Entry], *, bulk: bool
-    ) -> list[Entry]:
+        self,
+        changes: Mapping[str, ResourceChange],
+        batch: Sequence[Entry],
+        sending: _Sending,
+        *,
+        bulk: bool,
+    ) -> None:
         with self.db.write() as conn:
             sent = [self._move(conn, entry, "sent") for entry in batch]
         batch_changes = [changes[e.address] for e in sent]
@@ -334,17 +450,26 @@ class Executor:
             results = self.backend.write_bulk(batch_changes)
         else:
             results = [self.backend.write(change) for change in batch_changes]
-        accepted = []
         for entry, result in zip(sent, results, strict=True):
             self._after_write()
             with self.db.write() as conn:
                 outcome = self._record(conn, entry, result)
             if outcome.state == "accepted":
-                accepted.append(outcome)
+                sending.accepted.append(outcome)
+            elif outcome.state == "sent":
+                sending.lost.append(outcome)
+                sending.answers_lost += 1
             self._progress.advance()
-        return accepted
 
     def _record(self, conn: sa.Connection, entry: Entry, result: WriteResult) -> Entry:
+        if result.status == "UNKNOWN":
+            return journal.note_lost_answer(
+                conn,
+                entry.run_id,
+                entry.seq,
+                issues_text(result.issues) or "no details given",
+                self._now(),
+            )
         if result.status == "ACCEPTED":
             return self._move(
                 conn,
@@ -362,12 +487,19 @@ class Executor:
             for entry in entries:
                 self._move(conn, entry, "failed", error=NOT_SENT + why)
 
-    def _verify(self, changes: Mapping[str, ResourceChange], entries: Sequence[Entry]) -> None:
+    def _verify(
+        self, changes: Mapping[str, ResourceChange], entries: Sequence[Entry], sending: _Sending
+    ) -> None:
+        """Poll live for the accepted entries; what cannot be read (Amazon kept failing) is
+        `not_visible`, which the re-check follows up."""
         if not entries:
             return
-        seen = wait_until_visible(
-            self.backend, changes, [e.address for e in entries], self._timer, self._polling
-        )
+        addresses = [e.address for e in entries]
+        try:
+            seen = wait_until_visible(self.backend, changes, addresses, self._timer, self._polling)
+        except AMAZON_FAILURES as err:
+            sending.gave_up = sending.gave_up or _one_line(err)
+            seen = Visibility(frozenset(), frozenset(addresses))
         with self.db.write() as conn:
             for entry in entries:
                 if entry.address in seen.visible:
@@ -415,18 +547,35 @@ def _write_error(result: WriteResult) -> str:
     return f"{result.status}: {issues_text(result.issues) or 'no details given'}"
 
 
-def _report(
-    run_id: str, resumed: bool, entries: Sequence[Entry], stopped: str | None
-) -> ApplyReport:
+def _one_line(err: Exception) -> str:
+    """What Amazon answered, as the one line a UserError shows."""
+    lines = err.lines() if isinstance(err, UserError) else [str(err)]
+    return " ".join(" ".join(lines).split())
+
+
+def _short(err: Exception) -> str:
+    """The call that failed and how, for the note on every change a stop left unsent."""
+    operation = getattr(err, "operation", None) or "a read"
+    where = getattr(err, "marketplace", None)
+    call = operation + (f" for {where}" if where else "")
+    if isinstance(err, SpApiError):
+        return f"Amazon kept answering {call} with HTTP {err.status} {err.code}"
+    if isinstance(err, httpx.TransportError):
+        return f"no answer from Amazon to {call}"
+    return " ".join(str(err).split())
+
+
+def _report(run_id: str, resumed: bool, entries: Sequence[Entry], sending: _Sending) -> ApplyReport:
     by_state: dict[str, list[Entry]] = {}
     for entry in entries:
         by_state.setdefault(entry.state, []).append(entry)
     failed = by_state.get("failed", [])
+    not_visible = by_state.get("not_visible", [])
     return ApplyReport(
         run_id=run_id,
         resumed=resumed,
         applied=tuple(e.address for e in by_state.get("verified", [])),
-        not_visible=tuple(e.address for e in by_state.get("not_visible", [])),
+        not_visible=tuple(e.address for e in not_visible),
         failed=tuple(
             (e.address, e.error or "") for e in failed if not (e.error or "").startswith(NOT_SENT)
         ),
@@ -435,5 +584,10 @@ def _report(
             for e in failed
             if (e.error or "").startswith(NOT_SENT)
         ),
-        stopped=stopped,
+        stopped=sending.stopped,
+        gave_up=sending.gave_up,
+        lost=sending.lost_answers(),
+        unconfirmed=tuple(
+            e.address for e in not_visible if (e.error or "").startswith(ANSWER_LOST)
+        ),
     )

@@ -139,12 +139,29 @@ def summary_lines(report: ApplyReport) -> list[str]:
     )
     lines += [f"  failed    {address}: {why}" for address, why in report.failed]
     lines += [
-        f"  not yet visible  {address}: accepted by Amazon, not visible live yet; the next "
-        "apply (or `sync apply --recheck`) looks again"
+        f"  not yet visible  {address}: "
+        + (
+            "Amazon's answer was lost and live could not be read"
+            if address in report.unconfirmed
+            else "accepted by Amazon, not visible live yet"
+        )
+        + "; the next apply (or `sync apply --recheck`) looks again"
         for address in report.not_visible
     ]
     lines += [f"  not sent  {address}: {why}" for address, why in report.skipped]
-    if report.stopped is not None:
+    if report.lost is not None:
+        lost = report.lost
+        lines.append(
+            f"Lost answers: {lost.lost} write(s) got no answer from Amazon; {lost.found_live} "
+            f"found live (not sent again), {lost.resent} sent again after live did not show "
+            f"them: at most {lost.resent} duplicate write(s)."
+        )
+    if report.gave_up is not None:
+        lines.append(
+            f"Stopped: {report.gave_up}. The run is finished; when Amazon answers again, run "
+            "`sync plan` and apply the new plan."
+        )
+    elif report.stopped is not None:
         lines.append(
             f"Stopped early: {report.stopped}. Run `sync plan` again and apply the new plan."
         )

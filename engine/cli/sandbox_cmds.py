@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,84 @@ def faults_group() -> None:
     """Switch faults on and off (they persist in the state directory until cleared)."""
 
 
+def _connection_fault_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of the faults that leave a client unsure whether its write happened
+    (dropped connections, lost answers, failed document transfers) and of partial
+    throttling; `_set_connection_faults` applies them."""
+    options = [
+        click.option(
+            "--drop-connections",
+            type=click.FloatRange(0, 1),
+            default=None,
+            metavar="P",
+            help="Drop the connection of a call with probability P.",
+        ),
+        click.option(
+            "--drop-when",
+            type=click.Choice(["before", "after", "either"]),
+            default="either",
+            show_default=True,
+            help="Drop before the call is handled, after (a write applied, its answer lost), "
+            "or either.",
+        ),
+        click.option(
+            "--lost-answers",
+            type=click.FloatRange(0, 1),
+            default=None,
+            metavar="P",
+            help="Handle a call, then answer 500 or 504 instead, with probability P.",
+        ),
+        click.option(
+            "--document-errors",
+            type=click.FloatRange(0, 1),
+            default=None,
+            metavar="P",
+            help="Document uploads and downloads fail (500 or dropped) with probability P.",
+        ),
+        click.option(
+            "--throttle-share",
+            type=click.FloatRange(0, 1),
+            default=None,
+            metavar="P",
+            help="Answer 429 QuotaExceeded to a share P of the calls (no storm).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _set_connection_faults(
+    store: Any,
+    operations: list[str] | None,
+    *,
+    drop_connections: float | None,
+    drop_when: str,
+    lost_answers: float | None,
+    document_errors: float | None,
+    throttle_share: float | None,
+) -> list[str]:
+    """Switch on the faults `_connection_fault_options` asked for; returns what was set."""
+    from engine.sandbox import faults
+
+    chosen = []
+    if drop_connections is not None:
+        faults.set_dropped_connections(
+            store, drop_connections, when=drop_when, operations=operations
+        )
+        chosen.append(f"dropped connections p={drop_connections} ({drop_when})")
+    if lost_answers is not None:
+        faults.set_lost_answers(store, lost_answers, operations=operations)
+        chosen.append(f"lost answers p={lost_answers}")
+    if document_errors is not None:
+        faults.set_document_errors(store, document_errors)
+        chosen.append(f"document errors p={document_errors}")
+    if throttle_share is not None:
+        faults.set_throttle_share(store, throttle_share, operations=operations)
+        chosen.append(f"throttle share p={throttle_share}")
+    return chosen
+
+
 @faults_group.command(name="set")
 @click.option(
     "--throttle",
@@ -336,6 +415,7 @@ def faults_group() -> None:
     help="Only these SP-API operations, e.g. getListingsItem (repeatable).",
 )
 @click.option("--seed", type=int, default=None, help="Seed for the fault RNG (reproducible).")
+@_connection_fault_options
 @click.pass_context
 def faults_set(
     ctx: click.Context,
@@ -361,6 +441,7 @@ def faults_set(
     write_hours: float,
     operations: tuple[str, ...],
     seed: int | None,
+    **connection: Any,
 ) -> int:
     """Turn faults on."""
     from engine.sandbox import faults
@@ -412,11 +493,13 @@ def faults_set(
         write_visibility=write_visibility,
         write_hours=write_hours,
     )
+    chosen += _set_connection_faults(box.store, ops, **connection)
     if not chosen:
         raise UserError(
             "nothing to set: give --throttle, --server-errors, --gateway, --slow, --feeds-fatal, "
             "--feed-message-errors, --token-errors, --tokens, --feeds-stuck, --feeds-cancelled, "
-            "--region-down, --bad-json, --bad-gzip, --writes or --seed"
+            "--region-down, --bad-json, --bad-gzip, --writes, --drop-connections, "
+            "--lost-answers, --document-errors, --throttle-share or --seed"
         )
     click.echo("faults on: " + ", ".join(chosen))
     return 0
@@ -468,7 +551,8 @@ def _set_edge_faults(box: Any, ops: list[str] | None, **chosen: Any) -> list[str
 def faults_clear(ctx: click.Context, name: str | None) -> int:
     """Turn one fault (throttle, server_error, gateway, slow, feed_fatal, feed_message_errors,
     token_endpoint, token_invalidated, feed_stuck, feed_cancelled, region_down, bad_json,
-    bad_gzip, write_visibility, seed) or all faults off."""
+    bad_gzip, write_visibility, dropped_connections, lost_answers, document_errors,
+    throttle_share, seed) or all faults off."""
     from engine.sandbox import faults
 
     box = _open(ctx)

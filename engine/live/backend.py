@@ -19,7 +19,7 @@ from engine.live.orders import Order
 from engine.plan.diff import ResourceChange
 from engine.plan.model import BackendIdentity
 
-WriteStatus = Literal["ACCEPTED", "INVALID", "FAILED"]
+WriteStatus = Literal["ACCEPTED", "INVALID", "FAILED", "UNKNOWN"]
 
 
 class SnapshotMissing(UserError):
@@ -77,7 +77,10 @@ class LiveState:
 class WriteResult:
     """The outcome of one write. ACCEPTED means Amazon queued it (processing is asynchronous:
     later issues show up on the listing); INVALID means it was refused with `issues`; FAILED
-    means no answer could be had (the error is the one issue)."""
+    means it was not made (nothing reached Amazon, or Amazon refused it before doing anything;
+    the error is the one issue), so it may be sent again; UNKNOWN means it went out and its
+    answer was lost (a 5xx, a timeout, a dropped connection, a feed whose report could not be
+    had): it may have been applied, so only live can say whether to send it again."""
 
     address: str
     status: WriteStatus

@@ -47,8 +47,13 @@ AWS_REGIONS = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
 DEFAULT_TIMEOUT = 30.0
 
 
-class SpApiError(Exception):
-    """A non-2xx answer (or a 2xx that is not JSON). `transient` errors are worth retrying."""
+class SpApiError(UserError):
+    """A non-2xx answer (or a 2xx that is not JSON). `transient` errors are worth retrying.
+
+    It is a UserError: whatever Amazon answers, a command that cannot go on says so in one
+    line (what Amazon answered, to which call, and what to do), never as a crash. Code that
+    handles a failed call (a write recorded as FAILED, a 404 read as "no such listing") sees
+    an SpApiError as before. The invoker names the `operation` and `marketplace` it was for."""
 
     def __init__(
         self,
@@ -60,6 +65,9 @@ class SpApiError(Exception):
         self.errors = errors
         self.request_id = headers.get("x-amzn-RequestId")
         self.rate_limit = headers.get("x-amzn-RateLimit-Limit")
+        self.retry_after = headers.get("Retry-After")
+        self.operation: str | None = None
+        self.marketplace: str | None = None
         first = errors[0] if errors else {}
         self.code = str(first.get("code", "Unknown"))
         super().__init__(f"HTTP {status} {self.code}: {first.get('message', '')}".rstrip(": "))
@@ -69,6 +77,15 @@ class SpApiError(Exception):
         # A 2xx is an error only when its body is not JSON: an answer garbled or cut short on
         # the way (amzn/selling-partner-api-models #4850), worth asking again.
         return self.status == 429 or self.status >= 500 or 200 <= self.status < 300
+
+    def lines(self) -> list[str]:
+        call = f" to {self.operation}" if self.operation else ""
+        where = f" for {self.marketplace}" if self.marketplace else ""
+        request = f" (request id {self.request_id})" if self.request_id else ""
+        return [
+            f"Amazon answered {_one_line(str(self))}{call}{where}{request}; run the command "
+            "again, and if Amazon answers the same, report it with the request id"
+        ]
 
 
 REFUSED = frozenset({400, 401, 403})
@@ -105,6 +122,9 @@ class SpApiRefused(SpApiError, UserError):
             f"Amazon refused the SP-API call for {marketplace}: {answer}{request}; "
             f"{refusal_advice(status, said, marketplace)}",
         )
+
+    def lines(self) -> list[str]:
+        return [str(self)]
 
 
 def refusal_advice(status: int, said: str, marketplace: str) -> str:

@@ -10,6 +10,12 @@ createFeed is not idempotent: a retry after an ambiguous failure could submit th
 changes twice. So after such a failure we list this marketplace's JSON_LISTINGS_FEED feeds
 created since just before the attempt; one there is ours (apply holds the lock, so nothing
 else of ours submits meanwhile) and is adopted instead of resubmitting.
+
+Document bytes travel to and from presigned URLs (S3 at Amazon), outside the SP-API quota and
+the invoker. A transfer that gets no answer, or a 5xx, is tried again (`TRANSFER_TRIES` in
+all, backing off through the timer): a download is a GET, and an upload PUTs the same bytes to
+the same URL, which is allowed until the feed is created. When the tries run out the transfer
+fails with a DocumentError saying which document and what came back.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 import httpx
 
 from engine.errors import UserError
+from engine.live.clients import SpApiError
 from engine.live.invoke import AmbiguousFailure, Invoker
 from engine.live.throttle import Timer
 
@@ -34,8 +41,18 @@ FAILED_STATES = (FATAL, CANCELLED)
 CLOCK_SKEW = timedelta(minutes=2)
 
 
-class DocumentError(Exception):
-    """A report or feed that ended FATAL/CANCELLED, or never finished."""
+TRANSFER_TRIES = 5
+TRANSFER_BACKOFF = 1.0  # seconds before the second try; doubled for each one after
+
+
+class DocumentError(UserError):
+    """A report or feed that ended FATAL/CANCELLED or never finished, or a document transfer
+    that kept failing. A UserError: the command stops with this one line, never a crash."""
+
+
+class FeedOutcomeUnknown(DocumentError):
+    """createFeed got no clear answer and the check for the feed failed too: the feed may
+    or may not exist, so what it holds must be looked for live before it is sent again."""
 
 
 class DocumentUnreadable(DocumentError, UserError):
@@ -100,9 +117,36 @@ def _poll(
     raise DocumentError(f"{name}: not done after {polling.give_up:.0f} s ({op.marketplace})")
 
 
-def download(http: httpx.Client, url: str, compression: str | None) -> bytes:
-    response = http.get(url)
-    response.raise_for_status()
+def _transfer(send: Callable[[], httpx.Response], timer: Timer, what: str) -> httpx.Response:
+    """`send` (one GET or PUT of a document URL), tried again after no answer or a 5xx."""
+    wait = TRANSFER_BACKOFF
+    for attempt in range(1, TRANSFER_TRIES + 1):
+        try:
+            response = send()
+        except httpx.TransportError as err:
+            failure = f"{type(err).__name__}: {' '.join(str(err).split()) or 'no details'}"
+        else:
+            if response.status_code < 500:
+                return response
+            failure = f"HTTP {response.status_code}"
+        if attempt < TRANSFER_TRIES:
+            timer.sleep(wait)
+            wait *= 2
+    raise DocumentError(
+        f"{what} failed {TRANSFER_TRIES} times (last: {failure}); Amazon's document store is "
+        "not answering: wait a few minutes, then run the command again"
+    )
+
+
+def download(
+    http: httpx.Client, url: str, compression: str | None, timer: Timer, what: str = "document"
+) -> bytes:
+    response = _transfer(lambda: http.get(url), timer, f"downloading the {what}")
+    if response.status_code >= 300:
+        raise DocumentError(
+            f"downloading the {what} was refused (HTTP {response.status_code}); run the "
+            "command again"
+        )
     data = response.content
     if compression != "GZIP":
         return data
@@ -113,6 +157,19 @@ def download(http: httpx.Client, url: str, compression: str | None) -> bytes:
             f"a document downloaded from Amazon is not valid GZIP ({err or 'truncated'}); "
             "nothing was changed: run the command again to download it again"
         ) from None
+
+
+def upload(http: httpx.Client, url: str, document: bytes, content_type: str, timer: Timer) -> None:
+    response = _transfer(
+        lambda: http.put(url, content=document, headers={"Content-Type": content_type}),
+        timer,
+        "uploading the feed document",
+    )
+    if response.status_code >= 300:
+        raise DocumentError(
+            f"uploading the feed document was refused (HTTP {response.status_code}); run the "
+            "command again"
+        )
 
 
 def fetch_report(
@@ -142,7 +199,9 @@ def fetch_report(
     if done["processingStatus"] == CANCELLED or not document_id:
         return b""
     document = op("getReportDocument", lambda c: c.get_report_document(document_id)).payload
-    return download(http, document["url"], document.get("compressionAlgorithm"))
+    return download(
+        http, document["url"], document.get("compressionAlgorithm"), timer, f"{report_type} report"
+    )
 
 
 def submit_feed(
@@ -152,12 +211,12 @@ def submit_feed(
     feed_type: str,
     marketplace_id: str,
     now: Callable[[], datetime],
+    timer: Timer,
     content_type: str = "application/json; charset=UTF-8",
 ) -> str:
     """Upload a feed document and create the feed; returns the feed id."""
     created = op("createFeedDocument", lambda c: c.create_feed_document(None, content_type)).payload
-    upload = http.put(created["url"], content=document, headers={"Content-Type": content_type})
-    upload.raise_for_status()
+    upload(http, created["url"], document, content_type, timer)
     document_id = created["feedDocumentId"]
     started = now() - CLOCK_SKEW
 
@@ -167,15 +226,21 @@ def submit_feed(
     for _attempt in range(2):
         try:
             return str(op("createFeed", create, idempotent=False).payload["feedId"])
-        except AmbiguousFailure:
-            found = op(
-                "getFeeds",
-                lambda c: c.get_feeds(
-                    feedTypes=[feed_type],
-                    marketplaceIds=[marketplace_id],
-                    createdSince=started.isoformat().replace("+00:00", "Z"),
-                ),
-            ).payload.get("feeds", [])
+        except AmbiguousFailure as err:
+            try:
+                found = op(
+                    "getFeeds",
+                    lambda c: c.get_feeds(
+                        feedTypes=[feed_type],
+                        marketplaceIds=[marketplace_id],
+                        createdSince=started.isoformat().replace("+00:00", "Z"),
+                    ),
+                ).payload.get("feeds", [])
+            except (SpApiError, httpx.TransportError) as lookup:
+                raise FeedOutcomeUnknown(
+                    f"createFeed got no clear answer ({err}) and the feeds could not be listed "
+                    f"to find it ({lookup}); the feed may exist ({op.marketplace})"
+                ) from lookup
             if found:
                 return str(found[0]["feedId"])
     raise DocumentError(f"createFeed failed twice without creating a feed ({op.marketplace})")
@@ -205,4 +270,10 @@ def feed_result(
     document = op(
         "getFeedDocument", lambda c: c._request(path, params={}, add_marketplace=False)
     ).payload
-    return status, download(http, document["url"], document.get("compressionAlgorithm"))
+    return status, download(
+        http,
+        document["url"],
+        document.get("compressionAlgorithm"),
+        timer,
+        f"processing report of feed {feed_id}",
+    )

@@ -30,7 +30,7 @@ from engine.live.clients import (
     SpApiError,
 )
 from engine.live.feed import FEED_TYPE, build_documents, feed_message, results_from_report
-from engine.live.invoke import Invoker
+from engine.live.invoke import AmbiguousFailure, Invoker
 from engine.live.orders import Order, OrderItem, iso, parse_order, parse_order_item
 from engine.live.patches import listing_patches, needs_offer, put_body, write_kind
 from engine.live.recording import CallRecorder, MemoryRecorder
@@ -55,6 +55,7 @@ DETAIL_BATCH = 20  # searchListingsItems takes at most 20 identifiers
 # published limits (`.venv/bin/python bench/feed_crossover.py`, sandbox feed timing).
 DEFAULT_BULK_THRESHOLD = 670
 HEALTH_REPORT = "GET_V2_SELLER_PERFORMANCE_REPORT"
+ANSWER_LOST = "AnswerLost"  # the issue code of an UNKNOWN write result
 
 
 def listing_from_item(marketplace: str, item: Mapping[str, Any]) -> LiveListing:
@@ -363,16 +364,24 @@ class SpApiBackend:
     def write(self, change: ResourceChange) -> WriteResult:
         """One change as one listings call (after a read of the live offer when prices
         change). Refusals come back INVALID with Amazon's issues; a call that could not be
-        completed comes back FAILED."""
+        made comes back FAILED (nothing reached Amazon, or Amazon refused it before doing
+        anything: a 429); a call whose answer was lost (a 5xx, a timeout, a connection
+        dropped after the request went out) comes back UNKNOWN: it is never sent again
+        blindly, since it may have been applied (the caller looks at live first)."""
         code, sku = change.marketplace, change.sku
         mid = market(code).marketplace_id
         op = self.operation(LISTINGS, code)
         kind = write_kind(change)
         try:
+            offers = self._current_offers(code, sku) if needs_offer(change) else None
+        except (SpApiError, httpx.TransportError) as err:
+            return _not_sent(change.address, err, "the live offer could not be read")
+        try:
             if kind == "delete":
                 response = op(
                     "deleteListingsItem",
                     lambda c: c.delete_listings_item(self.seller_id, sku, marketplaceIds=[mid]),
+                    idempotent=False,
                 )
             elif kind == "put":
                 body = put_body(change.after)  # type: ignore[arg-type]
@@ -381,9 +390,9 @@ class SpApiBackend:
                     lambda c: c.put_listings_item(
                         self.seller_id, sku, marketplaceIds=[mid], body=body
                     ),
+                    idempotent=False,
                 )
             else:
-                offers = self._current_offers(code, sku) if needs_offer(change) else None
                 patch = {
                     "productType": change.after.product_type,  # type: ignore[union-attr]
                     "patches": listing_patches(change, offers),
@@ -393,7 +402,10 @@ class SpApiBackend:
                     lambda c: c.patch_listings_item(
                         self.seller_id, sku, marketplaceIds=[mid], body=patch
                     ),
+                    idempotent=False,
                 )
+        except AmbiguousFailure as err:
+            return _answer_lost(change.address, str(err))
         except (SpApiError, httpx.TransportError) as err:
             return _failure(change.address, err)
         payload = response.payload
@@ -428,35 +440,89 @@ class SpApiBackend:
     ) -> tuple[str, str, bytes | None]:
         """Submit a feed and wait for it to end: (feed id, DONE or FATAL, processing report,
         None when a FATAL feed left none)."""
-        op = self.operation(FEEDS, marketplace)
-        mid = market(marketplace).marketplace_id
-        feed_id = documents.submit_feed(
-            op, self._http, document, feed_type, mid, self._now, content_type=content_type
-        )
-        status, report = documents.feed_result(op, self._http, feed_id, self._timer, self._polling)
+        feed_id = self._submit_feed(marketplace, document, feed_type, content_type)
+        status, report = self._feed_result(marketplace, feed_id)
         return feed_id, status, report
 
+    def _submit_feed(
+        self,
+        marketplace: str,
+        document: bytes,
+        feed_type: str,
+        content_type: str = "application/json; charset=UTF-8",
+    ) -> str:
+        return documents.submit_feed(
+            self.operation(FEEDS, marketplace),
+            self._http,
+            document,
+            feed_type,
+            market(marketplace).marketplace_id,
+            self._now,
+            self._timer,
+            content_type=content_type,
+        )
+
+    def _feed_result(self, marketplace: str, feed_id: str) -> tuple[str, bytes | None]:
+        return documents.feed_result(
+            self.operation(FEEDS, marketplace), self._http, feed_id, self._timer, self._polling
+        )
+
     def _write_feed(self, code: str, changes: Sequence[ResourceChange]) -> list[WriteResult]:
+        """The changes of one marketplace as JSON_LISTINGS_FEED documents. What became of
+        each change is the processing report's to say. Until a feed exists, a failure means
+        nothing was sent (FAILED); once it may exist, a failure (the feed never finished, its
+        report could not be fetched or read) leaves each change UNKNOWN, for live to decide:
+        never a blanket FAILED for writes that may well have gone through."""
         mkt = market(code)
         priced = [c.sku for c in changes if needs_offer(c)]
-        offers = {
-            str(item["sku"]): list((item.get("attributes") or {}).get(OFFER) or ())
-            for item in self._search_items(code, priced, "attributes")
-        }
+        results: list[WriteResult] = []
+        try:
+            offers = {
+                str(item["sku"]): list((item.get("attributes") or {}).get(OFFER) or ())
+                for item in self._search_items(code, priced, "attributes")
+            }
+        except (SpApiError, httpx.TransportError) as err:
+            why = "the live offers could not be read"
+            results = [_not_sent(c.address, err, why) for c in changes if needs_offer(c)]
+            changes = [c for c in changes if not needs_offer(c)]
+            offers = {}
         numbered = dict(enumerate(changes, start=1))
         messages = [
             feed_message(mid, change, offers.get(change.sku) if needs_offer(change) else None)
             for mid, change in numbered.items()
         ]
-        results = []
         for document in build_documents(self.seller_id, mkt.locale, messages):
             chunk = {mid: numbered[mid] for mid in document.message_ids}
             try:
-                feed_id, status, data = self.run_feed(code, document.data, FEED_TYPE)
+                feed_id = self._submit_feed(code, document.data, FEED_TYPE)
+            except documents.FeedOutcomeUnknown as err:
+                results.extend(_answer_lost(c.address, str(err)) for c in chunk.values())
+                continue
             except (SpApiError, httpx.TransportError, documents.DocumentError) as err:
                 results.extend(_failure(change.address, err) for change in chunk.values())
                 continue
-            report = jsonio.loads(data) if data is not None else {"issues": [_no_report(feed_id)]}
+            try:
+                status, data = self._feed_result(code, feed_id)
+                report = (
+                    jsonio.loads(data) if data is not None else {"issues": [_no_report(feed_id)]}
+                )
+                if not isinstance(report, dict):
+                    raise documents.DocumentError(f"the report of feed {feed_id} is not an object")
+            except (
+                SpApiError,
+                httpx.TransportError,
+                documents.DocumentError,
+                jsonio.JSONError,
+            ) as err:
+                results.extend(
+                    _answer_lost(
+                        change.address,
+                        f"feed {feed_id} was submitted, and what it did is unknown: {err}",
+                        submission_id=f"{feed_id}#{mid}",
+                    )
+                    for mid, change in chunk.items()
+                )
+                continue
             results.extend(
                 results_from_report(report, chunk, feed_id, fatal=status == documents.FATAL)
             )
@@ -469,6 +535,24 @@ def _no_report(feed_id: str) -> dict[str, str]:
         "severity": "ERROR",
         "message": f"feed {feed_id} ended FATAL without a processing report",
     }
+
+
+def _answer_lost(address: str, why: str, submission_id: str | None = None) -> WriteResult:
+    """A write that went out and whose outcome is unknown: live decides (UNKNOWN)."""
+    return WriteResult(
+        address,
+        "UNKNOWN",
+        submission_id=submission_id,
+        issues=({"code": ANSWER_LOST, "message": why},),
+    )
+
+
+def _not_sent(address: str, err: Exception, why: str) -> WriteResult:
+    """A write never sent because the read it needs first kept failing (FAILED)."""
+    detail = " ".join(str(err).split()) or type(err).__name__
+    return WriteResult(
+        address, "FAILED", issues=({"code": "NotSent", "message": f"{why}: {detail}"},)
+    )
 
 
 def _failure(address: str, err: Exception) -> WriteResult:

@@ -37,7 +37,7 @@ from engine.sandbox.account import (
     csv_values,
     invalid_input,
 )
-from engine.sandbox.faults import FaultInjector
+from engine.sandbox.faults import FaultInjector, drop_connection
 from engine.sandbox.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -200,9 +200,21 @@ class SandboxApp:
                 raise ApiError(outcome.status, code, message)
             if outcome.kind == "throttle" or not self.limiter.acquire(operation):
                 raise _quota_exceeded()
+            if outcome.kind == "drop":
+                drop_connection(request.environ)
             status, body = self._handlers[operation](request, **values)
         except ApiError as err:
             return self._json(err.status, err.body(), request_id, limit, mimetype)
+        lost = self.faults.after(operation)
+        if lost.kind == "drop":
+            drop_connection(request.environ)
+        if lost.kind == "lost_answer" and lost.status is not None:
+            if lost.status in _GATEWAY_PAGES:
+                return self._gateway(lost.status, request_id, limit)
+            code, message = _SERVER_ERRORS[lost.status]
+            return self._json(
+                lost.status, ApiError(lost.status, code, message).body(), request_id, limit
+            )
         response = self._json(status, body, request_id, limit, mimetype)
         broken = faults.mangle_json(self.faults, operation, response.get_data(as_text=True))
         if broken is not None:  # the call took effect; only its answer is spoilt

@@ -22,7 +22,8 @@ from engine.sandbox import jsonio, listing_reports, listings_feed
 from engine.sandbox.account import Account, ApiError
 from engine.sandbox.acknowledgement import process_order_acknowledgement
 from engine.sandbox.documents import GZIP_THRESHOLD, URL_PATH, Documents, Grant
-from engine.sandbox.faults import FaultInjector
+from engine.sandbox.faults import FaultInjector, drop_connection
+from engine.sandbox.faults import Outcome as FaultOutcome
 from engine.sandbox.feeds import FeedContext, Feeds, register_processor
 from engine.sandbox.inventory import inventory_summaries
 from engine.sandbox.jobs import PROCESSING_TIME, QUEUE_TIME, Outcome
@@ -156,12 +157,15 @@ class BulkApi:
     def document_response(self, request: Request, token: str) -> Response:
         """PUT uploads a feed document, GET downloads a document (bytes as stored, gzipped
         ones included, with the content type they were created with)."""
+        fault = self.faults.document_fault(request.method)
         try:
             if request.method == "PUT":
                 if (request.content_length or 0) > MAX_UPLOAD_BYTES:
                     raise ApiError(413, "EntityTooLarge", "The document is larger than 10 MB.")
                 self.documents.upload(token, request.get_data(cache=False), self._wall())
+                _fail_transfer(request, fault)  # after the bytes were stored: answer lost
                 return Response(status=200)
+            _fail_transfer(request, fault)
             document = self.documents.download(token, self._wall())
         except ApiError as err:
             return Response(
@@ -171,3 +175,12 @@ class BulkApi:
         if document.compression == "GZIP":
             content = fault_settings.mangle_gzip(self.faults, content) or content
         return Response(content, status=200, content_type=document.content_type)
+
+
+def _fail_transfer(request: Request, fault: FaultOutcome) -> None:
+    """Make a document transfer fail as the document_errors fault decided, if it did: a
+    dropped connection, or a 500 as S3 answers it."""
+    if fault.kind == "drop":
+        drop_connection(request.environ)
+    if fault.kind == "document_error":
+        raise ApiError(500, "InternalError", "We encountered an internal error. Please try again.")

@@ -12,6 +12,18 @@ changes the behaviour of a sandbox serving from another. Each is optional:
 - feed_message_errors: each feed message fails with an ERROR issue with a probability
                 (the feed still ends DONE and its other messages apply).
 
+Connections and answers (what makes a client unsure whether its write happened):
+
+- dropped_connections: the connection is dropped with a probability, `before` the call is
+                handled (nothing done), `after` it (done, answer lost) or `either`;
+- lost_answers: the call is handled (a write is applied) and its answer is replaced by a 500
+                InternalFailure or a 504 gateway page, as when a load balancer gives up on a
+                backend that finished anyway;
+- document_errors: transfers to and from the document URLs (the presigned S3 stand-ins) fail
+                with a probability: a 500 or a dropped connection; an upload fails after its
+                bytes were stored, a download before anything is sent;
+- throttle_share: a share of the (matching) calls answer 429 QuotaExceeded, with no storm.
+
 Probabilities draw from an RNG seeded by `seed` (default 0) and re-seeded whenever the fault
 settings change, so a run is reproducible. `out_of_band_price` / `out_of_band_quantity` change
 a listing at once, as a person in Seller Central would.
@@ -19,7 +31,9 @@ a listing at once, as a person in Seller Central would.
 
 from __future__ import annotations
 
+import contextlib
 import random
+import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -42,7 +56,14 @@ FAULT_NAMES = (
     "feed_fatal",
     "feed_message_errors",
     "seed",
+    "dropped_connections",
+    "lost_answers",
+    "document_errors",
+    "throttle_share",
 )
+DROP_WHEN = ("before", "after", "either")
+LOST_ANSWER_STATUSES = (500, 504)
+DOCUMENT_METHODS = ("GET", "PUT")
 
 
 class FaultError(ValueError):
@@ -147,6 +168,68 @@ def set_feed_message_errors(store: Store, probability: float | str) -> None:
         tx.set_fault("feed_message_errors", {"probability": _probability(probability)})
 
 
+def set_dropped_connections(
+    store: Store,
+    probability: float | str,
+    *,
+    when: str = "either",
+    operations: Iterable[str] | None = None,
+) -> None:
+    """Drop the connection of a (matching) call with a probability: `before` handling it,
+    `after` (a write is applied, its answer never arrives) or `either` (a coin decides)."""
+    if when not in DROP_WHEN:
+        raise FaultError(f"when must be one of {', '.join(DROP_WHEN)}, got {when!r}")
+    config = {
+        "probability": _probability(probability),
+        "when": when,
+        "operations": _operations(operations),
+    }
+    with store.write() as tx:
+        tx.set_fault("dropped_connections", config)
+
+
+def set_lost_answers(
+    store: Store,
+    probability: float | str,
+    *,
+    statuses: Iterable[int] = LOST_ANSWER_STATUSES,
+    operations: Iterable[str] | None = None,
+) -> None:
+    """Handle a (matching) call, then answer a 500 or a 504 gateway page instead of its
+    real answer, with a probability."""
+    chosen = sorted(set(statuses))
+    if not chosen or not set(chosen) <= set(LOST_ANSWER_STATUSES):
+        raise FaultError(f"lost-answer statuses must be 500 and/or 504, got {chosen}")
+    config = {
+        "probability": _probability(probability),
+        "statuses": chosen,
+        "operations": _operations(operations),
+    }
+    with store.write() as tx:
+        tx.set_fault("lost_answers", config)
+
+
+def set_document_errors(
+    store: Store, probability: float | str, *, methods: Iterable[str] = DOCUMENT_METHODS
+) -> None:
+    """Document uploads (PUT) and/or downloads (GET) fail with a probability."""
+    chosen = sorted({m.upper() for m in methods})
+    if not chosen or not set(chosen) <= set(DOCUMENT_METHODS):
+        raise FaultError(f"document methods must be GET and/or PUT, got {chosen}")
+    config = {"probability": _probability(probability), "methods": chosen}
+    with store.write() as tx:
+        tx.set_fault("document_errors", config)
+
+
+def set_throttle_share(
+    store: Store, probability: float | str, *, operations: Iterable[str] | None = None
+) -> None:
+    """Answer 429 QuotaExceeded to a share of the (matching) calls."""
+    config = {"probability": _probability(probability), "operations": _operations(operations)}
+    with store.write() as tx:
+        tx.set_fault("throttle_share", config)
+
+
 def set_seed(store: Store, seed: int) -> None:
     with store.write() as tx:
         tx.set_fault("seed", {"seed": int(seed)})
@@ -224,6 +307,15 @@ class FaultInjector:
                 until = listings.parse_when(throttle.get("until"))
                 if until is None or self._clock.now() < until:
                     return Outcome(delay, 429, "throttle")
+            share = faults.get("throttle_share")
+            if (
+                share
+                and _applies(share, operation)
+                and self._rng.random() < float(share["probability"])
+            ):
+                return Outcome(delay, 429, "throttle")
+            if self._drops(faults, operation, "before"):
+                return Outcome(delay, None, "drop")
             gateway = faults.get("gateway")
             if (
                 gateway
@@ -240,6 +332,49 @@ class FaultInjector:
                 return Outcome(delay, int(errors["status"]), "server_error")
         return Outcome(delay) if delay else NO_FAULT
 
+    def _drops(self, faults: dict[str, dict[str, Any]], operation: str, moment: str) -> bool:
+        """Whether the connection of this call drops at `moment` (caller holds the lock)."""
+        config = faults.get("dropped_connections")
+        if not config or not _applies(config, operation):
+            return False
+        if self._rng.random() >= float(config["probability"]):
+            return False
+        when = config["when"]
+        return when == moment or (
+            when == "either" and self._rng.choice(("before", "after")) == moment
+        )
+
+    def after(self, operation: str) -> Outcome:
+        """What becomes of the answer to a call just handled: NO_FAULT, or lost: kind
+        `drop` (the connection drops) or `lost_answer` with the status sent instead."""
+        faults = self._refresh()
+        if not faults:
+            return NO_FAULT
+        with self._lock:
+            if self._drops(faults, operation, "after"):
+                return Outcome(kind="drop")
+            lost = faults.get("lost_answers")
+            if (
+                lost
+                and _applies(lost, operation)
+                and self._rng.random() < float(lost["probability"])
+            ):
+                return Outcome(status=int(self._rng.choice(lost["statuses"])), kind="lost_answer")
+        return NO_FAULT
+
+    def document_fault(self, method: str) -> Outcome:
+        """Whether a document transfer (`GET` or `PUT`) fails: NO_FAULT, or kind `drop` or
+        `document_error` (status 500)."""
+        config = self._refresh().get("document_errors")
+        if not config or method.upper() not in config["methods"]:
+            return NO_FAULT
+        with self._lock:
+            if self._rng.random() >= float(config["probability"]):
+                return NO_FAULT
+            if self._rng.random() < 0.5:
+                return Outcome(kind="drop")
+            return Outcome(status=500, kind="document_error")
+
     def feed_fatal(self) -> bool:
         """Whether a feed finishing now must end FATAL."""
         return "feed_fatal" in self._refresh()
@@ -251,6 +386,17 @@ class FaultInjector:
             return False
         with self._lock:
             return self._rng.random() < float(config["probability"])
+
+
+def drop_connection(environ: dict[str, Any]) -> None:
+    """Drop the client's connection without an answer (the dropped_connections and
+    document_errors faults): shut the socket werkzeug serves the request on down, and leave
+    through werkzeug's handling of a dropped connection, so nothing more is written to it."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already gone
+            sock.shutdown(socket.SHUT_RDWR)
+    raise ConnectionResetError("the sandbox dropped the connection (a fault)")
 
 
 # -- out-of-band edits ------------------------------------------------------------------------

@@ -5,13 +5,20 @@ An apply run holds one entry per resource change. Entries move forward only:
     pending ──▶ sent ──▶ accepted ──▶ verified
        │          │         │  └─────▶ not_visible ──▶ verified
        └──────────┴─────────┴──▶ failed (also from not_visible)
-                  └──▶ unknown (its run abandoned, and live does not show the change)
+                  ├──▶ unknown (its run abandoned, and live does not show the change)
+                  └──▶ not_visible (its answer lost, and live could not be read)
 
 Two extra steps exist for resuming a killed apply. An entry left `sent` has an unknown
 outcome (the process may have died before or after Amazon answered), so the executor reads
 live first: if the change is there the entry goes `sent -> verified`; if it is not, it goes
 back `sent -> pending` and is sent again. That is how a resumed apply converges without
 writing anything twice. Nothing ever leaves `verified`, `failed` or `unknown`.
+
+A write whose answer was lost (a 5xx, a timeout, a dropped connection: it may or may not have
+been applied) stays `sent`, with the note `answer lost: ...` (`note_lost_answer`), until live
+decides: `verified` when it shows, back to `pending` and sent again only once live was watched
+for the whole verification wait without showing it. When live cannot be read either, it goes
+`sent -> not_visible`, which the re-check follows up like any write not yet visible.
 
 A run is finished (`succeeded` or `failed`) once nothing is left to send, or `abandoned`
 when a person gave it up (`sync apply --abandon`, its plan file lost) or, for an emergency
@@ -51,11 +58,12 @@ RunStatus = Literal["running", "succeeded", "failed", "abandoned"]
 RunKind = Literal["apply", "emergency", "incident"]
 
 NOT_SENT = "not sent: "  # error prefix of failed entries that were never written
+ANSWER_LOST = "answer lost: "  # error prefix of entries whose write got no answer
 
 # state -> the states it may move to
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"sent", "failed"}),
-    "sent": frozenset({"accepted", "failed", "verified", "pending", "unknown"}),
+    "sent": frozenset({"accepted", "failed", "verified", "pending", "unknown", "not_visible"}),
     "accepted": frozenset({"verified", "not_visible", "failed"}),
     "not_visible": frozenset({"verified", "failed"}),
     "failed": frozenset(),
@@ -217,6 +225,21 @@ def transition(
             f"it cannot become {to}"
         )
     return entry
+
+
+def note_lost_answer(conn: sa.Connection, run_id: str, seq: int, why: str, now: datetime) -> Entry:
+    """Record on a `sent` entry that its write got no answer (`why`); it stays `sent`, its
+    outcome unknown until live is read."""
+    key = (journal_entries.c.run_id == run_id, journal_entries.c.seq == seq)
+    updated = conn.execute(
+        journal_entries.update()
+        .where(*key, journal_entries.c.state == "sent")
+        .values(error=ANSWER_LOST + why, updated_at=now)
+    )
+    row = conn.execute(sa.select(journal_entries).where(*key)).one_or_none()
+    if row is None or updated.rowcount != 1:
+        raise InvalidTransition(f"journal entry {seq} of run {run_id} is not sent")
+    return _entry(row)
 
 
 def finish_run(conn: sa.Connection, run_id: str, now: datetime) -> Run:

@@ -6,10 +6,13 @@ them, and an executor wired to all of it."""
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,3 +166,32 @@ def make_executor(
         )
 
     return build
+
+
+class AppliedWrites:
+    """Server side: the listing writes the sandbox accepted (and so applies), per SKU, sent
+    per item or in a feed alike. A write the client sent twice shows here twice."""
+
+    def __init__(self, account: object) -> None:
+        self.by_sku: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        for name in ("put_item", "patch_item", "delete_item"):
+            setattr(account, name, self._counting(getattr(account, name)))
+
+    def _counting(self, write: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        def counted(seller_id: str, sku: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            answer = write(seller_id, sku, *args, **kwargs)
+            if answer.get("status") == "ACCEPTED":
+                with self._lock:
+                    self.by_sku[sku] += 1
+            return answer
+
+        return counted
+
+    def duplicates(self) -> int:
+        return sum(n - 1 for n in self.by_sku.values() if n > 1)
+
+
+@pytest.fixture
+def applied_writes(sandbox: Sandbox) -> AppliedWrites:  # noqa: F811
+    return AppliedWrites(sandbox.account)

@@ -15,6 +15,7 @@ from engine.cli import main as cli_main
 from engine.cli.main import main
 from engine.cli.session import live_session
 from engine.config import load_config
+from engine.live import documents
 from engine.plan.build import build_plan
 from engine.plan.markdown import MARKER
 from engine.plan.model import Plan
@@ -339,3 +340,51 @@ def test_login_with_amazon_down_is_a_user_error_that_says_to_try_again(
     assert line.endswith(
         "run the command again in a few minutes (an apply resumes from its journal)"
     )
+
+
+# ---- Amazon failing a call until the retries run out: one line too -------------------------
+
+
+def with_faults(config, *switch_on) -> None:
+    """Switch faults on in the config's sandbox (they persist in its state directory)."""
+    box = Sandbox.open(config.state_dir)
+    try:
+        for switch in switch_on:
+            switch(box.store)
+    finally:
+        box.store.close()
+
+
+def test_a_steady_429_ends_the_plan_with_one_line_not_a_crash(seeded_config, capsys, crash_logs):
+    config = seeded_config()
+    with_faults(
+        config, lambda store: faults.set_throttle_storm(store, operations=["searchListingsItems"])
+    )
+    line = refused(config, capsys, crash_logs)
+    assert line.startswith(
+        "Error: Amazon kept answering searchListingsItems for US with HTTP 429 QuotaExceeded "
+        "(You exceeded your quota for the requested resource.) (6 tries over "
+    )
+    assert line.endswith(
+        "the quota recovers by itself: wait a few minutes, then run the command again"
+    )
+
+
+def test_dropped_report_downloads_are_retried(seeded_config, capsys, crash_logs, monkeypatch):
+    """Half the document downloads fail (a 500 or a dropped connection). Tried once each,
+    the plan stops with one line; with the retries it is the same as without faults."""
+    config = seeded_config()
+    assert sync(config, "plan", *AT) == 0
+    clean = capsys.readouterr().out
+    with_faults(
+        config,
+        lambda store: faults.set_seed(store, 3),
+        lambda store: faults.set_document_errors(store, 0.5, methods=["GET"]),
+    )
+    with monkeypatch.context() as once:
+        once.setattr(documents, "TRANSFER_TRIES", 1)
+        line = refused(config, capsys, crash_logs)
+    assert line.startswith("Error: downloading the GET_MERCHANT_LISTINGS_ALL_DATA report failed")
+    assert sync(config, "plan", *AT) == 0
+    assert capsys.readouterr().out == clean
+    assert list(crash_logs.iterdir()) == []

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from engine.errors import UserError
 from engine.live.clients import SpApiError
-from engine.live.invoke import AmbiguousFailure, Invoker
+from engine.live.invoke import AmbiguousFailure, Invoker, SpApiUnavailable, SpApiUnreachable
 from engine.live.recording import MemoryRecorder
 from engine.live.throttle import TokenBuckets
 from engine.sandbox import faults
@@ -120,3 +121,74 @@ def test_client_errors_are_not_retried():
         _invoker(timer, recorder).call("getListingsItem", "DE", "EU", _failing(bad))
     assert [(c.status, c.request_id) for c in recorder.calls] == [(400, "r1")]
     assert timer.slept == []
+
+
+# -- when the tries run out, and what Amazon's headers ask for -----------------------------------
+
+
+def test_a_steady_429_ends_in_one_line_saying_what_amazon_answered(make_backend, sandbox):
+    backend = make_backend(attempts=4)
+    faults.set_throttle_storm(sandbox.store, operations=["getListingsItem"])
+    with pytest.raises(SpApiUnavailable) as err:
+        backend.read_listing("DE", "HP-002")
+    assert isinstance(err.value, UserError) and err.value.status == 429  # no crash, exit 1
+    (line,) = err.value.lines()
+    assert line.startswith(
+        "Amazon kept answering getListingsItem for DE with HTTP 429 QuotaExceeded"
+    )
+    assert "4 tries over" in line and "last request id" in line
+    assert "wait a few minutes, then run the command again" in line
+    assert [c.status for c in calls_of(backend)] == [429] * 4
+
+
+def test_no_answer_at_all_ends_in_one_line_too(make_backend, sandbox):
+    backend = make_backend(attempts=3, timeout=0.1)
+    faults.set_slow(sandbox.store, 0.3, operations=["getListingsItem"])
+    with pytest.raises(SpApiUnreachable) as err:
+        backend.read_listing("DE", "HP-002")
+    assert isinstance(err.value, UserError) and isinstance(err.value, httpx.TransportError)
+    (line,) = err.value.lines()
+    assert line.startswith("no answer from Amazon to getListingsItem for DE (ReadTimeout")
+    assert "3 tries" in line and "check the network" in line
+
+
+def test_any_other_sp_api_error_is_one_line_not_a_crash():
+    timer, recorder = FakeTimer(), MemoryRecorder()
+    gone = SpApiError(409, [{"code": "Conflict", "message": "busy"}], {"x-amzn-RequestId": "r9"})
+    with pytest.raises(SpApiError) as err:
+        _invoker(timer, recorder).call("getFeed", "DE", "EU", _failing(gone))
+    assert isinstance(err.value, UserError)
+    assert err.value.lines() == [
+        "Amazon answered HTTP 409 Conflict: busy to getFeed for DE (request id r9); run the "
+        "command again, and if Amazon answers the same, report it with the request id"
+    ]
+
+
+@pytest.mark.parametrize(
+    "retry_after", ["7", (NOW + timedelta(seconds=7)).strftime("%a, %d %b %Y %H:%M:%S GMT")]
+)
+def test_retry_after_is_waited_out(retry_after):
+    timer, recorder = FakeTimer(), MemoryRecorder()
+    busy = SpApiError(503, [{"code": "ServiceUnavailable"}], {"Retry-After": retry_after})
+    assert _invoker(timer, recorder).call("getFeed", "DE", "EU", _failing(busy)) == "done"
+    assert timer.slept == [pytest.approx(7.0)]  # the jitter alone would wait at most 1 s
+
+
+def test_a_429_takes_the_rate_amazon_states():
+    timer, recorder = FakeTimer(), MemoryRecorder()
+    invoker = _invoker(timer, recorder)
+    throttled = SpApiError(429, [{"code": "QuotaExceeded"}], {"x-amzn-RateLimit-Limit": "0.5"})
+    assert invoker.call("getListingsItem", "DE", "EU", _failing(throttled)) == "done"
+    assert invoker.buckets.rate("EU", "getListingsItem") == 0.5
+    # The emptied bucket refills at Amazon's rate: the retry waited at least one token (2 s).
+    assert timer.now >= 2.0
+
+
+def test_a_non_idempotent_call_refused_by_a_steady_429_is_not_ambiguous():
+    timer, recorder = FakeTimer(), MemoryRecorder()
+    throttled = SpApiError(429, [{"code": "QuotaExceeded"}], {})
+    with pytest.raises(SpApiUnavailable):
+        _invoker(timer, recorder).call(
+            "patchListingsItem", "DE", "EU", _failing(*[throttled] * 6), idempotent=False
+        )
+    assert len(recorder.calls) == 6  # every 429 was retried: Amazon did nothing

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from engine.desired.resource import SalePrice
 from engine.live.attributes import OFFER
+from engine.live.spapi import ANSWER_LOST
 from engine.plan.diff import diff
-from engine.sandbox import jsonio
+from engine.sandbox import faults, jsonio
 from engine.sandbox.account import PROCESSING_DELAY
 from tests.live.conftest import calls_of
 from tests.sandbox.conftest import DE, SELLER, make_resource
@@ -155,3 +156,77 @@ def test_write_bulk_below_the_threshold_goes_per_item(make_backend, sandbox, cou
     assert [r.address for r in results] == [c.address for c in changes]
     assert {r.status for r in results} == {"ACCEPTED"}
     assert [c.operation for c in calls_of(backend)].count("patchListingsItem") == count
+
+
+# -- writes whose answer is lost are never repeated blindly -------------------------------------
+
+
+def quantity_change(backend, sku: str, quantity: int):
+    live = backend.read_listing("DE", sku).resource
+    want = replace(live, quantity=quantity)
+    return diff({want.address: want}, {live.address: live}).changes[0]
+
+
+def patches_sent(backend) -> int:
+    return [c.operation for c in calls_of(backend)].count("patchListingsItem")
+
+
+@pytest.mark.parametrize(
+    ("fault", "landed"),
+    [
+        (lambda store: faults.set_lost_answers(store, 1, operations=["patchListingsItem"]), True),
+        (
+            lambda store: faults.set_dropped_connections(
+                store, 1, when="after", operations=["patchListingsItem"]
+            ),
+            True,
+        ),
+        (
+            lambda store: faults.set_dropped_connections(
+                store, 1, when="before", operations=["patchListingsItem"]
+            ),
+            False,
+        ),
+    ],
+    ids=["lost answer", "dropped after", "dropped before"],
+)
+def test_a_write_whose_answer_is_lost_is_unknown_and_sent_once(backend, sandbox, fault, landed):
+    change = quantity_change(backend, "HP-005", 77)
+    before = change.before.quantity
+    fault(sandbox.store)
+    result = write_and_process(backend, sandbox, change)
+    assert result.status == "UNKNOWN"
+    assert result.issues[0]["code"] == ANSWER_LOST
+    assert "patchListingsItem (DE)" in result.issues[0]["message"]
+    assert patches_sent(backend) == 1  # not retried: it may have been applied
+    faults.clear(sandbox.store)
+    assert backend.read_listing("DE", "HP-005").resource.quantity == (77 if landed else before)
+
+
+def test_a_throttled_write_is_retried_since_amazon_did_nothing(make_backend, sandbox):
+    backend = make_backend()
+    change = quantity_change(backend, "HP-005", 77)
+    faults.set_throttle_storm(
+        sandbox.store,
+        until=sandbox.clock.now() + timedelta(seconds=3),
+        operations=["patchListingsItem"],
+    )
+    assert write_and_process(backend, sandbox, change).status == "ACCEPTED"
+    assert patches_sent(backend) > 1
+    assert backend.read_listing("DE", "HP-005").resource.quantity == 77
+
+
+def test_a_write_whose_offer_cannot_be_read_is_not_sent(make_backend, sandbox):
+    backend = make_backend(attempts=2)
+    live = backend.read_listing("DE", "HP-003").resource
+    want = replace(live, our_price=Decimal("64.99"))
+    change = diff({want.address: want}, {live.address: live}).changes[0]
+    faults.set_throttle_storm(sandbox.store, operations=["getListingsItem"])
+    result = backend.write(change)
+    assert result.status == "FAILED" and patches_sent(backend) == 0
+    (issue,) = result.issues
+    assert issue["code"] == "NotSent"
+    assert issue["message"].startswith(
+        "the live offer could not be read: Amazon kept answering getListingsItem for DE with "
+        "HTTP 429 QuotaExceeded"
+    )

@@ -16,6 +16,7 @@ import pytest
 
 from engine.desired.resource import Resource
 from engine.live.backend import SnapshotMissing
+from engine.live.documents import TRANSFER_BACKOFF
 from engine.live.spapi import SpApiBackend
 from engine.plan.diff import ResourceChange, diff, field_values
 from engine.sandbox import faults
@@ -241,3 +242,58 @@ def test_a_feed_that_cannot_be_created_fails_its_changes(make_backend, sandbox):
     assert result.status == "FAILED"
     assert result.issues[0]["code"] == "ServiceUnavailable"
     assert [c.operation for c in calls_of(backend)][-2:] == ["createFeedDocument"] * 2
+
+
+def test_failing_document_transfers_are_retried(make_backend, sandbox, timer):
+    backend = make_backend(bulk_threshold=1)
+    live = backend.read_listing("DE", "HP-005").resource
+    faults.set_seed(sandbox.store, 1)
+    faults.set_document_errors(sandbox.store, 0.5)  # uploads and downloads, 500 or dropped
+
+    (result,) = backend.write_bulk([change_of(replace(live, quantity=77), live)])
+
+    assert result.status == "ACCEPTED" and result.submission_id
+    assert TRANSFER_BACKOFF in timer.slept  # a transfer failed and was tried again
+    sandbox.advance(PROCESSING_DELAY)
+    assert backend.read_listing("DE", "HP-005").resource.quantity == 77
+
+
+def test_a_feed_whose_report_cannot_be_had_leaves_its_changes_unknown(make_backend, sandbox):
+    """The feed went through; only its processing report is out of reach. Every change is
+    UNKNOWN (live decides), not FAILED: a blanket failure here was a false one."""
+    backend = make_backend(bulk_threshold=1)
+    live = {sku: backend.read_listing("DE", sku).resource for sku in ("HP-005", "HP-006")}
+    changes = [change_of(replace(r, quantity=70 + i), r) for i, r in enumerate(live.values())]
+    faults.set_document_errors(sandbox.store, 1, methods=["GET"])
+
+    results = backend.write_bulk(changes)
+
+    assert [r.status for r in results] == ["UNKNOWN", "UNKNOWN"]
+    feed = results[0].submission_id.split("#")[0]
+    assert [r.submission_id for r in results] == [f"{feed}#1", f"{feed}#2"]
+    message = results[0].issues[0]["message"]
+    assert message.startswith(f"feed {feed} was submitted, and what it did is unknown: ")
+    assert f"downloading the processing report of feed {feed} failed 5 times" in message
+    faults.clear(sandbox.store)
+    sandbox.advance(PROCESSING_DELAY)
+    assert [backend.read_listing("DE", s).resource.quantity for s in live] == [70, 71]
+
+
+def test_a_feed_whose_offers_cannot_be_read_sends_the_rest(make_backend, sandbox):
+    backend = make_backend(bulk_threshold=1, attempts=2)
+    priced_live = backend.read_listing("DE", "HP-003").resource
+    stock_live = backend.read_listing("DE", "HP-005").resource
+    changes = [
+        change_of(replace(priced_live, our_price=Decimal("64.99")), priced_live),
+        change_of(replace(stock_live, quantity=77), stock_live),
+    ]
+    faults.set_throttle_storm(sandbox.store, operations=["searchListingsItems"])
+
+    priced, stock = backend.write_bulk(changes)
+
+    assert priced.status == "FAILED" and priced.issues[0]["code"] == "NotSent"
+    assert (
+        "the live offers could not be read: Amazon kept answering searchListingsItems"
+        in (priced.issues[0]["message"])
+    )
+    assert stock.status == "ACCEPTED" and stock.submission_id.endswith("#1")

@@ -121,6 +121,37 @@ def test_feed_faults_set_and_clear(config_dir):
     assert bad.exit_code == 2 and "1.5" in bad.output
 
 
+def test_connection_faults_set_and_clear(config_dir):
+    result = invoke(
+        config_dir,
+        "faults",
+        "set",
+        "--drop-connections",
+        "0.1",
+        "--drop-when",
+        "after",
+        "--lost-answers",
+        "0.05",
+        "--document-errors",
+        "0.2",
+        "--throttle-share",
+        "0.3",
+        "--operation",
+        "patchListingsItem",
+    )
+    assert result.exit_code == 0, result.output
+    assert "dropped connections p=0.1 (after)" in result.output
+    listed = invoke(config_dir, "faults", "list").output
+    for name in ("dropped_connections", "lost_answers", "document_errors", "throttle_share"):
+        assert f"{name}:" in listed
+    assert '"when": "after"' in listed and "patchListingsItem" in listed
+    assert invoke(config_dir, "faults", "clear", "lost_answers").exit_code == 0
+    listed = invoke(config_dir, "faults", "list").output
+    assert "lost_answers" not in listed and "dropped_connections" in listed
+    bad = invoke(config_dir, "faults", "set", "--drop-connections", "0.1", "--drop-when", "later")
+    assert bad.exit_code == 2 and "later" in bad.output
+
+
 def test_reset_reseeds_from_the_config(config_dir):
     assert (
         invoke(config_dir, "drift", "-m", "DE", "--sku", "HP-100", "--price", "3.00").exit_code == 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 from sp_api.base.exceptions import (
     SellingApiRequestThrottledException,
@@ -18,6 +20,7 @@ from engine.sandbox.store import Store
 from tests.sandbox.conftest import (
     APPLIED,
     DE,
+    JOB_DONE,
     SELLER,
     finished_feed,
     listings_feed,
@@ -185,3 +188,94 @@ def test_feed_message_errors_with_a_probability(sandbox, feeds_client):
     assert 3 <= len(failed) <= 17 and first["summary"]["messagesAccepted"] == 20 - len(failed)
     with pytest.raises(faults.FaultError):
         faults.set_feed_message_errors(sandbox.store, 2)
+
+
+# -- connections and answers: what leaves a client unsure whether its write happened ----------
+
+LISTING = f"/listings/2021-08-01/items/{SELLER}/HP-002"
+
+
+def _quantity(raw) -> int:
+    item = raw.get(
+        LISTING, params={"marketplaceIds": DE, "includedData": "fulfillmentAvailability"}
+    )
+    return item.json()["fulfillmentAvailability"][0]["quantity"]
+
+
+def _patch_quantity(raw, quantity: int) -> httpx.Response:
+    body = {
+        "productType": "HEADPHONES",
+        "patches": quantity_patch("HP-002", quantity)["patches"],
+    }
+    return raw.patch(LISTING, params={"marketplaceIds": DE}, json=body)
+
+
+@pytest.mark.parametrize(("when", "applied"), [("before", False), ("after", True)])
+def test_a_dropped_connection_before_or_after_the_write(sandbox, raw, when, applied):
+    before = _quantity(raw)
+    faults.set_dropped_connections(sandbox.store, 1, when=when, operations=["patchListingsItem"])
+    with pytest.raises(httpx.TransportError) as err:
+        _patch_quantity(raw, before + 5)
+    assert not isinstance(err.value, httpx.ConnectError)  # the request went out
+    sandbox.advance(APPLIED)
+    assert _quantity(raw) == (before + 5 if applied else before)  # reads are not dropped
+
+
+def test_a_lost_answer_after_the_write_was_applied(sandbox, raw):
+    before = _quantity(raw)
+    faults.set_lost_answers(sandbox.store, 1, statuses=[504], operations=["patchListingsItem"])
+    response = _patch_quantity(raw, before + 3)
+    assert response.status_code == 504 and "Gateway Time-out" in response.text
+    faults.set_lost_answers(sandbox.store, 1, statuses=[500], operations=["patchListingsItem"])
+    response = _patch_quantity(raw, before + 4)
+    assert response.status_code == 500
+    assert response.json()["errors"][0]["code"] == "InternalFailure"
+    sandbox.advance(APPLIED)
+    assert _quantity(raw) == before + 4  # both writes were applied, answers lost
+    with pytest.raises(faults.FaultError):
+        faults.set_lost_answers(sandbox.store, 1, statuses=[502])
+    with pytest.raises(faults.FaultError):
+        faults.set_dropped_connections(sandbox.store, 1, when="during")
+
+
+def _transfer_outcomes(send, times: int) -> set[object]:
+    outcomes: set[object] = set()
+    for _ in range(times):
+        try:
+            outcomes.add(send().status_code)
+        except httpx.TransportError:
+            outcomes.add("dropped")
+    return outcomes
+
+
+def test_document_transfers_fail_with_a_probability(sandbox, feeds_client, raw):
+    faults.set_document_errors(sandbox.store, 1, methods=["PUT"])
+    created = raw.post(
+        "/feeds/2021-06-30/documents", json={"contentType": "application/json; charset=UTF-8"}
+    ).json()
+    document = json.dumps(listings_feed(quantity_patch("HP-002", 9))).encode()
+    put = _transfer_outcomes(lambda: httpx.put(created["url"], content=document), 8)
+    assert put == {500, "dropped"}  # both kinds, each time after the bytes were stored
+    feed = feeds_client.create_feed(
+        "JSON_LISTINGS_FEED", created["feedDocumentId"], marketplaceIds=[DE]
+    ).payload
+    faults.set_document_errors(sandbox.store, 1, methods=["GET"])
+    sandbox.advance(JOB_DONE)
+    result = feeds_client.get_feed(feed["feedId"]).payload
+    assert result["processingStatus"] == "DONE"  # the upload had gone through
+    url = raw.get(f"/feeds/2021-06-30/documents/{result['resultFeedDocumentId']}").json()["url"]
+    assert _transfer_outcomes(lambda: httpx.get(url), 8) == {500, "dropped"}
+    faults.clear(sandbox.store, "document_errors")
+    assert json.loads(httpx.get(url).content)["summary"]["messagesAccepted"] == 1
+    with pytest.raises(faults.FaultError):
+        faults.set_document_errors(sandbox.store, 0.5, methods=["POST"])
+
+
+def test_a_share_of_calls_is_throttled_per_operation(sandbox, raw):
+    faults.set_seed(sandbox.store, 5)
+    faults.set_throttle_share(sandbox.store, 0.3, operations=["getListingsItem"])
+    statuses = [raw.get(LISTING, params={"marketplaceIds": DE}).status_code for _ in range(40)]
+    assert set(statuses) == {200, 429} and 4 <= statuses.count(429) <= 20
+    search = f"/listings/2021-08-01/items/{SELLER}"
+    others = [raw.get(search, params={"marketplaceIds": DE}).status_code for _ in range(10)]
+    assert others == [200] * 10  # other operations are not throttled

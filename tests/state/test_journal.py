@@ -68,7 +68,8 @@ def test_the_full_lifecycle_records_ids_and_times(db):
         (("sent", "accepted", "verified"), "failed"),  # nothing leaves verified
         (("sent", "accepted", "verified"), "pending"),
         (("failed",), "pending"),  # nor failed
-        (("sent",), "not_visible"),
+        ((), "not_visible"),
+        (("sent", "accepted", "not_visible"), "sent"),
     ],
 )
 def test_forbidden_transitions_are_refused_and_change_nothing(db, path, refused):
@@ -80,6 +81,18 @@ def test_forbidden_transitions_are_refused_and_change_nothing(db, path, refused)
         move(db, run, 0, refused)
     with db.read() as conn:
         assert journal.entries(conn, run.id)[0].state == current
+
+
+def test_a_lost_answer_is_noted_on_the_sent_entry_until_live_decides(db):
+    run = start(db, 2)
+    move(db, run, 0, "sent")
+    with db.write() as conn:
+        noted = journal.note_lost_answer(conn, run.id, 0, "HTTP 504 NonJsonError", LATER)
+    assert (noted.state, noted.error) == ("sent", "answer lost: HTTP 504 NonJsonError")
+    # Live could not be read either: not visible, for the re-check to follow up.
+    assert move(db, run, 0, "not_visible").error == noted.error
+    with db.write() as conn, pytest.raises(InvalidTransition, match="is not sent"):
+        journal.note_lost_answer(conn, run.id, 1, "pending entries have no answer", LATER)
 
 
 def test_a_second_mover_from_the_same_state_loses(db):
