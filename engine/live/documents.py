@@ -253,15 +253,22 @@ def feed_result(
     timer: Timer,
     polling: Polling = DEFAULT_POLLING,
 ) -> tuple[str, bytes | None]:
-    """How the feed ended (DONE or FATAL) and its processing report. A FATAL feed applied
-    nothing, but its report (when it has one) says which messages were at fault."""
+    """How the feed ended (DONE, FATAL or CANCELLED) and its processing report. A FATAL feed
+    applied nothing, but its report (when it has one) says which messages were at fault; a
+    CANCELLED one was never processed, so nothing in it was applied either (a definite
+    outcome, not an unknown one)."""
     done = _poll(
-        op, "getFeed", lambda c: c.get_feed(feed_id), timer, polling, finished=(DONE, FATAL)
+        op,
+        "getFeed",
+        lambda c: c.get_feed(feed_id),
+        timer,
+        polling,
+        finished=(DONE, *FAILED_STATES),
     )
     status = str(done["processingStatus"])
     document_id = done.get("resultFeedDocumentId")
     if not document_id:
-        if status == FATAL:
+        if status in FAILED_STATES:
             return status, None
         raise DocumentError(f"feed {feed_id} is DONE without a processing report")
     # The library's get_feed_document downloads with its own HTTP client; ask for the

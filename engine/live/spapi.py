@@ -504,7 +504,9 @@ class SpApiBackend:
             try:
                 status, data = self._feed_result(code, feed_id)
                 report = (
-                    jsonio.loads(data) if data is not None else {"issues": [_no_report(feed_id)]}
+                    jsonio.loads(data)
+                    if data is not None
+                    else {"issues": [_no_report(feed_id, status)]}
                 )
                 if not isinstance(report, dict):
                     raise documents.DocumentError(f"the report of feed {feed_id} is not an object")
@@ -524,16 +526,17 @@ class SpApiBackend:
                 )
                 continue
             results.extend(
-                results_from_report(report, chunk, feed_id, fatal=status == documents.FATAL)
+                results_from_report(report, chunk, feed_id, fatal=status in documents.FAILED_STATES)
             )
         return results
 
 
-def _no_report(feed_id: str) -> dict[str, str]:
+def _no_report(feed_id: str, status: str) -> dict[str, str]:
     return {
-        "code": "FeedFatal",
+        "code": "FeedFatal" if status == documents.FATAL else "FeedCancelled",
         "severity": "ERROR",
-        "message": f"feed {feed_id} ended FATAL without a processing report",
+        "message": f"feed {feed_id} ended {status} without a processing report: Amazon applied "
+        "nothing in it",
     }
 
 

@@ -138,7 +138,10 @@ def test_a_feed_amazon_cancels_fails_its_changes_and_applies_nothing(sandbox, ma
     (result,) = backend.write_bulk([_change(backend, "HP-005", quantity=77)])
 
     assert result.status == "FAILED"
-    assert "processing ended CANCELLED" in result.issues[0]["message"]
+    assert (
+        "ended CANCELLED without a processing report: Amazon applied nothing"
+        in (result.issues[0]["message"])
+    )
     sandbox.advance(PROCESSING_DELAY)
     assert backend.read_listing("DE", "HP-005").resource.quantity == before
 
