@@ -51,4 +51,10 @@ LIMITS: dict[str, Limit] = {
     "getMarketplaceParticipations": _limit("0.016", 15),
     "getMessagingActionsForOrder": _limit("1.0", 5),
     "createUnexpectedProblem": _limit("1.0", 5),
+    # Notifications v1 (the model's usage-plan tables: 1 request a second, burst 5).
+    "createDestination": _limit("1.0", 5),
+    "getDestinations": _limit("1.0", 5),
+    "createSubscription": _limit("1.0", 5),
+    "getSubscription": _limit("1.0", 5),
+    "deleteSubscriptionById": _limit("1.0", 5),
 }

@@ -66,8 +66,57 @@ def _pass(config_dir: Path, as_json: bool, markdown_file: Path | None) -> int:
     return report.exit_code
 
 
+def _follow(
+    config_dir: Path, queue_url: str, endpoint: str | None, port: int, dlq: str | None
+) -> int:
+    """`--follow`: serve the notification queue until SIGTERM (engine.watch.follow)."""
+    import signal
+    import threading
+
+    from engine.cli.session import live_session
+    from engine.config import load_config
+    from engine.live.sqs import client, region_of_queue_url
+    from engine.watch.follow import Follower, FollowSettings, SellerAccount
+    from engine.watch.metrics import HealthServer
+
+    config = load_config(config_dir)
+    settings = FollowSettings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with live_session(config, "watch") as (backend, db):
+        account = SellerAccount(config, backend, db)
+        follower = Follower(
+            {account.seller_id: account},
+            client(endpoint, region_of_queue_url(queue_url)),
+            queue_url,
+            settings=settings,
+            dead_letter_url=dlq,
+        )
+        stale = 3 * settings.wait_seconds + settings.fallback_after.total_seconds()
+        server = HealthServer(follower.metrics, stale_after=stale, port=port)
+        click.echo(f"following {queue_url}; health and metrics on {server.start()}", err=True)
+        try:
+            follower.run(stop)
+        finally:
+            server.stop()
+    click.echo("stopped", err=True)
+    return 0
+
+
 @click.command()
 @click.option("--once", is_flag=True, help="One pass, then exit with its code.")
+@click.option(
+    "--follow",
+    "queue_url",
+    metavar="QUEUE_URL",
+    help="Long-running: consume SP-API notifications from this SQS queue (docs/watch.md).",
+)
+@click.option("--sqs-endpoint", help="With --follow: a local SQS API (the sandbox's moto).")
+@click.option("--dead-letter-url", help="With --follow: where poison messages go.")
+@click.option(
+    "--metrics-port", default=9108, show_default=True, help="/healthz and /metrics on 127.0.0.1."
+)
 @click.option("--interval", default="15m", show_default=True, help="Time between passes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
@@ -78,11 +127,23 @@ def _pass(config_dir: Path, as_json: bool, markdown_file: Path | None) -> int:
 )
 @click.pass_context
 def watch(
-    ctx: click.Context, once: bool, interval: str, as_json: bool, markdown_file: Path | None
+    ctx: click.Context,
+    once: bool,
+    queue_url: str | None,
+    sqs_endpoint: str | None,
+    dead_letter_url: str | None,
+    metrics_port: int,
+    interval: str,
+    as_json: bool,
+    markdown_file: Path | None,
 ) -> int:
     """Read new orders in every marketplace, detect sales under the floor, undeclared deep
     promotions and runaway velocity, and trip the breaker of each listing affected.
     Exit 0 quiet, 2 tripped, 1 error (with --once; without it, passes repeat forever)."""
+    if queue_url is not None:
+        return _follow(
+            ctx.obj["config_dir"], queue_url, sqs_endpoint, metrics_port, dead_letter_url
+        )
     pause = parse_interval(interval)
     while True:
         code = _pass(ctx.obj["config_dir"], as_json, markdown_file)

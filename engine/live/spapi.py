@@ -302,6 +302,14 @@ class SpApiBackend:
             return found
         return [order.with_items(self._order_items(op, order)) for order in found]
 
+    def read_order(self, marketplace: str, amazon_order_id: str) -> Order:
+        """One order with its items (getOrder, getOrderItems): what the follow-mode
+        watchdog reads to learn a suspect order's realized price and promotions, which
+        ORDER_CHANGE notifications do not carry."""
+        op = self.operation(ORDERS, marketplace)
+        order = parse_order(op("getOrder", lambda c: c.get_order(amazon_order_id)).payload)
+        return order.with_items(self._order_items(op, order))
+
     @staticmethod
     def _order_items(op: documents.Operation, order: Order) -> list[OrderItem]:
         oid = order.amazon_order_id

@@ -38,6 +38,7 @@ from engine.sandbox.account import (
     invalid_input,
 )
 from engine.sandbox.faults import FaultInjector, drop_connection
+from engine.sandbox.notifications import Notifications
 from engine.sandbox.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,10 @@ SANDBOX_CREDENTIALS = LwaCredentials()
 
 _LISTING = "/listings/2021-08-01/items/<seller_id>/<path:sku>"
 _MESSAGING = "/messaging/v1/orders/<amazon_order_id>"
+_DESTINATIONS = "/notifications/v1/destinations"
+_SUBSCRIPTION = "/notifications/v1/subscriptions/<notification_type>"
+# Grantless operations take a token from the client_credentials grant with this scope.
+NOTIFICATIONS_SCOPE = "sellingpartnerapi::notifications"
 # The Messaging API answers HAL (its model `produces` application/hal+json).
 _HAL_OPERATIONS = {"getMessagingActionsForOrder", "createUnexpectedProblem"}
 URL_MAP = Map(
@@ -95,6 +100,15 @@ URL_MAP = Map(
             _MESSAGING + "/messages/unexpectedProblem",
             methods=["POST"],
             endpoint="createUnexpectedProblem",
+        ),
+        Rule(_DESTINATIONS, methods=["POST"], endpoint="createDestination"),
+        Rule(_DESTINATIONS, methods=["GET"], endpoint="getDestinations"),
+        Rule(_SUBSCRIPTION, methods=["POST"], endpoint="createSubscription"),
+        Rule(_SUBSCRIPTION, methods=["GET"], endpoint="getSubscription"),
+        Rule(
+            _SUBSCRIPTION + "/<subscription_id>",
+            methods=["DELETE"],
+            endpoint="deleteSubscriptionById",
         ),
         *bulk_http.RULES,
     ],
@@ -138,9 +152,11 @@ class SandboxApp:
         credentials: LwaCredentials = SANDBOX_CREDENTIALS,
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        notifications: Notifications | None = None,
         **bulk_options: Any,
     ) -> None:
         self.account = account
+        self.notifications = notifications or Notifications(account)
         self.limiter = limiter
         self.faults = faults
         self.credentials = credentials
@@ -158,6 +174,23 @@ class SandboxApp:
             "getOrderItems": self._order_items,
             "getMessagingActionsForOrder": self._messaging_actions,
             "createUnexpectedProblem": self._unexpected_problem,
+            "createDestination": lambda r: (
+                200,
+                self.notifications.create_destination(self._body(r)),
+            ),
+            "getDestinations": lambda r: (200, self.notifications.get_destinations()),
+            "createSubscription": lambda r, notification_type: (
+                200,
+                self.notifications.create_subscription(notification_type, self._body(r)),
+            ),
+            "getSubscription": lambda r, notification_type: (
+                200,
+                self.notifications.get_subscription(notification_type),
+            ),
+            "deleteSubscriptionById": lambda r, notification_type, subscription_id: (
+                200,
+                self.notifications.delete_subscription(notification_type, subscription_id),
+            ),
         }
         self.bulk = bulk_http.BulkApi(account, faults, self._body, wall=wall, **bulk_options)
         self._handlers.update(self.bulk.handlers())
@@ -297,12 +330,14 @@ class SandboxApp:
                 status, {"error": code, "error_description": description}, request_id, None
             )
 
+        if grant == "client_credentials":
+            return self._grantless_token(request_id, form, error)
         if grant != "refresh_token":
             return error(
                 400,
                 "unsupported_grant_type",
                 "The authorization grant type is not supported by the authorization server; "
-                "the sandbox supports refresh_token.",
+                "the sandbox supports refresh_token and client_credentials.",
             )
         missing = [k for k in ("refresh_token", "client_id", "client_secret") if not form.get(k)]
         if missing:
@@ -324,6 +359,28 @@ class SandboxApp:
         body = {
             "access_token": token,
             "refresh_token": self.credentials.refresh_token,
+            "token_type": "bearer",
+            "expires_in": 3600,
+        }
+        response = self._json(200, body, request_id, None)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def _grantless_token(
+        self, request_id: str, form: Any, error: Callable[[int, str, str], Response]
+    ) -> Response:
+        """Login with Amazon's client_credentials grant, for grantless operations (the
+        Notifications API's destinations): the app's credentials and a scope, no seller."""
+        if (
+            form.get("client_id") != self.credentials.client_id
+            or form.get("client_secret") != self.credentials.client_secret
+        ):
+            return error(401, "invalid_client", "Client authentication failed.")
+        if form.get("scope") != NOTIFICATIONS_SCOPE:
+            return error(400, "invalid_scope", f"The sandbox grants {NOTIFICATIONS_SCOPE} only.")
+        body = {
+            "access_token": self.account.issue_token(self._wall()),
+            "scope": NOTIFICATIONS_SCOPE,
             "token_type": "bearer",
             "expires_in": 3600,
         }

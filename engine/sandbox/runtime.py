@@ -22,8 +22,15 @@ from engine.sandbox.account import PROCESSING_DELAY, Account
 from engine.sandbox.app import SANDBOX_CREDENTIALS, LwaCredentials, SandboxApp, SandboxServer
 from engine.sandbox.clock import ClockState, VirtualClock
 from engine.sandbox.documents import GZIP_THRESHOLD
+from engine.sandbox.notifications import (
+    DEFAULT_LAG,
+    NOTIFICATION_TYPES,
+    PAYLOAD_VERSION,
+    Notifications,
+)
 from engine.sandbox.ratelimit import RateLimiter
 from engine.sandbox.seed import seed_store
+from engine.sandbox.sqs import QUEUE_NAME, LocalSqs, arn_parts, queue_arn
 from engine.sandbox.store import Store
 
 
@@ -40,6 +47,7 @@ class Sandbox:
         credentials: LwaCredentials = SANDBOX_CREDENTIALS,
         wall: Callable[[], float] = time.time,
         gzip_threshold: int = GZIP_THRESHOLD,
+        notification_lag: timedelta = DEFAULT_LAG,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -47,6 +55,8 @@ class Sandbox:
         self.account = Account(store, clock, processing_delay=processing_delay)
         self.limiter = RateLimiter(clock, enabled=rate_limits)
         self.faults = faults_mod.FaultInjector(store, clock)
+        self.notifications = Notifications(self.account, lag=notification_lag)
+        self.sqs = LocalSqs()
         self.app = SandboxApp(
             self.account,
             self.limiter,
@@ -54,6 +64,7 @@ class Sandbox:
             credentials=credentials,
             wall=wall,
             gzip_threshold=gzip_threshold,
+            notifications=self.notifications,
         )
         self._server: SandboxServer | None = None
 
@@ -97,6 +108,8 @@ class Sandbox:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self.notifications.sender = None
+        self.sqs.stop()
 
     def serve_forever(self, port: int = 0) -> None:
         self.start(port)
@@ -128,7 +141,46 @@ class Sandbox:
         self.save_clock()
         self.account.process_due()
         self.app.bulk.process_due()
+        self.notifications.tick()
         return now
+
+    # -- notifications ----------------------------------------------------------------------
+    def start_sqs(self) -> str:
+        """Start the local SQS API (moto, on 127.0.0.1) and deliver notifications to it;
+        returns its endpoint. Its queues live as long as this process."""
+        endpoint = self.sqs.start()
+        self.notifications.sender = self._send
+        return endpoint
+
+    def subscribe_local_queue(self, name: str = QUEUE_NAME) -> str:
+        """Start the local SQS, create queue `name` on it, and make it the destination of
+        every notification type the sandbox publishes (subscriptions that exist are kept).
+        Returns the queue URL, for the watchdog to poll."""
+        self.start_sqs()
+        url = self.sqs.create_queue(name)
+        arn = queue_arn(name)
+        known = {
+            d["resource"]["sqs"]["arn"]: d["destinationId"]
+            for d in self.notifications.get_destinations()["payload"]
+        }
+        destination = known.get(arn) or self.notifications.create_destination(
+            {"name": name, "resourceSpecification": {"sqs": {"arn": arn}}}
+        )["payload"]["destinationId"]
+        for kind in NOTIFICATION_TYPES:
+            if self.notifications.subscription(kind) is None:
+                self.notifications.create_subscription(
+                    kind, {"payloadVersion": PAYLOAD_VERSION, "destinationId": destination}
+                )
+        return url
+
+    def _send(self, arn: str, bodies: list[str]) -> None:
+        _, account, name = arn_parts(arn)
+        client = self.sqs.client()
+        url = client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies)]
+        failed = client.send_message_batch(QueueUrl=url, Entries=entries).get("Failed") or []
+        if failed:
+            raise RuntimeError(f"SQS refused {len(failed)} of {len(bodies)} notification(s)")
 
     def set_speed(self, speed: float) -> None:
         self.clock.set_speed(speed)

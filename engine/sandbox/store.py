@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.sandbox import jsonio, orderschema
+from engine.sandbox import jsonio, notificationschema, orderschema
 
 FILENAME = "sandbox.sqlite3"
 SCHEMA_VERSION = "1"
@@ -572,7 +572,7 @@ class Store:
         conn = self._open()
         try:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA + orderschema.SCHEMA)
+            conn.executescript(_SCHEMA + orderschema.SCHEMA + notificationschema.SCHEMA)
             conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (SCHEMA_VERSION,),
@@ -680,6 +680,7 @@ class Store:
             "documents",
             "document_urls",
             *orderschema.TABLES,
+            *notificationschema.TABLES,
         ):
             c.execute(f"DELETE FROM {table}")
         c.execute(

@@ -209,6 +209,17 @@ watch_checkpoints = sa.Table(
     sa.Column("checked_until", UTCDateTime, nullable=False),
 )
 
+# Notifications `sync watch --follow` has handled, so a redelivered one (SQS delivers at least
+# once) or a second notification of the same order state is handled once. `key` is
+# `notification:<NotificationId>` or `order:<AmazonOrderId>:<status>:<buyer-cancel flag>`.
+watch_notifications = sa.Table(
+    "watch_notifications",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("handled_at", UTCDateTime, nullable=False),
+)
+
 # Orders pulled from every marketplace (`sync orders pull`), one row per order and per item.
 # `shipped_at` is the LastUpdateDate of the first pull that saw the order Shipped (Orders v0
 # has no ship time); money is decimal text in the order's currency.

@@ -14,7 +14,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from engine.state.tables import breakers, upsert, watch_checkpoints, watch_order_units
+from engine.state.tables import (
+    breakers,
+    upsert,
+    watch_checkpoints,
+    watch_notifications,
+    watch_order_units,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,4 +180,25 @@ def forget_units_before(conn: sa.Connection, seller_id: str, before: datetime) -
     """Drop history older than any baseline looks at; returns the lines dropped."""
     t = watch_order_units
     result = conn.execute(t.delete().where(t.c.seller_id == seller_id, t.c.purchased_at < before))
+    return result.rowcount
+
+
+def handled(conn: sa.Connection, seller_id: str, keys: list[str]) -> bool:
+    """Whether a notification under any of `keys` was handled already."""
+    t = watch_notifications
+    found = conn.execute(
+        sa.select(t.c.key).where(t.c.seller_id == seller_id, t.c.key.in_(keys)).limit(1)
+    ).first()
+    return found is not None
+
+
+def mark_handled(conn: sa.Connection, seller_id: str, keys: list[str], at: datetime) -> None:
+    for key in keys:
+        upsert(conn, watch_notifications, {"seller_id": seller_id, "key": key}, handled_at=at)
+
+
+def forget_handled_before(conn: sa.Connection, seller_id: str, before: datetime) -> int:
+    """Drop dedupe keys older than any redelivery (SQS keeps a message 14 days at most)."""
+    t = watch_notifications
+    result = conn.execute(t.delete().where(t.c.seller_id == seller_id, t.c.handled_at < before))
     return result.rowcount
