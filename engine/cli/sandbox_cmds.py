@@ -189,11 +189,16 @@ def status(ctx: click.Context, as_json: bool) -> int:
     """Show the sandbox account, clock, faults and (if one runs) the server URL."""
     box = _open(ctx)
     info = box.status()
-    info["url"] = _running_url(box)
+    server = _running_server(box)
+    info["url"] = None if server is None else server["url"]
+    # The profile is the serving process's, not this command's (it is never saved).
+    info["timing"] = None if server is None else server.get("timing")
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return 0
     click.echo(f"url:          {info['url'] or 'not serving (commands start it in-process)'}")
+    if info["timing"]:
+        click.echo(f"timing:       {info['timing']} (the serving process's)")
     click.echo(f"seller:       {info['seller_id']} ({info['store_name']})")
     click.echo("marketplaces: " + ", ".join(m["code"] for m in info["marketplaces"]))
     click.echo(f"listings:     {info['listings']} ({info['pending_writes']} write(s) pending)")
@@ -384,7 +389,10 @@ def faults_list(ctx: click.Context) -> int:
 def _record_server(box: Any, url: str) -> None:
     """Let `status` in another process find a running `serve`."""
     with box.store.write() as tx:
-        tx.set_meta("server", json.dumps({"url": url, "pid": os.getpid()}))
+        tx.set_meta(
+            "server",
+            json.dumps({"url": url, "pid": os.getpid(), "timing": box.timings.profile.name}),
+        )
 
 
 def _forget_server(box: Any) -> None:
@@ -392,7 +400,8 @@ def _forget_server(box: Any) -> None:
         tx.set_meta("server", "null")
 
 
-def _running_url(box: Any) -> str | None:
+def _running_server(box: Any) -> dict[str, Any] | None:
+    """What a running `serve` recorded (url, pid, timing), or None when none runs."""
     with box.store.read() as tx:
         recorded = json.loads(tx.meta("server") or "null")
     if not recorded:
@@ -401,7 +410,7 @@ def _running_url(box: Any) -> str | None:
         os.kill(int(recorded["pid"]), 0)
     except (OSError, ValueError, KeyError):
         return None
-    return str(recorded["url"])
+    return dict(recorded)
 
 
 def _register_order_commands() -> None:
