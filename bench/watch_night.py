@@ -1,14 +1,21 @@
 """Demonstration: orders leaked by a runaway promotion with the order watchdog and without.
 
-    .venv/bin/python bench/watch_night.py               # seeds 1..3
-    .venv/bin/python bench/watch_night.py --seeds 5
+    .venv/bin/python bench/watch_night.py               # seeds 1..3, amazon timing
+    .venv/bin/python bench/watch_night.py --seeds 5 --timing fast --interval 3
 
 On the sandbox seeded from config/: a 99 %-off promo code on the US headphones made in the
 Seller Central stand-in at 22:00, the story's 300 MFN units, ten simulated hours of buyers.
-One night runs a watch pass (what `sync watch --once` does) every 15 simulated minutes, the
-other runs none. Prints, per seed, the orders and units sold under the code in each, and
-when the first breaker tripped. Runs on a frozen virtual clock with rate limits off, so a
-night takes seconds.
+One night runs a watch pass (what `sync watch --once` does) every `--interval` simulated
+minutes (15 by default, the cron's), the other runs none. Prints, per seed, the orders sold
+under the code before the first breaker tripped, the orders and units sold under it all
+night in each, and when the first breaker tripped. The sandbox runs on the `amazon` timing
+profile by default (a breaker write shows after 1 to 15 minutes; engine.sandbox.timing),
+seeded with the night's seed. Runs on a frozen virtual clock with rate limits off, so a
+night takes seconds (a minute or so per seed: buyers are simulated minute by minute).
+
+`--interval 3` is as often as passes can run all night on getOrders' sustained 0.0167
+calls/s with one call per region (three for the demo seller's nine marketplaces); with one
+call per marketplace (nine calls, before) it was every 9 minutes.
 """
 
 from __future__ import annotations
@@ -17,12 +24,13 @@ import argparse
 import random
 import shutil
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sp_api.auth import access_token_client
 
 from engine.config import load_config
+from engine.sandbox.timing import PROFILES, TimingProfile
 from engine.state.db import open_sqlite
 from engine.watch.night import Night, open_demo_sandbox, run_night, sandbox_backend
 
@@ -43,18 +51,22 @@ class NoWaitTimer:
         self.now += seconds
 
 
-def night(workdir: Path, seed: int, watchdog: bool) -> Night:
+def night(
+    workdir: Path, seed: int, watchdog: bool, timing: TimingProfile, interval: timedelta
+) -> Night:
     # The library caches access tokens per refresh token, process-wide; each night's sandbox
     # issues its own.
     access_token_client.cache.clear()
     config_dir = workdir / ("guarded" if watchdog else "unguarded") / "config"
     shutil.copytree(CONFIG, config_dir)
     config = load_config(config_dir)
-    box = open_demo_sandbox(config, START)
+    box = open_demo_sandbox(config, START, timing=timing, timing_seed=seed)
     backend = sandbox_backend(config, box, NoWaitTimer())
     db = open_sqlite(config.state_dir)
     try:
-        return run_night(config, box, backend, db, random.Random(seed), watchdog=watchdog)
+        return run_night(
+            config, box, backend, db, random.Random(seed), watchdog=watchdog, step=interval
+        )
     finally:
         backend.close()
         db.close()
@@ -65,16 +77,34 @@ def night(workdir: Path, seed: int, watchdog: bool) -> Night:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument(
+        "--watchdog-only",
+        action="store_true",
+        help="skip the night without a watchdog (it does not depend on the watchdog's code)",
+    )
+    parser.add_argument("--timing", choices=sorted(PROFILES), default="amazon")
+    parser.add_argument("--interval", type=float, default=15.0, help="minutes between watch passes")
     args = parser.parse_args()
-    print("seed | leaked orders (units), watchdog | leaked orders (units), none | first trip")
-    for seed in range(1, args.seeds + 1):
+    timing = PROFILES[args.timing]
+    interval = timedelta(minutes=args.interval)
+    print(f"timing {args.timing}, a watch pass every {args.interval:g} min")
+    print(
+        "seed | leaked before first trip | leaked orders (units), watchdog "
+        "| leaked orders (units), none | first trip"
+    )
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         with tempfile.TemporaryDirectory() as tmp:
-            guarded = night(Path(tmp) / str(seed), seed, watchdog=True)
-            unguarded = night(Path(tmp) / str(seed), seed, watchdog=False)
+            guarded = night(Path(tmp) / str(seed), seed, True, timing, interval)
+            unguarded = None
+            if not args.watchdog_only:
+                unguarded = night(Path(tmp) / str(seed), seed, False, timing, interval)
         with_watch = f"{guarded.leaked_orders} ({guarded.leaked_units})"
-        without = f"{unguarded.leaked_orders} ({unguarded.leaked_units})"
+        without = (
+            "-" if unguarded is None else (f"{unguarded.leaked_orders} ({unguarded.leaked_units})")
+        )
         print(
-            f"{seed:>4} | {with_watch:>31} | {without:>26} | "
+            f"{seed:>4} | {guarded.leaked_before_trip:>24} | {with_watch:>31} | {without:>26} | "
             f"after {guarded.minutes_to_trip} min ({guarded.passes} passes)"
         )
 

@@ -3,6 +3,11 @@
 Thin commands: they find the state directory and the seed, call `engine.sandbox`, and print.
 The sandbox is seeded from the rendered desired state of the config (see
 `engine.sandbox.seed` for the deliberate differences).
+
+`--timing` (on the group) picks the sandbox's timing profile (engine.sandbox.timing) for the
+command: `amazon` by default here, Amazon's processing times; `fast` for quick demos. It is
+never saved. The clock speed is saved (every process sharing the state folder must agree on
+virtual time), so `serve` says which speed it runs at and whether an earlier `--speed` set it.
 """
 
 from __future__ import annotations
@@ -57,12 +62,20 @@ def _obj(ctx: click.Context) -> dict[str, Any]:
 def _open(ctx: click.Context, *, reseed: bool = False, **options: Any) -> Any:
     from engine.sandbox.runtime import Sandbox
     from engine.sandbox.store import Store
+    from engine.sandbox.timing import profile_named
 
     state_dir = sandbox_state_dir(ctx)
     seed = None
     if reseed or not Store(state_dir).is_seeded():
         seed = load_seed_resources(ctx)
+    obj = _obj(ctx)
+    options.setdefault("timing", profile_named(obj.get("timing", DEFAULT_TIMING)))
+    options.setdefault("timing_seed", obj.get("timing_seed", 0))
     return Sandbox.open(state_dir, seed=seed, reseed=reseed, **options)
+
+
+DEFAULT_TIMING = "amazon"
+TIMINGS = ("amazon", "fast")
 
 
 @click.group()
@@ -72,10 +85,29 @@ def _open(ctx: click.Context, *, reseed: bool = False, **options: Any) -> Any:
     envvar="SELLERSYNC_STATE_DIR",
     help="Sandbox state directory (default: state_dir from project.yaml).",
 )
+@click.option(
+    "--timing",
+    type=click.Choice(TIMINGS),
+    default=DEFAULT_TIMING,
+    show_default=True,
+    envvar="SELLERSYNC_SANDBOX_TIMING",
+    help="Processing times: amazon (listing writes 1-15 min, feeds 5-45 min, reports "
+    "1-10 min, see docs/spapi.md) or fast (seconds). Not saved.",
+)
+@click.option(
+    "--timing-seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the amazon profile's delays (same seed, same delays).",
+)
 @click.pass_context
-def sandbox(ctx: click.Context, state_dir: Path | None) -> None:
+def sandbox(ctx: click.Context, state_dir: Path | None, timing: str, timing_seed: int) -> None:
     """The embedded SP-API sandbox: a local, stateful Amazon for the demo seller."""
-    _obj(ctx)["sandbox_state_dir"] = state_dir
+    obj = _obj(ctx)
+    obj["sandbox_state_dir"] = state_dir
+    obj["timing"] = timing
+    obj["timing_seed"] = timing_seed
 
 
 @sandbox.command()
@@ -90,13 +122,15 @@ def sandbox(ctx: click.Context, state_dir: Path | None) -> None:
     "--speed",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Virtual seconds per real second (e.g. 60: an hour a minute).",
+    help="Virtual seconds per real second (e.g. 60: an hour a minute). Saved in the state "
+    "folder: later commands and serves keep it until another --speed.",
 )
 @click.option("--no-rate-limits", is_flag=True, help="Admit every call (benchmarks).")
 @click.pass_context
 def serve(ctx: click.Context, port: int, speed: float | None, no_rate_limits: bool) -> int:
     """Serve SP-API on 127.0.0.1 until interrupted."""
     box = _open(ctx, rate_limits=not no_rate_limits)
+    saved_speed = box.clock.speed
     if speed is not None:
         box.set_speed(speed)
     url = box.start(port)
@@ -104,9 +138,10 @@ def serve(ctx: click.Context, port: int, speed: float | None, no_rate_limits: bo
     status = box.status()
     click.echo(f"sandbox for seller {status['seller_id']} serving at {url}")
     click.echo(
-        f"state: {status['state_dir']}; virtual time {status['clock']['now']} "
-        f"at {status['clock']['speed']}x. Ctrl-C stops it."
+        f"state: {status['state_dir']}; virtual time {status['clock']['now']}; "
+        f"timing {status['timing']}. Ctrl-C stops it."
     )
+    click.echo(speed_note(saved_speed, speed))
     try:
         box.serve_forever(port)
     except KeyboardInterrupt:
@@ -115,6 +150,18 @@ def serve(ctx: click.Context, port: int, speed: float | None, no_rate_limits: bo
         _forget_server(box)
         box.stop()
     return 0
+
+
+def speed_note(saved: float, given: float | None) -> str:
+    """Which speed the clock runs at, and where that speed comes from."""
+    if given is not None:
+        return (
+            f"clock speed {given:g}x (--speed), saved in the state folder: later commands "
+            "and serves keep it until another --speed"
+        )
+    if saved != 1:
+        return f"clock speed {saved:g}x, saved by an earlier --speed; give --speed 1 for real time"
+    return "clock speed 1x (real time)"
 
 
 @sandbox.command()
@@ -143,11 +190,16 @@ def status(ctx: click.Context, as_json: bool) -> int:
     """Show the sandbox account, clock, faults and (if one runs) the server URL."""
     box = _open(ctx)
     info = box.status()
-    info["url"] = _running_url(box)
+    server = _running_server(box)
+    info["url"] = None if server is None else server["url"]
+    # The profile is the serving process's, not this command's (it is never saved).
+    info["timing"] = None if server is None else server.get("timing")
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return 0
     click.echo(f"url:          {info['url'] or 'not serving (commands start it in-process)'}")
+    if info["timing"]:
+        click.echo(f"timing:       {info['timing']} (the serving process's)")
     click.echo(f"seller:       {info['seller_id']} ({info['store_name']})")
     click.echo("marketplaces: " + ", ".join(m["code"] for m in info["marketplaces"]))
     click.echo(f"listings:     {info['listings']} ({info['pending_writes']} write(s) pending)")
@@ -581,7 +633,10 @@ def faults_list(ctx: click.Context) -> int:
 def _record_server(box: Any, url: str) -> None:
     """Let `status` in another process find a running `serve`."""
     with box.store.write() as tx:
-        tx.set_meta("server", json.dumps({"url": url, "pid": os.getpid()}))
+        tx.set_meta(
+            "server",
+            json.dumps({"url": url, "pid": os.getpid(), "timing": box.timings.profile.name}),
+        )
 
 
 def _forget_server(box: Any) -> None:
@@ -589,7 +644,8 @@ def _forget_server(box: Any) -> None:
         tx.set_meta("server", "null")
 
 
-def _running_url(box: Any) -> str | None:
+def _running_server(box: Any) -> dict[str, Any] | None:
+    """What a running `serve` recorded (url, pid, timing), or None when none runs."""
     with box.store.read() as tx:
         recorded = json.loads(tx.meta("server") or "null")
     if not recorded:
@@ -598,7 +654,7 @@ def _running_url(box: Any) -> str | None:
         os.kill(int(recorded["pid"]), 0)
     except (OSError, ValueError, KeyError):
         return None
-    return str(recorded["url"])
+    return dict(recorded)
 
 
 def _register_order_commands() -> None:

@@ -162,6 +162,17 @@ class Backend(Protocol):
         """One order with its items (for a price that a notification does not carry)."""
         ...
 
+    def read_orders_of(
+        self,
+        marketplaces: Sequence[str],
+        *,
+        updated_after: datetime,
+        updated_before: datetime | None = None,
+        with_items: bool = True,
+    ) -> list[Order]:
+        """read_orders for up to 50 marketplaces of one region in one getOrders listing."""
+        ...
+
     def read_fba_inventory(self, marketplace: str) -> dict[str, int]: ...
 
     def read_account_health(self, marketplace: str) -> dict[str, Any]: ...

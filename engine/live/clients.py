@@ -17,11 +17,16 @@ line with what Amazon answered and what to change, not a crash log. A refused to
 exchange with Login with Amazon is a `CredentialError` with what to do, likewise.
 
 Clients are not thread-safe and `delete_listings_item` ignores the marketplace you pass, so
-`ClientPool` keeps one client per API, marketplace and thread.
+`ClientPool` keeps one client per API, marketplace and thread. Every client (and its LWA
+token client) gets one shared SSL context: left to itself each builds its own and loads the
+CA bundle again, which made building a watch pass's ~19 clients take seconds on a busy
+machine instead of a tenth of one (measured: 7.0 s against 0.15 s on the 2-core CI box).
 """
 
 from __future__ import annotations
 
+import functools
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -303,6 +308,13 @@ def token_client_class(endpoint: str) -> type[AccessTokenClient]:
     )
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One SSL context with the CA bundle loaded, for every client of the process (an
+    SSLContext is safe to share between threads and connections)."""
+    return httpx.create_ssl_context()
+
+
 @dataclass(frozen=True, slots=True)
 class Connection:
     """How to reach SP-API: LWA credentials and, optionally, one endpoint for both the API
@@ -331,6 +343,7 @@ class Connection:
             # the environment, ~/.config or AWS Secrets Manager.
             "credential_providers": (FromCodeCredentialProvider,),
             "timeout": self.timeout,
+            "verify": shared_ssl_context(),
         }
         if self.endpoint is not None:
             kwargs["auth_token_client_class"] = token_client_class(self.endpoint)

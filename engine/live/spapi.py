@@ -28,10 +28,18 @@ from engine.live.clients import (
     ClientPool,
     Connection,
     SpApiError,
+    shared_ssl_context,
 )
 from engine.live.feed import FEED_TYPE, build_documents, feed_message, results_from_report
 from engine.live.invoke import AmbiguousFailure, Invoker
-from engine.live.orders import Order, OrderItem, iso, parse_order, parse_order_item
+from engine.live.orders import (
+    MAX_ORDERS_MARKETPLACES,
+    Order,
+    OrderItem,
+    iso,
+    parse_order,
+    parse_order_item,
+)
 from engine.live.patches import listing_patches, needs_offer, put_body, write_kind
 from engine.live.recording import CallRecorder, MemoryRecorder
 from engine.live.snapshot import (
@@ -123,7 +131,7 @@ class SpApiBackend:
         self._timer = timer or SystemTimer()
         self._polling = polling
         self._pool = ClientPool(connection)
-        self._http = httpx.Client(timeout=connection.timeout)
+        self._http = httpx.Client(timeout=connection.timeout, verify=shared_ssl_context())
         # `preloaded`: cached snapshots already read (see engine.plan.build.load_for_plan).
         self._cache = SnapshotCache(state_dir, on_snapshot, preloaded)
         self.invoker = invoker or Invoker(
@@ -288,9 +296,32 @@ class SpApiBackend:
         """Orders last updated in [updated_after, updated_before] (getOrders v0 by
         LastUpdatedAfter, following NextToken), each with its items (getOrderItems, following
         its own NextToken) unless `with_items` is False."""
-        mid = market(marketplace).marketplace_id
-        op = self.operation(ORDERS, marketplace)
-        first: dict[str, Any] = {"LastUpdatedAfter": iso(updated_after), "MarketplaceIds": [mid]}
+        return self.read_orders_of(
+            (marketplace,),
+            updated_after=updated_after,
+            updated_before=updated_before,
+            with_items=with_items,
+        )
+
+    def read_orders_of(
+        self,
+        marketplaces: Sequence[str],
+        *,
+        updated_after: datetime,
+        updated_before: datetime | None = None,
+        with_items: bool = True,
+    ) -> list[Order]:
+        """read_orders for several marketplaces of one region in one getOrders listing
+        (engine.live.orders.order_groups makes such groups)."""
+        regions = {market(code).region for code in marketplaces}
+        if len(regions) != 1 or len(marketplaces) > MAX_ORDERS_MARKETPLACES:
+            raise ValueError(
+                f"getOrders takes 1 to {MAX_ORDERS_MARKETPLACES} marketplaces of one region, "
+                f"got {', '.join(marketplaces)}"
+            )
+        ids = [market(code).marketplace_id for code in marketplaces]
+        op = self.operation(ORDERS, marketplaces[0])
+        first: dict[str, Any] = {"LastUpdatedAfter": iso(updated_after), "MarketplaceIds": ids}
         if updated_before is not None:
             first["LastUpdatedBefore"] = iso(updated_before)
         found = [

@@ -2,9 +2,10 @@
 
 This is where Amazon's behaviour lives, independent of HTTP: writes are validated at once
 (INVALID with issues, nothing saved), accepted writes are queued and become visible only
-after a processing delay on the virtual clock, reads see the processed state, and
-processing raises issues such as a potential pricing error. `app` turns HTTP requests into
-these calls and `ApiError`s into SP-API error bodies.
+after a processing delay on the virtual clock (drawn from the sandbox's timing profile,
+engine.sandbox.timing; under `amazon` a small share of them never shows), reads see the
+processed state, and processing raises issues such as a potential pricing error. `app`
+turns HTTP requests into these calls and `ApiError`s into SP-API error bodies.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from engine.marketplaces import BY_ID, MARKETPLACES, Marketplace
 from engine.sandbox import jsonio, listings, pagetoken
 from engine.sandbox.clock import Clock
 from engine.sandbox.store import Listing, PendingWrite, Store, Tx
+from engine.sandbox.timing import FAST, Timings
 
-PROCESSING_DELAY = timedelta(seconds=30)
+PROCESSING_DELAY = FAST.listing_visible.high  # the fast profile's, which tests rely on
 TOKEN_LIFETIME_SECONDS = 3600
 MAX_PAGE_SIZE = 20
 DEFAULT_PAGE_SIZE = 10
@@ -65,16 +67,37 @@ class Account:
         store: Store,
         clock: Clock,
         *,
-        processing_delay: timedelta = PROCESSING_DELAY,
+        timings: Timings | None = None,
+        processing_delay: timedelta | None = None,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
         self.store = store
         self.clock = clock
-        self.processing_delay = processing_delay
+        self.timings = timings or Timings()
+        # A fixed delay for every write, overriding the profile (tests that need an exact
+        # one set `processing_delay`).
+        self._fixed_delay = processing_delay
         self._new_id = new_id
         self._info: AccountInfo | None = None
         self._tokens: dict[str, float] = {}
         self._tokens_lock = threading.Lock()
+
+    @property
+    def processing_delay(self) -> timedelta:
+        """The longest an accepted listing write takes to show: waiting this long after
+        writing sees every write that is going to show."""
+        if self._fixed_delay is not None:
+            return self._fixed_delay
+        return self.timings.profile.listing_visible.high
+
+    @processing_delay.setter
+    def processing_delay(self, value: timedelta) -> None:
+        self._fixed_delay = value
+
+    def _visible_after(self) -> timedelta:
+        if self._fixed_delay is not None:
+            return self._fixed_delay
+        return self.timings.listing_visible()
 
     # -- account facts ----------------------------------------------------------------------
     @property
@@ -447,14 +470,16 @@ class Account:
         now: datetime,
         visibility: dict[str, Any] | None,
     ) -> None:
-        """Queue one accepted write, visible after the processing delay, unless the
-        write_visibility fault delays it by hours, drops it, or takes it back later (a
-        `revert` write carrying the listing as it was)."""
+        """Queue one accepted write, visible after the timing profile's delay (a small share
+        never shows, see engine.sandbox.timing), unless the write_visibility fault delays it
+        by hours, drops it, or takes it back later (a `revert` write carrying the listing as
+        it was)."""
         mode = None if visibility is None else visibility["mode"]
-        if mode == "never":
-            return
+        if mode == "never" or self.timings.listing_lost():
+            return  # ACCEPTED, and never shows
         extra = timedelta(hours=float(visibility["hours"])) if visibility else timedelta(0)
-        visible_at = now + self.processing_delay + (extra if mode == "delayed" else timedelta(0))
+        delayed = extra if mode == "delayed" else timedelta(0)
+        visible_at = now + self._visible_after() + delayed
         if mode == "reverted":
             before = self._projected(tx, sku, marketplace_id)
             tx.add_pending(

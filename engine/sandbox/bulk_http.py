@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from werkzeug.routing import Rule
@@ -26,7 +25,7 @@ from engine.sandbox.faults import FaultInjector, drop_connection
 from engine.sandbox.faults import Outcome as FaultOutcome
 from engine.sandbox.feeds import FeedContext, Feeds, register_processor
 from engine.sandbox.inventory import inventory_summaries
-from engine.sandbox.jobs import PROCESSING_TIME, QUEUE_TIME, Outcome
+from engine.sandbox.jobs import Outcome
 from engine.sandbox.performance import seller_performance_report
 from engine.sandbox.reports import ReportContext, Reports, register_builder
 
@@ -95,15 +94,13 @@ class BulkApi:
         *,
         wall: Callable[[], float] = time.time,
         gzip_threshold: int = GZIP_THRESHOLD,
-        queue_time: timedelta = QUEUE_TIME,
-        processing_time: timedelta = PROCESSING_TIME,
     ) -> None:
         self.account = account
         self.faults = faults
         self.documents = Documents(account.store, account.clock, gzip_threshold=gzip_threshold)
-        timing = {"queue_time": queue_time, "processing_time": processing_time}
-        self.feeds = Feeds(account, self.documents, faults, **timing)
-        self.reports = Reports(account, self.documents, **timing)
+        # Queue and processing times come from the account's timing profile.
+        self.feeds = Feeds(account, self.documents, faults)
+        self.reports = Reports(account, self.documents)
         self._read_body = read_body
         self._wall = wall
 

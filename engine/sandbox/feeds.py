@@ -71,11 +71,12 @@ class Feeds(JobQueue):
     list_key = "feeds"
     types_key = "feedTypes"
 
-    def __init__(
-        self, account: Account, documents: Documents, faults: FaultInjector, **timing: timedelta
-    ) -> None:
-        super().__init__(account, documents, **timing)
+    def __init__(self, account: Account, documents: Documents, faults: FaultInjector) -> None:
+        super().__init__(account, documents)
         self.faults = faults
+
+    def durations(self) -> tuple[timedelta, timedelta]:
+        return self.account.timings.feed()
 
     def create_feed(self, body: object) -> dict[str, Any]:
         if not isinstance(body, dict):

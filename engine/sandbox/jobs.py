@@ -1,9 +1,11 @@
 """The lifecycle feeds and reports share: a queue on the virtual clock, listing, cancelling.
 
 A job is created IN_QUEUE; when the clock passes its planned start it is IN_PROGRESS, and when
-it passes its planned end the job's runner computes the outcome (DONE, FATAL, or CANCELLED for
-a report with no data) and its result document. State moves whenever someone looks (a get or
-list) or the sandbox's clock is advanced, so a frozen test clock decides exactly when.
+it passes its planned end (queue and processing times come from the sandbox's timing profile,
+engine.sandbox.timing: fixed under `fast`, drawn under `amazon`) the job's runner computes
+the outcome (DONE, FATAL, or CANCELLED for a report with no data) and its result document.
+State moves whenever someone looks (a get or list) or the sandbox's clock is advanced, so a
+frozen test clock decides exactly when.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from engine.sandbox import listings, pagetoken
 from engine.sandbox.account import Account, ApiError, csv_values, invalid_input
 from engine.sandbox.documents import Documents, Grant
 from engine.sandbox.store import Job
+from engine.sandbox.timing import FAST
 
 log = logging.getLogger(__name__)
 
-QUEUE_TIME = timedelta(seconds=30)
-PROCESSING_TIME = timedelta(seconds=60)
+# The fast profile's (tests rely on them); feeds and reports share them there.
+QUEUE_TIME = FAST.feed_queue.high
+PROCESSING_TIME = FAST.feed_processing.high
 STATUSES = ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
@@ -51,18 +55,13 @@ class JobQueue(ABC):
     list_key = ""
     types_key = ""
 
-    def __init__(
-        self,
-        account: Account,
-        documents: Documents,
-        *,
-        queue_time: timedelta = QUEUE_TIME,
-        processing_time: timedelta = PROCESSING_TIME,
-    ) -> None:
+    def __init__(self, account: Account, documents: Documents) -> None:
         self.account = account
         self.documents = documents
-        self.queue_time = queue_time
-        self.processing_time = processing_time
+
+    @abstractmethod
+    def durations(self) -> tuple[timedelta, timedelta]:
+        """(queue time, processing time) of a job created now."""
 
     @abstractmethod
     def run(self, job: Job) -> Outcome:
@@ -106,7 +105,8 @@ class JobQueue(ABC):
         """A new job IN_QUEUE; `delay` adds time in the queue and in processing (the
         feed_stuck fault of engine.sandbox.faults)."""
         now = self.account.clock.now()
-        start = now + self.queue_time + delay[0]
+        queue_time, processing_time = self.durations()
+        start = now + queue_time + delay[0]
         with self.account.store.write() as tx:
             if input_document_id is not None:
                 tx.seal_document(input_document_id)
@@ -116,7 +116,7 @@ class JobQueue(ABC):
                 marketplace_ids=marketplace_ids,
                 created_at=now,
                 start_at=start,
-                end_at=start + self.processing_time + delay[1],
+                end_at=start + processing_time + delay[1],
                 input_document_id=input_document_id,
                 options=options,
             )

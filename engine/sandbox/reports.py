@@ -4,6 +4,9 @@ Report content comes from the builder registered for its reportType: a function
 `(ReportContext) -> Outcome`, registered with one call, e.g.
 `register_builder("GET_MERCHANT_LISTINGS_ALL_DATA", listing_reports.merchant_listings)`.
 A builder answers `Outcome("CANCELLED")` when there is no data, as Amazon cancels such reports.
+Under a timing profile with a `report_repeat_window` (engine.sandbox.timing: `amazon`), a
+report requested again too soon (same type and marketplaces as one created within the
+window and not itself cancelled that way) goes through the queue and ends CANCELLED too.
 Unknown report types are refused at createReport (400 InvalidInput).
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.sandbox import listings
@@ -24,6 +28,8 @@ from engine.sandbox.jobs import (
     times,
 )
 from engine.sandbox.store import Job
+
+REPEAT_OF = "repeat_of"  # option naming the report a too-soon request repeats
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +95,31 @@ class Reports(JobQueue):
         if len(window) == 2 and window["dataStartTime"] > window["dataEndTime"]:
             raise invalid_input("'dataStartTime' must not be after 'dataEndTime'.")
         options |= {key: listings.iso(when) for key, when in window.items()}
+        repeated = self._repeated(report_type, mids, self.account.clock.now())
+        if repeated is not None:
+            options[REPEAT_OF] = repeated
         return {"reportId": self.create(report_type, mids, options)}
+
+    def durations(self) -> tuple[timedelta, timedelta]:
+        return self.account.timings.report()
+
+    def _repeated(self, report_type: str, mids: list[str], now: datetime) -> str | None:
+        """The id of a report this request repeats too soon, or None."""
+        window = self.account.timings.profile.report_repeat_window
+        if window is None:
+            return None
+        with self.account.store.read() as tx:
+            earlier = tx.jobs(self.kind)
+        for job in earlier:  # newest first
+            if job.created_at < now - window:
+                return None
+            if (
+                job.job_type == report_type
+                and set(job.marketplace_ids) == set(mids)
+                and REPEAT_OF not in job.options
+            ):
+                return job.id
+        return None
 
     def view(self, job: Job) -> dict[str, Any]:
         """A Report (Reports 2021-06-30)."""
@@ -108,5 +138,7 @@ class Reports(JobQueue):
         return result
 
     def run(self, job: Job) -> Outcome:
+        if REPEAT_OF in job.options:
+            return Outcome("CANCELLED")
         self.account.process_due()
         return _BUILDERS[job.job_type].build(ReportContext(job, self.account))

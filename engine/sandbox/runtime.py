@@ -3,6 +3,11 @@
 `Sandbox.open(state_dir, seed=(seller_id, resources))` is what the CLI and the tests use; when
 the backend is `sandbox`, commands open one in-process and point python-amazon-sp-api at it
 with `client_kwargs()` (no monkeypatching: a marketplace object and an LWA client class).
+
+The timing profile (engine.sandbox.timing) is chosen by whoever opens the sandbox and is
+never saved in the state directory: `fast` unless told otherwise (every test, and the
+sandbox a command opens for itself), `amazon` where `sync sandbox serve`, `scenario` and the
+benchmarks ask for it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from engine.live.clients import AWS_REGIONS, SpApiMarketplace, token_client_clas
 from engine.marketplaces import MARKETPLACES
 from engine.sandbox import faults as faults_mod
 from engine.sandbox import jsonio
-from engine.sandbox.account import PROCESSING_DELAY, Account
+from engine.sandbox.account import Account
 from engine.sandbox.app import SANDBOX_CREDENTIALS, LwaCredentials, SandboxApp, SandboxServer
 from engine.sandbox.clock import ClockState, VirtualClock
 from engine.sandbox.documents import GZIP_THRESHOLD
@@ -32,6 +37,7 @@ from engine.sandbox.ratelimit import RateLimiter
 from engine.sandbox.seed import seed_store
 from engine.sandbox.sqs import QUEUE_NAME, LocalSqs, arn_parts, queue_arn
 from engine.sandbox.store import Store
+from engine.sandbox.timing import DEFAULT_SEED, FAST, TimingProfile, Timings
 
 
 class Sandbox:
@@ -43,7 +49,9 @@ class Sandbox:
         clock: VirtualClock,
         *,
         rate_limits: bool = True,
-        processing_delay: timedelta = PROCESSING_DELAY,
+        timing: TimingProfile = FAST,
+        timing_seed: int = DEFAULT_SEED,
+        processing_delay: timedelta | None = None,
         credentials: LwaCredentials = SANDBOX_CREDENTIALS,
         wall: Callable[[], float] = time.time,
         gzip_threshold: int = GZIP_THRESHOLD,
@@ -52,7 +60,10 @@ class Sandbox:
         self.store = store
         self.clock = clock
         self.credentials = credentials
-        self.account = Account(store, clock, processing_delay=processing_delay)
+        self.timings = Timings(timing, timing_seed)
+        self.account = Account(
+            store, clock, timings=self.timings, processing_delay=processing_delay
+        )
         self.limiter = RateLimiter(clock, enabled=rate_limits)
         self.faults = faults_mod.FaultInjector(store, clock)
         self.notifications = Notifications(self.account, lag=notification_lag)
@@ -216,6 +227,7 @@ class Sandbox:
                 "frozen": self.clock.frozen,
             },
             "rate_limits": self.limiter.enabled,
+            "timing": self.timings.profile.name,
             "faults": active,
             "seed_differences": notes,
         }

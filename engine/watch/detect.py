@@ -11,6 +11,12 @@ Three rules, each about one listing (marketplace × SKU):
   by id or promo code among the promotions that apply to the listing) and the discount on
   that line is deeper than `promotion_limits.max_discount_pct`. A shallow undeclared
   promotion is normal Seller Central business; a deep one is the runaway-code pattern.
+- `declared_mismatch`: an order line carries only promotions config declares, but either the
+  line's discount is deeper than those promotions allow (the percentages and amounts that
+  promotions.yaml declares, as engine.guardrails.stacking prices them, plus one percentage
+  point of the item price for Amazon's rounding), or the order was placed outside every
+  matching promotion's declared window. A code declared as 10 % but set to 45 % in Seller
+  Central matches by code and is still wrong: matching by id or code alone would let it run.
 - `velocity`: units sold in the last `window_minutes` are at least `min_units` and their rate
   is more than `multiplier` times the SKU's baseline rate (units per hour over the previous
   `baseline_days`, from the watchdog's own order history in the state store). `min_units`
@@ -32,7 +38,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from engine.config.model import Config, WatchSettings
+from engine.config.model import Config, Promotion, WatchSettings
 from engine.desired.resource import Resource, address
 from engine.guardrails.rules.base import TENTH, percent_text
 from engine.guardrails.settings import DEFAULTS, Settings
@@ -42,8 +48,11 @@ from engine.marketplaces import MARKETPLACES
 from engine.money import currency, quantize, to_decimal
 from engine.state.watch import OrderUnits
 
-Rule = Literal["below_floor", "undeclared_promotion", "velocity"]
-RULES: tuple[Rule, ...] = ("below_floor", "undeclared_promotion", "velocity")
+Rule = Literal["below_floor", "undeclared_promotion", "declared_mismatch", "velocity"]
+RULES: tuple[Rule, ...] = ("below_floor", "undeclared_promotion", "declared_mismatch", "velocity")
+# How much deeper than declared a line's discount may be, in points of its item price: the
+# rounding of percentages to the minor unit, per unit, stays far inside it.
+MISMATCH_TOLERANCE_PCT = Decimal(1)
 Key = tuple[str, str]  # (marketplace, sku)
 CANCELED = "Canceled"
 
@@ -118,9 +127,15 @@ class Limits:
         return to_decimal(DEFAULTS[name] if setting is None else setting.value)
 
     def declared(self, key: Key, promotion_id: str) -> bool:
-        return any(
-            promotion_id in (p.id, p.code) and p.applies_to(*key) for p in self._config.promotions
-        )
+        return bool(self.declarations(key, promotion_id))
+
+    def declarations(self, key: Key, promotion_id: str) -> list[Promotion]:
+        """The declared promotions an order's promotion id stands for (by id or code)."""
+        return [
+            p
+            for p in self._config.promotions
+            if promotion_id in (p.id, p.code) and p.applies_to(*key)
+        ]
 
 
 def acknowledged_until(config: Config) -> dict[Key, datetime]:
@@ -182,6 +197,45 @@ def line_findings(
     depth = discount_pct(item)
     if undeclared and depth is not None and depth > limits.max_discount_pct(key):
         yield "undeclared_promotion", f"{percent_text(depth)} off by {', '.join(undeclared)}"
+    if item.promotion_ids and not undeclared:
+        why = declared_mismatch(order, item, key, limits)
+        if why is not None:
+            yield "declared_mismatch", why
+
+
+def declared_mismatch(order: Order, item: OrderItem, key: Key, limits: Limits) -> str | None:
+    """Why a priced line whose promotions are all declared does not match the declaration
+    (see the module docstring), or None when it does."""
+    assert item.item_price is not None and item.promotion_discount is not None
+    names = ", ".join(item.promotion_ids)
+    matched = [limits.declarations(key, p) for p in item.promotion_ids]
+    running = [[p for p in group if p.start <= order.purchase_date < p.end] for group in matched]
+    if any(not group for group in running):
+        return f"{names} used at {iso(order.purchase_date)}, outside its declared window"
+    # Per promotion id, the deepest declaration it may stand for; stacked ids add up, as
+    # engine.guardrails.stacking stacks them.
+    percent = sum(
+        (max((p.percent or Decimal(0) for p in group), default=Decimal(0)) for group in running),
+        Decimal(0),
+    )
+    amount = sum(
+        (max((p.amount or Decimal(0) for p in group), default=Decimal(0)) for group in running),
+        Decimal(0),
+    )
+    allowed = item.item_price * percent / HUNDRED + amount * item.quantity
+    tolerance = item.item_price * MISMATCH_TOLERANCE_PCT / HUNDRED
+    if item.promotion_discount <= allowed + tolerance:
+        return None
+    cur = currency(order.currency)
+    depth = discount_pct(item)
+    declared = percent_text(percent) if percent else "0%"
+    if amount:
+        declared += f" + {quantize(amount, cur):f} {cur.code} a unit"
+    return (
+        f"{names} took {percent_text(depth or Decimal(0))} off, declared {declared} "
+        f"({quantize(item.promotion_discount, cur):f} against at most "
+        f"{quantize(allowed, cur):f} {cur.code})"
+    )
 
 
 def _summarise(rule: Rule, key: Key, group: list[tuple[Order, OrderItem, str]]) -> Detection:
@@ -192,6 +246,11 @@ def _summarise(rule: Rule, key: Key, group: list[tuple[Order, OrderItem, str]]) 
     shown = "; ".join(reasons[:3]) + (f"; +{len(reasons) - 3} more" if len(reasons) > 3 else "")
     if rule == "below_floor":
         message = f"{units} unit(s) in {len(orders)} order(s) sold under the floor ({shown})"
+    elif rule == "declared_mismatch":
+        message = (
+            f"{units} unit(s) in {len(orders)} order(s) carry a declared promotion that does "
+            f"not match promotions.yaml ({shown})"
+        )
     else:
         message = (
             f"{units} unit(s) in {len(orders)} order(s) carry a promotion config does not "

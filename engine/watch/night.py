@@ -39,6 +39,9 @@ from engine.state.db import StateDB
 from engine.watch.run import watch_once
 
 STEP = timedelta(minutes=15)
+# Buyers see the listing as it is each minute: with Amazon's timing a breaker write shows
+# minutes after it is sent, and orders placed meanwhile must still leak.
+BUYER_STEP = timedelta(minutes=1)
 PROMOTION_ID = "SC-RUNAWAY-99"
 
 
@@ -50,6 +53,7 @@ class Night:
     watchdog: bool
     leaked_orders: int = 0
     leaked_units: int = 0
+    leaked_before_trip: int = 0  # orders under the code placed before the first breaker
     passes: int = 0
     first_trip: datetime | None = None
     tripped: list[str] = field(default_factory=list)
@@ -61,14 +65,16 @@ class Night:
         return int((self.first_trip - self.start).total_seconds() // 60)
 
 
-def open_demo_sandbox(config: Config, start: datetime) -> Sandbox:
-    """A running sandbox seeded from `config`, its clock frozen at `start`, rate limits off."""
+def open_demo_sandbox(config: Config, start: datetime, **options: Any) -> Sandbox:
+    """A running sandbox seeded from `config`, its clock frozen at `start`, rate limits off
+    (`options` go to Sandbox.open: the timing profile and its seed)."""
     resources = list(render(config, start).resources.values())
     box = Sandbox.open(
         config.state_dir,
         seed=(config.project.seller_id, resources),
         clock=VirtualClock.frozen_at(start),
         rate_limits=False,
+        **options,
     )
     box.start()
     return box
@@ -114,16 +120,20 @@ def run_night(
     rng: random.Random,
     *,
     watchdog: bool,
+    step: timedelta = STEP,
 ) -> Night:
-    """The night, on a sandbox seeded from `config` and a backend pointed at it."""
+    """The night, on a sandbox seeded from `config` and a backend pointed at it; a watch
+    pass every `step`."""
     start_incident(box)
     night = Night(box.clock.now(), watchdog)
     end = night.start + timedelta(hours=INCIDENT_HOURS)
     while box.clock.now() < end:
-        for order in simulate(box.account, box.advance, STEP, rng).orders:
+        for order in simulate(box.account, box.advance, step, rng, step=BUYER_STEP).orders:
             if any(PROMOTION_ID in item.promotion_ids for item in order.items):
                 night.leaked_orders += 1
                 night.leaked_units += order.units
+                if night.first_trip is None:
+                    night.leaked_before_trip += 1
         if not watchdog:
             continue
         now = box.clock.now()

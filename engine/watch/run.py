@@ -3,10 +3,18 @@
 For every enabled marketplace the pass reads the orders last updated between its checkpoint
 (less `watch.overlap_minutes`, so an order Amazon reports late is still seen) and now (less
 the two minutes Amazon requires LastUpdatedBefore to lag), adds their lines to the sales
-history, and takes the velocity window and baseline from that history. Detections over all
+history, and takes the velocity window and baseline from that history. Marketplaces are read
+one getOrders listing per region (engine.live.orders.order_groups), from the earliest start
+among them: the demo seller's nine marketplaces cost three calls a pass, not nine, which at
+getOrders' 0.0167 calls/s is what lets passes run minutes apart. Pending orders carry no
+price, so only velocity sees them: their units count toward it (a runaway's first orders
+are mostly Pending), and the floor and promotion rules judge them at the first read that
+finds them priced (Amazon updates LastUpdateDate when payment clears, so the next pass
+reads them again). Detections over all
 of it trip breakers; every tripped breaker is then enforced (see engine.watch.breaker), and
 each marketplace read without error has its checkpoint moved to the end of its window.
-A marketplace that could not be read keeps its checkpoint: the next pass reads it again.
+A marketplace that could not be read (its group's call failed) keeps its checkpoint: the next
+pass reads it again.
 
 Acknowledged incidents (config/incidents.yaml) release their breakers first, so a pass never
 re-enforces a breaker the YAML has already let go.
@@ -27,7 +35,7 @@ from engine.errors import UserError
 from engine.exitcodes import ExitCode
 from engine.live.backend import Backend
 from engine.live.clients import SpApiError
-from engine.live.orders import Order, iso
+from engine.live.orders import Order, iso, order_groups
 from engine.state import watch as watch_state
 from engine.state.db import StateDB
 from engine.state.watch import Breaker, OrderUnits
@@ -142,25 +150,37 @@ def watch_once(
     baseline_start = window_start - timedelta(days=settings.velocity_baseline_days)
     orders: list[Order] = []
     history: dict[str, History] = {}
-    for code in config.project.marketplaces:
+    for group in order_groups(config.project.marketplaces):
         with db.read() as conn:
-            checkpoint = watch_state.checkpoint(conn, seller, code)
-        start = checkpoint or now - timedelta(hours=settings.first_lookback_hours)
-        since = start - timedelta(minutes=settings.overlap_minutes)
+            starts = {
+                code: watch_state.checkpoint(conn, seller, code)
+                or now - timedelta(hours=settings.first_lookback_hours)
+                for code in group
+            }
+        windows = {
+            code: (since, max(now - ORDERS_LAG, since))
+            for code, start in starts.items()
+            for since in (start - timedelta(minutes=settings.overlap_minutes),)
+        }
+        since = min(window[0] for window in windows.values())
         until = max(now - ORDERS_LAG, since)
         try:
-            found = backend.read_orders(code, updated_after=since, updated_before=until)
+            found = backend.read_orders_of(group, updated_after=since, updated_before=until)
         except (SpApiError, UserError, httpx.HTTPError) as err:
-            report.reads.append(Read(code, since, until, error=str(err) or type(err).__name__))
+            why = str(err) or type(err).__name__
+            report.reads += [Read(code, *windows[code], error=why) for code in group]
             continue
-        report.reads.append(Read(code, since, until, len(found)))
+        for code in group:
+            mine = [order for order in found if order.marketplace == code]
+            report.reads.append(Read(code, since, until, len(mine)))
         orders += found
         with db.write() as conn:
             watch_state.record_units(conn, seller, order_units(found))
-            history[code] = History(
-                watch_state.order_lines(conn, seller, code, window_start, now),
-                watch_state.units_by_sku(conn, seller, code, baseline_start, window_start),
-            )
+            for code in group:
+                history[code] = History(
+                    watch_state.order_lines(conn, seller, code, window_start, now),
+                    watch_state.units_by_sku(conn, seller, code, baseline_start, window_start),
+                )
     report.detections = detect(orders, config, desired, history, now, settings)
     candidates = breakers_for(report.detections, now)
     recorded = trip(db, seller, candidates)

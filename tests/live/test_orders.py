@@ -9,7 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from engine.live.orders import OrderDataError, parse_order, parse_order_item
+from engine.live.clients import Connection, shared_ssl_context
+from engine.live.orders import (
+    MAX_ORDERS_MARKETPLACES,
+    OrderDataError,
+    order_groups,
+    parse_order,
+    parse_order_item,
+)
 from engine.sandbox import simulation
 from tests.live.conftest import calls_of
 from tests.sandbox.conftest import NOW
@@ -188,3 +195,33 @@ def test_read_orders_keeps_buyer_cancel_requests_and_promotions(backend, sandbox
 def test_orders_outside_the_window_are_not_read(backend, sandbox):
     insert(sandbox, make_order(1, NOW - timedelta(days=3), ship_after=timedelta(hours=1)))
     assert backend.read_orders("DE", updated_after=NOW - timedelta(days=1)) == []
+
+
+def test_order_groups_are_one_getorders_call_per_region_of_at_most_fifty():
+    codes = ["US", "DE", "CA", "JP", "FR", "UK", "DE"]
+    assert order_groups(codes) == [("US", "CA"), ("DE", "FR", "UK"), ("JP",)]
+    assert order_groups([]) == []
+    assert MAX_ORDERS_MARKETPLACES == 50
+
+
+def test_read_orders_of_a_region_is_one_listing_for_all_its_marketplaces(backend, sandbox):
+    simulation.simulate(sandbox.account, sandbox.advance, timedelta(hours=24), random.Random(5))
+    window = {
+        "updated_after": NOW - timedelta(minutes=1),
+        "updated_before": sandbox.clock.now() - timedelta(minutes=2),
+        "with_items": False,
+    }
+    together = backend.read_orders_of(("DE", "FR"), **window)
+    assert [c.operation for c in calls_of(backend)] == ["getOrders"]
+    apart = backend.read_orders("DE", **window) + backend.read_orders("FR", **window)
+    assert {o.marketplace for o in together} == {"DE", "FR"}
+    assert sorted(o.amazon_order_id for o in together) == sorted(o.amazon_order_id for o in apart)
+    with pytest.raises(ValueError, match="of one region"):
+        backend.read_orders_of(("DE", "US"), **window)
+
+
+def test_every_client_shares_one_ssl_context_with_the_ca_bundle_loaded():
+    connection = Connection({"refresh_token": "r"}, endpoint=None)
+    first, second = connection.client_kwargs("US"), connection.client_kwargs("DE")
+    assert first["verify"] is second["verify"] is shared_ssl_context()
+    assert shared_ssl_context().cert_store_stats()["x509_ca"] > 0

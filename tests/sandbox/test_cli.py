@@ -14,7 +14,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from engine.cli.sandbox_cmds import COMMANDS, sandbox
+from engine.cli.sandbox_cmds import COMMANDS, sandbox, speed_note
 from engine.errors import UserError
 from engine.sandbox.faults import price_of
 from engine.sandbox.store import Store
@@ -192,18 +192,35 @@ def test_serve_answers_on_localhost_and_status_finds_it(config_dir):
     try:
         first = proc.stdout.readline()
         assert "serving at http://127.0.0.1:" in first, first + proc.stderr.read()
+        started = proc.stdout.readline() + proc.stdout.readline()
         url = first.split("serving at ")[1].strip()
         token = httpx.post(url + "/auth/o2/token", data={"grant_type": "password"})
         assert token.status_code == 400 and token.json()["error"] == "unsupported_grant_type"
         info = json.loads(invoke(config_dir, "status", "--json").output)
         assert info["url"] == url
         assert info["clock"]["speed"] == 60
+        # The serving process's profile, whatever this command's own would be.
+        assert info["timing"] == "amazon"
+        fast = json.loads(invoke(config_dir, "--timing", "fast", "status", "--json").output)
+        assert fast["timing"] == "amazon"
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "sandbox stopped" in out
-    assert json.loads(invoke(config_dir, "status", "--json").output)["url"] is None
+    assert "timing amazon" in started  # serve runs on Amazon's processing times by default
+    assert "clock speed 60x (--speed), saved in the state folder" in started
+    after = json.loads(invoke(config_dir, "status", "--json").output)
+    assert after["url"] is None and after["timing"] is None  # nothing serves, none saved
+    assert after["clock"]["speed"] == 60  # saved: the next serve says where it comes from
+
+
+def test_serve_says_a_speed_saved_by_an_earlier_serve():
+    assert speed_note(10.0, None) == (
+        "clock speed 10x, saved by an earlier --speed; give --speed 1 for real time"
+    )
+    assert speed_note(1.0, None) == "clock speed 1x (real time)"
+    assert speed_note(10.0, 2.5).startswith("clock speed 2.5x (--speed)")
 
 
 def test_issue_19_faults_are_reachable_from_faults_set(config_dir):

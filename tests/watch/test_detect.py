@@ -9,6 +9,7 @@ import pytest
 from engine.desired.render import render
 from engine.state.watch import OrderUnits
 from engine.watch.detect import History, detect
+from engine.watch.run import order_units
 from tests.minimal_config import edited
 from tests.watch.conftest import NOW, make_order
 
@@ -63,11 +64,40 @@ def test_an_undeclared_promotion_deeper_than_the_limit_is_detected(config):
 
 
 def test_declared_or_shallow_promotions_are_not_suspect(config):
-    declared = make_order(price="100.00", discount="45.00", promotions=("WINTER10",))
+    declared = make_order(price="100.00", discount="10.00", promotions=("WINTER10",))
+    rounded = make_order(
+        price="59.99", discount="6.00", promotions=("WINTER10",), order_id="111-2-3"
+    )
     shallow = make_order(
         price="100.00", discount="40.00", promotions=("SC-PROMO-7",), order_id="111-2-2"
     )
-    assert run(config, [declared, shallow]) == []
+    assert run(config, [declared, rounded, shallow]) == []
+
+
+def test_a_declared_code_set_deeper_than_declared_is_detected(config):
+    # WINTER10 is declared as 10 %; in Seller Central it was set to 45 %.
+    wrong = make_order(price="100.00", discount="45.00", promotions=("WINTER10",))
+    [found] = run(config, [wrong])
+    assert (found.rule, found.sku, found.units) == ("declared_mismatch", "HP-100", 1)
+    assert "WINTER10 took 45% off, declared 10% (45.00 against at most 10.00 USD)" in (
+        found.message
+    )
+    # Just past the rounding tolerance (10 % + 1 point of the item price) trips too.
+    assert [
+        d.rule
+        for d in run(
+            config, [make_order(price="100.00", discount="11.01", promotions=("WINTER10",))]
+        )
+    ] == ["declared_mismatch"]
+
+
+def test_a_declared_code_used_outside_its_window_is_detected(config):
+    early = make_order(
+        price="100.00", discount="10.00", promotions=("WINTER10",), at=NOW - timedelta(days=8)
+    )
+    [found] = run(config, [early])
+    assert found.rule == "declared_mismatch"
+    assert "outside its declared window" in found.message
 
 
 def test_canceled_and_unpriced_orders_are_not_sales(config):
@@ -132,3 +162,25 @@ def test_thresholds_come_from_project_yaml(make_config):
     assert (settings.velocity_min_units, settings.velocity_window_minutes) == (3, 30)
     assert [d.rule for d in run(config, [], {"US": History(_lines(3), {})})] == ["velocity"]
     assert run(config, [], {"US": History(_lines(3, minutes_ago=31), {})}) == []
+
+
+RECENT = NOW - timedelta(minutes=5)
+
+
+def test_pending_units_count_toward_velocity_before_any_price_is_known(config):
+    pending = [
+        make_order(status="Pending", quantity=2, at=RECENT, order_id=f"111-9-{n}") for n in range(5)
+    ]
+    lines = order_units(pending)
+    assert sum(line.units for line in lines) == 10
+    found = run(config, pending, {"US": History(lines, {})})
+    # Unpriced: neither the floor nor the promotion rules can judge them, velocity can.
+    assert [d.rule for d in found] == ["velocity"]
+    # The first priced read of the same orders confirms it with the floor.
+    priced = [
+        make_order(price="1.00", quantity=2, at=RECENT, order_id=f"111-9-{n}") for n in range(5)
+    ]
+    assert {d.rule for d in run(config, priced, {"US": History(lines, {})})} == {
+        "below_floor",
+        "velocity",
+    }

@@ -146,3 +146,37 @@ def test_a_failing_webhook_is_reported_without_its_token(demo, hook):
     assert report.notify_error == "POST to http://127.0.0.1 answered HTTP 500"
     assert report.exit_code == EXIT_ERROR
     assert "T0KEN" not in json.dumps(report.to_dict())
+
+
+def test_a_pass_reads_orders_with_one_getorders_listing_per_region(demo):
+    demo.buyers(timedelta(hours=6))
+    recorder = demo.backend.invoker.recorder
+    before = recorder.count()["getOrders"]
+    report = demo.watch()
+    # Nine marketplaces in three regions (NA: US CA MX, EU: UK DE FR IT ES, FE: JP).
+    assert recorder.count()["getOrders"] - before == 3
+    assert [r.marketplace for r in report.reads] == [
+        "US",
+        "CA",
+        "MX",
+        "UK",
+        "DE",
+        "FR",
+        "IT",
+        "ES",
+        "JP",
+    ]
+    assert all(r.error is None for r in report.reads)
+    by_marketplace = {r.marketplace: r.orders for r in report.reads}
+    read = demo.backend.read_orders(
+        "DE",
+        updated_after=report.reads[4].since,
+        updated_before=report.reads[4].until,
+        with_items=False,
+    )
+    assert by_marketplace["DE"] == len(read) > 0
+    with demo.db.read() as conn:
+        seller = demo.config.project.seller_id
+        assert {watch_state.checkpoint(conn, seller, code) for code in by_marketplace} == {
+            report.reads[0].until
+        }
