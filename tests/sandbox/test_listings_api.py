@@ -56,9 +56,13 @@ def test_token_exchange_and_participations(sellers_client, sandbox):
 def test_token_endpoint_rejects_other_grants_and_bad_credentials(sandbox):
     url = sandbox.url + "/auth/o2/token"
     creds = sandbox.credentials
-    wrong_grant = httpx.post(url, data={"grant_type": "client_credentials", "scope": "x"})
+    wrong_grant = httpx.post(url, data={"grant_type": "password", "scope": "x"})
     assert wrong_grant.status_code == 400
     assert wrong_grant.json()["error"] == "unsupported_grant_type"
+    # client_credentials is Login with Amazon's grant for grantless operations: the app's
+    # own credentials are required.
+    anonymous = httpx.post(url, data={"grant_type": "client_credentials", "scope": "x"})
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "invalid_client"
     bad_token = httpx.post(
         url,
         data={
