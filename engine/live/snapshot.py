@@ -116,6 +116,11 @@ def _plausible(text: str) -> bool:
     return not any("\ue000" <= ch <= "\uf8ff" or "\x80" <= ch <= "\x9f" for ch in text)
 
 
+# Charset labels Python does not know, or knows as a narrower code page: Shift_JIS as labelled
+# by Java and Windows is Windows-31J (cp932), which adds NEC and IBM characters to it.
+_CHARSET_ALIASES = {"windows-31j": "cp932", "shift_jis": "cp932", "x-sjis": "cp932"}
+
+
 def charset_of(content_type: str | None) -> str | None:
     """The charset parameter of a Content-Type header, if any."""
     for part in (content_type or "").split(";")[1:]:
@@ -138,7 +143,7 @@ def decode_report(data: bytes, charset: str | None = None, what: str = "the repo
                 ) from None
     if charset:
         try:
-            return data.decode(charset)
+            return data.decode(_CHARSET_ALIASES.get(charset.lower(), charset))
         except (UnicodeDecodeError, LookupError) as err:
             raise ReportFormatError(f"{what} is not {charset} text as declared: {err}") from None
     for encoding in FALLBACK_ENCODINGS:

@@ -109,4 +109,7 @@ class Reports(JobQueue):
 
     def run(self, job: Job) -> Outcome:
         self.account.process_due()
+        with self.account.store.read() as tx:
+            if "report_cancelled" in tx.faults():  # engine.sandbox.faults.set_report_cancelled
+                return Outcome("CANCELLED")
         return _BUILDERS[job.job_type].build(ReportContext(job, self.account))
