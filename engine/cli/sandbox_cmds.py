@@ -328,6 +328,44 @@ def _connection_fault_options(command: Callable[..., Any]) -> Callable[..., Any]
     return command
 
 
+def _report_fault_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of the faults that make reports look as Amazon really sends them;
+    `_set_report_faults` applies them."""
+    options = [
+        click.option(
+            "--reports-cancelled",
+            is_flag=True,
+            help="Reports end CANCELLED, as Amazon cancels reports requested too often.",
+        ),
+        click.option(
+            "--report-variant",
+            type=click.Choice(["de_legacy", "jp_cp932"]),
+            default=None,
+            help="Merchant listings reports with German legacy headers, or Japanese headers "
+            "in cp932.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _set_report_faults(
+    store: Any, *, reports_cancelled: bool, report_variant: str | None
+) -> list[str]:
+    """Switch on the faults `_report_fault_options` asked for; returns what was set."""
+    from engine.sandbox import faults
+
+    done = []
+    if reports_cancelled:
+        faults.set_report_cancelled(store)
+        done.append("reports cancelled")
+    if report_variant is not None:
+        faults.set_report_variant(store, report_variant)
+        done.append(f"report variant {report_variant}")
+    return done
+
+
 def _set_connection_faults(
     store: Any,
     operations: list[str] | None,
@@ -468,6 +506,7 @@ def _set_connection_faults(
 )
 @click.option("--seed", type=int, default=None, help="Seed for the fault RNG (reproducible).")
 @_connection_fault_options
+@_report_fault_options
 @click.pass_context
 def faults_set(
     ctx: click.Context,
@@ -545,13 +584,19 @@ def faults_set(
         write_visibility=write_visibility,
         write_hours=write_hours,
     )
+    chosen += _set_report_faults(
+        box.store,
+        reports_cancelled=connection.pop("reports_cancelled"),
+        report_variant=connection.pop("report_variant"),
+    )
     chosen += _set_connection_faults(box.store, ops, **connection)
     if not chosen:
         raise UserError(
             "nothing to set: give --throttle, --server-errors, --gateway, --slow, --feeds-fatal, "
             "--feed-message-errors, --token-errors, --tokens, --feeds-stuck, --feeds-cancelled, "
             "--region-down, --bad-json, --bad-gzip, --writes, --drop-connections, "
-            "--lost-answers, --document-errors, --throttle-share or --seed"
+            "--lost-answers, --document-errors, --throttle-share, --reports-cancelled, "
+            "--report-variant or --seed"
         )
     click.echo("faults on: " + ", ".join(chosen))
     return 0
@@ -604,7 +649,7 @@ def faults_clear(ctx: click.Context, name: str | None) -> int:
     """Turn one fault (throttle, server_error, gateway, slow, feed_fatal, feed_message_errors,
     token_endpoint, token_invalidated, feed_stuck, feed_cancelled, region_down, bad_json,
     bad_gzip, write_visibility, dropped_connections, lost_answers, document_errors,
-    throttle_share, seed) or all faults off."""
+    throttle_share, report_cancelled, report_variant, seed) or all faults off."""
     from engine.sandbox import faults
 
     box = _open(ctx)

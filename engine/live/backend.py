@@ -67,6 +67,7 @@ class LiveState:
     fetched_at: datetime
     snapshots: Mapping[str, datetime]
     unreadable: Mapping[str, str] = field(default_factory=dict)  # address -> why
+    notes: tuple[str, ...] = ()  # what the reader wants the user to know (e.g. read as empty)
 
     def resources(self) -> dict[str, Resource]:
         """What diff takes as `live`."""

@@ -2,8 +2,10 @@
 
 Reports: createReport -> getReport until DONE -> getReportDocument -> download (maybe GZIP).
 Feeds: createFeedDocument -> upload -> createFeed -> getFeed until DONE (or FATAL) ->
-getFeedDocument -> download the processing report. A report Amazon CANCELLED (it does so
-when there is no data) reads as empty. Polls back off exponentially (`Polling`) through the
+getFeedDocument -> download the processing report. A report Amazon CANCELLED raises
+ReportCancelled, never reads as empty: Amazon cancels a report when it has no data, but also
+when the same report is requested too often, and only the caller knows (from what it has
+seen there before) which one is likely. Polls back off exponentially (`Polling`) through the
 backend's timer, so tests do not wait.
 
 createFeed is not idempotent: a retry after an ambiguous failure could submit the same
@@ -59,6 +61,27 @@ class DocumentUnreadable(DocumentError, UserError):
     """A downloaded document that cannot be decoded (a truncated or corrupt GZIP report,
     amzn/selling-partner-api-models #844). Nothing was changed, and a new download may
     succeed: a user error saying so, not a crash."""
+
+
+class ReportCancelled(DocumentError):
+    """Amazon ended a report CANCELLED: no data, or requested too often. Not an empty report:
+    the caller decides what it means (engine.live.spapi refuses it where listings are known)."""
+
+    def __init__(self, report_type: str, marketplace: str, report_id: str) -> None:
+        self.report_type, self.marketplace, self.report_id = report_type, marketplace, report_id
+        super().__init__(
+            f"Amazon cancelled the {report_type} report of {marketplace} (report {report_id}): "
+            "it does so when a report is requested too often or has no data"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDocument:
+    """A downloaded report: its bytes and the Content-Type it was served with (the charset,
+    when there is one, says how to decode a flat-file report)."""
+
+    data: bytes
+    content_type: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +164,12 @@ def _transfer(send: Callable[[], httpx.Response], timer: Timer, what: str) -> ht
 def download(
     http: httpx.Client, url: str, compression: str | None, timer: Timer, what: str = "document"
 ) -> bytes:
+    return download_document(http, url, compression, timer, what).data
+
+
+def download_document(
+    http: httpx.Client, url: str, compression: str | None, timer: Timer, what: str = "document"
+) -> ReportDocument:
     response = _transfer(lambda: http.get(url), timer, f"downloading the {what}")
     if response.status_code >= 300:
         raise DocumentError(
@@ -148,10 +177,11 @@ def download(
             "command again"
         )
     data = response.content
+    content_type = response.headers.get("content-type")
     if compression != "GZIP":
-        return data
+        return ReportDocument(data, content_type)
     try:
-        return gzip.decompress(data)
+        return ReportDocument(gzip.decompress(data), content_type)
     except (OSError, EOFError, zlib.error) as err:  # truncated, or bytes changed on the way
         raise DocumentUnreadable(
             f"a document downloaded from Amazon is not valid GZIP ({err or 'truncated'}); "
@@ -180,13 +210,27 @@ def fetch_report(
     timer: Timer,
     polling: Polling = DEFAULT_POLLING,
 ) -> bytes:
+    """The report's bytes; raises ReportCancelled when Amazon cancelled it."""
+    return fetch_report_document(op, http, report_type, marketplace_id, timer, polling).data
+
+
+def fetch_report_document(
+    op: Operation,
+    http: httpx.Client,
+    report_type: str,
+    marketplace_id: str,
+    timer: Timer,
+    polling: Polling = DEFAULT_POLLING,
+) -> ReportDocument:
+    """createReport -> getReport until DONE -> the document, with its Content-Type. FATAL
+    is a DocumentError and CANCELLED a ReportCancelled (see the module docstring)."""
     created = op(
         "createReport",
         lambda c: c.create_report(reportType=report_type, marketplaceIds=[marketplace_id]),
         idempotent=True,  # a duplicate report costs quota, never data
     ).payload
     report_id = created["reportId"]
-    # Amazon cancels a report that has no data (we never cancel our own): an empty report.
+    # We never cancel our own reports: CANCELLED is Amazon's doing, and ours to explain.
     done = _poll(
         op,
         "getReport",
@@ -196,10 +240,12 @@ def fetch_report(
         finished=(DONE, CANCELLED),
     )
     document_id = done.get("reportDocumentId")
-    if done["processingStatus"] == CANCELLED or not document_id:
-        return b""
+    if done["processingStatus"] == CANCELLED:
+        raise ReportCancelled(report_type, op.marketplace, str(report_id))
+    if not document_id:
+        raise DocumentError(f"the {report_type} report {report_id} is DONE without a document")
     document = op("getReportDocument", lambda c: c.get_report_document(document_id)).payload
-    return download(
+    return download_document(
         http, document["url"], document.get("compressionAlgorithm"), timer, f"{report_type} report"
     )
 

@@ -74,12 +74,89 @@ class ReportRow:
     digest: str  # over WATCHED_COLUMNS: equal digests, unchanged listing
 
 
-def decode_report(data: bytes, charset: str | None = None) -> str:
-    """Report bytes as text: the declared charset, else UTF-8 (with or without BOM)."""
-    try:
-        return data.decode(charset or "utf-8-sig")
-    except (UnicodeDecodeError, LookupError) as err:
-        raise ReportFormatError(f"the report is not {charset or 'UTF-8'} text: {err}") from None
+# How Amazon's merchant-listings reports really look (sources: amzn/selling-partner-api-models
+# #3999 and #4140, German accounts: "fulfilment-channel", "Deprecated column" placeholders kept
+# "to preserve the ordinals", extra "Minimum order quantity" / "Sell remainder" columns; #1199:
+# the column set differs by marketplace; #5303: headers follow the report locale, Japanese for
+# Japan unless preferredReportDocumentLocale says otherwise; selling-partner-api-docs #2086:
+# Japanese reports in Shift_JIS with Japanese titles; models #545 / docs #3678: garbled
+# Japanese when decoded as UTF-8; models #2966: CP1252 bytes in a listings report). So columns
+# are found by name, through these aliases (compared after `_header_key`), and every other
+# column, placeholders included, is ignored.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "item-name": ("item-name", "商品名"),
+    "item-description": ("item-description", "商品の説明", "説明"),
+    "seller-sku": ("seller-sku", "sku", "出品者sku"),
+    "price": ("price", "価格"),
+    "quantity": ("quantity", "数量"),
+    "fulfillment-channel": (
+        "fulfillment-channel",
+        "fulfilment-channel",
+        "フルフィルメント・チャネル",
+        "フルフィルメント・チャンネル",
+    ),
+    "status": ("status", "ステータス"),
+    "asin1": ("asin1", "asin-1"),
+}
+# Tried in order after a BOM and a declared charset: strict UTF-8 first (it rarely decodes
+# anything else by accident), then Windows-31J, the Shift_JIS superset Japanese reports use.
+FALLBACK_ENCODINGS = ("utf-8", "cp932")
+_BOMS = (("utf-8-sig", b"\xef\xbb\xbf"), ("utf-16", b"\xff\xfe"), ("utf-16", b"\xfe\xff"))
+
+
+def _header_key(name: str) -> str:
+    """A header cell compared loosely: case, spaces and underscores do not matter."""
+    return "-".join(name.strip().lower().replace("_", " ").split())
+
+
+def _plausible(text: str) -> bool:
+    """False for text a wrong legacy decoding would give: private-use or C1 control
+    characters (cp932 maps its user-defined bytes to private use, so CP1252 umlauts read as
+    cp932 come out there instead of failing)."""
+    return not any("\ue000" <= ch <= "\uf8ff" or "\x80" <= ch <= "\x9f" for ch in text)
+
+
+# Charset labels Python does not know, or knows as a narrower code page: Shift_JIS as labelled
+# by Java and Windows is Windows-31J (cp932), which adds NEC and IBM characters to it.
+_CHARSET_ALIASES = {"windows-31j": "cp932", "shift_jis": "cp932", "x-sjis": "cp932"}
+
+
+def charset_of(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type header, if any."""
+    for part in (content_type or "").split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return None
+
+
+def decode_report(data: bytes, charset: str | None = None, what: str = "the report") -> str:
+    """Report bytes as text: by BOM, else the declared charset, else strict UTF-8, else
+    cp932 (when that reads as plausible text); else a ReportFormatError naming `what`."""
+    for encoding, bom in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as err:
+                raise ReportFormatError(
+                    f"{what} is not the {encoding} its BOM says: {err}"
+                ) from None
+    if charset:
+        try:
+            return data.decode(_CHARSET_ALIASES.get(charset.lower(), charset))
+        except (UnicodeDecodeError, LookupError) as err:
+            raise ReportFormatError(f"{what} is not {charset} text as declared: {err}") from None
+    for encoding in FALLBACK_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _plausible(text):
+            return text
+    raise ReportFormatError(
+        f"{what} is not UTF-8 or cp932 (Shift_JIS) text and declares no charset; "
+        "run the command again, and report it if it persists"
+    )
 
 
 def _price(text: str, line: int) -> Decimal | None:
@@ -103,30 +180,54 @@ def _quantity(text: str, line: int) -> int | None:
     return int(text)
 
 
+def _column_positions(header: list[str]) -> dict[str, int]:
+    """Our column name -> its position in `header`, by alias; the first match wins."""
+    by_key: dict[str, int] = {}
+    for position, name in enumerate(header):
+        by_key.setdefault(_header_key(name), position)
+    found: dict[str, int] = {}
+    for column, aliases in COLUMN_ALIASES.items():
+        for alias in aliases:
+            if _header_key(alias) in by_key:
+                found[column] = by_key[_header_key(alias)]
+                break
+    return found
+
+
 def parse_listings_report(text: str) -> dict[str, ReportRow]:
-    """GET_MERCHANT_LISTINGS_ALL_DATA (tab-separated, a header line) -> rows by SKU."""
-    reader = csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
-    header = reader.fieldnames or []
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    """GET_MERCHANT_LISTINGS_ALL_DATA (tab-separated, a header line) -> rows by SKU. Columns
+    are found by header name and alias (COLUMN_ALIASES); unknown and placeholder columns
+    are ignored."""
+    lines = csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = [cell.lstrip("\ufeff") for cell in next(lines, [])]
+    positions = _column_positions(header)
+    missing = [c for c in REQUIRED_COLUMNS if c not in positions]
     if missing:
         raise ReportFormatError(
             f"the listings report has no column(s) {', '.join(missing)} (header: "
             f"{', '.join(header) or 'empty'})"
         )
     rows: dict[str, ReportRow] = {}
-    for line, record in enumerate(reader, start=2):
-        sku = (record.get("seller-sku") or "").strip()
+    for line, cells in enumerate(lines, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line (some reports end with one)
+
+        def cell(column: str, cells: list[str] = cells) -> str:
+            position = positions.get(column)
+            return cells[position].strip() if position is not None and position < len(cells) else ""
+
+        sku = cell("seller-sku")
         if not sku:
             raise ReportFormatError(f"line {line}: no seller-sku")
-        watched = [(record.get(c) or "").strip() for c in WATCHED_COLUMNS]
-        channel = (record.get("fulfillment-channel") or "").strip().upper()
+        watched = [cell(c) for c in WATCHED_COLUMNS]
+        channel = cell("fulfillment-channel").upper()
         rows[sku] = ReportRow(
             sku=sku,
-            asin=(record.get("asin1") or "").strip() or None,
-            price=_price(record.get("price") or "", line),
-            quantity=_quantity(record.get("quantity") or "", line),
+            asin=cell("asin1") or None,
+            price=_price(cell("price"), line),
+            quantity=_quantity(cell("quantity"), line),
             fulfillment_channel="FBA" if channel.startswith("AMAZON_") else "MFN",
-            status=(record.get("status") or "").strip(),
+            status=cell("status"),
             title=watched[0],
             description=watched[1],
             digest=hashlib.sha256("\t".join(watched).encode("utf-8")).hexdigest()[:32],

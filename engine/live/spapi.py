@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from engine.desired.resource import Resource, address
+from engine.desired.resource import Resource, address, address_key
+from engine.errors import UserError
 from engine.live import documents
 from engine.live.attributes import OFFER, ListingShapeError, market, resource_from_attributes
 from engine.live.backend import LiveListing, LiveState, SnapshotMissing, WriteResult
@@ -45,9 +46,11 @@ from engine.live.recording import CallRecorder, MemoryRecorder
 from engine.live.snapshot import (
     LISTINGS_REPORT,
     CachedListing,
+    ReportRow,
     Snapshot,
     SnapshotCache,
     SnapshotSaved,
+    charset_of,
     decode_report,
     known_listing,
     parse_listings_report,
@@ -103,6 +106,12 @@ def _batches(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
         yield items[start : start + size]
 
 
+class ListingsReadIncomplete(UserError):
+    """A refresh that could not read a marketplace's listings completely (its report was
+    cancelled where listings are known): nothing may be planned from it, and the cached
+    snapshot is left as it was."""
+
+
 class SpApiBackend:
     def __init__(
         self,
@@ -134,6 +143,7 @@ class SpApiBackend:
         self._http = httpx.Client(timeout=connection.timeout, verify=shared_ssl_context())
         # `preloaded`: cached snapshots already read (see engine.plan.build.load_for_plan).
         self._cache = SnapshotCache(state_dir, on_snapshot, preloaded)
+        self._notes: list[str] = []  # what the current read_listings has to say (see LiveState)
         self.invoker = invoker or Invoker(
             TokenBuckets(self._timer), self.recorder, self._timer, now
         )
@@ -216,6 +226,7 @@ class SpApiBackend:
         listings: dict[str, LiveListing] = {}
         snapshots: dict[str, datetime] = {}
         unreadable: dict[str, str] = {}
+        self._notes = []
         for code in marketplaces:
             if refresh:
                 want = {r.sku: r for r in (wanted or {}).values() if r.marketplace == code}
@@ -231,7 +242,7 @@ class SpApiBackend:
                 snapshot = cached
             listings.update(snapshot.listings())
             snapshots[code] = snapshot.taken_at
-        return LiveState(listings, self._now(), snapshots, unreadable)
+        return LiveState(listings, self._now(), snapshots, unreadable, tuple(self._notes))
 
     def _refresh(
         self,
@@ -240,8 +251,8 @@ class SpApiBackend:
         applied: Mapping[str, Mapping[str, Any]],
     ) -> tuple[Snapshot, dict[str, str]]:
         mid = market(marketplace).marketplace_id
-        text = decode_report(
-            documents.fetch_report(
+        try:
+            document = documents.fetch_report_document(
                 self.operation(REPORTS, marketplace),
                 self._http,
                 LISTINGS_REPORT,
@@ -249,8 +260,15 @@ class SpApiBackend:
                 self._timer,
                 self._polling,
             )
-        )
-        rows = parse_listings_report(text) if text.strip() else {}
+        except documents.ReportCancelled as cancelled:
+            rows = self._cancelled_means_empty(cancelled, marketplace, applied)
+        else:
+            text = decode_report(
+                document.data,
+                charset_of(document.content_type),
+                f"the {LISTINGS_REPORT} report of {marketplace}",
+            )
+            rows = parse_listings_report(text) if text.strip() else {}
         taken_at = self._now()
         known: dict[str, LiveListing] = {}
         if not self.full_refresh:
@@ -274,6 +292,33 @@ class SpApiBackend:
         snapshot = Snapshot(marketplace, taken_at, entries)
         self._cache.save(snapshot)
         return snapshot, unreadable
+
+    def _cancelled_means_empty(
+        self,
+        cancelled: documents.ReportCancelled,
+        marketplace: str,
+        applied: Mapping[str, Mapping[str, Any]],
+    ) -> dict[str, ReportRow]:
+        """No rows, when nothing says `marketplace` has listings: Amazon cancels the report of
+        a marketplace without listings. Where the cached snapshot or the values sellersync
+        applied show listings, the cancellation is more likely throttling (Amazon cancels
+        reports requested too often), and reading it as empty would plan to recreate every
+        listing and overwrite the snapshot: refused, with the snapshot left as it was."""
+        cached = self._cache.load(marketplace)
+        in_cache = len(cached.entries) if cached is not None else 0
+        in_applied = sum(1 for a in applied if address_key(a)[0] == marketplace)
+        if in_cache or in_applied:
+            where = f"{in_cache} in the cached snapshot" if in_cache else f"{in_applied} applied"
+            raise ListingsReadIncomplete(
+                f"{cancelled}; {marketplace} has listings ({where}), so this is not an empty "
+                "catalogue: the cached snapshot was kept; wait 15 minutes and run the command "
+                "again, or plan from the snapshot with --no-refresh"
+            )
+        self._notes.append(
+            f"{marketplace}: Amazon cancelled the listings report and no listings are known "
+            "there (no cached snapshot, nothing applied): read as no listings"
+        )
+        return {}
 
     def now(self) -> datetime:
         """The backend's current time (the sandbox's virtual clock when serving it)."""

@@ -168,9 +168,8 @@ def _build_plan(
     )
     with state.read() as conn:
         facts = drift_facts.gather(conn, config, plan, applied)
-    return PlanRun(
-        plan, desired, live, tuple(review), report, reservation_notes(config, reservation), facts
-    )
+    notes = reservation_notes(config, reservation) + live.notes
+    return PlanRun(plan, desired, live, tuple(review), report, notes, facts)
 
 
 def reservation_notes(config: Config, reservation: Reservation | None) -> tuple[str, ...]:

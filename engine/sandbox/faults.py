@@ -506,6 +506,27 @@ EDGE_FAULT_NAMES = (
 )
 FAULT_NAMES = (*FAULT_NAMES, *EDGE_FAULT_NAMES)
 
+# Reports as Amazon really sends them (issue 15). Amazon cancels a report requested too often
+# as well as one with no data; listings reports from German accounts have shown
+# "fulfilment-channel", "Deprecated column" placeholders and extra columns
+# (amzn/selling-partner-api-models #3999, #4140); Japanese ones come in Shift_JIS (cp932)
+# with Japanese headers (selling-partner-api-docs #2086). See engine.sandbox.listing_reports.
+REPORT_VARIANTS = ("de_legacy", "jp_cp932")
+FAULT_NAMES = (*FAULT_NAMES, "report_cancelled", "report_variant")
+
+
+def set_report_cancelled(store: Store) -> None:
+    """Every report requested from now on ends CANCELLED, whether it has data or not."""
+    with store.write() as tx:
+        tx.set_fault("report_cancelled", {})
+
+
+def set_report_variant(store: Store, variant: str) -> None:
+    """Merchant listings reports come as `variant` (REPORT_VARIANTS) in every marketplace."""
+    _choice(variant, REPORT_VARIANTS, "report variant")
+    with store.write() as tx:
+        tx.set_fault("report_variant", {"variant": variant})
+
 
 def _hours(value: float | str) -> float:
     try:

@@ -9,6 +9,13 @@ in Cp1252 and others in UTF-8 (Shift_JIS-compatible Windows-31J for some JP ones
 encoding that every title survives (Japanese ones included) keeps the sandbox's reports
 readable by any client that honours the declared charset, as python-amazon-sp-api does.
 Values never contain tabs or line breaks (they become spaces), so rows stay rows.
+
+The `report_variant` fault (engine.sandbox.faults.set_report_variant) serves merchant
+listings reports the messier ways Amazon has: `de_legacy` as German accounts have seen them
+("Deprecated column" placeholders, "fulfilment-channel", two extra columns at the end;
+amzn/selling-partner-api-models #3999, #4140), `jp_cp932` with Japanese headers in cp932
+(Shift_JIS) and no declared charset (selling-partner-api-docs #2086); a character cp932
+cannot hold becomes "?" there, as it would in a legacy-encoded file.
 """
 
 from __future__ import annotations
@@ -55,6 +62,38 @@ MERCHANT_LISTINGS_COLUMNS = (
     "merchant-shipping-group",
     "status",
 )
+# The report_variant fault's headers (see the module docstring). "Deprecated column" repeats:
+# the builder leaves those cells empty, as Amazon does.
+DEPRECATED = "Deprecated column"
+DE_LEGACY_HEADERS = {
+    **dict.fromkeys(
+        (
+            "image-url",
+            "zshop-shipping-fee",
+            "zshop-category1",
+            "zshop-browse-path",
+            "zshop-storefront-feature",
+            "asin2",
+            "asin3",
+            "zshop-boldface",
+            "bid-for-featured-placement",
+        ),
+        DEPRECATED,
+    ),
+    "fulfillment-channel": "fulfilment-channel",
+}
+DE_LEGACY_EXTRA_COLUMNS = ["Minimum order quantity", "Sell remainder"]
+JP_HEADERS = {
+    "item-name": "商品名",
+    "item-description": "商品の説明",
+    "seller-sku": "出品者SKU",
+    "price": "価格",
+    "quantity": "数量",
+    "asin1": "ASIN 1",
+    "fulfillment-channel": "フルフィルメント・チャネル",
+    "status": "ステータス",
+}
+TSV_NO_CHARSET = "text/tab-separated-values"
 FBA_INVENTORY_COLUMNS = (
     "sku",
     "fnsku",
@@ -172,6 +211,18 @@ def merchant_listings(context: ReportContext) -> Outcome:
         )
     if not rows:
         return Outcome("CANCELLED")
+    with context.account.store.read() as tx:
+        variant = tx.faults().get("report_variant", {}).get("variant")
+    if variant == "de_legacy":
+        header = [DE_LEGACY_HEADERS.get(c, c) for c in MERCHANT_LISTINGS_COLUMNS]
+        header += DE_LEGACY_EXTRA_COLUMNS
+        cells = [{DE_LEGACY_HEADERS.get(k, k): v for k, v in row.items()} for row in rows]
+        return Outcome("DONE", tsv(header, cells), TSV_UTF8)
+    if variant == "jp_cp932":
+        header = [JP_HEADERS.get(c, c) for c in MERCHANT_LISTINGS_COLUMNS]
+        cells = [{JP_HEADERS.get(k, k): v for k, v in row.items()} for row in rows]
+        text = tsv(header, cells).decode("utf-8")
+        return Outcome("DONE", text.encode("cp932", errors="replace"), TSV_NO_CHARSET)
     return Outcome("DONE", tsv(MERCHANT_LISTINGS_COLUMNS, rows), TSV_UTF8)
 
 

@@ -141,4 +141,7 @@ class Reports(JobQueue):
         if REPEAT_OF in job.options:
             return Outcome("CANCELLED")
         self.account.process_due()
+        with self.account.store.read() as tx:
+            if "report_cancelled" in tx.faults():  # engine.sandbox.faults.set_report_cancelled
+                return Outcome("CANCELLED")
         return _BUILDERS[job.job_type].build(ReportContext(job, self.account))
