@@ -57,8 +57,15 @@ from engine.apply.stale import (
     identity_mismatch,
     stale_reasons,
 )
-from engine.apply.verify import VERIFY_POLLING, Visibility, read_current, wait_until_visible
+from engine.apply.verify import (
+    VERIFY_POLLING,
+    Unreadable,
+    Visibility,
+    read_current,
+    wait_until_visible,
+)
 from engine.config.model import Incident
+from engine.desired.resource import Resource
 from engine.errors import UserError
 from engine.exitcodes import ExitCode
 from engine.live.backend import Backend, WriteResult, issues_text
@@ -267,7 +274,8 @@ class Executor:
             fingerprints = plan.live_fingerprints
             if stopped is not None:
                 raise PlanStale([stopped])
-            drifted = stale_reasons(fingerprints, read_current(self.backend, changes, changes))
+            just_read = read_current(self.backend, changes, changes)
+            drifted = stale_reasons(fingerprints, just_read)
             if drifted:
                 raise PlanStale(drifted)
             if not changes:
@@ -283,12 +291,13 @@ class Executor:
                 key=lambda e: e.seq,
             )
             to_verify = list(point.to_verify)
+            just_read = {}
             if not to_send:
                 stopped = None  # nothing is left to send, so nothing is held back
         sending = _Sending(stopped=stopped)
         if stopped is None:
             self._progress.start(len(to_send))
-            self._send(fingerprints, changes, to_send, sending)
+            self._send(fingerprints, changes, to_send, sending, just_read=just_read)
             self._settle_lost(fingerprints, changes, sending)
             to_verify += sending.accepted
         else:
@@ -339,18 +348,26 @@ class Executor:
         changes: Mapping[str, ResourceChange],
         pending: Sequence[Entry],
         sending: _Sending,
+        *,
+        just_read: Mapping[str, Resource | Unreadable | None] | None = None,
     ) -> None:
         """Write `pending` (re-checked against live first), adding what became of each to
         `sending`. Stops at the first listing gone stale, or when the re-check read kept
-        failing; what is left is journaled as not sent."""
+        failing; what is left is journaled as not sent. `just_read`: live as the pre-check
+        read it a moment ago, with nothing written since; the first batch uses it instead of
+        reading the same listings again (a bulk apply's feed is that whole round)."""
         bulk = len(pending) >= self.backend.bulk_threshold
         # Live is looked at again right before each write: the whole feed's listings at once
         # (read 20 a call) before a bulk write, else the one listing before its own write.
         batches = [pending] if bulk else [[e] for e in pending]
         for done, batch in enumerate(batches):
             rest = [e for later in batches[done:] for e in later]
+            addresses = [e.address for e in batch]
             try:
-                current = read_current(self.backend, changes, [e.address for e in batch])
+                if done == 0 and just_read and all(a in just_read for a in addresses):
+                    current = {a: just_read[a] for a in addresses}
+                else:
+                    current = read_current(self.backend, changes, addresses)
             except AMAZON_FAILURES as err:
                 sending.gave_up = _one_line(err)
                 self._skip(rest, f"the run stopped before this write: {_short(err)}")
