@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from engine.desired.render import render
 from engine.desired.stock import Reservation
+from engine.live.backend import LiveListing, LiveState
 from engine.ops.inventory import deviation, fba_replenishment, live_deviation
 from tests.conftest import NOW
 
@@ -72,16 +73,18 @@ def test_deviation_over_mfn_listings(make_config):
 
 
 class LiveListings:
-    """The one backend read deviation needs: live listings, as a LiveState has them."""
+    """The one backend read deviation needs: live listings, read as a real LiveState."""
 
     def __init__(self, resources):
         self._resources = resources
 
-    def read_listings(self, codes, *, refresh):
-        return self
-
-    def resources(self):
-        return self._resources
+    def read_listings(self, marketplaces, *, refresh, wanted=None, applied=None):
+        listings = {
+            address: LiveListing(resource=resource, status=("BUYABLE",))
+            for address, resource in self._resources.items()
+            if resource.marketplace in marketplaces
+        }
+        return LiveState(listings, NOW, dict.fromkeys(marketplaces, NOW))
 
 
 def test_deviation_wants_what_the_plan_wants_once_orders_reserve_units(make_config):
