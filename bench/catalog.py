@@ -26,13 +26,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.desired.resource import Resource, SalePrice
+from engine.core import jsonio
+from engine.core.changes import ResourceChange
+from engine.core.marketplaces import MARKETPLACES
+from engine.core.resource import Resource, SalePrice
 from engine.live.clients import Connection
 from engine.live.recording import MemoryRecorder
 from engine.live.spapi import SpApiBackend
-from engine.marketplaces import MARKETPLACES
-from engine.plan.diff import ResourceChange, diff
-from engine.sandbox import jsonio
+from engine.plan.diff import diff
 from engine.sandbox.app import SANDBOX_CREDENTIALS
 from engine.sandbox.clock import ClockState, ClockTimer, VirtualClock
 from engine.sandbox.runtime import Sandbox

@@ -14,7 +14,7 @@ import random
 import shutil
 from pathlib import Path
 
-from engine.marketplaces import MARKETPLACES
+from engine.core.marketplaces import MARKETPLACES
 
 ORDER = ["US", "CA", "MX", "UK", "DE", "FR", "IT", "ES", "JP", "NL", "SE", "PL", "AU", "SG"]
 RATES = {

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from deepdiff import DeepDiff
 
-from engine.desired.resource import Resource
+from engine.core.resource import Resource
 from engine.plan.diff import diff
 
 MARKETS = [("US", "USD", "en"), ("DE", "EUR", "de"), ("FR", "EUR", "fr"), ("JP", "JPY", "ja")]

@@ -32,9 +32,9 @@ from pathlib import Path
 
 from catalog import backend_for, changes, sandbox_process
 
+from engine.core.changes import ResourceChange
 from engine.live.backend import WriteResult
 from engine.live.spapi import SpApiBackend
-from engine.plan.diff import ResourceChange
 from engine.sandbox.clock import ClockTimer, VirtualClock
 
 

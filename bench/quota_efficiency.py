@@ -33,8 +33,8 @@ from pathlib import Path
 
 from catalog import backend_for, changes, sandbox_process
 
+from engine.core.spapi_limits import LIMITS
 from engine.live.recording import MemoryRecorder
-from engine.spapi_limits import LIMITS
 
 PATCH = LIMITS["patchListingsItem"]
 

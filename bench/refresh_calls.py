@@ -36,10 +36,10 @@ from pathlib import Path
 
 from catalog import MARKETS, backend_for, catalog, open_sandbox, sku
 
-from engine.desired.resource import Resource
+from engine.core.changes import MANAGED_FIELDS
+from engine.core.resource import Resource
 from engine.live.recording import MemoryRecorder
 from engine.live.spapi import SpApiBackend
-from engine.plan.diff import MANAGED_FIELDS
 from engine.sandbox import faults
 
 TARGET = 100

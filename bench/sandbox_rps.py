@@ -28,7 +28,7 @@ import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from engine.desired.resource import Resource
+from engine.core.resource import Resource
 from engine.sandbox.clock import VirtualClock
 from engine.sandbox.runtime import Sandbox
 

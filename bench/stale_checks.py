@@ -6,7 +6,7 @@
 Before writing anything, apply reads every listing a plan touches and compares it with the
 plan's fingerprint, and reads them again right before a bulk batch. This measures one such
 round over `--listings` DE listings against the sandbox, which enforces Amazon's published
-limits (getListingsItem 5/s burst 10, searchListingsItems 5/s burst 5: engine/spapi_limits.py)
+limits (getListingsItem 5/s burst 10, searchListingsItems 5/s burst 5: engine/core/spapi_limits.py)
 on its virtual clock running `--speed` times real time:
 
 - one by one: a getListingsItem per listing (how the checks read before issue 13, item 6);

@@ -40,14 +40,14 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from engine.config.errors import ConfigErrors
 from engine.config.loader import load_config
 from engine.config.model import Config, SkuSelector
+from engine.core.changes import MANAGED_FIELDS, field_values
+from engine.core.errors import UserError
+from engine.core.fileio import write_atomic
+from engine.core.money import currency, quantize
+from engine.core.resource import Resource, SalePrice
 from engine.desired.pricing import convert, target_price
 from engine.desired.render import render, rule_for
-from engine.desired.resource import Resource, SalePrice
-from engine.errors import UserError
-from engine.fileio import write_atomic
-from engine.money import currency, quantize
 from engine.plan.build import live_quantities
-from engine.plan.diff import MANAGED_FIELDS, field_values
 
 IDENTIFIER_KINDS = ("ean", "upc", "asin")  # what products.schema.json accepts
 GLOB_CHARS = frozenset("*?[")

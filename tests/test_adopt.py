@@ -14,7 +14,7 @@ from engine.adopt import ImportRefused, import_listings
 from engine.cli.main import main
 from engine.cli.session import live_session
 from engine.config import load_config
-from engine.desired.resource import SalePrice, address
+from engine.core.resource import SalePrice, address
 from engine.plan.build import build_plan
 from engine.sandbox import faults
 from engine.sandbox.runtime import Sandbox

@@ -34,11 +34,11 @@ import sqlalchemy as sa
 
 from engine.apply.executor import NOT_SENT, close_accepted
 from engine.apply.verify import VERIFY_POLLING, wait_until_visible
-from engine.errors import UserError
+from engine.core.changes import ResourceChange
+from engine.core.errors import UserError
 from engine.live.backend import Backend
 from engine.live.documents import Polling
 from engine.live.throttle import Timer
-from engine.plan.diff import ResourceChange
 from engine.plan.model import change_from_json
 from engine.state import journal
 from engine.state.db import StateDB

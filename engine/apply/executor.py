@@ -65,14 +65,14 @@ from engine.apply.verify import (
     wait_until_visible,
 )
 from engine.config.model import Incident
-from engine.desired.resource import Resource
-from engine.errors import UserError
-from engine.exitcodes import ExitCode
+from engine.core.changes import ResourceChange
+from engine.core.errors import UserError
+from engine.core.exitcodes import ExitCode
+from engine.core.resource import Resource
 from engine.live.backend import Backend, WriteResult, issues_text
 from engine.live.clients import SpApiError
 from engine.live.documents import DocumentError, Polling
 from engine.live.throttle import Timer
-from engine.plan.diff import ResourceChange
 from engine.plan.model import Plan, change_from_json
 from engine.state import journal, last_applied
 from engine.state import watch as watch_state

@@ -27,9 +27,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from engine.apply.verify import reflects
-from engine.desired.resource import Resource, address
+from engine.core.changes import ResourceChange
+from engine.core.resource import Resource, address
 from engine.live.backend import Backend, LiveListing, issues_text
-from engine.plan.diff import ResourceChange
 from engine.plan.model import change_from_json
 from engine.plan.text import field_text
 from engine.state import journal, last_applied

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from engine.apply.stale import EXIT_STALE, SHOWN_REASONS, backend_mismatch
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.live.backend import Backend
 from engine.plan.model import fingerprint
 from engine.plan.refresh_only import RefreshOnlyPlan

@@ -18,14 +18,14 @@ from dataclasses import dataclass, fields
 
 from engine.apply.stale import PlanStale, config_mismatch, identity_mismatch
 from engine.config.model import Config
-from engine.desired.resource import Resource
-from engine.errors import UserError
-from engine.exitcodes import ExitCode
+from engine.core.changes import ResourceChange
+from engine.core.errors import UserError
+from engine.core.exitcodes import ExitCode
+from engine.core.resource import Resource
 from engine.guardrails.report import ensure_applicable
 from engine.guardrails.verdict import OUTCOME_ORDER, Verdict
 from engine.live.backend import Backend
 from engine.plan.build import PlanRun, build_plan
-from engine.plan.diff import ResourceChange
 from engine.plan.model import Plan, fingerprint
 from engine.plan.text import field_text
 from engine.state import journal

@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from engine.apply.verify import Unreadable
-from engine.desired.resource import Resource
-from engine.errors import UserError
-from engine.plan.model import BackendIdentity, Plan, fingerprint
+from engine.core.errors import UserError
+from engine.core.identity import BackendIdentity
+from engine.core.resource import Resource
+from engine.plan.model import Plan, fingerprint
 from engine.state.lock import EXIT_LOCK_HELD
 
 EXIT_STALE = EXIT_LOCK_HELD  # "not now, nothing was written": the same code as a held lock

@@ -13,11 +13,11 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from engine.desired.resource import Resource
+from engine.core.changes import ResourceChange
+from engine.core.resource import Resource
 from engine.live.backend import Backend
 from engine.live.documents import Polling
 from engine.live.throttle import Timer
-from engine.plan.diff import ResourceChange
 
 # First look at once, then back off: 2, 4, 8, ... up to 30 s between looks, 5 minutes in all.
 VERIFY_POLLING = Polling(first=2.0, factor=2.0, longest=30.0, give_up=300.0)

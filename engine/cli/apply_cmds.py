@@ -44,7 +44,7 @@ from engine.apply.testhook import kill_switch
 from engine.cli.plan_cmds import plan_text
 from engine.cli.session import live_session
 from engine.config import load_config
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.guardrails.report import ensure_applicable
 from engine.plan.build import build_plan
 from engine.plan.model import Plan, PlanFormatError

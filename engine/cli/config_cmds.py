@@ -20,10 +20,10 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.config import Config, load_config
+from engine.core.errors import UserError
+from engine.core.exitcodes import ExitCode
+from engine.core.resource import Resource
 from engine.desired.render import DesiredState, Trace, explain, render
-from engine.desired.resource import Resource
-from engine.errors import UserError
-from engine.exitcodes import ExitCode
 from engine.guardrails.evaluate import OFFLINE_RULES, evaluate_config
 from engine.guardrails.report import GuardrailReport
 from engine.ops.unshipped import stored_reservation

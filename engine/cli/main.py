@@ -3,7 +3,7 @@
 Each command is a small function that calls the engine and returns an exit code.
 `main()` is the one error handler: a UserError becomes its message on stderr (exit 1,
 or the error's own code); anything unexpected becomes a traceback saved to a log (exit 70).
-Every code is in engine.exitcodes.
+Every code is in engine.core.exitcodes.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 import click
 
 from engine import __version__
-from engine.errors import UserError
-from engine.exitcodes import ExitCode
+from engine.core.errors import UserError
+from engine.core.exitcodes import ExitCode
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

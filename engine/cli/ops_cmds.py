@@ -16,10 +16,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from engine.errors import UserError
-from engine.exitcodes import ExitCode
-from engine.live.orders import STATUSES
-from engine.marketplaces import MARKETPLACES
+from engine.core.errors import UserError
+from engine.core.exitcodes import ExitCode
+from engine.core.marketplaces import MARKETPLACES
+from engine.core.orders import STATUSES
 from engine.ops.health_check import account_health
 from engine.ops.inventory import cached_deviation, fba_replenishment, live_deviation
 from engine.ops.kpi import SYNC_SUCCESS_TARGET_PCT, StatusFigures, gather

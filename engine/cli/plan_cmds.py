@@ -3,7 +3,7 @@ differs, adopt what the config does not describe yet.
 
 Thin: load the config, open the live session, call the engine (`engine.plan.build`,
 `engine.adopt`), format.
-Exit codes (engine.exitcodes): 0 no changes, 2 changes present, 3 blocked by a guardrail
+Exit codes (engine.core.exitcodes): 0 no changes, 2 changes present, 3 blocked by a guardrail
 (plan: 2 and 3 only with --detailed-exitcode, so a CI step that just shows the plan passes;
 a block wins over changes, and counts even when no listing changes: declaring a promotion
 changes none), 1 error.
@@ -20,9 +20,10 @@ from engine.adopt import import_listings
 from engine.cli.config_cmds import now_option, parse_now
 from engine.cli.session import live_session
 from engine.config import load_config
-from engine.errors import UserError
-from engine.exitcodes import ExitCode
-from engine.fileio import write_atomic
+from engine.core import jsonio
+from engine.core.errors import UserError
+from engine.core.exitcodes import ExitCode
+from engine.core.fileio import write_atomic
 from engine.plan.build import PlanRun, build_plan, load_for_plan, selected_marketplaces
 from engine.plan.drift import (
     drift_json,
@@ -34,7 +35,6 @@ from engine.plan.drift import (
 from engine.plan.markdown import render_markdown
 from engine.plan.refresh_only import RefreshOnlyPlan, adoptions, render_refresh_only
 from engine.plan.text import blocked_line, guardrail_summary, render_text
-from engine.sandbox import jsonio
 from engine.state import last_applied
 
 EXIT_CHANGES = ExitCode.CHANGES

@@ -21,8 +21,8 @@ from typing import Any
 
 import click
 
-from engine.desired.resource import Resource
-from engine.errors import UserError
+from engine.core.errors import UserError
+from engine.core.resource import Resource
 
 
 def load_seed_resources(ctx: click.Context) -> tuple[str, list[Resource]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 
 def _box(ctx: click.Context) -> Any:
@@ -103,7 +103,7 @@ def promo_create(
     promotion_id: str | None,
 ) -> int:
     """Create a percent-off promotion or a promo code."""
-    from engine.marketplaces import MARKETPLACES
+    from engine.core.marketplaces import MARKETPLACES
     from engine.sandbox.promotions import Promotion, PromotionError
     from engine.sandbox.scenario import add_promotion
 
@@ -145,7 +145,7 @@ def promo_create(
 
 
 def _describe(p: Any) -> str:
-    from engine.marketplaces import BY_ID
+    from engine.core.marketplaces import BY_ID
     from engine.sandbox.orders import iso
 
     code = f" code {p.code}" if p.code else ""
@@ -158,7 +158,7 @@ def _describe(p: Any) -> str:
 
 
 def _promotion_dict(p: Any) -> dict[str, Any]:
-    from engine.marketplaces import BY_ID
+    from engine.core.marketplaces import BY_ID
     from engine.sandbox.orders import iso
 
     return {

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 _INTERVAL = re.compile(r"^(?P<n>\d+)(?P<unit>[smh]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
@@ -173,7 +173,7 @@ def config_commit(root: Path) -> Any:
 
 
 def _incident_list(breakers: list[Any], as_json: bool) -> int:
-    from engine.live.orders import iso
+    from engine.core.orders import iso
 
     rows = [
         {
@@ -238,9 +238,9 @@ def incident(
     cancellation rate, the cancellation feed, buyer messages and the evidence timeline.
     A dry run unless --submit."""
     from engine.config import load_config
+    from engine.core.orders import iso
     from engine.desired.render import render
     from engine.live.connect import open_backend
-    from engine.live.orders import iso
     from engine.state import journal
     from engine.state import watch as watch_state
     from engine.state.db import open_state

@@ -22,7 +22,7 @@ from typing import Any
 from engine.config.errors import ConfigError, ConfigErrors
 from engine.config.loader import load_project
 from engine.config.model import Project
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 PROJECT_FILE = "project.yaml"
 

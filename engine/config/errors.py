@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 
 @dataclass(frozen=True, slots=True, order=True)

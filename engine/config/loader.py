@@ -65,9 +65,9 @@ from engine.config.parsecache import ParseCache
 from engine.config.stock_csv import read_central_stock
 from engine.config.warehouses import read_warehouses
 from engine.config.yamlsafe import SourceFile, YamlProblem, parse_source
-from engine.gcpause import gc_paused
-from engine.marketplaces import MARKETPLACES, Marketplace
-from engine.money import CURRENCIES, Currency, MoneyError, PriceEnding, quantize, to_decimal
+from engine.core.gcpause import gc_paused
+from engine.core.marketplaces import MARKETPLACES, Marketplace
+from engine.core.money import CURRENCIES, Currency, MoneyError, PriceEnding, quantize, to_decimal
 
 MAX_SKU_LENGTH = 40
 BACKEND_ENV = "SELLERSYNC_BACKEND"

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from engine.config.errors import ConfigError, format_path
 from engine.config.yamlsafe import SourceFile
-from engine.marketplaces import Marketplace
+from engine.core.marketplaces import Marketplace
 
 Path_ = tuple[str | int, ...]
 FulfillmentChannel = Literal["MFN", "FBA"]

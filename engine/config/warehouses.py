@@ -1,7 +1,7 @@
 """warehouses.yaml: the seller's warehouses, each with its stock CSV, for order routing.
 
 Beyond the schema: ids are unique, and every country served has a centroid in
-`engine.geo` (routing measures from it, so a country without one could never be routed).
+`engine.core.geo` (routing measures from it, so a country without one could never be routed).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from engine.config.errors import ConfigError
 from engine.config.model import Origin, StockSource, Warehouse, Warehouses
 from engine.config.stock_csv import read_central_stock
 from engine.config.yamlsafe import SourceFile
-from engine.geo import CENTROIDS
+from engine.core.geo import CENTROIDS
 
 
 def read_warehouses(

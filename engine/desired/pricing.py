@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from engine.money import (
+from engine.core.money import (
     Currency,
     PriceEnding,
     RoundingMode,

@@ -27,6 +27,9 @@ from engine.config.model import (
     Product,
     Sale,
 )
+from engine.core.gcpause import gc_paused
+from engine.core.money import to_decimal
+from engine.core.resource import Resource, SalePrice, address
 from engine.desired.pricing import (
     Floor,
     FloorRule,
@@ -37,7 +40,6 @@ from engine.desired.pricing import (
     sale_price_from_discount,
     target_price,
 )
-from engine.desired.resource import Resource, SalePrice, address
 from engine.desired.stock import (
     Replenishment,
     Reservation,
@@ -45,8 +47,6 @@ from engine.desired.stock import (
     allocated_quantities,
     recommend_fba,
 )
-from engine.gcpause import gc_paused
-from engine.money import to_decimal
 
 LiveQuantities = Mapping[tuple[str, str], int]
 

@@ -29,15 +29,15 @@ from datetime import datetime
 from decimal import Decimal
 
 from engine.config.model import Approval, Config
+from engine.core.changes import Changeset
+from engine.core.resource import address
 from engine.desired.render import DesiredState
-from engine.desired.resource import address
 from engine.guardrails.context import UNKNOWN, GuardrailContext
 from engine.guardrails.report import GuardrailReport
 from engine.guardrails.rules import BUILTIN_RULES
 from engine.guardrails.rules.base import Finding, Inputs, Rule
 from engine.guardrails.settings import Settings
 from engine.guardrails.verdict import ApprovalUsed, Verdict, minute, ordered
-from engine.plan.diff import Changeset
 from engine.plan.model import Plan
 
 OFFLINE_RULES: tuple[Rule, ...] = tuple(rule for rule in BUILTIN_RULES if not rule.needs_live)

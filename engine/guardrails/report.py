@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from engine.errors import UserError
-from engine.exitcodes import ExitCode
+from engine.core.errors import UserError
+from engine.core.exitcodes import ExitCode
 from engine.guardrails.verdict import Verdict, minute
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from typing import Any
 
 from engine.config.loader import effective_setting
 from engine.config.model import Config, Layer
+from engine.core.money import to_decimal
 from engine.guardrails.verdict import Level
-from engine.money import to_decimal
 
 DEFAULTS: dict[str, Any] = {
     "pricing.tax_delta": 0,  # as rendering assumes

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from engine.config.model import Config, Promotion, Sale
+from engine.core.money import Currency, currency, quantize
+from engine.core.resource import Resource
 from engine.desired.pricing import HUNDRED, Floor, floor_price, sale_price_from_discount
-from engine.desired.resource import Resource
 from engine.guardrails.verdict import minute
-from engine.money import Currency, currency, quantize
 
 __all__ = [
     "HUNDRED",

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.desired.resource import Resource, SalePrice
-from engine.marketplaces import MARKETPLACES, Marketplace, fba_channel_code
-from engine.money import currency, quantize
+from engine.core.marketplaces import MARKETPLACES, Marketplace, fba_channel_code
+from engine.core.money import currency, quantize
+from engine.core.resource import Resource, SalePrice
 
 Attributes = dict[str, list[Any]]
 OFFER = "purchasable_offer"

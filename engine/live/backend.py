@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from engine.desired.resource import Resource
-from engine.errors import UserError
-from engine.live.orders import Order
-from engine.plan.diff import ResourceChange
-from engine.plan.model import BackendIdentity
+from engine.core.changes import ResourceChange
+from engine.core.errors import UserError
+from engine.core.identity import BackendIdentity
+from engine.core.orders import Order
+from engine.core.resource import Resource
 
 WriteStatus = Literal["ACCEPTED", "INVALID", "FAILED", "UNKNOWN"]
 

@@ -5,7 +5,7 @@ cache, credentials). Two things it does not do well are overridden in one subcla
 `_Strict`, applied to each API class we use:
 
 - it serialises bodies with `json.dumps`, which cannot write Decimal (and money must not go
-  through float): bodies are written with engine.sandbox.jsonio, exact JSON numbers;
+  through float): bodies are written with engine.core.jsonio, exact JSON numbers;
 - it raises only when an error body is JSON with `errors`, so an empty 429 or an HTML 502
   comes back as an empty "success" without a status code: every response's status is checked
   here, any non-2xx becomes an `SpApiError`, and bodies are parsed with Decimal numbers.
@@ -44,9 +44,9 @@ from sp_api.base import ApiResponse, Client
 from sp_api.base._core import add_marketplaces, prepare_request, resolve_method
 from sp_api.base.credential_provider import FromCodeCredentialProvider
 
-from engine.errors import UserError
-from engine.marketplaces import BY_ID, MARKETPLACES, REGION_ENDPOINTS
-from engine.sandbox import jsonio
+from engine.core import jsonio
+from engine.core.errors import UserError
+from engine.core.marketplaces import BY_ID, MARKETPLACES, REGION_ENDPOINTS
 
 AWS_REGIONS = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
 DEFAULT_TIMEOUT = 30.0

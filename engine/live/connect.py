@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config.model import Config
-from engine.desired.resource import Resource
+from engine.core.resource import Resource
 from engine.live.clients import Connection, CredentialError
 from engine.live.spapi import SpApiBackend
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.live.clients import SpApiError
 from engine.live.invoke import AmbiguousFailure, Invoker
 from engine.live.throttle import Timer

@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.core import jsonio
+from engine.core.changes import ResourceChange
 from engine.live.backend import WriteResult, WriteStatus
 from engine.live.patches import listing_patches, put_body, write_kind
-from engine.plan.diff import ResourceChange
-from engine.sandbox import jsonio
 
 FEED_TYPE = "JSON_LISTINGS_FEED"
 MAX_MESSAGES = 25_000

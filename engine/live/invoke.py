@@ -31,7 +31,7 @@ from typing import TypeVar
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.live.backend import ApiCall
 from engine.live.clients import SpApiError
 from engine.live.recording import CallRecorder

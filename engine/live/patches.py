@@ -16,7 +16,8 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from engine.desired.resource import Resource
+from engine.core.changes import ResourceChange
+from engine.core.resource import Resource
 from engine.live.attributes import (
     OFFER,
     TEXT_ATTRIBUTES,
@@ -27,7 +28,6 @@ from engine.live.attributes import (
     resource_attributes,
     text_values,
 )
-from engine.plan.diff import ResourceChange
 
 PUT_FIELDS = frozenset({"product_type", "fulfillment_channel"})
 OFFER_FIELDS = {

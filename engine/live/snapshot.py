@@ -34,12 +34,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from engine.desired.resource import Resource, SalePrice, address
-from engine.errors import UserError
+from engine.core import jsonio
+from engine.core.changes import MANAGED_FIELDS, field_values
+from engine.core.errors import UserError
+from engine.core.resource import Resource, SalePrice, address
 from engine.live.attributes import market
 from engine.live.backend import LiveListing
-from engine.plan.diff import MANAGED_FIELDS, field_values
-from engine.sandbox import jsonio
 
 LISTINGS_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
 ACTIVE = "Active"  # the report's status of a listing that is not suppressed or out of stock

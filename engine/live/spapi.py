@@ -15,8 +15,12 @@ from typing import Any
 
 import httpx
 
-from engine.desired.resource import Resource, address, address_key
-from engine.errors import UserError
+from engine.core import jsonio
+from engine.core.changes import ResourceChange
+from engine.core.errors import UserError
+from engine.core.identity import BackendIdentity
+from engine.core.orders import Order, OrderItem, iso
+from engine.core.resource import Resource, address, address_key
 from engine.live import documents
 from engine.live.attributes import OFFER, ListingShapeError, market, resource_from_attributes
 from engine.live.backend import LiveListing, LiveState, SnapshotMissing, WriteResult
@@ -33,14 +37,7 @@ from engine.live.clients import (
 )
 from engine.live.feed import FEED_TYPE, build_documents, feed_message, results_from_report
 from engine.live.invoke import AmbiguousFailure, Invoker
-from engine.live.orders import (
-    MAX_ORDERS_MARKETPLACES,
-    Order,
-    OrderItem,
-    iso,
-    parse_order,
-    parse_order_item,
-)
+from engine.live.orders import MAX_ORDERS_MARKETPLACES, parse_order, parse_order_item
 from engine.live.patches import listing_patches, needs_offer, put_body, write_kind
 from engine.live.recording import CallRecorder, MemoryRecorder
 from engine.live.snapshot import (
@@ -56,9 +53,6 @@ from engine.live.snapshot import (
     parse_listings_report,
 )
 from engine.live.throttle import SystemTimer, Timer, TokenBuckets
-from engine.plan.diff import ResourceChange
-from engine.plan.model import BackendIdentity
-from engine.sandbox import jsonio
 
 DETAIL = "summaries,attributes,issues,offers,fulfillmentAvailability"
 DETAIL_BATCH = 20  # searchListingsItems takes at most 20 identifiers

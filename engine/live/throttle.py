@@ -3,7 +3,7 @@
 Amazon applies each operation's usage plan per selling partner and application pair (and
 each region is a separate endpoint with its own plans). One backend serves one selling
 partner through one application, so its buckets are keyed by region and operation. They
-start from the published limits (engine.spapi_limits) and follow `x-amzn-RateLimit-Limit`
+start from the published limits (engine.core.spapi_limits) and follow `x-amzn-RateLimit-Limit`
 whenever a response carries a different rate (Amazon may grant a seller more, or less).
 
 Waiting goes through an injectable `Timer`, so tests never sleep for real: a fake timer's
@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.spapi_limits import LIMITS, Limit
+from engine.core.spapi_limits import LIMITS, Limit
 
 
 class Timer(Protocol):

@@ -11,10 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 from engine.config.model import Config, HealthLevel
+from engine.core.jsonio import JSONError
+from engine.core.marketplaces import MARKETPLACES
 from engine.live.backend import Backend
 from engine.live.clients import SpApiError
 from engine.live.documents import DocumentError
-from engine.marketplaces import MARKETPLACES
 from engine.ops.health import (
     LEVELS,
     AccountHealthFigures,
@@ -24,7 +25,6 @@ from engine.ops.health import (
     report_figures,
     verdicts,
 )
-from engine.sandbox.jsonio import JSONError
 from engine.state import orders as order_store
 from engine.state.db import StateDB
 from engine.state.orders import OrderFilter

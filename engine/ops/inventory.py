@@ -17,8 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from engine.config.model import Config
+from engine.core.resource import Resource
 from engine.desired.render import render
-from engine.desired.resource import Resource
 from engine.desired.stock import Replenishment, Reservation
 from engine.live.backend import Backend
 from engine.live.snapshot import SnapshotCache

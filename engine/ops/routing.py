@@ -4,7 +4,7 @@ Orders are taken first come, first served (purchase time, then order id), and ea
 units out of the stock it is routed from, so two orders never promise the same unit.
 
 For an order shipping to country C, the candidates are the warehouses serving C, nearest
-first by great-circle distance from C's centroid (`engine.geo`; ties by warehouse id):
+first by great-circle distance from C's centroid (`engine.core.geo`; ties by warehouse id):
 1. the nearest candidate that holds every unit of the order ships all of it;
 2. otherwise the file's `fallback` decides:
    - `backorder`: the whole order goes to the nearest candidate, every line flagged
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.config.model import Warehouse, Warehouses
-from engine.geo import CENTROIDS, great_circle_km
-from engine.live.orders import OPEN_STATUSES, Order
+from engine.core.geo import CENTROIDS, great_circle_km
+from engine.core.orders import OPEN_STATUSES, Order
 
 
 @dataclass(frozen=True, slots=True)

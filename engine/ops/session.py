@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import Config, load_config
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.live.backend import Backend
 from engine.live.clients import SpApiError
 from engine.live.documents import DocumentError

@@ -25,8 +25,8 @@ from collections.abc import Iterable, Iterator, Sequence
 import sqlalchemy as sa
 
 from engine.config.model import Config
+from engine.core.orders import OPEN_STATUSES, Order
 from engine.desired.stock import Reservation
-from engine.live.orders import OPEN_STATUSES, Order
 from engine.state import orders as order_store
 from engine.state.db import StateDB
 from engine.state.orders import OrderFilter

@@ -38,11 +38,11 @@ from typing import Any
 from engine.config.errors import ConfigErrors
 from engine.config.loader import load_config, load_project
 from engine.config.model import Config
+from engine.core.errors import UserError
+from engine.core.gcpause import gc_paused
+from engine.core.resource import Resource, address
 from engine.desired.render import DesiredState, render
-from engine.desired.resource import Resource, address
 from engine.desired.stock import Reservation
-from engine.errors import UserError
-from engine.gcpause import gc_paused
 from engine.guardrails.evaluate import evaluate
 from engine.guardrails.report import GuardrailReport
 from engine.live.backend import Backend, LiveState, SnapshotMissing

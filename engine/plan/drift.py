@@ -34,8 +34,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from engine.config.model import DriftIgnore
-from engine.desired.resource import address_key
-from engine.plan.diff import Action, DriftedField, FieldChange, ResourceChange
+from engine.core.changes import Action, DriftedField, FieldChange, ResourceChange
+from engine.core.resource import address_key
 from engine.plan.markdown import GITHUB_COMMENT_LIMIT
 from engine.plan.model import Plan, _iso, _plain
 from engine.plan.text import field_text

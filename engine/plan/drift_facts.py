@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.config.model import Config
-from engine.desired.resource import address, address_key
-from engine.plan.diff import DriftedField
+from engine.core.changes import DriftedField
+from engine.core.resource import address, address_key
 from engine.plan.drift import DriftFacts, went_down
 from engine.plan.model import Plan
 from engine.state import last_applied

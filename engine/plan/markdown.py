@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from engine.core.changes import Changeset, ResourceChange
 from engine.guardrails.verdict import Verdict
-from engine.plan.diff import Changeset, ResourceChange
 from engine.plan.text import (
     SYMBOLS,
     _field,

@@ -17,16 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 from engine import __version__
-from engine.desired.resource import Resource
+from engine.core.changes import MANAGED_FIELDS, Changeset, DriftedField, FieldChange, ResourceChange
+from engine.core.identity import BackendIdentity
+from engine.core.money import MoneyError, currency
+from engine.core.resource import Resource
 from engine.guardrails.verdict import Verdict
-from engine.money import MoneyError, currency
-from engine.plan.diff import (
-    MANAGED_FIELDS,
-    Changeset,
-    DriftedField,
-    FieldChange,
-    ResourceChange,
-)
 from engine.plan.validate import PlanFormatError, parse_plan_json
 
 # 2.0: fingerprints cover FINGERPRINT_FIELDS only, and the plan names the marketplaces it
@@ -55,13 +50,6 @@ def fingerprint(resource: Resource | None) -> str:
         separators=(",", ":"),
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class BackendIdentity:
-    kind: str  # sandbox | spapi
-    seller_id: str
-    endpoint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,10 @@ from decimal import Decimal
 from typing import Any
 
 from engine import __version__
-from engine.desired.resource import Resource
-from engine.plan.diff import MANAGED_FIELDS
-from engine.plan.model import BackendIdentity, _iso, _plain, fingerprint
+from engine.core.changes import MANAGED_FIELDS
+from engine.core.identity import BackendIdentity
+from engine.core.resource import Resource
+from engine.plan.model import _iso, _plain, fingerprint
 from engine.plan.text import field_text
 from engine.plan.validate import check_bounds
 from engine.state.last_applied import decode

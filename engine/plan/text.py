@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.desired.resource import SalePrice
+from engine.core.changes import Changeset, FieldChange, ResourceChange
+from engine.core.resource import SalePrice
 from engine.guardrails.baseline import WEAKENING_RULE
 from engine.guardrails.verdict import Verdict, minute, ordered
-from engine.plan.diff import Changeset, FieldChange, ResourceChange
 
 SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
 HEADLINES = {

@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.marketplaces import BY_ID, MARKETPLACES, Marketplace
-from engine.sandbox import jsonio, listings, pagetoken
+from engine.core import jsonio
+from engine.core.marketplaces import BY_ID, MARKETPLACES, Marketplace
+from engine.sandbox import listings, pagetoken
 from engine.sandbox.clock import Clock
 from engine.sandbox.store import Listing, PendingWrite, Store, Tx
 from engine.sandbox.timing import FAST, Timings

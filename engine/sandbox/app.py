@@ -29,7 +29,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from engine.sandbox import bulk_http, faults, jsonio, messaging, orders
+from engine.core import jsonio
+from engine.sandbox import bulk_http, faults, messaging, orders
 from engine.sandbox.account import (
     TOKEN_LIFETIME_SECONDS,
     Account,

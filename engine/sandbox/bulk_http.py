@@ -16,8 +16,9 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from engine.core import jsonio
 from engine.sandbox import faults as fault_settings
-from engine.sandbox import jsonio, listing_reports, listings_feed
+from engine.sandbox import listing_reports, listings_feed
 from engine.sandbox.account import Account, ApiError
 from engine.sandbox.acknowledgement import process_order_acknowledgement
 from engine.sandbox.documents import GZIP_THRESHOLD, URL_PATH, Documents, Grant

@@ -41,8 +41,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.marketplaces import BY_ID
-from engine.money import MoneyError, currency, quantize, to_decimal
+from engine.core.marketplaces import BY_ID
+from engine.core.money import MoneyError, currency, quantize, to_decimal
 from engine.sandbox import listings
 from engine.sandbox.account import Account
 from engine.sandbox.clock import Clock

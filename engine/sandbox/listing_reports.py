@@ -24,7 +24,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from engine.marketplaces import BY_ID, fba_channel_code
+from engine.core.marketplaces import BY_ID, fba_channel_code
 from engine.sandbox import listings
 from engine.sandbox.jobs import Outcome
 from engine.sandbox.reports import ReportContext

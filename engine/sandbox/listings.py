@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from engine.marketplaces import BY_ID, Marketplace
+from engine.core.marketplaces import BY_ID, Marketplace
 from engine.sandbox.store import Attributes, Listing
 
 ITEM_INCLUDED_DATA = (

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from engine.sandbox import jsonio, listings
+from engine.core import jsonio
+from engine.sandbox import listings
 from engine.sandbox.account import ApiError
 from engine.sandbox.feeds import FeedContext
 from engine.sandbox.jobs import Outcome

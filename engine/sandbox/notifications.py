@@ -31,8 +31,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from engine.marketplaces import MARKETPLACES
-from engine.sandbox import jsonio, listings, orders
+from engine.core import jsonio
+from engine.core.marketplaces import MARKETPLACES
+from engine.sandbox import listings, orders
 from engine.sandbox.account import Account, ApiError, invalid_input
 from engine.sandbox.lifecycle import PENDING, SHIPPED, UNSHIPPED, Order
 from engine.sandbox.orderstore import OrderTables

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from engine.marketplaces import BY_ID
+from engine.core.marketplaces import BY_ID
 from engine.sandbox import lifecycle, listings
 from engine.sandbox.account import Account, ApiError, csv_values, invalid_input, time_arg
 from engine.sandbox.lifecycle import Order, OrderItem

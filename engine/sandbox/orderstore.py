@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.sandbox import jsonio
+from engine.core import jsonio
 from engine.sandbox.lifecycle import Fate, Order, OrderItem
 from engine.sandbox.promotions import Promotion
 from engine.sandbox.store import Tx, from_micros, to_micros

@@ -26,7 +26,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.sandbox import jsonio, lifecycle
+from engine.core import jsonio
+from engine.sandbox import lifecycle
 from engine.sandbox.account import Account
 from engine.sandbox.lifecycle import Order
 from engine.sandbox.orderstore import OrderTables

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from engine.money import currency, quantize
+from engine.core.money import currency, quantize
 
 KINDS = ("percent-off", "promo-code")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -2,7 +2,7 @@
 
 "Rate limits are physics" (DESIGN.md): the engine must survive them against the sandbox
 exactly as against Amazon, so each operation gets a bucket of `burst` tokens refilled at
-`rate` tokens per (virtual) second; the table is engine.spapi_limits'. Buckets refill from the
+`rate` tokens per (virtual) second; the table is engine.core.spapi_limits'. Buckets refill from the
 virtual clock, so a sandbox running at 60× real speed also refills 60× faster, and a frozen
 test clock refills only when the test advances it.
 """
@@ -13,8 +13,8 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
+from engine.core.spapi_limits import LIMITS, Limit
 from engine.sandbox.clock import Clock
-from engine.spapi_limits import LIMITS, Limit
 
 
 @dataclass(slots=True)

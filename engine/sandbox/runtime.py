@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.desired.resource import Resource
+from engine.core import jsonio
+from engine.core.marketplaces import MARKETPLACES
+from engine.core.resource import Resource
 from engine.live.clients import AWS_REGIONS, SpApiMarketplace, token_client_class
-from engine.marketplaces import MARKETPLACES
 from engine.sandbox import faults as faults_mod
-from engine.sandbox import jsonio
 from engine.sandbox.account import Account
 from engine.sandbox.app import SANDBOX_CREDENTIALS, LwaCredentials, SandboxApp, SandboxServer
 from engine.sandbox.clock import ClockState, VirtualClock
@@ -174,9 +174,12 @@ class Sandbox:
             d["resource"]["sqs"]["arn"]: d["destinationId"]
             for d in self.notifications.get_destinations()["payload"]
         }
-        destination = known.get(arn) or self.notifications.create_destination(
-            {"name": name, "resourceSpecification": {"sqs": {"arn": arn}}}
-        )["payload"]["destinationId"]
+        destination = (
+            known.get(arn)
+            or self.notifications.create_destination(
+                {"name": name, "resourceSpecification": {"sqs": {"arn": arn}}}
+            )["payload"]["destinationId"]
+        )
         for kind in NOTIFICATION_TYPES:
             if self.notifications.subscription(kind) is None:
                 self.notifications.create_subscription(

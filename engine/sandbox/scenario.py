@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from engine.marketplaces import MARKETPLACES
+from engine.core.marketplaces import MARKETPLACES
 from engine.sandbox import faults, listings
 from engine.sandbox.account import Account
 from engine.sandbox.orderstore import OrderTables

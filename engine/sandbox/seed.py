@@ -27,10 +27,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.desired.resource import Resource
+from engine.core.marketplaces import MARKETPLACES, Marketplace
+from engine.core.money import currency, quantize
+from engine.core.resource import Resource
 from engine.live.attributes import resource_attributes
-from engine.marketplaces import MARKETPLACES, Marketplace
-from engine.money import currency, quantize
 from engine.sandbox import listings
 from engine.sandbox.store import Listing, Seed, Store
 

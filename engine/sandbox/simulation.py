@@ -29,8 +29,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.marketplaces import BY_ID, MARKETPLACES
-from engine.money import currency, quantize
+from engine.core.marketplaces import BY_ID, MARKETPLACES
+from engine.core.money import currency, quantize
 from engine.sandbox import demand, lifecycle, listings, orders
 from engine.sandbox.account import Account
 from engine.sandbox.lifecycle import Order, OrderItem

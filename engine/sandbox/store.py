@@ -22,7 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.sandbox import jsonio, notificationschema, orderschema
+from engine.core import jsonio
+from engine.sandbox import notificationschema, orderschema
 
 FILENAME = "sandbox.sqlite3"
 SCHEMA_VERSION = "1"

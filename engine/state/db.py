@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from engine.config.model import StateStore
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.state.tables import SCHEMA_VERSION, apply_locks, apply_runs, metadata, state_meta
 
 SQLITE_FILENAME = "state.sqlite3"

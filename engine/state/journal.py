@@ -49,8 +49,8 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from engine.errors import UserError
-from engine.plan.diff import Action
+from engine.core.changes import Action
+from engine.core.errors import UserError
 from engine.state.tables import apply_runs, journal_entries
 
 EntryState = Literal["pending", "sent", "accepted", "failed", "verified", "not_visible", "unknown"]

@@ -18,9 +18,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.desired.resource import Resource, SalePrice
-from engine.plan.diff import MANAGED_FIELDS
-from engine.sandbox import jsonio
+from engine.core import jsonio
+from engine.core.changes import MANAGED_FIELDS
+from engine.core.resource import Resource, SalePrice
 from engine.state.tables import last_applied, upsert
 
 FieldValues = dict[str, Any]

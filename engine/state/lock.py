@@ -43,8 +43,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.errors import UserError
-from engine.exitcodes import ExitCode
+from engine.core.errors import UserError
+from engine.core.exitcodes import ExitCode
 from engine.state.db import StateDB, advisory_key
 from engine.state.tables import apply_locks, lock_takeovers
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from engine.live.orders import Order, OrderItem
+from engine.core.orders import Order, OrderItem
 from engine.state.tables import order_checkpoints, order_items, orders, upsert
 
 Upserted = Literal["new", "updated", "unchanged"]

@@ -4,7 +4,7 @@ Every table but `state_meta` starts with `seller_id`, so several seller accounts
 config directories) can share one PostgreSQL database without seeing each other's rows.
 
 Times are stored as UTC and read back timezone-aware; JSON is written with exact Decimals
-(`engine.sandbox.jsonio`) so money never passes through float on either backend.
+(`engine.core.jsonio`) so money never passes through float on either backend.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
-from engine.sandbox import jsonio
+from engine.core import jsonio
 
 # Bump when a table changes shape; `engine.state.db` refuses a database of another version.
 SCHEMA_VERSION = "1"

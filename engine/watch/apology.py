@@ -9,7 +9,7 @@ payment in full.
 
 from __future__ import annotations
 
-from engine.marketplaces import MARKETPLACES
+from engine.core.marketplaces import MARKETPLACES
 
 TEMPLATES: dict[str, str] = {
     "en": (

@@ -44,11 +44,11 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from engine.config.model import Incident
-from engine.desired.resource import Resource, address
+from engine.core.changes import MANAGED_FIELDS, FieldChange, ResourceChange
+from engine.core.money import currency
+from engine.core.orders import iso
+from engine.core.resource import Resource, address
 from engine.live.backend import Backend
-from engine.live.orders import iso
-from engine.money import currency
-from engine.plan.diff import MANAGED_FIELDS, FieldChange, ResourceChange
 from engine.state import journal, lock
 from engine.state import watch as watch_state
 from engine.state.db import StateDB

@@ -39,13 +39,13 @@ from decimal import Decimal
 from typing import Literal
 
 from engine.config.model import Config, Promotion, WatchSettings
-from engine.desired.resource import Resource, address
+from engine.core.marketplaces import MARKETPLACES
+from engine.core.money import currency, quantize, to_decimal
+from engine.core.orders import Order, OrderItem, iso
+from engine.core.resource import Resource, address
 from engine.guardrails.rules.base import TENTH, percent_text
 from engine.guardrails.settings import DEFAULTS, Settings
 from engine.guardrails.stacking import HUNDRED, Floor, floor_price
-from engine.live.orders import Order, OrderItem, iso
-from engine.marketplaces import MARKETPLACES
-from engine.money import currency, quantize, to_decimal
 from engine.state.watch import OrderUnits
 
 Rule = Literal["below_floor", "undeclared_promotion", "declared_mismatch", "velocity"]

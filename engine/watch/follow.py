@@ -44,9 +44,9 @@ from typing import Any
 import botocore.exceptions
 
 from engine.config.model import Config
+from engine.core.marketplaces import BY_ID
 from engine.desired.render import render
 from engine.live.backend import Backend
-from engine.marketplaces import BY_ID
 from engine.state import watch as watch_state
 from engine.state.db import StateDB
 from engine.state.watch import OrderUnits

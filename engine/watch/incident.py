@@ -24,8 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine.config.model import Config
-from engine.desired.resource import Resource
-from engine.live.orders import OPEN_STATUSES, Order, iso
+from engine.core.orders import OPEN_STATUSES, Order, iso
+from engine.core.resource import Resource
 from engine.state.journal import Run
 from engine.state.watch import Breaker
 from engine.watch.apology import apology, language_of

@@ -16,12 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from engine.config.model import Config
+from engine.core.marketplaces import MARKETPLACES
 from engine.desired.render import render
 from engine.live.backend import Backend
 from engine.live.clients import Connection
 from engine.live.spapi import SpApiBackend
 from engine.live.throttle import Timer
-from engine.marketplaces import MARKETPLACES
 from engine.sandbox.clock import VirtualClock
 from engine.sandbox.promotions import Promotion
 from engine.sandbox.runtime import Sandbox

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from engine.sandbox import jsonio
+from engine.core import jsonio
 
 TIMEOUT_S = 10.0
 

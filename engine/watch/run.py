@@ -30,12 +30,13 @@ from typing import Any
 import httpx
 
 from engine.config.model import Config
-from engine.desired.resource import Resource
-from engine.errors import UserError
-from engine.exitcodes import ExitCode
+from engine.core.errors import UserError
+from engine.core.exitcodes import ExitCode
+from engine.core.orders import Order, iso
+from engine.core.resource import Resource
 from engine.live.backend import Backend
 from engine.live.clients import SpApiError
-from engine.live.orders import Order, iso, order_groups
+from engine.live.orders import order_groups
 from engine.state import watch as watch_state
 from engine.state.db import StateDB
 from engine.state.watch import Breaker, OrderUnits

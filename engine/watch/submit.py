@@ -16,7 +16,7 @@ from typing import Any
 
 import defusedxml.ElementTree as SafeET
 
-from engine.desired.resource import address
+from engine.core.resource import address
 from engine.live.clients import SpApiError
 from engine.live.order_actions import (
     UNEXPECTED_PROBLEM,

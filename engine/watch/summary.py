@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.live.orders import iso
+from engine.core.orders import iso
 from engine.watch.run import WatchReport
 
 _HEADLINE = {"quiet": "quiet", "tripped": "BREAKER TRIPPED", "error": "errors"}

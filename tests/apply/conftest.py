@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from engine.apply.executor import Executor
-from engine.desired.resource import Resource
+from engine.core.resource import Resource
 from engine.live.backend import WriteResult
 from engine.live.documents import Polling
 from engine.live.spapi import SpApiBackend

@@ -36,14 +36,15 @@ import pytest
 
 from engine.apply.executor import ApplyReport, Executor
 from engine.apply.verify import reflects
-from engine.desired.resource import Resource
-from engine.errors import UserError
+from engine.core.changes import ResourceChange
+from engine.core.errors import UserError
+from engine.core.resource import Resource
 from engine.live.clients import Connection
 from engine.live.invoke import Invoker
 from engine.live.recording import MemoryRecorder
 from engine.live.spapi import DEFAULT_BULK_THRESHOLD, SpApiBackend
 from engine.live.throttle import TokenBuckets
-from engine.plan.diff import ResourceChange, diff
+from engine.plan.diff import diff
 from engine.plan.model import Plan, change_from_json
 from engine.sandbox import faults
 from engine.sandbox.clock import VirtualClock

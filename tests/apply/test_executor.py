@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from engine.apply.executor import OtherRunUnfinished
 from engine.apply.stale import PlanStale
+from engine.core.identity import BackendIdentity
 from engine.plan.diff import diff
-from engine.plan.model import BackendIdentity
 from engine.sandbox.faults import out_of_band_price, price_of
 from engine.state import journal, last_applied
 from engine.state.lock import LockHeld, acquire
@@ -226,8 +226,8 @@ def test_a_bulk_apply_reads_live_20_listings_a_call_never_one_by_one(
     bulk = BulkThreshold3(backend)
     handed_over: list[int] = []
     write_bulk = bulk.write_bulk
-    bulk.write_bulk = lambda changes: handed_over.append(len(calls_of(backend))) or write_bulk(
-        changes
+    bulk.write_bulk = lambda changes: (
+        handed_over.append(len(calls_of(backend))) or write_bulk(changes)
     )
     report = make_executor(on=bulk).apply(plan, digest, CONFIG_DIGEST)
     assert report.exit_code == 0 and len(report.applied) == 25

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from engine.apply.executor import RESENDS, LostAnswers
 from engine.cli.apply_cmds import summary_lines
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.live.invoke import SpApiUnavailable
 from engine.sandbox import faults
 from engine.state import journal, last_applied

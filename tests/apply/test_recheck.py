@@ -11,9 +11,10 @@ from decimal import Decimal
 import pytest
 
 from engine.apply.recheck import VISIBILITY_DEADLINE, judge
+from engine.core.identity import BackendIdentity
 from engine.live.backend import LiveListing
 from engine.plan.diff import diff
-from engine.plan.model import BackendIdentity, Plan
+from engine.plan.model import Plan
 from engine.state import journal, last_applied
 from engine.state.journal import Entry
 from engine.state.lock import acquire

@@ -6,9 +6,10 @@ from dataclasses import replace
 from decimal import Decimal
 
 from engine.apply.reverify import PlanMismatch, differences
+from engine.core.identity import BackendIdentity
 from engine.guardrails.verdict import Verdict
 from engine.plan.diff import diff
-from engine.plan.model import BackendIdentity, Plan
+from engine.plan.model import Plan
 from tests.sandbox.conftest import NOW, make_resource
 
 LIVE = make_resource("DE", "HP-1", "19.99")

@@ -15,8 +15,9 @@ from engine.apply.stale import (
     stale_reasons,
 )
 from engine.apply.verify import Unreadable
+from engine.core.identity import BackendIdentity
 from engine.plan.diff import diff
-from engine.plan.model import BackendIdentity, Plan
+from engine.plan.model import Plan
 from tests.sandbox.conftest import NOW, make_resource
 
 LIVE = make_resource("DE", "HP-1", "19.99")

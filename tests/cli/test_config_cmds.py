@@ -9,7 +9,7 @@ import pytest
 from engine.cli import main as cli_main
 from engine.cli.main import main
 from engine.config import load_config
-from engine.exitcodes import ExitCode
+from engine.core.exitcodes import ExitCode
 from engine.state import orders as order_store
 from engine.state.db import open_state
 from tests.guardrails.conftest import approval, files, promotion
@@ -35,9 +35,7 @@ def tree(root):
     return sorted((str(p.relative_to(root)), p.stat().st_mtime_ns) for p in root.rglob("*"))
 
 
-def test_validate_blocks_a_promotion_below_the_floor_offline_and_writes_nothing(
-    config_dir, capsys
-):
+def test_validate_blocks_a_promotion_below_the_floor_offline_and_writes_nothing(config_dir, capsys):
     oops = promotion("OOPS-99", "{percent: 99}", kind="promo_code\n    code: OOPS")
     write_config(config_dir, files(promotions=(oops,)))
     before = tree(config_dir)
@@ -163,9 +161,7 @@ def test_missing_config_dir(tmp_path, capsys):
     assert "config directory not found" in capsys.readouterr().err
 
 
-def test_unexpected_error_saves_a_traceback_and_exits_70(
-    config_dir, capsys, monkeypatch, tmp_path
-):
+def test_unexpected_error_saves_a_traceback_and_exits_70(config_dir, capsys, monkeypatch, tmp_path):
     def explode(*_args, **_kwargs):
         raise RuntimeError("boom")
 

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from engine.cli.main import cli, main
 from engine.config import load_config
-from engine.live.orders import iso, parse_order, parse_order_item
+from engine.core.orders import iso
+from engine.live.orders import parse_order, parse_order_item
 from engine.state import journal
 from engine.state import orders as order_store
 from engine.state.db import open_state

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from engine.cli.sandbox_cmds import sandbox
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.sandbox.orderstore import BuyerMessage, OrderTables
 from engine.sandbox.store import Store
 from tests.conftest import NOW

@@ -12,8 +12,8 @@ import pytest
 
 from engine.cli.main import main
 from engine.cli.watch_cmds import parse_interval
-from engine.errors import UserError
-from engine.marketplaces import MARKETPLACES
+from engine.core.errors import UserError
+from engine.core.marketplaces import MARKETPLACES
 from engine.sandbox.promotions import Promotion
 from engine.sandbox.scenario import add_promotion
 from tests.watch.conftest import STEP, _clean_spapi_env, open_demo  # noqa: F401  (fixtures)

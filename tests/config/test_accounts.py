@@ -8,7 +8,7 @@ import pytest
 
 from engine.config import ConfigErrors
 from engine.config.accounts import DuplicateSellerError, discover_accounts, find_account_dirs
-from engine.errors import UserError
+from engine.core.errors import UserError
 from tests.minimal_config import edited, write_config
 
 

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
+from engine.core.money import currency
 from engine.desired.pricing import price_rule, sale_price_from_discount, target_price
-from engine.money import currency
 
 
 def test_usd_to_eur_with_tax_delta_and_charm_ending():

@@ -14,8 +14,8 @@ import pytest
 
 from engine.config import load_config
 from engine.config.model import Config
+from engine.core.resource import Resource
 from engine.desired.render import render
-from engine.desired.resource import Resource
 from engine.guardrails.baseline import GuardrailBaseline, advance
 from engine.guardrails.context import UNKNOWN, GuardrailContext
 from engine.guardrails.evaluate import evaluate

@@ -10,12 +10,13 @@ import pytest
 from engine.config import load_config
 from engine.config.errors import ConfigErrors
 from engine.config.schema import schema_for
+from engine.core.identity import BackendIdentity
 from engine.desired.render import render
 from engine.guardrails.context import AccountHealth, GuardrailContext
 from engine.guardrails.evaluate import OFFLINE_RULES, evaluate, evaluate_config
 from engine.guardrails.rules import BUILTIN_RULES
 from engine.plan.diff import diff
-from engine.plan.model import BackendIdentity, Plan
+from engine.plan.model import Plan
 from tests.conftest import NOW
 from tests.guardrails.conftest import (
     HP_US,

@@ -10,12 +10,14 @@ from hypothesis import strategies as st
 
 from engine.config import load_config
 from engine.config.model import Approval, ApprovalTarget, Origin, SkuSelector
+from engine.core.changes import Changeset
+from engine.core.identity import BackendIdentity
 from engine.desired.render import render
 from engine.guardrails.evaluate import evaluate
 from engine.guardrails.report import EXIT_BLOCKED, GuardrailsBlocked, ensure_applicable
 from engine.guardrails.verdict import Verdict
-from engine.plan.diff import Changeset, diff
-from engine.plan.model import BackendIdentity, Plan
+from engine.plan.diff import diff
+from engine.plan.model import Plan
 from tests.conftest import NOW
 from tests.guardrails.conftest import APPROVED, BLOCK, WARN
 from tests.minimal_config import write_config

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 
 from engine.config.model import Money
+from engine.core.money import currency
 from engine.guardrails.stacking import Discount, floor_price, lowest_price
-from engine.money import currency
 from tests.conftest import NOW
 
 USD, EUR, JPY = currency("USD"), currency("EUR"), currency("JPY")

@@ -8,13 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from engine.desired.resource import SalePrice
+from engine.core import jsonio
+from engine.core.resource import SalePrice
 from engine.live.attributes import (
     ListingShapeError,
     resource_attributes,
     resource_from_attributes,
 )
-from engine.sandbox import jsonio
 from tests.sandbox.conftest import make_resource
 
 SALE = SalePrice(

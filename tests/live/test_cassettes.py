@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
+from engine.core import jsonio
 from engine.live.clients import Connection
 from engine.live.recording import MemoryRecorder
 from engine.live.spapi import SpApiBackend
 from engine.plan.diff import diff
-from engine.sandbox import jsonio
 from engine.sandbox.app import SANDBOX_CREDENTIALS
 from engine.sandbox.runtime import Sandbox
 from tests.live.conftest import FakeTimer

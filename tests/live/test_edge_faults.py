@@ -12,7 +12,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.live.clients import SpApiError
 from engine.live.documents import DocumentUnreadable
 from engine.live.snapshot import ReportFormatError

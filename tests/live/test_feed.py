@@ -10,11 +10,11 @@ from decimal import Decimal
 import jsonschema
 import pytest
 
-from engine.desired.resource import SalePrice
+from engine.core import jsonio
+from engine.core.resource import SalePrice
 from engine.live.attributes import resource_attributes
 from engine.live.feed import build_documents, feed_message, results_from_report
 from engine.plan.diff import diff
-from engine.sandbox import jsonio
 from tests.sandbox.conftest import SHARED, make_resource
 
 FEED_SCHEMA = SHARED / "spapi-models" / "schemas" / "feeds" / "listings-feed-schema-v2.json"

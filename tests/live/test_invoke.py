@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.live.clients import SpApiError
 from engine.live.invoke import AmbiguousFailure, Invoker, SpApiUnavailable, SpApiUnreachable
 from engine.live.recording import MemoryRecorder

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.live.spapi import ListingsReadIncomplete
 from engine.sandbox import faults
 from tests.live.conftest import calls_of

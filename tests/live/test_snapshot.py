@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from engine.desired.resource import SalePrice
+from engine.core.changes import MANAGED_FIELDS
+from engine.core.resource import SalePrice
 from engine.live.backend import LiveListing
 from engine.live.snapshot import (
     CachedListing,
@@ -21,7 +22,6 @@ from engine.live.snapshot import (
     parse_listings_report,
     stand_in,
 )
-from engine.plan.diff import MANAGED_FIELDS
 from tests.sandbox.conftest import make_resource
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from engine.desired.resource import SalePrice
+from engine.core import jsonio
+from engine.core.resource import SalePrice
 from engine.live.attributes import OFFER
 from engine.live.spapi import ANSWER_LOST
 from engine.plan.diff import diff
-from engine.sandbox import faults, jsonio
+from engine.sandbox import faults
 from engine.sandbox.account import PROCESSING_DELAY
 from tests.live.conftest import calls_of
 from tests.sandbox.conftest import DE, SELLER, make_resource

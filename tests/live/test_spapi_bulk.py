@@ -14,11 +14,12 @@ from decimal import Decimal
 
 import pytest
 
-from engine.desired.resource import Resource
+from engine.core.changes import ResourceChange, field_values
+from engine.core.resource import Resource
 from engine.live.backend import SnapshotMissing
 from engine.live.documents import TRANSFER_BACKOFF
 from engine.live.spapi import SpApiBackend
-from engine.plan.diff import ResourceChange, diff, field_values
+from engine.plan.diff import diff
 from engine.sandbox import faults
 from engine.sandbox.account import PROCESSING_DELAY
 from engine.sandbox.listings_feed import SANDBOX_FAULT

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from engine.live.orders import Order, OrderItem
+from engine.core.orders import Order, OrderItem
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SELLER = "A1TESTSELLER"

@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 
 from engine.config.model import HealthTargets
-from engine.live.orders import Order, OrderItem
+from engine.core import jsonio
+from engine.core.orders import Order, OrderItem
 from engine.ops.health import (
     AccountHealthFigures,
     HealthReportError,
@@ -19,7 +20,7 @@ from engine.ops.health import (
     report_figures,
     verdicts,
 )
-from engine.sandbox import jsonio, performance
+from engine.sandbox import performance
 from engine.state.orders import StoredOrder
 from tests.sandbox.conftest import DE, SHARED
 from tests.sandbox.orderfixtures import make_order

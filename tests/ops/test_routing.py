@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from engine.config.model import Warehouse, Warehouses
-from engine.live.orders import Order, OrderItem
+from engine.core.orders import Order, OrderItem
 from engine.ops.routing import route
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from engine.cli.main import main
 from engine.cli.session import live_session
 from engine.config import load_config, loader
-from engine.desired.resource import address
+from engine.core.marketplaces import MARKETPLACES
+from engine.core.resource import address
 from engine.live.snapshot import ReportFormatError, SnapshotCache
-from engine.marketplaces import MARKETPLACES
 from engine.ops.unshipped import stored_reservation
 from engine.plan.build import UnknownMarketplace, build_plan, git_commit, load_for_plan
 from engine.sandbox import faults

@@ -4,8 +4,9 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.core.changes import MANAGED_FIELDS
 from engine.desired.render import render
-from engine.plan.diff import MANAGED_FIELDS, diff
+from engine.plan.diff import diff
 from tests.conftest import NOW
 
 

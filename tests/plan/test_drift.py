@@ -7,8 +7,10 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from engine.desired.resource import address
-from engine.plan.diff import MANAGED_FIELDS, diff
+from engine.core.changes import MANAGED_FIELDS
+from engine.core.identity import BackendIdentity
+from engine.core.resource import address
+from engine.plan.diff import diff
 from engine.plan.drift import (
     MARKER,
     MAX_ROWS,
@@ -18,7 +20,7 @@ from engine.plan.drift import (
     render_drift_markdown,
     render_drift_text,
 )
-from engine.plan.model import BackendIdentity, Plan
+from engine.plan.model import Plan
 from engine.watch.emergency import EmergencyWrite
 from tests.conftest import NOW
 from tests.minimal_config import MINIMAL_FILES

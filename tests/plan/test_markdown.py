@@ -1,7 +1,7 @@
 from dataclasses import replace
 from decimal import Decimal
 
-from engine.desired.resource import Resource
+from engine.core.resource import Resource
 from engine.guardrails.verdict import Verdict
 from engine.plan.diff import diff
 from engine.plan.markdown import GITHUB_COMMENT_LIMIT, MARKER, render_markdown

@@ -7,8 +7,9 @@ from importlib import resources
 import jsonschema
 import pytest
 
+from engine.core.identity import BackendIdentity
 from engine.plan.diff import diff
-from engine.plan.model import ABSENT, BackendIdentity, Plan, PlanFormatError, fingerprint
+from engine.plan.model import ABSENT, Plan, PlanFormatError, fingerprint
 from tests.guardrails.conftest import APPROVED, BLOCK, WARN
 
 CREATED = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from engine.desired.resource import address
-from engine.plan.diff import MANAGED_FIELDS
-from engine.plan.model import BackendIdentity, fingerprint
+from engine.core.changes import MANAGED_FIELDS
+from engine.core.identity import BackendIdentity
+from engine.core.resource import address
+from engine.plan.model import fingerprint
 from engine.plan.refresh_only import (
     RefreshOnlyFormatError,
     RefreshOnlyPlan,

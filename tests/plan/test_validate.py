@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from engine.desired.resource import SalePrice
+from engine.core.changes import MANAGED_FIELDS
+from engine.core.resource import SalePrice
 from engine.plan import validate
-from engine.plan.diff import MANAGED_FIELDS
 from engine.plan.model import Plan, PlanFormatError
 from engine.plan.refresh_only import RefreshOnlyFormatError, RefreshOnlyPlan
 from tests.guardrails.conftest import APPROVED, BLOCK, WARN

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli.sandbox_cmds import COMMANDS, sandbox, speed_note
-from engine.errors import UserError
+from engine.core.errors import UserError
 from engine.sandbox.faults import price_of
 from engine.sandbox.store import Store
 

@@ -8,7 +8,7 @@ import pytest
 from sp_api.api import Inventories
 from sp_api.base.exceptions import SellingApiBadRequestException
 
-from engine.desired.resource import Resource
+from engine.core.resource import Resource
 from tests.sandbox.conftest import DE, FR, make_resource
 
 

@@ -16,7 +16,7 @@ from sp_api.base.exceptions import (
     SellingApiRequestThrottledException,
 )
 
-from engine.sandbox import jsonio
+from engine.core import jsonio
 from engine.sandbox.account import PROCESSING_DELAY
 from tests.sandbox.conftest import DE, FR, SELLER
 

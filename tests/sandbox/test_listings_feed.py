@@ -11,7 +11,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from engine.sandbox import faults, jsonio
+from engine.core import jsonio
+from engine.sandbox import faults
 from engine.sandbox.listings_feed import schema_problems
 from tests.sandbox.conftest import SHARED, finished_feed, listings_feed, quantity_patch, submit_feed
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.marketplaces import MARKETPLACES
-from engine.sandbox import jsonio
+from engine.core import jsonio
+from engine.core.marketplaces import MARKETPLACES
 from engine.sandbox.account import Account
 from engine.sandbox.seed import build_seed, resource_attributes, seed_store
 from engine.sandbox.store import FILENAME, Store
@@ -62,7 +62,7 @@ def test_seeded_state_has_each_difference(tmp_path):
 def test_resource_attributes_follow_amazon_shapes():
     from datetime import UTC, datetime
 
-    from engine.desired.resource import SalePrice
+    from engine.core.resource import SalePrice
 
     sale = SalePrice(
         Decimal("44.99"), datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC)

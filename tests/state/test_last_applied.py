@@ -9,8 +9,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from engine.desired.resource import SalePrice
-from engine.plan.diff import MANAGED_FIELDS, diff
+from engine.core.changes import MANAGED_FIELDS
+from engine.core.resource import SalePrice
+from engine.plan.diff import diff
 from engine.state import last_applied
 from engine.state.tables import last_applied as last_applied_table
 from tests.sandbox.conftest import make_resource

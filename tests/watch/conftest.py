@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from engine.config import Config, load_config
+from engine.core.orders import Order, OrderItem
+from engine.core.resource import Resource
 from engine.desired.render import render
-from engine.desired.resource import Resource
 from engine.live.documents import Polling
 from engine.live.invoke import Invoker
-from engine.live.orders import Order, OrderItem
 from engine.live.recording import MemoryRecorder
 from engine.live.spapi import SpApiBackend
 from engine.live.throttle import TokenBuckets

@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from engine.config.model import Incident
-from engine.desired.resource import Resource
-from engine.plan.diff import FieldChange, ResourceChange
+from engine.core.changes import FieldChange, ResourceChange
+from engine.core.resource import Resource
 from engine.sandbox.account import PROCESSING_DELAY
 from engine.state import journal
 from engine.state import watch as watch_state

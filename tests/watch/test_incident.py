@@ -9,8 +9,8 @@ from decimal import Decimal
 import defusedxml.ElementTree as SafeET
 import pytest
 
+from engine.core.orders import iso
 from engine.desired.render import render
-from engine.live.orders import iso
 from engine.sandbox.acknowledgement import CANCEL_REASONS
 from engine.sandbox.messaging import text_problem
 from engine.sandbox.orderstore import OrderTables

@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 
 from engine.config import load_config
-from engine.marketplaces import MARKETPLACES
+from engine.core.marketplaces import MARKETPLACES
 from engine.sandbox.promotions import Promotion
 from engine.sandbox.scenario import add_promotion
 from engine.state import watch as watch_state

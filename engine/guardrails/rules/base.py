@@ -10,8 +10,10 @@ from decimal import Decimal
 from functools import cached_property
 
 from engine.config.model import Config
+from engine.core.changes import Changeset, ResourceChange
+from engine.core.money import currency
+from engine.core.resource import Resource
 from engine.desired.pricing import FloorRule
-from engine.desired.resource import Resource
 from engine.guardrails.context import GuardrailContext
 from engine.guardrails.settings import Settings
 from engine.guardrails.stacking import (
@@ -22,8 +24,6 @@ from engine.guardrails.stacking import (
     upcoming_discounts,
 )
 from engine.guardrails.verdict import Level
-from engine.money import currency
-from engine.plan.diff import Changeset, ResourceChange
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from engine.core.money import currency, quantize, to_decimal
 from engine.guardrails.rules.base import Finding, Inputs, Rule, percent_text
 from engine.guardrails.stacking import HUNDRED
-from engine.money import currency, quantize, to_decimal
 
 FIELD_NAMES = {
     "our_price": "our price",

@@ -8,10 +8,10 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 
+from engine.core.money import currency
 from engine.guardrails.rules.base import TENTH, Finding, Inputs, Rule, percent_text
 from engine.guardrails.stacking import HUNDRED, Discount
 from engine.guardrails.verdict import minute
-from engine.money import currency
 
 
 def check_price_floor(inputs: Inputs) -> Iterator[Finding]:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
-from engine.desired.resource import address
+from engine.core.changes import ResourceChange
+from engine.core.resource import address
 from engine.guardrails.rules.base import Finding, Inputs, Rule, percent_text
-from engine.plan.diff import ResourceChange
 
 T = TypeVar("T")
 

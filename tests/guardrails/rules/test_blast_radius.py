@@ -3,7 +3,7 @@
 from dataclasses import replace
 from decimal import Decimal
 
-from engine.desired.resource import Resource
+from engine.core.resource import Resource
 from engine.guardrails.context import GuardrailContext
 from tests.guardrails.conftest import HP_US, check, found
 

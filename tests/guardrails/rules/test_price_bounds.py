@@ -10,8 +10,8 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.core.money import currency, quantize
 from engine.desired.render import render
-from engine.money import currency, quantize
 from tests.conftest import NOW
 from tests.guardrails.conftest import HP_DE, HP_JP, HP_US, check_change, files, found, promotion
 from tests.minimal_config import MINIMAL_FILES, edited

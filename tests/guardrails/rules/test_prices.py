@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
+from engine.core.resource import Resource
 from engine.desired.render import render
-from engine.desired.resource import Resource
 from engine.guardrails.evaluate import evaluate
 from engine.plan.diff import diff
 from tests.conftest import NOW

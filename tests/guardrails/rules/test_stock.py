@@ -7,13 +7,14 @@ from decimal import Decimal
 import pytest
 
 from engine.config.model import Config
+from engine.core.changes import Changeset
+from engine.core.resource import Resource
 from engine.desired.render import render
-from engine.desired.resource import Resource
 from engine.desired.stock import Reservation
 from engine.guardrails.context import AccountHealth, GuardrailContext
 from engine.guardrails.evaluate import evaluate
 from engine.guardrails.report import GuardrailReport
-from engine.plan.diff import Changeset, diff
+from engine.plan.diff import diff
 from tests.conftest import NOW
 from tests.guardrails.conftest import HP_DE, HP_JP, HP_US, check, found
 

@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from engine.errors import UserError
+from engine.core.errors import UserError
 
 
 def write_atomic(path: Path, text: str) -> None:

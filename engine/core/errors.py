@@ -1,9 +1,9 @@
-"""Errors a user can act on. The CLI prints these as one line each and exits 1;
-anything else is a bug and gets a saved traceback (engine.exitcodes.ExitCode.INTERNAL_ERROR)."""
+"""Errors a user can act on. The CLI prints these as one line each and exits 1; anything
+else is a bug and gets a saved traceback (engine.core.exitcodes.ExitCode.INTERNAL_ERROR)."""
 
 from __future__ import annotations
 
-from engine.exitcodes import ExitCode
+from engine.core.exitcodes import ExitCode
 
 
 class UserError(Exception):

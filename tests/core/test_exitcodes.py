@@ -3,9 +3,9 @@
 import re
 from pathlib import Path
 
-from engine.exitcodes import ExitCode
+from engine.core.exitcodes import ExitCode
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_every_code_has_one_meaning():

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.money import (
+from engine.core.money import (
     CURRENCIES,
     MoneyError,
     PriceEnding,

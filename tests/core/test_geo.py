@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from engine.geo import CENTROIDS, EARTH_RADIUS_KM, great_circle_km
-from engine.marketplaces import MARKETPLACES
+from engine.core.geo import CENTROIDS, EARTH_RADIUS_KM, great_circle_km
+from engine.core.marketplaces import MARKETPLACES
 
 
 def test_one_degree_along_the_equator_is_a_360th_of_the_circumference():

@@ -1,7 +1,7 @@
 import gc
 import weakref
 
-from engine.gcpause import gc_paused
+from engine.core.gcpause import gc_paused
 
 
 class Node:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import UserError
-from engine.fileio import write_atomic
+from engine.core.errors import UserError
+from engine.core.fileio import write_atomic
 
 
 def test_a_file_is_replaced_whole_and_no_temp_file_stays(tmp_path):
