@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.exitcodes import ExitCode
+from engine.core.exitcodes import ExitCode
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS: dict[str, str] = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))[

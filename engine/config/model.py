@@ -307,6 +307,21 @@ class MarketplaceConfig:
         return self.include is None or self.include.matches(sku)
 
 
+def effective_setting(
+    key: str, project: Project, mkt: MarketplaceConfig, product: Product, override: Override | None
+) -> Any:
+    """A setting's value after layering: defaults → marketplace → product → override."""
+    for layer in (
+        override.settings if override else None,
+        product.settings,
+        mkt.settings,
+        project.defaults,
+    ):
+        if layer and key in layer:
+            return layer[key].value
+    return BUILTIN_DEFAULTS.get(key)
+
+
 @dataclass(frozen=True, slots=True)
 class Sale:
     id: str

@@ -28,6 +28,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from engine.config.yamlsafe import YamlProblem, parse_source
+
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
@@ -56,6 +58,20 @@ class _DataUnpickler(pickle.Unpickler):
         if (module, name) == ("decimal", "Decimal"):
             return Decimal
         raise pickle.UnpicklingError(f"{module}.{name} is not config data")
+
+
+def cache_for_config(root: Path) -> ParseCache | None:
+    """The parse cache in the state directory `root/project.yaml` names; None when that file
+    cannot be read (the load then reports it, and nothing is cached)."""
+    path = root / "project.yaml"
+    try:
+        data = parse_source(path.read_bytes(), str(path)).data
+    except (OSError, YamlProblem):
+        return None
+    state_dir = data.get("state_dir", ".sellersync") if isinstance(data, dict) else None
+    if not isinstance(state_dir, str):
+        return None
+    return ParseCache(root.parent / state_dir)
 
 
 class ParseCache:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from engine.config.loader import effective_setting
-from engine.config.model import Config, Layer
+from engine.config.model import Config, Layer, effective_setting
 from engine.core.money import to_decimal
 from engine.guardrails.verdict import Level
 

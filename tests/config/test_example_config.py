@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import load_config
-from engine.config.loader import _FOLDERS, _TOP_LEVEL
+from engine.config.discovery import FOLDER_KINDS, TOP_LEVEL_KINDS
 from engine.desired.render import explain, render
 from tests.conftest import NOW
 
@@ -40,7 +40,7 @@ def test_example_renders_every_marketplace(example):
 
 def _schema_kind(path: Path) -> str:
     rel = path.relative_to(EXAMPLE)
-    return _TOP_LEVEL[path.stem] if len(rel.parts) == 1 else _FOLDERS[rel.parts[0]]
+    return TOP_LEVEL_KINDS[path.stem] if len(rel.parts) == 1 else FOLDER_KINDS[rel.parts[0]]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import ConfigErrors, loader
+from engine.config import ConfigErrors, parsepool
 from engine.config.loader import load_config
 from engine.config.parsecache import ParseCache
 from tests.minimal_config import edited, write_config
@@ -25,13 +25,13 @@ def entries(root: Path) -> set[str]:
 def parsed(monkeypatch) -> list[str]:
     """Names of the files parsed (not taken from the cache) from now on."""
     seen: list[str] = []
-    original = loader.read_and_validate
+    original = parsepool.read_and_validate
 
     def spy(path: Path, name: str, kind: str):
         seen.append(path.name)
         return original(path, name, kind)
 
-    monkeypatch.setattr(loader, "read_and_validate", spy)
+    monkeypatch.setattr(parsepool, "read_and_validate", spy)
     return seen
 
 
@@ -111,7 +111,7 @@ def test_an_entry_that_would_build_anything_but_data_is_refused(tmp_path, monkey
 
 
 def test_parse_workers_hand_their_files_over_through_the_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(loader, "PARALLEL_THRESHOLD_BYTES", 0)  # workers even for this one
+    monkeypatch.setattr(parsepool, "PARALLEL_THRESHOLD_BYTES", 0)  # workers even for this one
     root = write_config(tmp_path / "config")
     in_workers = load_config(root, parse_cache=True)
     assert in_workers.products == load_config(root).products

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.config.errors import Position
-from engine.config.loader import read_and_validate
+from engine.config.parsepool import read_and_validate
 from engine.config.yamlsafe import MAX_ALIAS_EXPANSION, YamlProblem, parse_source
 
 

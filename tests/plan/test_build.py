@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from engine.cli.main import main
 from engine.cli.session import live_session
-from engine.config import load_config, loader
+from engine.config import load_config, parsepool
 from engine.core.marketplaces import MARKETPLACES
 from engine.core.resource import address
 from engine.live.snapshot import ReportFormatError, SnapshotCache
@@ -224,7 +224,7 @@ def test_cached_snapshots_are_read_while_the_config_loads_and_used_once(seeded_c
     plan_for(config)
     expected = plan_for(config, refresh=False, marketplaces=["DE", "US"])
     # Parse in worker processes even for this small config, to exercise the overlap.
-    monkeypatch.setattr(loader, "PARALLEL_THRESHOLD_BYTES", 0)
+    monkeypatch.setattr(parsepool, "PARALLEL_THRESHOLD_BYTES", 0)
     loaded, cached = load_for_plan(config.root, refresh=False, marketplaces=["DE", "US"])
     assert loaded.digest == config.digest
     assert sorted(cached) == ["DE", "US"]
@@ -252,7 +252,7 @@ def test_a_corrupt_snapshot_is_left_for_the_plan_to_report(seeded_config):
 def test_meanwhile_runs_once_however_the_config_is_parsed(config_dir, monkeypatch):
     calls = []
     small = load_config(config_dir, meanwhile=lambda: calls.append("in-process"))
-    monkeypatch.setattr(loader, "PARALLEL_THRESHOLD_BYTES", 0)
+    monkeypatch.setattr(parsepool, "PARALLEL_THRESHOLD_BYTES", 0)
     parallel = load_config(config_dir, meanwhile=lambda: calls.append("workers"))
     assert calls == ["in-process", "workers"]
     assert parallel.digest == small.digest and parallel.products.keys() == small.products.keys()

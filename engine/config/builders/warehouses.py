@@ -6,32 +6,26 @@ Beyond the schema: ids are unique, and every country served has a centroid in
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from engine.config.errors import ConfigError
+from engine.config.builders.context import BuildContext
+from engine.config.discovery import display_name
 from engine.config.model import Origin, StockSource, Warehouse, Warehouses
 from engine.config.stock_csv import read_central_stock
 from engine.config.yamlsafe import SourceFile
 from engine.core.geo import CENTROIDS
 
 
-def read_warehouses(
-    src: SourceFile,
-    root: Path,
-    display: Callable[[Path], str],
-    hasher: Any,
-    errors: list[ConfigError],
-) -> Warehouses:
-    """The warehouses of `src`, their stock read; problems are appended to `errors`."""
+def build_warehouses(ctx: BuildContext, src: SourceFile, hasher: Any) -> Warehouses:
+    """The warehouses of `src`, their stock read (and fed to `hasher`, like every file the
+    config is made of)."""
     items: list[Warehouse] = []
     seen: dict[str, Origin] = {}
     for i, data in enumerate(src.data["warehouses"]):
         origin = Origin(src, ("warehouses", i))
         ident = data["id"]
         if ident in seen:
-            errors.append(
+            ctx.errors.append(
                 Origin(src, ("warehouses", i, "id")).error(
                     f"warehouse id {ident!r} is already used by {seen[ident].describe()}"
                 )
@@ -40,7 +34,7 @@ def read_warehouses(
         seen[ident] = origin
         for j, country in enumerate(data["countries"]):
             if country not in CENTROIDS:
-                errors.append(
+                ctx.errors.append(
                     Origin(src, ("warehouses", i, "countries", j)).error(
                         f"no centroid for country {country!r}, so orders to it cannot be "
                         f"routed; known: {', '.join(sorted(CENTROIDS))}"
@@ -49,13 +43,13 @@ def read_warehouses(
         stock_data = data["stock"]
         source = StockSource(
             kind="csv",
-            path=root / stock_data["path"],
+            path=ctx.root / stock_data["path"],
             sku_column=stock_data.get("sku_column", "sku"),
             quantity_column=stock_data.get("quantity_column", "quantity"),
             origin=Origin(src, ("warehouses", i, "stock", "path")),
         )
-        stock, problems = read_central_stock(source, display(source.path), hasher)
-        errors.extend(problems)
+        stock, problems = read_central_stock(source, display_name(source.path), hasher)
+        ctx.errors.extend(problems)
         location = data["location"]
         items.append(
             Warehouse(
