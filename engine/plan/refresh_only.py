@@ -27,10 +27,10 @@ from typing import Any
 from engine import __version__
 from engine.desired.resource import Resource
 from engine.plan.diff import MANAGED_FIELDS
+from engine.plan.fieldjson import decode
 from engine.plan.model import BackendIdentity, _iso, _plain, fingerprint
 from engine.plan.text import field_text
 from engine.plan.validate import check_bounds
-from engine.state.last_applied import decode
 
 FORMAT_VERSION = "1.0"
 KIND = "refresh-only"
