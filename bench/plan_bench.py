@@ -6,8 +6,9 @@
 Prepares (once per size, under bench/out/) a synthetic config from bench/config_gen.py and a
 snapshot cache in engine.live.snapshot's format, built from the rendered desired state with
 `--changed` percent of listings differing in price or quantity. Then, in a fresh process so
-that peak RSS is the plan's alone, it runs the same `build_plan` the CLI runs, through an
-SpApiBackend that is never allowed to make a call, and renders the plan as text. Prints wall
+that peak RSS is the plan's alone, it runs the same `build_plan` (engine.flows.plan) the CLI
+runs, through an SpApiBackend that is never allowed to make a call, and renders the plan as
+text. Prints wall
 and CPU time per phase (phases are timed by wrapping the functions build_plan calls) and peak
 RSS. The first phase is `load_for_plan`, as `sync plan --no-refresh` runs it: the config's
 parse workers and the reading of the snapshot cache (in this process) overlap. By default it
@@ -36,11 +37,11 @@ from config_gen import generate  # bench/ is the script's folder, first on sys.p
 
 from engine.config import load_config
 from engine.desired.render import render
+from engine.flows import plan as build
 from engine.live.backend import LiveListing
 from engine.live.clients import Connection
 from engine.live.snapshot import CachedListing, Snapshot, SnapshotCache
 from engine.live.spapi import SpApiBackend
-from engine.plan import build
 from engine.plan.text import render_text
 from engine.state.db import open_state
 
@@ -92,6 +93,7 @@ def measure(folder: Path) -> dict[str, list[float]]:
         return run
 
     build.render = timed("render", build.render)  # type: ignore[assignment]
+    build.allocate_stock = timed("allocate stock", build.allocate_stock)  # type: ignore[assignment]
     build.diff = timed("diff", build.diff)  # type: ignore[assignment]
     build.evaluate = timed("guardrails", build.evaluate)  # type: ignore[assignment]
     build.Plan.build = timed("plan (fingerprints)", build.Plan.build)  # type: ignore[method-assign]

@@ -8,28 +8,22 @@ says exactly the same thing: the same changes, from the same live state (fingerp
 the same values, with the same guardrail verdicts. Nothing the file says is taken on trust;
 the file only chooses between "apply what I would compute anyway" and "refuse".
 
-The comparison is pure (`differences`); `check_plan_file` does the I/O around it.
+The comparison is pure (`differences`); engine.flows.apply.check_plan_file does the I/O
+around it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
-from engine.apply.stale import PlanStale, config_mismatch, identity_mismatch
-from engine.config.model import Config
 from engine.core.changes import ResourceChange
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
 from engine.core.resource import Resource
-from engine.guardrails.report import ensure_applicable
 from engine.guardrails.verdict import OUTCOME_ORDER, Verdict
-from engine.live.backend import Backend
-from engine.plan.build import PlanRun, build_plan
 from engine.plan.model import Plan, fingerprint
 from engine.plan.text import field_text
-from engine.state import journal
-from engine.state.db import StateDB
 
 SHOWN = 5  # a file differing in thousands of places names the first few
 RESOURCE_FIELDS = tuple(f.name for f in fields(Resource))
@@ -51,38 +45,6 @@ class PlanMismatch(UserError):
             f"{shown}. If nobody edited the file, live or the state store changed since it was "
             "made: run `sync plan` again, review the new plan and apply that one"
         )
-
-
-@dataclass(frozen=True, slots=True)
-class CheckedPlan:
-    """What `sync apply FILE` may apply: the plan made now (with how it was made), or, when
-    the file's run is unfinished, the file's plan to resume (`run` None), whose changes the
-    executor takes from the journal, where they were written once this check passed."""
-
-    plan: Plan
-    run: PlanRun | None
-
-
-def check_plan_file(
-    path: str, claimed: Plan, digest: str, config: Config, backend: Backend, db: StateDB
-) -> CheckedPlan:
-    """Plan again over the file's marketplaces and compare. Refuses, writing nothing: a file
-    made for another account or another config (PlanStale, exit 4), a plan the guardrails
-    block now (GuardrailsBlocked, exit 3), any difference from the plan made now
-    (PlanMismatch, exit 4)."""
-    wrong = identity_mismatch(claimed, backend.identity) or config_mismatch(claimed, config.digest)
-    if wrong is not None:
-        raise PlanStale([wrong])
-    with db.read() as conn:
-        point = journal.resume_point(conn, backend.identity.seller_id)
-    if point is not None and point.run.plan_digest == digest:
-        return CheckedPlan(claimed, None)
-    run = build_plan(config, backend, db, now=backend.now(), marketplaces=claimed.marketplaces)
-    ensure_applicable(run.plan, now=backend.now())
-    found = differences(claimed, run.plan, run.live.resources())
-    if found:
-        raise PlanMismatch(path, found)
-    return CheckedPlan(run.plan, run)
 
 
 def differences(claimed: Plan, fresh: Plan, live: Mapping[str, Resource]) -> list[str]:

@@ -1,12 +1,7 @@
-"""`sync apply [FILE]`: make a saved, reviewed plan live (engine.apply does the work).
+"""`sync apply [FILE]`: make a saved, reviewed plan live (engine.flows.apply runs it).
 
-This module reads the plan file (or plans on the spot when none is given), has it checked
-against a plan made now (engine.apply.reverify: the file is a claim, not an authority), asks
-for confirmation, wires the executor to the backend (its clock and timer), the state store and
-(on a terminal) a progress bar, and prints the summary.
-When every change is applied or accepted (or there was nothing to apply), the guardrail
-settings, fx rates and weakening approvals the apply ran under are recorded as the baseline
-the next plan is judged from (engine.guardrails.baseline).
+Thin: parse options, call the flow with what only a terminal can do (show the plan and ask
+for confirmation, a progress bar), print the summary.
 Exit codes: 0 all applied or accepted, 1 a write failed or the file is not a plan, 3 a
 guardrail blocks the plan, 4 stale plan, a file that differs from the plan made now, or lock
 held.
@@ -22,80 +17,23 @@ changes earlier applies left not yet visible (exit 1 when one has failed since),
 
 from __future__ import annotations
 
-import hashlib
-import os
-import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import InvalidOperation
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from engine.apply.abandon import AbandonReport, abandon
-from engine.apply.executor import EXIT_FAILED, ApplyReport, Executor, NoProgress
+from engine.apply.executor import EXIT_FAILED, ApplyReport, NoProgress
 from engine.apply.recheck import VISIBILITY_DEADLINE, RecheckReport
-from engine.apply.refresh_only import record_live
-from engine.apply.reverify import check_plan_file
-from engine.apply.testhook import kill_switch
-from engine.cli.plan_cmds import plan_text
-from engine.cli.session import live_session
-from engine.config import load_config
 from engine.core.errors import UserError
-from engine.guardrails.report import ensure_applicable
-from engine.plan.build import build_plan
-from engine.plan.model import Plan, PlanFormatError
-from engine.plan.refresh_only import RefreshOnlyFormatError, RefreshOnlyPlan, render_refresh_only
-from engine.plan.text import render_text
-from engine.plan.validate import MAX_PLAN_BYTES, too_big
-from engine.state import guardrail_baseline
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
-
-class PlanFileError(UserError):
-    """The FILE given to `sync apply` is not a readable plan."""
-
-
-def read_plan(path: Path) -> tuple[Plan, str]:
-    """The plan in `path` and the sha256 of its bytes (the journal's plan digest)."""
-    return _read_file(
-        path, "plan file", lambda data: (Plan.loads(data.decode("utf-8")), _sha256(data))
-    )
-
-
-def read_refresh_only(path: Path) -> RefreshOnlyPlan:
-    """The refresh-only file at `path` (`sync drift --refresh-only --out FILE`)."""
-    return _read_file(
-        path, "refresh-only file", lambda data: RefreshOnlyPlan.loads(data.decode("utf-8"))
-    )
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _read_file(path: Path, kind: str, parse: Callable[[bytes], T]) -> T:
-    """`parse` applied to the bytes of `path`; a one-line PlanFileError naming the file when
-    it cannot be read or is not a `kind`."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_PLAN_BYTES:  # refused unread: decoding it could exhaust memory
-            raise PlanFileError(f"{path} is not a {kind}: it has {too_big(size)}")
-        return parse(path.read_bytes())
-    except OSError as err:
-        raise PlanFileError(f"cannot read the {kind} {path}: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise PlanFileError(f"{path} is not a {kind}: it is not UTF-8 text") from None
-    except (PlanFormatError, RefreshOnlyFormatError) as err:
-        raise PlanFileError(f"{path}: {err}") from None
-    except KeyError as err:
-        raise PlanFileError(f"{path} is not a complete {kind}: it has no {err}") from None
-    except (TypeError, ValueError, InvalidOperation) as err:
-        raise PlanFileError(f"{path} is not a valid {kind}: {err}") from None
+    from engine.apply.abandon import AbandonReport
+    from engine.flows.apply import ToApply
 
 
 def stdin_is_interactive() -> bool:
@@ -123,6 +61,8 @@ def _progress() -> Iterator[_Bar | NoProgress]:
     if not sys.stdout.isatty():
         yield NoProgress()
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, transient=True) as progress:
         yield _Bar(progress)
@@ -189,14 +129,6 @@ def recheck_lines(report: RecheckReport) -> list[str]:
         for r in report.still_not_visible
     ]
     return lines
-
-
-def plan_in_memory(plan: Plan) -> tuple[Plan, str]:
-    """The plan as `sync apply FILE` would read it back from the file `sync plan --out`
-    writes, and that file's digest: the journal, its resume rule and the staleness checks
-    then treat a plan made on the spot exactly like a saved one."""
-    text = plan.dumps()
-    return Plan.loads(text), hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # (state before, state after) -> what abandoning did to an entry: a label and why
@@ -279,69 +211,61 @@ def apply_cmd(
         )
     if refresh_only:
         return _record_refresh_only(ctx, plan_file, auto_approve)
-    config = load_config(ctx.obj["config_dir"])
-    saved = None if plan_file is None else read_plan(plan_file)
-    outcome: list[int] = []  # the exit code, once there is one: the heartbeat's verdict
-    with live_session(config, "apply", succeeded=lambda: outcome == [0]) as (backend, db):
-        if saved is None:
-            run = build_plan(config, backend, db, now=backend.now())
-            plan, plan_digest = plan_in_memory(run.plan)
-            shown = plan_text(run)
-            ensure_applicable(plan, now=backend.now())
-            resume_only = False
-        else:
-            claimed, plan_digest = saved
-            checked = check_plan_file(str(plan_file), claimed, plan_digest, config, backend, db)
-            plan, resume_only = checked.plan, checked.run is None
-            if checked.run is None:
-                shown = f"Resuming the unfinished apply of {plan_file}.\n" + render_text(
-                    plan.changeset, verdicts=plan.guardrails
-                )
-            else:
-                shown = plan_text(checked.run)
-        click.echo(shown)
+    from engine.flows.apply import ApplyHooks, apply
+
+    def review(chosen: ToApply) -> bool:
+        click.echo(_shown(chosen))
         if not auto_approve and not click.confirm("Apply these changes?", default=False):
             click.echo("Apply cancelled; nothing was written.", err=True)
-            return 1
-        with _progress() as progress:
-            executor = Executor(
-                backend,
-                db,
-                now=backend.now,
-                timer=backend.timer,
-                holder=_holder(),
-                progress=progress,
-                after_write=kill_switch(os.environ),
-                incidents=config.incidents,
-                notice=click.echo,
-            )
-            report = executor.apply(plan, plan_digest, config.digest, resume_only=resume_only)
-            outcome.append(report.exit_code)
-        if report.exit_code == 0:
-            # The guardrails this apply ran under judge the next plan (weakenings, fx moves).
-            applied_in = plan.marketplaces or tuple(config.marketplaces)
-            guardrail_baseline.record_applied(db, config, applied_in, backend.now())
+            return False
+        return True
+
+    report = apply(ctx.obj["config_dir"], plan_file, ApplyHooks(review, _progress, click.echo))
+    if report is None:
+        return 1
     for line in summary_lines(report):
         click.echo(line)
     return report.exit_code
 
 
+def _shown(chosen: ToApply) -> str:
+    """The plan about to be applied, as `sync plan` shows it; a resumed run's changes."""
+    from engine.cli.plan_cmds import plan_text
+    from engine.plan.text import render_text
+
+    if chosen.run is not None:
+        return plan_text(chosen.run)
+    plan = chosen.plan
+    return f"Resuming the unfinished apply of {chosen.path}.\n" + render_text(
+        plan.changeset, verdicts=plan.guardrails
+    )
+
+
 def _record_refresh_only(ctx: click.Context, path: Path | None, auto_approve: bool) -> int:
     """`sync apply --refresh-only FILE`: show the file, ask, then record (or refuse, exit 4)."""
+    from engine.flows.apply import read_refresh_only, record_refresh_only
+    from engine.plan.refresh_only import RefreshOnlyPlan, render_refresh_only
+
     if path is None:
         raise UserError(
             "--refresh-only needs the FILE `sync drift --refresh-only --out FILE` saved"
         )
     saved = read_refresh_only(path)
-    config = load_config(ctx.obj["config_dir"])
-    with live_session(config) as (backend, db):
-        click.echo(render_refresh_only(saved), nl=False)
-        if not saved.adoptions:
-            return 0
-        if not auto_approve and not click.confirm("Record these values?", default=False):
+
+    def review(plan: RefreshOnlyPlan) -> bool:
+        click.echo(render_refresh_only(plan), nl=False)
+        if not plan.adoptions or auto_approve:
+            return True
+        if not click.confirm("Record these values?", default=False):
             click.echo("Cancelled; nothing was recorded.", err=True)
-            return 1
-        count = record_live(backend, db, saved, now=backend.now, holder=_holder())
+            return False
+        return True
+
+    count = record_refresh_only(ctx.obj["config_dir"], saved, review)
+    if count is None:
+        return 1
+    if not saved.adoptions:
+        return 0
     click.echo(
         f"Recorded what is live as last applied for {count} listing(s); nothing was written "
         "to Amazon. `sync drift` now measures drift from these values."
@@ -349,41 +273,26 @@ def _record_refresh_only(ctx: click.Context, path: Path | None, auto_approve: bo
     return 0
 
 
-def _holder() -> str:
-    return f"{socket.gethostname()} pid {os.getpid()}"
-
-
 def _journal_chore(
     ctx: click.Context, plan_file: Path | None, recheck: bool, abandon_run_id: str | None
 ) -> int:
     """`--recheck` or `--abandon RUN_ID`: reads live and writes the journal, never Amazon."""
+    from engine.flows import apply as flow
+
     if recheck and abandon_run_id is not None:
         raise UserError("--recheck and --abandon are separate jobs; give one of them")
     if plan_file is not None:
         option = "--recheck" if recheck else "--abandon"
         raise UserError(f"{option} takes no plan file; drop {plan_file} or the option")
-    config = load_config(ctx.obj["config_dir"])
-    with live_session(config, "recheck" if recheck else None) as (backend, db):
-        if abandon_run_id is not None:
-            report = abandon(
-                backend, db, abandon_run_id, now=backend.now, timer=backend.timer, holder=_holder()
-            )
-            lines = abandon_lines(report)
-            code = 0
-        else:
-            executor = Executor(
-                backend,
-                db,
-                now=backend.now,
-                timer=backend.timer,
-                holder=_holder(),
-                notice=click.echo,
-            )
-            rechecked = executor.recheck()
-            lines = recheck_lines(rechecked) or [
-                "Nothing to re-check: no change of an earlier apply is waiting to show live."
-            ]
-            code = EXIT_FAILED if rechecked.failed else 0
+    if abandon_run_id is not None:
+        lines = abandon_lines(flow.abandon_run(ctx.obj["config_dir"], abandon_run_id))
+        code = 0
+    else:
+        rechecked = flow.recheck(ctx.obj["config_dir"], click.echo)
+        lines = recheck_lines(rechecked) or [
+            "Nothing to re-check: no change of an earlier apply is waiting to show live."
+        ]
+        code = EXIT_FAILED if rechecked.failed else 0
     for line in lines:
         click.echo(line)
     return code

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from engine.cli.options import now_option, parse_now
 from engine.config import Config, load_config
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
@@ -34,29 +34,8 @@ RENDER_FORMAT_VERSION = 1
 _ADDRESS = re.compile(r'^listing\.(?P<mkt>[A-Z]{2})\[(?P<q>"?)(?P<sku>[^"\]]+)(?P=q)\]$')
 
 
-def parse_now(value: str | None) -> datetime:
-    """--now for reproducible output; defaults to the current time (UTC)."""
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UserError(f"--now {value!r} is not an ISO 8601 date-time") from None
-    if parsed.tzinfo is None:
-        raise UserError(f"--now {value!r} needs a timezone, e.g. 2026-11-27T00:00:00Z")
-    return parsed.astimezone(UTC)
-
-
 def _config(ctx: click.Context) -> Config:
     return load_config(ctx.obj["config_dir"])
-
-
-now_option = click.option(
-    "--now",
-    "now_text",
-    metavar="TIMESTAMP",
-    help="Render as of this time (ISO 8601 with timezone) instead of the current time.",
-)
 
 
 @click.command()

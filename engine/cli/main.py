@@ -17,21 +17,14 @@ from pathlib import Path
 import click
 
 from engine import __version__
+from engine.cli.options import config_option
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sellersync")
-@click.option(
-    "--config",
-    "config_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("config"),
-    envvar="SELLERSYNC_CONFIG",
-    show_default=True,
-    help="Directory holding project.yaml and the rest of the desired state.",
-)
+@config_option
 @click.pass_context
 def cli(ctx: click.Context, config_dir: Path) -> None:
     """sellersync: Amazon listings, prices, stock and promotions managed as code."""

@@ -1,5 +1,6 @@
 """`sync orders pull | list | route`, `sync health`, `sync inventory replenish | deviation`,
-`sync status`: thin commands over engine.ops (parse options, call, print a table or JSON)."""
+`sync status`: thin commands over engine.flows.ops (parse options, call, print a table or
+JSON)."""
 
 from __future__ import annotations
 
@@ -16,19 +17,15 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from engine.cli.options import json_option
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
 from engine.core.marketplaces import MARKETPLACES
 from engine.core.orders import STATUSES
-from engine.ops.health_check import account_health
-from engine.ops.inventory import cached_deviation, fba_replenishment, live_deviation
-from engine.ops.kpi import SYNC_SUCCESS_TARGET_PCT, StatusFigures, gather
+from engine.flows import ops as flow
+from engine.ops.kpi import SYNC_SUCCESS_TARGET_PCT, StatusFigures
 from engine.ops.prometheus import write as write_prometheus
-from engine.ops.pull import pull_orders
-from engine.ops.routing import COLUMNS, route
-from engine.ops.session import backend_run, open_session
-from engine.ops.unshipped import stored_reservation
-from engine.state import orders as order_store
+from engine.ops.routing import COLUMNS
 from engine.state.orders import OrderFilter
 
 
@@ -71,14 +68,11 @@ def orders() -> None:
 
 
 @orders.command(name="pull")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@json_option("Print the summary as JSON.")
 @click.pass_context
 def pull_cmd(ctx: click.Context, as_json: bool) -> int:
     """Read orders updated since the last pull into the state store (idempotent)."""
-    with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "pull") as live:
-        result = pull_orders(
-            live, session.db, session.seller_id, session.config.project.marketplaces
-        )
+    result = flow.pull(ctx.obj["config_dir"])
     if as_json:
         _echo_json(result.to_dict())
         return 0
@@ -98,7 +92,7 @@ def pull_cmd(ctx: click.Context, as_json: bool) -> int:
 @click.option("--promotion", "promotion_id", help="Only orders with this promotion id.")
 @click.option("--from", "since", help="Purchased at or after (ISO 8601; UTC if no zone).")
 @click.option("--to", "until", help="Purchased before (ISO 8601; UTC if no zone).")
-@click.option("--json", "as_json", is_flag=True, help="Print the orders as JSON.")
+@json_option("Print the orders as JSON.")
 @click.pass_context
 def list_cmd(
     ctx: click.Context,
@@ -119,8 +113,7 @@ def list_cmd(
         purchased_from=_when(since, "--from"),
         purchased_to=_when(until, "--to"),
     )
-    with open_session(ctx.obj["config_dir"]) as session, session.db.read() as conn:
-        found = order_store.find(conn, session.seller_id, where)
+    found = flow.find_orders(ctx.obj["config_dir"], where)
     if as_json:
         _echo_json([s.order.to_dict() for s in found])
         return 0
@@ -173,16 +166,7 @@ COMMANDS = [orders]
 def route_cmd(ctx: click.Context, fmt: str, output: Path | None) -> int:
     """Route every open merchant-fulfilled order in the store to a warehouse of
     warehouses.yaml, for the warehouse system (one line per order line and warehouse)."""
-    with open_session(ctx.obj["config_dir"]) as session:
-        warehouses = session.config.warehouses
-        if warehouses is None:
-            raise UserError(
-                f"no warehouses.yaml in {session.config.root}; describe your warehouses there "
-                "(see docs/config.md) to route orders"
-            )
-        with session.db.read() as conn:
-            found = order_store.find(conn, session.seller_id, OrderFilter(channel="MFN"))
-    lines = route([s.order for s in found], warehouses)
+    lines = flow.route_orders(ctx.obj["config_dir"])
     if fmt == "json":
         text = json.dumps([line.to_dict() for line in lines], indent=2, ensure_ascii=False) + "\n"
     else:
@@ -207,15 +191,12 @@ EXIT_HEALTH_BREACH = ExitCode.HEALTH_BREACHED
 @click.option(
     "--local-only", is_flag=True, help="Skip Amazon's report; project from pulled orders only."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@json_option("Print the figures as JSON.")
 @click.pass_context
 def health_cmd(ctx: click.Context, local_only: bool, as_json: bool) -> int:
     """Account health per marketplace: Amazon's seller performance report beside a projection
     from pulled orders. Exits 5 when a figure breaches its target (warnings exit 0)."""
-    with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "health") as live:
-        result = account_health(
-            live, session.db, session.seller_id, session.config, read_report=not local_only
-        )
+    result = flow.health(ctx.obj["config_dir"], read_report=not local_only)
     if as_json:
         _echo_json(result.to_dict())
     else:
@@ -247,8 +228,7 @@ def inventory() -> None:
 def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
     """Per FBA SKU and marketplace below its alert level: live fulfillable units, the
     thresholds, and the units to send from the central warehouse."""
-    with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "replenish") as live:
-        recs = fba_replenishment(session.config, live, live.now())
+    recs = flow.replenish(ctx.obj["config_dir"])
     header = (
         "marketplace",
         "sku",
@@ -287,15 +267,11 @@ def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
     show_default=True,
     help="Read live listings, or only the cached snapshot.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option("Print as JSON.")
 @click.pass_context
 def deviation_cmd(ctx: click.Context, refresh: bool, as_json: bool) -> int:
     """Desired versus live merchant-fulfilled quantity, in percent (target <= 0.5 %)."""
-    with open_session(ctx.obj["config_dir"]) as session, backend_run(session, "deviation") as live:
-        reservation = stored_reservation(session.db, session.config)
-        result = live_deviation(
-            session.config, live, live.now(), refresh=refresh, reservation=reservation
-        )
+    result = flow.deviation(ctx.obj["config_dir"], refresh=refresh)
     rows = [
         (d.address, d.desired, "not live" if d.live is None else d.live) for d in result.listings
     ]
@@ -326,7 +302,7 @@ EXIT_STATUS_BREACH = ExitCode.KPI_MISSED
 
 
 @click.command(name="status")
-@click.option("--json", "as_json", is_flag=True, help="Print the KPIs as JSON.")
+@json_option("Print the KPIs as JSON.")
 @click.option(
     "--prometheus",
     "prom_path",
@@ -346,16 +322,10 @@ def status_cmd(
     if prom_path is not None and prom_path.suffix != ".prom":
         raise UserError(f"--prometheus {prom_path}: node_exporter only reads files ending in .prom")
     now = _when(now_text, "--now") or datetime.now(UTC)
-    with open_session(ctx.obj["config_dir"]) as session:
-        found = cached_deviation(
-            session.config, now, stored_reservation(session.db, session.config)
-        )
-        status = gather(
-            session.db, session.seller_id, now, None if found is None else found.percent
-        )
-        seller_id = session.seller_id
+    found = flow.status(ctx.obj["config_dir"], now)
+    status = found.figures
     if prom_path is not None:
-        write_prometheus(prom_path, status, seller_id)
+        write_prometheus(prom_path, status, found.seller_id)
     if as_json:
         _echo_json(status.to_dict())
     else:

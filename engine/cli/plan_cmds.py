@@ -1,8 +1,7 @@
 """`sync plan`, `sync drift` and `sync import`: compare the config with live, say what
 differs, adopt what the config does not describe yet.
 
-Thin: load the config, open the live session, call the engine (`engine.plan.build`,
-`engine.adopt`), format.
+Thin: parse options, call the flow (engine.flows.plan, .drift, .import_listings), format.
 Exit codes (engine.core.exitcodes): 0 no changes, 2 changes present, 3 blocked by a guardrail
 (plan: 2 and 3 only with --detailed-exitcode, so a CI step that just shows the plan passes;
 a block wins over changes, and counts even when no listing changes: declaring a promotion
@@ -13,81 +12,29 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from engine.adopt import import_listings
-from engine.cli.config_cmds import now_option, parse_now
-from engine.cli.session import live_session
-from engine.config import load_config
-from engine.core import jsonio
+from engine.cli.options import (
+    full_refresh_option,
+    json_option,
+    marketplace_option,
+    marketplaces_option,
+    now_option,
+    parse_now,
+    refresh_option,
+)
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
 from engine.core.fileio import write_atomic
-from engine.plan.build import PlanRun, build_plan, load_for_plan, selected_marketplaces
-from engine.plan.drift import (
-    drift_json,
-    drift_report,
-    expected_lines,
-    render_drift_markdown,
-    render_drift_text,
-)
-from engine.plan.markdown import render_markdown
-from engine.plan.refresh_only import RefreshOnlyPlan, adoptions, render_refresh_only
-from engine.plan.text import blocked_line, guardrail_summary, render_text
-from engine.state import last_applied
+
+if TYPE_CHECKING:
+    from engine.flows.drift import AdoptionPlan
+    from engine.flows.plan import PlanRun
 
 EXIT_CHANGES = ExitCode.CHANGES
 EXIT_BLOCKED = ExitCode.BLOCKED
-
-marketplace_option = click.option(
-    "--marketplace",
-    "-m",
-    "marketplaces",
-    multiple=True,
-    metavar="CODE",
-    help="Only these marketplaces (repeatable; default: every enabled one).",
-)
-refresh_option = click.option(
-    "--refresh/--no-refresh",
-    default=True,
-    show_default=True,
-    help="Read live state from the API, or plan from the cached snapshot (no API calls).",
-)
-
-full_refresh_option = click.option(
-    "--full-refresh",
-    is_flag=True,
-    help="Fetch every listing's detail instead of only where the report shows a change: "
-    "catches edits made outside sellersync to fields the report does not show (run it on a "
-    "schedule, e.g. weekly).",
-)
-
-
-def _plan(
-    ctx: click.Context,
-    marketplaces: tuple[str, ...],
-    refresh: bool,
-    now: str | None,
-    activity: str,
-    full_refresh: bool = False,
-    with_applied: bool = False,
-) -> tuple[PlanRun, dict[str, last_applied.FieldValues]]:
-    """The plan run and, `with_applied`, the values last applied (else empty)."""
-    config, cached = load_for_plan(
-        ctx.obj["config_dir"], refresh=refresh, marketplaces=marketplaces
-    )
-    with live_session(config, activity, full_refresh=full_refresh, preloaded=cached) as (
-        backend,
-        db,
-    ):
-        run = build_plan(
-            config, backend, db, now=parse_now(now), marketplaces=marketplaces, refresh=refresh
-        )
-        if not with_applied:
-            return run, {}
-        with db.read() as conn:
-            return run, last_applied.load(conn, config.project.seller_id)
 
 
 @click.command(name="plan")
@@ -102,14 +49,14 @@ def _plan(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the plan as a pull-request comment (Markdown) here.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the plan file JSON instead of text.")
+@json_option("Print the plan file JSON instead of text.")
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
     help="Exit 3 when a guardrail blocks the plan (changes or not), else 2 when there are "
     "changes, 0 when none.",
 )
-@marketplace_option
+@marketplaces_option
 @refresh_option
 @full_refresh_option
 @now_option
@@ -126,7 +73,18 @@ def plan_cmd(
     now_text: str | None,
 ) -> int:
     """Show what apply would change to make live listings match the config."""
-    run, _ = _plan(ctx, marketplaces, refresh, now_text, "plan", full_refresh)
+    from engine.flows.plan import plan_config
+    from engine.plan.markdown import render_markdown
+    from engine.plan.text import guardrail_summary
+
+    run, _ = plan_config(
+        ctx.obj["config_dir"],
+        now=parse_now(now_text),
+        activity="plan",
+        marketplaces=marketplaces,
+        refresh=refresh,
+        full_refresh=full_refresh,
+    )
     plan = run.plan
     if out is not None:
         write_atomic(out, plan.dumps())
@@ -166,8 +124,11 @@ def plan_text(run: PlanRun, *, color: bool = False) -> str:
     """Drift, listings held for review, listings held by a breaker and what the plan was
     computed without first (they explain the plan), then the plan with its guardrail
     verdicts."""
+    from engine.plan.drift import expected_lines
+    from engine.plan.text import blocked_line, render_text
+
     lines: list[str] = []
-    report = drift_report(run.plan, _currencies(run), run.drift_facts)
+    report = run.drift_report()
     if report.drifted:
         lines.append(
             f"Note: {len(report.drifted)} field(s) changed outside sellersync since the last "
@@ -200,7 +161,7 @@ def plan_text(run: PlanRun, *, color: bool = False) -> str:
 
 
 @click.command(name="drift")
-@click.option("--json", "as_json", is_flag=True, help="Print the drift report as JSON.")
+@json_option("Print the drift report as JSON.")
 @click.option(
     "--markdown",
     "markdown_path",
@@ -218,7 +179,7 @@ def plan_text(run: PlanRun, *, color: bool = False) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --refresh-only: save the list here.",
 )
-@marketplace_option
+@marketplaces_option
 @full_refresh_option
 @now_option
 @click.pass_context
@@ -234,16 +195,19 @@ def drift_cmd(
 ) -> int:
     """For schedules: exit 2 when live differs from the config in a way that needs a person
     (drift, config changes not applied, listings never adopted), 0 when it does not."""
+    from engine.core import jsonio
+    from engine.flows import drift as flow
+    from engine.plan.drift import drift_json, render_drift_markdown, render_drift_text
+
     if refresh_only and markdown_path is not None:
         raise UserError("--refresh-only makes a file to review, not an issue; drop --markdown")
     if out is not None and not refresh_only:
         raise UserError("--out saves a refresh-only file; add --refresh-only")
-    run, applied = _plan(
-        ctx, marketplaces, True, now_text, "drift", full_refresh, with_applied=refresh_only
-    )
+    now = parse_now(now_text)
+    options = {"now": now, "marketplaces": marketplaces, "full_refresh": full_refresh}
     if refresh_only:
-        return _refresh_only(run, applied, out, as_json)
-    report = drift_report(run.plan, _currencies(run), run.drift_facts)
+        return _refresh_only(flow.refresh_only(ctx.obj["config_dir"], **options), out, as_json)
+    report = flow.drift(ctx.obj["config_dir"], **options)
     if markdown_path is not None:
         write_atomic(markdown_path, render_drift_markdown(report))
     if as_json:
@@ -253,32 +217,24 @@ def drift_cmd(
     return EXIT_CHANGES if report.differs else 0
 
 
-def _refresh_only(
-    run: PlanRun, applied: dict[str, last_applied.FieldValues], out: Path | None, as_json: bool
-) -> int:
+def _refresh_only(adoption: AdoptionPlan, out: Path | None, as_json: bool) -> int:
     """`sync drift --refresh-only`: what adoption would record, shown and saved; no writes."""
-    plan = RefreshOnlyPlan(
-        run.plan.created_at,
-        run.plan.backend,
-        adoptions(run.desired.resources, run.live.resources(), applied),
-    )
+    from engine.plan.refresh_only import render_refresh_only
+
+    plan = adoption.plan
     if out is not None:
         write_atomic(out, plan.dumps())
     if as_json:
         click.echo(plan.dumps(), nl=False)
     else:
-        click.echo(render_refresh_only(plan, run.desired.resources), nl=False)
+        click.echo(render_refresh_only(plan, adoption.desired), nl=False)
     if out is not None:
         click.echo(f"Saved to {out}; record it with `sync apply --refresh-only {out}`.", err=True)
     return 0
 
 
-def _currencies(run: PlanRun) -> dict[str, str]:
-    return {a: listing.resource.currency for a, listing in run.live.listings.items()}
-
-
 @click.command(name="import")
-@click.option("--marketplace", "-m", required=True, metavar="CODE", help="e.g. US")
+@marketplace_option()
 @click.option(
     "--sku",
     "pattern",
@@ -304,13 +260,16 @@ def import_cmd(
     now_text: str | None,
 ) -> int:
     """Write YAML for live listings the config does not describe yet."""
-    config = load_config(ctx.obj["config_dir"])
-    selected_marketplaces(config, [marketplace])
-    now = parse_now(now_text)
-    with live_session(config) as (backend, _):
-        live = backend.read_listings([marketplace], refresh=refresh)
-    result = import_listings(config, live.resources(), marketplace, pattern, now, out)
-    where = config.root if out is None else out
+    from engine.flows.import_listings import import_from_live
+
+    result, where = import_from_live(
+        ctx.obj["config_dir"],
+        marketplace,
+        pattern,
+        now=parse_now(now_text),
+        target=out,
+        refresh=refresh,
+    )
     click.echo(f"Imported {len(result.skus)} listing(s) from {marketplace} into {where}:")
     click.echo("  " + ", ".join(result.skus))
     for path in result.written:

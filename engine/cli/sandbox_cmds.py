@@ -14,68 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from engine.cli.options import connection_fault_options, json_option, report_fault_options
+from engine.cli.sandbox_box import DEFAULT_TIMING, TIMINGS, context_obj, open_box
 from engine.core.errors import UserError
-from engine.core.resource import Resource
-
-
-def load_seed_resources(ctx: click.Context) -> tuple[str, list[Resource]]:
-    """The seller id and the rendered desired state the sandbox is seeded from.
-
-    Rendering happens at the current time (the CLI is the edge that reads the clock)."""
-    try:
-        from engine.config import load_config
-        from engine.live.connect import sandbox_seed
-    except ImportError as err:
-        raise UserError(
-            f"cannot seed the sandbox: config rendering is not available ({err})"
-        ) from None
-    config = load_config(_obj(ctx).get("config_dir", Path("config")))
-    return sandbox_seed(config, datetime.now(UTC))
-
-
-def sandbox_state_dir(ctx: click.Context) -> Path:
-    """--state-dir if given, else the config's state_dir (project.yaml)."""
-    obj = _obj(ctx)
-    if obj.get("sandbox_state_dir") is not None:
-        return Path(obj["sandbox_state_dir"])
-    try:
-        from engine.config import load_config
-    except ImportError as err:
-        raise UserError(f"give --state-dir: the config loader is not available ({err})") from None
-    return load_config(obj.get("config_dir", Path("config"))).state_dir
-
-
-def _obj(ctx: click.Context) -> dict[str, Any]:
-    root = ctx.find_root()
-    if root.obj is None:
-        root.obj = {}
-    return root.obj
-
-
-def _open(ctx: click.Context, *, reseed: bool = False, **options: Any) -> Any:
-    from engine.sandbox.runtime import Sandbox
-    from engine.sandbox.store import Store
-    from engine.sandbox.timing import profile_named
-
-    state_dir = sandbox_state_dir(ctx)
-    seed = None
-    if reseed or not Store(state_dir).is_seeded():
-        seed = load_seed_resources(ctx)
-    obj = _obj(ctx)
-    options.setdefault("timing", profile_named(obj.get("timing", DEFAULT_TIMING)))
-    options.setdefault("timing_seed", obj.get("timing_seed", 0))
-    return Sandbox.open(state_dir, seed=seed, reseed=reseed, **options)
-
-
-DEFAULT_TIMING = "amazon"
-TIMINGS = ("amazon", "fast")
 
 
 @click.group()
@@ -104,7 +51,7 @@ TIMINGS = ("amazon", "fast")
 @click.pass_context
 def sandbox(ctx: click.Context, state_dir: Path | None, timing: str, timing_seed: int) -> None:
     """The embedded SP-API sandbox: a local, stateful Amazon for the demo seller."""
-    obj = _obj(ctx)
+    obj = context_obj(ctx)
     obj["sandbox_state_dir"] = state_dir
     obj["timing"] = timing
     obj["timing_seed"] = timing_seed
@@ -129,7 +76,7 @@ def sandbox(ctx: click.Context, state_dir: Path | None, timing: str, timing_seed
 @click.pass_context
 def serve(ctx: click.Context, port: int, speed: float | None, no_rate_limits: bool) -> int:
     """Serve SP-API on 127.0.0.1 until interrupted."""
-    box = _open(ctx, rate_limits=not no_rate_limits)
+    box = open_box(ctx, rate_limits=not no_rate_limits)
     saved_speed = box.clock.speed
     if speed is not None:
         box.set_speed(speed)
@@ -171,7 +118,7 @@ def speed_note(saved: float, given: float | None) -> str:
 @click.pass_context
 def reset(ctx: click.Context, stored: bool) -> int:
     """Restore the seeded demo account (re-rendered from the config unless --stored)."""
-    box = _open(ctx, reseed=not stored)
+    box = open_box(ctx, reseed=not stored)
     if stored:
         box.reset()
     status = box.status()
@@ -184,11 +131,11 @@ def reset(ctx: click.Context, stored: bool) -> int:
 
 
 @sandbox.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option("Machine-readable output.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> int:
     """Show the sandbox account, clock, faults and (if one runs) the server URL."""
-    box = _open(ctx)
+    box = open_box(ctx)
     info = box.status()
     server = _running_server(box)
     info["url"] = None if server is None else server["url"]
@@ -254,7 +201,7 @@ def drift(
         )
     if delete and (price is not None or quantity is not None or texts):
         raise UserError("--delete deletes the listing; give it alone")
-    box = _open(ctx)
+    box = open_box(ctx)
     try:
         if delete:
             faults.out_of_band_delete(box.account, marketplace, sku)
@@ -281,79 +228,11 @@ def faults_group() -> None:
     """Switch faults on and off (they persist in the state directory until cleared)."""
 
 
-def _connection_fault_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options of the faults that leave a client unsure whether its write happened
-    (dropped connections, lost answers, failed document transfers) and of partial
-    throttling; `_set_connection_faults` applies them."""
-    options = [
-        click.option(
-            "--drop-connections",
-            type=click.FloatRange(0, 1),
-            default=None,
-            metavar="P",
-            help="Drop the connection of a call with probability P.",
-        ),
-        click.option(
-            "--drop-when",
-            type=click.Choice(["before", "after", "either"]),
-            default="either",
-            show_default=True,
-            help="Drop before the call is handled, after (a write applied, its answer lost), "
-            "or either.",
-        ),
-        click.option(
-            "--lost-answers",
-            type=click.FloatRange(0, 1),
-            default=None,
-            metavar="P",
-            help="Handle a call, then answer 500 or 504 instead, with probability P.",
-        ),
-        click.option(
-            "--document-errors",
-            type=click.FloatRange(0, 1),
-            default=None,
-            metavar="P",
-            help="Document uploads and downloads fail (500 or dropped) with probability P.",
-        ),
-        click.option(
-            "--throttle-share",
-            type=click.FloatRange(0, 1),
-            default=None,
-            metavar="P",
-            help="Answer 429 QuotaExceeded to a share P of the calls (no storm).",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _report_fault_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options of the faults that make reports look as Amazon really sends them;
-    `_set_report_faults` applies them."""
-    options = [
-        click.option(
-            "--reports-cancelled",
-            is_flag=True,
-            help="Reports end CANCELLED, as Amazon cancels reports requested too often.",
-        ),
-        click.option(
-            "--report-variant",
-            type=click.Choice(["de_legacy", "jp_cp932"]),
-            default=None,
-            help="Merchant listings reports with German legacy headers, or Japanese headers "
-            "in cp932.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
 def _set_report_faults(
     store: Any, *, reports_cancelled: bool, report_variant: str | None
 ) -> list[str]:
-    """Switch on the faults `_report_fault_options` asked for; returns what was set."""
+    """Switch on the faults `engine.cli.options.report_fault_options` asked for; returns
+    what was set."""
     from engine.sandbox import faults
 
     done = []
@@ -376,7 +255,8 @@ def _set_connection_faults(
     document_errors: float | None,
     throttle_share: float | None,
 ) -> list[str]:
-    """Switch on the faults `_connection_fault_options` asked for; returns what was set."""
+    """Switch on the faults `engine.cli.options.connection_fault_options` asked for;
+    returns what was set."""
     from engine.sandbox import faults
 
     chosen = []
@@ -505,8 +385,8 @@ def _set_connection_faults(
     help="Only these SP-API operations, e.g. getListingsItem (repeatable).",
 )
 @click.option("--seed", type=int, default=None, help="Seed for the fault RNG (reproducible).")
-@_connection_fault_options
-@_report_fault_options
+@connection_fault_options
+@report_fault_options
 @click.pass_context
 def faults_set(
     ctx: click.Context,
@@ -542,7 +422,7 @@ def faults_set(
     if unknown:
         raise UserError(f"unknown operation(s) {', '.join(unknown)}; known: {', '.join(LIMITS)}")
     ops = list(operations) or None
-    box = _open(ctx)
+    box = open_box(ctx)
     chosen = []
     if seed is not None:
         faults.set_seed(box.store, seed)
@@ -652,7 +532,7 @@ def faults_clear(ctx: click.Context, name: str | None) -> int:
     throttle_share, report_cancelled, report_variant, seed) or all faults off."""
     from engine.sandbox import faults
 
-    box = _open(ctx)
+    box = open_box(ctx)
     try:
         faults.clear(box.store, name)
     except faults.FaultError as err:
@@ -667,7 +547,7 @@ def faults_list(ctx: click.Context) -> int:
     """Show the faults that are on."""
     from engine.sandbox import faults
 
-    active = faults.active(_open(ctx).store)
+    active = faults.active(open_box(ctx).store)
     if not active:
         click.echo("no faults")
     for name, config in sorted(active.items()):

@@ -15,13 +15,9 @@ from typing import Any
 
 import click
 
+from engine.cli.options import json_option, marketplace_option
+from engine.cli.sandbox_box import open_box
 from engine.core.errors import UserError
-
-
-def _box(ctx: click.Context) -> Any:
-    from engine.cli.sandbox_cmds import _open
-
-    return _open(ctx)
 
 
 def _when(value: str, option: str) -> datetime:
@@ -81,7 +77,7 @@ def promo() -> None:
 @click.option("--kind", type=click.Choice(["percent-off", "promo-code"]), required=True)
 @click.option("--discount", required=True, metavar="PERCENT", help="e.g. 10 or 12.5")
 @click.option("--sku", "sku_pattern", required=True, metavar="PATTERN", help="e.g. HP-*")
-@click.option("--marketplace", "-m", required=True, metavar="CODE", help="e.g. US")
+@marketplace_option()
 @click.option("--start", metavar="WHEN", help="ISO 8601 (default: now, virtual time).")
 @click.option("--end", metavar="WHEN", help="ISO 8601 end (exclusive).")
 @click.option("--hours", type=click.FloatRange(min=0, min_open=True), help="Or: duration.")
@@ -116,7 +112,7 @@ def promo_create(
     mkt = MARKETPLACES.get(marketplace)
     if mkt is None:
         raise UserError(f"--marketplace {marketplace!r}: unknown marketplace code")
-    box = _box(ctx)
+    box = open_box(ctx)
     now = box.clock.now()
     starts = _when(start, "--start") if start else now
     ends = _when(end, "--end") if end else starts + timedelta(hours=hours or 0)
@@ -176,13 +172,13 @@ def _promotion_dict(p: Any) -> dict[str, Any]:
 
 
 @promo.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option("Machine-readable output.")
 @click.pass_context
 def promo_list(ctx: click.Context, as_json: bool) -> int:
     """Show every sandbox promotion, running or not."""
     from engine.sandbox.orderstore import OrderTables
 
-    box = _box(ctx)
+    box = open_box(ctx)
     with box.store.read() as tx:
         found = OrderTables(tx).promotions()
     if as_json:
@@ -204,7 +200,7 @@ def promo_end(ctx: click.Context, promotion_id: str) -> int:
     from engine.sandbox.promotions import PromotionError
     from engine.sandbox.scenario import end_promotion
 
-    box = _box(ctx)
+    box = open_box(ctx)
     try:
         ended = end_promotion(box.account, promotion_id, box.clock.now())
     except PromotionError as err:
@@ -216,14 +212,14 @@ def promo_end(ctx: click.Context, promotion_id: str) -> int:
 @click.command()
 @click.option("--hours", type=click.FloatRange(min=0, min_open=True, max=24 * 90), required=True)
 @click.option("--seed", type=int, help="RNG seed (default: the virtual start time).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option("Machine-readable output.")
 @click.pass_context
 def simulate(ctx: click.Context, hours: float, seed: int | None, as_json: bool) -> int:
     """Let buyers order for HOURS of virtual time (the clock moves on), then summarise:
     orders, units and revenue per marketplace and SKU, unit prices paid, sold-out listings."""
     from engine.sandbox.simulation import simulate as run
 
-    box = _box(ctx)
+    box = open_box(ctx)
     summary = run(box.account, box.advance, timedelta(hours=hours), _rng(seed, box.clock.now()))
     _echo_summary(summary.to_dict(), as_json)
     return 0
@@ -232,7 +228,7 @@ def simulate(ctx: click.Context, hours: float, seed: int | None, as_json: bool) 
 @click.command()
 @click.argument("name", type=click.Choice(["incident"]))
 @click.option("--seed", type=int, help="RNG seed (default: the virtual start time).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option("Machine-readable output.")
 @click.pass_context
 def scenario(ctx: click.Context, name: str, seed: int | None, as_json: bool) -> int:
     """Run a canned scenario. incident: the US headphones (HP-*) get 300 MFN units as in the
@@ -241,7 +237,7 @@ def scenario(ctx: click.Context, name: str, seed: int | None, as_json: bool) -> 
     from engine.sandbox import scenario as scenarios
     from engine.sandbox.promotions import PromotionError
 
-    box = _box(ctx)
+    box = open_box(ctx)
     try:
         summary = scenarios.incident(box.account, box.advance, _rng(seed, box.clock.now()))
     except (LookupError, PromotionError) as err:
@@ -252,14 +248,14 @@ def scenario(ctx: click.Context, name: str, seed: int | None, as_json: bool) -> 
 
 @click.command()
 @click.option("--order", "order_id", metavar="ID", help="Only this order's messages.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option("Machine-readable output.")
 @click.pass_context
 def messages(ctx: click.Context, order_id: str | None, as_json: bool) -> int:
     """Show messages sent to buyers through the Messaging API."""
     from engine.sandbox.orders import iso
     from engine.sandbox.orderstore import OrderTables
 
-    box = _box(ctx)
+    box = open_box(ctx)
     with box.store.read() as tx:
         found = OrderTables(tx).messages(order_id)
     rows = [

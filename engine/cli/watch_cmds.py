@@ -1,6 +1,6 @@
 """`sync watch` and `sync incident`: the order watchdog and what to do after it trips.
 
-Thin: load config, open the backend and the state store, call engine.watch, print. Exit
+Thin: parse options, call the flow (engine.flows.watch, engine.flows.incident), print. Exit
 codes of `sync watch`: 0 quiet, 2 a breaker tripped in this pass, 1 an error (a marketplace
 that could not be read, a breaker write that failed, a failed webhook). A breaker write never
 waits for an apply (engine.watch.breaker).
@@ -10,16 +10,15 @@ waits for an apply (engine.watch.breaker).
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from engine.cli.options import json_option
 from engine.core.errors import UserError
 
 _INTERVAL = re.compile(r"^(?P<n>\d+)(?P<unit>[smh]?)$")
@@ -38,23 +37,10 @@ def parse_interval(value: str) -> timedelta:
 
 
 def _pass(config_dir: Path, as_json: bool, markdown_file: Path | None) -> int:
-    from engine.cli.session import live_session
-    from engine.config import load_config
-    from engine.desired.render import render
+    from engine.flows.watch import watch_pass
     from engine.watch import summary
-    from engine.watch.notify import post_summary
-    from engine.watch.run import watch_once
 
-    config = load_config(config_dir)
-    with live_session(config, "watch") as (backend, db):
-        now = backend.now()
-        desired = render(config, now).resources
-        report = watch_once(config, backend, db, desired, now)
-    url, problem = config.project.watch.webhook(os.environ)
-    if url is not None:
-        report.notify_error = post_summary(url, report.to_dict())
-    elif problem is not None:
-        report.notify_error = problem
+    report = watch_pass(config_dir)
     if markdown_file is not None:
         markdown_file.write_text(summary.markdown(report), encoding="utf-8")
     if as_json:
@@ -73,33 +59,22 @@ def _follow(
     import signal
     import threading
 
-    from engine.cli.session import live_session
-    from engine.config import load_config
-    from engine.live.sqs import client, region_of_queue_url
-    from engine.watch.follow import Follower, FollowSettings, SellerAccount
-    from engine.watch.metrics import HealthServer
+    from engine.flows.watch import follow
 
-    config = load_config(config_dir)
-    settings = FollowSettings()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with live_session(config, "watch") as (backend, db):
-        account = SellerAccount(config, backend, db)
-        follower = Follower(
-            {account.seller_id: account},
-            client(endpoint, region_of_queue_url(queue_url)),
-            queue_url,
-            settings=settings,
-            dead_letter_url=dlq,
-        )
-        stale = 3 * settings.wait_seconds + settings.fallback_after.total_seconds()
-        server = HealthServer(follower.metrics, stale_after=stale, port=port)
-        click.echo(f"following {queue_url}; health and metrics on {server.start()}", err=True)
-        try:
-            follower.run(stop)
-        finally:
-            server.stop()
+    follow(
+        config_dir,
+        queue_url,
+        endpoint=endpoint,
+        port=port,
+        dead_letter_url=dlq,
+        stop=stop,
+        started=lambda where: click.echo(
+            f"following {queue_url}; health and metrics on {where}", err=True
+        ),
+    )
     click.echo("stopped", err=True)
     return 0
 
@@ -118,7 +93,7 @@ def _follow(
     "--metrics-port", default=9108, show_default=True, help="/healthz and /metrics on 127.0.0.1."
 )
 @click.option("--interval", default="15m", show_default=True, help="Time between passes.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@json_option("Print the summary as JSON.")
 @click.option(
     "--markdown",
     "markdown_file",
@@ -150,26 +125,6 @@ def watch(
         if once:
             return code
         time.sleep(pause.total_seconds())
-
-
-def config_commit(root: Path) -> Any:
-    """The last git commit touching the config directory, or None outside git."""
-    from engine.watch.incident import ConfigCommit
-
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "log", "-1", "--format=%H%x00%cI%x00%s", "--", "."],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if not out:
-        return None
-    sha, when, subject = out.split("\0", 2)
-    return ConfigCommit(sha, datetime.fromisoformat(when), subject)
 
 
 def _incident_list(breakers: list[Any], as_json: bool) -> int:
@@ -229,7 +184,7 @@ def _echo_incident(data: dict[str, Any]) -> None:
 @click.argument("incident_id", metavar="[ID]", required=False)
 @click.option("--submit", is_flag=True, help="Message the buyers and cancel the orders.")
 @click.option("--yes", is_flag=True, help="With --submit: do not ask for confirmation.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option("Machine-readable output.")
 @click.pass_context
 def incident(
     ctx: click.Context, incident_id: str | None, submit: bool, yes: bool, as_json: bool
@@ -237,72 +192,17 @@ def incident(
     """List tripped breakers, or show incident ID: affected orders, the projected 7-day
     cancellation rate, the cancellation feed, buyer messages and the evidence timeline.
     A dry run unless --submit."""
-    from engine.config import load_config
-    from engine.core.orders import iso
-    from engine.desired.render import render
-    from engine.live.connect import open_backend
-    from engine.state import journal
-    from engine.state import watch as watch_state
-    from engine.state.db import open_state
-    from engine.watch import incident as incidents
-    from engine.watch.run import ORDERS_LAG
-    from engine.watch.submit import submit as send
+    from engine.flows import incident as flow
 
-    config = load_config(ctx.obj["config_dir"])
-    seller = config.project.seller_id
-    db = open_state(config.project.state, config.state_dir)
-    try:
-        with db.read() as conn:
-            breakers = watch_state.tripped(conn, seller)
-            runs = journal.runs(conn, seller)
-        if incident_id is None:
-            return _incident_list(breakers, as_json)
-        breaker = next((b for b in breakers if b.incident_id == incident_id), None)
-        if breaker is None:
-            known = ", ".join(b.incident_id for b in breakers) or "none"
-            raise UserError(f"no tripped breaker has incident {incident_id!r} (tripped: {known})")
-        with open_backend(config) as backend:
-            now = backend.now()
-            orders = backend.read_orders(
-                breaker.marketplace,
-                updated_after=now - incidents.CANCELLATION_WINDOW,
-                updated_before=now - ORDERS_LAG,
-            )
-            affected = incidents.affected_orders(
-                orders, config, render(config, now).resources, breaker
-            )
-            texts = incidents.messages(affected, config.project.seller_name)
-            data = {
-                "incident": breaker.incident_id,
-                "marketplace": breaker.marketplace,
-                "sku": breaker.sku,
-                "tripped_at": iso(breaker.tripped_at),
-                "reason": breaker.reason,
-                "orders": [a.to_dict() for a in affected],
-                "cancellation_rate": incidents.cancellation_rate(orders, affected, now).to_dict(),
-                "feed": incidents.cancellation_feed(seller, affected).decode("utf-8"),
-                "messages": [m.to_dict() for m in texts],
-                "timeline": [
-                    e.to_dict()
-                    for e in incidents.timeline(breaker, affected, runs, config_commit(config.root))
-                ],
-                "plan_of_action": incidents.plan_of_action(breaker, affected),
-                "submitted": None,
-            }
-            if submit:
-                question = (
-                    f"Message {len(texts)} buyer(s) and cancel "
-                    f"{sum(a.cancellable for a in affected)} order(s) of {breaker.incident_id}?"
-                )
-                if not yes and not click.confirm(question, err=True):
-                    raise click.exceptions.Abort()
-                run_id, outcomes = send(backend, db, seller, breaker, affected, texts, now)
-                data["submitted"] = {
-                    "journal_run": run_id,
-                    "orders": [o.to_dict() for o in outcomes],
-                }
-    finally:
-        db.close()
+    if incident_id is None:
+        return _incident_list(flow.tripped(ctx.obj["config_dir"]), as_json)
+
+    def confirm(question: str) -> bool:
+        if not yes and not click.confirm(question, err=True):
+            raise click.exceptions.Abort()
+        return True
+
+    data = flow.incident(ctx.obj["config_dir"], incident_id, submit=confirm if submit else None)
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:

@@ -12,7 +12,7 @@ from. Rendering without a trace records nothing and pays nothing for it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -113,16 +113,51 @@ def render(
     *,
     reservation: Reservation | None = None,
     replenishment: bool = True,
+    allocate: bool = True,
 ) -> DesiredState:
     """Every listing the config describes. Without live quantities every MFN site starts
     from 0, so the allocation shows what a fresh account would get. Without a reservation
     (orders never pulled) no unit on hand is taken as sold. `replenishment=False` leaves
     out the FBA shipment recommendations (a plan does not use them, and at 1M listings they
-    were 200,000 recommendations worked out and dropped)."""
+    were 200,000 recommendations worked out and dropped). `allocate=False` leaves every MFN
+    quantity None (and recommends nothing): a plan renders before it reads live, and
+    allocates with `allocate_stock` once the live quantities are known."""
     if now.tzinfo is None:
         raise ValueError("render needs a timezone-aware `now`")
     with gc_paused():
-        return _render(config, now, live_quantities or {}, reservation, replenishment)
+        return _render(
+            config, now, live_quantities or {}, reservation, replenishment and allocate, allocate
+        )
+
+
+def allocate_stock(
+    config: Config,
+    desired: DesiredState,
+    live_quantities: LiveQuantities | None = None,
+    *,
+    reservation: Reservation | None = None,
+) -> DesiredState:
+    """`desired` (rendered with `allocate=False`, possibly narrowed to some marketplaces)
+    with every MFN quantity allocated from central stock, the live quantities and the units
+    reserved for unshipped orders: the quantities `render` would have given with the same
+    inputs. Allocation spreads each SKU over every enabled marketplace that lists it, so a
+    narrowed state gets the same quantities as the whole one."""
+    context = _Context(config, desired.rendered_at)
+    live = live_quantities or {}
+    reserved = {} if reservation is None else reservation.units
+    resources = dict(desired.resources)
+    markets = list(config.marketplaces.values())
+    for sku, product in config.products.items():
+        if product.fulfillment != "MFN":
+            continue
+        sites = [(mkt, mkt.overrides.get(sku)) for mkt in markets if mkt.lists(sku)]
+        quantities, _ = _allocate(context, live, reserved, product, sites, recommend=False)
+        for (mkt, _override), quantity in zip(sites, quantities, strict=True):
+            key = address(mkt.code, sku)
+            resource = resources.get(key)
+            if resource is not None:
+                resources[key] = replace(resource, quantity=quantity)
+    return DesiredState(resources, desired.needs_review, desired.replenishment, desired.rendered_at)
 
 
 def _render(
@@ -131,6 +166,7 @@ def _render(
     live: LiveQuantities,
     reservation: Reservation | None,
     replenishment: bool,
+    allocate: bool = True,
 ) -> DesiredState:
     """Product by product (a product's data is read for all its marketplaces while it is
     at hand: at 1M listings, sweeping the whole catalog once per marketplace made rendering
@@ -143,9 +179,12 @@ def _render(
     markets = list(config.marketplaces.values())
     for sku, product in config.products.items():
         sites = [(mkt, mkt.overrides.get(sku)) for mkt in markets if mkt.lists(sku)]
-        quantities, recommended = _allocate(
-            context, live, reserved, product, sites, recommend=replenishment
-        )
+        if allocate:
+            quantities, recommended = _allocate(
+                context, live, reserved, product, sites, recommend=replenishment
+            )
+        else:
+            quantities, recommended = [None] * len(sites), []
         recommendations.extend(recommended)
         for (mkt, override), quantity in zip(sites, quantities, strict=True):
             if not _has_texts(mkt, product, override):

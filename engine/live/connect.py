@@ -8,7 +8,8 @@ UserError line. Regions (NA / EU / FE) follow each marketplace; `backend.endpoin
 both the API and the token exchange at another server.
 
 With `backend.kind: sandbox`, `open_backend` opens the embedded sandbox in the config's state
-directory (seeded from the rendered desired state, as `sync sandbox` does), serves it on an
+directory (seeded from the rendered desired state, as `sync sandbox` does: the caller may pass
+the listings it already rendered as `seed`, so a plan renders once), serves it on an
 ephemeral 127.0.0.1 port and points the same SpApiBackend at it, waiting on the sandbox's
 virtual clock (engine.sandbox.clock.ClockTimer, advancing it) rather than in real time.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,10 +90,13 @@ def open_backend(
     *,
     env: Mapping[str, str] | None = None,
     now: Callable[[], datetime] | None = None,
+    seed: Callable[[], Iterable[Resource]] | None = None,
     **options: Any,
 ) -> Iterator[SpApiBackend]:
     """A connected backend for the config; closes it (and stops a sandbox) on exit.
-    `options` go to SpApiBackend (timer, recorder, bulk_threshold, ...)."""
+    `seed`: the listings an unseeded sandbox starts with (called only then; default: the
+    config rendered now, `sandbox_seed`). `options` go to SpApiBackend (timer, recorder,
+    bulk_threshold, ...)."""
     backend = config.project.backend
     state_dir = config.state_dir
     if backend.kind == "sandbox":
@@ -103,8 +107,14 @@ def open_backend(
         store = Store(state_dir)
         seeded = store.is_seeded()
         store.close()
-        seed = None if seeded else sandbox_seed(config, datetime.now(UTC))
-        with Sandbox.open(state_dir, seed=seed) as box:
+        first: tuple[str, list[Resource]] | None = None
+        if not seeded:
+            first = (
+                sandbox_seed(config, datetime.now(UTC))
+                if seed is None
+                else (config.project.seller_id, list(seed()))
+            )
+        with Sandbox.open(state_dir, seed=first) as box:
             # Waits move the embedded sandbox's time on: a command never sleeps for it.
             options.setdefault("timer", ClockTimer(box.clock, advance=box.advance))
             live = SpApiBackend(

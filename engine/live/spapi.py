@@ -135,7 +135,7 @@ class SpApiBackend:
         self._polling = polling
         self._pool = ClientPool(connection)
         self._http = httpx.Client(timeout=connection.timeout, verify=shared_ssl_context())
-        # `preloaded`: cached snapshots already read (see engine.plan.build.load_for_plan).
+        # `preloaded`: cached snapshots already read (see engine.flows.plan.load_for_plan).
         self._cache = SnapshotCache(state_dir, on_snapshot, preloaded)
         self._notes: list[str] = []  # what the current read_listings has to say (see LiveState)
         self.invoker = invoker or Invoker(

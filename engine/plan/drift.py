@@ -21,7 +21,7 @@ and only counted, never raised (they do not make `sync drift` exit 2):
 - a field project.yaml's `drift.ignore` rules cover.
 
 More sold than recorded, or a quantity that went up, is drift. Pure: built from a Plan, the
-currency of each listing and the `DriftFacts` gathered around it (engine.plan.drift_facts);
+currency of each listing and the `DriftFacts` gathered around it (engine.flows.drift_facts);
 rendered as text, Markdown (an issue body, under GitHub's size limit) and JSON.
 """
 
@@ -39,7 +39,6 @@ from engine.core.resource import address_key
 from engine.plan.markdown import GITHUB_COMMENT_LIMIT
 from engine.plan.model import Plan, _iso, _plain
 from engine.plan.text import field_text
-from engine.watch.emergency import EmergencyWrite
 
 MAX_ROWS = 200  # per Markdown table; the rest is counted, the JSON has everything
 MARKER = "<!-- sellersync-drift -->"  # lets a workflow find and update its own issue
@@ -52,9 +51,20 @@ Expected = Literal["orders", "breaker", "ignored"]
 
 
 @dataclass(frozen=True, slots=True)
+class EmergencyWrite:
+    """One accepted breaker write: the listing, the incident, when it was journaled and the
+    value it set on each field it changed (read back by engine.watch.emergency)."""
+
+    address: str
+    incident: str
+    written_at: datetime
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class DriftFacts:
     """What happened around the plan that can explain a difference (gathered with I/O by
-    engine.plan.drift_facts; empty facts explain nothing).
+    engine.flows.drift_facts; empty facts explain nothing).
 
     `applied_at`: when each drifted listing's values were last applied; `sold`: MFN units
     ordered per address since then; `orders_pulled_until`: each marketplace's order

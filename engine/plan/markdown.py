@@ -41,7 +41,7 @@ def render_markdown(
     notes: Sequence[str] = (),
 ) -> str:
     """`held`: one line per listing a tripped breaker holds (engine.watch.breaker.Held);
-    `notes`: what the plan was computed without (engine.plan.build.PlanRun.notes)."""
+    `notes`: what the plan was computed without (engine.flows.plan.PlanRun.notes)."""
     head = [MARKER, f"### {title}", "", f"**{summary_line(changes, verdicts)}**", ""]
     notice = promotion_notice(verdicts)
     if notice is not None:

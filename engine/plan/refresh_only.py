@@ -28,10 +28,10 @@ from engine import __version__
 from engine.core.changes import MANAGED_FIELDS
 from engine.core.identity import BackendIdentity
 from engine.core.resource import Resource
+from engine.plan.fieldjson import decode
 from engine.plan.model import _iso, _plain, fingerprint
 from engine.plan.text import field_text
 from engine.plan.validate import check_bounds
-from engine.state.last_applied import decode
 
 FORMAT_VERSION = "1.0"
 KIND = "refresh-only"

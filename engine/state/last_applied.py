@@ -11,31 +11,16 @@ same transaction as the transition, and forgets it when a delete goes through.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 
 from engine.core import jsonio
 from engine.core.changes import MANAGED_FIELDS
-from engine.core.resource import Resource, SalePrice
+from engine.core.resource import Resource
+from engine.plan.fieldjson import FieldValues, decode
 from engine.state.tables import last_applied, upsert
-
-FieldValues = dict[str, Any]
-
-
-# How a field's JSON view turns back into the Resource's type (None stays None); the other
-# fields are already str or int.
-_DECODERS: dict[str, Callable[[Any], Any]] = {
-    "our_price": Decimal,
-    "list_price": Decimal,
-    "minimum_seller_allowed_price": Decimal,
-    "maximum_seller_allowed_price": Decimal,
-    "sale": SalePrice.from_dict,
-    "bullet_points": tuple,
-}
 
 
 def record(conn: sa.Connection, seller_id: str, resource: Resource, now: datetime) -> None:
@@ -103,11 +88,3 @@ def applied_times(
         )
         times.update({address: at for address, at in rows})
     return times
-
-
-def decode(fields: dict[str, Any]) -> FieldValues:
-    """Field values from their JSON view (as stored here, or in a refresh-only file)."""
-    return {
-        name: _DECODERS[name](value) if name in _DECODERS and value is not None else value
-        for name, value in fields.items()
-    }

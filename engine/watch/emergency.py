@@ -9,29 +9,14 @@ the one reader that knows that shape, so when the journal learns to record a run
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
 import sqlalchemy as sa
 
+from engine.plan.drift import EmergencyWrite
 from engine.state import journal
 from engine.watch.breaker import EMERGENCY_DIGEST_PREFIX
 
 # Amazon took the write: it may not show live yet (not_visible), or was seen (verified).
 _ACCEPTED = frozenset({"accepted", "not_visible", "verified"})
-
-
-@dataclass(frozen=True, slots=True)
-class EmergencyWrite:
-    """One accepted breaker write: the listing, the incident, when it was journaled and the
-    value it set on each field it changed."""
-
-    address: str
-    incident: str
-    written_at: datetime
-    values: Mapping[str, Any]
 
 
 def _is_emergency(run: journal.Run) -> bool:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.cli.session import live_session
+from engine.flows.session import live_session
 from engine.sandbox import faults
 from engine.sandbox.runtime import Sandbox
 from engine.state import api_calls, last_applied

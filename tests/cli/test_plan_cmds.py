@@ -13,10 +13,10 @@ import pytest
 
 from engine.cli import main as cli_main
 from engine.cli.main import main
-from engine.cli.session import live_session
 from engine.config import load_config
+from engine.flows.plan import build_plan
+from engine.flows.session import live_session
 from engine.live import documents
-from engine.plan.build import build_plan
 from engine.plan.markdown import MARKER
 from engine.plan.model import Plan
 from engine.sandbox import faults

@@ -15,13 +15,13 @@ from engine.plan.drift import (
     MARKER,
     MAX_ROWS,
     DriftFacts,
+    EmergencyWrite,
     drift_json,
     drift_report,
     render_drift_markdown,
     render_drift_text,
 )
 from engine.plan.model import Plan
-from engine.watch.emergency import EmergencyWrite
 from tests.conftest import NOW
 from tests.minimal_config import MINIMAL_FILES
 

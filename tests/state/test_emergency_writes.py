@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from engine.plan.drift import EmergencyWrite
 from engine.state import journal
 from engine.watch.breaker import EMERGENCY_DIGEST_PREFIX
-from engine.watch.emergency import EmergencyWrite, accepted_writes
+from engine.watch.emergency import accepted_writes
 from tests.state.conftest import NOW, SELLER
 
 ADDRESS = 'listing.US["SPK-1"]'

@@ -47,7 +47,8 @@ from engine.core.money import currency, quantize
 from engine.core.resource import Resource, SalePrice
 from engine.desired.pricing import convert, target_price
 from engine.desired.render import render, rule_for
-from engine.plan.build import live_quantities
+from engine.flows.plan import live_quantities, selected_marketplaces
+from engine.flows.session import live_session
 
 IDENTIFIER_KINDS = ("ean", "upc", "asin")  # what products.schema.json accepts
 GLOB_CHARS = frozenset("*?[")
@@ -63,6 +64,25 @@ class ImportResult:
     written: tuple[Path, ...]  # new files
     extended: tuple[Path, ...]  # existing files that got entries added
     differences: tuple[str, ...] = field(default=())  # "address: fields" plan would change
+
+
+def import_from_live(
+    config_dir: Path,
+    marketplace: str,
+    pattern: str,
+    *,
+    now: datetime,
+    target: Path | None = None,
+    refresh: bool = True,
+) -> tuple[ImportResult, Path]:
+    """Read the live listings of `marketplace` and adopt those `pattern` selects (see
+    `import_listings`). Returns what was imported and the directory written into."""
+    config = load_config(config_dir)
+    selected_marketplaces(config, [marketplace])
+    with live_session(config) as (backend, _):
+        live = backend.read_listings([marketplace], refresh=refresh)
+    result = import_listings(config, live.resources(), marketplace, pattern, now, target)
+    return result, config.root if target is None else target
 
 
 def import_listings(

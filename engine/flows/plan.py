@@ -1,29 +1,27 @@
-"""Planning with I/O at the edges: live state in, desired state rendered against it, a Plan out.
+"""`sync plan` (and every command that plans: drift, apply without a file, apply's re-plan):
+the I/O gathered first, then one pure computation.
 
-The pure steps (render, diff, Plan.build) are untouched; this module feeds them, in an order
-set by stock allocation, which depends on what each MFN listing holds live:
+1. render the desired state once, before anything is read (`render_for_plan`): MFN quantities
+   are left unallocated, since allocation starts from what each listing holds live. That
+   render tells a refresh which listings the config wants (their detail is fetched fresh)
+   and seeds an unseeded sandbox (`seed_listings`);
+2. `gather`: one read of the state store (the values last applied, the third side of the
+   drift comparison, which also stand in for the detail of listings whose report row agrees
+   with them; the units reserved for unshipped orders, engine.ops.unshipped; the tripped
+   breakers; the guardrails' facts, engine.ops.guardrail_context), one read of live state
+   (a refresh or the snapshot cache, which `load_for_plan` reads while the config's parse
+   workers run; a plan of some marketplaces also reads the MFN quantities the others hold,
+   since they share each SKU's stock), the git commit and the backend's identity;
+3. `compute`, pure: allocate stock with the live quantities, keep every listing a tripped,
+   unacknowledged breaker holds at its breaker state (a plan never restores what the
+   watchdog stopped), diff (deleting only unmanaged listings the config's `prune` names),
+   evaluate the guardrails (apply refuses a plan they block), and pin the plan (config
+   digest, git commit, backend identity, creation time);
+4. `explain`: what can explain the plan's drift (engine.flows.drift_facts: orders placed and
+   breaker writes since the last apply, the config's drift.ignore rules), read for the
+   drifted listings only, and the drift report built from it.
 
-1. read live state through the backend: a refresh (report and detail, told which listings
-   the config wants so that their detail is current) or the local snapshot cache (which
-   `load_for_plan` reads while the config's parse workers run). A plan of some marketplaces
-   also reads the MFN quantities the others hold, since they share each SKU's stock;
-2. render the desired state with the live quantities and the units reserved for unshipped
-   orders (engine.ops.unshipped, from the orders `sync orders pull` stored; when no
-   marketplace was ever pulled nothing is reserved and the plan carries a note saying so);
-3. load the values last applied, the third side of the drift comparison (loaded before the
-   live read: they stand in for the detail of listings whose report row agrees with them),
-   the tripped breakers, and the guardrails' facts (orders and account health, as
-   `sync orders pull` stored them; the guardrail baseline the last successful apply
-   recorded);
-4. keep every listing a tripped, unacknowledged breaker holds at its breaker state, so a
-   plan never restores what the watchdog stopped;
-5. diff, deleting only unmanaged listings the config's `prune` names;
-6. evaluate the guardrails over the changeset (apply refuses a plan they block);
-7. pin the plan: config digest, git commit, backend identity, creation time;
-8. gather what can explain the plan's drift (engine.plan.drift_facts): orders placed and
-   breaker writes since the last apply, and the config's drift.ignore rules.
-
-`sync plan`, `sync drift` and apply's no-file form all plan through `build_plan`.
+`build_plan` runs 1-4 over an open backend and store; `plan_config` opens them for a command.
 """
 
 from __future__ import annotations
@@ -40,22 +38,27 @@ from engine.config.loader import load_config, load_project
 from engine.config.model import Config
 from engine.core.errors import UserError
 from engine.core.gcpause import gc_paused
+from engine.core.identity import BackendIdentity
 from engine.core.resource import Resource, address
-from engine.desired.render import DesiredState, render
+from engine.desired.render import DesiredState, allocate_stock, render
 from engine.desired.stock import Reservation
+from engine.flows import drift_facts
+from engine.flows.session import live_session
+from engine.guardrails.context import GuardrailContext
 from engine.guardrails.evaluate import evaluate
 from engine.guardrails.report import GuardrailReport
 from engine.live.backend import Backend, LiveState, SnapshotMissing
 from engine.live.snapshot import Snapshot, SnapshotCache
 from engine.ops import guardrail_context
 from engine.ops.unshipped import read_reservation
-from engine.plan import drift_facts
 from engine.plan.diff import diff
-from engine.plan.drift import DriftFacts
+from engine.plan.drift import DriftFacts, DriftReport, drift_report
+from engine.plan.fieldjson import FieldValues
 from engine.plan.model import HeldListing, Plan
 from engine.state import last_applied
 from engine.state import watch as watch_state
 from engine.state.db import StateDB
+from engine.state.watch import Breaker
 from engine.watch.breaker import hold_tripped
 
 GIT_TIMEOUT_S = 10
@@ -74,10 +77,27 @@ class Review:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanInputs:
+    """Everything a plan is computed from besides the config and its rendering, read once.
+    `elsewhere`: MFN quantities live in the enabled marketplaces not being planned."""
+
+    marketplaces: tuple[str, ...]
+    live: LiveState
+    elsewhere: Mapping[tuple[str, str], int]
+    applied: Mapping[str, FieldValues]
+    reservation: Reservation | None
+    breakers: Sequence[Breaker]
+    guardrails: GuardrailContext
+    backend: BackendIdentity
+    git_commit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PlanRun:
     """A plan with what it was computed from: the desired and live state, the listings it
     could not plan (held for review in the config, or unreadable live), and notes on what
-    it had to plan without (units in unshipped orders, when orders were never pulled)."""
+    it had to plan without (units in unshipped orders, when orders were never pulled).
+    `drift`: the drift report `explain` made (every run `build_plan` returns has one)."""
 
     plan: Plan
     desired: DesiredState
@@ -86,6 +106,29 @@ class PlanRun:
     guardrails: GuardrailReport
     notes: tuple[str, ...] = ()
     drift_facts: DriftFacts = field(default_factory=DriftFacts)  # engine.plan.drift
+    drift: DriftReport | None = None
+
+    def currencies(self) -> dict[str, str]:
+        """Each live listing's currency, for showing its amounts."""
+        return {a: listing.resource.currency for a, listing in self.live.listings.items()}
+
+    def drift_report(self) -> DriftReport:
+        """The drift report: the one `explain` made, else one from the facts at hand."""
+        if self.drift is not None:
+            return self.drift
+        return drift_report(self.plan, self.currencies(), self.drift_facts)
+
+
+def render_for_plan(config: Config, now: datetime) -> DesiredState:
+    """Every listing of every enabled marketplace, MFN quantities not allocated yet: the one
+    render a plan makes (`compute` allocates once live is read)."""
+    return render(config, now, replenishment=False, allocate=False)
+
+
+def seed_listings(config: Config, rendered: DesiredState) -> list[Resource]:
+    """What an unseeded sandbox starts with: `rendered` (from `render_for_plan`) with stock
+    allocated as for a fresh account (no listing holds anything yet)."""
+    return list(allocate_stock(config, rendered).resources.values())
 
 
 def build_plan(
@@ -96,42 +139,105 @@ def build_plan(
     now: datetime,
     marketplaces: Sequence[str] = (),
     refresh: bool = True,
+    rendered: DesiredState | None = None,
 ) -> PlanRun:
-    """The plan for `marketplaces` (default: every enabled one) as of `now`."""
+    """The plan for `marketplaces` (default: every enabled one) as of `now`. `rendered`: the
+    config already rendered by `render_for_plan` at `now` (else it is rendered here)."""
     # Reading the cache and diffing build millions of objects that never form cycles; with
     # the collector on, its full passes over the growing heap made both 1.5-2x slower at 1M
     # listings (bench/plan_bench.py).
     with gc_paused():
-        return _build_plan(config, backend, state, now, marketplaces, refresh)
+        codes = selected_marketplaces(config, marketplaces)
+        if rendered is None:
+            rendered = render_for_plan(config, now)
+        wanted = rendered.for_marketplaces(codes).resources if refresh else None
+        inputs = gather(config, backend, state, codes, now=now, refresh=refresh, wanted=wanted)
+        run = compute(config, rendered, inputs, now=now)
+        return explain(config, state, run, inputs.applied)
 
 
-def _build_plan(
+def plan_config(
+    config_dir: Path,
+    *,
+    now: datetime,
+    activity: str,
+    marketplaces: Sequence[str] = (),
+    refresh: bool = True,
+    full_refresh: bool = False,
+    with_applied: bool = False,
+) -> tuple[PlanRun, Mapping[str, FieldValues]]:
+    """Load the config, open the live session (recorded as `activity`) and plan. Returns the
+    run and, `with_applied`, the values last applied as the plan read them (else empty)."""
+    config, cached = load_for_plan(config_dir, refresh=refresh, marketplaces=marketplaces)
+    rendered = render_for_plan(config, now)
+    with live_session(
+        config,
+        activity,
+        full_refresh=full_refresh,
+        preloaded=cached,
+        seed=lambda: seed_listings(config, rendered),
+    ) as (backend, db):
+        run = build_plan(
+            config,
+            backend,
+            db,
+            now=now,
+            marketplaces=marketplaces,
+            refresh=refresh,
+            rendered=rendered,
+        )
+        if not with_applied:
+            return run, {}
+        with db.read() as conn:
+            return run, last_applied.load(conn, config.project.seller_id)
+
+
+def gather(
     config: Config,
     backend: Backend,
     state: StateDB,
+    codes: Sequence[str],
+    *,
     now: datetime,
-    marketplaces: Sequence[str],
     refresh: bool,
-) -> PlanRun:
-    codes = selected_marketplaces(config, marketplaces)
-    wanted = None
-    if refresh:
-        # Quantities are unknown until live is read (allocation starts from them), so they are
-        # left out of what decides which listings need fresh detail.
-        first = render(config, now, replenishment=False).for_marketplaces(codes)
-        wanted = {a: replace(r, quantity=None) for a, r in first.resources.items()}
+    wanted: Mapping[str, Resource] | None = None,
+) -> PlanInputs:
+    """Read what a plan of `codes` needs: the state store once, then live (see the module
+    docstring). `wanted`: the listings the config wants, with unallocated quantities (a
+    refresh fetches their detail when the report shows a change)."""
     seller_id = config.project.seller_id
     with state.read() as conn:
         applied = last_applied.load(conn, seller_id)
         # Every enabled marketplace, not only the planned ones: they share each SKU's stock.
         reservation = read_reservation(conn, seller_id, list(config.marketplaces))
+        breakers = watch_state.tripped(conn, seller_id)
+        context = guardrail_context.from_store(
+            conn, seller_id, codes, now, sharing_stock=list(config.marketplaces)
+        )
     live = backend.read_listings(codes, refresh=refresh, wanted=wanted, applied=applied)
+    return PlanInputs(
+        marketplaces=tuple(codes),
+        live=live,
+        elsewhere=quantities_elsewhere(config, backend, codes, applied),
+        applied=applied,
+        reservation=reservation,
+        breakers=breakers,
+        guardrails=context,
+        backend=backend.identity,
+        git_commit=git_commit(config.root),
+    )
+
+
+def compute(
+    config: Config, rendered: DesiredState, inputs: PlanInputs, *, now: datetime
+) -> PlanRun:
+    """The plan, pure: `rendered` (every enabled marketplace, from `render_for_plan`) with
+    stock allocated from the live quantities, held, diffed against live and evaluated."""
+    codes = list(inputs.marketplaces)
+    live = inputs.live
     live_resources = live.resources()
-    quantities = {
-        **quantities_elsewhere(config, backend, codes, applied),
-        **live_quantities(live_resources.values()),
-    }
-    desired = render(config, now, quantities, reservation=reservation, replenishment=False)
+    quantities = {**inputs.elsewhere, **live_quantities(live_resources.values())}
+    desired = allocate_stock(config, rendered, quantities, reservation=inputs.reservation)
     if len(codes) < len(config.marketplaces):
         desired = desired.for_marketplaces(codes)
     held = {n.address: n.reason for n in desired.needs_review}
@@ -144,32 +250,37 @@ def _build_plan(
     wanted_now = desired.resources
     if live.unreadable:
         wanted_now = {a: r for a, r in wanted_now.items() if a not in live.unreadable}
-    with state.read() as conn:
-        breakers = watch_state.tripped(conn, seller_id)
-        context = guardrail_context.from_store(
-            conn, seller_id, codes, now, sharing_stock=list(config.marketplaces)
-        )
-    wanted_now, stopped = hold_tripped(wanted_now, breakers, config.incidents)
+    wanted_now, stopped = hold_tripped(wanted_now, inputs.breakers, config.incidents)
 
     def prune(marketplace: str, sku: str) -> bool:
         return config.prunes(marketplace, sku) and address(marketplace, sku) not in held
 
-    changeset = diff(wanted_now, live_resources, applied, prune)
-    report = evaluate(changeset, config, desired, now=now, context=context, marketplaces=codes)
+    changeset = diff(wanted_now, live_resources, inputs.applied, prune)
+    report = evaluate(
+        changeset, config, desired, now=now, context=inputs.guardrails, marketplaces=codes
+    )
     plan = Plan.build(
         changeset,
         created_at=now,
         config_digest=config.digest,
-        backend=backend.identity,
-        git_commit=git_commit(config.root),
+        backend=inputs.backend,
+        git_commit=inputs.git_commit,
         guardrails=report.verdicts,
         held=tuple(HeldListing(h.address, h.breaker.incident_id, h.line()) for h in stopped),
         marketplaces=tuple(codes),
     )
+    notes = reservation_notes(config, inputs.reservation) + live.notes
+    return PlanRun(plan, desired, live, tuple(review), report, notes)
+
+
+def explain(
+    config: Config, state: StateDB, run: PlanRun, applied: Mapping[str, FieldValues]
+) -> PlanRun:
+    """`run` with the facts that can explain its drift (read for the drifted listings only)
+    and the drift report they make."""
     with state.read() as conn:
-        facts = drift_facts.gather(conn, config, plan, applied)
-    notes = reservation_notes(config, reservation) + live.notes
-    return PlanRun(plan, desired, live, tuple(review), report, notes, facts)
+        facts = drift_facts.gather(conn, config, run.plan, applied)
+    return replace(run, drift_facts=facts, drift=drift_report(run.plan, run.currencies(), facts))
 
 
 def reservation_notes(config: Config, reservation: Reservation | None) -> tuple[str, ...]:

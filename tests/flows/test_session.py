@@ -1,6 +1,6 @@
 """live_session's heartbeat: what `sync status` reports as each activity's last run."""
 
-from engine.cli.session import live_session
+from engine.flows.session import live_session
 from engine.state import heartbeats
 
 

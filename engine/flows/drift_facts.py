@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from engine.config.model import Config
 from engine.core.changes import DriftedField
 from engine.core.resource import address, address_key
-from engine.plan.drift import DriftFacts, went_down
+from engine.plan.drift import DriftFacts, EmergencyWrite, went_down
 from engine.plan.model import Plan
 from engine.state import last_applied
 from engine.state import orders as order_store
 from engine.state.orders import OrderFilter
-from engine.watch.emergency import EmergencyWrite, accepted_writes
+from engine.watch.emergency import accepted_writes
 
 
 def gather(

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.adopt import ImportRefused, import_listings
 from engine.cli.main import main
-from engine.cli.session import live_session
 from engine.config import load_config
 from engine.core.resource import SalePrice, address
-from engine.plan.build import build_plan
+from engine.flows.import_listings import ImportRefused, import_listings
+from engine.flows.plan import build_plan
+from engine.flows.session import live_session
 from engine.sandbox import faults
 from engine.sandbox.runtime import Sandbox
 from tests.conftest import NOW

@@ -15,13 +15,13 @@ import pytest
 import sqlalchemy as sa
 
 from engine.cli.main import main
-from engine.cli.session import live_session
 from engine.config import load_config, parsepool
 from engine.core.marketplaces import MARKETPLACES
 from engine.core.resource import address
+from engine.flows.plan import UnknownMarketplace, build_plan, git_commit, load_for_plan
+from engine.flows.session import live_session
 from engine.live.snapshot import ReportFormatError, SnapshotCache
 from engine.ops.unshipped import stored_reservation
-from engine.plan.build import UnknownMarketplace, build_plan, git_commit, load_for_plan
 from engine.sandbox import faults
 from engine.sandbox import orders as sandbox_orders
 from engine.sandbox.orderstore import OrderTables
