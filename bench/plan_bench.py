@@ -4,7 +4,7 @@
     python bench/plan_bench.py --skus 100000 --marketplaces 10   # 1M listings
 
 Prepares (once per size, under bench/out/) a synthetic config from bench/config_gen.py and a
-snapshot cache in engine.live.snapshot's format, built from the rendered desired state with
+snapshot cache in engine.live.bulk_read's format, built from the rendered desired state with
 `--changed` percent of listings differing in price or quantity. Then, in a fresh process so
 that peak RSS is the plan's alone, it runs the same `build_plan` (engine.flows.plan) the CLI
 runs, through an SpApiBackend that is never allowed to make a call, and renders the plan as
@@ -39,8 +39,8 @@ from engine.config import load_config
 from engine.desired.render import render
 from engine.flows import plan as build
 from engine.live.backend import LiveListing
+from engine.live.bulk_read import CachedListing, Snapshot, SnapshotCache
 from engine.live.clients import Connection
-from engine.live.snapshot import CachedListing, Snapshot, SnapshotCache
 from engine.live.spapi import SpApiBackend
 from engine.plan.text import render_text
 from engine.state.db import open_state

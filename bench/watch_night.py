@@ -27,12 +27,17 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from night import (  # bench/ is first on sys.path
+    Night,
+    open_demo_sandbox,
+    run_night,
+    sandbox_backend,
+)
 from sp_api.auth import access_token_client
 
 from engine.config import load_config
 from engine.sandbox.timing import PROFILES, TimingProfile
 from engine.state.db import open_sqlite
-from engine.watch.night import Night, open_demo_sandbox, run_night, sandbox_backend
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 START = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)

@@ -38,7 +38,7 @@ def seeded_config(tmp_path: Path) -> Callable[..., Config]:
     """
 
     def build(changes: dict[str, str | None] | None = None) -> Config:
-        from engine.live.connect import sandbox_seed
+        from engine.flows.connect import sandbox_seed
         from engine.sandbox.clock import VirtualClock
         from engine.sandbox.runtime import Sandbox
 

@@ -74,8 +74,8 @@ from engine.live.clients import SpApiError
 from engine.live.documents import DocumentError, Polling
 from engine.live.throttle import Timer
 from engine.plan.model import Plan, change_from_json
+from engine.state import breakers as breaker_store
 from engine.state import journal, last_applied
-from engine.state import watch as watch_state
 from engine.state.db import StateDB
 from engine.state.journal import ANSWER_LOST, NOT_SENT, Change, Entry, Run
 from engine.state.lock import ApplyLock, acquire
@@ -196,9 +196,10 @@ class Executor:
     """Applies plans to one backend, journaling in `db`. `now` stamps the journal; `timer`
     sleeps between verification polls (tests pass one that moves a virtual clock);
     `after_write` runs after each write is answered, before the answer is journaled (the
-    kill switch of engine.apply.testhook); `incidents` are the config's acknowledgements,
-    which release tripped breakers as they do for the plan; `notice` is told, as it happens,
-    of a lock taken over from a holder that was gone (engine.state.lock)."""
+    resume tests kill the process there: tests/apply/killed_apply.py); `incidents` are the
+    config's acknowledgements, which release tripped breakers as they do for the plan;
+    `notice` is told, as it happens, of a lock taken over from a holder that was gone
+    (engine.state.lock)."""
 
     def __init__(
         self,
@@ -435,7 +436,7 @@ class Executor:
         held by a tripped, unacknowledged breaker back on sale is journaled as not sent,
         naming the incident. One state-store read per batch, right before its write."""
         with self.db.read() as conn:
-            holding = unacknowledged(watch_state.tripped(conn, self.seller_id), self._incidents)
+            holding = unacknowledged(breaker_store.tripped(conn, self.seller_id), self._incidents)
         held = {
             e.address: holding[e.address]
             for e in batch

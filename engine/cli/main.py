@@ -8,6 +8,7 @@ Every code is in engine.core.exitcodes.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import tempfile
 import traceback
@@ -18,46 +19,41 @@ import click
 
 from engine import __version__
 from engine.cli.options import config_option
+from engine.cli.registry import COMMANDS
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported when used, listed from engine.cli.registry."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"engine.cli.{COMMANDS[cmd_name][0]}")
+        return next(command for command in module.COMMANDS if command.name == cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `sync --help`, from the registry's summaries (no imports)."""
+        width = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [
+            (name, click.Command(name, help=summary).get_short_help_str(width))
+            for name, (_, summary) in COMMANDS.items()
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows))
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sellersync")
 @config_option
 @click.pass_context
 def cli(ctx: click.Context, config_dir: Path) -> None:
     """sellersync: Amazon listings, prices, stock and promotions managed as code."""
     ctx.obj = {"config_dir": config_dir}
-
-
-def _register_commands() -> None:
-    from engine.cli import (
-        accounts_cmds,
-        apply_cmds,
-        config_cmds,
-        ops_cmds,
-        plan_cmds,
-        sandbox_cmds,
-        state_cmds,
-        watch_cmds,
-    )
-
-    for module in (
-        config_cmds,
-        plan_cmds,
-        apply_cmds,
-        watch_cmds,
-        sandbox_cmds,
-        state_cmds,
-        accounts_cmds,
-        ops_cmds,
-    ):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register_commands()
 
 
 def crash_log_dir() -> Path:

@@ -23,7 +23,7 @@ def load_seed_resources(ctx: click.Context) -> tuple[str, list[Resource]]:
     Rendering happens at the current time (the CLI is the edge that reads the clock)."""
     try:
         from engine.config import load_config
-        from engine.live.connect import sandbox_seed
+        from engine.flows.connect import sandbox_seed
     except ImportError as err:
         raise UserError(
             f"cannot seed the sandbox: config rendering is not available ({err})"

@@ -39,10 +39,10 @@ _SUFFIX = ".pickle"
 @cache
 def parser_digest() -> str:
     """What decides how a file's bytes become validated data: the YAML reader, the schema
-    checks and the schemas themselves."""
+    checks, the worker that runs both (parsepool.read_and_validate) and the schemas."""
     hasher = hashlib.sha256(f"format {CACHE_FORMAT}".encode())
     package = resources.files("engine.config")
-    for name in ("yamlsafe.py", "schema.py"):
+    for name in ("yamlsafe.py", "schema.py", "parsepool.py"):
         hasher.update((package / name).read_bytes())
     schemas = resources.files("engine.schemas")
     for entry in sorted(schemas.iterdir(), key=lambda e: e.name):

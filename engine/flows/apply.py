@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import InvalidOperation
@@ -27,18 +27,18 @@ from engine.apply.recheck import RecheckReport
 from engine.apply.refresh_only import record_live
 from engine.apply.reverify import PlanMismatch, differences
 from engine.apply.stale import PlanStale, config_mismatch, identity_mismatch
-from engine.apply.testhook import kill_switch
 from engine.config import load_config
 from engine.config.model import Config
 from engine.core.errors import UserError
 from engine.flows.plan import PlanRun, build_plan
 from engine.flows.session import live_session
+from engine.guardrails import baseline_store
 from engine.guardrails.report import ensure_applicable
 from engine.live.backend import Backend
 from engine.plan.model import Plan, PlanFormatError
 from engine.plan.refresh_only import RefreshOnlyFormatError, RefreshOnlyPlan
 from engine.plan.validate import MAX_PLAN_BYTES, too_big
-from engine.state import guardrail_baseline, journal
+from engine.state import journal
 from engine.state.db import StateDB
 
 T = TypeVar("T")
@@ -149,7 +149,7 @@ def check_plan_file(
     if point is not None and point.run.plan_digest == digest:
         return CheckedPlan(claimed, None)
     run = build_plan(config, backend, db, now=backend.now(), marketplaces=claimed.marketplaces)
-    ensure_applicable(run.plan, now=backend.now())
+    ensure_applicable(run.plan.guardrails, now=backend.now())
     found = differences(claimed, run.plan, run.live.resources())
     if found:
         raise PlanMismatch(path, found)
@@ -160,12 +160,10 @@ def apply(
     config_dir: Path,
     plan_file: Path | None,
     hooks: ApplyHooks,
-    *,
-    env: Mapping[str, str] = os.environ,
 ) -> ApplyReport | None:
     """Apply the saved plan `plan_file` exactly (after checking it against a plan made now),
     or, without one, plan now and apply that plan. None when `hooks.review` declined (nothing
-    was written). `env` may hold the test hook's kill switch (engine.apply.testhook)."""
+    was written)."""
     config = load_config(config_dir)
     saved = None if plan_file is None else read_plan(plan_file)
     outcome: list[int] = []  # the exit code, once there is one: the heartbeat's verdict
@@ -173,7 +171,7 @@ def apply(
         if saved is None:
             run = build_plan(config, backend, db, now=backend.now())
             plan, plan_digest = plan_in_memory(run.plan)
-            ensure_applicable(plan, now=backend.now())
+            ensure_applicable(plan.guardrails, now=backend.now())
             chosen = ToApply(plan, plan_digest, run, None)
         else:
             claimed, plan_digest = saved
@@ -189,7 +187,6 @@ def apply(
                 timer=backend.timer,
                 holder=holder(),
                 progress=progress,
-                after_write=kill_switch(env),
                 incidents=config.incidents,
                 notice=hooks.notice,
             )
@@ -200,7 +197,7 @@ def apply(
         if report.exit_code == 0:
             # The guardrails this apply ran under judge the next plan (weakenings, fx moves).
             applied_in = chosen.plan.marketplaces or tuple(config.marketplaces)
-            guardrail_baseline.record_applied(db, config, applied_in, backend.now())
+            baseline_store.record_applied(db, config, applied_in, backend.now())
     return report
 
 

@@ -16,9 +16,9 @@ from engine.core.errors import UserError
 from engine.core.orders import iso
 from engine.desired.render import render
 from engine.flows.session import backend_session, open_store
+from engine.state import breakers as breaker_store
 from engine.state import journal
-from engine.state import watch as watch_state
-from engine.state.watch import Breaker
+from engine.state.breakers import Breaker
 from engine.watch import incident as incidents
 from engine.watch.incident import ConfigCommit
 from engine.watch.run import ORDERS_LAG
@@ -49,7 +49,7 @@ def tripped(config_dir: Path) -> list[Breaker]:
     """The account's tripped breakers."""
     config = load_config(config_dir)
     with open_store(config) as db, db.read() as conn:
-        return watch_state.tripped(conn, config.project.seller_id)
+        return breaker_store.tripped(conn, config.project.seller_id)
 
 
 def incident(
@@ -62,7 +62,7 @@ def incident(
     seller = config.project.seller_id
     with open_store(config) as db:
         with db.read() as conn:
-            breakers = watch_state.tripped(conn, seller)
+            breakers = breaker_store.tripped(conn, seller)
             runs = journal.runs(conn, seller)
         breaker = next((b for b in breakers if b.incident_id == incident_id), None)
         if breaker is None:

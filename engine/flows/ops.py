@@ -15,7 +15,7 @@ from engine.core.errors import UserError
 from engine.desired.stock import Replenishment
 from engine.flows.session import Session, backend_session, open_session
 from engine.live.spapi import SpApiBackend
-from engine.ops.health_check import HealthResult, account_health
+from engine.ops.account_health import HealthResult, account_health
 from engine.ops.inventory import Deviation, cached_deviation, fba_replenishment, live_deviation
 from engine.ops.kpi import StatusFigures, gather
 from engine.ops.pull import PullResult, pull_orders

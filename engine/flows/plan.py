@@ -37,6 +37,7 @@ from engine.config.errors import ConfigErrors
 from engine.config.loader import load_config, load_project
 from engine.config.model import Config
 from engine.core.errors import UserError
+from engine.core.fieldjson import FieldValues
 from engine.core.gcpause import gc_paused
 from engine.core.identity import BackendIdentity
 from engine.core.resource import Resource, address
@@ -48,17 +49,16 @@ from engine.guardrails.context import GuardrailContext
 from engine.guardrails.evaluate import evaluate
 from engine.guardrails.report import GuardrailReport
 from engine.live.backend import Backend, LiveState, SnapshotMissing
-from engine.live.snapshot import Snapshot, SnapshotCache
+from engine.live.bulk_read import Snapshot, SnapshotCache
 from engine.ops import guardrail_context
 from engine.ops.unshipped import read_reservation
 from engine.plan.diff import diff
 from engine.plan.drift import DriftFacts, DriftReport, drift_report
-from engine.plan.fieldjson import FieldValues
 from engine.plan.model import HeldListing, Plan
+from engine.state import breakers as breaker_store
 from engine.state import last_applied
-from engine.state import watch as watch_state
+from engine.state.breakers import Breaker
 from engine.state.db import StateDB
-from engine.state.watch import Breaker
 from engine.watch.breaker import hold_tripped
 
 GIT_TIMEOUT_S = 10
@@ -210,7 +210,7 @@ def gather(
         applied = last_applied.load(conn, seller_id)
         # Every enabled marketplace, not only the planned ones: they share each SKU's stock.
         reservation = read_reservation(conn, seller_id, list(config.marketplaces))
-        breakers = watch_state.tripped(conn, seller_id)
+        breakers = breaker_store.tripped(conn, seller_id)
         context = guardrail_context.from_store(
             conn, seller_id, codes, now, sharing_stock=list(config.marketplaces)
         )

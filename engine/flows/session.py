@@ -17,12 +17,12 @@ from pathlib import Path
 from engine.config import Config, load_config
 from engine.core.errors import UserError
 from engine.core.resource import Resource
+from engine.flows.connect import open_backend
+from engine.live.bulk_read import Snapshot
 from engine.live.clients import SpApiError
-from engine.live.connect import open_backend
 from engine.live.documents import DocumentError
-from engine.live.snapshot import Snapshot
 from engine.live.spapi import SpApiBackend
-from engine.state import heartbeats, snapshots
+from engine.state import heartbeats, snapshot_index
 from engine.state.api_calls import StoreRecorder
 from engine.state.db import StateDB, open_state
 
@@ -81,14 +81,14 @@ def backend_session(
     success unless `succeeded` says otherwise (an apply whose writes failed returns exit 1
     without raising). `preloaded`: cached snapshots already read
     (engine.flows.plan.load_for_plan). `seed`: the listings an unseeded sandbox starts with
-    (engine.live.connect.open_backend). With `failures_as`, an SP-API call or report that
+    (engine.flows.connect.open_backend). With `failures_as`, an SP-API call or report that
     failed for good ends the command as one BackendFailed line naming it."""
     seller_id = config.project.seller_id
 
     def index_snapshot(marketplace: str, taken_at: datetime, path: Path, digest: str) -> None:
         with db.write() as conn:
-            snapshots.record(
-                conn, seller_id, snapshots.Snapshot(marketplace, taken_at, str(path), digest)
+            snapshot_index.record(
+                conn, seller_id, snapshot_index.Snapshot(marketplace, taken_at, str(path), digest)
             )
 
     with open_backend(

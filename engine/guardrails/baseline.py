@@ -16,7 +16,7 @@ the rate it implies is off by up to the ending's step (a .99 ending moves a 10.0
 5 %), says nothing when a price is clamped or overridden, and is wrong precisely when the
 same change edits prices or endings. The recorded rate is the one rendering used.
 
-Pure: the state store keeps the JSON (engine.state.guardrail_baseline).
+Pure: the state store keeps the JSON (engine.guardrails.baseline_store).
 """
 
 from __future__ import annotations

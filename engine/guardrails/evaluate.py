@@ -38,14 +38,13 @@ from engine.guardrails.rules import BUILTIN_RULES
 from engine.guardrails.rules.base import Finding, Inputs, Rule
 from engine.guardrails.settings import Settings
 from engine.guardrails.verdict import ApprovalUsed, Verdict, minute, ordered
-from engine.plan.model import Plan
 
 OFFLINE_RULES: tuple[Rule, ...] = tuple(rule for rule in BUILTIN_RULES if not rule.needs_live)
 NO_CHANGES = Changeset((), 0, (), ())
 
 
 def evaluate(
-    plan_or_changeset: Plan | Changeset,
+    changes: Changeset,
     config: Config,
     desired: DesiredState,
     *,
@@ -61,9 +60,6 @@ def evaluate(
     enabled one)."""
     if now.tzinfo is None:
         raise ValueError("evaluate needs a timezone-aware `now`")
-    changes = (
-        plan_or_changeset.changeset if isinstance(plan_or_changeset, Plan) else plan_or_changeset
-    )
     settings = Settings(config, {rule.id: rule.default_level for rule in BUILTIN_RULES})
     inputs = Inputs(config, desired.resources, changes, now, context, settings, marketplaces)
     judge = _Judge(config, settings, context, now)

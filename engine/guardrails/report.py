@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
 from engine.guardrails.verdict import Verdict, minute
-
-if TYPE_CHECKING:
-    from engine.plan.model import Plan
 
 EXIT_BLOCKED = ExitCode.BLOCKED
 
@@ -45,15 +42,15 @@ class GuardrailsBlocked(UserError):
         return [str(self)] + [f"  {v.describe()}" for v in self.blocks]
 
 
-def ensure_applicable(plan: Plan, *, now: datetime | None = None) -> None:
-    """Raise GuardrailsBlocked when the plan carries a block. Given the apply time, an
+def ensure_applicable(verdicts: Sequence[Verdict], *, now: datetime | None = None) -> None:
+    """Raise GuardrailsBlocked when a plan's verdicts carry a block. Given the apply time, an
     approval that has expired since the plan was made approves nothing any more either,
     and the refusal says so: "approval by X expired at T"."""
-    blocks = [v for v in plan.guardrails if v.outcome == "block"]
+    blocks = [v for v in verdicts if v.outcome == "block"]
     if now is not None:
         blocks += [
             expired(v)
-            for v in plan.guardrails
+            for v in verdicts
             if v.outcome == "approved" and v.approval is not None and v.approval.expires <= now
         ]
     if blocks:

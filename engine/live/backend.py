@@ -97,20 +97,6 @@ def issues_text(issues: Iterable[Mapping[str, Any]]) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ApiCall:
-    """One HTTP attempt at an SP-API operation. `status` is None when no response came
-    (timeout, dropped connection); `retries` counts the attempts before this one."""
-
-    operation: str
-    marketplace: str
-    status: int | None
-    latency_ms: float
-    request_id: str | None
-    retries: int
-    at: datetime
-
-
 class Backend(Protocol):
     """Reads and writes live listings; reads orders, FBA inventory and account health."""
 

@@ -339,7 +339,7 @@ class Connection:
                 AWS_REGIONS[mkt.region],
             ),
             "credentials": dict(self.credentials),
-            # Only what we loaded (engine.live.connect); never the library's own search of
+            # Only what we loaded (engine.flows.connect); never the library's own search of
             # the environment, ~/.config or AWS Secrets Manager.
             "credential_providers": (FromCodeCredentialProvider,),
             "timeout": self.timeout,

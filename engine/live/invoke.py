@@ -5,7 +5,7 @@ failures (429, 5xx, non-JSON gateway pages, timeouts, dropped connections) are r
 tenacity with exponential backoff and full jitter, `attempts` tries at most. A 429 also empties
 our bucket and takes the rate Amazon states in `x-amzn-RateLimit-Limit`, so pacing slows to
 Amazon's pace; a `Retry-After` header, when an answer has one, is waited out before the next
-try (bounded by `max_wait`). Every attempt is recorded as an ApiCall.
+try (bounded by `max_wait`). Every attempt is recorded as an CallAttempt.
 
 When the tries run out the call fails with a one-line UserError, never a crash:
 `SpApiUnavailable` (an SpApiError: Amazon kept answering 429 or 5xx) or `SpApiUnreachable`
@@ -31,8 +31,8 @@ from typing import TypeVar
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from engine.core.api_call import CallAttempt
 from engine.core.errors import UserError
-from engine.live.backend import ApiCall
 from engine.live.clients import SpApiError
 from engine.live.recording import CallRecorder
 from engine.live.throttle import Timer, TokenBuckets
@@ -237,5 +237,5 @@ class Invoker:
         finally:
             latency = (self._timer.monotonic() - started) * 1000.0
             self.recorder.record(
-                ApiCall(operation, marketplace, status, latency, request_id, retries, at)
+                CallAttempt(operation, marketplace, status, latency, request_id, retries, at)
             )

@@ -10,26 +10,26 @@ import threading
 from collections import Counter
 from typing import Protocol
 
-from engine.live.backend import ApiCall
+from engine.core.api_call import CallAttempt
 
 
 class CallRecorder(Protocol):
-    def record(self, call: ApiCall) -> None: ...
+    def record(self, call: CallAttempt) -> None: ...
 
 
 class MemoryRecorder:
     """Keeps calls in a list; thread-safe (apply may write from several threads)."""
 
     def __init__(self) -> None:
-        self._calls: list[ApiCall] = []
+        self._calls: list[CallAttempt] = []
         self._lock = threading.Lock()
 
-    def record(self, call: ApiCall) -> None:
+    def record(self, call: CallAttempt) -> None:
         with self._lock:
             self._calls.append(call)
 
     @property
-    def calls(self) -> list[ApiCall]:
+    def calls(self) -> list[CallAttempt]:
         with self._lock:
             return list(self._calls)
 

@@ -2,7 +2,7 @@
 
 Everything goes through one `Invoker` (pacing, retries, the call record) and one client per
 API, marketplace and thread (engine.live.clients). Reading in bulk is the report-and-detail
-strategy of engine.live.snapshot; writing is per item (engine.live.patches) below
+strategy of engine.live.bulk_read; writing is per item (engine.live.patches) below
 `bulk_threshold` changes and JSON_LISTINGS_FEED (engine.live.feed) from there on.
 """
 
@@ -24,6 +24,18 @@ from engine.core.resource import Resource, address, address_key
 from engine.live import documents
 from engine.live.attributes import OFFER, ListingShapeError, market, resource_from_attributes
 from engine.live.backend import LiveListing, LiveState, SnapshotMissing, WriteResult
+from engine.live.bulk_read import (
+    LISTINGS_REPORT,
+    CachedListing,
+    ReportRow,
+    Snapshot,
+    SnapshotCache,
+    SnapshotSaved,
+    charset_of,
+    decode_report,
+    known_listing,
+    parse_listings_report,
+)
 from engine.live.clients import (
     FEEDS,
     INVENTORIES,
@@ -40,18 +52,6 @@ from engine.live.invoke import AmbiguousFailure, Invoker
 from engine.live.orders import MAX_ORDERS_MARKETPLACES, parse_order, parse_order_item
 from engine.live.patches import listing_patches, needs_offer, put_body, write_kind
 from engine.live.recording import CallRecorder, MemoryRecorder
-from engine.live.snapshot import (
-    LISTINGS_REPORT,
-    CachedListing,
-    ReportRow,
-    Snapshot,
-    SnapshotCache,
-    SnapshotSaved,
-    charset_of,
-    decode_report,
-    known_listing,
-    parse_listings_report,
-)
 from engine.live.throttle import SystemTimer, Timer, TokenBuckets
 
 DETAIL = "summaries,attributes,issues,offers,fulfillmentAvailability"

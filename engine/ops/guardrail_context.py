@@ -5,10 +5,10 @@ schedule, and planning reads it. What a marketplace never pulled is unknown, nev
 - open order units (engine.ops.unshipped: the units stock allocation reserves) are known
   only when every planned marketplace has been pulled (a listing missing from a known
   mapping has none, so a partial mapping would read as "no orders");
-- account health is the local projection (engine.ops.health.local_figures) of each pulled
+- account health is the local projection (engine.ops.health_figures.local_figures) of each pulled
   marketplace; the order defect rate cannot be seen in Orders data and stays unknown.
 The guardrail baseline (the settings, fx rates and weakening approvals the last successful
-apply ran under, engine.state.guardrail_baseline) comes from the same store.
+apply ran under, engine.guardrails.baseline_store) comes from the same store.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from engine.guardrails import baseline_store
 from engine.guardrails.context import AccountHealth, GuardrailContext
-from engine.ops.health import local_figures
+from engine.ops.health_figures import local_figures
 from engine.ops.unshipped import unshipped_units
-from engine.state import guardrail_baseline
 from engine.state import orders as order_store
 from engine.state.orders import OrderFilter
 
@@ -37,7 +37,7 @@ def from_store(
     `sharing_stock`: the other enabled marketplaces. Their pulled orders owe units from the
     same stock, so they count in the open order units too (a plan of one marketplace must
     not look as if the others owed nothing)."""
-    baseline = guardrail_baseline.load(conn, seller_id)
+    baseline = baseline_store.load(conn, seller_id)
     pulled = [m for m in marketplaces if order_store.checkpoint(conn, seller_id, m) is not None]
     if not pulled:
         return GuardrailContext(baseline=baseline)

@@ -21,7 +21,7 @@ from engine.core.resource import Resource
 from engine.desired.render import render
 from engine.desired.stock import Replenishment, Reservation
 from engine.live.backend import Backend
-from engine.live.snapshot import SnapshotCache
+from engine.live.bulk_read import SnapshotCache
 
 PERCENT_QUANTUM = Decimal("0.01")
 

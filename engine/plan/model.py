@@ -32,7 +32,7 @@ ABSENT = "absent"  # fingerprint of a listing that does not exist live
 
 # What a fingerprint covers: the listing's key and the fields sellersync manages. Not its
 # identifiers or language: a plan may know a listing from a stand-in (its report row agreeing
-# with the values last applied, engine.live.snapshot), which has neither, while apply reads
+# with the values last applied, engine.live.bulk_read), which has neither, while apply reads
 # full detail, which has both. Fingerprints over different fields made such plans stale at
 # every try with nothing changing in between.
 FINGERPRINT_FIELDS: tuple[str, ...] = ("marketplace", "sku", "currency", *MANAGED_FIELDS)

@@ -26,9 +26,9 @@ from typing import Any
 
 from engine import __version__
 from engine.core.changes import MANAGED_FIELDS
+from engine.core.fieldjson import decode
 from engine.core.identity import BackendIdentity
 from engine.core.resource import Resource
-from engine.plan.fieldjson import decode
 from engine.plan.model import _iso, _plain, fingerprint
 from engine.plan.text import field_text
 from engine.plan.validate import check_bounds

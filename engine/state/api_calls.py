@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from engine.state.tables import api_calls
 
 if TYPE_CHECKING:
-    from engine.live import backend
+    from engine.core.api_call import CallAttempt
     from engine.state.db import StateDB
 
 NO_RESPONSE = 0  # status of an attempt that got no HTTP answer (timeout, dropped connection)
@@ -60,7 +60,7 @@ class StoreRecorder:
         self._db = db
         self._seller_id = seller_id
 
-    def record(self, call: backend.ApiCall) -> None:
+    def record(self, call: CallAttempt) -> None:
         row = ApiCall(
             seller_id=self._seller_id,
             operation=call.operation,

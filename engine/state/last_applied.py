@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from engine.core import jsonio
 from engine.core.changes import MANAGED_FIELDS
+from engine.core.fieldjson import FieldValues, decode
 from engine.core.resource import Resource
-from engine.plan.fieldjson import FieldValues, decode
 from engine.state.tables import last_applied, upsert
 
 

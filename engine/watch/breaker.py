@@ -49,11 +49,11 @@ from engine.core.money import currency
 from engine.core.orders import iso
 from engine.core.resource import Resource, address
 from engine.live.backend import Backend
+from engine.state import breakers as breaker_store
 from engine.state import journal, lock
-from engine.state import watch as watch_state
+from engine.state.breakers import Breaker
 from engine.state.db import StateDB
 from engine.state.journal import NOT_SENT, Entry
-from engine.state.watch import Breaker
 from engine.watch.detect import Detection
 
 EMERGENCY_DIGEST_PREFIX = "breaker:"
@@ -334,7 +334,7 @@ def held_back(breaker: Breaker) -> str:
 def trip(db: StateDB, seller_id: str, breakers: Iterable[Breaker]) -> list[Breaker]:
     """Record breakers; a listing already tripped keeps its first trip and incident."""
     with db.write() as conn:
-        return [watch_state.trip(conn, seller_id, b) for b in breakers]
+        return [breaker_store.trip(conn, seller_id, b) for b in breakers]
 
 
 def release_acknowledged(
@@ -342,10 +342,10 @@ def release_acknowledged(
 ) -> list[Breaker]:
     """Reset the breakers whose incident the YAML acknowledges; returns them."""
     with db.write() as conn:
-        tripped = watch_state.tripped(conn, seller_id)
+        tripped = breaker_store.tripped(conn, seller_id)
         released = [b for b in tripped if acknowledgement(b, incidents) is not None]
         for breaker in released:
-            watch_state.reset(conn, seller_id, breaker.marketplace, breaker.sku)
+            breaker_store.reset(conn, seller_id, breaker.marketplace, breaker.sku)
     return released
 
 

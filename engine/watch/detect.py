@@ -46,7 +46,7 @@ from engine.core.resource import Resource, address
 from engine.guardrails.rules.base import TENTH, percent_text
 from engine.guardrails.settings import DEFAULTS, Settings
 from engine.guardrails.stacking import HUNDRED, Floor, floor_price
-from engine.state.watch import OrderUnits
+from engine.state.watched_orders import OrderUnits
 
 Rule = Literal["below_floor", "undeclared_promotion", "declared_mismatch", "velocity"]
 RULES: tuple[Rule, ...] = ("below_floor", "undeclared_promotion", "declared_mismatch", "velocity")

@@ -47,9 +47,9 @@ from engine.config.model import Config
 from engine.core.marketplaces import BY_ID
 from engine.desired.render import render
 from engine.live.backend import Backend
-from engine.state import watch as watch_state
+from engine.state import watched_orders
 from engine.state.db import StateDB
-from engine.state.watch import OrderUnits
+from engine.state.watched_orders import OrderUnits
 from engine.watch.breaker import breakers_for, enforce, trip
 from engine.watch.detect import CANCELED, Detection, History, detect
 from engine.watch.metrics import FollowMetrics
@@ -240,7 +240,7 @@ class Follower:
         ]
         seller = account.seller_id
         with account.db.read() as conn:
-            if watch_state.handled(conn, seller, keys):
+            if watched_orders.handled(conn, seller, keys):
                 return Handled("duplicate")
         published = parse_time(body["NotificationMetadata"]["PublishTime"])
         code = BY_ID[summary["MarketplaceId"]].code
@@ -262,8 +262,8 @@ class Follower:
         if code in account.config.project.marketplaces:
             result = self._judge(account, code, order_id, status, lines, now)
         with account.db.write() as conn:
-            watch_state.mark_handled(conn, seller, keys, now)
-            watch_state.forget_handled_before(conn, seller, now - timedelta(days=DEDUPE_DAYS))
+            watched_orders.mark_handled(conn, seller, keys, now)
+            watched_orders.forget_handled_before(conn, seller, now - timedelta(days=DEDUPE_DAYS))
         return result
 
     def _judge(
@@ -280,12 +280,12 @@ class Follower:
         window = timedelta(minutes=settings.velocity_window_minutes)
         baseline_span = timedelta(days=settings.velocity_baseline_days)
         with account.db.write() as conn:
-            watch_state.record_units(conn, seller, lines)
+            watched_orders.record_units(conn, seller, lines)
             history = History(
-                watch_state.order_lines(
+                watched_orders.order_lines(
                     conn, seller, code, now - window, now + timedelta(seconds=1)
                 ),
-                watch_state.units_by_sku(
+                watched_orders.units_by_sku(
                     conn, seller, code, now - window - baseline_span, now - window
                 ),
             )

@@ -26,8 +26,8 @@ from typing import Any
 from engine.config.model import Config
 from engine.core.orders import OPEN_STATUSES, Order, iso
 from engine.core.resource import Resource
+from engine.state.breakers import Breaker
 from engine.state.journal import Run
-from engine.state.watch import Breaker
 from engine.watch.apology import apology, language_of
 from engine.watch.breaker import EMERGENCY_DIGEST_PREFIX
 from engine.watch.detect import CANCELED, Limits, line_findings

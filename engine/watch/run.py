@@ -37,9 +37,11 @@ from engine.core.resource import Resource
 from engine.live.backend import Backend
 from engine.live.clients import SpApiError
 from engine.live.orders import order_groups
-from engine.state import watch as watch_state
+from engine.state import breakers as breaker_store
+from engine.state import watched_orders
+from engine.state.breakers import Breaker
 from engine.state.db import StateDB
-from engine.state.watch import Breaker, OrderUnits
+from engine.state.watched_orders import OrderUnits
 from engine.watch.breaker import Enforcement, breakers_for, enforce, release_acknowledged, trip
 from engine.watch.detect import CANCELED, Detection, History, detect
 
@@ -154,7 +156,7 @@ def watch_once(
     for group in order_groups(config.project.marketplaces):
         with db.read() as conn:
             starts = {
-                code: watch_state.checkpoint(conn, seller, code)
+                code: watched_orders.checkpoint(conn, seller, code)
                 or now - timedelta(hours=settings.first_lookback_hours)
                 for code in group
             }
@@ -176,22 +178,22 @@ def watch_once(
             report.reads.append(Read(code, since, until, len(mine)))
         orders += found
         with db.write() as conn:
-            watch_state.record_units(conn, seller, order_units(found))
+            watched_orders.record_units(conn, seller, order_units(found))
             for code in group:
                 history[code] = History(
-                    watch_state.order_lines(conn, seller, code, window_start, now),
-                    watch_state.units_by_sku(conn, seller, code, baseline_start, window_start),
+                    watched_orders.order_lines(conn, seller, code, window_start, now),
+                    watched_orders.units_by_sku(conn, seller, code, baseline_start, window_start),
                 )
     report.detections = detect(orders, config, desired, history, now, settings)
     candidates = breakers_for(report.detections, now)
     recorded = trip(db, seller, candidates)
     report.tripped = [b for b, kept in zip(candidates, recorded, strict=True) if b == kept]
     with db.read() as conn:
-        tripped = watch_state.tripped(conn, seller)
+        tripped = breaker_store.tripped(conn, seller)
     report.enforcement = enforce(backend, db, seller, tripped, now)
     with db.write() as conn:
         for read in report.reads:
             if read.error is None:
-                watch_state.advance_checkpoint(conn, seller, read.marketplace, read.until)
-        watch_state.forget_units_before(conn, seller, baseline_start)
+                watched_orders.advance_checkpoint(conn, seller, read.marketplace, read.until)
+        watched_orders.forget_units_before(conn, seller, baseline_start)
     return report

@@ -26,8 +26,8 @@ from engine.live.order_actions import (
 )
 from engine.live.spapi import SpApiBackend
 from engine.state import journal, lock
+from engine.state.breakers import Breaker
 from engine.state.db import StateDB
-from engine.state.watch import Breaker
 from engine.watch.breaker import holder
 from engine.watch.incident import INCIDENT_DIGEST_PREFIX, Affected, Message, cancellation_feed
 

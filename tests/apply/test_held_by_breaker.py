@@ -11,9 +11,9 @@ import pytest
 
 from engine.config.model import Incident
 from engine.state import journal
+from engine.state.breakers import Breaker
 from engine.state.db import StateDB
 from engine.state.tables import apply_locks, apply_runs, breakers, journal_entries
-from engine.state.watch import Breaker
 from engine.watch import breaker
 from tests.apply.conftest import CONFIG_DIGEST, writes_of
 from tests.apply.test_executor import HP010, HP011, NEW1, BulkThreshold3

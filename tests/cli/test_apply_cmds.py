@@ -25,23 +25,23 @@ import pytest
 
 from engine.apply.executor import ApplyReport
 from engine.apply.recheck import Recheck, RecheckReport
-from engine.apply.testhook import KILL_AFTER_WRITES, KILLED_EXIT
 from engine.cli import apply_cmds
 from engine.cli.main import main
 from engine.config import load_config
 from engine.desired.render import render
-from engine.live.connect import ENV_KEYS, open_backend, sandbox_seed
+from engine.flows.connect import ENV_KEYS, open_backend, sandbox_seed
 from engine.plan.diff import diff
 from engine.plan.model import Plan
 from engine.plan.validate import MAX_PLAN_BYTES
 from engine.sandbox.clock import VirtualClock
 from engine.sandbox.runtime import Sandbox
 from engine.state import journal
+from engine.state.breakers import Breaker
 from engine.state.db import open_postgresql, open_state
 from engine.state.journal import Entry
 from engine.state.tables import metadata, state_meta
-from engine.state.watch import Breaker
 from engine.watch import breaker
+from tests.apply.killed_apply import KILLED_EXIT
 from tests.cli.test_plan_apply_demo import apply_runs
 from tests.conftest import NOW
 from tests.minimal_config import edited, write_config
@@ -158,10 +158,11 @@ def test_apply_auto_approve_makes_the_plan_live(served, capsys):
 
 def run_killed_apply(served: Served, writes: int) -> subprocess.CompletedProcess[str]:
     """`python -m engine apply FILE --auto-approve` in its own process, killed for real
-    (os._exit) after `writes` writes were answered (engine.apply.testhook)."""
+    (os._exit) after `writes` writes were answered (tests/apply/killed_apply.py)."""
     env = {k: v for k, v in os.environ.items() if k != "SP_API_DEFAULT_MARKETPLACE"}
-    env |= served.env | {KILL_AFTER_WRITES: str(writes)}
-    command = [sys.executable, "-m", "engine", "--config", str(served.config_dir), "apply"]
+    env |= served.env | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-m", "tests.apply.killed_apply", str(writes)]
+    command += ["--config", str(served.config_dir), "apply"]
     return subprocess.run(
         [*command, str(served.plan_file), "--auto-approve"],
         env=env,

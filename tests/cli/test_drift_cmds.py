@@ -13,7 +13,7 @@ from engine.flows.session import live_session
 from engine.sandbox import faults
 from engine.sandbox.runtime import Sandbox
 from engine.state import api_calls, last_applied
-from engine.state.watch import Breaker
+from engine.state.breakers import Breaker
 from engine.watch import breaker
 from tests.cli.test_plan_cmds import AT, fix_de_price, sync
 from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (autouse fixture)

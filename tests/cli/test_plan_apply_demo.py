@@ -17,12 +17,12 @@ import pytest
 
 from engine.cli.main import main
 from engine.config import Config, load_config
-from engine.live.connect import open_backend, sandbox_seed
+from engine.flows.connect import open_backend, sandbox_seed
 from engine.sandbox.clock import VirtualClock
 from engine.sandbox.runtime import Sandbox
 from engine.state import journal
+from engine.state.breakers import Breaker
 from engine.state.db import open_state
-from engine.state.watch import Breaker
 from engine.watch import breaker
 from tests.conftest import NOW
 from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (autouse fixture)

@@ -21,7 +21,7 @@ from engine.plan.markdown import MARKER
 from engine.plan.model import Plan
 from engine.sandbox import faults
 from engine.sandbox.runtime import Sandbox
-from engine.state import api_calls, last_applied, snapshots
+from engine.state import api_calls, last_applied, snapshot_index
 from tests.conftest import NOW
 from tests.minimal_config import edited, write_config
 from tests.sandbox.conftest import (  # noqa: F401  (fixtures)
@@ -232,7 +232,7 @@ def test_a_refresh_indexes_each_snapshot_in_the_state_store(seeded_config):
     assert sync(config, "plan", *AT) == 0
     with live_session(config) as (_, db), db.read() as conn:
         indexed = {
-            code: snapshots.latest(conn, config.project.seller_id, code)
+            code: snapshot_index.latest(conn, config.project.seller_id, code)
             for code in config.marketplaces
         }
     for code, entry in indexed.items():

@@ -20,7 +20,7 @@ from engine.flows.plan import (
 )
 from engine.guardrails.context import GuardrailContext
 from engine.live.backend import LiveListing, LiveState
-from engine.state.watch import Breaker
+from engine.state.breakers import Breaker
 from engine.watch.breaker import breaker_state
 from tests.conftest import NOW
 

@@ -20,7 +20,7 @@ from engine.core.marketplaces import MARKETPLACES
 from engine.core.resource import address
 from engine.flows.plan import UnknownMarketplace, build_plan, git_commit, load_for_plan
 from engine.flows.session import live_session
-from engine.live.snapshot import ReportFormatError, SnapshotCache
+from engine.live.bulk_read import ReportFormatError, SnapshotCache
 from engine.ops.unshipped import stored_reservation
 from engine.sandbox import faults
 from engine.sandbox import orders as sandbox_orders

@@ -166,9 +166,9 @@ def test_evaluate_takes_a_plan_and_refuses_naive_time(make_config):
         config_digest=config.digest,
         backend=BackendIdentity("sandbox", "A1TESTSELLER"),
     )
-    assert evaluate(plan, config, desired, now=NOW).blocked
+    assert evaluate(plan.changeset, config, desired, now=NOW).blocked
     with pytest.raises(ValueError, match="timezone-aware"):
-        evaluate(plan, config, desired, now=datetime(2026, 11, 22))
+        evaluate(plan.changeset, config, desired, now=datetime(2026, 11, 22))
 
 
 @pytest.fixture(scope="module")

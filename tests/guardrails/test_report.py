@@ -37,7 +37,7 @@ def plan_with(*verdicts: Verdict) -> Plan:
 
 def test_a_plan_with_a_block_is_refused_with_exit_3_and_each_block_listed():
     with pytest.raises(GuardrailsBlocked) as raised:
-        ensure_applicable(plan_with(WARN, BLOCK, APPROVED))
+        ensure_applicable(plan_with(WARN, BLOCK, APPROVED).guardrails)
     error = raised.value
     assert error.exit_code == EXIT_BLOCKED == 3
     assert error.lines() == [
@@ -47,13 +47,13 @@ def test_a_plan_with_a_block_is_refused_with_exit_3_and_each_block_listed():
 
 
 def test_warnings_and_approved_findings_pass_the_gate():
-    ensure_applicable(plan_with(WARN, APPROVED))
-    ensure_applicable(plan_with(APPROVED), now=NOW + timedelta(days=1))
+    ensure_applicable(plan_with(WARN, APPROVED).guardrails)
+    ensure_applicable(plan_with(APPROVED).guardrails, now=NOW + timedelta(days=1))
 
 
 def test_an_approval_that_expired_since_planning_approves_nothing_at_apply():
     with pytest.raises(GuardrailsBlocked, match="1 guardrail finding") as raised:
-        ensure_applicable(plan_with(APPROVED), now=NOW + timedelta(days=2))
+        ensure_applicable(plan_with(APPROVED).guardrails, now=NOW + timedelta(days=2))
     # The refusal says why: the approval the plan relied on has expired, and when.
     assert raised.value.lines()[1] == (
         '  price_change_size (soft-mandatory) listing.US["HP-100"]: +33.3% '
@@ -180,7 +180,7 @@ def test_no_plan_with_an_unapproved_block_passes_the_gate(rendered, live_cents, 
     ]
     if unapproved:
         with pytest.raises(GuardrailsBlocked) as raised:
-            ensure_applicable(plan)
+            ensure_applicable(plan.guardrails)
         assert {v.marketplace for v in raised.value.blocks} == set(unapproved)
     else:
-        ensure_applicable(plan)
+        ensure_applicable(plan.guardrails)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.live.backend import ApiCall
+from engine.core.api_call import CallAttempt
 from engine.live.clients import Connection
 from engine.live.invoke import Invoker
 from engine.live.recording import MemoryRecorder
@@ -98,7 +98,7 @@ def backend(make_backend: Callable[..., SpApiBackend]) -> SpApiBackend:
     return make_backend()
 
 
-def calls_of(backend: SpApiBackend) -> list[ApiCall]:
+def calls_of(backend: SpApiBackend) -> list[CallAttempt]:
     recorder = backend.recorder
     assert isinstance(recorder, MemoryRecorder)
     return recorder.calls

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from engine.core.errors import UserError
+from engine.live.bulk_read import ReportFormatError
 from engine.live.clients import SpApiError
 from engine.live.documents import DocumentUnreadable
-from engine.live.snapshot import ReportFormatError
 from engine.plan.diff import diff
 from engine.sandbox import faults
 from engine.sandbox.account import PROCESSING_DELAY
@@ -201,7 +201,7 @@ def test_a_broken_gzip_report_is_a_one_line_user_error(open_sandbox, make_backen
 
 
 def test_a_report_that_is_not_text_is_a_user_error():
-    from engine.live.snapshot import decode_report
+    from engine.live.bulk_read import decode_report
 
     with pytest.raises(ReportFormatError) as caught:
         decode_report(b"\xff\xfe\xfa not utf-8")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.live.snapshot import (
+from engine.live.bulk_read import (
     ReportFormatError,
     charset_of,
     decode_report,

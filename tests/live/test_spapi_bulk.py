@@ -26,7 +26,7 @@ from engine.sandbox.listings_feed import SANDBOX_FAULT
 from engine.sandbox.runtime import Sandbox
 from engine.sandbox.seed import fba_quantity
 from tests.live.conftest import calls_of
-from tests.live.test_snapshot import applied_values
+from tests.live.test_bulk_read import applied_values
 from tests.sandbox.conftest import DE, make_resource
 
 POLLS = 7  # see the module docstring

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.live.backend import ApiCall as LiveCall
+from engine.core.api_call import CallAttempt
 from engine.state import api_calls
 from engine.state.api_calls import ApiCall
 from tests.state.conftest import NOW, OTHER_SELLER, SELLER
@@ -37,8 +37,8 @@ def test_calls_since_a_time_come_back_oldest_first_for_the_account(db):
 
 def test_the_store_recorder_logs_each_backend_call(db):
     recorder = api_calls.StoreRecorder(db, SELLER)
-    recorder.record(LiveCall("getReport", "DE", 200, 41.6, "req-1", 0, NOW))
-    recorder.record(LiveCall("getReport", "DE", None, 30000.2, None, 2, NOW))
+    recorder.record(CallAttempt("getReport", "DE", 200, 41.6, "req-1", 0, NOW))
+    recorder.record(CallAttempt("getReport", "DE", None, 30000.2, None, 2, NOW))
     with db.read() as conn:
         found = api_calls.since(conn, SELLER, NOW)
     assert [(c.operation, c.status, c.latency_ms, c.retries) for c in found] == [

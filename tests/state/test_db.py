@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.config.model import StateStore
-from engine.state import journal, snapshots
+from engine.state import journal, snapshot_index
 from engine.state.db import (
     SQLITE_FILENAME,
     StateStoreError,
@@ -52,9 +52,11 @@ def test_times_come_back_as_the_same_instant_in_utc(db):
     cest = timezone(timedelta(hours=2))
     fetched = NOW.astimezone(cest)
     with db.write() as conn:
-        snapshots.record(conn, SELLER, snapshots.Snapshot("DE", fetched, "de.json", "abc"))
+        snapshot_index.record(
+            conn, SELLER, snapshot_index.Snapshot("DE", fetched, "de.json", "abc")
+        )
     with db.read() as conn:
-        stored = snapshots.latest(conn, SELLER, "DE")
+        stored = snapshot_index.latest(conn, SELLER, "DE")
     assert stored is not None
     assert stored.fetched_at == NOW
     assert stored.fetched_at.utcoffset() == timedelta(0)
@@ -62,7 +64,9 @@ def test_times_come_back_as_the_same_instant_in_utc(db):
 
 def test_naive_times_are_refused(db):
     with pytest.raises(sa.exc.StatementError, match="naive datetime"), db.write() as conn:
-        snapshots.record(conn, SELLER, snapshots.Snapshot("DE", NOW.replace(tzinfo=None), "p", "d"))
+        snapshot_index.record(
+            conn, SELLER, snapshot_index.Snapshot("DE", NOW.replace(tzinfo=None), "p", "d")
+        )
 
 
 def test_sqlite_lives_in_the_state_dir_in_wal_mode(tmp_path: Path):

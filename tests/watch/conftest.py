@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.night import open_demo_sandbox, sandbox_backend
 from engine.config import Config, load_config
 from engine.core.orders import Order, OrderItem
 from engine.core.resource import Resource
@@ -25,7 +26,6 @@ from engine.live.throttle import TokenBuckets
 from engine.sandbox.runtime import Sandbox
 from engine.sandbox.simulation import simulate
 from engine.state.db import StateDB, open_sqlite
-from engine.watch.night import open_demo_sandbox, sandbox_backend
 from engine.watch.run import WatchReport, watch_once
 from tests.live.conftest import FakeTimer
 from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (fixture)

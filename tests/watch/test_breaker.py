@@ -18,11 +18,11 @@ from engine.config.model import Incident
 from engine.core.changes import FieldChange, ResourceChange
 from engine.core.resource import Resource
 from engine.sandbox.account import PROCESSING_DELAY
+from engine.state import breakers as breaker_store
 from engine.state import journal
-from engine.state import watch as watch_state
+from engine.state.breakers import Breaker
 from engine.state.tables import apply_locks, apply_runs, journal_entries
 from engine.state.tables import breakers as breakers_table
-from engine.state.watch import Breaker
 from engine.watch import breaker
 from tests.sandbox.conftest import make_resource
 from tests.state.conftest import open_backend, pg_dsn  # noqa: F401  (fixture)
@@ -329,4 +329,4 @@ def test_an_acknowledgement_releases_only_its_own_breaker(demo):
     assert breaker.trip(demo.db, seller, [TRIP, other]) == [TRIP, other]
     assert breaker.release_acknowledged(demo.db, seller, [_ack(TRIP.incident_id)]) == [TRIP]
     with demo.db.read() as conn:
-        assert watch_state.tripped(conn, seller) == [other]
+        assert breaker_store.tripped(conn, seller) == [other]

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from engine.desired.render import render
-from engine.state.watch import OrderUnits
+from engine.state.watched_orders import OrderUnits
 from engine.watch.detect import History, detect
 from engine.watch.run import order_units
 from tests.minimal_config import edited

@@ -10,13 +10,13 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from bench.night import PROMOTION_ID, start_incident
 from engine.live.sqs import client as sqs_client
 from engine.sandbox.simulation import simulate
-from engine.state import journal
-from engine.state import watch as watch_state
+from engine.state import breakers as breaker_store
+from engine.state import journal, watched_orders
 from engine.watch.follow import Follower, FollowSettings, SellerAccount
 from engine.watch.metrics import FollowMetrics, HealthServer
-from engine.watch.night import PROMOTION_ID, start_incident
 
 STEP = timedelta(minutes=2)
 FAST = FollowSettings(wait_seconds=0, retry_delay_seconds=0, max_receives=3)
@@ -63,7 +63,7 @@ def test_a_runaway_night_trips_within_a_few_orders(followed):
         leaked += len(runaway)
         drain(follower)
         with demo.db.read() as conn:
-            tripped = watch_state.tripped(conn, demo.config.project.seller_id)
+            tripped = breaker_store.tripped(conn, demo.config.project.seller_id)
         if not tripped:
             leaked_before_trip = leaked
     assert tripped, "the breaker never tripped"
@@ -158,7 +158,7 @@ def test_a_dropped_connection_is_counted_and_the_fallback_reads_orders(followed)
     demo.buyers(timedelta(hours=2))
     follower.fallback()
     with demo.db.read() as conn:
-        checkpoint = watch_state.checkpoint(conn, account.seller_id, "US")
+        checkpoint = watched_orders.checkpoint(conn, account.seller_id, "US")
     assert checkpoint is not None and checkpoint > demo.box.clock.now() - timedelta(minutes=5)
     assert follower.metrics.fallback_passes._value.get() == 1
     follower.sqs = sqs_client(box_endpoint)  # the connection is back

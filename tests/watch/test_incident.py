@@ -14,10 +14,10 @@ from engine.desired.render import render
 from engine.sandbox.acknowledgement import CANCEL_REASONS
 from engine.sandbox.messaging import text_problem
 from engine.sandbox.orderstore import OrderTables
+from engine.state import breakers as breaker_store
 from engine.state import journal
-from engine.state import watch as watch_state
+from engine.state.breakers import Breaker
 from engine.state.journal import Run
-from engine.state.watch import Breaker
 from engine.watch import apology, incident
 from engine.watch.run import ORDERS_LAG
 from engine.watch.submit import submit
@@ -161,7 +161,7 @@ def test_submitting_messages_buyers_then_cancels_their_orders(open_demo):
     with demo.db.read() as conn:
         entries = journal.entries(conn, run_id)
         runs = journal.runs(conn, seller)
-        assert watch_state.tripped(conn, seller)  # cancelling does not release the breaker
+        assert breaker_store.tripped(conn, seller)  # cancelling does not release the breaker
     assert {e.state for e in entries} == {"accepted"} and len(entries) == len(affected)
     events = incident.timeline(breaker, affected, runs, None)
     assert events[-1].what.startswith("cancellations submitted") and iso(events[-1].at)

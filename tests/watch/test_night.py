@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import random
 
-from engine.state import watch as watch_state
-from engine.watch.night import run_night
+from bench.night import run_night
+from engine.state import breakers as breaker_store
 
 
 def test_the_watchdog_stops_the_runaway_promotion_within_one_interval(open_demo):
@@ -29,6 +29,6 @@ def test_the_watchdog_stops_the_runaway_promotion_within_one_interval(open_demo)
     assert without.leaked_orders > 200  # the story: the stock sells out at about 1 USD
     assert with_watch.leaked_orders * 4 < without.leaked_orders
     with guarded.db.read() as conn:
-        tripped = {b.sku for b in watch_state.tripped(conn, guarded.config.project.seller_id)}
+        tripped = {b.sku for b in breaker_store.tripped(conn, guarded.config.project.seller_id)}
     assert {"HP-100", "HP-200", "HP-IE-10", "HP-KIDS-1", "HP-DJ-1"} <= tripped
     assert len(with_watch.tripped) == len(tripped)  # each tripped once: no flapping

@@ -17,7 +17,8 @@ from engine.config import load_config
 from engine.core.marketplaces import MARKETPLACES
 from engine.sandbox.promotions import Promotion
 from engine.sandbox.scenario import add_promotion
-from engine.state import watch as watch_state
+from engine.state import breakers as breaker_store
+from engine.state import watched_orders
 from engine.watch.breaker import hold_tripped
 from engine.watch.notify import post_summary
 from engine.watch.run import EXIT_ERROR, EXIT_QUIET, EXIT_TRIPPED
@@ -51,7 +52,7 @@ def test_a_normal_day_of_orders_trips_nothing(demo):
         assert report.detections == [] and report.exit_code == EXIT_QUIET, report.to_dict()
     assert orders > 20  # a day with real sales, not an empty one
     with demo.db.read() as conn:
-        assert watch_state.checkpoint(conn, demo.config.project.seller_id, "US") == (
+        assert watched_orders.checkpoint(conn, demo.config.project.seller_id, "US") == (
             NOW + timedelta(hours=24) - timedelta(minutes=2)
         )
 
@@ -74,7 +75,7 @@ def test_a_runaway_promotion_trips_within_one_interval_and_stays_tripped(demo):
     }
     # The plan keeps them at their breaker state.
     with demo.db.read() as conn:
-        breakers = watch_state.tripped(conn, demo.config.project.seller_id)
+        breakers = breaker_store.tripped(conn, demo.config.project.seller_id)
     desired, held = hold_tripped(demo.desired, breakers, demo.config.incidents)
     assert {h.breaker.sku for h in held} == tripped
     assert desired['listing.US["HP-100"]'].quantity == 0
@@ -177,6 +178,6 @@ def test_a_pass_reads_orders_with_one_getorders_listing_per_region(demo):
     assert by_marketplace["DE"] == len(read) > 0
     with demo.db.read() as conn:
         seller = demo.config.project.seller_id
-        assert {watch_state.checkpoint(conn, seller, code) for code in by_marketplace} == {
+        assert {watched_orders.checkpoint(conn, seller, code) for code in by_marketplace} == {
             report.reads[0].until
         }

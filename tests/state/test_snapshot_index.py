@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.state import snapshots
-from engine.state.snapshots import Snapshot
+from engine.state import snapshot_index
+from engine.state.snapshot_index import Snapshot
 from tests.state.conftest import NOW, OTHER_SELLER, SELLER
 
 
@@ -15,9 +15,9 @@ def test_latest_snapshot_replaces_the_previous_one_per_marketplace(db):
     french = Snapshot("FR", NOW, "snapshots/FR-1.json", "sha256:ccc")
     with db.write() as conn:
         for snapshot in (older, newer, french):
-            snapshots.record(conn, SELLER, snapshot)
+            snapshot_index.record(conn, SELLER, snapshot)
     with db.read() as conn:
-        assert snapshots.latest(conn, SELLER, "DE") == newer
-        assert snapshots.latest(conn, SELLER, "FR") == french
-        assert snapshots.latest(conn, SELLER, "JP") is None
-        assert snapshots.latest(conn, OTHER_SELLER, "DE") is None
+        assert snapshot_index.latest(conn, SELLER, "DE") == newer
+        assert snapshot_index.latest(conn, SELLER, "FR") == french
+        assert snapshot_index.latest(conn, SELLER, "JP") is None
+        assert snapshot_index.latest(conn, OTHER_SELLER, "DE") is None

@@ -12,8 +12,8 @@ import pytest
 from engine.config.model import Backend
 from engine.core.errors import UserError
 from engine.core.marketplaces import REGION_ENDPOINTS
+from engine.flows.connect import load_credentials, open_backend, sandbox_seed
 from engine.live.clients import Connection, CredentialError, SpApiError, SpApiRefused
-from engine.live.connect import load_credentials, open_backend, sandbox_seed
 from engine.sandbox.runtime import Sandbox
 from tests.conftest import NOW
 from tests.live.conftest import calls_of

@@ -12,7 +12,7 @@ import pytest
 from engine.core.changes import MANAGED_FIELDS
 from engine.core.resource import SalePrice
 from engine.live.backend import LiveListing
-from engine.live.snapshot import (
+from engine.live.bulk_read import (
     CachedListing,
     ReportFormatError,
     Snapshot,

@@ -12,7 +12,7 @@ import pytest
 from engine.config.model import HealthTargets
 from engine.core import jsonio
 from engine.core.orders import Order, OrderItem
-from engine.ops.health import (
+from engine.ops.health_figures import (
     AccountHealthFigures,
     HealthReportError,
     gate_figures,

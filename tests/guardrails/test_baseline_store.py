@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from engine.config import load_config
-from engine.state import guardrail_baseline
+from engine.guardrails import baseline_store
 from tests.conftest import NOW
 from tests.guardrails.conftest import approval, files
 from tests.minimal_config import edited, write_config
@@ -17,7 +17,7 @@ SELLER = "A1TESTSELLER"
 
 def test_nothing_is_recorded_before_the_first_apply(db):
     with db.read() as conn:
-        assert guardrail_baseline.load(conn, SELLER) is None
+        assert baseline_store.load(conn, SELLER) is None
 
 
 def test_an_apply_records_settings_rates_and_weakening_approvals_exactly(db, tmp_path):
@@ -31,9 +31,9 @@ def test_an_apply_records_settings_rates_and_weakening_approvals_exactly(db, tmp
             },
         )
     )
-    recorded = guardrail_baseline.record_applied(db, config, ("US", "DE", "JP"), NOW)
+    recorded = baseline_store.record_applied(db, config, ("US", "DE", "JP"), NOW)
     with db.read() as conn:
-        loaded = guardrail_baseline.load(conn, SELLER)
+        loaded = baseline_store.load(conn, SELLER)
     assert loaded == recorded
     assert loaded.rate("USD", "EUR") == Decimal("0.91875")
     assert loaded.rate("EUR", "USD") is None  # recorded against another base
@@ -44,7 +44,7 @@ def test_an_apply_records_settings_rates_and_weakening_approvals_exactly(db, tmp
 
 def test_an_apply_of_some_marketplaces_replaces_only_theirs(db, tmp_path):
     strict = load_config(write_config(tmp_path / "a"))
-    guardrail_baseline.record_applied(db, strict, ("US", "DE", "JP"), NOW)
+    baseline_store.record_applied(db, strict, ("US", "DE", "JP"), NOW)
     loose_us = "marketplace: US\nguardrails:\n  max_discount: {level: advisory}\n"
     loose = load_config(
         write_config(
@@ -53,14 +53,14 @@ def test_an_apply_of_some_marketplaces_replaces_only_theirs(db, tmp_path):
         )
     )
     later = NOW + timedelta(hours=1)
-    guardrail_baseline.record_applied(db, loose, ("JP",), later)
+    baseline_store.record_applied(db, loose, ("JP",), later)
     with db.read() as conn:
-        loaded = guardrail_baseline.load(conn, SELLER)
+        loaded = baseline_store.load(conn, SELLER)
     assert loaded is not None and loaded.applied_at == later
     assert loaded.settings["US:guardrails.max_discount.level"] == "soft-mandatory"
     assert loaded.rate("USD", "JPY") == Decimal("155.00")
     assert loaded.rate("USD", "EUR") == Decimal("0.9200")
-    guardrail_baseline.record_applied(db, loose, ("US",), later)
+    baseline_store.record_applied(db, loose, ("US",), later)
     with db.read() as conn:
-        loaded = guardrail_baseline.load(conn, SELLER)
+        loaded = baseline_store.load(conn, SELLER)
     assert loaded.settings["US:guardrails.max_discount.level"] == "advisory"

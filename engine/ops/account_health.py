@@ -16,7 +16,7 @@ from engine.core.marketplaces import MARKETPLACES
 from engine.live.backend import Backend
 from engine.live.clients import SpApiError
 from engine.live.documents import DocumentError
-from engine.ops.health import (
+from engine.ops.health_figures import (
     LEVELS,
     AccountHealthFigures,
     HealthReportError,
