@@ -29,7 +29,8 @@ from typing import Any
 from engine.core import jsonio
 from engine.core.changes import ResourceChange
 from engine.core.marketplaces import MARKETPLACES
-from engine.core.resource import Resource, SalePrice
+from engine.core.resource import Resource
+from engine.core.sale import SalePrice
 from engine.live.clients import Connection
 from engine.live.recording import MemoryRecorder
 from engine.live.spapi import SpApiBackend

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from catalog import MARKETS, backend_for, catalog, open_sandbox, sku
 
-from engine.core.changes import MANAGED_FIELDS
+from engine.core.fields import MANAGED_FIELDS
 from engine.core.resource import Resource
 from engine.live.recording import MemoryRecorder
 from engine.live.spapi import SpApiBackend

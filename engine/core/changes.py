@@ -6,33 +6,13 @@ changes, drift and changesets that `engine.plan.diff.diff` produces and every la
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any, Literal
 
-from engine.core.resource import Resource
+from engine.core.fields import FIELDS
+from engine.core.resource import Resource, managed_values
 
 Action = Literal["create", "update", "delete"]
 Cause = Literal["config", "drift", "both"]
-
-# The fields sellersync manages on a listing, in display order.
-MANAGED_FIELDS: tuple[str, ...] = (
-    "product_type",
-    "fulfillment_channel",
-    "title",
-    "brand",
-    "bullet_points",
-    "description",
-    "our_price",
-    "list_price",
-    "sale",
-    "minimum_seller_allowed_price",
-    "maximum_seller_allowed_price",
-    "quantity",
-)
-
-# One C-level call builds the tuple: a getattr per field in a generator made diffing 100k
-# listings take 0.43 s, this 0.15 s.
-managed_values = attrgetter(*MANAGED_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +59,23 @@ class Changeset:
         return sum(1 for c in self.changes if c.action == action)
 
 
+# Positions (in MANAGED_FIELDS order) of the fields a desired None leaves unmanaged.
+UNMANAGED_WHEN_NONE: tuple[int, ...] = tuple(i for i, f in enumerate(FIELDS) if f.none_is_unmanaged)
+
+
 def field_values(resource: Resource, desired: Resource | None = None) -> tuple[Any, ...]:
-    """The managed values of `resource`. A field the desired side leaves unmanaged (None
-    quantity for FBA, whose quantity Amazon owns) is masked out of the comparison."""
+    """The managed values of `resource`, in MANAGED_FIELDS order. A field the desired side
+    leaves unmanaged (None quantity for FBA, whose quantity Amazon owns) is masked out of the
+    comparison."""
     values = managed_values(resource)
-    if desired is not None and desired.quantity is None:
-        values = (*values[:-1], None)
+    if desired is not None:
+        values = masked(values, managed_values(desired))
     return values
+
+
+def masked(have: tuple[Any, ...], want: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`have` with None wherever `want` leaves a field unmanaged (UNMANAGED_WHEN_NONE)."""
+    for i in UNMANAGED_WHEN_NONE:
+        if want[i] is None and have[i] is not None:
+            have = (*have[:i], None, *have[i + 1 :])
+    return have

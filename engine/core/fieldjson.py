@@ -4,30 +4,17 @@ without reaching into the state store."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
-from engine.core.resource import SalePrice
+from engine.core.fields import BY_NAME
 
 FieldValues = dict[str, Any]
 
-# How a field's JSON view turns back into the Resource's type (None stays None); the other
-# fields are already str or int.
-_DECODERS: dict[str, Callable[[Any], Any]] = {
-    "our_price": Decimal,
-    "list_price": Decimal,
-    "minimum_seller_allowed_price": Decimal,
-    "maximum_seller_allowed_price": Decimal,
-    "sale": SalePrice.from_dict,
-    "bullet_points": tuple,
-}
-
 
 def decode(fields: dict[str, Any]) -> FieldValues:
-    """Field values from their JSON view (as stored in the state store, or in a refresh-only
-    file)."""
+    """Field values from their JSON view, each decoded by its kind (engine.core.fields);
+    None stays None, and a name sellersync does not manage stays as it is."""
     return {
-        name: _DECODERS[name](value) if name in _DECODERS and value is not None else value
+        name: value if value is None or name not in BY_NAME else BY_NAME[name].kind.from_json(value)
         for name, value in fields.items()
     }

@@ -6,10 +6,13 @@ both expressed as Resources, so diffing them is a keyed walk over the same shape
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Literal
+
+from engine.core.fields import FIELDS, MANAGED_FIELDS, as_is
+from engine.core.sale import SalePrice
 
 FulfillmentChannel = Literal["MFN", "FBA"]
 
@@ -24,29 +27,6 @@ def address_key(text: str) -> tuple[str, str]:
     keep only the address."""
     marketplace, _, rest = text.removeprefix("listing.").partition('["')
     return marketplace, rest.removesuffix('"]')
-
-
-@dataclass(frozen=True, slots=True)
-class SalePrice:
-    """A `discounted_price`: a price that applies between start (inclusive) and end (exclusive)."""
-
-    price: Decimal
-    start: datetime
-    end: datetime
-
-    def active_at(self, when: datetime) -> bool:
-        return self.start <= when < self.end
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "price": f"{self.price:f}",
-            "start": _iso(self.start),
-            "end": _iso(self.end),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, str]) -> SalePrice:
-        return cls(Decimal(data["price"]), _parse_iso(data["start"]), _parse_iso(data["end"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,63 +65,54 @@ class Resource:
         return (self.marketplace, self.sku)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready view: Decimals as strings (never float), datetimes as ISO 8601 UTC."""
-        return {
+        """JSON-ready view: Decimals as strings (never float), datetimes as ISO 8601 UTC,
+        keys in VIEW_KEYS order (plan files are compared byte for byte)."""
+        view: dict[str, Any] = {
             "marketplace": self.marketplace,
             "sku": self.sku,
-            "product_type": self.product_type,
+            "product_type": None,  # its place in the view; the managed fields fill it in
             "currency": self.currency,
             "language": self.language,
-            "fulfillment_channel": self.fulfillment_channel,
-            "title": self.title,
-            "brand": self.brand,
-            "bullet_points": list(self.bullet_points),
-            "description": self.description,
-            "our_price": _money(self.our_price),
-            "list_price": _money(self.list_price),
-            "sale": self.sale.to_dict() if self.sale else None,
-            "minimum_seller_allowed_price": _money(self.minimum_seller_allowed_price),
-            "maximum_seller_allowed_price": _money(self.maximum_seller_allowed_price),
-            "quantity": self.quantity,
-            "identifiers": dict(self.identifiers),
         }
+        for name, to_json, value in zip(MANAGED_FIELDS, _TO_JSON, managed_values(self)):  # noqa: B905 (same length by construction; strict= costs)
+            view[name] = value if to_json is None else to_json(value)
+        view["identifiers"] = dict(self.identifiers)
+        return view
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Resource:
-        """Inverse of to_dict (plan files are read back by apply)."""
-        sale = data.get("sale")
+        """Inverse of to_dict (plan files are read back by apply). A field the view leaves
+        out takes its default; one without a default must be there."""
+        managed = {
+            f.name: f.kind.from_json(data[f.name])
+            for f in FIELDS
+            if f.name in data or f.name in _REQUIRED
+        }
         return cls(
             marketplace=data["marketplace"],
             sku=data["sku"],
-            product_type=data["product_type"],
             currency=data["currency"],
             language=data["language"],
-            fulfillment_channel=data["fulfillment_channel"],
-            our_price=Decimal(data["our_price"]),
-            title=data.get("title", ""),
-            brand=data.get("brand", ""),
-            bullet_points=tuple(data.get("bullet_points", ())),
-            description=data.get("description", ""),
-            list_price=_decimal_or_none(data.get("list_price")),
-            sale=None if sale is None else SalePrice.from_dict(sale),
-            minimum_seller_allowed_price=_decimal_or_none(data.get("minimum_seller_allowed_price")),
-            maximum_seller_allowed_price=_decimal_or_none(data.get("maximum_seller_allowed_price")),
-            quantity=data.get("quantity"),
             identifiers=tuple(sorted(data.get("identifiers", {}).items())),
+            **managed,
         )
 
 
-def _decimal_or_none(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
-
-
-def _parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:f}"
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+# The managed values of a Resource, in MANAGED_FIELDS order. One C-level call builds the
+# tuple: a getattr per field in a generator made diffing 100k listings take 0.43 s, this 0.15 s.
+managed_values = attrgetter(*MANAGED_FIELDS)
+# Each managed field's JSON codec, None where the value is its own view (no call needed).
+_TO_JSON = tuple(None if f.kind.to_json is as_is else f.kind.to_json for f in FIELDS)
+# The keys of Resource.to_dict, in order (the snapshot cache's columns follow them too).
+VIEW_KEYS: tuple[str, ...] = (
+    "marketplace",
+    "sku",
+    "product_type",
+    "currency",
+    "language",
+    *(name for name in MANAGED_FIELDS if name != "product_type"),
+    "identifiers",
+)
+_REQUIRED = frozenset(
+    f.name for f in fields(Resource) if f.default is MISSING and f.default_factory is MISSING
+)

@@ -29,7 +29,8 @@ from engine.config.model import (
 )
 from engine.core.gcpause import gc_paused
 from engine.core.money import to_decimal
-from engine.core.resource import Resource, SalePrice, address
+from engine.core.resource import Resource, address
+from engine.core.sale import SalePrice
 from engine.desired.pricing import (
     Floor,
     FloorRule,

@@ -40,11 +40,13 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from engine.config.errors import ConfigErrors
 from engine.config.loader import load_config
 from engine.config.model import Config, SkuSelector
-from engine.core.changes import MANAGED_FIELDS, field_values
+from engine.core.changes import field_values
 from engine.core.errors import UserError
+from engine.core.fields import MANAGED_FIELDS
 from engine.core.fileio import write_atomic
 from engine.core.money import currency, quantize
-from engine.core.resource import Resource, SalePrice
+from engine.core.resource import Resource
+from engine.core.sale import SalePrice
 from engine.desired.pricing import convert, target_price
 from engine.desired.render import render, rule_for
 from engine.flows.plan import live_quantities, selected_marketplaces

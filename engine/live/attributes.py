@@ -1,5 +1,8 @@
 """Resource <-> SP-API listing attributes, in both directions, so diff compares like with like.
 
+Each managed field is read and written by the converter of its shape (engine.core.fields:
+where in the attributes it lives and what its values look like), so a new field of a known
+shape is a row in that table and nothing here.
 `resource_attributes` is what a put sends (and what the sandbox seeds); `resource_from_item`
 reads a listing back into the same Resource the desired state renders: Decimal prices
 quantized to the currency, the sale window, the merchant quantity (None for FBA, whose stock
@@ -9,23 +12,21 @@ exact; the tests hold that for MFN, FBA, JPY, sales and non-Latin text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from engine.core.fields import FIELDS, MONEY, TEXT_LIST, Field
 from engine.core.marketplaces import MARKETPLACES, Marketplace, fba_channel_code
 from engine.core.money import currency, quantize
-from engine.core.resource import Resource, SalePrice
+from engine.core.resource import Resource
+from engine.core.sale import SalePrice
 
 Attributes = dict[str, list[Any]]
 OFFER = "purchasable_offer"
-TEXT_ATTRIBUTES = {
-    "title": "item_name",
-    "brand": "brand",
-    "bullet_points": "bullet_point",
-    "description": "product_description",
-}
+FULFILLMENT = "fulfillment_availability"
 
 
 class ListingShapeError(ValueError):
@@ -81,23 +82,14 @@ def text_values(resource: Resource, field: str) -> list[dict[str, Any]]:
     ]
 
 
-def offer_fields(resource: Resource) -> dict[str, Any]:
-    """The purchasable_offer fields a Resource manages (our_price, discounted_price, min/max)."""
-    fields: dict[str, Any] = {"our_price": _price(resource.our_price)}
-    if resource.sale is not None:
-        fields["discounted_price"] = sale_value(resource.sale)
-    if resource.minimum_seller_allowed_price is not None:
-        fields["minimum_seller_allowed_price"] = _price(resource.minimum_seller_allowed_price)
-    if resource.maximum_seller_allowed_price is not None:
-        fields["maximum_seller_allowed_price"] = _price(resource.maximum_seller_allowed_price)
-    return fields
-
-
-def list_price_values(resource: Resource) -> list[dict[str, Any]]:
-    if resource.list_price is None:
+def amount_values(resource: Resource, field: str) -> list[dict[str, Any]]:
+    """The values of an amount attribute (list_price): the amount with its currency; none
+    when the field is None."""
+    amount = getattr(resource, field)
+    if amount is None:
         return []
     mid = market(resource.marketplace).marketplace_id
-    return [{"value": resource.list_price, "currency": resource.currency, "marketplace_id": mid}]
+    return [{"value": amount, "currency": resource.currency, "marketplace_id": mid}]
 
 
 def fulfillment_values(resource: Resource) -> list[dict[str, Any]]:
@@ -114,15 +106,49 @@ def fulfillment_values(resource: Resource) -> list[dict[str, Any]]:
     ]
 
 
+# The value of one field's own attribute, by the field's shape (engine.core.fields): what a
+# put sends for it, and what a patch replaces or merges.
+_ATTRIBUTE_WRITERS: dict[str, Callable[[Resource, Field], list[dict[str, Any]]]] = {
+    "localized_text": lambda resource, field: text_values(resource, field.name),
+    "amount": lambda resource, field: amount_values(resource, field.name),
+    "mfn_quantity": lambda resource, field: fulfillment_values(resource),
+}
+# A key of the consumer purchasable_offer, by the field's shape, for a value that is not None.
+_OFFER_WRITERS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
+    "offer_price": _price,
+    "offer_sale": sale_value,
+}
+_TEXT_FIELDS = tuple(f for f in FIELDS if f.shape == "localized_text")
+_AMOUNT_FIELDS = tuple(f for f in FIELDS if f.shape == "amount")
+_OFFER_FIELDS = tuple(f for f in FIELDS if f.group == "offer")
+
+
+def attribute_values(resource: Resource, field: Field) -> list[dict[str, Any]]:
+    """The values of `field`'s own attribute (`field.attribute`) for `resource`; empty when
+    the listing has none."""
+    return _ATTRIBUTE_WRITERS[field.shape](resource, field)
+
+
+def offer_fields(resource: Resource) -> dict[str, Any]:
+    """The purchasable_offer fields a Resource manages (our_price, discounted_price, min/max):
+    one key per offer field that is not None, in table order."""
+    fields: dict[str, Any] = {}
+    for field in _OFFER_FIELDS:
+        value = getattr(resource, field.name)
+        if value is not None:
+            fields[field.attribute] = _OFFER_WRITERS[field.shape](value)
+    return fields
+
+
 def resource_attributes(resource: Resource) -> Attributes:
     """The SP-API listing attributes that express a Resource, values stamped with
     marketplace_id (and language_tag on texts) as Amazon returns them."""
     mid = market(resource.marketplace).marketplace_id
     attrs: Attributes = {}
-    for field, name in TEXT_ATTRIBUTES.items():
-        values = text_values(resource, field)
+    for field in _TEXT_FIELDS:
+        values = text_values(resource, field.name)
         if values:
-            attrs[name] = values
+            attrs[field.attribute] = values
     attrs["condition_type"] = [{"value": "new_new", "marketplace_id": mid}]
     if resource.identifiers:
         attrs["externally_assigned_product_identifier"] = [
@@ -133,9 +159,11 @@ def resource_attributes(resource: Resource) -> Attributes:
         {"marketplace_id": mid, "currency": resource.currency, "audience": "ALL"}
         | offer_fields(resource)
     ]
-    if resource.list_price is not None:
-        attrs["list_price"] = list_price_values(resource)
-    attrs["fulfillment_availability"] = fulfillment_values(resource)
+    for field in _AMOUNT_FIELDS:
+        values = amount_values(resource, field.name)
+        if values:
+            attrs[field.attribute] = values
+    attrs[FULFILLMENT] = fulfillment_values(resource)
     return attrs
 
 
@@ -188,11 +216,11 @@ def _when(value: object, where: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _sale(offer: Mapping[str, Any], code: str) -> SalePrice | None:
-    entry = _schedule(offer, "discounted_price")
+def _sale(offer: Mapping[str, Any], field: str, code: str) -> SalePrice | None:
+    entry = _schedule(offer, field)
     if entry is None:
         return None
-    where = f"{OFFER}.discounted_price"
+    where = f"{OFFER}.{field}"
     return SalePrice(
         _amount(entry.get("value_with_tax"), code, where),
         _when(entry.get("start_at"), where),
@@ -209,8 +237,8 @@ def _texts(attributes: Mapping[str, Any], name: str) -> tuple[str, ...]:
 
 
 def _language(attributes: Mapping[str, Any], mkt: Marketplace) -> str:
-    for name in TEXT_ATTRIBUTES.values():
-        for value in attributes.get(name) or ():
+    for field in _TEXT_FIELDS:
+        for value in attributes.get(field.attribute) or ():
             tag = value.get("language_tag") if isinstance(value, dict) else None
             if isinstance(tag, str):
                 return tag.removesuffix(f"_{mkt.country}")
@@ -220,19 +248,68 @@ def _language(attributes: Mapping[str, Any], mkt: Marketplace) -> str:
 def fulfillment_channel(attributes: Mapping[str, Any]) -> str:
     codes = [
         str(v.get("fulfillment_channel_code", ""))
-        for v in attributes.get("fulfillment_availability") or ()
+        for v in attributes.get(FULFILLMENT) or ()
         if isinstance(v, dict)
     ]
     return "FBA" if any(c.startswith("AMAZON_") for c in codes) else "MFN"
 
 
 def _mfn_quantity(attributes: Mapping[str, Any]) -> int:
-    for value in attributes.get("fulfillment_availability") or ():
+    for value in attributes.get(FULFILLMENT) or ():
         if isinstance(value, dict) and value.get("fulfillment_channel_code") == "DEFAULT":
             quantity = value.get("quantity")
             if isinstance(quantity, int) and not isinstance(quantity, bool):
                 return quantity
     return 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """One listing's attributes as the field readers need them."""
+
+    where: str  # "DE HP-100", for errors
+    product_type: str
+    attributes: Mapping[str, Any]
+    offer: Mapping[str, Any]  # the consumer offer
+    currency: str
+    channel: str  # MFN | FBA
+
+
+def _required(listing: _Listing, field: Field, value: Any, container: str) -> Any:
+    if value is None and field.kind is MONEY:
+        raise ListingShapeError(f"{listing.where}: {container} has no {field.attribute}")
+    return value
+
+
+def _read_text(listing: _Listing, field: Field) -> Any:
+    texts = _texts(listing.attributes, field.attribute)
+    return texts if field.kind is TEXT_LIST else _first(texts)
+
+
+def _read_offer_price(listing: _Listing, field: Field) -> Decimal | None:
+    value = _price_of(listing.offer, field.attribute, listing.currency)
+    return _required(listing, field, value, "the listing's offer")
+
+
+def _read_amount(listing: _Listing, field: Field) -> Decimal | None:
+    name = field.attribute
+    values = [v for v in listing.attributes.get(name) or () if isinstance(v, dict)]
+    value = _amount(values[0].get("value"), listing.currency, name) if values else None
+    return _required(listing, field, value, "the listing")
+
+
+# A field's value read back from a listing, by the field's shape (engine.core.fields).
+_READERS: dict[str, Callable[[_Listing, Field], Any]] = {
+    "product_type": lambda listing, field: listing.product_type,
+    "fulfillment_channel": lambda listing, field: listing.channel,
+    "localized_text": _read_text,
+    "offer_price": _read_offer_price,
+    "offer_sale": lambda listing, field: _sale(listing.offer, field.attribute, listing.currency),
+    "amount": _read_amount,
+    "mfn_quantity": lambda listing, field: (
+        None if listing.channel == "FBA" else _mfn_quantity(listing.attributes)
+    ),
+}
 
 
 def resource_from_attributes(
@@ -247,32 +324,19 @@ def resource_from_attributes(
     offer = main_offer(attributes, mkt.marketplace_id)
     if offer is None:
         raise ListingShapeError(f"{marketplace} {sku}: the listing has no consumer offer")
-    code = str(offer.get("currency") or mkt.currency)
-    our_price = _price_of(offer, "our_price", code)
-    if our_price is None:
-        raise ListingShapeError(f"{marketplace} {sku}: the listing's offer has no our_price")
-    list_values = [v for v in attributes.get("list_price") or () if isinstance(v, dict)]
-    channel = fulfillment_channel(attributes)
-    texts = {field: _texts(attributes, name) for field, name in TEXT_ATTRIBUTES.items()}
+    listing = _Listing(
+        where=f"{marketplace} {sku}",
+        product_type=product_type,
+        attributes=attributes,
+        offer=offer,
+        currency=str(offer.get("currency") or mkt.currency),
+        channel="FBA" if fulfillment_channel(attributes) == "FBA" else "MFN",
+    )
     return Resource(
         marketplace=marketplace,
         sku=sku,
-        product_type=product_type,
-        currency=code,
+        currency=listing.currency,
         language=_language(attributes, mkt),
-        fulfillment_channel="FBA" if channel == "FBA" else "MFN",
-        our_price=our_price,
-        title=_first(texts["title"]),
-        brand=_first(texts["brand"]),
-        bullet_points=texts["bullet_points"],
-        description=_first(texts["description"]),
-        list_price=_amount(list_values[0].get("value"), code, "list_price")
-        if list_values
-        else None,
-        sale=_sale(offer, code),
-        minimum_seller_allowed_price=_price_of(offer, "minimum_seller_allowed_price", code),
-        maximum_seller_allowed_price=_price_of(offer, "maximum_seller_allowed_price", code),
-        quantity=None if channel == "FBA" else _mfn_quantity(attributes),
         identifiers=tuple(
             sorted(
                 (str(v["type"]), str(v["value"]))
@@ -280,6 +344,7 @@ def resource_from_attributes(
                 if isinstance(v, dict) and "type" in v and "value" in v
             )
         ),
+        **{field.name: _READERS[field.shape](listing, field) for field in FIELDS},
     )
 
 

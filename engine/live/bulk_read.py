@@ -29,15 +29,17 @@ import io
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from engine.core import jsonio
-from engine.core.changes import MANAGED_FIELDS, field_values
+from engine.core.changes import field_values
 from engine.core.errors import UserError
-from engine.core.resource import Resource, SalePrice, address
+from engine.core.fields import FIELDS, MANAGED_FIELDS, Kind
+from engine.core.resource import VIEW_KEYS, Resource, address
 from engine.live.attributes import market
 from engine.live.backend import LiveListing
 
@@ -378,7 +380,7 @@ class SnapshotCache:
             "marketplace": snapshot.marketplace,
             "taken_at": snapshot.taken_at.isoformat(),
             "columns": list(SNAPSHOT_COLUMNS),
-            "rows": [_encode_row(e, strings) for e in snapshot.entries.values()],
+            "rows": list(map(_row_encoder(strings), snapshot.entries.values())),
             "strings": strings.texts,
         }
         path = self.path(snapshot.marketplace)
@@ -392,31 +394,27 @@ class SnapshotCache:
 
 
 SNAPSHOT_FORMAT = 2
-# Texts are string table indices (None stays null); bullet_points is a list of them; money
-# columns index exact decimal strings. status, issues, sale and identifiers are as in
-# LiveListing.to_dict.
-SNAPSHOT_COLUMNS = (
-    "sku",
-    "digest",
-    "asin",
-    "status",
-    "issues",
-    "marketplace",
-    "product_type",
-    "currency",
-    "language",
-    "fulfillment_channel",
-    "title",
-    "brand",
-    "bullet_points",
-    "description",
-    "our_price",
-    "list_price",
-    "sale",
-    "minimum_seller_allowed_price",
-    "maximum_seller_allowed_price",
-    "quantity",
-    "identifiers",
+# A listing's own columns, then its Resource's, in Resource.to_dict order. Texts are string
+# table indices (None stays null), bullet_points a list of them, money columns index exact
+# decimal strings (how each field is stored is its kind's snapshot cell, engine.core.fields);
+# status, issues, sale and identifiers are as in LiveListing.to_dict.
+_LISTING_COLUMNS = ("sku", "digest", "asin", "status", "issues")
+SNAPSHOT_COLUMNS = (*_LISTING_COLUMNS, *(key for key in VIEW_KEYS if key != "sku"))
+# How each Resource column is stored, besides the managed fields' kinds.
+_RESOURCE_CELLS: dict[str, str] = {
+    "marketplace": "text",
+    "sku": "text",
+    "currency": "text",
+    "language": "text",
+    "identifiers": "identifiers",
+    **{f.name: f.kind.snapshot for f in FIELDS},
+}
+_KINDS = {f.name: f.kind for f in FIELDS}
+# (column, cell, kind) of each Resource attribute, in the dataclass's field order: the
+# positional arguments that build a Resource from a row.
+_RESOURCE_COLUMNS = tuple(
+    (SNAPSHOT_COLUMNS.index(f.name), _RESOURCE_CELLS[f.name], _KINDS.get(f.name))
+    for f in dataclass_fields(Resource)
 )
 
 
@@ -437,27 +435,28 @@ class _StringTable:
         return index
 
 
-def _encode_row(entry: CachedListing, strings: _StringTable) -> list[Any]:
-    listing = entry.listing.to_dict()
-    r = listing["resource"]
+def _row_encoder(strings: _StringTable) -> Callable[[CachedListing], list[Any]]:
+    """What turns a listing into its row: each Resource column stored as its cell says."""
     ref = strings.ref
-    return [
-        ref(r["sku"]),
-        ref(entry.digest),
-        ref(listing["asin"]),
-        listing["status"],
-        listing["issues"],
-        *(ref(r[name]) for name in SNAPSHOT_COLUMNS[5:12]),
-        [ref(b) for b in r["bullet_points"]],
-        ref(r["description"]),
-        ref(r["our_price"]),
-        ref(r["list_price"]),
-        r["sale"],
-        ref(r["minimum_seller_allowed_price"]),
-        ref(r["maximum_seller_allowed_price"]),
-        r["quantity"],
-        r["identifiers"],
-    ]
+
+    def refs(texts: list[str]) -> list[int | None]:
+        return [ref(text) for text in texts]
+
+    by_cell: dict[str, Callable[[Any], Any]] = {"text": ref, "amount": ref, "texts": refs}
+    columns = tuple(
+        (name, by_cell.get(_RESOURCE_CELLS[name]))
+        for name in SNAPSHOT_COLUMNS[len(_LISTING_COLUMNS) :]
+    )
+
+    def encode(entry: CachedListing) -> list[Any]:
+        listing = entry.listing.to_dict()
+        r = listing["resource"]
+        row = [ref(r["sku"]), ref(entry.digest), ref(listing["asin"]), listing["status"]]
+        row.append(listing["issues"])
+        row += [r[name] if cell is None else cell(r[name]) for name, cell in columns]
+        return row
+
+    return encode
 
 
 class _Amounts(dict[int | None, Decimal | None]):
@@ -473,43 +472,54 @@ class _Amounts(dict[int | None, Decimal | None]):
         return amount
 
 
+_DECODE_CHUNK = 1_000  # rows decoded column by column at a time (small: cache-friendly)
+
+
 def _decode_rows(rows: list[list[Any]], texts: list[str]) -> dict[str, CachedListing]:
     """Rows back into listings, by SKU. Equal amounts share one Decimal (they are
     immutable), as equal texts share one string. A million rows are decoded per plan, so
-    Resources are built positionally (in field order: see SNAPSHOT_COLUMNS)."""
+    they are decoded a column at a time, each column in one `map` or comprehension (over the
+    string table, mostly), and Resources are built positionally, in their dataclass's field
+    order."""
     money = _Amounts(texts)
-
     statuses: dict[tuple[str, ...], tuple[str, ...]] = {}  # a handful of distinct ones
-    entries = {}
-    for row in rows:
-        (sku, digest, asin, status, issues, mkt, product_type, cur, lang, channel, title,
-         brand, bullets, description, our_price, list_price, sale, minimum, maximum,
-         quantity, identifiers) = row  # fmt: skip
-        resource = Resource(
-            texts[mkt],
-            texts[sku],
-            texts[product_type],
-            texts[cur],
-            texts[lang],
-            texts[channel],
-            money[our_price],
-            texts[title],
-            texts[brand],
-            tuple([texts[b] for b in bullets]),
-            texts[description],
-            money[list_price],
-            None if sale is None else SalePrice.from_dict(sale),
-            money[minimum],
-            money[maximum],
-            quantity,
-            tuple(sorted(identifiers.items())) if identifiers else (),
+    entries: dict[str, CachedListing] = {}
+    for start in range(0, len(rows), _DECODE_CHUNK):
+        columns = list(zip(*rows[start : start + _DECODE_CHUNK], strict=True))
+        skus, digests, asins, status_column, issue_column = columns[: len(_LISTING_COLUMNS)]
+        resources = map(
+            Resource,
+            *(
+                _decode_column(columns[i], cell, kind, texts, money)
+                for i, cell, kind in _RESOURCE_COLUMNS
+            ),
         )
-        status = tuple(status)
-        listing = LiveListing(
-            resource,
-            statuses.setdefault(status, status),
-            tuple(issues),
-            None if asin is None else texts[asin],
+        status_tuples = list(map(tuple, status_column))
+        listings = map(
+            LiveListing,
+            resources,
+            map(statuses.setdefault, status_tuples, status_tuples),
+            map(tuple, issue_column),
+            [None if asin is None else texts[asin] for asin in asins],
         )
-        entries[resource.sku] = CachedListing(texts[digest], listing)
+        cached = map(CachedListing, map(texts.__getitem__, digests), listings)
+        entries.update(zip(map(texts.__getitem__, skus), cached, strict=True))
     return entries
+
+
+def _decode_column(
+    column: tuple[Any, ...], cell: str, kind: Kind | None, texts: list[str], money: _Amounts
+) -> Iterable[Any]:
+    """One column's stored cells as Resource values."""
+    if cell == "text":
+        return map(texts.__getitem__, column)
+    if cell == "amount":
+        return map(money.__getitem__, column)
+    if cell == "texts":
+        return [tuple([texts[i] for i in indices]) for indices in column]
+    if cell == "json" and kind is not None:
+        decode = kind.from_json  # mostly null (no sale): no call for those
+        return [None if value is None else decode(value) for value in column]
+    if cell == "identifiers":
+        return [tuple(sorted(pairs.items())) if pairs else () for pairs in column]
+    return column  # plain

@@ -4,6 +4,7 @@
   Resource (a patch cannot move a listing between product types or networks).
 - Texts and list_price are replaced (or deleted when the desired side is empty).
 - Quantity is a `merge` of fulfillment_availability: only the quantity is sent.
+Which field is written which way is its write group in the field table (engine.core.fields).
 - Price fields (our_price, the sale, min/max) live inside one `purchasable_offer` value, and
   a replace that omits `discounted_price` drops an active sale. So they are read-merge-
   replace: take the offer as it is live now, change only the fields the plan changes, and
@@ -17,25 +18,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.core.changes import ResourceChange
+from engine.core.fields import in_group
 from engine.core.resource import Resource
 from engine.live.attributes import (
     OFFER,
-    TEXT_ATTRIBUTES,
-    fulfillment_values,
-    list_price_values,
+    attribute_values,
     market,
     offer_fields,
     resource_attributes,
-    text_values,
 )
 
-PUT_FIELDS = frozenset({"product_type", "fulfillment_channel"})
-OFFER_FIELDS = {
-    "our_price": "our_price",
-    "sale": "discounted_price",
-    "minimum_seller_allowed_price": "minimum_seller_allowed_price",
-    "maximum_seller_allowed_price": "maximum_seller_allowed_price",
-}
+# Each field's write group, from the field table (engine.core.fields).
+PUT_FIELDS = frozenset(f.name for f in in_group("put"))
+OFFER_FIELDS = {f.name: f.attribute for f in in_group("offer")}  # field -> offer key
+_REPLACED = in_group("replace")
+_MERGED = in_group("merge")
 
 Patch = dict[str, Any]
 
@@ -110,27 +107,24 @@ def listing_patches(
         raise ValueError(f"{change.address}: a {change.action} is not written as a patch")
     changed = [f.field for f in change.fields]
     patches: list[Patch] = []
-    for field, name in TEXT_ATTRIBUTES.items():
-        if field in changed:
-            patches.append(
-                _set_or_delete(name, text_values(after, field), text_values(before, field))
-            )
-    if "list_price" in changed:
-        patches.append(
-            _set_or_delete("list_price", list_price_values(after), list_price_values(before))
-        )
+    for field in _REPLACED:
+        if field.name in changed:
+            after_values = attribute_values(after, field)
+            before_values = attribute_values(before, field)
+            patches.append(_set_or_delete(field.attribute, after_values, before_values))
     price_fields = [f for f in changed if f in OFFER_FIELDS]
     if price_fields:
         if current_offers is None:
             raise ValueError(f"{change.address}: changing prices needs the live offer first")
         value = merged_offers(current_offers, after, price_fields)
         patches.append({"op": "replace", "path": _path(OFFER), "value": value})
-    if "quantity" in changed and after.quantity is not None:
-        patches.append(
-            {
-                "op": "merge",
-                "path": _path("fulfillment_availability"),
-                "value": fulfillment_values(after),
-            }
-        )
+    for field in _MERGED:
+        if field.name in changed and getattr(after, field.name) is not None:
+            patches.append(
+                {
+                    "op": "merge",
+                    "path": _path(field.attribute),
+                    "value": attribute_values(after, field),
+                }
+            )
     return patches

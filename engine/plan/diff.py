@@ -19,16 +19,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.core.changes import (
-    MANAGED_FIELDS,
     Cause,
     Changeset,
     DriftedField,
     FieldChange,
     ResourceChange,
     field_values,
-    managed_values,
+    masked,
 )
-from engine.core.resource import Resource
+from engine.core.fields import MANAGED_FIELDS
+from engine.core.resource import Resource, managed_values
 
 
 def diff(
@@ -60,12 +60,13 @@ def diff(
             continue
         if last is not None:
             drift.extend(_drifted(address, have, last))
-        # field_values, inlined: this line runs for every listing of the account.
+        # field_values, inlined: this runs for every listing of the account. Masking cannot
+        # make equal values unequal, so it waits until they differ.
         want_values = managed_values(want)
         have_values = managed_values(have)
-        if want.quantity is None:
-            have_values = (*have_values[:-1], None)
-        if want_values == have_values:
+        if want_values == have_values or want_values == (
+            have_values := masked(have_values, want_values)
+        ):
             unchanged += 1
             continue
         fields = tuple(

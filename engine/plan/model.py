@@ -17,7 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine import __version__
-from engine.core.changes import MANAGED_FIELDS, Changeset, DriftedField, FieldChange, ResourceChange
+from engine.core.changes import Changeset, DriftedField, FieldChange, ResourceChange
+from engine.core.fields import MANAGED_FIELDS, MONEY_FIELDS, SALE_FIELDS
 from engine.core.identity import BackendIdentity
 from engine.core.money import MoneyError, currency
 from engine.core.resource import Resource
@@ -227,14 +228,6 @@ def change_from_json(item: Mapping[str, Any]) -> ResourceChange:
     return ResourceChange(item["address"], change["actions"][0], before, after, fields)
 
 
-MONEY_FIELDS = (
-    "our_price",
-    "list_price",
-    "minimum_seller_allowed_price",
-    "maximum_seller_allowed_price",
-)
-
-
 def _resource(address: str, side: str, data: Mapping[str, Any] | None) -> Resource | None:
     if not data:
         return None
@@ -244,8 +237,10 @@ def _resource(address: str, side: str, data: Mapping[str, Any] | None) -> Resour
     except MoneyError as err:
         raise PlanFormatError(f"{address} {side}: {err}") from None
     amounts = [(name, getattr(resource, name)) for name in MONEY_FIELDS]
-    if resource.sale is not None:
-        amounts.append(("sale.price", resource.sale.price))
+    for name in SALE_FIELDS:
+        sale = getattr(resource, name)
+        if sale is not None:
+            amounts.append((f"{name}.price", sale.price))
     for name, amount in amounts:
         if amount is None:
             continue

@@ -25,8 +25,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine import __version__
-from engine.core.changes import MANAGED_FIELDS
 from engine.core.fieldjson import decode
+from engine.core.fields import MANAGED_FIELDS
 from engine.core.identity import BackendIdentity
 from engine.core.resource import Resource
 from engine.plan.model import _iso, _plain, fingerprint

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.core.changes import Changeset, FieldChange, ResourceChange
-from engine.core.resource import SalePrice
+from engine.core.sale import SalePrice
 from engine.guardrails.baseline import WEAKENING_RULE
 from engine.guardrails.verdict import Verdict, minute, ordered
 

@@ -17,8 +17,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from engine.core import jsonio
-from engine.core.changes import MANAGED_FIELDS
 from engine.core.fieldjson import FieldValues, decode
+from engine.core.fields import MANAGED_FIELDS
 from engine.core.resource import Resource
 from engine.state.tables import last_applied, upsert
 

@@ -44,7 +44,8 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from engine.config.model import Incident
-from engine.core.changes import MANAGED_FIELDS, FieldChange, ResourceChange
+from engine.core.changes import FieldChange, ResourceChange
+from engine.core.fields import MANAGED_FIELDS
 from engine.core.money import currency
 from engine.core.orders import iso
 from engine.core.resource import Resource, address

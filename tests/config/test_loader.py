@@ -183,7 +183,7 @@ def test_a_drift_ignore_rule_names_only_enabled_marketplaces(make_config):
 
 def test_drift_ignore_offers_exactly_the_fields_sellersync_manages():
     from engine.config.schema import schema_for
-    from engine.core.changes import MANAGED_FIELDS
+    from engine.core.fields import MANAGED_FIELDS
 
     rule = schema_for("project")["properties"]["drift"]["properties"]["ignore"]["items"]
     assert tuple(rule["properties"]["field"]["enum"]) == MANAGED_FIELDS

@@ -12,7 +12,8 @@ import pytest
 
 from engine.cli.main import main
 from engine.config import load_config
-from engine.core.resource import SalePrice, address
+from engine.core.resource import address
+from engine.core.sale import SalePrice
 from engine.flows.import_listings import ImportRefused, import_listings
 from engine.flows.plan import build_plan
 from engine.flows.session import live_session

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from engine.core.changes import MANAGED_FIELDS
-from engine.core.resource import SalePrice
+from engine.core.fields import MANAGED_FIELDS
+from engine.core.sale import SalePrice
 from engine.live.backend import LiveListing
 from engine.live.bulk_read import (
     CachedListing,

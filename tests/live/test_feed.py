@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from engine.core import jsonio
-from engine.core.resource import SalePrice
+from engine.core.sale import SalePrice
 from engine.live.attributes import resource_attributes
 from engine.live.feed import build_documents, feed_message, results_from_report
 from engine.plan.diff import diff

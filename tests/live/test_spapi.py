@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from engine.core import jsonio
-from engine.core.resource import SalePrice
+from engine.core.sale import SalePrice
 from engine.live.attributes import OFFER
 from engine.live.spapi import ANSWER_LOST
 from engine.plan.diff import diff

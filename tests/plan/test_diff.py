@@ -4,7 +4,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.core.changes import MANAGED_FIELDS
+from engine.core.fields import MANAGED_FIELDS
 from engine.desired.render import render
 from engine.plan.diff import diff
 from tests.conftest import NOW

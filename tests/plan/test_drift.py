@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from engine.core.changes import MANAGED_FIELDS
+from engine.core.fields import MANAGED_FIELDS
 from engine.core.identity import BackendIdentity
 from engine.core.resource import address
 from engine.plan.diff import diff

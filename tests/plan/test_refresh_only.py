@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.core.changes import MANAGED_FIELDS
+from engine.core.fields import MANAGED_FIELDS
 from engine.core.identity import BackendIdentity
 from engine.core.resource import address
 from engine.plan.model import fingerprint

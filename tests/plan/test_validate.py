@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from engine.core.changes import MANAGED_FIELDS
-from engine.core.resource import SalePrice
+from engine.core.fields import MANAGED_FIELDS
+from engine.core.sale import SalePrice
 from engine.plan import validate
 from engine.plan.model import Plan, PlanFormatError
 from engine.plan.refresh_only import RefreshOnlyFormatError, RefreshOnlyPlan

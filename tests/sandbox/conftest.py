@@ -17,7 +17,8 @@ import pytest
 from sp_api.api import Feeds, Inventories, ListingsItems, Reports, Sellers
 from sp_api.auth import access_token_client
 
-from engine.core.resource import Resource, SalePrice
+from engine.core.resource import Resource
+from engine.core.sale import SalePrice
 from engine.sandbox.account import PROCESSING_DELAY
 from engine.sandbox.clock import VirtualClock
 from engine.sandbox.jobs import PROCESSING_TIME, QUEUE_TIME

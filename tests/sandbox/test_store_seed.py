@@ -62,7 +62,7 @@ def test_seeded_state_has_each_difference(tmp_path):
 def test_resource_attributes_follow_amazon_shapes():
     from datetime import UTC, datetime
 
-    from engine.core.resource import SalePrice
+    from engine.core.sale import SalePrice
 
     sale = SalePrice(
         Decimal("44.99"), datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC)

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from engine.core.changes import MANAGED_FIELDS
-from engine.core.resource import SalePrice
+from engine.core.fields import MANAGED_FIELDS
+from engine.core.sale import SalePrice
 from engine.plan.diff import diff
 from engine.state import last_applied
 from engine.state.tables import last_applied as last_applied_table
