@@ -1,13 +1,14 @@
 """Resource <-> SP-API listing attributes, in both directions, so diff compares like with like.
 
-Each managed field is read and written by the converter of its shape (engine.core.fields:
-where in the attributes it lives and what its values look like), so a new field of a known
-shape is a row in that table and nothing here.
-`resource_attributes` is what a put sends (and what the sandbox seeds); `resource_from_item`
+`resource_attributes` is what a put sends (and what the sandbox seeds); `resource_from_attributes`
 reads a listing back into the same Resource the desired state renders: Decimal prices
 quantized to the currency, the sale window, the merchant quantity (None for FBA, whose stock
 Amazon owns), texts in the marketplace's language. Round-tripping a Resource through both is
 exact; the tests hold that for MFN, FBA, JPY, sales and non-Latin text.
+
+Each managed field is read and written by the converter of its shape (engine.core.fields:
+where in the attributes it lives and what its values look like), so a new field of a known
+shape is a row in that table and nothing here.
 """
 
 from __future__ import annotations
