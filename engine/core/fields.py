@@ -3,7 +3,7 @@
 Every layer that handles a listing's managed fields derives what it needs from `FIELDS`
 instead of keeping its own list: the diff (`MANAGED_FIELDS`, in display order), the plan
 file's and the apply journal's JSON view (`Resource.to_dict` / `from_dict`), last-applied
-values (engine.state.last_applied), the snapshot cache (engine.live.snapshot), which write a
+values (engine.state.last_applied), the snapshot cache (engine.live.bulk_read), which write a
 change needs (engine.live.patches) and the SP-API attribute mapping (engine.live.attributes).
 
 A row says, for one field:

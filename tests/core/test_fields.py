@@ -128,7 +128,7 @@ FLOW = textwrap.dedent(
     from engine.live.attributes import resource_attributes, resource_from_attributes
     from engine.live.backend import LiveListing
     from engine.live.patches import listing_patches, write_kind
-    from engine.live.snapshot import CachedListing, Snapshot, SnapshotCache
+    from engine.live.bulk_read import CachedListing, Snapshot, SnapshotCache
     from engine.plan.diff import diff
     from engine.plan.model import change_from_json, Plan
     from engine.core.identity import BackendIdentity

@@ -26,6 +26,7 @@ from engine.guardrails.verdict import ApprovalUsed, Verdict
 from engine.plan.diff import diff
 from tests.conftest import NOW
 from tests.minimal_config import write_config
+from tests.state.conftest import backend, db, pg_dsn  # noqa: F401  (fixtures of the store tests)
 
 HP_US = 'listing.US["HP-100"]'
 HP_DE = 'listing.DE["HP-100"]'
