@@ -1486,42 +1486,42 @@ def test_a_shorter_plan_deletes_the_parts_of_a_longer_older_one(github_script, t
     ]
 
 
-def test_a_failed_validation_is_posted_with_its_errors(github_script, tmp_path):
-    (tmp_path / "validate.out").write_text(
-        "::error file=accounts/north/products.yaml,line=4,col=12,title=products[0].price"
-        "::expected number (got 'cheap')%0Aput the value in quotes\n"
-    )
+@pytest.mark.parametrize(
+    ("file", "output", "exits", "expected"),
+    [
+        (
+            "validate.out",
+            "::error file=accounts/north/products.yaml,line=4,col=12,title=products[0].price"
+            "::expected number (got 'cheap')%0Aput the value in quotes\n",
+            {"PLAN_EXIT": "", "VALIDATE_EXIT": "1"},
+            "`sellersync validate` exited 1.",
+        ),
+        (
+            "plan.err",
+            "Error: SP-API refused the call: Unauthorized\n",
+            {"PLAN_EXIT": "1", "VALIDATE_EXIT": "0"},
+            "`sellersync plan` exited 1.",
+        ),
+    ],
+)
+def test_a_failed_validation_or_plan_is_posted_with_its_errors(
+    github_script, tmp_path, file, output, exits, expected
+):
+    (tmp_path / file).write_text(output)
     script = _script("plan.yml", "plan", "Post or update the plan comment")
     result = github_script(
-        script,
-        {"issues.listComments": []},
-        PLANNED="false",
-        PLAN_EXIT="",
-        VALIDATE_EXIT="1",
-        **COMMENT_ENV,
+        script, {"issues.listComments": []}, PLANNED="false", **exits, **COMMENT_ENV
     )
     [(_, created)] = result["calls"][1:]
     body = created["body"]
-    assert "`sellersync validate` exited 1" in body
-    assert (
-        "````text\nerror: accounts/north/products.yaml:4:12: expected number (got 'cheap')\n"
-        "put the value in quotes\n````" in body
+    assert f"Planning this account failed: {expected}" in body
+    shown = (
+        "error: accounts/north/products.yaml:4:12: expected number (got 'cheap')\n"
+        "put the value in quotes"
+        if file == "validate.out"
+        else output.strip()
     )
-
-
-def test_a_failed_plan_is_posted_with_its_errors(github_script, tmp_path):
-    (tmp_path / "plan.err").write_text("Error: SP-API refused the call: Unauthorized\n")
-    script = _script("plan.yml", "plan", "Post or update the plan comment")
-    result = github_script(
-        script,
-        {"issues.listComments": []},
-        PLANNED="false",
-        PLAN_EXIT="1",
-        VALIDATE_EXIT="0",
-        **COMMENT_ENV,
-    )
-    [(_, created)] = result["calls"][1:]
-    assert "````text\nError: SP-API refused the call: Unauthorized\n````" in created["body"]
+    assert f"````text\n{shown}\n````" in body
 
 
 @pytest.mark.parametrize(
