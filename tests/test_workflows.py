@@ -36,8 +36,9 @@ ACCOUNT_WORKFLOWS = ("plan.yml", "apply.yml", "drift.yml", "ops.yml")
 SECRET_VARS = ("SP_API_REFRESH_TOKEN", "LWA_APP_ID", "LWA_CLIENT_SECRET", "SELLERSYNC_STATE_DSN")
 # `sellersync <args>` in a shell line, up to the end of the command ($( ... ), pipes, ;). The
 # workflows call it by that name: outside a virtualenv, `sync` is coreutils' /bin/sync, which
-# flushes disks, ignores its arguments and exits 0.
-SYNC_CALL = re.compile(r"(?:^|[\s(;&|])sellersync\s+([^\n;&|)<>]*)")
+# flushes disks, ignores its arguments and exits 0. A redirection's file descriptor (the 2 of
+# `2> plan.err`) is not an argument.
+SYNC_CALL = re.compile(r"(?:^|[\s(;&|])sellersync\s+([^\n;&|)<>]*?)(?:\s+\d+)?(?=[\n;&|)<>]|$)")
 BARE_SYNC = re.compile(r"(?:^|[\s(;&|])sync(?:\s|$)")
 LOCK_FILE = "requirements/lock.txt"
 
@@ -386,7 +387,7 @@ def test_apply_finds_the_artifact_plan_yml_uploads():
     download = step(load("apply.yml"), "plan", "Download the reviewed plan")
     assert upload["with"]["name"] == download["with"]["name"] == "plan-${{ matrix.seller_id }}"
     assert download["with"]["run-id"] == "${{ steps.reviewed.outputs.run_id }}"
-    assert set(upload["with"]["path"].split()) == {"plan.json", "plan.md"}
+    assert set(upload["with"]["path"].split()) == {"plan.json", "plan*.md"}
     script = step(load("apply.yml"), "plan", "Find the plan reviewed on the pull request")
     assert "workflow_id: 'plan.yml'" in script["with"]["script"]
     assert "`plan-${process.env.SELLER_ID}`" in script["with"]["script"]
@@ -587,8 +588,8 @@ import os, shutil, sys
 
 # A stand-in for `sellersync`: records the call, exits with $SYNC_EXIT_<COMMAND> (else $SYNC_EXIT,
 # else 0), and does the part of the command later steps read: `plan` writes its --out and
-# --markdown files when it planned (0, 2, 3), `render` prints $SYNC_RENDER_JSON, `apply`
-# keeps a copy of the plan file it was given as applied.json.
+# --markdown files when it planned (0, 2, 3), and plan.2.md ... up to $SYNC_PLAN_PARTS; `render`
+# prints $SYNC_RENDER_JSON; `apply` keeps a copy of the plan file it was given as applied.json.
 args = sys.argv[1:]
 with open("calls", "a") as calls:
     calls.write("sellersync " + " ".join(args) + "\\n")
@@ -602,6 +603,9 @@ if command == "plan" and code in (0, 2, 3):
         if flag in args:
             with open(args[args.index(flag) + 1], "w") as out:
                 out.write(content)
+    for part in range(2, int(os.environ.get("SYNC_PLAN_PARTS", "1")) + 1):
+        with open(f"plan.{{part}}.md", "w") as out:
+            out.write(f"### sellersync plan, part {{part}}\\n")
 if command == "render":
     print(os.environ.get("SYNC_RENDER_JSON", "{{}}"))
 if command == "apply":
@@ -939,7 +943,10 @@ def upload_artifact(inputs: dict[str, str], job: JobRun, workspace: Path) -> boo
     files: dict[str, bytes] = {}
     for entry in inputs["path"].split():
         found = workspace / entry
-        if found.is_dir():
+        if "*" in entry:
+            for path in sorted(workspace.glob(entry)):
+                files[path.name] = path.read_bytes()
+        elif found.is_dir():
             for path in sorted(found.rglob("*")):
                 if path.is_file():
                     files[path.relative_to(found).as_posix()] = path.read_bytes()
@@ -1028,6 +1035,22 @@ def test_plan_job_posts_and_keeps_every_plan_and_fails_a_blocked_one(
     gate = job.outcomes["Fail when a guardrail blocks the plan"]
     assert gate == ("failure" if blocked else "success" if uploaded else "skipped")
     assert ("::error title=Blocked by guardrails::" in job.log) is blocked
+
+
+def test_every_part_of_a_large_plan_reaches_the_summary_and_the_artifact(runner, tmp_path):
+    job = simulate_job(
+        lambda script, cwd, **e: runner(script, cwd, **e, SYNC_EXIT_PLAN="2", SYNC_PLAN_PARTS="3"),
+        tmp_path / "ws",
+        load("plan.yml"),
+        "plan",
+        {},
+        matrix=ACCOUNT_EU,
+    )
+    assert job.result == "success"
+    assert job.summary.endswith(
+        "### sellersync plan\n### sellersync plan, part 2\n### sellersync plan, part 3\n"
+    )
+    assert set(job.uploads["plan-A1EUSELLER"]) == {"plan.json", "plan.md", "plan.2.md", "plan.3.md"}
 
 
 def test_a_blocked_plan_from_a_fork_still_fails_its_check(runner, tmp_path):
@@ -1269,6 +1292,7 @@ const api = (name) => async (params) => {
   return { data: scenario.responses[name] ?? {} };
 };
 const names = ['issues.listComments', 'issues.createComment', 'issues.updateComment',
+  'issues.deleteComment',
   'issues.listForRepo', 'issues.create', 'issues.update', 'pulls.get',
   'repos.listPullRequestsAssociatedWithCommit', 'actions.listWorkflowRuns',
   'actions.listWorkflowRunArtifacts'];
@@ -1352,9 +1376,13 @@ def test_plan_comment_is_created_once_then_edited_per_account(github_script, tmp
     first = github_script(script, {"issues.listComments": []}, **env)
     [(_, created)] = [c for c in first["calls"] if c[0] == "issues.createComment"]
     assert created["issue_number"] == 7
-    assert created["body"].splitlines()[:3] == [
+    assert created["body"].splitlines()[:5] == [
         "<!-- sellersync-plan:accounts/north -->",
         "**Account:** `accounts/north` (seller A1NORTHSELLER)",
+        "",
+        "The full plan: [plan-A1NORTHSELLER](https://github.com/agency/listings/actions/runs/99"
+        "#artifacts) (`plan.json`, `plan.md`) of [this run]"
+        "(https://github.com/agency/listings/actions/runs/99).",
         "### sellersync plan",
     ]
     comments = [
@@ -1376,7 +1404,7 @@ def test_a_blocked_plan_is_posted_with_what_unblocks_it(github_script, tmp_path)
     [(_, created)] = [c for c in result["calls"] if c[0] == "issues.createComment"]
     lines = created["body"].splitlines()
     assert lines[0] == "<!-- sellersync-plan:accounts/north -->"
-    assert lines[3] == "> [!CAUTION]" and "**Blocked by guardrails.**" in lines[4]
+    assert lines[5] == "> [!CAUTION]" and "**Blocked by guardrails.**" in lines[6]
     assert "`accounts/north/approvals.yaml`" in created["body"]
     assert lines[-1] == "BLOCK price_floor", "the plan itself follows, verdicts included"
 
@@ -1407,6 +1435,93 @@ def test_a_failed_plan_replaces_the_previous_plan_comment(github_script, tmp_pat
     assert "### sellersync plan failed" in body and what in body
     assert "https://github.com/agency/listings/actions/runs/99" in body
     assert "an older push's plan" not in body
+
+
+def _bot(comment_id: int, body: str) -> dict[str, Any]:
+    return {"id": comment_id, "user": {"type": "Bot"}, "body": body}
+
+
+def test_a_plan_in_parts_updates_the_accounts_comments_in_order_and_adds_the_rest(
+    github_script, tmp_path
+):
+    for number, name in enumerate(("plan.md", "plan.2.md", "plan.3.md"), start=1):
+        part = f"{MARKER}\n### sellersync plan\n\n**Plan part {number} of 3**\n"
+        (tmp_path / name).write_text(part)
+    script = _script("plan.yml", "plan", "Post or update the plan comment")
+    mine = "<!-- sellersync-plan:accounts/north -->"
+    older = [_bot(9, mine), _bot(4, mine)]
+    result = github_script(
+        script,
+        {"issues.listComments": older},
+        PLANNED="true",
+        PLAN_EXIT="2",
+        ARTIFACT_URL="https://github.com/agency/listings/actions/runs/99/artifacts/5",
+        **COMMENT_ENV,
+    )
+    calls = result["calls"][1:]
+    assert [(name, params.get("comment_id")) for name, params in calls] == [
+        ("issues.updateComment", 4),  # the oldest holds part 1
+        ("issues.updateComment", 9),
+        ("issues.createComment", None),
+    ]
+    bodies = [params["body"] for _, params in calls]
+    for number, body in enumerate(bodies, start=1):
+        assert body.startswith("<!-- sellersync-plan:accounts/north -->\n**Account:**")
+        assert f"**Plan part {number} of 3**" in body
+    assert "(https://github.com/agency/listings/actions/runs/99/artifacts/5)" in bodies[0]
+    assert "artifacts/5" not in bodies[1]
+
+
+def test_a_shorter_plan_deletes_the_parts_of_a_longer_older_one(github_script, tmp_path):
+    (tmp_path / "plan.md").write_text(f"{MARKER}\n### sellersync plan\n\n**Plan: 1 to add**\n")
+    script = _script("plan.yml", "plan", "Post or update the plan comment")
+    older = [_bot(i, "<!-- sellersync-plan:accounts/north -->\npart") for i in (3, 5, 8)]
+    result = github_script(
+        script, {"issues.listComments": older}, PLANNED="true", PLAN_EXIT="2", **COMMENT_ENV
+    )
+    assert [(name, params["comment_id"]) for name, params in result["calls"][1:]] == [
+        ("issues.updateComment", 3),
+        ("issues.deleteComment", 5),
+        ("issues.deleteComment", 8),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("file", "output", "exits", "expected"),
+    [
+        (
+            "validate.out",
+            "::error file=accounts/north/products.yaml,line=4,col=12,title=products[0].price"
+            "::expected number (got 'cheap')%0Aput the value in quotes\n",
+            {"PLAN_EXIT": "", "VALIDATE_EXIT": "1"},
+            "`sellersync validate` exited 1.",
+        ),
+        (
+            "plan.err",
+            "Error: SP-API refused the call: Unauthorized\n",
+            {"PLAN_EXIT": "1", "VALIDATE_EXIT": "0"},
+            "`sellersync plan` exited 1.",
+        ),
+    ],
+)
+def test_a_failed_validation_or_plan_is_posted_with_its_errors(
+    github_script, tmp_path, file, output, exits, expected
+):
+    (tmp_path / file).write_text(output)
+    script = _script("plan.yml", "plan", "Post or update the plan comment")
+    result = github_script(
+        script, {"issues.listComments": []}, PLANNED="false", **exits, **COMMENT_ENV
+    )
+    [(_, created)] = result["calls"][1:]
+    body = created["body"]
+    assert f"Planning this account failed: {expected}" in body
+    shown = (
+        "error: accounts/north/products.yaml:4:12: expected number (got 'cheap')\n"
+        "put the value in quotes"
+        if file == "validate.out"
+        else output.strip()
+    )
+    assert f"````text\n{shown}\n````" in body
 
 
 @pytest.mark.parametrize(

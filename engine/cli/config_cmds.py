@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,12 @@ from rich.table import Table
 
 from engine.cli.options import now_option, parse_now
 from engine.config import Config, load_config
+from engine.config.errors import ConfigErrors
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
 from engine.core.resource import Resource
 from engine.desired.render import DesiredState, Trace, explain, render
-from engine.guardrails.evaluate import OFFLINE_RULES, evaluate_config
+from engine.guardrails.evaluate import OFFLINE_RULES
 from engine.guardrails.report import GuardrailReport
 from engine.ops.unshipped import stored_reservation
 from engine.plan.text import blocked_line, promotion_notice
@@ -44,15 +46,31 @@ def _config(ctx: click.Context) -> Config:
     is_flag=True,
     help="Check the files only, without the guardrails that need no live state.",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="github: workflow annotations on the files' lines; json; sarif (SARIF 2.1.0, for "
+    "code scanning).",
+)
 @now_option
 @click.pass_context
-def validate(ctx: click.Context, no_guardrails: bool, now_text: str | None) -> int:
+def validate(ctx: click.Context, no_guardrails: bool, fmt: str, now_text: str | None) -> int:
     """Check every config file, then the guardrails that need no live state (sales and
     promotions against the price floor, discount depth and duration limits). Exit 0 when
     valid, 1 with every file error, 3 when such a guardrail blocks: every plan would."""
-    config = _config(ctx)
+    from engine.flows.validate import validate_config
+
     now = parse_now(now_text)
-    state = render(config, now)
+    if fmt != "text":
+        return _validate_for_machines(ctx.obj["config_dir"], fmt, now, not no_guardrails)
+    result = validate_config(ctx.obj["config_dir"], now=now, guardrails=not no_guardrails)
+    if result.errors:
+        raise ConfigErrors(list(result.errors))
+    config, state = result.config, result.state
+    assert config is not None and state is not None
     click.echo(
         f"{ctx.obj['config_dir']}: valid. {len(config.products)} products, "
         f"{len(config.marketplaces)} marketplaces, {len(state.resources)} listings, "
@@ -61,12 +79,42 @@ def validate(ctx: click.Context, no_guardrails: bool, now_text: str | None) -> i
     )
     for item in state.needs_review:
         click.echo(f"  needs review: {item.address}: {item.reason}")
-    if no_guardrails:
+    if result.report is None:
         return ExitCode.OK
-    report = evaluate_config(config, state, now=now)
-    for line in offline_guardrail_lines(report):
+    for line in offline_guardrail_lines(result.report):
         click.echo(line)
-    return ExitCode.BLOCKED if report.blocked else ExitCode.OK
+    return ExitCode.BLOCKED if result.report.blocked else ExitCode.OK
+
+
+def _validate_for_machines(config_dir: Path, fmt: str, now: datetime, guardrails: bool) -> int:
+    """`validate --format github|json|sarif`: every finding in that format on stdout, a user
+    error included (a missing config directory is a finding too), with the text format's
+    exit codes."""
+    from engine import __version__
+    from engine.flows.validate import validate_config
+    from engine.plan import findings
+
+    try:
+        result = validate_config(config_dir, now=now, guardrails=guardrails)
+    except UserError as err:
+        found, code = [findings.error_finding(" ".join(err.lines()))], err.exit_code
+    else:
+        found = findings.config_findings(result.errors)
+        code = ExitCode.USER_ERROR if result.errors else ExitCode.OK
+        if result.report is not None:
+            found += findings.verdict_findings(result.report.verdicts)
+            if result.report.blocked:
+                code = ExitCode.BLOCKED
+    if fmt == "github":
+        for line in findings.github_annotations(found):
+            click.echo(line)
+        summary = "valid" if code == ExitCode.OK else f"{len(found)} finding(s)"
+        click.echo(f"{config_dir}: {summary}.")
+    elif fmt == "json":
+        click.echo(json.dumps(findings.findings_json(found, valid=code == ExitCode.OK), indent=2))
+    else:
+        click.echo(json.dumps(findings.sarif(found, version=__version__), indent=2))
+    return code
 
 
 def offline_guardrail_lines(report: GuardrailReport) -> list[str]:

@@ -74,7 +74,6 @@ def plan_cmd(
 ) -> int:
     """Show what apply would change to make live listings match the config."""
     from engine.flows.plan import plan_config
-    from engine.plan.markdown import render_markdown
     from engine.plan.text import guardrail_summary
 
     run, _ = plan_config(
@@ -90,14 +89,7 @@ def plan_cmd(
         write_atomic(out, plan.dumps())
     if markdown_path is not None:
         hint = f"the plan file {out.name}" if out is not None else "`sync plan --out FILE`"
-        comment = render_markdown(
-            plan.changeset,
-            artifact_hint=hint,
-            verdicts=plan.guardrails,
-            held=[h.message for h in plan.held],
-            notes=run.notes,
-        )
-        write_atomic(markdown_path, comment)
+        write_comment_parts(markdown_path, run, artifact_hint=hint)
     if as_json:
         click.echo(plan.dumps(), nl=False)
         for note in run.notes:
@@ -110,6 +102,36 @@ def plan_cmd(
     if not detailed_exitcode:
         return ExitCode.OK
     return plan_exit_code(run)
+
+
+def comment_part_path(path: Path, part: int) -> Path:
+    """Where part `part` of the comment goes: PATH itself for the first, plan.2.md, plan.3.md
+    ... beside it for the others (plan.yml posts them in that order)."""
+    return path if part == 1 else path.with_name(f"{path.stem}.{part}{path.suffix}")
+
+
+def write_comment_parts(path: Path, run: PlanRun, *, artifact_hint: str) -> None:
+    """The plan as pull-request comment parts, each with room under GitHub's limit for the
+    heading plan.yml adds. Parts an earlier, longer plan left beside PATH are removed, so
+    that a workflow never posts a part of another plan."""
+    from engine.plan.markdown import (
+        GITHUB_COMMENT_LIMIT,
+        WORKFLOW_HEADING_ROOM,
+        render_markdown_parts,
+    )
+
+    parts = render_markdown_parts(
+        run.plan,
+        notes=run.notes,
+        artifact_hint=artifact_hint,
+        limit=GITHUB_COMMENT_LIMIT - WORKFLOW_HEADING_ROOM,
+    )
+    for number, text in enumerate(parts, start=1):
+        write_atomic(comment_part_path(path, number), text)
+    stale = len(parts) + 1
+    while comment_part_path(path, stale).exists():
+        comment_part_path(path, stale).unlink()
+        stale += 1
 
 
 def plan_exit_code(run: PlanRun) -> ExitCode:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -202,6 +202,7 @@ class Project:
     health: HealthTargets = HealthTargets()
     watch: WatchSettings = WatchSettings()
     drift_ignore: tuple[DriftIgnore, ...] = ()  # project.yaml drift.ignore
+    freezes: tuple[Freeze, ...] = ()  # project.yaml freezes
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +268,32 @@ class SkuSelector:
 
     def matches(self, sku: str) -> bool:
         return self._compiled is not None and self._compiled.match(sku) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Freeze:
+    """A change freeze of project.yaml `freezes`: from `start` (inclusive) to `end`
+    (exclusive), UTC, `sync apply` writes nothing; the breaker's emergency writes go on."""
+
+    name: str
+    start: datetime
+    end: datetime
+    reason: str
+    origin: Origin  # ("freezes", i)
+
+    def covers(self, when: datetime) -> bool:
+        return self.start <= when < self.end
+
+    def describe(self) -> str:
+        return (
+            f"change freeze {self.name!r} ({self.start:%Y-%m-%dT%H:%MZ} to "
+            f"{self.end:%Y-%m-%dT%H:%MZ}): {self.reason}"
+        )
+
+
+def active_freeze(freezes: Sequence[Freeze], when: datetime) -> Freeze | None:
+    """The freeze in effect at `when` (the first declared, when windows overlap)."""
+    return next((f for f in freezes if f.covers(when)), None)
 
 
 @dataclass(frozen=True, slots=True)

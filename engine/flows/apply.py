@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from engine.apply.abandon import AbandonReport, abandon
 from engine.apply.executor import ApplyReport, Executor, Progress
+from engine.apply.freeze import refuse_during_freeze
 from engine.apply.recheck import RecheckReport
 from engine.apply.refresh_only import record_live
 from engine.apply.reverify import PlanMismatch, differences
@@ -168,6 +169,7 @@ def apply(
     saved = None if plan_file is None else read_plan(plan_file)
     outcome: list[int] = []  # the exit code, once there is one: the heartbeat's verdict
     with live_session(config, "apply", succeeded=lambda: outcome == [0]) as (backend, db):
+        refuse_during_freeze(config.project.freezes, backend.now())
         if saved is None:
             run = build_plan(config, backend, db, now=backend.now())
             plan, plan_digest = plan_in_memory(run.plan)

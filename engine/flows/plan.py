@@ -33,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine.apply.freeze import freeze_notes
 from engine.config.errors import ConfigErrors
 from engine.config.loader import load_config, load_project
 from engine.config.model import Config
@@ -270,6 +271,7 @@ def compute(
         marketplaces=tuple(codes),
     )
     notes = reservation_notes(config, inputs.reservation) + live.notes
+    notes += freeze_notes(config.project.freezes, now)
     return PlanRun(plan, desired, live, tuple(review), report, notes)
 
 

@@ -4,6 +4,7 @@ import sys
 from datetime import timedelta
 from decimal import Decimal
 
+import jsonschema
 import pytest
 
 from engine.cli import main as cli_main
@@ -165,7 +166,7 @@ def test_unexpected_error_saves_a_traceback_and_exits_70(config_dir, capsys, mon
     def explode(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("engine.cli.config_cmds.render", explode)
+    monkeypatch.setattr("engine.flows.validate.render", explode)
     monkeypatch.setattr(cli_main, "crash_log_dir", lambda: tmp_path)
     assert run(config_dir, "validate") == ExitCode.INTERNAL_ERROR == 70
     err = capsys.readouterr().err
@@ -180,3 +181,108 @@ def test_python_dash_m_engine_is_the_same_program():
     )
     assert result.returncode == 0
     assert "sellersync" in result.stdout
+
+
+def _broken(config_dir):
+    from tests.minimal_config import edited
+
+    write_config(
+        config_dir, edited("products/audio.yaml", 'base_price: "59.99"', "base_price: cheap")
+    )
+    return config_dir / "products" / "audio.yaml"
+
+
+def test_validate_format_github_annotates_the_line_of_each_error(config_dir, capsys):
+    path = _broken(config_dir)
+    assert run(config_dir, "validate", "--format", "github", *NOW) == 1
+    out = capsys.readouterr().out.splitlines()
+    line = 1 + next(i for i, t in enumerate(path.read_text().splitlines()) if "cheap" in t)
+    [annotation] = [o for o in out if o.startswith("::error ")]
+    assert annotation.startswith(f"::error file={path},line={line},col=")
+    assert ",title=config::products[0].base_price: " in annotation
+    assert out[-1] == f"{config_dir}: 1 finding(s)."
+
+
+def test_validate_format_github_escapes_what_the_runner_would_misread():
+    from engine.plan.findings import Finding, github_annotations
+
+    [line] = github_annotations([Finding("config", "error", "50%\nnext", "a,b:c.yaml", 3, 4)])
+    assert line == "::error file=a%2Cb%3Ac.yaml,line=3,col=4,title=config::50%25%0Anext"
+
+
+def test_validate_format_json_and_a_guardrail_block(config_dir, capsys):
+    oops = promotion("OOPS-99", "{percent: 99}", kind="promo_code\n    code: OOPS")
+    write_config(config_dir, files(promotions=(oops,)))
+    assert run(config_dir, "validate", "--format", "json", *NOW) == ExitCode.BLOCKED
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is False and report["errors"] == 2
+    assert {f["rule"] for f in report["findings"]} == {
+        "guardrail/price_floor",
+        "guardrail/max_discount",
+    }
+    assert report["findings"][0]["message"].startswith('listing.US["HP-100"]: lowest price')
+
+
+def test_validate_format_sarif_is_valid_sarif_2_1_0(config_dir, capsys):
+    path = _broken(config_dir)
+    assert run(config_dir, "validate", "--format", "sarif", *NOW) == 1
+    log = json.loads(capsys.readouterr().out)
+    assert log["version"] == "2.1.0"
+    [sarif_run] = log["runs"]
+    assert sarif_run["tool"]["driver"]["name"] == "sellersync"
+    assert [r["id"] for r in sarif_run["tool"]["driver"]["rules"]] == ["config"]
+    [result] = sarif_run["results"]
+    assert result["ruleId"] == "config" and result["ruleIndex"] == 0 and result["level"] == "error"
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == str(path)
+    assert location["region"]["startLine"] >= 1
+    jsonschema.validate(log, SARIF_MINIMAL)
+
+
+# The parts of the SARIF 2.1.0 schema a minimal log must satisfy (the full schema is not
+# vendored here): what GitHub code scanning reads.
+SARIF_MINIMAL = {
+    "type": "object",
+    "required": ["version", "runs"],
+    "properties": {
+        "version": {"const": "2.1.0"},
+        "runs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["tool", "results"],
+                "properties": {
+                    "tool": {
+                        "type": "object",
+                        "required": ["driver"],
+                        "properties": {
+                            "driver": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {"rules": {"type": "array"}},
+                            }
+                        },
+                    },
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["message"],
+                            "properties": {
+                                "level": {"enum": ["none", "note", "warning", "error"]},
+                                "message": {"type": "object", "required": ["text"]},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def test_validate_format_github_of_a_missing_config_is_an_annotation(tmp_path, capsys):
+    assert run(tmp_path / "nowhere", "validate", "--format", "github", *NOW) == 1
+    [annotation, _] = capsys.readouterr().out.splitlines()
+    assert annotation.startswith(f"::error file={tmp_path / 'nowhere'},title=config::")
+    assert annotation.endswith("::config directory not found")

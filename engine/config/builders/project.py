@@ -18,6 +18,7 @@ from engine.config.errors import ConfigError
 from engine.config.model import (
     Backend,
     DriftIgnore,
+    Freeze,
     HealthLevel,
     HealthTargets,
     Origin,
@@ -91,7 +92,24 @@ def build_project(ctx: BuildContext, src: SourceFile, env: Mapping[str, str]) ->
         health=_health(ctx, src, data.get("health", {})),
         watch=_watch(ctx, src, data.get("watch", {})),
         drift_ignore=_drift_ignore(ctx, src, data.get("drift", {}), enabled),
+        freezes=_freezes(ctx, src, data.get("freezes", ())),
     )
+
+
+def _freezes(ctx: BuildContext, src: SourceFile, data: list[dict[str, Any]]) -> tuple[Freeze, ...]:
+    """project.yaml `freezes`, each window's end after its start."""
+    freezes = []
+    for i, item in enumerate(data):
+        origin = Origin(src, ("freezes", i))
+        start = ctx.timestamp(item["start"], Origin(src, ("freezes", i, "start")))
+        end = ctx.timestamp(item["end"], Origin(src, ("freezes", i, "end")))
+        if start is None or end is None:
+            continue
+        if end <= start:
+            ctx.errors.append(src.error(("freezes", i, "end"), "must be after start"))
+            continue
+        freezes.append(Freeze(item["name"], start, end, item["reason"], origin))
+    return tuple(freezes)
 
 
 def _drift_ignore(
