@@ -85,11 +85,13 @@ def use_color(ctx: click.Context) -> bool:
     return bool(obj.get("color", color_allowed(False))) and sys.stdout.isatty()
 
 
-def console(ctx: click.Context, **options: Any) -> Any:
-    """A rich Console for a command's output that honours --no-color and NO_COLOR."""
+def console(ctx: click.Context | None = None, **options: Any) -> Any:
+    """A rich Console for a command's output that honours --no-color and NO_COLOR (`ctx`:
+    the command's, default the current one)."""
     from rich.console import Console
 
-    obj = ctx.find_root().obj or {}
+    ctx = ctx or click.get_current_context(silent=True)
+    obj = (ctx.find_root().obj if ctx is not None else None) or {}
     if not obj.get("color", color_allowed(False)):
         options.setdefault("no_color", True)
         options.setdefault("highlight", False)
