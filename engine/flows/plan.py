@@ -55,6 +55,7 @@ from engine.ops.unshipped import read_reservation
 from engine.plan.diff import diff
 from engine.plan.drift import DriftFacts, DriftReport, drift_report
 from engine.plan.model import HeldListing, Plan
+from engine.plan.saved import ReviewItem
 from engine.plan.target import counted, only_targeted, sku_target
 from engine.state import breakers as breaker_store
 from engine.state import last_applied
@@ -67,14 +68,6 @@ GIT_TIMEOUT_S = 10
 
 class UnknownMarketplace(UserError):
     """--marketplace names a marketplace the config does not enable."""
-
-
-@dataclass(frozen=True, slots=True)
-class Review:
-    """A listing the plan leaves alone until a person looks at it."""
-
-    address: str
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +96,7 @@ class PlanRun:
     plan: Plan
     desired: DesiredState
     live: LiveState
-    review: tuple[Review, ...]
+    review: tuple[ReviewItem, ...]
     guardrails: GuardrailReport
     notes: tuple[str, ...] = ()
     drift_facts: DriftFacts = field(default_factory=DriftFacts)  # engine.plan.drift
@@ -254,9 +247,9 @@ def compute(
     if len(codes) < len(config.marketplaces):
         desired = desired.for_marketplaces(codes)
     held = {n.address: n.reason for n in desired.needs_review if within(n.sku)}
-    review = [Review(a, reason) for a, reason in held.items()]
+    review = [ReviewItem(a, reason) for a, reason in held.items()]
     review += [
-        Review(a, f"live listing could not be read ({why}); not planned")
+        ReviewItem(a, f"live listing could not be read ({why}); not planned")
         for a, why in sorted(live.unreadable.items())
         if within(address_key(a)[1])
     ]

@@ -16,21 +16,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from engine.core.fieldjson import decode
 from engine.plan.drift import DriftedValue, DriftReport, ExpectedDifference, expected_lines
 from engine.plan.model import FORMAT_VERSION, Plan, _plain
 from engine.plan.text import blocked_line, render_text
 from engine.plan.validate import parse_plan_json
-
-
-class ReviewLike(Protocol):
-    @property
-    def address(self) -> str: ...
-
-    @property
-    def reason(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +44,7 @@ class SavedPlan:
 
     @classmethod
     def of(
-        cls, plan: Plan, drift: DriftReport, review: Sequence[ReviewLike], notes: Sequence[str]
+        cls, plan: Plan, drift: DriftReport, review: Sequence[ReviewItem], notes: Sequence[str]
     ) -> SavedPlan:
         return cls(
             plan, drift, tuple(ReviewItem(r.address, r.reason) for r in review), tuple(notes)
