@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from engine.cli.options import console as rich_console
 from engine.config.accounts import Account, discover_accounts
 
 
@@ -51,7 +51,7 @@ def print_accounts(accounts: list[Account]) -> None:
             entry["state_backend"],
             entry["config_dir"],
         )
-    console = Console(width=200)
+    console = rich_console(width=200)
     console.print(table)
     console.print(f"\n{len(accounts)} account(s).", markup=False)
 

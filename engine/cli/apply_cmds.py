@@ -27,6 +27,7 @@ import click
 
 from engine.apply.executor import EXIT_FAILED, ApplyReport, NoProgress
 from engine.apply.recheck import VISIBILITY_DEADLINE, RecheckReport
+from engine.cli.options import sku_target_option
 from engine.core.errors import UserError
 
 if TYPE_CHECKING:
@@ -189,6 +190,7 @@ def abandon_lines(report: AbandonReport) -> list[str]:
     help="FILE is a refresh-only file (`sync drift --refresh-only --out FILE`): record what "
     "is live as last applied, after checking live has not changed; writes nothing to Amazon.",
 )
+@sku_target_option
 @click.pass_context
 def apply_cmd(
     ctx: click.Context,
@@ -197,9 +199,15 @@ def apply_cmd(
     recheck: bool,
     abandon_run_id: str | None,
     refresh_only: bool,
+    skus: tuple[str, ...],
 ) -> int:
     """Apply the saved plan FILE exactly, or nothing if it is stale. Without FILE: plan
     now, show the plan, and apply exactly that one."""
+    if skus and (plan_file is not None or recheck or abandon_run_id is not None or refresh_only):
+        raise UserError(
+            "--sku targets the plan `sync apply` makes without a FILE; a saved plan keeps the "
+            "target it was made with (`sync plan --sku ... --out FILE`)"
+        )
     if recheck or abandon_run_id is not None:
         if refresh_only:
             raise UserError("--refresh-only records a file; it does not go with a journal chore")
@@ -220,7 +228,8 @@ def apply_cmd(
             return False
         return True
 
-    report = apply(ctx.obj["config_dir"], plan_file, ApplyHooks(review, _progress, click.echo))
+    hooks = ApplyHooks(review, _progress, click.echo)
+    report = apply(ctx.obj["config_dir"], plan_file, hooks, target=skus)
     if report is None:
         return 1
     for line in summary_lines(report):

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from engine.cli.options import console as rich_console
 from engine.cli.options import now_option, parse_now
 from engine.config import Config, load_config
 from engine.config.errors import ConfigErrors
@@ -202,7 +202,7 @@ def _money(value: Any) -> str:
 
 
 def print_render_table(state: DesiredState) -> None:
-    console = Console(width=None if _is_tty() else 160)
+    console = rich_console(width=None if _is_tty() else 160)
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for column in ("listing", "price", "list", "sale", "min..max", "qty", "title"):
         table.add_column(

@@ -9,6 +9,7 @@ Every code is in engine.core.exitcodes.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import tempfile
 import traceback
@@ -18,7 +19,7 @@ from pathlib import Path
 import click
 
 from engine import __version__
-from engine.cli.options import config_option
+from engine.cli.options import color_allowed, config_option, no_color_option
 from engine.cli.registry import COMMANDS
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
@@ -50,10 +51,26 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sellersync")
 @config_option
+@no_color_option
 @click.pass_context
-def cli(ctx: click.Context, config_dir: Path) -> None:
+def cli(ctx: click.Context, config_dir: Path, no_color: bool) -> None:
     """sellersync: Amazon listings, prices, stock and promotions managed as code."""
-    ctx.obj = {"config_dir": config_dir}
+    color = color_allowed(no_color)
+    if not color:
+        ctx.color = False  # click.echo and click.style strip colour in every command
+    if ctx.get_parameter_source("config_dir") is click.core.ParameterSource.DEFAULT:
+        config_dir = located_config(config_dir)
+    ctx.obj = {"config_dir": config_dir, "color": color}
+
+
+def located_config(default: Path) -> Path:
+    """Without --config: the config directory found by walking up from the working directory
+    (engine.config.discovery.find_config_dir), else `default` (whose absence the loader
+    reports)."""
+    from engine.config.discovery import find_config_dir
+
+    found = find_config_dir(Path.cwd(), default.name)
+    return default if found is None else Path(os.path.relpath(found))
 
 
 def crash_log_dir() -> Path:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from engine.cli.options import console as rich_console
 from engine.cli.options import json_option
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
@@ -39,7 +39,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         table.add_column(header)
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
-    Console(width=200).print(table)
+    rich_console(width=200).print(table)
 
 
 def _when(value: str | None, option: str) -> datetime | None:
@@ -86,7 +86,7 @@ def pull_cmd(ctx: click.Context, as_json: bool) -> int:
 
 
 @orders.command(name="list")
-@click.option("--marketplace", help="Only this marketplace (code, e.g. DE).")
+@click.option("--marketplace", "-m", help="Only this marketplace (code, e.g. DE).")
 @click.option("--status", type=click.Choice(STATUSES), help="Only orders in this status.")
 @click.option("--sku", help="Only orders with this SKU.")
 @click.option("--promotion", "promotion_id", help="Only orders with this promotion id.")
@@ -251,6 +251,10 @@ def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
         for r in recs
     ]
     _table(header, rows)
+    if not rows:
+        click.echo(
+            "No FBA listing is below its alert level: nothing to send to Amazon's warehouses."
+        )
     if csv_path is not None:
         with csv_path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)

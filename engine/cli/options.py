@@ -3,6 +3,8 @@ defaults cannot drift apart between commands."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,11 +48,54 @@ marketplaces_option = click.option(
 )
 
 
+sku_target_option = click.option(
+    "--sku",
+    "skus",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only listings whose SKU matches this shell-style pattern (HP-*; repeatable), as "
+    "Terraform's -target: for exceptional cases, not routine use.",
+)
+
+
 def marketplace_option(*, required: bool = True, example: str = "US") -> Decorator:
     """-m/--marketplace CODE: the one marketplace a command works in."""
     return click.option(
         "--marketplace", "-m", required=required, metavar="CODE", help=f"e.g. {example}"
     )
+
+
+no_color_option = click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour in any output (also when NO_COLOR is set to anything).",
+)
+
+
+def color_allowed(no_color: bool) -> bool:
+    """Colour unless --no-color is given or NO_COLOR is set to a non-empty value
+    (https://no-color.org)."""
+    return not no_color and not os.environ.get("NO_COLOR")
+
+
+def use_color(ctx: click.Context) -> bool:
+    """Whether a command may colour what it prints: allowed (see `color_allowed`, decided
+    by the group in engine.cli.main) and standard output is a terminal."""
+    obj = ctx.find_root().obj or {}
+    return bool(obj.get("color", color_allowed(False))) and sys.stdout.isatty()
+
+
+def console(ctx: click.Context | None = None, **options: Any) -> Any:
+    """A rich Console for a command's output that honours --no-color and NO_COLOR (`ctx`:
+    the command's, default the current one)."""
+    from rich.console import Console
+
+    ctx = ctx or click.get_current_context(silent=True)
+    obj = (ctx.find_root().obj if ctx is not None else None) or {}
+    if not obj.get("color", color_allowed(False)):
+        options.setdefault("no_color", True)
+        options.setdefault("highlight", False)
+    return Console(**options)
 
 
 refresh_option = click.option(

@@ -10,7 +10,6 @@ changes none), 1 error.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,8 @@ from engine.cli.options import (
     now_option,
     parse_now,
     refresh_option,
+    sku_target_option,
+    use_color,
 )
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
@@ -32,6 +33,7 @@ from engine.core.fileio import write_atomic
 if TYPE_CHECKING:
     from engine.flows.drift import AdoptionPlan
     from engine.flows.plan import PlanRun
+    from engine.plan.saved import SavedPlan
 
 EXIT_CHANGES = ExitCode.CHANGES
 EXIT_BLOCKED = ExitCode.BLOCKED
@@ -49,7 +51,10 @@ EXIT_BLOCKED = ExitCode.BLOCKED
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the plan as a pull-request comment (Markdown) here.",
 )
-@json_option("Print the plan file JSON instead of text.")
+@json_option(
+    "Print the plan file JSON instead of text (with the listings held for review, the notes "
+    "and the drift report; docs/json.md)."
+)
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -57,6 +62,7 @@ EXIT_BLOCKED = ExitCode.BLOCKED
     "changes, 0 when none.",
 )
 @marketplaces_option
+@sku_target_option
 @refresh_option
 @full_refresh_option
 @now_option
@@ -68,6 +74,7 @@ def plan_cmd(
     as_json: bool,
     detailed_exitcode: bool,
     marketplaces: tuple[str, ...],
+    skus: tuple[str, ...],
     refresh: bool,
     full_refresh: bool,
     now_text: str | None,
@@ -83,20 +90,22 @@ def plan_cmd(
         marketplaces=marketplaces,
         refresh=refresh,
         full_refresh=full_refresh,
+        target=skus,
     )
     plan = run.plan
+    saved = saved_plan(run)
     if out is not None:
-        write_atomic(out, plan.dumps())
+        write_atomic(out, saved.dumps())
     if markdown_path is not None:
         hint = f"the plan file {out.name}" if out is not None else "`sync plan --out FILE`"
         write_comment_parts(markdown_path, run, artifact_hint=hint)
     if as_json:
-        click.echo(plan.dumps(), nl=False)
+        click.echo(saved.dumps(), nl=False)
         for note in run.notes:
             click.echo(f"Note: {note}", err=True)
         click.echo(guardrail_summary(plan.guardrails), err=True)
     else:
-        click.echo(plan_text(run, color=sys.stdout.isatty()))
+        click.echo(saved.text(color=use_color(ctx)))
     if out is not None:
         click.echo(f"Saved the plan to {out}; apply exactly it with `sync apply {out}`.", err=True)
     if not detailed_exitcode:
@@ -142,44 +151,37 @@ def plan_exit_code(run: PlanRun) -> ExitCode:
     return EXIT_CHANGES if run.plan.changes else ExitCode.OK
 
 
-def plan_text(run: PlanRun, *, color: bool = False) -> str:
-    """Drift, listings held for review, listings held by a breaker and what the plan was
-    computed without first (they explain the plan), then the plan with its guardrail
-    verdicts."""
-    from engine.plan.drift import expected_lines
-    from engine.plan.text import blocked_line, render_text
+def saved_plan(run: PlanRun) -> SavedPlan:
+    """The run as the plan file records it: the plan with its review list, notes and drift
+    report (engine.plan.saved)."""
+    from engine.plan.saved import SavedPlan
 
-    lines: list[str] = []
-    report = run.drift_report()
-    if report.drifted:
-        lines.append(
-            f"Note: {len(report.drifted)} field(s) changed outside sellersync since the last "
-            "apply (drift):"
-        )
-        lines += [f"  {d.address} {d.describe()}" for d in report.drifted]
-        lines.append("")
-    if report.expected:
-        lines.append(
-            f"Note: {len(report.expected)} difference(s) since the last apply are expected, "
-            "not drift:"
-        )
-        lines += [f"  {line}" for line in expected_lines(report)]
-        lines.append("")
-    if run.review:
-        lines.append(f"{len(run.review)} listing(s) need review and are not planned:")
-        lines += [f"  {item.address}: {item.reason}" for item in run.review]
-        lines.append("")
-    if run.plan.held:
-        lines.append(f"{len(run.plan.held)} listing(s) held by a tripped breaker:")
-        lines += [f"  {h.message}" for h in run.plan.held]
-        lines.append("")
-    for note in run.notes:
-        lines += [f"Note: {note}", ""]
-    lines.append(render_text(run.plan.changeset, color=color, verdicts=run.plan.guardrails))
-    blocked = blocked_line(run.plan.guardrails)
-    if blocked is not None:
-        lines += ["", blocked]
-    return "\n".join(lines)
+    return SavedPlan.of(run.plan, run.drift_report(), run.review, run.notes)
+
+
+def plan_text(run: PlanRun, *, color: bool = False) -> str:
+    """What `sync plan` prints for `run` (engine.plan.saved.SavedPlan.text)."""
+    return saved_plan(run).text(color=color)
+
+
+@click.command(name="show")
+@click.argument("plan_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@json_option("Print the plan file JSON (as `sync plan --json` prints it) instead of text.")
+@click.pass_context
+def show_cmd(ctx: click.Context, plan_file: Path, as_json: bool) -> int:
+    """Print a saved plan FILE without applying it: the text `sync plan` printed, or its JSON.
+
+    The file is checked as `sync apply` checks it (a broken file exits 1); nothing is read
+    from Amazon or the state store.
+    """
+    from engine.flows.apply import read_saved_plan
+
+    saved = read_saved_plan(plan_file)
+    if as_json:
+        click.echo(saved.dumps(), nl=False)
+    else:
+        click.echo(saved.text(color=use_color(ctx)))
+    return ExitCode.OK
 
 
 @click.command(name="drift")
@@ -202,6 +204,7 @@ def plan_text(run: PlanRun, *, color: bool = False) -> str:
     help="With --refresh-only: save the list here.",
 )
 @marketplaces_option
+@sku_target_option
 @full_refresh_option
 @now_option
 @click.pass_context
@@ -212,6 +215,7 @@ def drift_cmd(
     refresh_only: bool,
     out: Path | None,
     marketplaces: tuple[str, ...],
+    skus: tuple[str, ...],
     full_refresh: bool,
     now_text: str | None,
 ) -> int:
@@ -226,7 +230,12 @@ def drift_cmd(
     if out is not None and not refresh_only:
         raise UserError("--out saves a refresh-only file; add --refresh-only")
     now = parse_now(now_text)
-    options = {"now": now, "marketplaces": marketplaces, "full_refresh": full_refresh}
+    options = {
+        "now": now,
+        "marketplaces": marketplaces,
+        "full_refresh": full_refresh,
+        "target": skus,
+    }
     if refresh_only:
         return _refresh_only(flow.refresh_only(ctx.obj["config_dir"], **options), out, as_json)
     report = flow.drift(ctx.obj["config_dir"], **options)
@@ -307,4 +316,4 @@ def import_cmd(
     return 0
 
 
-COMMANDS = [plan_cmd, drift_cmd, import_cmd]
+COMMANDS = [plan_cmd, show_cmd, drift_cmd, import_cmd]

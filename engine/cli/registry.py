@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Show every field of one listing with its value and the file:line it came from.",
     ),
     "plan": ("plan_cmds", "Show what apply would change to make live listings match the config."),
+    "show": (
+        "plan_cmds",
+        "Print a saved plan FILE without applying it: the text `sync plan` printed, or its JSON.",
+    ),
     "drift": (
         "plan_cmds",
         "For schedules: exit 2 when live differs from the config in a way that needs a person"
@@ -40,6 +44,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": (
         "sandbox_cmds",
         "The embedded SP-API sandbox: a local, stateful Amazon for the demo seller.",
+    ),
+    "state": (
+        "state_cmds",
+        "Inspect the values sellersync last applied per listing, or forget one listing's.",
     ),
     "force-unlock": (
         "state_cmds",

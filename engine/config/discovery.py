@@ -46,6 +46,29 @@ LAYOUT_HINT = (
 )
 
 
+DEFAULT_STATE_DIR = ".sellersync"
+
+
+def state_folder(root: Path, name: str = DEFAULT_STATE_DIR) -> Path:
+    """The state folder of the config directory `root`: `name` beside it. `root` is resolved
+    to its real path first, so one config always has one state folder (its sandbox, journal
+    and lock) however it is named: `--config .` from inside it, a relative path, a symlink."""
+    return Path(root).resolve().parent / name
+
+
+def find_config_dir(start: Path, name: str = "config") -> Path | None:
+    """The config directory a command run in `start` means, found as git finds its
+    repository: walking up from `start`, the first folder that holds project.yaml (the run
+    is inside the config) or a `name` folder holding it (the run is beside it). None when
+    neither is found up to the filesystem root."""
+    for folder in (start, *start.parents):
+        if (folder / "project.yaml").is_file():
+            return folder
+        if (folder / name / "project.yaml").is_file():
+            return folder / name
+    return None
+
+
 def display_name(path: Path) -> str:
     """How errors name a file: its path as the config root was given."""
     return str(path)

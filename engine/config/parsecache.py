@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from engine.config.discovery import DEFAULT_STATE_DIR, state_folder
 from engine.config.yamlsafe import YamlProblem, parse_source
 
 log = logging.getLogger(__name__)
@@ -68,10 +69,10 @@ def cache_for_config(root: Path) -> ParseCache | None:
         data = parse_source(path.read_bytes(), str(path)).data
     except (OSError, YamlProblem):
         return None
-    state_dir = data.get("state_dir", ".sellersync") if isinstance(data, dict) else None
+    state_dir = data.get("state_dir", DEFAULT_STATE_DIR) if isinstance(data, dict) else None
     if not isinstance(state_dir, str):
         return None
-    return ParseCache(root.parent / state_dir)
+    return ParseCache(state_folder(root, state_dir))
 
 
 class ParseCache:

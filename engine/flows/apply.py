@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import InvalidOperation
@@ -38,6 +38,7 @@ from engine.guardrails.report import ensure_applicable
 from engine.live.backend import Backend
 from engine.plan.model import Plan, PlanFormatError
 from engine.plan.refresh_only import RefreshOnlyFormatError, RefreshOnlyPlan
+from engine.plan.saved import SavedPlan
 from engine.plan.validate import MAX_PLAN_BYTES, too_big
 from engine.state import journal
 from engine.state.db import StateDB
@@ -91,6 +92,12 @@ def read_plan(path: Path) -> tuple[Plan, str]:
     )
 
 
+def read_saved_plan(path: Path) -> SavedPlan:
+    """The plan file at `path` with what explains it (`sync show FILE`), checked as
+    `read_plan` checks it."""
+    return _read_file(path, "plan file", lambda data: SavedPlan.loads(data.decode("utf-8")))
+
+
 def read_refresh_only(path: Path) -> RefreshOnlyPlan:
     """The refresh-only file at `path` (`sync drift --refresh-only --out FILE`)."""
     return _read_file(
@@ -138,10 +145,10 @@ def holder() -> str:
 def check_plan_file(
     path: str, claimed: Plan, digest: str, config: Config, backend: Backend, db: StateDB
 ) -> CheckedPlan:
-    """Plan again over the file's marketplaces and compare. Refuses, writing nothing: a file
-    made for another account or another config (PlanStale, exit 4), a plan the guardrails
-    block now (GuardrailsBlocked, exit 3), any difference from the plan made now
-    (PlanMismatch, exit 4)."""
+    """Plan again over the file's marketplaces and SKU target, and compare. Refuses,
+    writing nothing: a file made for another account or another config (PlanStale, exit 4),
+    a plan the guardrails block now (GuardrailsBlocked, exit 3), any difference from the plan
+    made now (PlanMismatch, exit 4)."""
     wrong = identity_mismatch(claimed, backend.identity) or config_mismatch(claimed, config.digest)
     if wrong is not None:
         raise PlanStale([wrong])
@@ -149,7 +156,14 @@ def check_plan_file(
         point = journal.resume_point(conn, backend.identity.seller_id)
     if point is not None and point.run.plan_digest == digest:
         return CheckedPlan(claimed, None)
-    run = build_plan(config, backend, db, now=backend.now(), marketplaces=claimed.marketplaces)
+    run = build_plan(
+        config,
+        backend,
+        db,
+        now=backend.now(),
+        marketplaces=claimed.marketplaces,
+        target=claimed.target,
+    )
     ensure_applicable(run.plan.guardrails, now=backend.now())
     found = differences(claimed, run.plan, run.live.resources())
     if found:
@@ -161,17 +175,18 @@ def apply(
     config_dir: Path,
     plan_file: Path | None,
     hooks: ApplyHooks,
+    target: Sequence[str] = (),
 ) -> ApplyReport | None:
     """Apply the saved plan `plan_file` exactly (after checking it against a plan made now),
-    or, without one, plan now and apply that plan. None when `hooks.review` declined (nothing
-    was written)."""
+    or, without one, plan now (limited to the SKU patterns `target`) and apply that plan.
+    None when `hooks.review` declined (nothing was written)."""
     config = load_config(config_dir)
     saved = None if plan_file is None else read_plan(plan_file)
     outcome: list[int] = []  # the exit code, once there is one: the heartbeat's verdict
     with live_session(config, "apply", succeeded=lambda: outcome == [0]) as (backend, db):
         refuse_during_freeze(config.project.freezes, backend.now())
         if saved is None:
-            run = build_plan(config, backend, db, now=backend.now())
+            run = build_plan(config, backend, db, now=backend.now(), target=target)
             plan, plan_digest = plan_in_memory(run.plan)
             ensure_applicable(plan.guardrails, now=backend.now())
             chosen = ToApply(plan, plan_digest, run, None)

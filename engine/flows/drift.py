@@ -12,6 +12,7 @@ from engine.core.resource import Resource
 from engine.flows.plan import plan_config
 from engine.plan.drift import DriftReport
 from engine.plan.refresh_only import RefreshOnlyPlan, adoptions
+from engine.plan.target import only_targeted, sku_target
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,21 +24,33 @@ class AdoptionPlan:
 
 
 def drift(
-    config_dir: Path, *, now: datetime, marketplaces: Sequence[str], full_refresh: bool
+    config_dir: Path,
+    *,
+    now: datetime,
+    marketplaces: Sequence[str],
+    full_refresh: bool,
+    target: Sequence[str] = (),
 ) -> DriftReport:
-    """The drift report of a plan made now from a refresh of live."""
+    """The drift report of a plan made now from a refresh of live (of the listings whose
+    SKU matches `target`, when given)."""
     run, _ = plan_config(
         config_dir,
         now=now,
         activity="drift",
         marketplaces=marketplaces,
         full_refresh=full_refresh,
+        target=target,
     )
     return run.drift_report()
 
 
 def refresh_only(
-    config_dir: Path, *, now: datetime, marketplaces: Sequence[str], full_refresh: bool
+    config_dir: Path,
+    *,
+    now: datetime,
+    marketplaces: Sequence[str],
+    full_refresh: bool,
+    target: Sequence[str] = (),
 ) -> AdoptionPlan:
     """What `sync apply --refresh-only` would record: the managed listings whose values last
     applied would become what is live. Nothing is written."""
@@ -48,10 +61,12 @@ def refresh_only(
         marketplaces=marketplaces,
         full_refresh=full_refresh,
         with_applied=True,
+        target=target,
     )
+    live = run.live.resources()
     plan = RefreshOnlyPlan(
         run.plan.created_at,
         run.plan.backend,
-        adoptions(run.desired.resources, run.live.resources(), applied),
+        adoptions(only_targeted(run.desired.resources, sku_target(target)), live, applied),
     )
     return AdoptionPlan(plan, run.desired.resources)

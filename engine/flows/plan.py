@@ -41,7 +41,7 @@ from engine.core.errors import UserError
 from engine.core.fieldjson import FieldValues
 from engine.core.gcpause import gc_paused
 from engine.core.identity import BackendIdentity
-from engine.core.resource import Resource, address
+from engine.core.resource import Resource, address, address_key
 from engine.desired.render import DesiredState, allocate_stock, render
 from engine.desired.stock import Reservation
 from engine.flows import drift_facts
@@ -56,6 +56,8 @@ from engine.ops.unshipped import read_reservation
 from engine.plan.diff import diff
 from engine.plan.drift import DriftFacts, DriftReport, drift_report
 from engine.plan.model import HeldListing, Plan
+from engine.plan.saved import ReviewItem
+from engine.plan.target import counted, only_targeted, sku_target
 from engine.state import breakers as breaker_store
 from engine.state import last_applied
 from engine.state.breakers import Breaker
@@ -67,14 +69,6 @@ GIT_TIMEOUT_S = 10
 
 class UnknownMarketplace(UserError):
     """--marketplace names a marketplace the config does not enable."""
-
-
-@dataclass(frozen=True, slots=True)
-class Review:
-    """A listing the plan leaves alone until a person looks at it."""
-
-    address: str
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +97,7 @@ class PlanRun:
     plan: Plan
     desired: DesiredState
     live: LiveState
-    review: tuple[Review, ...]
+    review: tuple[ReviewItem, ...]
     guardrails: GuardrailReport
     notes: tuple[str, ...] = ()
     drift_facts: DriftFacts = field(default_factory=DriftFacts)  # engine.plan.drift
@@ -141,9 +135,11 @@ def build_plan(
     marketplaces: Sequence[str] = (),
     refresh: bool = True,
     rendered: DesiredState | None = None,
+    target: Sequence[str] = (),
 ) -> PlanRun:
     """The plan for `marketplaces` (default: every enabled one) as of `now`. `rendered`: the
-    config already rendered by `render_for_plan` at `now` (else it is rendered here)."""
+    config already rendered by `render_for_plan` at `now` (else it is rendered here).
+    `target`: SKU patterns (`--sku`) the plan is limited to (engine.plan.target)."""
     # Reading the cache and diffing build millions of objects that never form cycles; with
     # the collector on, its full passes over the growing heap made both 1.5-2x slower at 1M
     # listings (bench/plan_bench.py).
@@ -153,7 +149,7 @@ def build_plan(
             rendered = render_for_plan(config, now)
         wanted = rendered.for_marketplaces(codes).resources if refresh else None
         inputs = gather(config, backend, state, codes, now=now, refresh=refresh, wanted=wanted)
-        run = compute(config, rendered, inputs, now=now)
+        run = compute(config, rendered, inputs, now=now, target=tuple(target))
         return explain(config, state, run, inputs.applied)
 
 
@@ -166,6 +162,7 @@ def plan_config(
     refresh: bool = True,
     full_refresh: bool = False,
     with_applied: bool = False,
+    target: Sequence[str] = (),
 ) -> tuple[PlanRun, Mapping[str, FieldValues]]:
     """Load the config, open the live session (recorded as `activity`) and plan. Returns the
     run and, `with_applied`, the values last applied as the plan read them (else empty)."""
@@ -186,6 +183,7 @@ def plan_config(
             marketplaces=marketplaces,
             refresh=refresh,
             rendered=rendered,
+            target=target,
         )
         if not with_applied:
             return run, {}
@@ -230,22 +228,31 @@ def gather(
 
 
 def compute(
-    config: Config, rendered: DesiredState, inputs: PlanInputs, *, now: datetime
+    config: Config,
+    rendered: DesiredState,
+    inputs: PlanInputs,
+    *,
+    now: datetime,
+    target: tuple[str, ...] = (),
 ) -> PlanRun:
     """The plan, pure: `rendered` (every enabled marketplace, from `render_for_plan`) with
-    stock allocated from the live quantities, held, diffed against live and evaluated."""
+    stock allocated from the live quantities, held, diffed against live and evaluated.
+    A `target` limits what is diffed, never what is allocated or what the guardrails count
+    (engine.plan.target)."""
     codes = list(inputs.marketplaces)
+    within = sku_target(target)
     live = inputs.live
     live_resources = live.resources()
     quantities = {**inputs.elsewhere, **live_quantities(live_resources.values())}
     desired = allocate_stock(config, rendered, quantities, reservation=inputs.reservation)
     if len(codes) < len(config.marketplaces):
         desired = desired.for_marketplaces(codes)
-    held = {n.address: n.reason for n in desired.needs_review}
-    review = [Review(a, reason) for a, reason in held.items()]
+    held = {n.address: n.reason for n in desired.needs_review if within(n.sku)}
+    review = [ReviewItem(a, reason) for a, reason in held.items()]
     review += [
-        Review(a, f"live listing could not be read ({why}); not planned")
+        ReviewItem(a, f"live listing could not be read ({why}); not planned")
         for a, why in sorted(live.unreadable.items())
+        if within(address_key(a)[1])
     ]
     # A listing whose live shape is unreadable is neither created over nor deleted.
     wanted_now = desired.resources
@@ -256,10 +263,13 @@ def compute(
     def prune(marketplace: str, sku: str) -> bool:
         return config.prunes(marketplace, sku) and address(marketplace, sku) not in held
 
+    context = inputs.guardrails
+    if target:
+        wanted_now, context = only_targeted(wanted_now, within), counted(context, live_resources)
+        live_resources = only_targeted(live_resources, within)
+        stopped = [h for h in stopped if within(address_key(h.address)[1])]
     changeset = diff(wanted_now, live_resources, inputs.applied, prune)
-    report = evaluate(
-        changeset, config, desired, now=now, context=inputs.guardrails, marketplaces=codes
-    )
+    report = evaluate(changeset, config, desired, now=now, context=context, marketplaces=codes)
     plan = Plan.build(
         changeset,
         created_at=now,
@@ -269,6 +279,7 @@ def compute(
         guardrails=report.verdicts,
         held=tuple(HeldListing(h.address, h.breaker.incident_id, h.line()) for h in stopped),
         marketplaces=tuple(codes),
+        target=target,
     )
     notes = reservation_notes(config, inputs.reservation) + live.notes
     notes += freeze_notes(config.project.freezes, now)

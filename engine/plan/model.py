@@ -80,6 +80,7 @@ class Plan:
     guardrails: tuple[Verdict, ...] = field(default=())
     held: tuple[HeldListing, ...] = field(default=())
     marketplaces: tuple[str, ...] = field(default=())  # the marketplaces planned
+    target: tuple[str, ...] = field(default=())  # SKU patterns it is limited to; () = all
 
     @classmethod
     def build(
@@ -93,6 +94,7 @@ class Plan:
         guardrails: tuple[Verdict, ...] = (),
         held: tuple[HeldListing, ...] = (),
         marketplaces: tuple[str, ...] = (),
+        target: tuple[str, ...] = (),
     ) -> Plan:
         return cls(
             created_at=created_at,
@@ -107,6 +109,7 @@ class Plan:
             guardrails=guardrails,
             held=held,
             marketplaces=marketplaces,
+            target=target,
         )
 
     @property
@@ -137,6 +140,7 @@ class Plan:
                 "endpoint": self.backend.endpoint,
             },
             "marketplaces": list(self.marketplaces),
+            "target": list(self.target),
             "summary": self.summary(),
             "resource_changes": [self._change_json(c) for c in self.changes],
             "unmanaged": list(self.unmanaged),
@@ -183,7 +187,11 @@ class Plan:
     def loads(cls, text: str) -> Plan:
         """Read a plan file back. Raises PlanFormatError on a file that is not a plan: the whole
         file is checked (engine.plan.validate) before any of it is used."""
-        data = parse_plan_json(text, FORMAT_VERSION)
+        return cls.from_json(parse_plan_json(text, FORMAT_VERSION))
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        """The plan in a document `parse_plan_json` has checked."""
         changes = [change_from_json(item) for item in data["resource_changes"]]
         fingerprints = {
             item["address"]: item["live_fingerprint"] for item in data["resource_changes"]
@@ -205,6 +213,7 @@ class Plan:
             guardrails=tuple(Verdict.from_dict(v) for v in data.get("guardrails", ())),
             held=tuple(HeldListing(**h) for h in data.get("held", ())),
             marketplaces=tuple(data["marketplaces"]),
+            target=tuple(data.get("target", ())),
         )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -88,3 +89,14 @@ def applied_times(
         )
         times.update({address: at for address, at in rows})
     return times
+
+
+def stored(conn: sa.Connection, seller_id: str) -> dict[str, tuple[dict[str, Any], datetime]]:
+    """address -> (the fields as stored, in their JSON view; when they were recorded), by
+    address: what `sync state list | show` prints."""
+    rows = conn.execute(
+        sa.select(last_applied.c.address, last_applied.c.fields, last_applied.c.applied_at)
+        .where(last_applied.c.seller_id == seller_id)
+        .order_by(last_applied.c.address)
+    )
+    return {address: (dict(fields), at) for address, fields, at in rows}

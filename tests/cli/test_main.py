@@ -94,3 +94,49 @@ def test_every_command_is_reachable(name):
 def test_an_unknown_command_is_a_usage_error(capsys):
     assert main(["plna"]) == 1
     assert "No such command 'plna'" in capsys.readouterr().err
+
+
+def test_no_color_and_NO_COLOR_turn_colour_off_for_every_command(monkeypatch):
+    from engine.cli.options import use_color
+
+    seen: list[tuple[bool, bool | None]] = []
+
+    @click.command(name="probe-colour")
+    @click.pass_context
+    def probe(ctx: click.Context) -> int:
+        seen.append((ctx.find_root().obj["color"], ctx.find_root().color))
+        return 0
+
+    monkeypatch.setattr(type(cli), "get_command", lambda self, ctx, name: probe)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert main(["probe-colour"]) == 0
+    assert main(["--no-color", "probe-colour"]) == 0
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert main(["probe-colour"]) == 0
+    monkeypatch.setenv("NO_COLOR", "")
+    assert main(["probe-colour"]) == 0
+    assert seen == [(True, None), (False, False), (False, False), (True, None)]
+    ctx = click.Context(cli, obj={"color": False})
+    assert use_color(ctx) is False
+
+
+def test_the_config_is_found_by_walking_up_and_has_one_state_folder(tmp_path, monkeypatch, capsys):
+    from engine.config import load_config
+    from tests.minimal_config import write_config
+
+    root = write_config(tmp_path / "repo" / "config")
+    (root / "products").mkdir(exist_ok=True)
+    expected_state = tmp_path / "repo" / ".sellersync"
+    for where, argv in [
+        (tmp_path / "repo", ["validate", "--no-guardrails"]),
+        (root, ["validate", "--no-guardrails"]),
+        (root / "products", ["validate", "--no-guardrails"]),
+        (root, ["--config", ".", "validate", "--no-guardrails"]),
+    ]:
+        monkeypatch.chdir(where)
+        assert main(argv) == 0, (where, capsys.readouterr())
+        assert "valid." in capsys.readouterr().out
+    monkeypatch.chdir(root)
+    assert load_config(tmp_path / "repo" / "config").state_dir == expected_state
+    assert load_config(root.relative_to(root)).state_dir == expected_state  # `--config .`
+    assert not (root / ".sellersync").exists()

@@ -66,6 +66,7 @@ def test_pull_against_the_sandbox_then_list_route_health_and_status(config_dir, 
     assert [o["amazon_order_id"] for o in listed] == ["302-0000001-0000001"]
     assert listed[0]["items"][0]["realized_unit_price"] == "59.99"
     assert run(config_dir, "orders", "list", "--marketplace", "US", "--json").output == "[]\n"
+    assert run(config_dir, "orders", "list", "-m", "US", "--json").output == "[]\n"  # like -m
 
     (config_dir / "warehouses.yaml").write_text(WAREHOUSES)
     routed = run(config_dir, "orders", "route")
@@ -129,3 +130,10 @@ def test_status_counts_the_changes_not_yet_visible(config_dir):
     assert "changes not yet visible live: 2 (`sync apply --recheck` looks again)\n" in text.output
     figures = json.loads(run(config_dir, "status", "--json").output)
     assert figures["changes_not_visible"] == 2
+
+
+def test_an_empty_replenishment_table_says_why(config_dir, monkeypatch):
+    monkeypatch.setattr("engine.flows.ops.replenish", lambda config_dir: [])
+    result = run(config_dir, "inventory", "replenish")
+    assert result.exit_code == 0, result.output
+    assert "No FBA listing is below its alert level" in result.output

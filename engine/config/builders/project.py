@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.config.builders.context import BuildContext
+from engine.config.discovery import DEFAULT_STATE_DIR, state_folder
 from engine.config.errors import ConfigError
 from engine.config.model import (
     Backend,
@@ -83,7 +84,7 @@ def build_project(ctx: BuildContext, src: SourceFile, env: Mapping[str, str]) ->
         base_currency=base["currency"],
         marketplaces=tuple(enabled),
         backend=backend,
-        state_dir=ctx.root.parent / data.get("state_dir", ".sellersync"),
+        state_dir=state_folder(ctx.root, data.get("state_dir", DEFAULT_STATE_DIR)),
         state=state,
         stock_source=stock_source,
         defaults=defaults,
