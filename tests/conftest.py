@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sp_api.auth import access_token_client
 
 from engine.config import Config, load_config
 from tests.minimal_config import write_config
+
+
+@pytest.fixture(autouse=True)
+def _fresh_access_tokens() -> Iterator[None]:
+    """python-amazon-sp-api caches access tokens process-wide, keyed by refresh token only.
+    Every test's sandbox issues its own tokens for the same demo refresh token, so a token
+    cached by one test would be refused (403) by the next test's sandbox."""
+    access_token_client.cache.clear()
+    yield
+    access_token_client.cache.clear()
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
