@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from engine.config.model import Incident, Layer
+from engine.config.model import Config, Incident, Layer
 
 # The trailing window a cap is sized from: the watchdog keeps a week of order lines.
 HISTORY_DAYS = 7
@@ -149,3 +149,26 @@ def _interval_text(interval: timedelta) -> str:
     if minutes % 60 == 0:
         return f"{minutes // 60}h"
     return f"{minutes}m"
+
+
+def uses_exposure(config: Config) -> bool:
+    """Whether any layer of the config sets an exposure cap (else no history is read)."""
+    layers = [config.project.defaults]
+    for mkt in config.marketplaces.values():
+        layers.append(mkt.settings)
+        layers += [o.settings for o in mkt.overrides.values()]
+    layers += [p.settings for p in config.products.values()]
+    return any("exposure.refill_every" in layer for layer in layers)
+
+
+def listing_rule(config: Config, marketplace: str, sku: str) -> ExposureRule | None:
+    """The exposure rule of one listing after layering; None when it is not capped (off,
+    an FBA product, or a listing the config does not describe)."""
+    mkt, product = config.marketplaces.get(marketplace), config.products.get(sku)
+    if mkt is None or product is None or product.fulfillment != "MFN":
+        return None
+    override = mkt.overrides.get(sku)
+    layer = {**config.project.defaults, **mkt.settings, **product.settings}
+    if override is not None:
+        layer.update(override.settings)
+    return exposure_rule(layer)

@@ -37,6 +37,7 @@ from engine.desired.exposure import (
     SalesHistory,
     exposure_cap,
     exposure_rule,
+    listing_rule,
 )
 from engine.desired.pricing import (
     Floor,
@@ -296,11 +297,8 @@ def held_refills(
     found = []
     for key in history.holds:
         code, sku = key
-        mkt, product = config.marketplaces.get(code), config.products.get(sku)
-        if address(code, sku) not in wanted or mkt is None or product is None:
-            continue
-        rule = exposure_rule(context.settings(mkt, product, mkt.overrides.get(sku)))
-        if rule is None or product.fulfillment != "MFN":
+        rule = listing_rule(config, code, sku)
+        if rule is None or address(code, sku) not in wanted:
             continue
         cap, hold = context.exposure(code, sku, rule)
         live = max(live_quantities.get(key, 0), 0)
