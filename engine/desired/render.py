@@ -611,7 +611,15 @@ def _trace_rest(
         trace.add(
             "quantity",
             r.quantity,
-            *_origins(layer, "stock.alert_level", "stock.max_per_site", "stock.safety_buffer"),
+            *_origins(
+                layer,
+                "stock.alert_level",
+                "stock.max_per_site",
+                "stock.safety_buffer",
+                "exposure.refill_every",
+                "exposure.floor",
+                "exposure.ceiling",
+            ),
             note="allocated from central stock (see docs/config.md, stock allocation)",
         )
     else:
