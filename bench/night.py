@@ -59,6 +59,7 @@ class Night:
     watchdog: bool
     leaked_orders: int = 0
     leaked_units: int = 0
+    leaked_mfn_units: int = 0  # of those, merchant-fulfilled: what exposure caps bound
     leaked_before_trip: int = 0  # orders under the code placed before the first breaker
     passes: int = 0
     first_trip: datetime | None = None
@@ -162,6 +163,8 @@ def run_night(
             if any(PROMOTION_ID in item.promotion_ids for item in order.items):
                 night.leaked_orders += 1
                 night.leaked_units += order.units
+                if order.channel == "MFN":
+                    night.leaked_mfn_units += order.units
                 if night.first_trip is None:
                     night.leaked_before_trip += 1
         if not watchdog:

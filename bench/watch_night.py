@@ -9,10 +9,12 @@ Seller Central stand-in at 22:00, the story's 300 MFN units, ten simulated hours
 One night runs a watch pass (what `sync watch --once` does) every `--interval` simulated
 minutes (15 by default, the cron's), the other runs none. Prints, per seed, the orders sold
 under the code before the first breaker tripped, the orders and units sold under it all
-night in each, and when the first breaker tripped. The sandbox runs on the `amazon` timing
-profile by default (a breaker write shows after 1 to 15 minutes; engine.sandbox.timing),
-seeded with the night's seed. Runs on a frozen virtual clock with rate limits off, so a
-night takes seconds (a minute or so per seed: buyers are simulated minute by minute).
+night in each (and of the units, the merchant-fulfilled ones: the code also reaches the FBA
+headphones, which no cap bounds), and when the first breaker tripped. The sandbox runs on
+the `amazon` timing profile by default (a breaker write shows after 1 to 15 minutes;
+engine.sandbox.timing), seeded with the night's seed. Runs on a frozen virtual clock with
+rate limits off, so a night takes seconds (a minute or so per seed: buyers are simulated
+minute by minute).
 
 `--interval 3` is as often as passes can run all night on getOrders' sustained 0.0167
 calls/s with one call per region (three for the demo seller's nine marketplaces); with one
@@ -92,6 +94,10 @@ def night(
         box.store.close()
 
 
+def leaked(night: Night) -> str:
+    return f"{night.leaked_orders} ({night.leaked_units}; {night.leaked_mfn_units})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -117,8 +123,8 @@ def main() -> None:
         f"exposure caps {'on' if exposure else 'off'}"
     )
     print(
-        "seed | leaked before first trip | leaked orders (units), watchdog "
-        "| leaked orders (units), none | first trip"
+        "seed | leaked before first trip | leaked orders (units; MFN units), watchdog "
+        "| leaked orders (units; MFN units), none | first trip"
     )
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         with tempfile.TemporaryDirectory() as tmp:
@@ -126,12 +132,10 @@ def main() -> None:
             unguarded = None
             if not args.watchdog_only:
                 unguarded = night(Path(tmp) / str(seed), seed, False, timing, interval, exposure)
-        with_watch = f"{guarded.leaked_orders} ({guarded.leaked_units})"
-        without = (
-            "-" if unguarded is None else (f"{unguarded.leaked_orders} ({unguarded.leaked_units})")
-        )
+        with_watch = leaked(guarded)
+        without = "-" if unguarded is None else leaked(unguarded)
         print(
-            f"{seed:>4} | {guarded.leaked_before_trip:>24} | {with_watch:>31} | {without:>26} | "
+            f"{seed:>4} | {guarded.leaked_before_trip:>24} | {with_watch:>42} | {without:>37} | "
             f"after {guarded.minutes_to_trip} min ({guarded.passes} passes)"
         )
 

@@ -21,17 +21,8 @@ from engine.desired.exposure import (
 )
 from engine.desired.render import allocate_stock, explain, held_refills, render
 from tests.conftest import NOW
-from tests.minimal_config import edited
+from tests.minimal_config import CAPPED
 
-EXPOSURE = """
-  exposure:
-    refill_every: 4h
-    floor: 2
-    ceiling: 6
-"""
-CAPPED = edited(
-    "project.yaml", "  promotion_limits:\n", EXPOSURE.lstrip("\n") + "  promotion_limits:\n"
-)
 FOUR_HOURS = ExposureRule(timedelta(hours=4), floor=2, ceiling=6)
 
 
