@@ -5,18 +5,24 @@ Seller Central stand-in (meant as 10 %, as in the story; config declares no such
 the US merchant-fulfilled headphones get the story's 300 units. Buyers then order for ten
 hours in 15-minute steps; with the watchdog, a pass (what `sync watch --once` runs) follows
 every step. Leaked orders are those that got the runaway code.
+
+With exposure caps on (config/project.yaml `exposure`), the story's units stay on the shelf:
+the listings advertise their caps (the sandbox is seeded from the capped render) and each
+watch pass refills them when nothing holds them. `without_exposure` gives the night as the
+story had it, every unit advertised.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.config.model import Config
+from engine.config.model import Config, Layer
 from engine.core.marketplaces import MARKETPLACES
+from engine.desired.exposure import uses_exposure
 from engine.desired.render import render
 from engine.live.backend import Backend
 from engine.live.clients import Connection
@@ -53,6 +59,7 @@ class Night:
     watchdog: bool
     leaked_orders: int = 0
     leaked_units: int = 0
+    leaked_mfn_units: int = 0  # of those, merchant-fulfilled: what exposure caps bound
     leaked_before_trip: int = 0  # orders under the code placed before the first breaker
     passes: int = 0
     first_trip: datetime | None = None
@@ -93,7 +100,30 @@ def sandbox_backend(config: Config, box: Sandbox, timer: Timer, **options: Any) 
     )
 
 
-def start_incident(box: Sandbox) -> None:
+def without_exposure(config: Config) -> Config:
+    """`config` with every exposure cap off: listings advertise all they are allocated."""
+
+    def plain(layer: Layer) -> Layer:
+        return {key: value for key, value in layer.items() if not key.startswith("exposure.")}
+
+    project = replace(config.project, defaults=plain(config.project.defaults))
+    products = {sku: replace(p, settings=plain(p.settings)) for sku, p in config.products.items()}
+    marketplaces = {
+        code: replace(
+            mkt,
+            settings=plain(mkt.settings),
+            overrides={
+                sku: replace(o, settings=plain(o.settings)) for sku, o in mkt.overrides.items()
+            },
+        )
+        for code, mkt in config.marketplaces.items()
+    }
+    return replace(config, project=project, products=products, marketplaces=marketplaces)
+
+
+def start_incident(box: Sandbox, *, advertise_all: bool = True) -> None:
+    """The runaway code; `advertise_all`: the story's 300 units put on the listings too
+    (without caps), else they stay on the shelf and the listings show their caps."""
     now = box.clock.now()
     add_promotion(
         box.account,
@@ -109,7 +139,8 @@ def start_incident(box: Sandbox) -> None:
             created_at=now,
         ),
     )
-    set_incident_stock(box.account)
+    if advertise_all:
+        set_incident_stock(box.account)
 
 
 def run_night(
@@ -123,8 +154,8 @@ def run_night(
     step: timedelta = STEP,
 ) -> Night:
     """The night, on a sandbox seeded from `config` and a backend pointed at it; a watch
-    pass every `step`."""
-    start_incident(box)
+    pass every `step`. A config with exposure caps keeps the story's units on the shelf."""
+    start_incident(box, advertise_all=not uses_exposure(config))
     night = Night(box.clock.now(), watchdog)
     end = night.start + timedelta(hours=INCIDENT_HOURS)
     while box.clock.now() < end:
@@ -132,6 +163,8 @@ def run_night(
             if any(PROMOTION_ID in item.promotion_ids for item in order.items):
                 night.leaked_orders += 1
                 night.leaked_units += order.units
+                if order.channel == "MFN":
+                    night.leaked_mfn_units += order.units
                 if night.first_trip is None:
                     night.leaked_before_trip += 1
         if not watchdog:

@@ -121,3 +121,12 @@ def edited(name: str, old: str, new: str, text: str | None = None) -> dict[str, 
     if text.count(old) != 1:
         raise ValueError(f"{old!r} occurs {text.count(old)} times in {name}, expected once")
     return {name: text.replace(old, new)}
+
+
+# The minimal config with exposure caps on (MFN listings only, so HP-100): refilled every
+# 4 hours, between 2 and 6 units. For write_config.
+CAPPED = edited(
+    "project.yaml",
+    "  promotion_limits:\n",
+    "  exposure:\n    refill_every: 4h\n    floor: 2\n    ceiling: 6\n  promotion_limits:\n",
+)

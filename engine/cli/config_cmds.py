@@ -28,6 +28,7 @@ from engine.core.resource import Resource
 from engine.desired.render import DesiredState, Trace, explain, render
 from engine.guardrails.evaluate import OFFLINE_RULES
 from engine.guardrails.report import GuardrailReport
+from engine.ops.exposure import stored_history
 from engine.ops.unshipped import stored_reservation
 from engine.plan.text import blocked_line, promotion_notice
 from engine.state.db import open_state
@@ -276,7 +277,8 @@ def explain_cmd(ctx: click.Context, address: str, now_text: str | None) -> int:
 
     ADDRESS looks like 'listing.DE["HP-100"]'. An MFN quantity is allocated as for an
     account holding nothing live, less the units reserved for unshipped orders in the
-    state store (`sync orders pull`).
+    state store (`sync orders pull`), at most the listing's exposure cap (sized from the
+    orders in the state store) and not at all while the watchdog holds its refills.
     """
     match = _ADDRESS.match(address.strip())
     if match is None:
@@ -287,13 +289,15 @@ def explain_cmd(ctx: click.Context, address: str, now_text: str | None) -> int:
         raise UserError(f"marketplace {code} is not enabled in {config.project.source.name}")
     if sku not in config.products:
         raise UserError(f"no product with SKU {sku!r} in the config")
+    now = parse_now(now_text)
     db = open_state(config.project.state, config.state_dir)
     try:
         reservation = stored_reservation(db, config)
+        history = stored_history(db, config, now)
     finally:
         db.close()
     try:
-        trace = explain(config, parse_now(now_text), code, sku, reservation=reservation)
+        trace = explain(config, now, code, sku, reservation=reservation, history=history)
     except KeyError as exc:
         raise UserError(f"{address}: {exc.args[0]}") from None
     click.echo(format_trace(address, config, code, trace, ctx.obj["config_dir"]))

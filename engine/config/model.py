@@ -48,11 +48,12 @@ class Setting:
 
 
 # A layer of settings, flattened to dotted keys ("pricing.ending", "stock.alert_level",
-# "promotion_limits.floor", "guardrails.blast_radius.max_deletes", "missing_translation").
+# "exposure.refill_every", "promotion_limits.floor", "guardrails.blast_radius.max_deletes",
+# "missing_translation").
 # Flat dicts merge with `{**a, **b}`.
 Layer = dict[str, Setting]
 
-SETTING_GROUPS = ("pricing", "stock", "promotion_limits", "guardrails")
+SETTING_GROUPS = ("pricing", "stock", "exposure", "promotion_limits", "guardrails")
 # Groups of per-rule blocks: flattened one level deeper, so a marketplace that sets one
 # threshold of a rule keeps the level and other thresholds it inherits.
 NESTED_SETTING_GROUPS = frozenset({"guardrails"})

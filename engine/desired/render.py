@@ -31,6 +31,15 @@ from engine.core.gcpause import gc_paused
 from engine.core.money import to_decimal
 from engine.core.resource import Resource, address
 from engine.core.sale import SalePrice
+from engine.desired.exposure import (
+    Cap,
+    ExposureRule,
+    RefillHold,
+    SalesHistory,
+    exposure_cap,
+    exposure_rule,
+    listing_rule,
+)
 from engine.desired.pricing import (
     Floor,
     FloorRule,
@@ -115,19 +124,28 @@ def render(
     reservation: Reservation | None = None,
     replenishment: bool = True,
     allocate: bool = True,
+    history: SalesHistory | None = None,
 ) -> DesiredState:
     """Every listing the config describes. Without live quantities every MFN site starts
     from 0, so the allocation shows what a fresh account would get. Without a reservation
-    (orders never pulled) no unit on hand is taken as sold. `replenishment=False` leaves
-    out the FBA shipment recommendations (a plan does not use them, and at 1M listings they
-    were 200,000 recommendations worked out and dropped). `allocate=False` leaves every MFN
-    quantity None (and recommends nothing): a plan renders before it reads live, and
-    allocates with `allocate_stock` once the live quantities are known."""
+    (orders never pulled) no unit on hand is taken as sold. Without a sales `history` every
+    exposure cap sits at its floor and no refill is held (engine.desired.exposure).
+    `replenishment=False` leaves out the FBA shipment recommendations (a plan does not use
+    them, and at 1M listings they were 200,000 recommendations worked out and dropped).
+    `allocate=False` leaves every MFN quantity None (and recommends nothing): a plan renders
+    before it reads live, and allocates with `allocate_stock` once the live quantities are
+    known."""
     if now.tzinfo is None:
         raise ValueError("render needs a timezone-aware `now`")
     with gc_paused():
         return _render(
-            config, now, live_quantities or {}, reservation, replenishment and allocate, allocate
+            config,
+            now,
+            live_quantities or {},
+            reservation,
+            replenishment and allocate,
+            allocate,
+            history,
         )
 
 
@@ -137,13 +155,15 @@ def allocate_stock(
     live_quantities: LiveQuantities | None = None,
     *,
     reservation: Reservation | None = None,
+    history: SalesHistory | None = None,
 ) -> DesiredState:
     """`desired` (rendered with `allocate=False`, possibly narrowed to some marketplaces)
-    with every MFN quantity allocated from central stock, the live quantities and the units
-    reserved for unshipped orders: the quantities `render` would have given with the same
-    inputs. Allocation spreads each SKU over every enabled marketplace that lists it, so a
-    narrowed state gets the same quantities as the whole one."""
-    context = _Context(config, desired.rendered_at)
+    with every MFN quantity allocated from central stock, the live quantities, the units
+    reserved for unshipped orders and the exposure caps and refill holds of `history`: the
+    quantities `render` would have given with the same inputs. Allocation spreads each SKU
+    over every enabled marketplace that lists it, so a narrowed state gets the same
+    quantities as the whole one."""
+    context = _Context(config, desired.rendered_at, history)
     live = live_quantities or {}
     reserved = {} if reservation is None else reservation.units
     resources = dict(desired.resources)
@@ -168,11 +188,12 @@ def _render(
     reservation: Reservation | None,
     replenishment: bool,
     allocate: bool = True,
+    history: SalesHistory | None = None,
 ) -> DesiredState:
     """Product by product (a product's data is read for all its marketplaces while it is
     at hand: at 1M listings, sweeping the whole catalog once per marketplace made rendering
     memory-bound), then gathered marketplace by marketplace."""
-    context = _Context(config, now)
+    context = _Context(config, now, history)
     reserved = {} if reservation is None else reservation.units
     rendered: dict[str, list[Resource]] = {code: [] for code in config.marketplaces}
     held: dict[str, list[NeedsReview]] = {code: [] for code in config.marketplaces}
@@ -212,12 +233,14 @@ def explain(
     live_quantities: LiveQuantities | None = None,
     *,
     reservation: Reservation | None = None,
+    history: SalesHistory | None = None,
 ) -> Trace:
     """Trace of one listing's fields. Raises KeyError when the listing is not rendered.
-    An MFN quantity's note says what was on hand and how many units were reserved."""
+    An MFN quantity's note says what was on hand, how many units were reserved, and the
+    listing's exposure cap and refill hold, if any."""
     mkt = config.marketplaces[marketplace]
     product = config.products[sku]
-    context = _Context(config, now)
+    context = _Context(config, now, history)
     if not mkt.lists(sku):
         raise KeyError(f"{sku} is not listed in {marketplace} (listings include/exclude)")
     override = mkt.overrides.get(sku)
@@ -231,7 +254,58 @@ def explain(
     render_listing(context, mkt, product, override, quantity, trace)
     if product.fulfillment == "MFN":
         trace.annotate("quantity", _stock_note(config.central_stock.get(sku), sku, reservation))
+    rule = exposure_rule(context.settings(mkt, product, override))
+    if rule is not None and product.fulfillment == "FBA":
+        trace.annotate(
+            "quantity", "exposure: not capped, FBA stock is Amazon's (the breaker guards it)"
+        )
+    elif rule is not None:
+        cap, hold = context.exposure(marketplace, sku, rule)
+        trace.annotate("quantity", cap.describe())
+        if hold is not None:
+            trace.annotate("quantity", f"{hold.line()}; the live quantity is kept, never raised")
     return trace
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRefill:
+    """A capped listing below its cap that a plan does not refill: the watchdog holds it."""
+
+    address: str
+    live: int
+    cap: int
+    hold: RefillHold
+
+    def line(self) -> str:
+        return (
+            f"{self.address}: refill held back at {self.live} of its exposure cap of "
+            f"{self.cap} ({self.hold.line()}); acknowledge an incident of the listing in "
+            "incidents.yaml, or let the watchdog judge its orders, to refill it"
+        )
+
+
+def held_refills(
+    config: Config,
+    now: datetime,
+    addresses: Iterable[str],
+    live_quantities: LiveQuantities,
+    history: SalesHistory,
+) -> list[HeldRefill]:
+    """The capped listings among `addresses` whose refill a hold keeps back: held, and
+    holding less than their cap live. Only held listings are looked at (few)."""
+    wanted = set(addresses)
+    context = _Context(config, now, history)
+    found = []
+    for key in history.holds:
+        code, sku = key
+        rule = listing_rule(config, code, sku)
+        if rule is None or address(code, sku) not in wanted:
+            continue
+        cap, hold = context.exposure(code, sku, rule)
+        live = max(live_quantities.get(key, 0), 0)
+        if hold is not None and live < cap.units:
+            found.append(HeldRefill(address(code, sku), live, cap.units, hold))
+    return found
 
 
 def _stock_note(on_hand: int | None, sku: str, reservation: Reservation | None) -> str:
@@ -271,12 +345,16 @@ class _Priced:
 class _Context:
     """Per-render caches: merged settings and their rules per marketplace, sales per listing."""
 
-    def __init__(self, config: Config, now: datetime):
+    def __init__(self, config: Config, now: datetime, history: SalesHistory | None = None):
         self.config = config
         self.now = now
+        self.history = SalesHistory() if history is None else history
         self.base_layers: dict[str, Layer] = {
             code: {**config.project.defaults, **mkt.settings}
             for code, mkt in config.marketplaces.items()
+        }
+        self.exposure_rules = {
+            code: exposure_rule(layer) for code, layer in self.base_layers.items()
         }
         self.sales = _upcoming_sales(config, now)
         self.base_rules: dict[str, _Rules] = {}
@@ -326,6 +404,14 @@ class _Context:
                 _minimum_price(rules, product, self.config),
             )
         return found
+
+    def exposure(
+        self, marketplace: str, sku: str, rule: ExposureRule
+    ) -> tuple[Cap, RefillHold | None]:
+        """A capped listing's cap from the sales history, and the hold on its refills."""
+        key = (marketplace, sku)
+        cap = exposure_cap(rule, self.history.units.get(key, 0), self.history.days)
+        return cap, self.history.hold(key, self.config.incidents)
 
     def settings(
         self, mkt: MarketplaceConfig, product: Product, override: Override | None
@@ -526,7 +612,15 @@ def _trace_rest(
         trace.add(
             "quantity",
             r.quantity,
-            *_origins(layer, "stock.alert_level", "stock.max_per_site", "stock.safety_buffer"),
+            *_origins(
+                layer,
+                "stock.alert_level",
+                "stock.max_per_site",
+                "stock.safety_buffer",
+                "exposure.refill_every",
+                "exposure.floor",
+                "exposure.ceiling",
+            ),
             note="allocated from central stock (see docs/config.md, stock allocation)",
         )
     else:
@@ -596,16 +690,33 @@ def _allocate(
     stock = []
     for mkt, override in sites:
         if product.settings or (override is not None and override.settings):
-            thresholds = _thresholds(context.settings(mkt, product, override))
+            layer = context.settings(mkt, product, override)
+            thresholds, rule = _thresholds(layer), exposure_rule(layer)
         else:
             thresholds = context.thresholds[mkt.code]
-        stock.append(SiteStock(mkt.code, live.get((mkt.code, sku), 0), *thresholds))
+            rule = context.exposure_rules[mkt.code]
+        site = SiteStock(mkt.code, live.get((mkt.code, sku), 0), *thresholds)
+        if rule is not None and product.fulfillment == "MFN":
+            site = _capped(site, *context.exposure(mkt.code, sku, rule))
+        stock.append(site)
     on_hand = context.config.central_stock.get(sku)  # None: not in the stock file, unknown
     if product.fulfillment == "MFN":
         return allocated_quantities(on_hand, stock, reserved.get(sku, 0)), []
     if not recommend:
         return [None] * len(sites), []
     return [None] * len(sites), recommend_fba(sku, on_hand or 0, stock)
+
+
+def _capped(site: SiteStock, cap: Cap, hold: RefillHold | None) -> SiteStock:
+    """A capped listing as allocation sees it: holding at most its cap (a plan cuts what is
+    above), topped up to the cap whenever below it, never above it; a held one is not
+    topped up at all (it keeps what it has, or less)."""
+    local = min(site.local, cap.units)
+    if hold is not None:
+        return replace(site, local=local, alert_level=0)
+    return replace(
+        site, local=local, alert_level=cap.units, max_per_site=min(site.max_per_site, cap.units)
+    )
 
 
 def _thresholds(layer: Layer) -> tuple[int, int, int]:

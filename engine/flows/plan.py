@@ -8,11 +8,14 @@ the I/O gathered first, then one pure computation.
 2. `gather`: one read of the state store (the values last applied, the third side of the
    drift comparison, which also stand in for the detail of listings whose report row agrees
    with them; the units reserved for unshipped orders, engine.ops.unshipped; the tripped
-   breakers; the guardrails' facts, engine.ops.guardrail_context), one read of live state
+   breakers; the guardrails' facts, engine.ops.guardrail_context; when the config caps any
+   listing, the sales history and refill holds behind the caps, engine.ops.exposure), one
+   read of live state
    (a refresh or the snapshot cache, which `load_for_plan` reads while the config's parse
    workers run; a plan of some marketplaces also reads the MFN quantities the others hold,
    since they share each SKU's stock), the git commit and the backend's identity;
-3. `compute`, pure: allocate stock with the live quantities, keep every listing a tripped,
+3. `compute`, pure: allocate stock with the live quantities (a capped listing at most at
+   its cap, a held one not refilled, which a plan note names), keep every listing a tripped,
    unacknowledged breaker holds at its breaker state (a plan never restores what the
    watchdog stopped), diff (deleting only unmanaged listings the config's `prune` names),
    evaluate the guardrails (apply refuses a plan they block), and pin the plan (config
@@ -42,7 +45,8 @@ from engine.core.fieldjson import FieldValues
 from engine.core.gcpause import gc_paused
 from engine.core.identity import BackendIdentity
 from engine.core.resource import Resource, address, address_key
-from engine.desired.render import DesiredState, allocate_stock, render
+from engine.desired.exposure import SalesHistory, uses_exposure
+from engine.desired.render import DesiredState, allocate_stock, held_refills, render
 from engine.desired.stock import Reservation
 from engine.flows import drift_facts
 from engine.flows.session import live_session
@@ -52,6 +56,7 @@ from engine.guardrails.report import GuardrailReport
 from engine.live.backend import Backend, LiveState, SnapshotMissing
 from engine.live.bulk_read import Snapshot, SnapshotCache
 from engine.ops import guardrail_context
+from engine.ops.exposure import read_history
 from engine.ops.unshipped import read_reservation
 from engine.plan.diff import diff
 from engine.plan.drift import DriftFacts, DriftReport, drift_report
@@ -85,6 +90,7 @@ class PlanInputs:
     guardrails: GuardrailContext
     backend: BackendIdentity
     git_commit: str | None = None
+    history: SalesHistory | None = None  # None: no listing is capped
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +219,11 @@ def gather(
         context = guardrail_context.from_store(
             conn, seller_id, codes, now, sharing_stock=list(config.marketplaces)
         )
+        history = (
+            read_history(conn, seller_id, list(config.marketplaces), now)
+            if uses_exposure(config)
+            else None
+        )
     live = backend.read_listings(codes, refresh=refresh, wanted=wanted, applied=applied)
     return PlanInputs(
         marketplaces=tuple(codes),
@@ -224,6 +235,7 @@ def gather(
         guardrails=context,
         backend=backend.identity,
         git_commit=git_commit(config.root),
+        history=history,
     )
 
 
@@ -244,7 +256,9 @@ def compute(
     live = inputs.live
     live_resources = live.resources()
     quantities = {**inputs.elsewhere, **live_quantities(live_resources.values())}
-    desired = allocate_stock(config, rendered, quantities, reservation=inputs.reservation)
+    desired = allocate_stock(
+        config, rendered, quantities, reservation=inputs.reservation, history=inputs.history
+    )
     if len(codes) < len(config.marketplaces):
         desired = desired.for_marketplaces(codes)
     held = {n.address: n.reason for n in desired.needs_review if within(n.sku)}
@@ -283,6 +297,11 @@ def compute(
     )
     notes = reservation_notes(config, inputs.reservation) + live.notes
     notes += freeze_notes(config.project.freezes, now)
+    if inputs.history is not None and inputs.history.holds:
+        stopped_at = {h.address for h in stopped}  # a tripped breaker says so already
+        planned = (a for a in wanted_now if a not in stopped_at)
+        held_back = held_refills(config, now, planned, quantities, inputs.history)
+        notes += tuple(h.line() for h in held_back)
     return PlanRun(plan, desired, live, tuple(review), report, notes)
 
 

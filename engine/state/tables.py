@@ -294,6 +294,20 @@ watch_order_units = sa.Table(
     sa.Index("watch_order_units_by_time", "seller_id", "marketplace", "purchased_at"),
 )
 
+# Listings whose exposure refills the watchdog holds (engine.desired.exposure): since when,
+# why, and for a hold on orders not priced yet (`kind` unjudged) the ids it waits for.
+refill_holds = sa.Table(
+    "refill_holds",
+    metadata,
+    _seller(primary_key=True),
+    sa.Column("marketplace", sa.String, primary_key=True),
+    sa.Column("sku", sa.String, primary_key=True),
+    sa.Column("since", UTCDateTime, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),  # detection | unjudged
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("waiting", DecimalJSON, nullable=False),
+)
+
 
 def upsert(conn: sa.Connection, table: sa.Table, key: dict[str, Any], **values: Any) -> None:
     """Insert the row with primary key `key`, or overwrite its other columns. Both dialects

@@ -273,16 +273,22 @@ def _close_dead_run(
     return f"; closed run {run_id} that a watch process left unfinished ({states})"
 
 
-def _write(backend: Backend, db: StateDB, claim: _Claim, now: datetime) -> Enforcement:
+def send_journaled(
+    backend: Backend, db: StateDB, run_id: str, change: ResourceChange, now: datetime
+) -> str | None:
+    """Send the one change of an emergency run journaled `pending` (a breaker write, or a
+    watch pass's exposure refill): `sent` before it goes out, `accepted` or `failed` with
+    Amazon's answer, then the run finished. Returns None when Amazon accepted it, else why
+    not."""
     with db.write() as conn:
-        journal.transition(conn, claim.run_id, 0, "sent", now)
-    result = backend.write(claim.change)
+        journal.transition(conn, run_id, 0, "sent", now)
+    result = backend.write(change)
     ok = result.status == "ACCEPTED"
     problem = "; ".join(str(i.get("message", i)) for i in result.issues) or result.status
     with db.write() as conn:
         journal.transition(
             conn,
-            claim.run_id,
+            run_id,
             0,
             "accepted" if ok else "failed",
             now,
@@ -290,11 +296,19 @@ def _write(backend: Backend, db: StateDB, claim: _Claim, now: datetime) -> Enfor
             request_id=result.request_id,
             error=None if ok else problem,
         )
-        journal.finish_run(conn, claim.run_id, now)
-    changed = ", ".join(
-        f"{f.field} {_text(f.before)} -> {_text(f.after)}" for f in claim.change.fields
-    )
-    if ok:
+        journal.finish_run(conn, run_id, now)
+    return None if ok else problem
+
+
+def changed_fields(change: ResourceChange) -> str:
+    """`quantity 5 -> 0`, for reports."""
+    return ", ".join(f"{f.field} {_text(f.before)} -> {_text(f.after)}" for f in change.fields)
+
+
+def _write(backend: Backend, db: StateDB, claim: _Claim, now: datetime) -> Enforcement:
+    problem = send_journaled(backend, db, claim.run_id, claim.change, now)
+    changed = changed_fields(claim.change)
+    if problem is None:
         return Enforcement(claim.breaker, "written", changed + claim.note, claim.run_id)
     return Enforcement(
         claim.breaker, "failed", f"{changed} refused: {problem}{claim.note}", claim.run_id

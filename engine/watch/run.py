@@ -18,6 +18,11 @@ pass reads it again.
 
 Acknowledged incidents (config/incidents.yaml) release their breakers first, so a pass never
 re-enforces a breaker the YAML has already let go.
+
+Listings with an exposure cap come last (engine.watch.refill): the pass records what holds
+their refills (its detections, and orders it could not judge yet because they are not
+priced), then tops up those that sold, where nothing holds them, to what stock allocation
+gives them, never above their cap.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from engine.state.db import StateDB
 from engine.state.watched_orders import OrderUnits
 from engine.watch.breaker import Enforcement, breakers_for, enforce, release_acknowledged, trip
 from engine.watch.detect import CANCELED, Detection, History, detect
+from engine.watch.refill import Refill, refill, refill_candidates, update_holds
 
 # Amazon: LastUpdatedBefore must be at least two minutes before the request.
 ORDERS_LAG = timedelta(minutes=2)
@@ -83,6 +89,7 @@ class WatchReport:
     tripped: list[Breaker] = field(default_factory=list)  # newly, in this pass
     enforcement: list[Enforcement] = field(default_factory=list)
     released: list[Breaker] = field(default_factory=list)
+    refills: list[Refill] = field(default_factory=list)  # capped listings below allocation
     notify_error: str | None = None
 
     @property
@@ -92,6 +99,9 @@ class WatchReport:
             f"{e.breaker.marketplace} {e.breaker.sku}: breaker {e.outcome}: {e.detail}"
             for e in self.enforcement
             if e.outcome == "failed"
+        ]
+        found += [
+            f"{r.address}: refill failed: {r.detail}" for r in self.refills if r.outcome == "failed"
         ]
         if self.notify_error:
             found.append(f"webhook: {self.notify_error}")
@@ -117,6 +127,7 @@ class WatchReport:
             "tripped": [b.incident_id for b in self.tripped],
             "breakers": [e.to_dict() for e in self.enforcement],
             "released": [b.incident_id for b in self.released],
+            "refills": [r.to_dict() for r in self.refills],
             "errors": self.errors,
         }
 
@@ -191,6 +202,10 @@ def watch_once(
     with db.read() as conn:
         tripped = breaker_store.tripped(conn, seller)
     report.enforcement = enforce(backend, db, seller, tripped, now)
+    lifted = update_holds(db, config, orders, report.detections, now)
+    report.refills = refill(
+        config, backend, db, desired, refill_candidates(config, orders, lifted), now
+    )
     with db.write() as conn:
         for read in report.reads:
             if read.error is None:

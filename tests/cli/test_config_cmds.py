@@ -12,9 +12,12 @@ from engine.cli.main import main
 from engine.config import load_config
 from engine.core.exitcodes import ExitCode
 from engine.state import orders as order_store
+from engine.state import refill_holds, watched_orders
 from engine.state.db import open_state
+from engine.state.refill_holds import StoredHold
+from engine.state.watched_orders import OrderUnits
 from tests.guardrails.conftest import approval, files, promotion
-from tests.minimal_config import write_config
+from tests.minimal_config import CAPPED, write_config
 from tests.ops.stored_orders import NOW as AT_NOON
 from tests.ops.stored_orders import SELLER, order
 
@@ -137,6 +140,42 @@ def test_explain_shows_the_units_reserved_for_unshipped_orders(config_dir, capsy
         "30 on hand, 4 reserved for unshipped orders (302-0000001-0000001), from orders pulled "
         "for US, DE, JP until 2026-11-22 11:58 UTC"
     ) in out
+
+
+def test_explain_shows_the_exposure_cap_from_the_stored_orders_and_a_held_refill(tmp_path, capsys):
+    config_dir = write_config(tmp_path / "config", CAPPED)
+    config = load_config(config_dir)
+    db = open_state(config.project.state, config.state_dir)
+    try:
+        with db.write() as conn:
+            # 110 units in the pulled order and 20 the watchdog saw: 130 a week, 4 per 4 h.
+            order_store.save(conn, SELLER, order(1, "DE", "Shipped", quantity=110))
+            lines = [
+                OrderUnits(f"w{i}", f"303-{i}", "DE", "HP-100", AT_NOON - timedelta(days=1), 2)
+                for i in range(10)
+            ]
+            watched_orders.record_units(conn, SELLER, lines)
+            since = AT_NOON - timedelta(minutes=20)
+            refill_holds.put(
+                conn,
+                SELLER,
+                StoredHold("DE", "HP-100", since, "unjudged", "1 order(s) not priced yet"),
+            )
+    finally:
+        db.close()
+    assert run(config_dir, "explain", 'listing.DE["HP-100"]', *NOW) == 0
+    out = capsys.readouterr().out
+    assert (
+        "exposure cap 4: 130 unit(s) sold in the last 7 days make 4 per refill interval of 4h "
+        "(rounded up), within floor 2, ceiling 6"
+    ) in out
+    assert "refill held since 2026-11-22 11:40 UTC: 1 order(s) not priced yet" in out
+    assert "  quantity                      0\n" in out  # held: nothing live is not raised
+    assert "project.yaml:22 (defaults.exposure.refill_every)" in out
+    assert run(config_dir, "explain", 'listing.US["HP-100"]', *NOW) == 0
+    out = capsys.readouterr().out
+    assert "exposure cap 2: 0 unit(s) sold" in out and "refill held" not in out
+    assert "  quantity                      2\n" in out
 
 
 @pytest.mark.parametrize(

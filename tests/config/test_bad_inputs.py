@@ -200,9 +200,9 @@ CASES = [
         [
             "products/audio.yaml:2:5: products[0]: missing required field 'base_price'",
             "products/audio.yaml:6:5: products[0].base_prize: unknown field 'base_prize' "
-            "(did you mean 'base_price'?); allowed: base_price, brand, cost, fulfillment, "
-            "identifiers, list_price, marketplaces, missing_translation, pricing, product_type, "
-            "promotion_limits, sku, stock, texts",
+            "(did you mean 'base_price'?); allowed: base_price, brand, cost, exposure, "
+            "fulfillment, identifiers, list_price, marketplaces, missing_translation, pricing, "
+            "product_type, promotion_limits, sku, stock, texts",
         ],
         id="misspelt-field",
     ),

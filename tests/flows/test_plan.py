@@ -4,12 +4,14 @@ live listings given as data: no sandbox, no state store, no backend."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from engine.core.identity import BackendIdentity
 from engine.core.resource import address
+from engine.desired.exposure import RefillHold, SalesHistory
 from engine.desired.render import render
 from engine.flows.plan import (
     PlanInputs,
@@ -23,6 +25,7 @@ from engine.live.backend import LiveListing, LiveState
 from engine.state.breakers import Breaker
 from engine.watch.breaker import breaker_state
 from tests.conftest import NOW
+from tests.minimal_config import CAPPED
 
 US_HP = address("US", "HP-100")
 DE_HP = address("DE", "HP-100")
@@ -155,3 +158,36 @@ def test_the_render_a_plan_makes_seeds_the_sandbox_as_a_fresh_render_would(confi
     rendered = render_for_plan(config, NOW)
     assert all(r.quantity is None for r in rendered.resources.values())
     assert seed_listings(config, rendered) == list(render(config, NOW).resources.values())
+
+
+def test_capped_listings_are_planned_at_their_cap_and_a_held_refill_is_noted(make_config):
+    config = make_config(CAPPED)
+    # The listings hold what an uncapped allocation gave them, less what US just sold.
+    live = [
+        replace(r, quantity=0 if r.key == ("US", "HP-100") else 9) if r.quantity is not None else r
+        for r in in_sync(make_config())
+    ]
+    hold = RefillHold("US", "HP-100", NOW - timedelta(minutes=10), "2 order(s) not priced yet")
+    history = SalesHistory({("DE", "HP-100"): 100}, holds={("US", "HP-100"): hold})
+    run = compute(
+        config, render_for_plan(config, NOW), inputs(live_state(live), history=history), now=NOW
+    )
+    changes = {c.address: c for c in run.plan.changes}
+    quantity = {a: [f for f in c.fields if f.field == "quantity"] for a, c in changes.items()}
+    assert [(f.before, f.after) for f in quantity[DE_HP]] == [(9, 3)]  # 100 a week: 3 per 4 h
+    assert [(f.before, f.after) for f in quantity[address("JP", "HP-100")]] == [(9, 2)]
+    assert US_HP not in changes  # held at 0: not refilled
+    [note] = [n for n in run.notes if "refill held back" in n]
+    assert note.startswith(
+        'listing.US["HP-100"]: refill held back at 0 of its exposure cap of 2 (refill held '
+        "since 2026-11-22 11:50 UTC: 2 order(s) not priced yet)"
+    )
+    released = compute(
+        config,
+        render_for_plan(config, NOW),
+        inputs(live_state(live), history=SalesHistory({("DE", "HP-100"): 100})),
+        now=NOW,
+    )
+    refilled = {c.address: c for c in released.plan.changes}[US_HP]
+    assert [(f.before, f.after) for f in refilled.fields if f.field == "quantity"] == [(0, 2)]
+    assert not any("refill held back" in n for n in released.notes)

@@ -78,6 +78,22 @@ def make_order(
     )
 
 
+def drop_exposure(project_yaml: Path) -> None:
+    """Take the `exposure` block of `defaults` (and the comment above it) out of a copy of
+    the example project.yaml."""
+    kept: list[str] = []
+    inside = False
+    for line in project_yaml.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("  exposure:"):
+            while kept and kept[-1].startswith("  #"):
+                kept.pop()
+            inside = True
+        elif not (inside and line.startswith("    ")):
+            inside = False
+            kept.append(line)
+    project_yaml.write_text("".join(kept), encoding="utf-8")
+
+
 @dataclass
 class Demo:
     """The demo seller in a running sandbox, as `sync watch` sees it."""
@@ -104,12 +120,16 @@ class Demo:
 def open_demo(tmp_path: Path) -> Iterator[Callable[..., Demo]]:
     opened: list[Demo] = []
 
-    def build(name: str = "seller", *, moving_clock: bool = False) -> Demo:
+    def build(name: str = "seller", *, moving_clock: bool = False, exposure: bool = False) -> Demo:
         """A copy of the example config in tmp_path/`name` (its state beside it), served by a
         sandbox. `moving_clock`: the backend's waits (pacing, feed polls) move virtual time,
-        as submitting a feed needs; otherwise a watch pass takes no virtual time at all."""
+        as submitting a feed needs; otherwise a watch pass takes no virtual time at all.
+        `exposure`: keep the example's exposure caps (off by default: most tests here are
+        about the watchdog over listings that advertise all they are allocated)."""
         config_dir = tmp_path / name / "config"
         shutil.copytree(DEMO_CONFIG, config_dir)
+        if not exposure:
+            drop_exposure(config_dir / "project.yaml")
         config = load_config(config_dir)
         box = open_demo_sandbox(config, NOW)
         timer = FakeTimer(box.clock if moving_clock else None)
