@@ -52,11 +52,11 @@ def sku_factor(sku: str) -> float:
     return 0.5 + int.from_bytes(digest[:4], "big") / 0xFFFFFFFF
 
 
-def price_lift(reference: Decimal, paid: Decimal) -> float:
+def price_lift(reference: Decimal, paid: Decimal, max_lift: float = MAX_LIFT) -> float:
     """How many times the base rate buyers order at `paid` (see the module docstring)."""
     if paid <= 0:
-        return MAX_LIFT
-    return min(MAX_LIFT, float(reference / paid) ** ELASTICITY)
+        return max_lift
+    return min(max_lift, float(reference / paid) ** ELASTICITY)
 
 
 def base_rate(sku: str, market: str, reference: Decimal, typical: Decimal) -> float:
@@ -72,9 +72,14 @@ def base_rate(sku: str, market: str, reference: Decimal, typical: Decimal) -> fl
 
 
 def hourly_rate(
-    sku: str, market: str, reference: Decimal, typical: Decimal, paid: Decimal
+    sku: str,
+    market: str,
+    reference: Decimal,
+    typical: Decimal,
+    paid: Decimal,
+    max_lift: float = MAX_LIFT,
 ) -> float:
-    return base_rate(sku, market, reference, typical) * price_lift(reference, paid)
+    return base_rate(sku, market, reference, typical) * price_lift(reference, paid, max_lift)
 
 
 def arrivals(

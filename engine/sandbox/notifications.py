@@ -5,11 +5,15 @@ Amazon), createSubscription, getSubscription and deleteSubscriptionById. A desti
 SQS queue ARN; one subscription per notification type, as on Amazon (a second one is a 409).
 
 The publisher watches the account's store for what Amazon notifies about and puts each
-notification in an outbox, due `lag` after the event (Amazon delivers within about a minute,
-sometimes several: the lag is configurable). `tick()` (the sandbox calls it whenever its
-clock moves) collects new events and sends every due notification to its subscription's
-queue; a send that fails stays in the outbox and is retried on the next tick, so delivery is
-at least once, never lost. What is published:
+notification in an outbox, due a delivery lag after the event: drawn per notification from
+the timing profile (engine.sandbox.timing: 60 s in `fast`, 1 to 5 minutes in `amazon`), or
+a fixed `lag` when one is given. `tick()` (the sandbox calls it whenever its clock moves)
+collects new events and sends every due notification to its subscription's queue; a send
+that fails stays in the outbox and is retried on the next tick, so delivery is at least
+once, never lost. As from an SQS standard queue, delivery is also not exactly once and not
+in order: a share of notifications (the profile's `notification_duplicate_share`) is sent
+again, the same message with the same NotificationId, after another drawn lag, and lags
+drawn per notification let a later event arrive first. What is published:
 
 - ORDER_CHANGE whenever an order appears or its status or buyer-cancel flag changes. Like
   Amazon's, it carries SKUs, quantities and statuses but no prices or promotions: a consumer
@@ -48,7 +52,6 @@ QUANTITY_CHANGE = "LISTINGS_ITEM_MFN_QUANTITY_CHANGE"
 NOTIFICATION_TYPES = (ORDER_CHANGE, STATUS_CHANGE, QUANTITY_CHANGE)
 PAYLOAD_VERSION = "1.0"
 APPLICATION_ID = "amzn1.sellerapps.app.sellersync-sandbox"
-DEFAULT_LAG = timedelta(seconds=60)
 BATCH = 10  # SQS SendMessageBatch takes at most ten entries
 
 # What an ORDER_CHANGE is about: a new signature of an order is a change to notify.
@@ -72,7 +75,7 @@ class Notifications:
         self,
         account: Account,
         *,
-        lag: timedelta = DEFAULT_LAG,
+        lag: timedelta | None = None,
         sender: Sender | None = None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
@@ -197,6 +200,10 @@ class Notifications:
             raise not_found(f"No {notification_type} subscription {subscription_id}.")
         return {}
 
+    def delivery_lag(self) -> timedelta:
+        """How long the next notification takes to reach its queue."""
+        return self.lag if self.lag is not None else self.account.timings.notification_delivery()
+
     # -- publisher --------------------------------------------------------------------------
     def tick(self) -> int:
         """Collect new events and deliver what is due; returns how many were delivered."""
@@ -223,12 +230,9 @@ class Notifications:
             for kind, at, payload in events:
                 if kind not in subscribed:
                     continue
-                body = self._envelope(kind, subscribed[kind], at, now, payload)
-                tx.connection.execute(
-                    "INSERT INTO notification_outbox (notification_type, subscription_id, "
-                    "due_at, body) VALUES (?, ?, ?, ?)",
-                    (kind, subscribed[kind], to_micros(at + self.lag), jsonio.dumps(body)),
-                )
+                due = at + self.delivery_lag()
+                body = self._envelope(kind, subscribed[kind], at, due, now, payload)
+                _enqueue(tx, kind, subscribed[kind], due, jsonio.dumps(body))
                 queued += 1
         return queued
 
@@ -239,28 +243,33 @@ class Notifications:
         now = self.account.clock.now()
         with self.account.store.read() as tx:
             rows = tx.connection.execute(
-                "SELECT o.id, d.arn, o.body FROM notification_outbox o "
+                "SELECT o.id, d.arn, o.body, o.notification_type, o.subscription_id "
+                "FROM notification_outbox o "
                 "JOIN notification_subscriptions s ON s.subscription_id = o.subscription_id "
                 "JOIN notification_destinations d ON d.destination_id = s.destination_id "
                 "WHERE o.due_at <= ? ORDER BY o.due_at, o.id",
                 (to_micros(now),),
             ).fetchall()
-        by_arn: dict[str, list[tuple[int, str]]] = {}
-        for row_id, arn, body in rows:
-            by_arn.setdefault(arn, []).append((row_id, body))
+        by_arn: dict[str, list[tuple[int, str, str, str]]] = {}
+        for row_id, arn, body, kind, subscription_id in rows:
+            by_arn.setdefault(arn, []).append((row_id, body, kind, subscription_id))
         sent = 0
         for arn, items in by_arn.items():
             for start in range(0, len(items), BATCH):
                 chunk = items[start : start + BATCH]
                 try:
-                    self.sender(arn, [body for _, body in chunk])
+                    self.sender(arn, [item[1] for item in chunk])
                 except Exception as err:  # any transport failure: retry on the next tick
                     log.warning("notification delivery to %s failed, will retry: %s", arn, err)
                     break
                 with self.account.store.write() as tx:
                     tx.connection.executemany(
-                        "DELETE FROM notification_outbox WHERE id = ?", [(i,) for i, _ in chunk]
+                        "DELETE FROM notification_outbox WHERE id = ?",
+                        [(item[0],) for item in chunk],
                     )
+                    for _, body, kind, subscription_id in chunk:
+                        if self.account.timings.notification_duplicated():
+                            _enqueue(tx, kind, subscription_id, now + self.delivery_lag(), body)
                 sent += len(chunk)
         return sent
 
@@ -272,9 +281,15 @@ class Notifications:
             )
 
     def _envelope(
-        self, kind: str, subscription_id: str, at: datetime, now: datetime, payload: Any
+        self,
+        kind: str,
+        subscription_id: str,
+        at: datetime,
+        due: datetime,
+        now: datetime,
+        payload: Any,
     ) -> dict[str, Any]:
-        publish = max(at + self.lag, now)
+        publish = max(due, now)
         return {
             "NotificationVersion": "1.0",
             "NotificationType": kind,
@@ -360,6 +375,14 @@ class Notifications:
             )
             events.append((STATUS_CHANGE, now, _status_change(seller, key[1], key[0], ["DELETED"])))
         return events
+
+
+def _enqueue(tx: Tx, kind: str, subscription_id: str, due: datetime, body: str) -> None:
+    tx.connection.execute(
+        "INSERT INTO notification_outbox (notification_type, subscription_id, due_at, body) "
+        "VALUES (?, ?, ?, ?)",
+        (kind, subscription_id, to_micros(due), body),
+    )
 
 
 def _marketplaces(tx: Tx) -> list[str]:

@@ -28,7 +28,6 @@ from engine.sandbox.app import SANDBOX_CREDENTIALS, LwaCredentials, SandboxApp, 
 from engine.sandbox.clock import ClockState, VirtualClock
 from engine.sandbox.documents import GZIP_THRESHOLD
 from engine.sandbox.notifications import (
-    DEFAULT_LAG,
     NOTIFICATION_TYPES,
     PAYLOAD_VERSION,
     Notifications,
@@ -55,7 +54,7 @@ class Sandbox:
         credentials: LwaCredentials = SANDBOX_CREDENTIALS,
         wall: Callable[[], float] = time.time,
         gzip_threshold: int = GZIP_THRESHOLD,
-        notification_lag: timedelta = DEFAULT_LAG,
+        notification_lag: timedelta | None = None,
     ) -> None:
         self.store = store
         self.clock = clock

@@ -177,7 +177,10 @@ def _handling(listing: Listing) -> timedelta:
 class _Market:
     """The buyable listings of the account at the start of a step, and their prices."""
 
-    def __init__(self, tx: Tx, account: Account, promotions: list[Promotion]) -> None:
+    def __init__(
+        self, tx: Tx, account: Account, promotions: list[Promotion], max_lift: float
+    ) -> None:
+        self.max_lift = max_lift
         self.promotions = {p.promotion_id: p for p in promotions}
         mids = [MARKETPLACES[c].marketplace_id for c in account.info.marketplaces]
         severities = tx.issue_severities(account.seller_id)
@@ -214,7 +217,7 @@ class _Market:
         _, paid, _ = self.price(listing, offer, at)
         code = BY_ID[listing.marketplace_id].code
         typical = self.typical[listing.marketplace_id]
-        return demand.hourly_rate(listing.sku, code, reference, typical, paid)
+        return demand.hourly_rate(listing.sku, code, reference, typical, paid, self.max_lift)
 
 
 def _order_id(rng: random.Random, region: str) -> str:
@@ -269,14 +272,18 @@ def _new_order(
 
 
 def place_orders(
-    account: Account, rng: random.Random, start: datetime, end: datetime
+    account: Account,
+    rng: random.Random,
+    start: datetime,
+    end: datetime,
+    max_lift: float = demand.MAX_LIFT,
 ) -> tuple[list[Order], list[SoldOut]]:
     """One step: the orders buyers place in [start, end), stock and redemptions included."""
     placed: list[Order] = []
     sold_out: list[SoldOut] = []
     with account.store.write() as tx:
         tables = OrderTables(tx)
-        market = _Market(tx, account, tables.promotions())
+        market = _Market(tx, account, tables.promotions(), max_lift)
         arrivals: list[tuple[datetime, int, float]] = []
         for index, (listing, offer, reference) in enumerate(market.listings):
             if _stock(listing) <= 0:
@@ -313,9 +320,12 @@ def simulate(
     rng: random.Random,
     *,
     step: timedelta = STEP,
+    max_lift: float = demand.MAX_LIFT,
 ) -> Summary:
     """Run buyers for `duration` of virtual time; `advance` moves the sandbox clock (and
-    processes whatever became due), e.g. `Sandbox.advance`."""
+    processes whatever became due), e.g. `Sandbox.advance`. `max_lift` caps how many times
+    its base rate a deep discount sells (engine.sandbox.demand): a code shared on a deal
+    site reaches more buyers than the night's default."""
     start = account.clock.now()
     end = start + duration
     with account.store.read() as tx:
@@ -327,7 +337,7 @@ def simulate(
     while t0 < end:
         target = min([t0 + step, end, *(b for b in boundaries if b > t0)])
         t1 = advance(target - t0)
-        placed, sold_out = place_orders(account, rng, t0, t1)
+        placed, sold_out = place_orders(account, rng, t0, t1, max_lift)
         summary.orders.extend(placed)
         summary.sold_out.extend(sold_out)
         t0 = t1

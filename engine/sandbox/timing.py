@@ -66,7 +66,11 @@ class TimingProfile:
     report_queue / report_processing: likewise for reports.
     report_repeat_window: a report of the same type and marketplaces created within this
     time of the previous one (still running, or finished within it) ends CANCELLED with no
-    document; None: never."""
+    document; None: never.
+    notification_delivery: from the event (an order placed, paid, cancelled) to its
+    notification being on the SQS queue.
+    notification_duplicate_share: the share of notifications SQS delivers a second time,
+    later (0 to 1)."""
 
     name: str
     listing_visible: Span
@@ -76,10 +80,14 @@ class TimingProfile:
     report_queue: Span
     report_processing: Span
     report_repeat_window: timedelta | None
+    notification_delivery: Span
+    notification_duplicate_share: float
 
     def __post_init__(self) -> None:
         if not 0 <= self.listing_lost_share < 1:
             raise ValueError(f"listing_lost_share must be in [0, 1), got {self}")
+        if not 0 <= self.notification_duplicate_share < 1:
+            raise ValueError(f"notification_duplicate_share must be in [0, 1), got {self}")
 
 
 FAST = TimingProfile(
@@ -91,6 +99,8 @@ FAST = TimingProfile(
     report_queue=Span.fixed(timedelta(seconds=30)),
     report_processing=Span.fixed(timedelta(seconds=60)),
     report_repeat_window=None,
+    notification_delivery=Span.fixed(timedelta(seconds=60)),
+    notification_duplicate_share=0.0,
 )
 
 AMAZON = TimingProfile(
@@ -141,6 +151,21 @@ AMAZON = TimingProfile(
     # (https://github.com/amzn/selling-partner-api-docs/issues/2935). The limit per report
     # type is not published; 5 minutes is our choice.
     report_repeat_window=timedelta(minutes=5),
+    # 1 to 5 minutes, most often 2: an assumption, on the slow side. Amazon publishes no
+    # delivery latency for ORDER_CHANGE (the use case guide says only that it is sent
+    # "whenever there is an important change in the order":
+    # https://developer-docs.amazon.com/sp-api/docs/notifications-api-v1-use-case-guide#order_change).
+    # The tail users report is far longer (notifications "with a 24 hour delay",
+    # https://github.com/amzn/selling-partner-api-models/issues/4509) and is left out, as
+    # the listings' 40-minute tail is: the span is the ordinary case, not an outage.
+    notification_delivery=Span.minutes(1, 2, 5),
+    # 1 %, delivered again 1 to 5 minutes later: SQS standard queues deliver at least once;
+    # "occasionally ... more than one copy of a message might be delivered out of order", and
+    # ordering is best-effort only (Amazon SQS Developer Guide, standard queues:
+    # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues.html).
+    # AWS gives no rate for "occasionally"; 1 % is our choice, enough for a night to meet
+    # several. Independent delivery delays per notification also reorder them.
+    notification_duplicate_share=0.01,
 )
 
 PROFILES: dict[str, TimingProfile] = {p.name: p for p in (FAST, AMAZON)}
@@ -172,6 +197,15 @@ class Timings:
     def feed(self) -> tuple[timedelta, timedelta]:
         """(queue time, processing time) of a new feed."""
         return self._draw(self.profile.feed_queue), self._draw(self.profile.feed_processing)
+
+    def notification_delivery(self) -> timedelta:
+        return self._draw(self.profile.notification_delivery)
+
+    def notification_duplicated(self) -> bool:
+        if self.profile.notification_duplicate_share <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < self.profile.notification_duplicate_share
 
     def report(self) -> tuple[timedelta, timedelta]:
         """(queue time, processing time) of a new report."""

@@ -48,8 +48,16 @@ from engine.guardrails.settings import DEFAULTS, Settings
 from engine.guardrails.stacking import HUNDRED, Floor, floor_price
 from engine.state.watched_orders import OrderUnits
 
-Rule = Literal["below_floor", "undeclared_promotion", "declared_mismatch", "velocity"]
-RULES: tuple[Rule, ...] = ("below_floor", "undeclared_promotion", "declared_mismatch", "velocity")
+Rule = Literal[
+    "below_floor", "undeclared_promotion", "declared_mismatch", "velocity", "runaway_sibling"
+]
+RULES: tuple[Rule, ...] = (
+    "below_floor",
+    "undeclared_promotion",
+    "declared_mismatch",
+    "velocity",
+    "runaway_sibling",  # the follower's (engine.watch.follow), never made here
+)
 # How much deeper than declared a line's discount may be, in points of its item price: the
 # rounding of percentages to the minor unit, per unit, stays far inside it.
 MISMATCH_TOLERANCE_PCT = Decimal(1)

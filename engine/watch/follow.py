@@ -10,9 +10,18 @@ quantity, and no prices (Amazon's design). The follower long-polls the queue and
 2. records the order's lines in the sales history (the same one `watch_once` keeps), which
    gives per-SKU velocity from the notifications alone, with no API call;
 3. trips on the velocity rule at once; and when a SKU sells faster than its baseline, reads
-   one priced order of it (getOrder + getOrderItems) to learn its realized price and
-   promotions, and trips on the below-floor and undeclared-promotion rules
-   (engine.watch.detect, unchanged). A SKU read clean is read again after `recheck`;
+   each of its orders once it is priced (getOrder + getOrderItems) to learn its realized
+   price and promotions, and trips on the below-floor and undeclared-promotion rules
+   (engine.watch.detect, unchanged). Every priced order of a fast-selling SKU is read, not
+   one per SKU and interval: a SKU read clean on an ordinary order must not wait out an
+   interval while a runaway code sells it (getOrder's 0.5 a second is far above any night's
+   order rate);
+   While a price rule has fired in a marketplace (a runaway promotion confirmed by a read),
+   another SKU of that marketplace selling fast there trips at once on `runaway_sibling`,
+   pending units included: a promotion covers a selection of products, and waiting for
+   each sibling's own first priced order (1 to 30 minutes of Pending) sells it meanwhile.
+   It needs SIBLING_MIN_UNITS units in the velocity window, more than the velocity
+   multiplier times the baseline: one ordinary order of an unrelated SKU is not enough;
 4. records breakers (the first trip of a listing stands) and enforces them through the
    breaker's emergency path, which never waits for an apply;
 5. deletes the message only then. A crash before that leaves it on the queue, and its
@@ -43,7 +52,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from engine.config.model import Config
+from engine.config.model import Config, WatchSettings
 from engine.core.marketplaces import BY_ID
 from engine.desired.render import render
 from engine.live.backend import Backend
@@ -60,6 +69,11 @@ log = logging.getLogger(__name__)
 ORDER_CHANGE = "ORDER_CHANGE"
 PRICED = ("Unshipped", "PartiallyShipped", "Shipped")
 DEDUPE_DAYS = 15  # SQS keeps a message 14 days at most
+PRICE_RULES = frozenset({"below_floor", "undeclared_promotion", "declared_mismatch"})
+# Units of a SKU in the velocity window that make it a runaway's sibling. A SKU of the demo
+# seller sells about 0.1 units an hour, so three in one hour by chance is rare (~3e-4 an
+# hour); a 99 %-off code sells three in a few minutes.
+SIBLING_MIN_UNITS = 3
 
 
 def parse_time(value: str) -> datetime:
@@ -76,7 +90,6 @@ class FollowSettings:
     max_receives: int = 5
     retry_delay_seconds: int = 10
     fallback_after: timedelta = timedelta(minutes=5)
-    recheck: timedelta = timedelta(minutes=10)
 
 
 @dataclass(slots=True)
@@ -125,7 +138,9 @@ class Follower:
         self._monotonic = monotonic
         self._last_message = monotonic()
         self._last_fallback: float | None = None
-        self._checked: dict[tuple[str, str, str], datetime] = {}  # (seller, mkt, sku) -> at
+        self._read: dict[tuple[str, str], datetime] = {}  # (seller, order id) -> read at
+        # (seller, marketplace) -> the last price finding there, and when it was made
+        self._runaway: dict[tuple[str, str], tuple[Detection, datetime]] = {}
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -298,16 +313,20 @@ class Follower:
         hot = [
             sku for sku in sorted(skus) if self._selling_fast(history, sku, window, baseline_span)
         ]
-        due = [sku for sku in hot if self._check_due(seller, code, sku, now)]
-        if status in PRICED and due and not found:
+        if status in PRICED and hot and not found and (seller, order_id) not in self._read:
             order = account.backend.read_order(code, order_id)
             result.order_reads += 1
             self.metrics.order_reads.inc()
-            for sku in due:
-                self._checked[(seller, code, sku)] = now
+            self._remember_read(seller, order_id, now)
             found = [
                 d for d in detect([order], config, desired, {}, now, settings) if d.sku in skus
             ]
+        if found:
+            for detection in found:
+                if detection.rule in PRICE_RULES:
+                    self._runaway[(seller, code)] = (detection, now)
+        else:
+            found = self._siblings(seller, code, history, skus, now, window, settings)
         if not found:
             return result
         result.detections = found
@@ -326,6 +345,46 @@ class Follower:
                 self.metrics.detection_latency.observe(max(0.0, latency))
         return result
 
+    def _siblings(
+        self,
+        seller: str,
+        code: str,
+        history: History,
+        skus: set[str],
+        now: datetime,
+        window: timedelta,
+        settings: WatchSettings,
+    ) -> list[Detection]:
+        """`runaway_sibling` detections (see the module docstring) for `skus`."""
+        known = self._runaway.get((seller, code))
+        if known is None or now - known[1] > window:
+            return []
+        runaway = known[0]
+        found = []
+        for sku in sorted(skus - {runaway.sku}):
+            lines = [line for line in history.recent if line.sku == sku and line.units > 0]
+            units = sum(line.units for line in lines)
+            expected = history.baseline_units.get(sku, 0) * (
+                window / timedelta(days=settings.velocity_baseline_days)
+            )
+            limit = float(settings.velocity_multiplier) * expected
+            if units < SIBLING_MIN_UNITS or units <= limit:
+                continue
+            found.append(
+                Detection(
+                    "runaway_sibling",
+                    code,
+                    sku,
+                    f"{units} units (pending included) in the last "
+                    f"{settings.velocity_window_minutes} min while a runaway promotion sells "
+                    f"{runaway.sku} in {code} ({runaway.rule}: {runaway.message})",
+                    tuple(dict.fromkeys(line.amazon_order_id for line in lines)),
+                    units,
+                    min(line.purchased_at for line in lines),
+                )
+            )
+        return found
+
     @staticmethod
     def _selling_fast(history: History, sku: str, window: timedelta, baseline: timedelta) -> bool:
         """Units of `sku` in the window above what its baseline rate sells in one."""
@@ -333,9 +392,13 @@ class Follower:
         expected = history.baseline_units.get(sku, 0) * (window / baseline)
         return recent > expected
 
-    def _check_due(self, seller: str, code: str, sku: str, now: datetime) -> bool:
-        last = self._checked.get((seller, code, sku))
-        return last is None or now - last >= self.settings.recheck
+    def _remember_read(self, seller: str, order_id: str, now: datetime) -> None:
+        """An order read priced is not read again (a later Shipped change says nothing new
+        about its price); memory of reads older than a day is dropped."""
+        self._read[(seller, order_id)] = now
+        if len(self._read) % 1000 == 0:
+            old = now - timedelta(days=1)
+            self._read = {key: at for key, at in self._read.items() if at >= old}
 
     def _count(self, seller: str, detections: list[Detection], tripped: list[str]) -> None:
         for detection in detections:

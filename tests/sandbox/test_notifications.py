@@ -7,6 +7,7 @@ behaviour tests run everywhere.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import random
 from datetime import timedelta
@@ -22,6 +23,8 @@ from engine.sandbox.notifications import NOTIFICATION_TYPES, ORDER_CHANGE, QUANT
 from engine.sandbox.runtime import Sandbox
 from engine.sandbox.simulation import simulate
 from engine.sandbox.sqs import queue_arn
+from engine.sandbox.timing import AMAZON, FAST
+from engine.watch.follow import parse_time
 from tests.sandbox.conftest import MODELS, SHARED
 from tests.sandbox.orderfixtures import insert, make_order
 
@@ -106,6 +109,42 @@ def test_grantless_token_for_the_notifications_scope(sandbox):
 def subscribed(open_sandbox) -> tuple[Sandbox, str]:
     box = open_sandbox(rate_limits=False, notification_lag=timedelta(minutes=2))
     return box, box.subscribe_local_queue()
+
+
+def test_amazon_timing_delivers_at_least_once_with_duplicates_and_out_of_order(open_sandbox):
+    """As an SQS standard queue: every notification arrives, some twice (the same message,
+    same NotificationId, later), and not in the order of their events."""
+    often = dataclasses.replace(AMAZON, notification_duplicate_share=0.3)
+    box = open_sandbox(rate_limits=False, timing=often, timing_seed=4)
+    url = box.subscribe_local_queue()
+    summary = simulate(box.account, box.advance, timedelta(hours=6), random.Random(3))
+    box.advance(often.notification_delivery.high * 3)  # every lag and duplicate lag past
+    changes = [b for b in drain(box, url) if b["NotificationType"] == ORDER_CHANGE]
+    ids = [b["NotificationMetadata"]["NotificationId"] for b in changes]
+    notified = {b["Payload"]["OrderChangeNotification"]["AmazonOrderId"] for b in changes}
+    assert notified == {o.amazon_order_id for o in summary.orders}  # none lost
+    twice = len(ids) - len(set(ids))
+    assert 0 < twice < len(set(ids))
+    events = [b["EventTime"] for b in changes]
+    assert events != sorted(events)  # arrival order is not event order
+    lags = {
+        parse_time(b["NotificationMetadata"]["PublishTime"]) - parse_time(b["EventTime"])
+        for b in changes
+    }
+    assert min(lags) >= AMAZON.notification_delivery.low and len(lags) > 1
+
+
+def test_fast_timing_delivers_each_notification_once_after_a_minute(open_sandbox):
+    box = open_sandbox(rate_limits=False, timing=FAST)
+    url = box.subscribe_local_queue()
+    simulate(box.account, box.advance, timedelta(hours=3), random.Random(3))
+    box.advance(timedelta(minutes=2))
+    changes = [b for b in drain(box, url) if b["NotificationType"] == ORDER_CHANGE]
+    ids = [b["NotificationMetadata"]["NotificationId"] for b in changes]
+    assert changes and len(ids) == len(set(ids))
+    for body in changes:
+        sent = parse_time(body["NotificationMetadata"]["PublishTime"])
+        assert sent - parse_time(body["EventTime"]) >= FAST.notification_delivery.low
 
 
 def test_orders_reach_the_queue_after_the_lag_without_prices(subscribed):

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+import time
 from datetime import timedelta
 
 import httpx
 import pytest
 
 from bench.night import PROMOTION_ID, start_incident
+from engine.flows.watch import follow
 from engine.live.sqs import client as sqs_client
 from engine.sandbox.simulation import simulate
 from engine.state import breakers as breaker_store
@@ -194,3 +197,51 @@ def test_health_goes_stale_without_polls():
     metrics.polled(1000.0)
     assert metrics.healthy(60, now=lambda: 1059.0)
     assert not metrics.healthy(60, now=lambda: 1061.0)
+
+
+def test_sync_watch_follow_serves_a_runaway_night_from_the_queue(followed):
+    """The command's flow (what `sync watch --follow URL --sqs-endpoint E` runs), in a
+    thread on the same sandbox: it drains the night's notifications and trips each runaway
+    listing's breaker once, then stops when told (SIGTERM sets the same event)."""
+    demo, url = followed
+    start_incident(demo.box)
+    simulate(demo.box.account, demo.box.advance, timedelta(minutes=20), random.Random(5), step=STEP)
+    demo.box.advance(timedelta(minutes=5))  # every notification so far delivered
+    client = demo.box.sqs.client()
+
+    def queued() -> int:
+        attributes = client.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(v) for v in attributes.values())
+
+    assert queued() > 0
+    stop = threading.Event()
+    served: list[str] = []
+    thread = threading.Thread(
+        target=follow,
+        args=(demo.config_dir, url),
+        kwargs={
+            "endpoint": demo.box.sqs.endpoint,
+            "port": 0,
+            "dead_letter_url": None,
+            "stop": stop,
+            "started": served.append,
+        },
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 180
+        while queued() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert queued() == 0, "the follower did not drain the queue"
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert served and served[0].startswith("http://127.0.0.1:")
+    with demo.db.read() as conn:
+        tripped = breaker_store.tripped(conn, demo.config.project.seller_id)
+    assert {"HP-100", "HP-200"} <= {b.sku for b in tripped}
+    assert len(emergency_runs(demo)) == len({(b.marketplace, b.sku) for b in tripped})
