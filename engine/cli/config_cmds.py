@@ -9,7 +9,6 @@ pre-commit hook runs them offline), `explain` also reads the state store.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -25,16 +24,13 @@ from engine.config.errors import ConfigErrors
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
 from engine.core.resource import Resource
-from engine.desired.render import DesiredState, Trace, explain, render
+from engine.desired.render import DesiredState, Trace, render
+from engine.flows.explain import explain_listing
 from engine.guardrails.evaluate import OFFLINE_RULES
 from engine.guardrails.report import GuardrailReport
-from engine.ops.exposure import stored_history
-from engine.ops.unshipped import stored_reservation
 from engine.plan.text import blocked_line, promotion_notice
-from engine.state.db import open_state
 
 RENDER_FORMAT_VERSION = 1
-_ADDRESS = re.compile(r'^listing\.(?P<mkt>[A-Z]{2})\[(?P<q>"?)(?P<sku>[^"\]]+)(?P=q)\]$')
 
 
 def _config(ctx: click.Context) -> Config:
@@ -280,26 +276,8 @@ def explain_cmd(ctx: click.Context, address: str, now_text: str | None) -> int:
     state store (`sync orders pull`), at most the listing's exposure cap (sized from the
     orders in the state store) and not at all while the watchdog holds its refills.
     """
-    match = _ADDRESS.match(address.strip())
-    if match is None:
-        raise UserError(f'address {address!r} must look like listing.DE["HP-100"]')
-    code, sku = match["mkt"], match["sku"]
     config = _config(ctx)
-    if code not in config.marketplaces:
-        raise UserError(f"marketplace {code} is not enabled in {config.project.source.name}")
-    if sku not in config.products:
-        raise UserError(f"no product with SKU {sku!r} in the config")
-    now = parse_now(now_text)
-    db = open_state(config.project.state, config.state_dir)
-    try:
-        reservation = stored_reservation(db, config)
-        history = stored_history(db, config, now)
-    finally:
-        db.close()
-    try:
-        trace = explain(config, now, code, sku, reservation=reservation, history=history)
-    except KeyError as exc:
-        raise UserError(f"{address}: {exc.args[0]}") from None
+    code, trace = explain_listing(config, address, parse_now(now_text))
     click.echo(format_trace(address, config, code, trace, ctx.obj["config_dir"]))
     return 0
 
