@@ -338,6 +338,11 @@ def lock_takeover_rows(conn: sa.Connection, seller_id: str) -> list[dict[str, An
     return [dict(row._mapping) for row in rows]
 
 
+def held_by(conn: sa.Connection, seller_id: str) -> LockInfo | None:
+    """Who holds the account's apply lock, if anyone (without waiting or taking it)."""
+    return _current(conn, seller_id)
+
+
 def _current(conn: sa.Connection, seller_id: str) -> LockInfo | None:
     row: Any = conn.execute(
         sa.select(apply_locks).where(apply_locks.c.seller_id == seller_id)

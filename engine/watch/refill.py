@@ -17,9 +17,10 @@ allocated as a plan would allocate it (engine.desired.render.allocate_stock, the
 holds included), reserving the units the pulled orders owe and every line the watchdog saw
 since the last pull (engine.ops.exposure). A listing below what that gives is raised to
 it, never above its cap. The write is an emergency run of the journal, as the breaker's
-are (`refill:<address>` its digest): it does not wait for the apply lock, it is claimed
-under the same per-account serialisation, and a listing a breaker holds or another watch
-process is writing is left alone.
+are (`refill:<address>` its digest), claimed under the same per-account serialisation. A
+refill is routine, not an emergency: while an apply holds the account's lock it is left for
+the next pass (never waited for, never racing the apply's own quantity writes), and a
+listing a breaker holds or another watch process is writing is left alone.
 """
 
 from __future__ import annotations
@@ -208,6 +209,12 @@ def _refill_one(
     )
     with db.write() as conn:
         lock.serialise_emergency_claims(conn, seller)
+        applying = lock.held_by(conn, seller)
+        if applying is not None:
+            detail = (
+                f"an apply holds the account's lock ({applying.operation} by {applying.holder})"
+            )
+            return Refill(live.address, before, before, "held", detail)
         tripped = {(b.marketplace, b.sku) for b in breaker_store.tripped(conn, seller)}
         if live.key in tripped:
             return Refill(live.address, before, before, "held", "a breaker holds it")

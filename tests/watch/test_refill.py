@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from engine.config.model import Incident
 from engine.sandbox.account import PROCESSING_DELAY
-from engine.state import journal, refill_holds
+from engine.state import journal, lock, refill_holds
 from engine.watch.detect import Detection
 from engine.watch.refill import REFILL_DIGEST_PREFIX, update_holds
 from tests.watch.conftest import NOW, STEP, make_order
@@ -101,3 +101,23 @@ def test_a_quiet_night_refills_capped_listings_once_their_orders_are_priced(open
     demo.box.advance(PROCESSING_DELAY)
     code, sku = written[-1].address.removeprefix("listing.").rstrip('"]').split('["')
     assert demo.backend.read_listing(code, sku).resource.quantity == 2
+
+
+def test_refills_wait_for_the_next_pass_while_an_apply_holds_the_lock(open_demo):
+    """A refill is routine stock, not an emergency: it never writes beside a running apply."""
+    demo = open_demo(exposure=True)
+    seller = demo.config.project.seller_id
+    held = lock.acquire(demo.db, seller, "ci-runner", "apply", NOW)
+    try:
+        during = []
+        for _ in range(8):
+            demo.buyers(STEP)
+            during += demo.watch().refills
+        assert during and all(r.outcome == "held" for r in during)
+        assert all(r.after == r.before for r in during)
+        assert any("an apply holds the account's lock" in r.detail for r in during)
+    finally:
+        held.release()
+    demo.buyers(STEP)
+    after = demo.watch().refills
+    assert any(r.outcome == "written" for r in after)
