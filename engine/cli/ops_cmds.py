@@ -18,6 +18,7 @@ from rich.table import Table
 
 from engine.cli.options import console as rich_console
 from engine.cli.options import json_option
+from engine.cli.progress import progress_bar
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
 from engine.core.marketplaces import MARKETPLACES
@@ -72,7 +73,8 @@ def orders() -> None:
 @click.pass_context
 def pull_cmd(ctx: click.Context, as_json: bool) -> int:
     """Read orders updated since the last pull into the state store (idempotent)."""
-    result = flow.pull(ctx.obj["config_dir"])
+    with progress_bar(ctx, as_json=as_json) as progress:
+        result = flow.pull(ctx.obj["config_dir"], progress)
     if as_json:
         _echo_json(result.to_dict())
         return 0
