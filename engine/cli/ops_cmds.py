@@ -7,17 +7,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
-from engine.cli.options import console as rich_console
 from engine.cli.options import json_option
+from engine.cli.progress import progress_bar
+from engine.cli.tables import print_table
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
 from engine.core.marketplaces import MARKETPLACES
@@ -31,15 +30,6 @@ from engine.state.orders import OrderFilter
 
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for header in headers:
-        table.add_column(header)
-    for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
-    rich_console(width=200).print(table)
 
 
 def _when(value: str | None, option: str) -> datetime | None:
@@ -72,7 +62,8 @@ def orders() -> None:
 @click.pass_context
 def pull_cmd(ctx: click.Context, as_json: bool) -> int:
     """Read orders updated since the last pull into the state store (idempotent)."""
-    result = flow.pull(ctx.obj["config_dir"])
+    with progress_bar(ctx, as_json=as_json) as progress:
+        result = flow.pull(ctx.obj["config_dir"], progress)
     if as_json:
         _echo_json(result.to_dict())
         return 0
@@ -117,7 +108,7 @@ def list_cmd(
     if as_json:
         _echo_json([s.order.to_dict() for s in found])
         return 0
-    _table(
+    print_table(
         (
             "order",
             "mkt",
@@ -202,7 +193,7 @@ def health_cmd(ctx: click.Context, local_only: bool, as_json: bool) -> int:
     else:
         for note in result.notes:
             click.echo(f"note: {note}")
-        _table(
+        print_table(
             ("mkt", "metric", "report %", "local %", "gate %", "target %", "warn %", "verdict"),
             result.rows(),
         )
@@ -250,7 +241,7 @@ def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
         )
         for r in recs
     ]
-    _table(header, rows)
+    print_table(header, rows)
     if not rows:
         click.echo(
             "No FBA listing is below its alert level: nothing to send to Amazon's warehouses."
@@ -292,7 +283,7 @@ def deviation_cmd(ctx: click.Context, refresh: bool, as_json: bool) -> int:
             }
         )
         return 0
-    _table(("listing", "desired", "live"), rows)
+    print_table(("listing", "desired", "live"), rows)
     click.echo(
         f"deviation {result.percent}% ({result.off_by} of {result.desired_total} desired units)"
     )
@@ -355,7 +346,7 @@ def _print_status(status: StatusFigures) -> None:
         + (" (`sync apply --recheck` looks again)" if status.not_visible else "")
     )
     if status.latency:
-        _table(
+        print_table(
             ("operation", "calls", "p50 ms", "p95 ms"),
             [(x.operation, x.calls, x.p50_ms, x.p95_ms) for x in status.latency],
         )

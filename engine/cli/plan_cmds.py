@@ -80,18 +80,21 @@ def plan_cmd(
     now_text: str | None,
 ) -> int:
     """Show what apply would change to make live listings match the config."""
+    from engine.cli.progress import progress_bar
     from engine.flows.plan import plan_config
     from engine.plan.text import guardrail_summary
 
-    run, _ = plan_config(
-        ctx.obj["config_dir"],
-        now=parse_now(now_text),
-        activity="plan",
-        marketplaces=marketplaces,
-        refresh=refresh,
-        full_refresh=full_refresh,
-        target=skus,
-    )
+    with progress_bar(ctx, as_json=as_json) as progress:
+        run, _ = plan_config(
+            ctx.obj["config_dir"],
+            now=parse_now(now_text),
+            activity="plan",
+            marketplaces=marketplaces,
+            refresh=refresh,
+            full_refresh=full_refresh,
+            target=skus,
+            progress=progress,
+        )
     plan = run.plan
     saved = saved_plan(run)
     if out is not None:
@@ -291,16 +294,19 @@ def import_cmd(
     now_text: str | None,
 ) -> int:
     """Write YAML for live listings the config does not describe yet."""
+    from engine.cli.progress import progress_bar
     from engine.flows.import_listings import import_from_live
 
-    result, where = import_from_live(
-        ctx.obj["config_dir"],
-        marketplace,
-        pattern,
-        now=parse_now(now_text),
-        target=out,
-        refresh=refresh,
-    )
+    with progress_bar(ctx) as progress:
+        result, where = import_from_live(
+            ctx.obj["config_dir"],
+            marketplace,
+            pattern,
+            now=parse_now(now_text),
+            target=out,
+            refresh=refresh,
+            progress=progress,
+        )
     click.echo(f"Imported {len(result.skus)} listing(s) from {marketplace} into {where}:")
     click.echo("  " + ", ".join(result.skus))
     for path in result.written:

@@ -21,6 +21,11 @@ import click
 from engine.cli.options import json_option
 from engine.core.errors import UserError
 
+# Hand-written on purpose (issue 17 asked for a library where one fits): pytimeparse2 and
+# pytimeparse accept far more than this (1.5h, 1h30m, 1:30, "15 minutes", signs), isodate
+# only ISO 8601 (PT15M). Keeping exactly `<integer>[s|m|h]` and these messages would mean
+# matching this pattern first, after which the library has nothing left to do. Same for
+# exposure.refill_every (engine.desired.exposure).
 _INTERVAL = re.compile(r"^(?P<n>\d+)(?P<unit>[smh]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
 

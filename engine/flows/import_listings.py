@@ -45,6 +45,7 @@ from engine.core.errors import UserError
 from engine.core.fields import MANAGED_FIELDS
 from engine.core.fileio import write_atomic
 from engine.core.money import currency, quantize
+from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource
 from engine.core.sale import SalePrice
 from engine.desired.pricing import convert, target_price
@@ -76,12 +77,14 @@ def import_from_live(
     now: datetime,
     target: Path | None = None,
     refresh: bool = True,
+    progress: Progress = NO_PROGRESS,
 ) -> tuple[ImportResult, Path]:
-    """Read the live listings of `marketplace` and adopt those `pattern` selects (see
-    `import_listings`). Returns what was imported and the directory written into."""
+    """Read the live listings of `marketplace` (reporting the report and detail reads to
+    `progress`) and adopt those `pattern` selects (see `import_listings`). Returns what was
+    imported and the directory written into."""
     config = load_config(config_dir)
     selected_marketplaces(config, [marketplace])
-    with live_session(config) as (backend, _):
+    with live_session(config, progress=progress) as (backend, _):
         live = backend.read_listings([marketplace], refresh=refresh)
     result = import_listings(config, live.resources(), marketplace, pattern, now, target)
     return result, config.root if target is None else target

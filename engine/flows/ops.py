@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from engine.core.errors import UserError
+from engine.core.progress import NO_PROGRESS, Progress
 from engine.desired.stock import Replenishment
 from engine.flows.session import Session, backend_session, open_session
 from engine.live.spapi import SpApiBackend
@@ -26,19 +27,24 @@ from engine.state.orders import OrderFilter, StoredOrder
 
 
 @contextmanager
-def _with_backend(config_dir: Path, activity: str) -> Iterator[tuple[Session, SpApiBackend]]:
+def _with_backend(
+    config_dir: Path, activity: str, progress: Progress = NO_PROGRESS
+) -> Iterator[tuple[Session, SpApiBackend]]:
     """The session and a backend for one run of `activity` (its calls and heartbeat
-    recorded)."""
+    recorded; its long reads reported to `progress`)."""
     with (
         open_session(config_dir) as session,
-        backend_session(session.config, session.db, activity, failures_as=activity) as backend,
+        backend_session(
+            session.config, session.db, activity, failures_as=activity, progress=progress
+        ) as backend,
     ):
         yield session, backend
 
 
-def pull(config_dir: Path) -> PullResult:
-    """Read the orders updated since the last pull into the state store (idempotent)."""
-    with _with_backend(config_dir, "pull") as (session, live):
+def pull(config_dir: Path, progress: Progress = NO_PROGRESS) -> PullResult:
+    """Read the orders updated since the last pull into the state store (idempotent),
+    reporting each marketplace's orders and order items to `progress`."""
+    with _with_backend(config_dir, "pull", progress) as (session, live):
         return pull_orders(live, session.db, session.seller_id, session.config.project.marketplaces)
 
 

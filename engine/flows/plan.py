@@ -44,6 +44,7 @@ from engine.core.errors import UserError
 from engine.core.fieldjson import FieldValues
 from engine.core.gcpause import gc_paused
 from engine.core.identity import BackendIdentity
+from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource, address, address_key
 from engine.desired.exposure import SalesHistory, uses_exposure
 from engine.desired.render import DesiredState, allocate_stock, held_refills, render
@@ -169,9 +170,11 @@ def plan_config(
     full_refresh: bool = False,
     with_applied: bool = False,
     target: Sequence[str] = (),
+    progress: Progress = NO_PROGRESS,
 ) -> tuple[PlanRun, Mapping[str, FieldValues]]:
     """Load the config, open the live session (recorded as `activity`) and plan. Returns the
-    run and, `with_applied`, the values last applied as the plan read them (else empty)."""
+    run and, `with_applied`, the values last applied as the plan read them (else empty). A
+    refresh reports each marketplace's report and detail reads to `progress`."""
     config, cached = load_for_plan(config_dir, refresh=refresh, marketplaces=marketplaces)
     rendered = render_for_plan(config, now)
     with live_session(
@@ -180,6 +183,7 @@ def plan_config(
         full_refresh=full_refresh,
         preloaded=cached,
         seed=lambda: seed_listings(config, rendered),
+        progress=progress,
     ) as (backend, db):
         run = build_plan(
             config,

@@ -48,7 +48,6 @@ from engine.core import jsonio
 from engine.core.errors import UserError
 from engine.core.marketplaces import BY_ID, MARKETPLACES, REGION_ENDPOINTS
 
-AWS_REGIONS = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
 DEFAULT_TIMEOUT = 30.0
 
 
@@ -336,7 +335,7 @@ class Connection:
             "marketplace": SpApiMarketplace(
                 self.endpoint or REGION_ENDPOINTS[mkt.region],
                 mkt.marketplace_id,
-                AWS_REGIONS[mkt.region],
+                mkt.aws_region,
             ),
             "credentials": dict(self.credentials),
             # Only what we loaded (engine.flows.connect); never the library's own search of

@@ -20,6 +20,7 @@ from engine.core.changes import ResourceChange
 from engine.core.errors import UserError
 from engine.core.identity import BackendIdentity
 from engine.core.orders import Order, OrderItem, iso
+from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource, address, address_key
 from engine.live import documents
 from engine.live.attributes import OFFER, ListingShapeError, market, resource_from_attributes
@@ -123,12 +124,15 @@ class SpApiBackend:
         full_refresh: bool = False,
         on_snapshot: SnapshotSaved | None = None,
         preloaded: dict[str, Snapshot] | None = None,
+        progress: Progress = NO_PROGRESS,
     ) -> None:
         self.identity = BackendIdentity(kind, seller_id, connection.endpoint)
         self.seller_id = seller_id
         self.bulk_threshold = bulk_threshold
         # Detail for every row on refresh: catches out-of-band edits the report cannot show.
         self.full_refresh = full_refresh
+        # Where a refresh and an orders read report how far they are (engine.core.progress).
+        self.progress = progress
         self.recorder = recorder or MemoryRecorder()
         self._now = now
         self._timer = timer or SystemTimer()
@@ -170,10 +174,14 @@ class SpApiBackend:
         return listing_from_item(marketplace, item)
 
     def _search_items(
-        self, marketplace: str, skus: Sequence[str], included: str
+        self,
+        marketplace: str,
+        skus: Sequence[str],
+        included: str,
+        progress: Progress = NO_PROGRESS,
     ) -> list[dict[str, Any]]:
         """Items for `skus`, 20 a call (searchListingsItems by SKU identifiers: no paging,
-        so no 1000-result ceiling)."""
+        so no 1000-result ceiling); `progress` advances by each batch's SKUs."""
         mid = market(marketplace).marketplace_id
         op = self.operation(LISTINGS, marketplace)
         items: list[dict[str, Any]] = []
@@ -191,6 +199,7 @@ class SpApiBackend:
                     ),
                 ).payload.get("items", [])
             )
+            progress.advance(len(batch))
         return items
 
     def read_details(
@@ -198,9 +207,14 @@ class SpApiBackend:
     ) -> tuple[dict[str, LiveListing], dict[str, str]]:
         """Full detail for `skus`: listings by SKU and, by address, why a listing could not
         be read as a Resource."""
+        return self._details(marketplace, skus, NO_PROGRESS)
+
+    def _details(
+        self, marketplace: str, skus: Sequence[str], progress: Progress
+    ) -> tuple[dict[str, LiveListing], dict[str, str]]:
         found: dict[str, LiveListing] = {}
         unreadable: dict[str, str] = {}
-        for item in self._search_items(marketplace, skus, DETAIL):
+        for item in self._search_items(marketplace, skus, DETAIL, progress):
             try:
                 listing = listing_from_item(marketplace, item)
             except ListingShapeError as err:
@@ -245,6 +259,7 @@ class SpApiBackend:
         applied: Mapping[str, Mapping[str, Any]],
     ) -> tuple[Snapshot, dict[str, str]]:
         mid = market(marketplace).marketplace_id
+        self.progress.stage(f"{marketplace}: listings report")
         try:
             document = documents.fetch_report_document(
                 self.operation(REPORTS, marketplace),
@@ -278,7 +293,9 @@ class SpApiBackend:
                 )
                 if listing is not None:
                     known[sku] = listing
-        fresh, unreadable = self.read_details(marketplace, [s for s in rows if s not in known])
+        missing = [s for s in rows if s not in known]
+        self.progress.stage(f"{marketplace}: listing detail", len(missing))
+        fresh, unreadable = self._details(marketplace, missing, self.progress)
         known.update(fresh)
         entries = {
             sku: CachedListing(row.digest, known[sku]) for sku, row in rows.items() if sku in known
@@ -363,14 +380,23 @@ class SpApiBackend:
         first: dict[str, Any] = {"LastUpdatedAfter": iso(updated_after), "MarketplaceIds": ids}
         if updated_before is not None:
             first["LastUpdatedBefore"] = iso(updated_before)
-        found = [
-            parse_order(data)
-            for page in _pages(lambda q: op("getOrders", lambda c: c.get_orders(**q)), first)
-            for data in page.get("Orders") or ()
-        ]
+        label = ", ".join(marketplaces)
+        self.progress.stage(f"{label}: orders")
+        found: list[Order] = []
+        for page in _pages(lambda q: op("getOrders", lambda c: c.get_orders(**q)), first):
+            orders = page.get("Orders") or ()
+            found.extend(parse_order(data) for data in orders)
+            self.progress.advance(len(orders))
         if not with_items:
             return found
-        return [order.with_items(self._order_items(op, order)) for order in found]
+        # One getOrderItems call (or more) per order, paced at its published rate
+        # (engine.core.spapi_limits): the long part of a pull.
+        self.progress.stage(f"{label}: order items", len(found))
+        complete = []
+        for order in found:
+            complete.append(order.with_items(self._order_items(op, order)))
+            self.progress.advance()
+        return complete
 
     def read_order(self, marketplace: str, amazon_order_id: str) -> Order:
         """One order with its items (getOrder, getOrderItems): what the follow-mode

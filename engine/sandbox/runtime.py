@@ -21,7 +21,7 @@ from typing import Any
 from engine.core import jsonio
 from engine.core.marketplaces import MARKETPLACES
 from engine.core.resource import Resource
-from engine.live.clients import AWS_REGIONS, SpApiMarketplace, token_client_class
+from engine.live.clients import SpApiMarketplace, token_client_class
 from engine.sandbox import faults as faults_mod
 from engine.sandbox.account import Account
 from engine.sandbox.app import SANDBOX_CREDENTIALS, LwaCredentials, SandboxApp, SandboxServer
@@ -237,7 +237,7 @@ class Sandbox:
     # -- python-amazon-sp-api wiring --------------------------------------------------------
     def spapi_marketplace(self, code: str) -> SpApiMarketplace:
         mkt = MARKETPLACES[code]
-        return SpApiMarketplace(self.url, mkt.marketplace_id, AWS_REGIONS[mkt.region])
+        return SpApiMarketplace(self.url, mkt.marketplace_id, mkt.aws_region)
 
     def token_client_class(self) -> type:
         """An LWA client class that exchanges tokens with this sandbox over plain HTTP."""
