@@ -824,9 +824,10 @@ def test_a_sandbox_plan_is_seeded_exactly_from_the_base_branchs_config(
         f"sellersync sandbox reset --from-config {base} --exact\n"
     )
     assert 'base_price: "99.00"' in (base / "products" / "audio.yaml").read_text()
-    assert 'base_price: "109.00"' in (
-        workspace / "accounts" / "eu" / "products" / "audio.yaml"
-    ).read_text()
+    assert (
+        'base_price: "109.00"'
+        in (workspace / "accounts" / "eu" / "products" / "audio.yaml").read_text()
+    )
 
     # An account the pull request adds has no base config: the demo seed, said so.
     (workspace / "calls").unlink()
