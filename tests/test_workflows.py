@@ -811,14 +811,20 @@ def test_a_sandbox_plan_is_seeded_exactly_from_the_base_branchs_config(
     real_git = os.pathsep.join(
         p for p in (str(tmp_path / "bin"), os.environ["PATH"]) if "bin-git" not in p
     )
-    done, _ = runner(
-        script["run"],
-        cwd=workspace,
-        PATH=real_git,
-        BASE_SHA=base_sha,
-        SELLERSYNC_CONFIG="accounts/eu",
-    )
-    assert done.returncode == 0, done.stderr
+
+    def seed(account: str) -> subprocess.CompletedProcess[str]:
+        (workspace / "calls").unlink(missing_ok=True)
+        done, _ = runner(
+            script["run"],
+            cwd=workspace,
+            PATH=real_git,
+            BASE_SHA=base_sha,
+            SELLERSYNC_CONFIG=account,
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    seed("accounts/eu")
     base = tmp_path / "runner-temp" / "sellersync-base" / "accounts" / "eu"
     assert (workspace / "calls").read_text() == (
         f"sellersync sandbox reset --from-config {base} --exact\n"
@@ -830,15 +836,7 @@ def test_a_sandbox_plan_is_seeded_exactly_from_the_base_branchs_config(
     )
 
     # An account the pull request adds has no base config: the demo seed, said so.
-    (workspace / "calls").unlink()
-    done, _ = runner(
-        script["run"],
-        cwd=workspace,
-        PATH=real_git,
-        BASE_SHA=base_sha,
-        SELLERSYNC_CONFIG="accounts/new",
-    )
-    assert done.returncode == 0, done.stderr
+    done = seed("accounts/new")
     assert (workspace / "calls").read_text() == "sellersync sandbox reset\n"
     assert "::notice title=Sandbox plan::accounts/new is new in this pull request" in done.stdout
 
