@@ -509,7 +509,9 @@ def test_the_workflows_run_the_commands_ci_md_documents():
         "watch",
         "health",
         "status",
+        "sandbox",
     }
+    assert ("plan.yml", "sandbox") in used
 
 
 def test_workflows_call_sellersync_never_sync():
@@ -621,6 +623,14 @@ echo "coreutils sync called with: $*; the workflows must call sellersync" >&2
 exit 97
 """
 
+# git in the whole-job runs, whose workspace is no repository: `fetch` does nothing and
+# `archive` gives an empty tree (the base branch has no config there). Calls go to git-calls.
+GIT_STANDIN = """#!/bin/sh
+echo "git $*" >> git-calls
+if [ "$1" = archive ]; then exec tar -c -f - -T /dev/null; fi
+exit 0
+"""
+
 Runner = Callable[..., tuple[subprocess.CompletedProcess[str], dict[str, str]]]
 
 
@@ -637,6 +647,12 @@ def runner(tmp_path: Path) -> Runner:
         fake = bin_dir / name
         fake.write_text(script)
         fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    git_dir = tmp_path / "bin-git"  # apart, so a test can run real git instead
+    git_dir.mkdir()
+    (git_dir / "git").write_text(GIT_STANDIN)
+    (git_dir / "git").chmod(0o755)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
     (tmp_path / "plan.md").write_text("### sellersync plan\n")
     (tmp_path / "drift.md").write_text("### drift\n")
     github_files = tmp_path / "github"
@@ -650,7 +666,8 @@ def runner(tmp_path: Path) -> Runner:
         for path in files.values():
             path.write_text("")
         full_env = {
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "PATH": os.pathsep.join((str(bin_dir), str(git_dir), os.environ["PATH"])),
+            "RUNNER_TEMP": str(runner_temp),
             **{k: str(v) for k, v in files.items()},
             **env,
         }
@@ -747,6 +764,91 @@ def test_plan_runs_on_the_sandbox_without_secrets_and_never_prints_them(runner):
     for missing in secrets:
         done, files = runner(script, **{**secrets, missing: ""})
         assert done.returncode == 0 and files["GITHUB_ENV"] == "SELLERSYNC_BACKEND=sandbox\n"
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def pr_checkout(tmp_path: Path) -> tuple[Path, str]:
+    """A pull request's checkout as actions/checkout leaves it (one commit, `origin` the base
+    repository) and the base commit's sha: the base holds accounts/eu, the PR changes it."""
+    if shutil.which("git") is None:
+        pytest.skip("git is absent")
+    origin = tmp_path / "origin"
+    write_config(origin / "accounts" / "eu")
+    git(tmp_path, "init", "-q", "-b", "main", str(origin))
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "base")
+    base_sha = git(origin, "rev-parse", "HEAD")
+    git(origin, "config", "uploadpack.allowAnySHA1InWant", "true")
+    workspace = tmp_path / "ws"
+    git(tmp_path, "clone", "-q", "--depth=1", f"file://{origin}", str(workspace))
+    write_config(
+        workspace / "accounts" / "eu",
+        edited("products/audio.yaml", 'base_price: "99.00"', 'base_price: "109.00"'),
+    )
+    git(workspace, "commit", "-q", "-am", "pr")
+    return workspace, base_sha
+
+
+def test_a_sandbox_plan_is_seeded_exactly_from_the_base_branchs_config(
+    runner, tmp_path, pr_checkout
+):
+    """A fork's plan: the sandbox is seeded from the base commit's copy of the account's
+    config (not the pull request's), with --exact, so the plan shows only the PR's diff."""
+    workspace, base_sha = pr_checkout
+    script = step(load("plan.yml"), "plan", "Seed the sandbox from the base branch's config")
+    assert script["if"] == "steps.backend.outputs.sandbox == 'true'"
+    real_git = os.pathsep.join(
+        p for p in (str(tmp_path / "bin"), os.environ["PATH"]) if "bin-git" not in p
+    )
+
+    def seed(account: str) -> subprocess.CompletedProcess[str]:
+        (workspace / "calls").unlink(missing_ok=True)
+        done, _ = runner(
+            script["run"],
+            cwd=workspace,
+            PATH=real_git,
+            BASE_SHA=base_sha,
+            SELLERSYNC_CONFIG=account,
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    seed("accounts/eu")
+    base = tmp_path / "runner-temp" / "sellersync-base" / "accounts" / "eu"
+    assert (workspace / "calls").read_text() == (
+        f"sellersync sandbox reset --from-config {base} --exact\n"
+    )
+    assert 'base_price: "99.00"' in (base / "products" / "audio.yaml").read_text()
+    assert (
+        'base_price: "109.00"'
+        in (workspace / "accounts" / "eu" / "products" / "audio.yaml").read_text()
+    )
+
+    # An account the pull request adds has no base config: the demo seed, said so.
+    done = seed("accounts/new")
+    assert (workspace / "calls").read_text() == "sellersync sandbox reset\n"
+    assert "::notice title=Sandbox plan::accounts/new is new in this pull request" in done.stdout
+
+
+def test_the_plan_job_seeds_the_sandbox_before_planning_without_secrets(runner, tmp_path):
+    job = simulate_job(runner, tmp_path / "ws", load("plan.yml"), "plan", {}, matrix=ACCOUNT_EU)
+    assert job.result == "success"
+    assert job.outcomes["Seed the sandbox from the base branch's config"] == "success"
+    calls = (tmp_path / "ws" / "calls").read_text().splitlines()
+    assert calls.index("sellersync sandbox reset") < next(
+        i for i, c in enumerate(calls) if c.startswith("sellersync plan ")
+    )
 
 
 @pytest.mark.parametrize(

@@ -313,6 +313,9 @@ def import_cmd(
         click.echo(f"  wrote {path}")
     for path in result.extended:
         click.echo(f"  added overrides to {path}")
+    if result.schema_dir is not None:
+        exported = f" (exported {len(result.schemas)} file(s))" if result.schemas else ""
+        click.echo(f"  schema lines point into {result.schema_dir}{exported}")
     for line in result.differences:
         click.echo(f"  still differs from live (the plan will change it): {line}")
     click.echo(

@@ -86,11 +86,15 @@ class Sandbox:
         seed: tuple[str, Iterable[Resource]] | None = None,
         clock: VirtualClock | None = None,
         reseed: bool = False,
+        exact: bool = False,
+        source: Path | str = "",
         **options: Any,
     ) -> Sandbox:
         """Open the sandbox in `state_dir`, seeding it first if it has no account yet (or
-        when `reseed`). Without an explicit clock, the clock saved by the last process is
-        resumed, so virtual time is shared; a fresh one starts at the current UTC time."""
+        when `reseed`): `exact` leaves out the demo's deliberate differences, `source` is the
+        config directory `seed` was rendered from (kept, and shown by `status`). Without an
+        explicit clock, the clock saved by the last process is resumed, so virtual time is
+        shared; a fresh one starts at the current UTC time."""
         store = Store(state_dir)
         if clock is None:
             with store.read() as tx:
@@ -104,7 +108,7 @@ class Sandbox:
             if seed is None:
                 raise LookupError(f"{store.path} has no sandbox account; seed it first")
             seller_id, resources = seed
-            seed_store(store, seller_id, resources, clock.now())
+            seed_store(store, seller_id, resources, clock.now(), exact=exact, source=str(source))
         sandbox.save_clock()
         return sandbox
 
@@ -211,6 +215,7 @@ class Sandbox:
             listings = tx.count_listings(info.seller_id)
             pending = len(tx.all_pending())
             notes = jsonio.loads(tx.meta("seed_notes") or "[]")
+            source = jsonio.loads(tx.meta("seed_source") or "{}")
             active = tx.faults()
         return {
             "url": self._server.url if self._server is not None else None,
@@ -232,6 +237,10 @@ class Sandbox:
             "timing": self.timings.profile.name,
             "faults": active,
             "seed_differences": notes,
+            # The config directory the seed was rendered from (None: not recorded, a store
+            # seeded before it was kept) and whether it left out the deliberate differences.
+            "seeded_from": source.get("config") or None,
+            "seed_exact": bool(source.get("exact", False)),
         }
 
     # -- python-amazon-sp-api wiring --------------------------------------------------------

@@ -16,6 +16,7 @@ from engine.core.resource import address
 from engine.core.sale import SalePrice
 from engine.flows.import_listings import ImportRefused, import_listings
 from engine.flows.plan import build_plan
+from engine.flows.schemas import packaged_schemas
 from engine.flows.session import live_session
 from engine.sandbox import faults
 from engine.sandbox.runtime import Sandbox
@@ -108,11 +109,12 @@ def test_refusals_write_nothing(seeded_config):
     # A pattern only ever adopts what the config does not describe.
     assert import_listings(config, live, "US", "*", NOW).skus == ("LEGACY-HP-100",)
     # New files only: the product, and a US marketplace file for the live minimum allowed
-    # price the imported product (no cost, so no floor) cannot reproduce.
+    # price the imported product (no cost, so no floor) cannot reproduce; and the schemas
+    # their first lines point at (the config vendors none).
     assert set(snapshot_files(config.root)) - set(files) == {
         Path("products/imported-US.yaml"),
         Path("marketplaces/US.yaml"),
-    }
+    } | {Path(".schemas") / name for name in packaged_schemas()}
     with pytest.raises(ImportRefused, match="no live listing in US"):
         import_listings(load_config(config.root), live, "US", "*", NOW)
 
