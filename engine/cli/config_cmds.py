@@ -23,6 +23,7 @@ from engine.config import Config, load_config
 from engine.config.errors import ConfigErrors
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
+from engine.core.marketplaces import did_you_mean
 from engine.core.resource import Resource
 from engine.desired.render import DesiredState, Trace, render
 from engine.flows.explain import explain_listing
@@ -157,7 +158,8 @@ def render_cmd(
     unknown = [m for m in marketplaces if m not in config.marketplaces]
     if unknown:
         raise UserError(
-            f"marketplace {', '.join(unknown)} is not enabled; enabled: "
+            f"marketplace {', '.join(unknown)} is not enabled"
+            f"{''.join(did_you_mean(code) for code in unknown)}; enabled: "
             f"{', '.join(config.marketplaces)}"
         )
     state = render(config, parse_now(now_text))

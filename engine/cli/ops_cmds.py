@@ -20,7 +20,7 @@ from engine.cli.options import console as rich_console
 from engine.cli.options import json_option
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
-from engine.core.marketplaces import MARKETPLACES
+from engine.core.marketplaces import MARKETPLACES, did_you_mean
 from engine.core.orders import STATUSES
 from engine.flows import ops as flow
 from engine.ops.kpi import SYNC_SUCCESS_TARGET_PCT, StatusFigures
@@ -58,7 +58,10 @@ def _when(value: str | None, option: str) -> datetime | None:
 
 def _marketplace(value: str | None) -> str | None:
     if value is not None and value not in MARKETPLACES:
-        raise UserError(f"--marketplace {value!r} is not a marketplace code such as DE or US")
+        raise UserError(
+            f"--marketplace {value!r} is not a marketplace code such as DE or US"
+            f"{did_you_mean(value)}"
+        )
     return value
 
 
@@ -206,6 +209,7 @@ def health_cmd(ctx: click.Context, local_only: bool, as_json: bool) -> int:
             ("mkt", "metric", "report %", "local %", "gate %", "target %", "warn %", "verdict"),
             result.rows(),
         )
+        click.echo(result.summary())
     return EXIT_HEALTH_BREACH if result.breached else 0
 
 

@@ -79,6 +79,9 @@ def test_pull_against_the_sandbox_then_list_route_health_and_status(config_dir, 
     assert (
         json.loads(health.output)["marketplaces"]["DE"]["local"]["cancellation_rate_pct"] == "0.00"
     )
+    assert json.loads(health.output)["breaches"] == []
+    text = run(config_dir, "health", "--local-only").output.splitlines()
+    assert text[-1].startswith("All marketplaces within Amazon's targets")
 
     prom = tmp_path / "out.prom"
     status = run(config_dir, "status", "--json", "--prometheus", str(prom))
@@ -93,6 +96,8 @@ def test_ops_commands_refuse_bad_input_in_one_line(config_dir, capsys):
     assert main(["--config", str(config_dir), "orders", "list", "--from", "soon"]) == 1
     assert "--from 'soon': give an ISO 8601 date" in capsys.readouterr().err
     assert main(["--config", str(config_dir), "orders", "list", "--marketplace", "XX"]) == 1
+    assert main(["--config", str(config_dir), "orders", "list", "-m", "GB"]) == 1
+    assert "(did you mean UK? UK is the marketplace code" in capsys.readouterr().err
     assert main(["--config", str(config_dir), "status", "--prometheus", "out.txt"]) == 1
     assert "only reads files ending in .prom" in capsys.readouterr().err
 
@@ -111,6 +116,17 @@ def test_a_health_breach_exits_5(config_dir):
     data = json.loads(result.output)
     assert data["marketplaces"]["DE"]["local"]["cancellation_rate_pct"] == "50.00"
     assert data["breached"] and result.return_value == 5
+    assert data["breaches"] == [
+        {
+            "marketplace": "DE",
+            "metric": "cancellation_rate",
+            "value_pct": "50.00",
+            "target_pct": "2.5",
+        }
+    ]
+    text = run(config_dir, "health", "--local-only")
+    assert text.return_value == 5
+    assert text.output.splitlines()[-1] == "1 breach: DE cancellation rate 50.00% > 2.5%"
 
 
 def test_status_counts_the_changes_not_yet_visible(config_dir):
