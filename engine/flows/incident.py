@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import load_config
+from engine.config.model import Incident
 from engine.core.errors import UserError
 from engine.core.orders import iso
 from engine.desired.render import render
 from engine.flows.session import backend_session, open_store
 from engine.state import breakers as breaker_store
 from engine.state import journal
-from engine.config.model import Incident
 from engine.state.breakers import Breaker
 from engine.watch import incident as incidents
 from engine.watch.breaker import acknowledgement
