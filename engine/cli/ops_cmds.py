@@ -21,7 +21,7 @@ from engine.cli.options import json_option
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
 from engine.core.marketplaces import MARKETPLACES, did_you_mean
-from engine.core.orders import STATUSES
+from engine.core.orders import STATUSES, iso
 from engine.flows import ops as flow
 from engine.ops.kpi import SYNC_SUCCESS_TARGET_PCT, StatusFigures
 from engine.ops.prometheus import write as write_prometheus
@@ -335,16 +335,80 @@ def status_cmd(
     if prom_path is not None:
         write_prometheus(prom_path, status, found.seller_id)
     if as_json:
-        _echo_json(status.to_dict())
+        _echo_json({**status.to_dict(), **_blockers_json(found)})
     else:
-        _print_status(status)
+        _print_status(status, _clock_label(found))
+        for line in _blocker_lines(found):
+            click.echo(line)
     return EXIT_STATUS_BREACH if strict and status.breaches else 0
 
 
-def _print_status(status: StatusFigures) -> None:
+def _clock_label(found: flow.Status) -> str:
+    """What follows a time the store recorded: the backend's clock, virtual for a sandbox."""
+    return " UTC (sandbox clock)" if found.sandbox_clock else " UTC"
+
+
+def _blocker_lines(found: flow.Status) -> list[str]:
+    """The apply lock when held, and the unfinished run a re-run resumes."""
+    utc = _clock_label(found)
+    held = found.lock
+    lines = [
+        "apply lock: free"
+        if held is None
+        else f"apply lock: HELD by {held.holder} ({held.operation}) since "
+        f"{held.acquired_at:%Y-%m-%d %H:%M:%S}{utc}, lock id {held.id}; if that process is "
+        f"gone, `sync force-unlock {held.id}` releases it"
+    ]
+    point = found.unfinished
+    if point is None:
+        lines.append("unfinished run: none")
+        return lines
+    run = point.run
+    lines.append(
+        f"unfinished {run.kind} run {run.id} (started {run.started_at:%Y-%m-%d %H:%M:%S}{utc}, "
+        f"plan sha256 {run.plan_digest}): {len(point.to_send)} change(s) not sent yet, "
+        f"{len(point.outcome_unknown)} sent with the outcome unknown, {len(point.to_verify)} "
+        "to verify; applying the same plan file again resumes it (`sync apply --abandon "
+        f"{run.id}` gives it up when the file is lost)"
+    )
+    return lines
+
+
+def _blockers_json(found: flow.Status) -> dict[str, Any]:
+    held, point = found.lock, found.unfinished
+    return {
+        "clock": "sandbox" if found.sandbox_clock else "wall",
+        "apply_lock": None
+        if held is None
+        else {
+            "id": held.id,
+            "holder": held.holder,
+            "operation": held.operation,
+            "acquired_at": iso(held.acquired_at),
+        },
+        "unfinished_run": None
+        if point is None
+        else {
+            "id": point.run.id,
+            "kind": point.run.kind,
+            "plan_digest": point.run.plan_digest,
+            "started_at": iso(point.run.started_at),
+            "to_send": len(point.to_send),
+            "outcome_unknown": len(point.outcome_unknown),
+            "to_verify": len(point.to_verify),
+        },
+    }
+
+
+def _print_status(status: StatusFigures, utc: str = " UTC") -> None:
     def pct(value: Decimal | None) -> str:
         return "unknown" if value is None else f"{value}%"
 
+    if utc != " UTC":
+        click.echo(
+            "Times marked (sandbox clock) are the sandbox's virtual time, which can run "
+            "ahead of or behind the wall clock."
+        )
     click.echo(f"KPIs from {status.window_start:%Y-%m-%d %H:%M} to {status.now:%Y-%m-%d %H:%M} UTC")
     click.echo(
         f"sync success rate: {pct(status.sync_success_rate_pct)} of {status.changes_finished} "
@@ -366,7 +430,7 @@ def _print_status(status: StatusFigures) -> None:
     for activity, at in status.last_success.items():
         last_ok = status.last_run_ok.get(activity)
         note = " (last run failed)" if last_ok is False else ""
-        when = "never" if at is None else f"{at:%Y-%m-%d %H:%M} UTC"
+        when = "never" if at is None else f"{at:%Y-%m-%d %H:%M}{utc}"
         click.echo(f"last successful {activity}: {when}{note}")
     for breach in status.breaches:
         click.echo(f"missed: {breach}")

@@ -11,7 +11,7 @@ from engine.cli.main import cli, main
 from engine.config import load_config
 from engine.core.orders import iso
 from engine.live.orders import parse_order, parse_order_item
-from engine.state import journal
+from engine.state import journal, lock
 from engine.state import orders as order_store
 from engine.state.db import open_state
 from tests.minimal_config import WAREHOUSES
@@ -153,3 +153,51 @@ def test_an_empty_replenishment_table_says_why(config_dir, monkeypatch):
     result = run(config_dir, "inventory", "replenish")
     assert result.exit_code == 0, result.output
     assert "No FBA listing is below its alert level" in result.output
+
+
+def test_status_shows_a_held_lock_and_the_unfinished_run_on_the_sandbox_clock(config_dir):
+    config = load_config(config_dir)
+    assert config.project.backend.kind == "sandbox"
+    seller = config.project.seller_id
+    db = open_state(config.project.state, config.state_dir)
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    free = run(config_dir, "status", "--now", "2026-11-22T13:00:00Z").output
+    assert "apply lock: free\n" in free and "unfinished run: none\n" in free
+    changes = [journal.Change(f'listing.DE["HP-{i}"]', "update", {}) for i in range(3)]
+    held = lock.acquire(db, seller, "runner-7 pid 42", "apply", now)
+    try:
+        with db.write() as conn:
+            started = journal.start_run(conn, seller, "sha256:plan", changes, now)
+            journal.transition(conn, started.id, 0, "sent", now)
+        text = run(config_dir, "status", "--now", "2026-11-22T13:00:00Z").output
+        data = json.loads(run(config_dir, "status", "--json").output)
+    finally:
+        held.release()
+        db.close()
+    assert text.startswith("Times marked (sandbox clock) are the sandbox's virtual time")
+    assert (
+        f"apply lock: HELD by runner-7 pid 42 (apply) since 2026-11-22 12:00:00 UTC (sandbox "
+        f"clock), lock id {held.id}; if that process is gone, `sync force-unlock {held.id}` "
+        "releases it\n"
+    ) in text
+    assert (
+        f"unfinished apply run {started.id} (started 2026-11-22 12:00:00 UTC (sandbox clock), "
+        "plan sha256 sha256:plan): 2 change(s) not sent yet, 1 sent with the outcome unknown, "
+        "0 to verify; applying the same plan file again resumes it"
+    ) in text
+    assert data["clock"] == "sandbox"
+    assert data["apply_lock"] == {
+        "id": held.id,
+        "holder": "runner-7 pid 42",
+        "operation": "apply",
+        "acquired_at": "2026-11-22T12:00:00Z",
+    }
+    assert data["unfinished_run"] == {
+        "id": started.id,
+        "kind": "apply",
+        "plan_digest": "sha256:plan",
+        "started_at": "2026-11-22T12:00:00Z",
+        "to_send": 2,
+        "outcome_unknown": 1,
+        "to_verify": 0,
+    }
