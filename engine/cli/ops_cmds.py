@@ -216,6 +216,9 @@ def health_cmd(ctx: click.Context, local_only: bool, as_json: bool) -> int:
 COMMANDS.append(health_cmd)
 
 
+REPLENISH_JSON_VERSION = 1
+
+
 @click.group()
 def inventory() -> None:
     """Stock views: FBA replenishment and MFN quantity deviation."""
@@ -228,8 +231,9 @@ def inventory() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the recommendations to this CSV file.",
 )
+@json_option("Print the recommendations as JSON (docs/json.md).")
 @click.pass_context
-def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
+def replenish_cmd(ctx: click.Context, csv_path: Path | None, as_json: bool) -> int:
     """Per FBA SKU and marketplace below its alert level: live fulfillable units, the
     thresholds, and the units to send from the central warehouse."""
     recs = flow.replenish(ctx.obj["config_dir"])
@@ -254,8 +258,12 @@ def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
         )
         for r in recs
     ]
-    _table(header, rows)
-    if not rows:
+    if as_json:
+        recommendations = [dict(zip(header, row, strict=True)) for row in rows]
+        _echo_json({"format_version": REPLENISH_JSON_VERSION, "recommendations": recommendations})
+    else:
+        _table(header, rows)
+    if not rows and not as_json:
         click.echo(
             "No FBA listing is below its alert level: nothing to send to Amazon's warehouses."
         )
@@ -264,7 +272,7 @@ def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
             writer = csv.writer(handle)
             writer.writerow(header)
             writer.writerows(rows)
-        click.echo(f"wrote {len(rows)} recommendation(s) to {csv_path}")
+        click.echo(f"wrote {len(rows)} recommendation(s) to {csv_path}", err=as_json)
     return 0
 
 

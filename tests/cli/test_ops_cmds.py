@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from engine.cli.main import cli, main
 from engine.config import load_config
 from engine.core.orders import iso
+from engine.desired.stock import Replenishment
 from engine.live.orders import parse_order, parse_order_item
 from engine.state import journal, lock
 from engine.state import orders as order_store
@@ -201,3 +202,35 @@ def test_status_shows_a_held_lock_and_the_unfinished_run_on_the_sandbox_clock(co
         "outcome_unknown": 1,
         "to_verify": 0,
     }
+
+
+def test_replenish_json_has_every_column_and_nothing_else_on_stdout(
+    config_dir, monkeypatch, tmp_path
+):
+    recs = [Replenishment("DE", "SPK-1", 2, 18, "below alert level 5", 5, 40)]
+    csv = tmp_path / "r.csv"
+    monkeypatch.setattr("engine.flows.ops.replenish", lambda config_dir: recs)
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(config_dir), "inventory", "replenish", "--json", "--csv", str(csv)],
+        standalone_mode=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "format_version": 1,
+        "recommendations": [
+            {
+                "marketplace": "DE",
+                "sku": "SPK-1",
+                "fba_fulfillable": 2,
+                "alert_level": 5,
+                "max_per_site": 40,
+                "recommended_transfer": 18,
+                "reason": "below alert level 5",
+            }
+        ],
+    }
+    assert f"wrote 1 recommendation(s) to {csv}" in result.stderr
+    monkeypatch.setattr("engine.flows.ops.replenish", lambda config_dir: [])
+    empty = run(config_dir, "inventory", "replenish", "--json")
+    assert json.loads(empty.output) == {"format_version": 1, "recommendations": []}
