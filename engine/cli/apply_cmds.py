@@ -307,14 +307,7 @@ def abandon_json(report: AbandonReport) -> dict[str, Any]:
             "plan_digest": run.plan_digest,
             "started_at": iso(run.started_at),
         },
-        "released_lock": None
-        if held is None
-        else {
-            "id": held.id,
-            "holder": held.holder,
-            "operation": held.operation,
-            "acquired_at": iso(held.acquired_at),
-        },
+        "released_lock": None if held is None else held.to_dict(),
         "entries": [
             {"address": e.address, "was": e.was, "now": e.now, "error": e.error}
             for e in report.entries

@@ -386,14 +386,7 @@ def _blockers_json(found: flow.Status) -> dict[str, Any]:
     held, point = found.lock, found.unfinished
     return {
         "clock": "sandbox" if found.sandbox_clock else "wall",
-        "apply_lock": None
-        if held is None
-        else {
-            "id": held.id,
-            "holder": held.holder,
-            "operation": held.operation,
-            "acquired_at": iso(held.acquired_at),
-        },
+        "apply_lock": None if held is None else held.to_dict(),
         "unfinished_run": None
         if point is None
         else {

@@ -624,6 +624,7 @@ def test_the_abandon_json_names_the_run_the_lock_and_every_entry():
         },
         "released_lock": {
             "id": "lock-1",
+            "seller_id": "S1",
             "holder": "runner pid 7",
             "operation": "apply",
             "acquired_at": "2026-11-22T12:00:00Z",

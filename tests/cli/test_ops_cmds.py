@@ -189,6 +189,7 @@ def test_status_shows_a_held_lock_and_the_unfinished_run_on_the_sandbox_clock(co
     assert data["clock"] == "sandbox"
     assert data["apply_lock"] == {
         "id": held.id,
+        "seller_id": seller,
         "holder": "runner-7 pid 42",
         "operation": "apply",
         "acquired_at": "2026-11-22T12:00:00Z",
