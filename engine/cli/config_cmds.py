@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,13 @@ import click
 from rich.table import Table
 
 from engine.cli.options import console as rich_console
-from engine.cli.options import now_option, parse_now
+from engine.cli.options import json_option, now_option, parse_now
 from engine.config import Config, load_config
-from engine.config.errors import ConfigErrors
+from engine.config.errors import ConfigErrors, format_path
+from engine.config.model import Origin
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
+from engine.core.marketplaces import did_you_mean
 from engine.core.resource import Resource
 from engine.desired.render import DesiredState, Trace, render
 from engine.flows.explain import explain_listing
@@ -157,7 +160,8 @@ def render_cmd(
     unknown = [m for m in marketplaces if m not in config.marketplaces]
     if unknown:
         raise UserError(
-            f"marketplace {', '.join(unknown)} is not enabled; enabled: "
+            f"marketplace {', '.join(unknown)} is not enabled"
+            f"{''.join(did_you_mean(code) for code in unknown)}; enabled: "
             f"{', '.join(config.marketplaces)}"
         )
     state = render(config, parse_now(now_text))
@@ -267,8 +271,9 @@ def _is_tty() -> bool:
 @click.command(name="explain")
 @click.argument("address")
 @now_option
+@json_option("Print every field, its value and where it came from as JSON (docs/json.md).")
 @click.pass_context
-def explain_cmd(ctx: click.Context, address: str, now_text: str | None) -> int:
+def explain_cmd(ctx: click.Context, address: str, now_text: str | None, as_json: bool) -> int:
     """Show every field of one listing with its value and the file:line it came from.
 
     ADDRESS looks like 'listing.DE["HP-100"]'. An MFN quantity is allocated as for an
@@ -278,8 +283,66 @@ def explain_cmd(ctx: click.Context, address: str, now_text: str | None) -> int:
     """
     config = _config(ctx)
     code, trace = explain_listing(config, address, parse_now(now_text))
-    click.echo(format_trace(address, config, code, trace, ctx.obj["config_dir"]))
+    if as_json:
+        click.echo(json.dumps(trace_json(address, config, code, trace), ensure_ascii=False))
+    else:
+        click.echo(format_trace(address, config, code, trace, ctx.obj["config_dir"]))
     return 0
+
+
+EXPLAIN_JSON_VERSION = 1
+
+
+def trace_json(address: str, config: Config, code: str, trace: Trace) -> dict[str, Any]:
+    """`sync explain --json`: each field's value (amounts as strings) with the config lines
+    it came from, then the settings in effect."""
+    info = config.marketplaces[code].info
+    return {
+        "format_version": EXPLAIN_JSON_VERSION,
+        "address": address,
+        "marketplace": code,
+        "domain": info.domain,
+        "currency": info.currency,
+        "language": info.language,
+        "fields": {
+            f.name: {
+                "value": _json_value(f.value),
+                "from": [_origin_json(origin) for origin in f.origins],
+                "note": f.note,
+            }
+            for f in trace.fields
+        },
+        "settings": {
+            key: {"value": _json_value(value), "from": origin and _origin_json(origin)}
+            for key, (value, origin) in trace.settings.items()
+        },
+    }
+
+
+def _origin_json(origin: Origin) -> dict[str, Any]:
+    pos = origin.source.position(origin.path)
+    return {
+        "file": origin.source.name,
+        "line": None if pos is None else pos.line,
+        "path": format_path(origin.path),
+    }
+
+
+def _json_value(value: Any) -> Any:
+    """A traced value as JSON: Decimal as its exact string, like every amount in our JSON."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if hasattr(value, "to_dict"):
+        return _json_value(value.to_dict())
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
 
 
 def format_trace(address: str, config: Config, code: str, trace: Trace, root: Path) -> str:

@@ -10,6 +10,7 @@ changes none), 1 error.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -284,6 +285,7 @@ def _refresh_only(adoption: AdoptionPlan, out: Path | None, as_json: bool) -> in
 )
 @refresh_option
 @now_option
+@json_option("Print what was imported and written as JSON (docs/json.md).")
 @click.pass_context
 def import_cmd(
     ctx: click.Context,
@@ -292,6 +294,7 @@ def import_cmd(
     out: Path | None,
     refresh: bool,
     now_text: str | None,
+    as_json: bool,
 ) -> int:
     """Write YAML for live listings the config does not describe yet."""
     from engine.cli.progress import progress_bar
@@ -307,6 +310,22 @@ def import_cmd(
             refresh=refresh,
             progress=progress,
         )
+    if as_json:
+        data = {
+            "format_version": IMPORT_JSON_VERSION,
+            "marketplace": marketplace,
+            "config_dir": str(where),
+            "imported": list(result.skus),
+            "written": [str(path) for path in result.written],
+            "extended": [str(path) for path in result.extended],
+            "schema_dir": None if result.schema_dir is None else str(result.schema_dir),
+            "still_differs": [
+                {"address": d.address, "fields": list(d.fields)} for d in result.differences
+            ],
+            "notes": [UNIT_COST_NOTE],
+        }
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
     click.echo(f"Imported {len(result.skus)} listing(s) from {marketplace} into {where}:")
     click.echo("  " + ", ".join(result.skus))
     for path in result.written:
@@ -316,13 +335,17 @@ def import_cmd(
     if result.schema_dir is not None:
         exported = f" (exported {len(result.schemas)} file(s))" if result.schemas else ""
         click.echo(f"  schema lines point into {result.schema_dir}{exported}")
-    for line in result.differences:
-        click.echo(f"  still differs from live (the plan will change it): {line}")
-    click.echo(
-        "Set each imported product's unit cost (written as 0: Amazon does not know it); "
-        "price floors built on cost cannot protect a product until it is set."
-    )
+    for differs in result.differences:
+        click.echo(f"  still differs from live (the plan will change it): {differs.describe()}")
+    click.echo(UNIT_COST_NOTE)
     return 0
+
+
+IMPORT_JSON_VERSION = 1
+UNIT_COST_NOTE = (
+    "Set each imported product's unit cost (written as 0: Amazon does not know it); "
+    "price floors built on cost cannot protect a product until it is set."
+)
 
 
 COMMANDS = [plan_cmd, show_cmd, drift_cmd, import_cmd]

@@ -132,7 +132,9 @@ def watch(
         time.sleep(pause.total_seconds())
 
 
-def _incident_list(breakers: list[Any], as_json: bool) -> int:
+def _incident_list(breakers: list[tuple[Any, Any]], as_json: bool) -> int:
+    """Tripped breakers first; those incidents.yaml already acknowledges (released by the
+    next `sync watch` pass, no longer holding their listing) apart and labelled."""
     from engine.core.orders import iso
 
     rows = [
@@ -142,17 +144,34 @@ def _incident_list(breakers: list[Any], as_json: bool) -> int:
             "sku": b.sku,
             "tripped_at": iso(b.tripped_at),
             "reason": b.reason,
+            "status": "tripped" if ack is None else "acknowledged",
+            "acknowledged": None
+            if ack is None
+            else {"by": ack.acknowledged_by, "at": iso(ack.acknowledged_at)},
         }
-        for b in breakers
+        for b, ack in breakers
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
-    if not rows:
+    tripped = [row for row in rows if row["acknowledged"] is None]
+    acknowledged = [row for row in rows if row["acknowledged"] is not None]
+    if not tripped:
         click.echo("no tripped breakers")
-    for row in rows:
+    for row in tripped:
         click.echo(
             f"{row['incident']}  {row['marketplace']} {row['sku']}  tripped {row['tripped_at']}"
+        )
+    if acknowledged:
+        click.echo(
+            f"Acknowledged in incidents.yaml, no longer holding their listing "
+            f"({len(acknowledged)}; the next `sync watch` pass releases them):"
+        )
+    for row in acknowledged:
+        ack = row["acknowledged"]
+        click.echo(
+            f"{row['incident']}  {row['marketplace']} {row['sku']}  tripped {row['tripped_at']}, "
+            f"acknowledged by {ack['by']} {ack['at']}"
         )
     return 0
 

@@ -144,6 +144,19 @@ def lookup(code: str) -> Marketplace | None:
     return MARKETPLACES.get(code)
 
 
+def did_you_mean(code: str) -> str:
+    """A hint for a country code given where a marketplace code belongs, "" for any other
+    code: the United Kingdom's marketplace is UK while its ISO 3166-1 country code (what
+    warehouses.yaml and order addresses use) is GB, and people type one for the other."""
+    for market in MARKETPLACES.values():
+        if market.country == code != market.code:
+            return (
+                f" (did you mean {market.code}? {market.code} is the marketplace code; "
+                f"{code} is the ISO country code warehouses.yaml uses)"
+            )
+    return ""
+
+
 def fba_channel_code(marketplace: Marketplace) -> str:
     """Amazon's fulfillment network code for FBA stock serving a marketplace."""
     if marketplace.code == "JP":

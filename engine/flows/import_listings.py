@@ -75,11 +75,23 @@ class ImportRefused(UserError):
 
 
 @dataclass(frozen=True, slots=True)
+class StillDiffers:
+    """An imported listing the config cannot reproduce exactly: the managed fields the next
+    plan would change (none when it is not rendered at all)."""
+
+    address: str
+    fields: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"{self.address}: {', '.join(self.fields) or 'not rendered'}"
+
+
+@dataclass(frozen=True, slots=True)
 class ImportResult:
     skus: tuple[str, ...]
     written: tuple[Path, ...]  # new files
     extended: tuple[Path, ...]  # existing files that got entries added
-    differences: tuple[str, ...] = field(default=())  # "address: fields" plan would change
+    differences: tuple[StillDiffers, ...] = field(default=())  # what plan would change
     schema_dir: Path | None = None  # where the written files' schema lines point
     schemas: tuple[Path, ...] = field(default=())  # schema files exported (new or refreshed)
 
@@ -338,7 +350,7 @@ def _verify(
     adopted: list[Resource],
     live: Mapping[str, Resource],
     now: datetime,
-) -> tuple[str, ...]:
+) -> tuple[StillDiffers, ...]:
     """Load and render the config as it will be, in a scratch copy beside it (relative
     paths such as the stock CSV resolve the same), and name every imported listing that
     would still differ from live."""
@@ -365,11 +377,11 @@ def _verify(
     for resource in adopted:
         want = desired.get(resource.address)
         if want is None:
-            differences.append(f"{resource.address}: not rendered")
+            differences.append(StillDiffers(resource.address, ()))
             continue
         have = field_values(resource, want)
         pairs = zip(MANAGED_FIELDS, field_values(want), have, strict=True)
         names = [name for name, w, h in pairs if w != h]
         if names:
-            differences.append(f"{resource.address}: {', '.join(names)}")
+            differences.append(StillDiffers(resource.address, tuple(names)))
     return tuple(differences)

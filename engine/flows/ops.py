@@ -22,7 +22,10 @@ from engine.ops.kpi import StatusFigures, gather
 from engine.ops.pull import PullResult, pull_orders
 from engine.ops.routing import RouteLine, route
 from engine.ops.unshipped import stored_reservation
+from engine.state import journal, lock
 from engine.state import orders as order_store
+from engine.state.journal import ResumePoint
+from engine.state.lock import LockInfo
 from engine.state.orders import OrderFilter, StoredOrder
 
 
@@ -95,12 +98,21 @@ def deviation(config_dir: Path, *, refresh: bool) -> Deviation:
 
 @dataclass(frozen=True, slots=True)
 class Status:
+    """The KPIs, and what stands in the way of the next apply: the account's apply lock
+    when someone holds it, the unfinished run a re-run of its plan resumes. `sandbox_clock`:
+    the times the store records (runs, locks, last successes) are the sandbox's virtual
+    clock, not wall-clock time (they are taken from the backend's clock)."""
+
     seller_id: str
     figures: StatusFigures
+    lock: LockInfo | None = None
+    unfinished: ResumePoint | None = None
+    sandbox_clock: bool = False
 
 
 def status(config_dir: Path, now: datetime) -> Status:
-    """The KPIs as of `now`, from the state store and the snapshot cache only."""
+    """The KPIs as of `now`, the lock and any unfinished run, from the state store and the
+    snapshot cache only."""
     with open_session(config_dir) as session:
         found = cached_deviation(
             session.config, now, stored_reservation(session.db, session.config)
@@ -108,4 +120,8 @@ def status(config_dir: Path, now: datetime) -> Status:
         figures = gather(
             session.db, session.seller_id, now, None if found is None else found.percent
         )
-        return Status(session.seller_id, figures)
+        with session.db.read() as conn:
+            held = lock.held_by(conn, session.seller_id)
+            unfinished = journal.resume_point(conn, session.seller_id)
+        sandbox = session.config.project.backend.kind == "sandbox"
+        return Status(session.seller_id, figures, held, unfinished, sandbox)

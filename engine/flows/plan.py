@@ -44,6 +44,7 @@ from engine.core.errors import UserError
 from engine.core.fieldjson import FieldValues
 from engine.core.gcpause import gc_paused
 from engine.core.identity import BackendIdentity
+from engine.core.marketplaces import did_you_mean
 from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource, address, address_key
 from engine.desired.exposure import SalesHistory, uses_exposure
@@ -368,7 +369,8 @@ def selected_marketplaces(config: Config, requested: Sequence[str]) -> list[str]
     unknown = [code for code in requested if code not in config.marketplaces]
     if unknown:
         raise UnknownMarketplace(
-            f"marketplace {', '.join(unknown)} is not enabled in project.yaml; enabled: "
+            f"marketplace {', '.join(unknown)} is not enabled in project.yaml"
+            f"{''.join(did_you_mean(code) for code in unknown)}; enabled: "
             f"{', '.join(config.marketplaces)}"
         )
     return [code for code in config.marketplaces if not requested or code in requested]

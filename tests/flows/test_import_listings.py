@@ -3,6 +3,7 @@ config, then plan: no changes for them, and nothing outside them changed."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -14,7 +15,7 @@ from engine.cli.main import main
 from engine.config import load_config
 from engine.core.resource import address
 from engine.core.sale import SalePrice
-from engine.flows.import_listings import ImportRefused, import_listings
+from engine.flows.import_listings import ImportRefused, StillDiffers, import_listings
 from engine.flows.plan import build_plan
 from engine.flows.schemas import packaged_schemas
 from engine.flows.session import live_session
@@ -147,3 +148,21 @@ def test_an_import_that_would_break_the_config_is_refused(seeded_config):
         import_listings(config, {**live, LEGACY: broken}, "US", "LEGACY-*", NOW)
     assert snapshot_files(config.root) == files
     assert not list(config.root.parent.glob(".import-*"))  # the scratch copy is gone
+
+
+def test_import_json_says_what_was_adopted_and_written(seeded_config, capsys):
+    config = seeded_config()
+    assert main(["--config", str(config.root), "import", "-m", "US", "--json", *AT]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["format_version"] == 1 and data["marketplace"] == "US"
+    assert data["imported"] == ["LEGACY-HP-100"]
+    assert "products/imported-US.yaml" in data["written"]
+    assert data["still_differs"] == [] and data["notes"][0].startswith("Set each imported")
+    assert data["config_dir"] == str(config.root)
+
+
+def test_a_listing_that_still_differs_names_its_fields():
+    assert StillDiffers(LEGACY, ("our_price", "title")).describe() == (
+        f"{LEGACY}: our_price, title"
+    )
+    assert StillDiffers(LEGACY, ()).describe() == f"{LEGACY}: not rendered"
