@@ -36,6 +36,11 @@ from typing import Any
 
 from jsonschema import Draft201909Validator, ValidationError, validators
 
+from engine.config.errors import ConfigError
+from engine.config.model import Config, Origin
+from engine.core.resource import Resource
+from engine.live.attributes import resource_attributes
+
 MISSING = "90220"
 INVALID = "4000001"
 TOO_FEW = "99022"
@@ -167,3 +172,61 @@ def _issue(schema: Mapping[str, Any], error: ValidationError) -> AttributeIssue:
     else:
         detail = f"{where}{error.message}."
     return invalid(attribute, what, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class ListingProblem:
+    """What Amazon would refuse in the listings of one product: the product's entry in the
+    config (file and line), the issue, and the marketplaces it holds in."""
+
+    origin: Origin
+    sku: str
+    product_type: str
+    issue: AttributeIssue
+    marketplaces: tuple[str, ...]
+
+    def error(self) -> ConfigError:
+        where = ", ".join(self.marketplaces)
+        return self.origin.error(
+            f"{self.sku} ({where}): {self.issue.message} [{self.issue.code}, "
+            f"{self.product_type} definition]; Amazon would refuse this listing as INVALID."
+        )
+
+
+def listing_problems(
+    config: Config,
+    resources: Iterable[Resource],
+    schemas: Mapping[tuple[str, str], Mapping[str, Any] | None],
+) -> list[ListingProblem]:
+    """The desired listings checked against their product type's LISTING schema, keyed by
+    (marketplace code, product type); a None schema is a product type Amazon does not know
+    (4000003). One problem per product and issue, naming every marketplace it holds in."""
+    products = config.products
+    found: dict[tuple[str, str, str], list[str]] = {}
+    issues: dict[tuple[str, str, str], AttributeIssue] = {}
+    for resource in resources:
+        key = (resource.marketplace, resource.product_type)
+        if key not in schemas or resource.sku not in products:
+            continue
+        schema = schemas[key]
+        if schema is None:
+            listed = [
+                AttributeIssue(
+                    UNKNOWN_PRODUCT_TYPE, UNKNOWN_PRODUCT_TYPE_MESSAGE, None, "INVALID_ATTRIBUTE"
+                )
+            ]
+        else:
+            listed = check(schema, resource_attributes(resource))
+        for issue in listed:
+            slot = (resource.sku, issue.code, issue.message)
+            found.setdefault(slot, []).append(resource.marketplace)
+            issues[slot] = issue
+    result = []
+    for slot, where in found.items():
+        product = products[slot[0]]
+        result.append(
+            ListingProblem(
+                product.origin, product.sku, product.product_type, issues[slot], tuple(where)
+            )
+        )
+    return result
