@@ -24,7 +24,7 @@ from engine.guardrails.evaluate import evaluate_config
 from engine.guardrails.report import GuardrailReport
 
 if TYPE_CHECKING:  # the offline validate (a pre-commit hook) does not load the SP-API client
-    from engine.live.spapi import SpApiBackend
+    from engine.live.backend import Backend
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ def validate_config(
 
 
 def product_type_schemas(
-    backend: SpApiBackend, resources: Iterable[Resource]
+    backend: Backend, resources: Iterable[Resource]
 ) -> dict[tuple[str, str], Mapping[str, Any] | None]:
     """The LISTING schema of every (marketplace, product type) the listings use; None for a
     product type Amazon has no definition of (it answers 404)."""

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from engine.cli.main import main
+from engine.flows.plan import build_plan
+from engine.flows.session import live_session
 from engine.flows.validate import validate_config
 from engine.sandbox import product_types
 from tests.minimal_config import edited, write_config
@@ -16,18 +18,23 @@ from tests.minimal_config import edited, write_config
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def bullets_required(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The sandbox's HEADPHONES definition with bullet_point required, as a stricter product
-    type on Amazon would have it (the minimal config's Japanese HP-100 has no bullets)."""
+def require(monkeypatch: pytest.MonkeyPatch, product_type: str, attribute: str) -> None:
+    """The sandbox's definition of `product_type` with `attribute` required too, as a
+    stricter product type on Amazon would have it."""
     known = dict(product_types.definitions())
-    headphones = known["HEADPHONES"]
-    schema = copy.deepcopy(dict(headphones.schema))
-    schema["required"] = [*schema["required"], "bullet_point"]
-    known["HEADPHONES"] = product_types.Definition(
-        headphones.name, headphones.display_name, headphones.version, schema, headphones.groups
+    found = known[product_type]
+    schema = copy.deepcopy(dict(found.schema))
+    schema["required"] = [*schema["required"], attribute]
+    known[product_type] = product_types.Definition(
+        found.name, found.display_name, found.version, schema, found.groups
     )
     monkeypatch.setattr(product_types, "definitions", lambda: known)
+
+
+@pytest.fixture
+def bullets_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HEADPHONES need bullet points (the minimal config's Japanese HP-100 has none)."""
+    require(monkeypatch, "HEADPHONES", "bullet_point")
 
 
 def test_the_minimal_config_is_valid_live(config_dir):
@@ -63,3 +70,25 @@ def test_an_unknown_product_type_is_reported(config_dir):
     (problem,) = validate_config(config_dir, now=NOW, live=True).listings
     assert (problem.sku, problem.issue.code) == ("SPK-1", "4000003")
     assert problem.marketplaces == ("US", "DE", "JP")
+
+
+def test_the_plan_notes_a_put_amazon_would_refuse(seeded_config, monkeypatch):
+    """The seed left JP SPK-1 out, so the plan creates it; SPK-1 has no bullet points."""
+    config = seeded_config()
+    require(monkeypatch, "SPEAKERS", "bullet_point")
+    with live_session(config) as (backend, db):
+        run = build_plan(config, backend, db, now=NOW)
+    created = [c.address for c in run.plan.changes if c.action == "create"]
+    assert created == ['listing.JP["SPK-1"]']
+    (note,) = [n for n in run.notes if "90220" in n]
+    assert "products/audio.yaml:" in note
+    assert "SPK-1 (JP): 'Bullet Point' is required but not supplied." in note
+    # Updates written as patches are not checked again: only the puts.
+    assert "HP-100" not in note
+
+
+def test_the_plan_of_a_valid_config_has_no_definition_notes(seeded_config):
+    config = seeded_config()
+    with live_session(config) as (backend, db):
+        run = build_plan(config, backend, db, now=NOW)
+    assert not [n for n in run.notes if "definition" in n]
