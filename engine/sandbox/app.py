@@ -501,7 +501,10 @@ class SandboxApp:
     def _search_definitions(self, request: Request) -> tuple[int, dict[str, Any]]:
         ids = self._marketplace_ids(request)
         self.account.marketplaces(ids)
-        return 200, product_types.search(ids, _args(request))
+        try:
+            return 200, product_types.search(ids, _args(request))
+        except ValueError as err:
+            raise invalid_input(str(err)) from None
 
     def _schema_document(
         self, request_id: str, product_type: str, version: str, requirements: str, enforced: str

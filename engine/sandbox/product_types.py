@@ -152,9 +152,12 @@ def get_definition(
 
 def search(marketplace_ids: Sequence[str], args: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """A ProductTypeList: the product types whose name or display name contains one of the
-    comma-separated `keywords` (all of them without keywords)."""
+    comma-separated `keywords` or a word of `itemName` (all of them without either);
+    ValueError when both are given, which the model forbids."""
     words = [w.strip().lower() for v in args.get("keywords", ()) for w in v.split(",") if w]
     item_name = _one(args, "itemName", "").lower()
+    if words and item_name:
+        raise ValueError("keywords cannot be used with itemName")
     if item_name:
         words += item_name.split()
     found = [

@@ -213,6 +213,10 @@ def test_search_finds_the_demo_product_types(raw):
     }
     cables = raw.get(DEFINITIONS, params={"marketplaceIds": DE, "keywords": "cable"}).json()
     assert [p["name"] for p in cables["productTypes"]] == ["ELECTRONIC_CABLE"]
+    by_title = raw.get(DEFINITIONS, params={"marketplaceIds": DE, "itemName": "Sonora Speakers"})
+    assert [p["name"] for p in by_title.json()["productTypes"]] == ["SPEAKERS"]
+    both = raw.get(DEFINITIONS, params={"marketplaceIds": DE, "keywords": "x", "itemName": "y"})
+    assert both.status_code == 400
 
 
 def test_the_demo_config_uses_only_defined_product_types():
