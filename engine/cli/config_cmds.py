@@ -2,8 +2,8 @@
 
 Each command loads the config, calls the engine and formats the result; nothing here
 computes anything. The clock is read here (the CLI is the edge), never in rendering.
-None of them opens a backend: `validate` and `render` read only the config's files (a
-pre-commit hook runs them offline), `explain` also reads the state store.
+None of them opens a backend, except `validate --live`: `validate` and `render` read only the
+config's files (a pre-commit hook runs them offline), `explain` also reads the state store.
 """
 
 from __future__ import annotations
@@ -55,20 +55,31 @@ def _config(ctx: click.Context) -> Config:
     help="github: workflow annotations on the files' lines; json; sarif (SARIF 2.1.0, for "
     "code scanning).",
 )
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Also check every listing against its product type's definition from Amazon (or the "
+    "sandbox), cached in the state folder: required attributes, allowed values, lengths.",
+)
 @now_option
 @click.pass_context
-def validate(ctx: click.Context, no_guardrails: bool, fmt: str, now_text: str | None) -> int:
+def validate(
+    ctx: click.Context, no_guardrails: bool, fmt: str, live: bool, now_text: str | None
+) -> int:
     """Check every config file, then the guardrails that need no live state (sales and
     promotions against the price floor, discount depth and duration limits). Exit 0 when
-    valid, 1 with every file error, 3 when such a guardrail blocks: every plan would."""
+    valid, 1 with every file error, 3 when such a guardrail blocks: every plan would.
+    With --live, a listing Amazon would refuse is an error at its product's file and line."""
     from engine.flows.validate import validate_config
 
     now = parse_now(now_text)
     if fmt != "text":
-        return _validate_for_machines(ctx.obj["config_dir"], fmt, now, not no_guardrails)
-    result = validate_config(ctx.obj["config_dir"], now=now, guardrails=not no_guardrails)
-    if result.errors:
-        raise ConfigErrors(list(result.errors))
+        return _validate_for_machines(ctx.obj["config_dir"], fmt, now, not no_guardrails, live)
+    result = validate_config(
+        ctx.obj["config_dir"], now=now, guardrails=not no_guardrails, live=live
+    )
+    if result.all_errors():
+        raise ConfigErrors(result.all_errors())
     config, state = result.config, result.state
     assert config is not None and state is not None
     click.echo(
@@ -86,7 +97,9 @@ def validate(ctx: click.Context, no_guardrails: bool, fmt: str, now_text: str | 
     return ExitCode.BLOCKED if result.report.blocked else ExitCode.OK
 
 
-def _validate_for_machines(config_dir: Path, fmt: str, now: datetime, guardrails: bool) -> int:
+def _validate_for_machines(
+    config_dir: Path, fmt: str, now: datetime, guardrails: bool, live: bool
+) -> int:
     """`validate --format github|json|sarif`: every finding in that format on stdout, a user
     error included (a missing config directory is a finding too), with the text format's
     exit codes."""
@@ -95,12 +108,13 @@ def _validate_for_machines(config_dir: Path, fmt: str, now: datetime, guardrails
     from engine.plan import findings
 
     try:
-        result = validate_config(config_dir, now=now, guardrails=guardrails)
+        result = validate_config(config_dir, now=now, guardrails=guardrails, live=live)
     except UserError as err:
         found, code = [findings.error_finding(" ".join(err.lines()))], err.exit_code
     else:
-        found = findings.config_findings(result.errors)
-        code = ExitCode.USER_ERROR if result.errors else ExitCode.OK
+        errors = result.all_errors()
+        found = findings.config_findings(errors)
+        code = ExitCode.USER_ERROR if errors else ExitCode.OK
         if result.report is not None:
             found += findings.verdict_findings(result.report.verdicts)
             if result.report.blocked:

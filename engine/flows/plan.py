@@ -48,6 +48,7 @@ from engine.core.marketplaces import did_you_mean
 from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource, address, address_key
 from engine.desired.exposure import SalesHistory, uses_exposure
+from engine.desired.product_types import listing_problems
 from engine.desired.render import DesiredState, allocate_stock, held_refills, render
 from engine.desired.stock import Reservation
 from engine.flows import drift_facts
@@ -158,6 +159,7 @@ def build_plan(
         wanted = rendered.for_marketplaces(codes).resources if refresh else None
         inputs = gather(config, backend, state, codes, now=now, refresh=refresh, wanted=wanted)
         run = compute(config, rendered, inputs, now=now, target=tuple(target))
+        run = check_definitions(config, backend, run)
         return explain(config, state, run, inputs.applied)
 
 
@@ -308,6 +310,30 @@ def compute(
         held_back = held_refills(config, now, planned, quantities, inputs.history)
         notes += tuple(h.line() for h in held_back)
     return PlanRun(plan, desired, live, tuple(review), report, notes)
+
+
+def check_definitions(config: Config, backend: Backend, run: PlanRun) -> PlanRun:
+    """The listings the plan puts (creates, and changes a patch cannot make), checked against
+    their product type's definition before anything is written: each one Amazon would refuse
+    as INVALID is a note naming the product's file and line (`sync validate --live` checks
+    every listing). Definitions come from the backend's cache in the state folder, fetched
+    when missing or stale; when they cannot be read, a note says the puts were not checked."""
+    from engine.flows.validate import product_type_schemas
+    from engine.live.clients import SpApiError
+    from engine.live.definitions import DefinitionError
+    from engine.live.patches import write_kind
+
+    puts = [c.after for c in run.plan.changes if c.after is not None and write_kind(c) == "put"]
+    if not puts:
+        return run
+    try:
+        schemas = product_type_schemas(backend, puts)
+    except (SpApiError, DefinitionError) as err:
+        why = f"the product type definitions could not be read ({err})"
+        return replace(run, notes=(*run.notes, f"{why}; the {len(puts)} put(s) were not checked"))
+    problems = listing_problems(config, puts, schemas)
+    lines = tuple(f"{p.error()}" for p in problems)
+    return replace(run, notes=run.notes + lines)
 
 
 def explain(

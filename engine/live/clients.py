@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sp_api.api import Inventories, Messaging, Reports, Sellers
+from sp_api.api import Inventories, Messaging, ProductTypeDefinitions, Reports, Sellers
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
 from sp_api.api.listings_items.listings_items_2021_08_01 import ListingsItemsV20210801
 from sp_api.api.orders.orders_v0 import OrdersV0
@@ -285,6 +285,7 @@ ORDERS = _strict(OrdersV0)
 INVENTORIES = _strict(Inventories)
 SELLERS = _strict(Sellers)
 MESSAGING = _strict(Messaging)
+DEFINITIONS = _strict(ProductTypeDefinitions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from engine.live.bulk_read import (
     parse_listings_report,
 )
 from engine.live.clients import (
+    DEFINITIONS,
     FEEDS,
     INVENTORIES,
     LISTINGS,
@@ -47,6 +48,13 @@ from engine.live.clients import (
     Connection,
     SpApiError,
     shared_ssl_context,
+)
+from engine.live.definitions import (
+    REQUIREMENTS,
+    CachedDefinition,
+    DefinitionCache,
+    DefinitionError,
+    parse_schema,
 )
 from engine.live.feed import FEED_TYPE, build_documents, feed_message, results_from_report
 from engine.live.invoke import AmbiguousFailure, Invoker
@@ -142,6 +150,7 @@ class SpApiBackend:
         # `preloaded`: cached snapshots already read (see engine.flows.plan.load_for_plan).
         self._cache = SnapshotCache(state_dir, on_snapshot, preloaded)
         self._notes: list[str] = []  # what the current read_listings has to say (see LiveState)
+        self._definitions = DefinitionCache(state_dir)
         self.invoker = invoker or Invoker(
             TokenBuckets(self._timer), self.recorder, self._timer, now
         )
@@ -453,6 +462,43 @@ class SpApiBackend:
         if not isinstance(result, dict):
             raise documents.DocumentError("the account health report is not a JSON object")
         return result
+
+    def product_type_definition(self, marketplace: str, product_type: str) -> CachedDefinition:
+        """The LISTING schema of a product type in a marketplace: from the state folder's
+        cache while it is trusted, else from getDefinitionsProductType (and its schema link,
+        only for a version or checksum not cached yet). A product type Amazon does not know
+        is an SpApiError with status 404."""
+        mid = market(marketplace).marketplace_id
+        now = self._now()
+        cached = self._definitions.fresh(mid, product_type, now)
+        if cached is not None:
+            return cached
+        found = self.operation(DEFINITIONS, marketplace)(
+            "getDefinitionsProductType",
+            lambda c: c.get_definitions_product_type(
+                product_type,
+                marketplaceIds=[mid],
+                sellerId=self.seller_id,
+                requirements=REQUIREMENTS,
+                requirementsEnforced="ENFORCED",
+            ),
+        ).payload
+        version = str((found.get("productTypeVersion") or {}).get("version", ""))
+        link = found.get("schema") or {}
+        expected = link.get("checksum")
+        known = self._definitions.version(mid, product_type, version)
+        if known is None or known.checksum != expected:
+            response = self._http.get(str((link.get("link") or {}).get("resource", "")))
+            if response.status_code != 200:
+                raise DefinitionError(
+                    f"the schema of {product_type} ({marketplace}) could not be downloaded: "
+                    f"HTTP {response.status_code}"
+                )
+            schema = parse_schema(response.content, expected)
+            known = CachedDefinition(product_type, mid, version, str(expected), schema, now)
+            self._definitions.save(known)
+        self._definitions.mark_latest(mid, product_type, version, now)
+        return known
 
     # -- writing ----------------------------------------------------------------------------
     def _current_offers(self, marketplace: str, sku: str) -> list[dict[str, Any]]:

@@ -384,10 +384,12 @@ class Account:
         per_mkt = {
             m.marketplace_id: listings.for_marketplace(attributes, m.marketplace_id) for m in mkts
         }
-        issues = [
+        issues = listings.unknown_product_type(product_type) or [
             {**i, "marketplaceIds": [m.marketplace_id]}
             for m in mkts
-            for i in listings.validate(per_mkt[m.marketplace_id], m, requirements=requirements)
+            for i in listings.submission_issues(
+                product_type, per_mkt[m.marketplace_id], m, requirements
+            )
         ]
         payloads = {
             mid: {"productType": product_type, "attributes": attrs}
@@ -413,7 +415,7 @@ class Account:
             product_type, patches = listings.check_patch_request(body)
         except listings.PatchStructureError as err:
             raise invalid_input(str(err)) from None
-        issues = listings.patch_path_issues(patches)
+        issues = listings.unknown_product_type(product_type) or listings.patch_path_issues(patches)
         payloads: dict[str, dict[str, Any]] = {}
         if not issues:
             self.process_due()
@@ -436,7 +438,7 @@ class Account:
                     after = listings.apply_patches(base.attributes, patches, m.marketplace_id)
                     issues.extend(
                         {**i, "marketplaceIds": [m.marketplace_id]}
-                        for i in listings.validate(after, m, requirements="LISTING_OFFER_ONLY")
+                        for i in listings.patch_issues(product_type, after, patches, m)
                     )
                     payloads[m.marketplace_id] = {"productType": product_type, "patches": patches}
         return self._submit(seller_id, sku, "patch", payloads, issues, mode, wanted)
