@@ -225,6 +225,7 @@ def drift_cmd(
 ) -> int:
     """For schedules: exit 2 when live differs from the config in a way that needs a person
     (drift, config changes not applied, listings never adopted), 0 when it does not."""
+    from engine.cli.progress import progress_bar
     from engine.core import jsonio
     from engine.flows import drift as flow
     from engine.plan.drift import drift_json, render_drift_markdown, render_drift_text
@@ -241,8 +242,11 @@ def drift_cmd(
         "target": skus,
     }
     if refresh_only:
-        return _refresh_only(flow.refresh_only(ctx.obj["config_dir"], **options), out, as_json)
-    report = flow.drift(ctx.obj["config_dir"], **options)
+        with progress_bar(ctx, as_json=as_json) as progress:
+            adoption = flow.refresh_only(ctx.obj["config_dir"], **options, progress=progress)
+        return _refresh_only(adoption, out, as_json)
+    with progress_bar(ctx, as_json=as_json) as progress:
+        report = flow.drift(ctx.obj["config_dir"], **options, progress=progress)
     if markdown_path is not None:
         write_atomic(markdown_path, render_drift_markdown(report))
     if as_json:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from click.testing import CliRunner
 
-from engine.cli.main import cli
+from engine.cli.main import cli, main
 from engine.cli.progress import RichProgress, progress_bar
 from engine.core.progress import NO_PROGRESS
 from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (autouse fixture)
@@ -81,3 +81,16 @@ def test_on_a_terminal_each_stage_is_a_task_and_the_bar_is_cleared_at_the_end(te
     assert "US: listing detail" in drawn  # drawn on standard error while it ran
     # then cleared: the cursor shown again and the two lines left erased
     assert drawn.endswith("\x1b[?25h\r" + "\x1b[1A\x1b[2K" * 2)
+
+
+@pytest.mark.parametrize("extra", [[], ["--refresh-only"]])
+def test_drift_on_a_terminal_draws_the_bar_on_standard_error_only(
+    seeded_config, terminal, capsys, extra
+):
+    config = seeded_config()
+    stderr = terminal()
+    code = main(["--config", str(config.root), "drift", "--full-refresh", *extra])
+    assert code in (0, 2)
+    drawn = stderr.getvalue()
+    assert "US: listing detail" in drawn and "JP: listing detail" in drawn
+    assert [mark for mark in BAR_MARKS if mark in capsys.readouterr().out] == []

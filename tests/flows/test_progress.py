@@ -1,7 +1,7 @@
 """The long runs report their progress (engine.core.progress): `orders pull`, a plan's
-refresh (full or not) and `import`, each over the seeded sandbox with a recording Progress.
-The counts must be the work really done: the orders and order items pulled, the listing
-details fetched."""
+refresh (full or not), `drift` (and `drift --refresh-only`) and `import`, each over the
+seeded sandbox with a recording Progress. The counts must be the work really done: the
+orders and order items pulled, the listing details fetched."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import random
 from collections import Counter
 from datetime import timedelta
 
-from engine.flows import ops
+from engine.flows import drift, ops
 from engine.flows.import_listings import import_from_live
 from engine.flows.plan import plan_config
 from engine.flows.session import live_session
@@ -102,3 +102,29 @@ def test_import_reports_the_report_and_the_detail_of_every_row(seeded_config):
     # Nothing cached and nothing applied yet: every row of the report needs its detail.
     assert progress.stages == [("US: listings report", None), ("US: listing detail", us)]
     assert progress.counted() == {"US: listings report": 0, "US: listing detail": us}
+
+
+def test_drift_reports_the_refresh_like_a_plan(seeded_config):
+    config = seeded_config()
+    recorded = {}
+    for flow in (drift.drift, drift.refresh_only):
+        recorded[flow.__name__] = Recording()
+        flow(
+            config.root,
+            now=NOW,
+            marketplaces=(),
+            full_refresh=True,
+            progress=recorded[flow.__name__],
+        )
+    live = live_counts(config)  # what the refreshes cached
+    assert set(live) == {"US", "DE", "JP"} and all(live.values())
+    for name, progress in recorded.items():
+        assert progress.stages == [
+            stage
+            for code in ("US", "DE", "JP")
+            for stage in (
+                (f"{code}: listings report", None),
+                (f"{code}: listing detail", live[code]),
+            )
+        ], name
+        assert sum(progress.done) == sum(live.values()), name
