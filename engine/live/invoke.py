@@ -1,6 +1,9 @@
 """One SP-API operation, done right: paced, retried, recorded.
 
-Each attempt first takes a token from the operation's bucket (engine.live.throttle). Transient
+Each attempt first takes a token from the operation's bucket (engine.live.throttle), then,
+when the backend has one, from the application-wide bucket every process of the SP-API
+application shares (engine.state.app_quota); a 429 that names the application empties that
+one too. Transient
 failures (429, 5xx, non-JSON gateway pages, timeouts, dropped connections) are retried through
 tenacity with exponential backoff and full jitter, `attempts` tries at most. A 429 also empties
 our bucket and takes the rate Amazon states in `x-amzn-RateLimit-Limit`, so pacing slows to
@@ -33,9 +36,10 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from engine.core.api_call import CallAttempt
 from engine.core.errors import UserError
+from engine.core.spapi_limits import APPLICATION_THROTTLED
 from engine.live.clients import SpApiError
 from engine.live.recording import CallRecorder
-from engine.live.throttle import Timer, TokenBuckets
+from engine.live.throttle import AppLimiter, Timer, TokenBuckets
 
 T = TypeVar("T")
 
@@ -104,6 +108,11 @@ def _said(err: SpApiError) -> str:
     return f"HTTP {err.status} {err.code}" + (f" ({short})" if short else "")
 
 
+def _names_application(err: SpApiError) -> bool:
+    """A 429 for the application's limit rather than the seller's (Amazon's message)."""
+    return any(APPLICATION_THROTTLED in str(e.get("message", "")) for e in err.errors or ())
+
+
 def _retryable(idempotent: bool) -> Callable[[BaseException], bool]:
     def check(err: BaseException) -> bool:
         if isinstance(err, SpApiError):
@@ -149,8 +158,10 @@ class Invoker:
         backoff: float = 1.0,
         max_wait: float = 60.0,
         rng: random.Random | None = None,
+        app_limiter: AppLimiter | None = None,
     ) -> None:
         self.buckets = buckets
+        self.app_limiter = app_limiter
         self.recorder = recorder
         self._timer = timer
         self._now = now
@@ -217,6 +228,8 @@ class Invoker:
         retries: int,
     ) -> T:
         self.buckets.acquire(region, operation)
+        if self.app_limiter is not None:
+            self.app_limiter.acquire(operation)
         at = self._now()
         started = self._timer.monotonic()
         status: int | None = None
@@ -233,6 +246,8 @@ class Invoker:
             self.buckets.adapt(region, operation, err.rate_limit)
             if err.status == 429:
                 self.buckets.throttled(region, operation)
+                if self.app_limiter is not None and _names_application(err):
+                    self.app_limiter.throttled(operation)
             raise
         finally:
             latency = (self._timer.monotonic() - started) * 1000.0

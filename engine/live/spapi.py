@@ -53,7 +53,7 @@ from engine.live.invoke import AmbiguousFailure, Invoker
 from engine.live.orders import MAX_ORDERS_MARKETPLACES, parse_order, parse_order_item
 from engine.live.patches import listing_patches, needs_offer, put_body, write_kind
 from engine.live.recording import CallRecorder, MemoryRecorder
-from engine.live.throttle import SystemTimer, Timer, TokenBuckets
+from engine.live.throttle import AppLimiter, SystemTimer, Timer, TokenBuckets
 
 DETAIL = "summaries,attributes,issues,offers,fulfillmentAvailability"
 DETAIL_BATCH = 20  # searchListingsItems takes at most 20 identifiers
@@ -125,6 +125,7 @@ class SpApiBackend:
         on_snapshot: SnapshotSaved | None = None,
         preloaded: dict[str, Snapshot] | None = None,
         progress: Progress = NO_PROGRESS,
+        app_limiter: AppLimiter | None = None,
     ) -> None:
         self.identity = BackendIdentity(kind, seller_id, connection.endpoint)
         self.seller_id = seller_id
@@ -142,8 +143,9 @@ class SpApiBackend:
         # `preloaded`: cached snapshots already read (see engine.flows.plan.load_for_plan).
         self._cache = SnapshotCache(state_dir, on_snapshot, preloaded)
         self._notes: list[str] = []  # what the current read_listings has to say (see LiveState)
+        # `app_limiter`: the application-wide quota, after the seller's own buckets.
         self.invoker = invoker or Invoker(
-            TokenBuckets(self._timer), self.recorder, self._timer, now
+            TokenBuckets(self._timer), self.recorder, self._timer, now, app_limiter=app_limiter
         )
 
     def close(self) -> None:
