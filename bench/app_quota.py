@@ -45,9 +45,6 @@ from engine.live.invoke import Invoker
 from engine.live.recording import MemoryRecorder
 from engine.live.spapi import SpApiBackend
 from engine.live.throttle import SystemTimer, TokenBuckets
-from engine.sandbox.app import SANDBOX_CREDENTIALS
-from engine.sandbox.clock import VirtualClock
-from engine.sandbox.runtime import Sandbox
 from engine.state.app_quota import SharedBuckets
 from engine.state.db import open_postgresql
 
@@ -64,6 +61,7 @@ class Job:
 
     index: int
     url: str
+    credentials: dict[str, str]  # the sandbox's demo LWA credentials
     dsn: str | None  # None: no application-wide limiter
     application: str
     app_limit: Limit
@@ -144,7 +142,7 @@ def _worker(job: Job, barrier: Any, results: Any) -> None:
         app_limiter=shared,
     )
     backend = SpApiBackend(
-        Connection(SANDBOX_CREDENTIALS.as_spapi_credentials(), endpoint=job.url),
+        Connection(job.credentials, endpoint=job.url),
         SELLER,
         state_dir=Path(job.state_dir),
         now=lambda: datetime.now(UTC),
@@ -174,6 +172,10 @@ def run(
 ) -> Result:
     """One process per entry of `seller_limits` against one sandbox served here, sharing
     `app_limit` through the PostgreSQL `dsn` (None: not shared)."""
+    # Here, not at the top: the worker processes import this module and need no server.
+    from engine.sandbox.clock import VirtualClock
+    from engine.sandbox.runtime import Sandbox
+
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(len(seller_limits) + 1)
     results = ctx.Queue()
@@ -188,7 +190,17 @@ def run(
         ) as box,
     ):
         jobs = [
-            Job(i, box.url, dsn, application, app_limit, seller, seconds, f"{state}/p{i}")
+            Job(
+                i,
+                box.url,
+                dict(box.credentials.as_spapi_credentials()),
+                dsn,
+                application,
+                app_limit,
+                seller,
+                seconds,
+                f"{state}/p{i}",
+            )
             for i, seller in enumerate(seller_limits)
         ]
         procs = [ctx.Process(target=_worker, args=(job, barrier, results)) for job in jobs]
