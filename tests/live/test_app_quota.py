@@ -150,7 +150,11 @@ def test_a_session_on_postgresql_shares_the_quota_as_state_app_quota_says(
                 assert limiter.application == application_key(SANDBOX_CREDENTIALS.client_id)
                 backend.read_listing("DE", "HP-100")
                 with db.read() as conn:
-                    operations = conn.execute(sa.select(app_rate_buckets.c.operation)).scalars()
+                    operations = conn.execute(
+                        sa.select(app_rate_buckets.c.operation).where(
+                            app_rate_buckets.c.application == limiter.application
+                        )
+                    ).scalars()
                     assert list(operations) == ["getListingsItem"]
     finally:  # the session wrote its heartbeat and call log to the shared test schema
         store = open_backend_store(pg_dsn)
