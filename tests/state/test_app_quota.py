@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,20 +16,12 @@ from engine.core.spapi_limits import APP_LIMITS, Limit
 from engine.state.app_quota import SharedBuckets, application_key, wanted
 from engine.state.db import StateDB, StateStoreError, open_sqlite
 from engine.state.tables import app_rate_buckets
-from tests.state.conftest import open_backend
 
 OP = "getListingsItem"
 
 
-@pytest.fixture
-def pg(pg_dsn: str) -> Iterator[StateDB]:
-    store = open_backend(pg_dsn)
-    try:
-        yield store
-    finally:
-        with store.write() as conn:
-            conn.execute(app_rate_buckets.delete())
-        store.close()
+# The conftest's `db`, on PostgreSQL only: SQLite has no shared bucket.
+postgresql = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
 
 def buckets(db: StateDB, rate: float, burst: int, slept: list[float]) -> SharedBuckets:
@@ -42,9 +33,10 @@ def buckets(db: StateDB, rate: float, burst: int, slept: list[float]) -> SharedB
     )
 
 
-def test_the_burst_goes_at_once_then_callers_queue_one_token_apart(pg):
+@postgresql
+def test_the_burst_goes_at_once_then_callers_queue_one_token_apart(db):
     slept: list[float] = []
-    shared = buckets(pg, rate=1.0, burst=3, slept=slept)
+    shared = buckets(db, rate=1.0, burst=3, slept=slept)
     waits = [shared.acquire(OP) for _ in range(6)]
     assert waits[:3] == [0.0, 0.0, 0.0]
     # Each caller past the burst reserves the next token: 1, 2, 3 seconds out (less the
@@ -53,9 +45,10 @@ def test_the_burst_goes_at_once_then_callers_queue_one_token_apart(pg):
     assert slept == waits[3:]
 
 
-def test_the_bucket_refills_on_the_database_clock(pg):
+@postgresql
+def test_the_bucket_refills_on_the_database_clock(db):
     slept: list[float] = []
-    shared = buckets(pg, rate=20.0, burst=1, slept=slept)
+    shared = buckets(db, rate=20.0, burst=1, slept=slept)
     assert shared.acquire(OP) == 0.0
     assert 0.0 < shared.acquire(OP) <= 0.05  # one token is 1/20 s, less what refilled since
     time.sleep(0.3)  # 6 tokens' worth: the debt of one is paid, the bucket is full (1)
@@ -63,30 +56,33 @@ def test_the_bucket_refills_on_the_database_clock(pg):
     assert shared.acquire(OP) > 0.0
 
 
-def test_one_row_per_application_and_operation_shared_by_every_caller(pg):
+@postgresql
+def test_one_row_per_application_and_operation_shared_by_every_caller(db):
     slept: list[float] = []
-    first = buckets(pg, rate=1.0, burst=2, slept=slept)
-    same_app = SharedBuckets(pg, first.application, limits={OP: Limit(1.0, 2, "1")})
-    other_app = buckets(pg, rate=1.0, burst=2, slept=slept)
+    first = buckets(db, rate=1.0, burst=2, slept=slept)
+    same_app = SharedBuckets(db, first.application, limits={OP: Limit(1.0, 2, "1")})
+    other_app = buckets(db, rate=1.0, burst=2, slept=slept)
     assert [first.acquire(OP), same_app.acquire(OP)] == [0.0, 0.0]
     assert first.acquire(OP) == pytest.approx(1.0, abs=0.1)  # the other caller took one
     assert other_app.acquire(OP) == 0.0  # another application has its own quota
-    with pg.read() as conn:
+    with db.read() as conn:
         rows = conn.execute(sa.select(app_rate_buckets.c.application)).scalars().all()
     assert sorted(rows) == sorted([first.application, other_app.application])
 
 
-def test_an_operation_without_a_published_application_limit_passes(pg):
+@postgresql
+def test_an_operation_without_a_published_application_limit_passes(db):
     slept: list[float] = []
-    shared = buckets(pg, rate=1.0, burst=1, slept=slept)
+    shared = buckets(db, rate=1.0, burst=1, slept=slept)
     assert [shared.acquire("getOrders") for _ in range(5)] == [0.0] * 5
-    with pg.read() as conn:
+    with db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(app_rate_buckets)).scalar() == 0
 
 
-def test_amazon_saying_the_application_is_throttled_empties_the_shared_bucket(pg):
+@postgresql
+def test_amazon_saying_the_application_is_throttled_empties_the_shared_bucket(db):
     slept: list[float] = []
-    shared = buckets(pg, rate=2.0, burst=5, slept=slept)
+    shared = buckets(db, rate=2.0, burst=5, slept=slept)
     assert shared.acquire(OP) == 0.0  # four left
     shared.throttled(OP)
     assert shared.acquire(OP) == pytest.approx(0.5, abs=0.05)
@@ -112,6 +108,7 @@ def test_sqlite_has_no_application_wide_limiter(tmp_path: Path):
         db.close()
 
 
+@postgresql
 @pytest.mark.parametrize(
     ("setting", "kind", "on"),
     [
@@ -122,8 +119,8 @@ def test_sqlite_has_no_application_wide_limiter(tmp_path: Path):
         ("off", "spapi", False),
     ],
 )
-def test_when_a_postgresql_store_shares_the_quota(pg, setting, kind, on):
-    assert wanted(StateStore("postgresql", app_quota=setting), kind, pg).on is on
+def test_when_a_postgresql_store_shares_the_quota(db, setting, kind, on):
+    assert wanted(StateStore("postgresql", app_quota=setting), kind, db).on is on
 
 
 @pytest.mark.parametrize("setting", ["auto", "off"])
