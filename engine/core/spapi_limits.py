@@ -71,10 +71,15 @@ LIMITS: dict[str, Limit] = {
 # report these, so nothing adapts them at run time. Amazon publishes no burst per
 # application; the table's one Burst column (5) is used for it too, the smallest burst of
 # either page. Used by engine.state.app_quota, shared by every process of the application.
+# The same table's "Limits for specific cases": a patchListingsItem whose update "contain[s]
+# product data attributes (for example, item_name)" is limited to 100 requests per application
+# per second. Such a patch takes a token of PRODUCT_DATA_PATCH as well as of patchListingsItem.
+PRODUCT_DATA_PATCH = "patchListingsItem:productData"
 APP_LIMITS: dict[str, Limit] = {
     "getListingsItem": _limit("100", 5),
     "putListingsItem": _limit("100", 5),
     "patchListingsItem": _limit("500", 5),
+    PRODUCT_DATA_PATCH: _limit("100", 5),
     "deleteListingsItem": _limit("100", 5),
 }
 
@@ -82,3 +87,5 @@ APP_LIMITS: dict[str, Limit] = {
 # frequency of requests was greater than what is allowed for the application." (the
 # "Throttle error messages" table of the Listings Items API Rate Limits page above).
 APPLICATION_THROTTLED = "allowed for the application"
+# ...and for the product-data case: "... greater than what is allowed for product data."
+PRODUCT_DATA_THROTTLED = "allowed for product data"

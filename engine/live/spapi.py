@@ -22,6 +22,7 @@ from engine.core.identity import BackendIdentity
 from engine.core.orders import Order, OrderItem, iso
 from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource, address, address_key
+from engine.core.spapi_limits import PRODUCT_DATA_PATCH
 from engine.live import documents
 from engine.live.attributes import OFFER, ListingShapeError, market, resource_from_attributes
 from engine.live.backend import LiveListing, LiveState, SnapshotMissing, WriteResult
@@ -51,7 +52,13 @@ from engine.live.clients import (
 from engine.live.feed import FEED_TYPE, build_documents, feed_message, results_from_report
 from engine.live.invoke import AmbiguousFailure, Invoker
 from engine.live.orders import MAX_ORDERS_MARKETPLACES, parse_order, parse_order_item
-from engine.live.patches import listing_patches, needs_offer, put_body, write_kind
+from engine.live.patches import (
+    listing_patches,
+    needs_offer,
+    put_body,
+    updates_product_data,
+    write_kind,
+)
 from engine.live.recording import CallRecorder, MemoryRecorder
 from engine.live.throttle import AppLimiter, SystemTimer, Timer, TokenBuckets
 
@@ -509,6 +516,9 @@ class SpApiBackend:
                         self.seller_id, sku, marketplaceIds=[mid], body=patch
                     ),
                     idempotent=False,
+                    app_quotas=(
+                        (PRODUCT_DATA_PATCH,) if updates_product_data(patch["patches"]) else ()
+                    ),
                 )
         except AmbiguousFailure as err:
             return _answer_lost(change.address, str(err))

@@ -6,18 +6,22 @@ each process's own seller limit still applies, and the invoker passes both bucke
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from bench.app_quota import limit, run
+from engine.core.spapi_limits import PRODUCT_DATA_PATCH
 from engine.flows.connect import open_backend
 from engine.flows.session import live_session
 from engine.live.clients import SpApiError
 from engine.live.invoke import Invoker
 from engine.live.recording import MemoryRecorder
 from engine.live.throttle import TokenBuckets
+from engine.plan.diff import diff
 from engine.sandbox.app import SANDBOX_CREDENTIALS
 from engine.state.app_quota import SharedBuckets, application_key
 from engine.state.tables import app_rate_buckets, metadata, state_meta
@@ -163,3 +167,53 @@ def test_a_session_on_postgresql_shares_the_quota_as_state_app_quota_says(
                 if table is not state_meta:
                     conn.execute(table.delete())
         store.close()
+
+
+def test_a_429_for_product_data_empties_only_that_bucket():
+    events: list[str] = []
+    timer = FakeTimer()
+    invoker = Invoker(
+        RecordingBuckets(timer, events),
+        MemoryRecorder(),
+        timer,
+        lambda: datetime(2026, 11, 22, tzinfo=UTC),
+        attempts=2,
+        app_limiter=RecordingLimiter(events),
+    )
+    answers = iter([throttled_by("... greater than what is allowed for product data."), None])
+
+    def send() -> None:
+        answer = next(answers)
+        if answer is not None:
+            raise answer
+
+    invoker.call(
+        "patchListingsItem", "DE", "EU", send, idempotent=False, app_quotas=(PRODUCT_DATA_PATCH,)
+    )
+    once = ["seller patchListingsItem", "app patchListingsItem", f"app {PRODUCT_DATA_PATCH}"]
+    assert events == [*once, f"app throttled {PRODUCT_DATA_PATCH}", *once]
+
+
+@pytest.mark.parametrize(
+    ("changes", "product_data"),
+    [
+        ({"our_price": Decimal("64.99")}, False),
+        ({"quantity": 42}, False),
+        ({"title": "Sonora HP-003 Studio"}, True),
+        ({"quantity": 41, "bullet_points": ("Leicht",)}, True),
+    ],
+)
+def test_a_patch_of_product_data_takes_a_token_of_its_smaller_application_limit(
+    backend, changes, product_data
+):
+    events: list[str] = []
+    backend.invoker.app_limiter = RecordingLimiter(events)
+    live = backend.read_listing("DE", "HP-003").resource
+    want = replace(live, **changes)
+    change = diff({want.address: want}, {live.address: live}).changes[0]
+    assert backend.write(change).status == "ACCEPTED"
+    patch = [e for e in events if "patchListingsItem" in e]
+    expected = ["app patchListingsItem"]
+    if product_data:
+        expected.append(f"app {PRODUCT_DATA_PATCH}")
+    assert patch == expected

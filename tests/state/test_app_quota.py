@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.config.model import StateStore
-from engine.core.spapi_limits import APP_LIMITS, Limit
+from engine.core.spapi_limits import APP_LIMITS, PRODUCT_DATA_PATCH, Limit
 from engine.state.app_quota import SharedBuckets, application_key, wanted
 from engine.state.db import StateDB, StateStoreError, open_sqlite
 from engine.state.tables import app_rate_buckets
@@ -90,6 +90,7 @@ def test_amazon_saying_the_application_is_throttled_empties_the_shared_bucket(db
 
 def test_the_published_application_limits_are_the_listings_items_table():
     assert APP_LIMITS["patchListingsItem"].rate == 500
+    assert APP_LIMITS[PRODUCT_DATA_PATCH].rate == 100  # a patch of item_name and the like
     assert {APP_LIMITS[op].rate for op in ("getListingsItem", "putListingsItem")} == {100}
 
 
