@@ -86,15 +86,9 @@ def throttled_by(message: str) -> SpApiError:
     return SpApiError(429, [{"code": "QuotaExceeded", "message": message}], {})
 
 
-@pytest.mark.parametrize(
-    ("message", "app_throttled"),
-    [
-        ("The frequency of requests was greater than what is allowed for the application.", True),
-        ("You exceeded your quota for the requested resource.", False),
-    ],
-)
-def test_the_invoker_passes_the_seller_bucket_then_the_applications(message, app_throttled):
-    events: list[str] = []
+def patch_after_a_429(events: list[str], message: str) -> None:
+    """A product-data patchListingsItem through an invoker recording its buckets in
+    `events`: Amazon answers 429 with `message`, then accepts the retry."""
     timer = FakeTimer()
     invoker = Invoker(
         RecordingBuckets(timer, events),
@@ -111,11 +105,24 @@ def test_the_invoker_passes_the_seller_bucket_then_the_applications(message, app
         if answer is not None:
             raise answer
 
-    invoker.call("patchListingsItem", "DE", "EU", send, idempotent=False)
-    expected = ["seller patchListingsItem", "app patchListingsItem"]
-    if app_throttled:
-        expected.append("app throttled patchListingsItem")
-    assert events == [*expected, "seller patchListingsItem", "app patchListingsItem"]
+    invoker.call(
+        "patchListingsItem", "DE", "EU", send, idempotent=False, app_quotas=(PRODUCT_DATA_PATCH,)
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "app_throttled"),
+    [
+        ("The frequency of requests was greater than what is allowed for the application.", True),
+        ("You exceeded your quota for the requested resource.", False),
+    ],
+)
+def test_the_invoker_passes_the_seller_bucket_then_the_applications(message, app_throttled):
+    events: list[str] = []
+    patch_after_a_429(events, message)
+    once = ["seller patchListingsItem", "app patchListingsItem", f"app {PRODUCT_DATA_PATCH}"]
+    throttled = ["app throttled patchListingsItem"] if app_throttled else []
+    assert events == [*once, *throttled, *once]
 
 
 def test_open_backend_asks_for_the_limiter_of_the_application_it_calls_as(seeded_config):
@@ -171,25 +178,7 @@ def test_a_session_on_postgresql_shares_the_quota_as_state_app_quota_says(
 
 def test_a_429_for_product_data_empties_only_that_bucket():
     events: list[str] = []
-    timer = FakeTimer()
-    invoker = Invoker(
-        RecordingBuckets(timer, events),
-        MemoryRecorder(),
-        timer,
-        lambda: datetime(2026, 11, 22, tzinfo=UTC),
-        attempts=2,
-        app_limiter=RecordingLimiter(events),
-    )
-    answers = iter([throttled_by("... greater than what is allowed for product data."), None])
-
-    def send() -> None:
-        answer = next(answers)
-        if answer is not None:
-            raise answer
-
-    invoker.call(
-        "patchListingsItem", "DE", "EU", send, idempotent=False, app_quotas=(PRODUCT_DATA_PATCH,)
-    )
+    patch_after_a_429(events, "... greater than what is allowed for product data.")
     once = ["seller patchListingsItem", "app patchListingsItem", f"app {PRODUCT_DATA_PATCH}"]
     assert events == [*once, f"app throttled {PRODUCT_DATA_PATCH}", *once]
 
