@@ -23,8 +23,9 @@ from engine.live.bulk_read import Snapshot
 from engine.live.clients import SpApiError
 from engine.live.documents import DocumentError
 from engine.live.spapi import SpApiBackend
-from engine.state import heartbeats, snapshot_index
+from engine.state import app_quota, heartbeats, snapshot_index
 from engine.state.api_calls import StoreRecorder
+from engine.state.app_quota import SharedBuckets
 from engine.state.db import StateDB, open_state
 
 
@@ -85,8 +86,16 @@ def backend_session(
     (engine.flows.plan.load_for_plan). `seed`: the listings an unseeded sandbox starts with
     (engine.flows.connect.open_backend). With `failures_as`, an SP-API call or report that
     failed for good ends the command as one BackendFailed line naming it. `progress`: where
-    the backend's long reads report how far they are (engine.core.progress)."""
+    the backend's long reads report how far they are (engine.core.progress). The backend
+    shares the application-wide SP-API quota through `db` when `state.app_quota` wants it
+    (engine.state.app_quota)."""
     seller_id = config.project.seller_id
+    project = config.project
+
+    def app_limiter(client_id: str) -> SharedBuckets | None:
+        if not app_quota.wanted(project.state, project.backend.kind, db).on:
+            return None
+        return SharedBuckets(db, app_quota.application_key(client_id))
 
     def index_snapshot(marketplace: str, taken_at: datetime, path: Path, digest: str) -> None:
         with db.write() as conn:
@@ -102,6 +111,7 @@ def backend_session(
         preloaded=preloaded,
         seed=seed,
         progress=progress,
+        app_quota=app_limiter,
     ) as backend:
         ok = False
         try:

@@ -22,6 +22,7 @@ from engine.core.identity import BackendIdentity
 from engine.core.orders import Order, OrderItem, iso
 from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource, address, address_key
+from engine.core.spapi_limits import PRODUCT_DATA_PATCH
 from engine.live import documents
 from engine.live.attributes import OFFER, ListingShapeError, market, resource_from_attributes
 from engine.live.backend import LiveListing, LiveState, SnapshotMissing, WriteResult
@@ -59,9 +60,15 @@ from engine.live.definitions import (
 from engine.live.feed import FEED_TYPE, build_documents, feed_message, results_from_report
 from engine.live.invoke import AmbiguousFailure, Invoker
 from engine.live.orders import MAX_ORDERS_MARKETPLACES, parse_order, parse_order_item
-from engine.live.patches import listing_patches, needs_offer, put_body, write_kind
+from engine.live.patches import (
+    listing_patches,
+    needs_offer,
+    put_body,
+    updates_product_data,
+    write_kind,
+)
 from engine.live.recording import CallRecorder, MemoryRecorder
-from engine.live.throttle import SystemTimer, Timer, TokenBuckets
+from engine.live.throttle import AppLimiter, SystemTimer, Timer, TokenBuckets
 
 DETAIL = "summaries,attributes,issues,offers,fulfillmentAvailability"
 DETAIL_BATCH = 20  # searchListingsItems takes at most 20 identifiers
@@ -133,6 +140,7 @@ class SpApiBackend:
         on_snapshot: SnapshotSaved | None = None,
         preloaded: dict[str, Snapshot] | None = None,
         progress: Progress = NO_PROGRESS,
+        app_limiter: AppLimiter | None = None,
     ) -> None:
         self.identity = BackendIdentity(kind, seller_id, connection.endpoint)
         self.seller_id = seller_id
@@ -151,8 +159,9 @@ class SpApiBackend:
         self._cache = SnapshotCache(state_dir, on_snapshot, preloaded)
         self._notes: list[str] = []  # what the current read_listings has to say (see LiveState)
         self._definitions = DefinitionCache(state_dir)
+        # `app_limiter`: the application-wide quota, after the seller's own buckets.
         self.invoker = invoker or Invoker(
-            TokenBuckets(self._timer), self.recorder, self._timer, now
+            TokenBuckets(self._timer), self.recorder, self._timer, now, app_limiter=app_limiter
         )
 
     def close(self) -> None:
@@ -553,6 +562,9 @@ class SpApiBackend:
                         self.seller_id, sku, marketplaceIds=[mid], body=patch
                     ),
                     idempotent=False,
+                    app_quotas=(
+                        (PRODUCT_DATA_PATCH,) if updates_product_data(patch["patches"]) else ()
+                    ),
                 )
         except AmbiguousFailure as err:
             return _answer_lost(change.address, str(err))
