@@ -26,7 +26,14 @@ from typing import Any
 
 from engine.core.marketplaces import BY_ID
 from engine.sandbox import lifecycle, listings
-from engine.sandbox.account import Account, ApiError, csv_values, invalid_input, time_arg
+from engine.sandbox.account import (
+    Account,
+    ApiError,
+    csv_values,
+    invalid_input,
+    size_arg,
+    time_arg,
+)
 from engine.sandbox.lifecycle import Order, OrderItem
 from engine.sandbox.orderstore import OrderTables
 from engine.sandbox.store import Tx, from_micros, to_micros
@@ -198,15 +205,8 @@ def window_args(
 
 
 def page_size(args: Mapping[str, list[str]], name: str) -> int:
-    """A page size parameter: 1 to MAX_RESULTS, MAX_RESULTS when absent."""
-    size_text = (args.get(name) or [str(MAX_RESULTS)])[0]
-    try:
-        size = int(size_text)
-    except ValueError:
-        raise invalid_input(f"'{name}' must be an integer, got {size_text!r}.") from None
-    if not 1 <= size <= MAX_RESULTS:
-        raise invalid_input(f"'{name}' must be between 1 and {MAX_RESULTS}.")
-    return size
+    """An orders page size: 1 to MAX_RESULTS, MAX_RESULTS when absent."""
+    return size_arg(args, name, MAX_RESULTS, MAX_RESULTS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from engine.live.orders import (
 from engine.sandbox import simulation
 from tests.live.conftest import calls_of
 from tests.sandbox.conftest import NOW
-from tests.sandbox.orderfixtures import insert, make_order
+from tests.sandbox.orderfixtures import insert, make_order, runaway_order
 
 ITEM = {
     "orderItemId": "00000000000001",
@@ -222,13 +222,9 @@ def test_read_orders_follows_next_token_and_can_skip_items(backend, sandbox):
 def test_read_orders_keeps_buyer_cancel_requests_and_promotions(backend, sandbox):
     insert(
         sandbox,
-        make_order(
+        runaway_order(
             1,
             NOW - timedelta(hours=5),
-            quantity=2,
-            price="49.99",
-            discount="49.49",
-            promotion_ids=("INCIDENT-1",),
             cancel_request_after=timedelta(hours=1),
             ship_after=timedelta(hours=30),
         ),
@@ -277,17 +273,7 @@ def test_every_client_shares_one_ssl_context_with_the_ca_bundle_loaded():
 
 
 def test_read_order_is_one_getorder_call_with_items_prices_and_promotions(backend, sandbox):
-    insert(
-        sandbox,
-        make_order(
-            7,
-            NOW - timedelta(hours=2),
-            quantity=2,
-            price="49.99",
-            discount="49.49",
-            promotion_ids=("INCIDENT-1",),
-        ),
-    )
+    insert(sandbox, runaway_order(7, NOW - timedelta(hours=2)))
     order = backend.read_order("DE", "302-0000007-0000007")
     (item,) = order.items
     assert (order.status, order.channel, order.order_total) == ("Unshipped", "MFN", Decimal("1.00"))

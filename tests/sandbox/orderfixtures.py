@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from engine.sandbox.lifecycle import Fate, Order, OrderItem
 from engine.sandbox.orderstore import OrderTables
@@ -65,6 +66,18 @@ def make_order(
             ),
         ),
     )
+
+
+def runaway_order(n: int, placed: datetime, **options: Any) -> Order:
+    """Two headphones at 49.99 with the incident's promotion taking 49.49 off each: the
+    buyer pays 0.50 a unit (`options` as make_order's)."""
+    runaway = {
+        "quantity": 2,
+        "price": "49.99",
+        "discount": "49.49",
+        "promotion_ids": ("INCIDENT-1",),
+    }
+    return make_order(n, placed, **(runaway | options))
 
 
 def insert(box: Sandbox, *orders: Order) -> None:

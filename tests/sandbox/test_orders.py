@@ -10,7 +10,7 @@ from sp_api.base import SellingApiBadRequestException, SellingApiNotFoundExcepti
 
 from engine.sandbox.orders import iso
 from tests.sandbox.conftest import DE, NOW
-from tests.sandbox.orderfixtures import insert, make_order
+from tests.sandbox.orderfixtures import insert, make_order, runaway_order
 
 
 @pytest.fixture
@@ -70,13 +70,9 @@ def test_filters_by_status_and_channel(sandbox, orders_client):
 def test_order_and_items_carry_money_promotions_and_cancel_requests(sandbox, orders_client):
     insert(
         sandbox,
-        make_order(
+        runaway_order(
             1,
             NOW - timedelta(hours=2),
-            quantity=2,
-            price="49.99",
-            discount="49.49",
-            promotion_ids=("INCIDENT-1",),
             cancel_request_after=timedelta(hours=1),
         ),
         make_order(2, NOW - timedelta(hours=2)),

@@ -15,7 +15,7 @@ from sp_api.base import (
 
 from engine.sandbox.orders import iso
 from tests.sandbox.conftest import DE, NOW
-from tests.sandbox.orderfixtures import insert, make_order
+from tests.sandbox.orderfixtures import insert, make_order, runaway_order
 
 SEARCH = "/orders/2026-01-01/orders"
 ALL = ["FULFILLMENT", "PROCEEDS", "PROMOTION", "CANCELLATION", "RECIPIENT"]
@@ -89,13 +89,9 @@ def test_filters_by_fulfillment_status_and_fulfiller(sandbox, orders_client):
 def test_one_answer_carries_money_promotions_and_cancel_requests(sandbox, orders_client):
     insert(
         sandbox,
-        make_order(
+        runaway_order(
             1,
             NOW - timedelta(hours=2),
-            quantity=2,
-            price="49.99",
-            discount="49.49",
-            promotion_ids=("INCIDENT-1",),
             cancel_request_after=timedelta(hours=1),
         ),
         make_order(2, NOW - timedelta(hours=2)),
