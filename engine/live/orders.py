@@ -13,8 +13,8 @@ normalised model, never raw SP-API JSON, so Amazon's quirks are dealt with once,
   `fulfillment.fulfilledBy` (MERCHANT is MFN, AMAZON is AFN);
 - an item's price is its `product.price.unitPrice`: the ItemPrice sellersync keeps (unit
   price times quantity, as v0 reported it) is computed; its promotion discount is the
-  item's DISCOUNT proceeds (the model does not say whether that amount is signed, so its
-  magnitude is taken), its promotion ids
+  item's DISCOUNT proceeds, their ITEM part where broken down (the model does not say
+  whether that amount is signed, so its magnitude is taken), its promotion ids
   `promotion.breakdowns[].promotionId`;
 - the order total is `proceeds.grandTotal`, the ship-to country
   `recipient.deliveryAddress.countryCode`;
@@ -195,15 +195,23 @@ def parse_order(data: Any) -> Order:
 def _discount(
     price: Decimal | None, proceeds: _Fields | None, currency_code: str
 ) -> Decimal | None:
-    """What promotions took off the item: its DISCOUNT proceeds' magnitude; zero once
-    priced when it has no DISCOUNT breakdown, None while not priced."""
-    found = [
-        b.money("subtotal", currency_code)
-        for b in (proceeds.parts("breakdowns") if proceeds is not None else [])
-        if b.data.get("type") == "DISCOUNT"
-    ]
-    if found:
-        return abs(sum((f[0] for f in found if f is not None), Decimal(0)))
+    """What promotions took off the item's price (v0's PromotionDiscount): the magnitude of
+    its DISCOUNT proceeds, of their ITEM part where they are broken down (a shipping
+    discount is not the item's); zero once priced when there is no DISCOUNT, None while
+    not priced."""
+    amounts: list[Decimal] = []
+    for breakdown in proceeds.parts("breakdowns") if proceeds is not None else []:
+        if breakdown.data.get("type") != "DISCOUNT":
+            continue
+        details = breakdown.parts("detailedBreakdowns")
+        parts = [
+            d.money("value", currency_code) for d in details if d.data.get("subtype") == "ITEM"
+        ]
+        if not details:
+            parts = [breakdown.money("subtotal", currency_code)]
+        amounts += [part[0] for part in parts if part is not None]
+    if amounts:
+        return abs(sum(amounts, Decimal(0)))
     return None if price is None else Decimal(0)
 
 

@@ -119,6 +119,30 @@ def test_a_priced_item_without_promotion_has_a_zero_discount():
     assert item.realized_unit_price == Decimal("49.99")
 
 
+USD = {"subtotal": {"currencyCode": "USD", "amount": "-1"}}
+
+
+def test_only_the_item_part_of_a_broken_down_discount_is_the_promotion_discount():
+    def discount(amount, *parts):
+        details = [
+            {"subtype": subtype, "value": {"currencyCode": "EUR", "amount": value}}
+            for subtype, value in parts
+        ]
+        subtotal = {"currencyCode": "EUR", "amount": amount}
+        breakdown = {"type": "DISCOUNT", "subtotal": subtotal}
+        return {"breakdowns": [breakdown | ({"detailedBreakdowns": details} if details else {})]}
+
+    def parsed(proceeds):
+        (item,) = parse_order(ORDER | {"orderItems": [ITEM | {"proceeds": proceeds}]}).items
+        return item.promotion_discount
+
+    assert parsed(discount("-14.99", ("ITEM", "-10.00"), ("SHIPPING", "-4.99"))) == 10
+    assert parsed(discount("-4.99", ("SHIPPING", "-4.99"))) == 0
+    assert parsed(discount("10.00")) == Decimal("10.00")  # unsigned, not broken down
+    with pytest.raises(OrderDataError, match="is in USD, but the order is in EUR"):
+        parsed({"breakdowns": [{"type": "DISCOUNT", **USD}]})
+
+
 def test_a_seller_cancellation_is_not_a_buyer_request():
     request = {"cancellationRequest": {"requester": "SELLER", "cancelReason": "No stock"}}
     (item,) = parse_order(ORDER | {"orderItems": [ITEM | {"cancellation": request}]}).items
