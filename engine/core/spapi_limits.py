@@ -62,4 +62,7 @@ LIMITS: dict[str, Limit] = {
     "createSubscription": _limit("1.0", 5),
     "getSubscription": _limit("1.0", 5),
     "deleteSubscriptionById": _limit("1.0", 5),
+    # Product Type Definitions 2020-09-01 (the model's usage-plan tables: 5 a second, burst 10).
+    "getDefinitionsProductType": _limit("5.0", 10),
+    "searchDefinitionsProductTypes": _limit("5.0", 10),
 }

@@ -114,7 +114,7 @@ def open_backend(
                 if seed is None
                 else (config.project.seller_id, list(seed()))
             )
-        with Sandbox.open(state_dir, seed=first) as box:
+        with Sandbox.open(state_dir, seed=first, source=config.root.resolve()) as box:
             # Waits move the embedded sandbox's time on: a command never sleeps for it.
             options.setdefault("timer", ClockTimer(box.clock, advance=box.advance))
             live = SpApiBackend(

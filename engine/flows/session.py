@@ -16,6 +16,7 @@ from pathlib import Path
 
 from engine.config import Config, load_config
 from engine.core.errors import UserError
+from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource
 from engine.flows.connect import open_backend
 from engine.live.bulk_read import Snapshot
@@ -72,6 +73,7 @@ def backend_session(
     succeeded: Callable[[], bool] | None = None,
     seed: Callable[[], Iterable[Resource]] | None = None,
     failures_as: str | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Iterator[SpApiBackend]:
     """The backend (the embedded sandbox starts in-process), closed on exit, recording its
     calls in `db`. `full_refresh` makes a refresh fetch every listing's detail.
@@ -82,7 +84,8 @@ def backend_session(
     without raising). `preloaded`: cached snapshots already read
     (engine.flows.plan.load_for_plan). `seed`: the listings an unseeded sandbox starts with
     (engine.flows.connect.open_backend). With `failures_as`, an SP-API call or report that
-    failed for good ends the command as one BackendFailed line naming it."""
+    failed for good ends the command as one BackendFailed line naming it. `progress`: where
+    the backend's long reads report how far they are (engine.core.progress)."""
     seller_id = config.project.seller_id
 
     def index_snapshot(marketplace: str, taken_at: datetime, path: Path, digest: str) -> None:
@@ -98,6 +101,7 @@ def backend_session(
         on_snapshot=index_snapshot,
         preloaded=preloaded,
         seed=seed,
+        progress=progress,
     ) as backend:
         ok = False
         try:
@@ -122,6 +126,7 @@ def live_session(
     preloaded: dict[str, Snapshot] | None = None,
     succeeded: Callable[[], bool] | None = None,
     seed: Callable[[], Iterable[Resource]] | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Iterator[tuple[SpApiBackend, StateDB]]:
     """The backend and the open state store (see `backend_session`); both closed on exit."""
     with (
@@ -134,6 +139,7 @@ def live_session(
             preloaded=preloaded,
             succeeded=succeeded,
             seed=seed,
+            progress=progress,
         ) as backend,
     ):
         yield backend, db

@@ -20,6 +20,7 @@ from engine.core.changes import ResourceChange
 from engine.core.errors import UserError
 from engine.core.identity import BackendIdentity
 from engine.core.orders import Order, iso
+from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource, address, address_key
 from engine.core.spapi_limits import GET_ORDER_2026
 from engine.live import documents
@@ -38,6 +39,7 @@ from engine.live.bulk_read import (
     parse_listings_report,
 )
 from engine.live.clients import (
+    DEFINITIONS,
     FEEDS,
     INVENTORIES,
     LISTINGS,
@@ -47,6 +49,13 @@ from engine.live.clients import (
     Connection,
     SpApiError,
     shared_ssl_context,
+)
+from engine.live.definitions import (
+    REQUIREMENTS,
+    CachedDefinition,
+    DefinitionCache,
+    DefinitionError,
+    parse_schema,
 )
 from engine.live.feed import FEED_TYPE, build_documents, feed_message, results_from_report
 from engine.live.invoke import AmbiguousFailure, Invoker
@@ -110,12 +119,15 @@ class SpApiBackend:
         full_refresh: bool = False,
         on_snapshot: SnapshotSaved | None = None,
         preloaded: dict[str, Snapshot] | None = None,
+        progress: Progress = NO_PROGRESS,
     ) -> None:
         self.identity = BackendIdentity(kind, seller_id, connection.endpoint)
         self.seller_id = seller_id
         self.bulk_threshold = bulk_threshold
         # Detail for every row on refresh: catches out-of-band edits the report cannot show.
         self.full_refresh = full_refresh
+        # Where a refresh and an orders read report how far they are (engine.core.progress).
+        self.progress = progress
         self.recorder = recorder or MemoryRecorder()
         self._now = now
         self._timer = timer or SystemTimer()
@@ -125,6 +137,7 @@ class SpApiBackend:
         # `preloaded`: cached snapshots already read (see engine.flows.plan.load_for_plan).
         self._cache = SnapshotCache(state_dir, on_snapshot, preloaded)
         self._notes: list[str] = []  # what the current read_listings has to say (see LiveState)
+        self._definitions = DefinitionCache(state_dir)
         self.invoker = invoker or Invoker(
             TokenBuckets(self._timer), self.recorder, self._timer, now
         )
@@ -157,10 +170,14 @@ class SpApiBackend:
         return listing_from_item(marketplace, item)
 
     def _search_items(
-        self, marketplace: str, skus: Sequence[str], included: str
+        self,
+        marketplace: str,
+        skus: Sequence[str],
+        included: str,
+        progress: Progress = NO_PROGRESS,
     ) -> list[dict[str, Any]]:
         """Items for `skus`, 20 a call (searchListingsItems by SKU identifiers: no paging,
-        so no 1000-result ceiling)."""
+        so no 1000-result ceiling); `progress` advances by each batch's SKUs."""
         mid = market(marketplace).marketplace_id
         op = self.operation(LISTINGS, marketplace)
         items: list[dict[str, Any]] = []
@@ -178,6 +195,7 @@ class SpApiBackend:
                     ),
                 ).payload.get("items", [])
             )
+            progress.advance(len(batch))
         return items
 
     def read_details(
@@ -185,9 +203,14 @@ class SpApiBackend:
     ) -> tuple[dict[str, LiveListing], dict[str, str]]:
         """Full detail for `skus`: listings by SKU and, by address, why a listing could not
         be read as a Resource."""
+        return self._details(marketplace, skus, NO_PROGRESS)
+
+    def _details(
+        self, marketplace: str, skus: Sequence[str], progress: Progress
+    ) -> tuple[dict[str, LiveListing], dict[str, str]]:
         found: dict[str, LiveListing] = {}
         unreadable: dict[str, str] = {}
-        for item in self._search_items(marketplace, skus, DETAIL):
+        for item in self._search_items(marketplace, skus, DETAIL, progress):
             try:
                 listing = listing_from_item(marketplace, item)
             except ListingShapeError as err:
@@ -232,6 +255,7 @@ class SpApiBackend:
         applied: Mapping[str, Mapping[str, Any]],
     ) -> tuple[Snapshot, dict[str, str]]:
         mid = market(marketplace).marketplace_id
+        self.progress.stage(f"{marketplace}: listings report")
         try:
             document = documents.fetch_report_document(
                 self.operation(REPORTS, marketplace),
@@ -265,7 +289,9 @@ class SpApiBackend:
                 )
                 if listing is not None:
                     known[sku] = listing
-        fresh, unreadable = self.read_details(marketplace, [s for s in rows if s not in known])
+        missing = [s for s in rows if s not in known]
+        self.progress.stage(f"{marketplace}: listing detail", len(missing))
+        fresh, unreadable = self._details(marketplace, missing, self.progress)
         known.update(fresh)
         entries = {
             sku: CachedListing(row.digest, known[sku]) for sku, row in rows.items() if sku in known
@@ -353,12 +379,15 @@ class SpApiBackend:
         if updated_before is not None:
             query["lastUpdatedBefore"] = iso(updated_before)
         op = self.operation(ORDERS, marketplaces[0])
+        self.progress.stage(f"{', '.join(marketplaces)}: orders")
         found: list[Order] = []
         while True:
             # Every page repeats the query with the token (the model's Pagination note).
             # The library lifts `pagination` out of the body: its token is `next_token`.
             answer = op("searchOrders", lambda c, q=dict(query): c.search_orders(**q))
-            found += [parse_order(data) for data in answer.payload.get("orders") or ()]
+            page = [parse_order(data) for data in answer.payload.get("orders") or ()]
+            found += page
+            self.progress.advance(len(page))
             token = answer.next_token
             if not token:
                 break
@@ -412,6 +441,43 @@ class SpApiBackend:
         if not isinstance(result, dict):
             raise documents.DocumentError("the account health report is not a JSON object")
         return result
+
+    def product_type_definition(self, marketplace: str, product_type: str) -> CachedDefinition:
+        """The LISTING schema of a product type in a marketplace: from the state folder's
+        cache while it is trusted, else from getDefinitionsProductType (and its schema link,
+        only for a version or checksum not cached yet). A product type Amazon does not know
+        is an SpApiError with status 404."""
+        mid = market(marketplace).marketplace_id
+        now = self._now()
+        cached = self._definitions.fresh(mid, product_type, now)
+        if cached is not None:
+            return cached
+        found = self.operation(DEFINITIONS, marketplace)(
+            "getDefinitionsProductType",
+            lambda c: c.get_definitions_product_type(
+                product_type,
+                marketplaceIds=[mid],
+                sellerId=self.seller_id,
+                requirements=REQUIREMENTS,
+                requirementsEnforced="ENFORCED",
+            ),
+        ).payload
+        version = str((found.get("productTypeVersion") or {}).get("version", ""))
+        link = found.get("schema") or {}
+        expected = link.get("checksum")
+        known = self._definitions.version(mid, product_type, version)
+        if known is None or known.checksum != expected:
+            response = self._http.get(str((link.get("link") or {}).get("resource", "")))
+            if response.status_code != 200:
+                raise DefinitionError(
+                    f"the schema of {product_type} ({marketplace}) could not be downloaded: "
+                    f"HTTP {response.status_code}"
+                )
+            schema = parse_schema(response.content, expected)
+            known = CachedDefinition(product_type, mid, version, str(expected), schema, now)
+            self._definitions.save(known)
+        self._definitions.mark_latest(mid, product_type, version, now)
+        return known
 
     # -- writing ----------------------------------------------------------------------------
     def _current_offers(self, marketplace: str, sku: str) -> list[dict[str, Any]]:
