@@ -15,7 +15,7 @@ from sp_api.base import (
 
 from engine.sandbox.orders import iso
 from tests.sandbox.conftest import DE, NOW
-from tests.sandbox.orderfixtures import insert, make_order, runaway_order
+from tests.sandbox.orderfixtures import insert, insert_to_filter, make_order, runaway_order
 
 SEARCH = "/orders/2026-01-01/orders"
 ALL = ["FULFILLMENT", "PROCEEDS", "PROMOTION", "CANCELLATION", "RECIPIENT"]
@@ -70,12 +70,7 @@ def test_last_updated_after_picks_up_updated_orders(sandbox, orders_client):
 
 
 def test_filters_by_fulfillment_status_and_fulfiller(sandbox, orders_client):
-    insert(
-        sandbox,
-        make_order(1, NOW - timedelta(days=2)),
-        make_order(2, NOW - timedelta(hours=1)),
-        make_order(3, NOW - timedelta(hours=1), channel="AFN", sku="HP-004"),
-    )
+    insert_to_filter(sandbox)
     after = iso(NOW - timedelta(days=3))
     shipped = orders_client.search_orders(createdAfter=after, fulfillmentStatuses=["SHIPPED"])
     assert ids(shipped.payload) == ["302-0000001-0000001"]
