@@ -163,7 +163,7 @@ class Backend(Protocol):
         updated_before: datetime | None = None,
         with_items: bool = True,
     ) -> list[Order]:
-        """read_orders for up to 50 marketplaces of one region in one getOrders listing."""
+        """read_orders for up to 50 marketplaces of one region in one searchOrders listing."""
         ...
 
     def read_fba_inventory(self, marketplace: str) -> dict[str, int]: ...

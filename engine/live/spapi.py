@@ -8,7 +8,7 @@ strategy of engine.live.bulk_read; writing is per item (engine.live.patches) bel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,10 @@ from engine.core import jsonio
 from engine.core.changes import ResourceChange
 from engine.core.errors import UserError
 from engine.core.identity import BackendIdentity
-from engine.core.orders import Order, OrderItem, iso
+from engine.core.orders import Order, iso
 from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource, address, address_key
-from engine.core.spapi_limits import PRODUCT_DATA_PATCH
+from engine.core.spapi_limits import GET_ORDER_2026, PRODUCT_DATA_PATCH
 from engine.live import documents
 from engine.live.attributes import OFFER, ListingShapeError, market, resource_from_attributes
 from engine.live.backend import LiveListing, LiveState, SnapshotMissing, WriteResult
@@ -59,7 +59,7 @@ from engine.live.definitions import (
 )
 from engine.live.feed import FEED_TYPE, build_documents, feed_message, results_from_report
 from engine.live.invoke import AmbiguousFailure, Invoker
-from engine.live.orders import MAX_ORDERS_MARKETPLACES, parse_order, parse_order_item
+from engine.live.orders import INCLUDED_DATA, MAX_ORDERS_MARKETPLACES, parse_order
 from engine.live.patches import (
     listing_patches,
     needs_offer,
@@ -95,20 +95,6 @@ def listing_from_item(marketplace: str, item: Mapping[str, Any]) -> LiveListing:
         tuple(item.get("issues") or ()),
         summary.get("asin"),
     )
-
-
-def _pages(
-    call: Callable[[dict[str, Any]], Any], first: dict[str, Any]
-) -> Iterator[dict[str, Any]]:
-    """The payloads of an Orders v0 listing: `first` query, then NextToken alone until none."""
-    query = first
-    while True:
-        payload = call(query).payload
-        yield payload
-        token = payload.get("NextToken")
-        if not token:
-            return
-        query = {"NextToken": token}
 
 
 def _batches(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
@@ -367,9 +353,9 @@ class SpApiBackend:
         updated_before: datetime | None = None,
         with_items: bool = True,
     ) -> list[Order]:
-        """Orders last updated in [updated_after, updated_before] (getOrders v0 by
-        LastUpdatedAfter, following NextToken), each with its items (getOrderItems, following
-        its own NextToken) unless `with_items` is False."""
+        """Orders last updated in [updated_after, updated_before] (searchOrders of Orders
+        2026-01-01 by lastUpdatedAfter, following nextToken), each with its items unless
+        `with_items` is False (they come inline: no call per order)."""
         return self.read_orders_of(
             (marketplace,),
             updated_after=updated_after,
@@ -385,55 +371,47 @@ class SpApiBackend:
         updated_before: datetime | None = None,
         with_items: bool = True,
     ) -> list[Order]:
-        """read_orders for several marketplaces of one region in one getOrders listing
+        """read_orders for several marketplaces of one region in one searchOrders listing
         (engine.live.orders.order_groups makes such groups)."""
         regions = {market(code).region for code in marketplaces}
         if len(regions) != 1 or len(marketplaces) > MAX_ORDERS_MARKETPLACES:
             raise ValueError(
-                f"getOrders takes 1 to {MAX_ORDERS_MARKETPLACES} marketplaces of one region, "
-                f"got {', '.join(marketplaces)}"
+                f"searchOrders takes 1 to {MAX_ORDERS_MARKETPLACES} marketplaces of one "
+                f"region, got {', '.join(marketplaces)}"
             )
-        ids = [market(code).marketplace_id for code in marketplaces]
-        op = self.operation(ORDERS, marketplaces[0])
-        first: dict[str, Any] = {"LastUpdatedAfter": iso(updated_after), "MarketplaceIds": ids}
+        query: dict[str, Any] = {
+            "lastUpdatedAfter": iso(updated_after),
+            "marketplaceIds": [market(code).marketplace_id for code in marketplaces],
+            "includedData": list(INCLUDED_DATA),
+        }
         if updated_before is not None:
-            first["LastUpdatedBefore"] = iso(updated_before)
-        label = ", ".join(marketplaces)
-        self.progress.stage(f"{label}: orders")
+            query["lastUpdatedBefore"] = iso(updated_before)
+        op = self.operation(ORDERS, marketplaces[0])
+        self.progress.stage(f"{', '.join(marketplaces)}: orders")
         found: list[Order] = []
-        for page in _pages(lambda q: op("getOrders", lambda c: c.get_orders(**q)), first):
-            orders = page.get("Orders") or ()
-            found.extend(parse_order(data) for data in orders)
-            self.progress.advance(len(orders))
-        if not with_items:
-            return found
-        # One getOrderItems call (or more) per order, paced at its published rate
-        # (engine.core.spapi_limits): the long part of a pull.
-        self.progress.stage(f"{label}: order items", len(found))
-        complete = []
-        for order in found:
-            complete.append(order.with_items(self._order_items(op, order)))
-            self.progress.advance()
-        return complete
+        while True:
+            # Every page repeats the query with the token (the model's Pagination note).
+            # The library lifts `pagination` out of the body: its token is `next_token`.
+            answer = op("searchOrders", lambda c, q=dict(query): c.search_orders(**q))
+            page = [parse_order(data) for data in answer.payload.get("orders") or ()]
+            found += page
+            self.progress.advance(len(page))
+            token = answer.next_token
+            if not token:
+                break
+            query["paginationToken"] = token
+        return found if with_items else [order.with_items(()) for order in found]
 
     def read_order(self, marketplace: str, amazon_order_id: str) -> Order:
-        """One order with its items (getOrder, getOrderItems): what the follow-mode
-        watchdog reads to learn a suspect order's realized price and promotions, which
-        ORDER_CHANGE notifications do not carry."""
+        """One order with its items (getOrder of Orders 2026-01-01, one call): what the
+        follow-mode watchdog reads to learn a suspect order's realized price and promotions,
+        which ORDER_CHANGE notifications do not carry."""
         op = self.operation(ORDERS, marketplace)
-        order = parse_order(op("getOrder", lambda c: c.get_order(amazon_order_id)).payload)
-        return order.with_items(self._order_items(op, order))
-
-    @staticmethod
-    def _order_items(op: documents.Operation, order: Order) -> list[OrderItem]:
-        oid = order.amazon_order_id
-        return [
-            parse_order_item(order, data)
-            for page in _pages(
-                lambda q: op("getOrderItems", lambda c: c.get_order_items(oid, **q)), {}
-            )
-            for data in page.get("OrderItems") or ()
-        ]
+        body = op(
+            GET_ORDER_2026,
+            lambda c: c.get_order(amazon_order_id, includedData=list(INCLUDED_DATA)),
+        ).payload
+        return parse_order(body.get("order"))
 
     def read_fba_inventory(self, marketplace: str) -> dict[str, int]:
         """Fulfillable FBA units by SKU (getInventorySummaries, following nextToken)."""

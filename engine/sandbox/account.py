@@ -660,6 +660,19 @@ def csv_values(values: Sequence[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+def size_arg(args: Mapping[str, list[str]], name: str, default: int, maximum: int) -> int:
+    """A page size query parameter: 1 to `maximum`, `default` when absent (400 InvalidInput
+    otherwise)."""
+    text = (args.get(name) or [str(default)])[0]
+    try:
+        size = int(text)
+    except ValueError:
+        raise invalid_input(f"'{name}' must be an integer, got {text!r}.") from None
+    if not 1 <= size <= maximum:
+        raise invalid_input(f"'{name}' must be between 1 and {maximum}.")
+    return size
+
+
 def time_arg(args: Mapping[str, list[str]], name: str) -> datetime | None:
     """An optional date-time query parameter (400 InvalidInput when it does not parse)."""
     values = args.get(name)
@@ -694,13 +707,7 @@ class _SearchQuery:
 
     @classmethod
     def parse(cls, args: Mapping[str, list[str]]) -> _SearchQuery:
-        size_text = (args.get("pageSize") or [str(DEFAULT_PAGE_SIZE)])[0]
-        try:
-            page_size = int(size_text)
-        except ValueError:
-            raise invalid_input(f"'pageSize' must be an integer, got {size_text!r}.") from None
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise invalid_input(f"'pageSize' must be between 1 and {MAX_PAGE_SIZE}.")
+        page_size = size_arg(args, "pageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         identifiers = tuple(csv_values(args.get("identifiers", [])))
         id_type = (args.get("identifiersType") or [None])[0]
         if bool(identifiers) != bool(id_type):

@@ -30,7 +30,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from engine.core import jsonio
-from engine.sandbox import bulk_http, faults, messaging, orders, product_types
+from engine.core.spapi_limits import GET_ORDER_2026
+from engine.sandbox import bulk_http, faults, messaging, orders, orders_2026, product_types
 from engine.sandbox.account import (
     TOKEN_LIFETIME_SECONDS,
     Account,
@@ -97,6 +98,8 @@ URL_MAP = Map(
         Rule("/orders/v0/orders", methods=["GET"], endpoint="getOrders"),
         Rule("/orders/v0/orders/<order_id>", methods=["GET"], endpoint="getOrder"),
         Rule("/orders/v0/orders/<order_id>/orderItems", methods=["GET"], endpoint="getOrderItems"),
+        Rule("/orders/2026-01-01/orders", methods=["GET"], endpoint="searchOrders"),
+        Rule("/orders/2026-01-01/orders/<order_id>", methods=["GET"], endpoint=GET_ORDER_2026),
         Rule(_MESSAGING, methods=["GET"], endpoint="getMessagingActionsForOrder"),
         Rule(
             _MESSAGING + "/messages/unexpectedProblem",
@@ -183,6 +186,11 @@ class SandboxApp:
             "getOrders": self._orders,
             "getOrder": self._order,
             "getOrderItems": self._order_items,
+            "searchOrders": lambda r: (200, orders_2026.search_orders(self.account, _args(r))),
+            GET_ORDER_2026: lambda r, order_id: (
+                200,
+                orders_2026.get_order(self.account, order_id, _args(r)),
+            ),
             "getMessagingActionsForOrder": self._messaging_actions,
             "createUnexpectedProblem": self._unexpected_problem,
             "createDestination": lambda r: (

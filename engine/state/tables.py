@@ -222,8 +222,8 @@ watch_notifications = sa.Table(
 )
 
 # Orders pulled from every marketplace (`sync orders pull`), one row per order and per item.
-# `shipped_at` is the LastUpdateDate of the first pull that saw the order Shipped (Orders v0
-# has no ship time); money is decimal text in the order's currency.
+# `shipped_at` is the LastUpdateDate of the first pull that saw the order Shipped (the pull
+# reads no ship time); money is decimal text in the order's currency.
 orders = sa.Table(
     "orders",
     metadata,

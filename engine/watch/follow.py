@@ -10,12 +10,12 @@ quantity, and no prices (Amazon's design). The follower long-polls the queue and
 2. records the order's lines in the sales history (the same one `watch_once` keeps), which
    gives per-SKU velocity from the notifications alone, with no API call;
 3. trips on the velocity rule at once; and when a SKU sells faster than its baseline, reads
-   each of its orders once it is priced (getOrder + getOrderItems) to learn its realized
-   price and promotions, and trips on the below-floor and undeclared-promotion rules
-   (engine.watch.detect, unchanged). Every priced order of a fast-selling SKU is read, not
-   one per SKU and interval: a SKU read clean on an ordinary order must not wait out an
-   interval while a runaway code sells it (getOrder's 0.5 a second is far above any night's
-   order rate);
+   each of its orders once it is priced (one getOrder of Orders 2026-01-01, items inline)
+   to learn its realized price and promotions, and trips on the below-floor and
+   undeclared-promotion rules (engine.watch.detect, unchanged). Every priced order of a
+   fast-selling SKU is read, not one per SKU and interval: a SKU read clean on an ordinary
+   order must not wait out an interval while a runaway code sells it (getOrder's 0.5 a
+   second is far above any night's order rate);
    While a price rule has fired in a marketplace (a runaway promotion confirmed by a read),
    another SKU of that marketplace selling fast there trips at once on `runaway_sibling`,
    pending units included: a promotion covers a selection of products, and waiting for
@@ -35,7 +35,7 @@ deleted with a warning (one process serves every account whose notifications rea
 Amazon asks for a polling fallback: when no message arrived for `fallback_after`, and at
 start (to catch up on what a stopped follower missed), the follower runs the ordinary pass
 (engine.watch.run.watch_once) for every account, which reads orders since its checkpoint
-within getOrders' quota. Every queue error is counted and retried; the fallback keeps the
+within searchOrders' quota. Every queue error is counted and retried; the fallback keeps the
 breaker working while the queue is unreachable.
 """
 
