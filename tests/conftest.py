@@ -22,6 +22,7 @@ def _fresh_access_tokens() -> Iterator[None]:
     yield
     access_token_client.cache.clear()
 
+
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
