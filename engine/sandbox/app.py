@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,6 +135,24 @@ _TOKEN_REFUSALS = {
     "temporarily_unavailable": "The authorization server is temporarily unavailable.",
     "invalid_grant": "The request has an invalid grant parameter: refresh_token.",
 }
+
+
+def _token_parameters(request: Request) -> Mapping[str, str] | None:
+    """The token request's parameters: a form (what Amazon's guide shows) or a JSON object,
+    which Login with Amazon accepts too and which clients send (axios posting an object:
+    https://github.com/amzn/selling-partner-api-docs/issues/143; Faraday `.to_json` with
+    `Content-Type: application/json`: https://github.com/ericcj/amz_sp_api/issues/17).
+    None: a JSON body that is not an object of strings ("Malformed request", as LWA says in
+    https://github.com/amzn/selling-partner-api-docs/issues/1390)."""
+    if request.mimetype != "application/json":
+        return request.form
+    try:
+        body = jsonio.loads(request.get_data(cache=True) or b"")
+    except jsonio.JSONError:
+        return None
+    if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+        return None
+    return body
 
 
 def _quota_exceeded() -> ApiError:
@@ -323,13 +341,15 @@ class SandboxApp:
 
     # -- LWA --------------------------------------------------------------------------------
     def _token(self, request: Request, request_id: str) -> Response:
-        form = request.form
-        grant = form.get("grant_type")
-
         def error(status: int, code: str, description: str) -> Response:
             return self._json(
                 status, {"error": code, "error_description": description}, request_id, None
             )
+
+        form = _token_parameters(request)
+        if form is None:
+            return error(400, "invalid_request", "Malformed request")
+        grant = form.get("grant_type")
 
         if grant == "client_credentials":
             return self._grantless_token(request_id, form, error)
