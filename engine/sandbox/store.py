@@ -76,6 +76,9 @@ CREATE TABLE IF NOT EXISTS document_urls (
 """
 
 
+EXPIRED_URLS_KEPT = 3600.0  # seconds an expired document URL is remembered
+
+
 def to_micros(value: datetime) -> int:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: sandbox times are UTC")
@@ -545,12 +548,25 @@ class Tx:
         self, token: str, document_id: str, method: str, expires_wall: float, wall_now: float
     ) -> None:
         """Grant `method` on a document to whoever holds `token` (stored hashed)."""
-        self._c.execute("DELETE FROM document_urls WHERE expires_wall < ?", (wall_now,))
+        # Expired grants are kept an hour, so that their URLs answer "Request has expired".
+        self._c.execute(
+            "DELETE FROM document_urls WHERE expires_wall < ?", (wall_now - EXPIRED_URLS_KEPT,)
+        )
         self._c.execute(
             "INSERT INTO document_urls (token_hash, document_id, method, expires_wall) "
             "VALUES (?, ?, ?, ?)",
             (token_hash(token), document_id, method, expires_wall),
         )
+
+    def document_url(self, token: str, method: str) -> tuple[str, float] | None:
+        """The document a URL token grants `method` on, and when the grant expires (wall
+        seconds), expired or not; None for a token that grants nothing."""
+        row = self._c.execute(
+            "SELECT document_id, expires_wall FROM document_urls "
+            "WHERE token_hash = ? AND method = ?",
+            (token_hash(token), method),
+        ).fetchone()
+        return None if row is None else (str(row[0]), float(row[1]))
 
     def document_for_url(self, token: str, method: str, wall_now: float) -> str | None:
         row = self._c.execute(
