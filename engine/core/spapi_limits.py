@@ -46,6 +46,10 @@ LIMITS: dict[str, Limit] = {
     "getOrders": _limit("0.0167", 20),
     "getOrder": _limit("0.5", 30),
     "getOrderItems": _limit("0.5", 30),
+    "getOrderAddress": _limit("0.5", 30),
+    "getOrderBuyerInfo": _limit("0.5", 30),
+    # Tokens 2021-03-01 (tokens_2021-03-01.json's usage-plan table: 1 a second, burst 10).
+    "createRestrictedDataToken": _limit("1.0", 10),
     "searchOrders": _limit("0.0056", 20),
     "getInventorySummaries": _limit("2.0", 2),
     "getMarketplaceParticipations": _limit("0.016", 15),

@@ -41,6 +41,7 @@ from engine.sandbox.account import (
 from engine.sandbox.faults import FaultInjector, drop_connection
 from engine.sandbox.notifications import Notifications
 from engine.sandbox.ratelimit import RateLimiter
+from engine.sandbox.tokens import RDT_PREFIX, RESTRICTED_OPERATIONS, RestrictedTokens
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,15 @@ URL_MAP = Map(
         Rule("/orders/v0/orders", methods=["GET"], endpoint="getOrders"),
         Rule("/orders/v0/orders/<order_id>", methods=["GET"], endpoint="getOrder"),
         Rule("/orders/v0/orders/<order_id>/orderItems", methods=["GET"], endpoint="getOrderItems"),
+        Rule("/orders/v0/orders/<order_id>/address", methods=["GET"], endpoint="getOrderAddress"),
+        Rule(
+            "/orders/v0/orders/<order_id>/buyerInfo", methods=["GET"], endpoint="getOrderBuyerInfo"
+        ),
+        Rule(
+            "/tokens/2021-03-01/restrictedDataToken",
+            methods=["POST"],
+            endpoint="createRestrictedDataToken",
+        ),
         Rule(_MESSAGING, methods=["GET"], endpoint="getMessagingActionsForOrder"),
         Rule(
             _MESSAGING + "/messages/unexpectedProblem",
@@ -191,6 +201,18 @@ class SandboxApp:
             "getOrders": self._orders,
             "getOrder": self._order,
             "getOrderItems": self._order_items,
+            "getOrderAddress": lambda r, order_id: (
+                200,
+                orders.get_order_address(self.account, order_id),
+            ),
+            "getOrderBuyerInfo": lambda r, order_id: (
+                200,
+                orders.get_order_buyer_info(self.account, order_id),
+            ),
+            "createRestrictedDataToken": lambda r: (
+                200,
+                self.restricted.create(self._body(r), self._wall()),
+            ),
             "getMessagingActionsForOrder": self._messaging_actions,
             "createUnexpectedProblem": self._unexpected_problem,
             "createDestination": lambda r: (
@@ -211,6 +233,7 @@ class SandboxApp:
                 self.notifications.delete_subscription(notification_type, subscription_id),
             ),
         }
+        self.restricted = RestrictedTokens(account.store)
         self.bulk = bulk_http.BulkApi(account, faults, self._body, wall=wall, **bulk_options)
         self._handlers.update(self.bulk.handlers())
 
@@ -238,7 +261,7 @@ class SandboxApp:
         limit = self.limiter.header(operation)
         mimetype = "application/hal+json" if operation in _HAL_OPERATIONS else "application/json"
         try:
-            self._authorize(request)
+            self._authorize(request, operation)
             down = faults.region_down(self.faults, self._named_marketplaces(operation, request))
             if down is not None:
                 raise ApiError(503, "ServiceUnavailable", f"The {down} endpoint is unavailable.")
@@ -287,7 +310,7 @@ class SandboxApp:
             ids = [str(v) for v in named] if isinstance(named, list) else []
         return ids
 
-    def _authorize(self, request: Request) -> None:
+    def _authorize(self, request: Request, operation: str) -> None:
         token = request.headers.get("x-amz-access-token")
         if not token:
             raise ApiError(
@@ -295,6 +318,31 @@ class SandboxApp:
                 "Unauthorized",
                 "Access to requested resource is denied.",
                 "The request has no x-amz-access-token header.",
+            )
+        if token.startswith(RDT_PREFIX):  # a restricted data token (engine.sandbox.tokens)
+            granted = self.restricted.authorize(token, request.method, request.path, self._wall())
+            if granted is None:
+                raise ApiError(
+                    403,
+                    "Unauthorized",
+                    "Access to requested resource is denied.",
+                    "The restricted data token you provided is expired, revoked or invalid.",
+                )
+            if not granted:
+                raise ApiError(
+                    403,
+                    "Unauthorized",
+                    "Access to requested resource is denied.",
+                    f"The restricted data token does not grant {request.method} {request.path}.",
+                )
+            return
+        if operation in RESTRICTED_OPERATIONS:
+            raise ApiError(
+                403,
+                "Unauthorized",
+                "Access to requested resource is denied.",
+                f"{operation} returns restricted data: call it with a restricted data token "
+                "(createRestrictedDataToken).",
             )
         state = self.account.token_state(token, self._wall())
         expires = self.account.token_expiry(token)

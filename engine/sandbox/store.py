@@ -60,6 +60,8 @@ CREATE INDEX IF NOT EXISTS pending_by_time ON pending_writes (visible_at);
 CREATE INDEX IF NOT EXISTS pending_by_key ON pending_writes (seller_id, sku, marketplace_id);
 CREATE TABLE IF NOT EXISTS access_tokens (
     token_hash TEXT PRIMARY KEY, expires_wall REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS restricted_tokens (
+    token_hash TEXT PRIMARY KEY, expires_wall REAL NOT NULL, resources TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS faults (name TEXT PRIMARY KEY, config TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, job_type TEXT NOT NULL,
@@ -394,6 +396,24 @@ class Tx:
 
     def forget_expired_tokens(self, wall_now: float) -> None:
         self._c.execute("DELETE FROM access_tokens WHERE expires_wall < ?", (wall_now,))
+
+    def add_restricted_token(
+        self, token: str, expires_wall: float, resources: str, wall_now: float
+    ) -> None:
+        """A restricted data token (engine.sandbox.tokens) and the resources it grants (JSON)."""
+        self._c.execute("DELETE FROM restricted_tokens WHERE expires_wall < ?", (wall_now,))
+        self._c.execute(
+            "INSERT INTO restricted_tokens (token_hash, expires_wall, resources) VALUES (?, ?, ?)",
+            (token_hash(token), expires_wall, resources),
+        )
+
+    def restricted_token(self, token: str) -> tuple[float, str] | None:
+        """(expiry, resources JSON) of a restricted data token, or None."""
+        row = self._c.execute(
+            "SELECT expires_wall, resources FROM restricted_tokens WHERE token_hash = ?",
+            (token_hash(token),),
+        ).fetchone()
+        return None if row is None else (float(row[0]), str(row[1]))
 
     # -- faults -----------------------------------------------------------------------------
     def faults(self) -> dict[str, dict[str, Any]]:
