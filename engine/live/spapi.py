@@ -8,7 +8,7 @@ strategy of engine.live.bulk_read; writing is per item (engine.live.patches) bel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from engine.live.attributes import OFFER, ListingShapeError, market, resource_fr
 from engine.live.backend import LiveListing, LiveState, SnapshotMissing, WriteResult
 from engine.live.bulk_read import (
     LISTINGS_REPORT,
+    REPORT_LAG,
     CachedListing,
     ReportRow,
     Snapshot,
@@ -216,6 +217,7 @@ class SpApiBackend:
         refresh: bool,
         wanted: Mapping[str, Resource] | None = None,
         applied: Mapping[str, Mapping[str, Any]] | None = None,
+        recent: Collection[str] = (),
     ) -> LiveState:
         listings: dict[str, LiveListing] = {}
         snapshots: dict[str, datetime] = {}
@@ -224,7 +226,8 @@ class SpApiBackend:
         for code in marketplaces:
             if refresh:
                 want = {r.sku: r for r in (wanted or {}).values() if r.marketplace == code}
-                snapshot, bad = self._refresh(code, want, applied or {})
+                written = {address_key(a)[1] for a in recent if address_key(a)[0] == code}
+                snapshot, bad = self._refresh(code, want, applied or {}, written)
                 unreadable.update(bad)
             else:
                 cached = self._cache.load(code)
@@ -243,7 +246,11 @@ class SpApiBackend:
         marketplace: str,
         wanted: Mapping[str, Resource],
         applied: Mapping[str, Mapping[str, Any]],
+        recent: Collection[str] = (),
     ) -> tuple[Snapshot, dict[str, str]]:
+        """One marketplace's snapshot from its listings report, with detail where needed;
+        `recent`: SKUs sellersync wrote within REPORT_LAG, whose rows are not trusted (the
+        report may predate the write) and which are read even when the report lacks them."""
         mid = market(marketplace).marketplace_id
         try:
             document = documents.fetch_report_document(
@@ -269,6 +276,8 @@ class SpApiBackend:
             cached = self._cache.load(marketplace)
             old = cached.entries if cached is not None else {}
             for sku, row in rows.items():
+                if sku in recent:
+                    continue
                 listing = known_listing(
                     marketplace,
                     row,
@@ -278,11 +287,22 @@ class SpApiBackend:
                 )
                 if listing is not None:
                     known[sku] = listing
-        fresh, unreadable = self.read_details(marketplace, [s for s in rows if s not in known])
+        unlisted = sorted(s for s in recent if s not in rows)
+        fresh, unreadable = self.read_details(
+            marketplace, [*(s for s in rows if s not in known), *unlisted]
+        )
         known.update(fresh)
         entries = {
             sku: CachedListing(row.digest, known[sku]) for sku, row in rows.items() if sku in known
         }
+        # Written since the report's data: no row to cache a digest of, so none is kept.
+        entries.update({sku: CachedListing("", fresh[sku]) for sku in unlisted if sku in fresh})
+        if recent:
+            self._notes.append(
+                f"{marketplace}: {len(recent)} listing(s) written within the last "
+                f"{REPORT_LAG.total_seconds() / 3600:g} h read one by one, not from the listings "
+                "report (a report can lag the latest writes)"
+            )
         snapshot = Snapshot(marketplace, taken_at, entries)
         self._cache.save(snapshot)
         return snapshot, unreadable

@@ -60,6 +60,11 @@ CREATE INDEX IF NOT EXISTS pending_by_time ON pending_writes (visible_at);
 CREATE INDEX IF NOT EXISTS pending_by_key ON pending_writes (seller_id, sku, marketplace_id);
 CREATE TABLE IF NOT EXISTS access_tokens (
     token_hash TEXT PRIMARY KEY, expires_wall REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS listing_history (
+    seller_id TEXT NOT NULL, sku TEXT NOT NULL, marketplace_id TEXT NOT NULL,
+    replaced_at INTEGER NOT NULL, previous TEXT);
+CREATE INDEX IF NOT EXISTS history_by_time
+    ON listing_history (seller_id, marketplace_id, replaced_at);
 CREATE TABLE IF NOT EXISTS restricted_tokens (
     token_hash TEXT PRIMARY KEY, expires_wall REAL NOT NULL, resources TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS faults (name TEXT PRIMARY KEY, config TEXT NOT NULL);
@@ -268,6 +273,35 @@ class Tx:
             f"INSERT OR REPLACE INTO listings ({_LISTING_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
             _listing_values(listing),
         )
+
+    def remember_listing(
+        self, seller_id: str, sku: str, marketplace_id: str, previous: Listing | None, at: datetime
+    ) -> None:
+        """Keep the listing as it was before a write processed `at` replaced it (None: there
+        was none), for reports that lag (`listings_as_of`)."""
+        saved = None if previous is None else jsonio.dumps(list(_listing_values(previous)))
+        self._c.execute(
+            "INSERT INTO listing_history (seller_id, sku, marketplace_id, replaced_at, previous) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (seller_id, sku, marketplace_id, to_micros(at), saved),
+        )
+
+    def listings_as_of(self, seller_id: str, marketplace_id: str, at: datetime) -> list[Listing]:
+        """The seller's listings in the marketplace as they were at `at`: the current ones,
+        each replaced by its state before the first write processed after `at` (absent when
+        that write created it; back when a later one deleted it)."""
+        current = {li.sku: li for li in self.listings(seller_id, [marketplace_id])}
+        rows = self._c.execute(
+            "SELECT sku, previous FROM listing_history WHERE seller_id = ? AND marketplace_id = ? "
+            "AND replaced_at > ? ORDER BY replaced_at DESC",
+            (seller_id, marketplace_id, to_micros(at)),
+        ).fetchall()
+        for sku, previous in rows:  # newest first: the earliest write's "previous" wins
+            if previous is None:
+                current.pop(sku, None)
+            else:
+                current[sku] = _listing(jsonio.loads(previous))
+        return [current[sku] for sku in sorted(current)]
 
     def delete_listing(self, seller_id: str, sku: str, marketplace_id: str) -> bool:
         cur = self._c.execute(
@@ -712,6 +746,7 @@ class Store:
             "listings",
             "issues",
             "pending_writes",
+            "listing_history",
             "faults",
             "jobs",
             "documents",
