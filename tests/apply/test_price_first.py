@@ -201,18 +201,29 @@ def _step(db) -> tuple[str, str | None]:
         return entry.state, entry.step
 
 
+def killed_then_resumed(
+    make_plan, make_executor, restock, db, *, writes: int, step: str, wait: Callable = lambda: None
+):
+    """Apply, killed right after the `writes`-th write is answered (its entry left `sent` at
+    `step`), then `wait()`, then resume; the resumed run's report."""
+    plan, digest = make_plan(restock())
+    with pytest.raises(Killed):
+        make_executor(after_write=die_after(writes)).apply(plan, digest, CONFIG_DIGEST)
+    assert _step(db) == ("sent", step)
+    wait()
+    report = make_executor().apply(plan, digest, CONFIG_DIGEST)
+    assert report.resumed and report.exit_code == 0 and ADDRESS in report.applied
+    return report
+
+
 def test_killed_after_the_price_write_the_resume_writes_only_the_quantity(
     log, restock, make_plan, make_executor, db, timer
 ):
-    plan, digest = make_plan(restock())
-    with pytest.raises(Killed):  # the price answered, the process gone before anything else
-        make_executor(after_write=die_after(1)).apply(plan, digest, CONFIG_DIGEST)
-    assert _step(db) == ("sent", "price")
-    timer.sleep(120)  # the restart: the price has landed meanwhile
-
-    report = make_executor().apply(plan, digest, CONFIG_DIGEST)
-
-    assert report.resumed and report.exit_code == 0 and ADDRESS in report.applied
+    # The price answered, the process gone before anything else; on restart the price has
+    # landed meanwhile.
+    killed_then_resumed(
+        make_plan, make_executor, restock, db, writes=1, step="price", wait=lambda: timer.sleep(120)
+    )
     assert_price_first(log)
     assert len(log.of(SKU)) == 2  # the price was not written again
 
@@ -220,28 +231,14 @@ def test_killed_after_the_price_write_the_resume_writes_only_the_quantity(
 def test_killed_before_the_price_landed_the_resume_still_writes_price_first(
     log, restock, make_plan, make_executor, db
 ):
-    plan, digest = make_plan(restock())
-    with pytest.raises(Killed):
-        make_executor(after_write=die_after(1)).apply(plan, digest, CONFIG_DIGEST)
-    assert _step(db) == ("sent", "price")
-
-    report = make_executor().apply(plan, digest, CONFIG_DIGEST)  # at once: price not live yet
-
-    assert report.resumed and report.exit_code == 0 and ADDRESS in report.applied
+    killed_then_resumed(make_plan, make_executor, restock, db, writes=1, step="price")
     assert_price_first(log)
 
 
 def test_killed_after_the_quantity_write_the_resume_writes_nothing(
     log, restock, make_plan, make_executor, db
 ):
-    plan, digest = make_plan(restock())
     # Writes: the SKU's price, HP-011's patch, then the SKU's quantity.
-    with pytest.raises(Killed):
-        make_executor(after_write=die_after(3)).apply(plan, digest, CONFIG_DIGEST)
-    assert _step(db) == ("sent", "quantity")
-
-    report = make_executor().apply(plan, digest, CONFIG_DIGEST)
-
-    assert report.resumed and report.exit_code == 0 and ADDRESS in report.applied
+    killed_then_resumed(make_plan, make_executor, restock, db, writes=3, step="quantity")
     assert_price_first(log)
     assert len(log.of(SKU)) == 2
