@@ -35,6 +35,7 @@ from pathlib import Path
 from statistics import median
 
 from catalog import backend_for, changes, sandbox_process
+from sp_api.auth import access_token_client
 
 from engine.core.changes import ResourceChange
 from engine.live.backend import WriteResult, issues_text
@@ -97,6 +98,9 @@ def measure(
     sizes: list[int], speed: float, workers: int, timing: str, seed: int
 ) -> list[tuple[int, float, float]]:
     """One sandbox (timing profile `timing`, drawn from `seed`): the table of sizes."""
+    # python-amazon-sp-api caches access tokens process-wide by refresh token: the last
+    # seed's sandbox's token would be refused (403) by this one's.
+    access_token_client.cache.clear()
     total = 2 * sum(sizes)
     rows = []
     with (

@@ -57,9 +57,13 @@ from engine.live.throttle import SystemTimer, Timer, TokenBuckets
 
 DETAIL = "summaries,attributes,issues,offers,fulfillmentAvailability"
 DETAIL_BATCH = 20  # searchListingsItems takes at most 20 identifiers
-# Measured: a feed is live sooner than per-item writes from about 660-680 changes at the
-# published limits (`.venv/bin/python bench/feed_crossover.py`, sandbox feed timing).
-DEFAULT_BULK_THRESHOLD = 670
+# Measured with Amazon's timings (the sandbox's `amazon` profile: feeds 5-45 min, listing
+# writes visible after 1-15 min; engine/sandbox/timing.py cites the sources): a feed is live
+# sooner than per-item writes at the published limits from about 5,880 changes, the median
+# of seeds 1-3 (5,880, 6,515, 4,374): `.venv/bin/python bench/feed_crossover.py --timing
+# amazon --sizes 1600,3200,6400,9600 --seeds 1,2,3`. (With the `fast` profile's 90-second
+# feeds it was 660-680.)
+DEFAULT_BULK_THRESHOLD = 5_880
 HEALTH_REPORT = "GET_V2_SELLER_PERFORMANCE_REPORT"
 ANSWER_LOST = "AnswerLost"  # the issue code of an UNKNOWN write result
 
