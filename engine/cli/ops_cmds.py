@@ -7,21 +7,20 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
-from engine.cli.options import console as rich_console
 from engine.cli.options import json_option
+from engine.cli.progress import progress_bar
+from engine.cli.tables import print_table
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
-from engine.core.marketplaces import MARKETPLACES
-from engine.core.orders import STATUSES
+from engine.core.marketplaces import MARKETPLACES, did_you_mean
+from engine.core.orders import STATUSES, iso
 from engine.flows import ops as flow
 from engine.ops.kpi import SYNC_SUCCESS_TARGET_PCT, StatusFigures
 from engine.ops.prometheus import write as write_prometheus
@@ -31,15 +30,6 @@ from engine.state.orders import OrderFilter
 
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for header in headers:
-        table.add_column(header)
-    for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
-    rich_console(width=200).print(table)
 
 
 def _when(value: str | None, option: str) -> datetime | None:
@@ -58,7 +48,10 @@ def _when(value: str | None, option: str) -> datetime | None:
 
 def _marketplace(value: str | None) -> str | None:
     if value is not None and value not in MARKETPLACES:
-        raise UserError(f"--marketplace {value!r} is not a marketplace code such as DE or US")
+        raise UserError(
+            f"--marketplace {value!r} is not a marketplace code such as DE or US"
+            f"{did_you_mean(value)}"
+        )
     return value
 
 
@@ -72,7 +65,8 @@ def orders() -> None:
 @click.pass_context
 def pull_cmd(ctx: click.Context, as_json: bool) -> int:
     """Read orders updated since the last pull into the state store (idempotent)."""
-    result = flow.pull(ctx.obj["config_dir"])
+    with progress_bar(ctx, as_json=as_json) as progress:
+        result = flow.pull(ctx.obj["config_dir"], progress)
     if as_json:
         _echo_json(result.to_dict())
         return 0
@@ -117,7 +111,7 @@ def list_cmd(
     if as_json:
         _echo_json([s.order.to_dict() for s in found])
         return 0
-    _table(
+    print_table(
         (
             "order",
             "mkt",
@@ -202,14 +196,18 @@ def health_cmd(ctx: click.Context, local_only: bool, as_json: bool) -> int:
     else:
         for note in result.notes:
             click.echo(f"note: {note}")
-        _table(
+        print_table(
             ("mkt", "metric", "report %", "local %", "gate %", "target %", "warn %", "verdict"),
             result.rows(),
         )
+        click.echo(result.summary())
     return EXIT_HEALTH_BREACH if result.breached else 0
 
 
 COMMANDS.append(health_cmd)
+
+
+REPLENISH_JSON_VERSION = 1
 
 
 @click.group()
@@ -224,8 +222,9 @@ def inventory() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the recommendations to this CSV file.",
 )
+@json_option("Print the recommendations as JSON (docs/json.md).")
 @click.pass_context
-def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
+def replenish_cmd(ctx: click.Context, csv_path: Path | None, as_json: bool) -> int:
     """Per FBA SKU and marketplace below its alert level: live fulfillable units, the
     thresholds, and the units to send from the central warehouse."""
     recs = flow.replenish(ctx.obj["config_dir"])
@@ -250,8 +249,12 @@ def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
         )
         for r in recs
     ]
-    _table(header, rows)
-    if not rows:
+    if as_json:
+        recommendations = [dict(zip(header, row, strict=True)) for row in rows]
+        _echo_json({"format_version": REPLENISH_JSON_VERSION, "recommendations": recommendations})
+    else:
+        print_table(header, rows)
+    if not rows and not as_json:
         click.echo(
             "No FBA listing is below its alert level: nothing to send to Amazon's warehouses."
         )
@@ -260,7 +263,7 @@ def replenish_cmd(ctx: click.Context, csv_path: Path | None) -> int:
             writer = csv.writer(handle)
             writer.writerow(header)
             writer.writerows(rows)
-        click.echo(f"wrote {len(rows)} recommendation(s) to {csv_path}")
+        click.echo(f"wrote {len(rows)} recommendation(s) to {csv_path}", err=as_json)
     return 0
 
 
@@ -292,7 +295,7 @@ def deviation_cmd(ctx: click.Context, refresh: bool, as_json: bool) -> int:
             }
         )
         return 0
-    _table(("listing", "desired", "live"), rows)
+    print_table(("listing", "desired", "live"), rows)
     click.echo(
         f"deviation {result.percent}% ({result.off_by} of {result.desired_total} desired units)"
     )
@@ -331,16 +334,73 @@ def status_cmd(
     if prom_path is not None:
         write_prometheus(prom_path, status, found.seller_id)
     if as_json:
-        _echo_json(status.to_dict())
+        _echo_json({**status.to_dict(), **_blockers_json(found)})
     else:
-        _print_status(status)
+        _print_status(status, _clock_label(found))
+        for line in _blocker_lines(found):
+            click.echo(line)
     return EXIT_STATUS_BREACH if strict and status.breaches else 0
 
 
-def _print_status(status: StatusFigures) -> None:
+def _clock_label(found: flow.Status) -> str:
+    """What follows a time the store recorded: the backend's clock, virtual for a sandbox."""
+    return " UTC (sandbox clock)" if found.sandbox_clock else " UTC"
+
+
+def _blocker_lines(found: flow.Status) -> list[str]:
+    """The apply lock when held, and the unfinished run a re-run resumes."""
+    utc = _clock_label(found)
+    held = found.lock
+    lines = [
+        "apply lock: free"
+        if held is None
+        else f"apply lock: HELD by {held.holder} ({held.operation}) since "
+        f"{held.acquired_at:%Y-%m-%d %H:%M:%S}{utc}, lock id {held.id}; if that process is "
+        f"gone, `sync force-unlock {held.id}` releases it"
+    ]
+    point = found.unfinished
+    if point is None:
+        lines.append("unfinished run: none")
+        return lines
+    run = point.run
+    lines.append(
+        f"unfinished {run.kind} run {run.id} (started {run.started_at:%Y-%m-%d %H:%M:%S}{utc}, "
+        f"plan sha256 {run.plan_digest}): {len(point.to_send)} change(s) not sent yet, "
+        f"{len(point.outcome_unknown)} sent with the outcome unknown, {len(point.to_verify)} "
+        "to verify; applying the same plan file again resumes it (`sync apply --abandon "
+        f"{run.id}` gives it up when the file is lost)"
+    )
+    return lines
+
+
+def _blockers_json(found: flow.Status) -> dict[str, Any]:
+    held, point = found.lock, found.unfinished
+    return {
+        "clock": "sandbox" if found.sandbox_clock else "wall",
+        "apply_lock": None if held is None else held.to_dict(),
+        "unfinished_run": None
+        if point is None
+        else {
+            "id": point.run.id,
+            "kind": point.run.kind,
+            "plan_digest": point.run.plan_digest,
+            "started_at": iso(point.run.started_at),
+            "to_send": len(point.to_send),
+            "outcome_unknown": len(point.outcome_unknown),
+            "to_verify": len(point.to_verify),
+        },
+    }
+
+
+def _print_status(status: StatusFigures, utc: str = " UTC") -> None:
     def pct(value: Decimal | None) -> str:
         return "unknown" if value is None else f"{value}%"
 
+    if utc != " UTC":
+        click.echo(
+            "Times marked (sandbox clock) are the sandbox's virtual time, which can run "
+            "ahead of or behind the wall clock."
+        )
     click.echo(f"KPIs from {status.window_start:%Y-%m-%d %H:%M} to {status.now:%Y-%m-%d %H:%M} UTC")
     click.echo(
         f"sync success rate: {pct(status.sync_success_rate_pct)} of {status.changes_finished} "
@@ -355,14 +415,14 @@ def _print_status(status: StatusFigures) -> None:
         + (" (`sync apply --recheck` looks again)" if status.not_visible else "")
     )
     if status.latency:
-        _table(
+        print_table(
             ("operation", "calls", "p50 ms", "p95 ms"),
             [(x.operation, x.calls, x.p50_ms, x.p95_ms) for x in status.latency],
         )
     for activity, at in status.last_success.items():
         last_ok = status.last_run_ok.get(activity)
         note = " (last run failed)" if last_ok is False else ""
-        when = "never" if at is None else f"{at:%Y-%m-%d %H:%M} UTC"
+        when = "never" if at is None else f"{at:%Y-%m-%d %H:%M}{utc}"
         click.echo(f"last successful {activity}: {when}{note}")
     for breach in status.breaches:
         click.echo(f"missed: {breach}")

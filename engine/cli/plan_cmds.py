@@ -10,6 +10,7 @@ changes none), 1 error.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,18 +81,21 @@ def plan_cmd(
     now_text: str | None,
 ) -> int:
     """Show what apply would change to make live listings match the config."""
+    from engine.cli.progress import progress_bar
     from engine.flows.plan import plan_config
     from engine.plan.text import guardrail_summary
 
-    run, _ = plan_config(
-        ctx.obj["config_dir"],
-        now=parse_now(now_text),
-        activity="plan",
-        marketplaces=marketplaces,
-        refresh=refresh,
-        full_refresh=full_refresh,
-        target=skus,
-    )
+    with progress_bar(ctx, as_json=as_json) as progress:
+        run, _ = plan_config(
+            ctx.obj["config_dir"],
+            now=parse_now(now_text),
+            activity="plan",
+            marketplaces=marketplaces,
+            refresh=refresh,
+            full_refresh=full_refresh,
+            target=skus,
+            progress=progress,
+        )
     plan = run.plan
     saved = saved_plan(run)
     if out is not None:
@@ -221,6 +225,7 @@ def drift_cmd(
 ) -> int:
     """For schedules: exit 2 when live differs from the config in a way that needs a person
     (drift, config changes not applied, listings never adopted), 0 when it does not."""
+    from engine.cli.progress import progress_bar
     from engine.core import jsonio
     from engine.flows import drift as flow
     from engine.plan.drift import drift_json, render_drift_markdown, render_drift_text
@@ -237,8 +242,11 @@ def drift_cmd(
         "target": skus,
     }
     if refresh_only:
-        return _refresh_only(flow.refresh_only(ctx.obj["config_dir"], **options), out, as_json)
-    report = flow.drift(ctx.obj["config_dir"], **options)
+        with progress_bar(ctx, as_json=as_json) as progress:
+            adoption = flow.refresh_only(ctx.obj["config_dir"], **options, progress=progress)
+        return _refresh_only(adoption, out, as_json)
+    with progress_bar(ctx, as_json=as_json) as progress:
+        report = flow.drift(ctx.obj["config_dir"], **options, progress=progress)
     if markdown_path is not None:
         write_atomic(markdown_path, render_drift_markdown(report))
     if as_json:
@@ -281,6 +289,7 @@ def _refresh_only(adoption: AdoptionPlan, out: Path | None, as_json: bool) -> in
 )
 @refresh_option
 @now_option
+@json_option("Print what was imported and written as JSON (docs/json.md).")
 @click.pass_context
 def import_cmd(
     ctx: click.Context,
@@ -289,31 +298,58 @@ def import_cmd(
     out: Path | None,
     refresh: bool,
     now_text: str | None,
+    as_json: bool,
 ) -> int:
     """Write YAML for live listings the config does not describe yet."""
+    from engine.cli.progress import progress_bar
     from engine.flows.import_listings import import_from_live
 
-    result, where = import_from_live(
-        ctx.obj["config_dir"],
-        marketplace,
-        pattern,
-        now=parse_now(now_text),
-        target=out,
-        refresh=refresh,
-    )
+    with progress_bar(ctx) as progress:
+        result, where = import_from_live(
+            ctx.obj["config_dir"],
+            marketplace,
+            pattern,
+            now=parse_now(now_text),
+            target=out,
+            refresh=refresh,
+            progress=progress,
+        )
+    if as_json:
+        data = {
+            "format_version": IMPORT_JSON_VERSION,
+            "marketplace": marketplace,
+            "config_dir": str(where),
+            "imported": list(result.skus),
+            "written": [str(path) for path in result.written],
+            "extended": [str(path) for path in result.extended],
+            "schema_dir": None if result.schema_dir is None else str(result.schema_dir),
+            "still_differs": [
+                {"address": d.address, "fields": list(d.fields)} for d in result.differences
+            ],
+            "notes": [UNIT_COST_NOTE],
+        }
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
     click.echo(f"Imported {len(result.skus)} listing(s) from {marketplace} into {where}:")
     click.echo("  " + ", ".join(result.skus))
     for path in result.written:
         click.echo(f"  wrote {path}")
     for path in result.extended:
         click.echo(f"  added overrides to {path}")
-    for line in result.differences:
-        click.echo(f"  still differs from live (the plan will change it): {line}")
-    click.echo(
-        "Set each imported product's unit cost (written as 0: Amazon does not know it); "
-        "price floors built on cost cannot protect a product until it is set."
-    )
+    if result.schema_dir is not None:
+        exported = f" (exported {len(result.schemas)} file(s))" if result.schemas else ""
+        click.echo(f"  schema lines point into {result.schema_dir}{exported}")
+    for differs in result.differences:
+        click.echo(f"  still differs from live (the plan will change it): {differs.describe()}")
+    click.echo(UNIT_COST_NOTE)
     return 0
+
+
+IMPORT_JSON_VERSION = 1
+UNIT_COST_NOTE = (
+    "Set each imported product's unit cost (written as 0: Amazon does not know it); "
+    "price floors built on cost cannot protect a product until it is set."
+)
 
 
 COMMANDS = [plan_cmd, show_cmd, drift_cmd, import_cmd]

@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "List tripped breakers, or show incident ID: affected orders, the projected 7-day "
         "cancellation rate, the cancellation feed, buyer messages and the evidence timeline.",
     ),
+    "schema": (
+        "schema_cmds",
+        "Export the JSON Schemas the config is validated against, for editors.",
+    ),
     "sandbox": (
         "sandbox_cmds",
         "The embedded SP-API sandbox: a local, stateful Amazon for the demo seller.",

@@ -17,8 +17,19 @@ DEFAULT_TIMING = "amazon"
 TIMINGS = ("amazon", "fast")
 
 
-def load_seed_resources(ctx: click.Context) -> tuple[str, list[Resource]]:
-    """The seller id and the rendered desired state the sandbox is seeded from.
+def seed_config_dir(ctx: click.Context, from_config: Path | None = None) -> Path:
+    """The config directory a seed is rendered from: `from_config` if given, else the
+    command's --config directory."""
+    return Path(
+        context_obj(ctx).get("config_dir", Path("config")) if from_config is None else from_config
+    )
+
+
+def load_seed_resources(
+    ctx: click.Context, from_config: Path | None = None
+) -> tuple[str, list[Resource]]:
+    """The seller id and the rendered desired state the sandbox is seeded from: the config in
+    `seed_config_dir`.
 
     Rendering happens at the current time (the CLI is the edge that reads the clock)."""
     try:
@@ -28,7 +39,7 @@ def load_seed_resources(ctx: click.Context) -> tuple[str, list[Resource]]:
         raise UserError(
             f"cannot seed the sandbox: config rendering is not available ({err})"
         ) from None
-    config = load_config(context_obj(ctx).get("config_dir", Path("config")))
+    config = load_config(seed_config_dir(ctx, from_config))
     return sandbox_seed(config, datetime.now(UTC))
 
 
@@ -52,8 +63,17 @@ def context_obj(ctx: click.Context) -> dict[str, Any]:
     return root.obj
 
 
-def open_box(ctx: click.Context, *, reseed: bool = False, **options: Any) -> Any:
-    """The sandbox the command works on (engine.sandbox.runtime.Sandbox)."""
+def open_box(
+    ctx: click.Context,
+    *,
+    reseed: bool = False,
+    from_config: Path | None = None,
+    exact: bool = False,
+    **options: Any,
+) -> Any:
+    """The sandbox the command works on (engine.sandbox.runtime.Sandbox). Seeded (when
+    `reseed`, or when it has no account yet) from the config `seed_config_dir` names; `exact`
+    leaves out the demo's deliberate differences (engine.sandbox.seed)."""
     from engine.sandbox.runtime import Sandbox
     from engine.sandbox.store import Store
     from engine.sandbox.timing import profile_named
@@ -61,8 +81,9 @@ def open_box(ctx: click.Context, *, reseed: bool = False, **options: Any) -> Any
     state_dir = sandbox_state_dir(ctx)
     seed = None
     if reseed or not Store(state_dir).is_seeded():
-        seed = load_seed_resources(ctx)
+        seed = load_seed_resources(ctx, from_config)
     obj = context_obj(ctx)
     options.setdefault("timing", profile_named(obj.get("timing", DEFAULT_TIMING)))
     options.setdefault("timing_seed", obj.get("timing_seed", 0))
-    return Sandbox.open(state_dir, seed=seed, reseed=reseed, **options)
+    source = seed_config_dir(ctx, from_config).resolve()
+    return Sandbox.open(state_dir, seed=seed, reseed=reseed, exact=exact, source=source, **options)

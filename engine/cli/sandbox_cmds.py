@@ -115,19 +115,49 @@ def speed_note(saved: float, given: float | None) -> str:
 @click.option(
     "--stored", is_flag=True, help="Restore the stored seed instead of re-seeding from the config."
 )
+@click.option(
+    "--from-config",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    metavar="DIR",
+    help="Seed from the config in DIR instead of the --config one (the sandbox stays the "
+    "--config one's, in its state folder).",
+)
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Seed exactly the rendered desired state: none of the demo's deliberate "
+    "differences, so a plan shows only what changed in the config since.",
+)
 @click.pass_context
-def reset(ctx: click.Context, stored: bool) -> int:
+def reset(ctx: click.Context, stored: bool, from_config: Path | None, exact: bool) -> int:
     """Restore the seeded demo account (re-rendered from the config unless --stored)."""
-    box = open_box(ctx, reseed=not stored)
+    if stored and (from_config is not None or exact):
+        raise UserError("--stored restores the stored seed; --from-config and --exact re-seed")
+    box = open_box(ctx, reseed=not stored, from_config=from_config, exact=exact)
     if stored:
         box.reset()
     status = box.status()
-    click.echo(
-        f"sandbox reset: seller {status['seller_id']}, {status['listings']} listings in "
-        f"{len(status['marketplaces'])} marketplace(s), "
-        f"{len(status['seed_differences'])} deliberate difference(s) from the config"
-    )
+    click.echo(reset_summary(status, stored=stored))
     return 0
+
+
+def reset_summary(status: dict[str, Any], *, stored: bool) -> str:
+    """What `sync sandbox reset` did, naming the config directory the seed came from."""
+    where = status["seeded_from"] or "a config directory this sandbox did not record"
+    how = (
+        f"restored the stored seed, rendered from {where}"
+        if stored
+        else f"seeded from the config in {where}"
+    )
+    differences = (
+        "exact: no deliberate differences from the config"
+        if status["seed_exact"]
+        else f"{len(status['seed_differences'])} deliberate difference(s) from the config"
+    )
+    return (
+        f"sandbox reset: {how}; seller {status['seller_id']}, {status['listings']} listings "
+        f"in {len(status['marketplaces'])} marketplace(s), {differences}"
+    )
 
 
 @sandbox.command()
@@ -150,6 +180,10 @@ def status(ctx: click.Context, as_json: bool) -> int:
     click.echo(f"seller:       {info['seller_id']} ({info['store_name']})")
     click.echo("marketplaces: " + ", ".join(m["code"] for m in info["marketplaces"]))
     click.echo(f"listings:     {info['listings']} ({info['pending_writes']} write(s) pending)")
+    click.echo(
+        f"seeded from:  {info['seeded_from'] or 'not recorded'}"
+        + (" (exact: no deliberate differences)" if info["seed_exact"] else "")
+    )
     click.echo(
         f"clock:        {info['clock']['now']} at {info['clock']['speed']}x"
         + (" (frozen)" if info["clock"]["frozen"] else "")
@@ -220,6 +254,40 @@ def drift(
         + [f"{field} changed" for field in texts]
     )
     click.echo(f"out-of-band edit: {marketplace} {sku}: {', '.join(changes)}")
+    return 0
+
+
+@sandbox.group(name="participation")
+def participation_group() -> None:
+    """Add or remove a marketplace participation of the sandbox account (what
+    getMarketplaceParticipations lists). `sync sandbox reset` restores the seeded ones."""
+
+
+@participation_group.command(name="add")
+@click.argument("marketplace", metavar="MARKETPLACE")
+@click.pass_context
+def participation_add(ctx: click.Context, marketplace: str) -> int:
+    """Make the sandbox account participate in MARKETPLACE (a code, e.g. ES)."""
+    return _set_participation(ctx, marketplace, participating=True)
+
+
+@participation_group.command(name="remove")
+@click.argument("marketplace", metavar="MARKETPLACE")
+@click.pass_context
+def participation_remove(ctx: click.Context, marketplace: str) -> int:
+    """Stop the sandbox account participating in MARKETPLACE: calls naming it are refused."""
+    return _set_participation(ctx, marketplace, participating=False)
+
+
+def _set_participation(ctx: click.Context, marketplace: str, *, participating: bool) -> int:
+    box = open_box(ctx)
+    code = marketplace.upper()
+    try:
+        codes = box.account.set_participation(code, participating)
+    except (LookupError, ValueError) as err:
+        raise UserError(f"sandbox participation: {err.args[0]}") from None
+    done = "now participates in" if participating else "no longer participates in"
+    click.echo(f"sandbox account {done} {code}; marketplaces: {', '.join(codes)}")
     return 0
 
 

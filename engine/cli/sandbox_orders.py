@@ -17,6 +17,7 @@ import click
 
 from engine.cli.options import json_option, marketplace_option
 from engine.cli.sandbox_box import open_box
+from engine.cli.tables import print_table
 from engine.core.errors import UserError
 
 
@@ -47,20 +48,37 @@ def _echo_summary(data: dict[str, Any], as_json: bool) -> None:
     )
     for note in data["notes"]:
         click.echo(f"note: {note}")
+    numbers = ("orders", "units", "revenue", "unit price min", "unit price median")
     if data["by_marketplace"]:
         click.echo("by marketplace:")
-    for row in data["by_marketplace"]:
-        click.echo(
-            f"  {row['marketplace']:<3} {row['currency']} {row['orders']:>5} orders "
-            f"{row['units']:>5} units  revenue {row['revenue']}"
+        print_table(
+            ("marketplace", "currency", "orders", "units", "revenue"),
+            [
+                (r["marketplace"], r["currency"], r["orders"], r["units"], r["revenue"])
+                for r in data["by_marketplace"]
+            ],
+            right=numbers,
+            indent=2,
         )
     if data["by_sku"]:
         click.echo("by SKU (unit price = what buyers paid per unit):")
-    for row in data["by_sku"]:
-        click.echo(
-            f"  {row['marketplace']:<3} {row['sku']:<20} {row['orders']:>4} orders "
-            f"{row['units']:>4} units  revenue {row['revenue']} {row['currency']}  unit price "
-            f"min {row['unit_price_min']} median {row['unit_price_median']}"
+        print_table(
+            ("marketplace", "sku", "orders", "units", "revenue", "currency", *numbers[3:]),
+            [
+                (
+                    r["marketplace"],
+                    r["sku"],
+                    r["orders"],
+                    r["units"],
+                    r["revenue"],
+                    r["currency"],
+                    r["unit_price_min"],
+                    r["unit_price_median"],
+                )
+                for r in data["by_sku"]
+            ],
+            right=numbers,
+            indent=2,
         )
     for row in data["sold_out"]:
         click.echo(f"sold out: {row['marketplace']} {row['sku']} at {row['at']}")

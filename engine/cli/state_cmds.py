@@ -122,14 +122,7 @@ def force_unlock_cmd(ctx: click.Context, lock_id: str, as_json: bool) -> int:
     finally:
         db.close()
     if as_json:
-        released_json = {
-            "id": released.id,
-            "seller_id": released.seller_id,
-            "holder": released.holder,
-            "operation": released.operation,
-            "acquired_at": iso(released.acquired_at),
-        }
-        data = {"format_version": STATE_JSON_VERSION, "released": released_json}
+        data = {"format_version": STATE_JSON_VERSION, "released": released.to_dict()}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return 0
     click.echo(

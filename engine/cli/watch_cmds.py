@@ -21,6 +21,11 @@ import click
 from engine.cli.options import json_option
 from engine.core.errors import UserError
 
+# Hand-written on purpose (issue 17 asked for a library where one fits): pytimeparse2 and
+# pytimeparse accept far more than this (1.5h, 1h30m, 1:30, "15 minutes", signs), isodate
+# only ISO 8601 (PT15M). Keeping exactly `<integer>[s|m|h]` and these messages would mean
+# matching this pattern first, after which the library has nothing left to do. Same for
+# exposure.refill_every (engine.desired.exposure).
 _INTERVAL = re.compile(r"^(?P<n>\d+)(?P<unit>[smh]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
 
@@ -127,7 +132,9 @@ def watch(
         time.sleep(pause.total_seconds())
 
 
-def _incident_list(breakers: list[Any], as_json: bool) -> int:
+def _incident_list(breakers: list[tuple[Any, Any]], as_json: bool) -> int:
+    """Tripped breakers first; those incidents.yaml already acknowledges (released by the
+    next `sync watch` pass, no longer holding their listing) apart and labelled."""
     from engine.core.orders import iso
 
     rows = [
@@ -137,17 +144,34 @@ def _incident_list(breakers: list[Any], as_json: bool) -> int:
             "sku": b.sku,
             "tripped_at": iso(b.tripped_at),
             "reason": b.reason,
+            "status": "tripped" if ack is None else "acknowledged",
+            "acknowledged": None
+            if ack is None
+            else {"by": ack.acknowledged_by, "at": iso(ack.acknowledged_at)},
         }
-        for b in breakers
+        for b, ack in breakers
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
-    if not rows:
+    tripped = [row for row in rows if row["acknowledged"] is None]
+    acknowledged = [row for row in rows if row["acknowledged"] is not None]
+    if not tripped:
         click.echo("no tripped breakers")
-    for row in rows:
+    for row in tripped:
         click.echo(
             f"{row['incident']}  {row['marketplace']} {row['sku']}  tripped {row['tripped_at']}"
+        )
+    if acknowledged:
+        click.echo(
+            f"Acknowledged in incidents.yaml, no longer holding their listing "
+            f"({len(acknowledged)}; the next `sync watch` pass releases them):"
+        )
+    for row in acknowledged:
+        ack = row["acknowledged"]
+        click.echo(
+            f"{row['incident']}  {row['marketplace']} {row['sku']}  tripped {row['tripped_at']}, "
+            f"acknowledged by {ack['by']} {ack['at']}"
         )
     return 0
 

@@ -118,6 +118,9 @@ class StateStore:
 
     backend: Literal["sqlite", "postgresql"] = "sqlite"
     dsn_env: str = "SELLERSYNC_STATE_DSN"
+    # The application-wide SP-API quota shared through the store (engine.state.app_quota):
+    # `auto` with PostgreSQL and Amazon, `state` with PostgreSQL whatever the backend, `off`.
+    app_quota: Literal["auto", "state", "off"] = "auto"
 
 
 _HTTP_URL = re.compile(r"^https?://\S+$")  # as the schema checks watch.webhook_url

@@ -193,6 +193,9 @@ def parse_source(raw: bytes, display_name: str) -> SourceFile:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        tab = _indenting_tab(text, mark.line if mark else None)
+        if tab is not None:
+            raise YamlProblem(TAB_INDENT, tab) from None
         problem = exc.problem or "invalid YAML"
         context = f" {exc.context}" if exc.context else ""
         raise YamlProblem(
@@ -201,6 +204,30 @@ def parse_source(raw: bytes, display_name: str) -> SourceFile:
     except yaml.YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}") from None
     return SourceFile(name=display_name, text=text, data=data, _node_root=None)
+
+
+TAB_INDENT = (
+    "a tab character indents this line: YAML does not allow tabs for indentation; "
+    "indent with spaces"
+)
+_TAB_INDENTED = re.compile(r"^ *\t", re.MULTILINE)
+
+
+def _indenting_tab(text: str, error_line: int | None) -> Position | None:
+    """Where a tab indents a line, for a file libyaml refused: the last such line at or
+    before the line of its error (0-based `error_line`; the tab is usually on it, or just
+    above when libyaml only trips on the next token). libyaml's own words ("found a tab
+    character that violates indentation while scanning a plain scalar", or "found character
+    '\\t' that cannot start any token") do not say what to do. Only looked for once
+    parsing failed, so a valid file pays nothing."""
+    found, line, counted = None, 0, 0
+    for match in _TAB_INDENTED.finditer(text):
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        if error_line is not None and line > error_line:
+            break
+        found = Position(line + 1, match.end() - match.start())
+    return found
 
 
 _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers

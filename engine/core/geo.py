@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+from engine.core.marketplaces import MARKETPLACES
+
 EARTH_RADIUS_KM = 6371.0088
 
 # ISO 3166-1 alpha-2 code: (latitude, longitude)
@@ -81,3 +83,15 @@ def great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     )
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+
+
+def did_you_mean(code: str) -> str:
+    """A hint for a marketplace code given where an ISO 3166-1 country code belongs, "" for
+    any other code: warehouses ship to GB, the country whose Amazon marketplace is UK."""
+    market = MARKETPLACES.get(code)
+    if market is None or market.country == code or market.country not in CENTROIDS:
+        return ""
+    return (
+        f" (did you mean {market.country}? countries are ISO 3166-1 codes; {code} is the "
+        "marketplace code)"
+    )

@@ -61,4 +61,38 @@ LIMITS: dict[str, Limit] = {
     "createSubscription": _limit("1.0", 5),
     "getSubscription": _limit("1.0", 5),
     "deleteSubscriptionById": _limit("1.0", 5),
+    # Product Type Definitions 2020-09-01 (the model's usage-plan tables: 5 a second, burst 10).
+    "getDefinitionsProductType": _limit("5.0", 10),
+    "searchDefinitionsProductTypes": _limit("5.0", 10),
 }
+
+
+# Operation name -> the published limit per *application*: requests per second over every
+# selling partner one SP-API application serves, on top of each account's limit above.
+# Sources: "Listings Items API Rate Limits", column "Per-application rate limit"
+# (https://developer-docs.amazon.com/sp-api/docs/listings-items-api-rate-limits), and
+# "Usage Plans and Rate Limits"
+# (https://developer-docs.amazon.com/sp-api/docs/usage-plans-and-rate-limits): a limit "might
+# depend on the selling partner account and also on the application ... Requests are
+# rate-limited by whichever threshold you reach first". `x-amzn-RateLimit-Limit` does not
+# report these, so nothing adapts them at run time. Amazon publishes no burst per
+# application; the table's one Burst column (5) is used for it too, the smallest burst of
+# either page. Used by engine.state.app_quota, shared by every process of the application.
+# The same table's "Limits for specific cases": a patchListingsItem whose update "contain[s]
+# product data attributes (for example, item_name)" is limited to 100 requests per application
+# per second. Such a patch takes a token of PRODUCT_DATA_PATCH as well as of patchListingsItem.
+PRODUCT_DATA_PATCH = "patchListingsItem:productData"
+APP_LIMITS: dict[str, Limit] = {
+    "getListingsItem": _limit("100", 5),
+    "putListingsItem": _limit("100", 5),
+    "patchListingsItem": _limit("500", 5),
+    PRODUCT_DATA_PATCH: _limit("100", 5),
+    "deleteListingsItem": _limit("100", 5),
+}
+
+# Amazon's 429 message when the application's limit, not the seller's, was exceeded: "The
+# frequency of requests was greater than what is allowed for the application." (the
+# "Throttle error messages" table of the Listings Items API Rate Limits page above).
+APPLICATION_THROTTLED = "allowed for the application"
+# ...and for the product-data case: "... greater than what is allowed for product data."
+PRODUCT_DATA_THROTTLED = "allowed for product data"

@@ -42,7 +42,12 @@ Key = tuple[str, str]  # (marketplace, sku)
 
 
 def parse_interval(text: str) -> timedelta:
-    """`30m`, `4h`, `1d` as a timedelta (the schema admits only these shapes)."""
+    """`30m`, `4h`, `1d` as a timedelta (the schema admits only these shapes, and its
+    error names the file and line).
+
+    No duration library: the schema's pattern already decides the syntax, and what is left
+    is one multiplication; pytimeparse2 would also take 1.5h or 1h30m, which the schema
+    refuses, isodate only ISO 8601 (PT30M). See engine.cli.watch_cmds for --interval."""
     match = _INTERVAL.match(text.strip())
     if match is None:
         raise ValueError(f"expected an interval such as 30m, 4h or 1d, got {text!r}")

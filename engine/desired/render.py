@@ -177,7 +177,7 @@ def allocate_stock(
             key = address(mkt.code, sku)
             resource = resources.get(key)
             if resource is not None:
-                resources[key] = replace(resource, quantity=quantity)
+                resources[key] = resource.with_quantity(quantity)
     return DesiredState(resources, desired.needs_review, desired.replenishment, desired.rendered_at)
 
 

@@ -28,6 +28,7 @@ from engine.config.model import Config
 from engine.core.resource import Resource
 from engine.live.clients import Connection, CredentialError
 from engine.live.spapi import SpApiBackend
+from engine.live.throttle import AppLimiter
 
 ENV_KEYS = {
     "refresh_token": "SP_API_REFRESH_TOKEN",
@@ -91,12 +92,19 @@ def open_backend(
     env: Mapping[str, str] | None = None,
     now: Callable[[], datetime] | None = None,
     seed: Callable[[], Iterable[Resource]] | None = None,
+    app_quota: Callable[[str], AppLimiter | None] | None = None,
     **options: Any,
 ) -> Iterator[SpApiBackend]:
     """A connected backend for the config; closes it (and stops a sandbox) on exit.
     `seed`: the listings an unseeded sandbox starts with (called only then; default: the
-    config rendered now, `sandbox_seed`). `options` go to SpApiBackend (timer, recorder,
-    bulk_threshold, ...)."""
+    config rendered now, `sandbox_seed`). `app_quota`: given the LWA client id of the
+    application the backend calls as, the application-wide limiter to pass after the
+    seller's own buckets (engine.flows.session), or None. `options` go to SpApiBackend
+    (timer, recorder, bulk_threshold, ...)."""
+
+    def shared(client_id: str) -> AppLimiter | None:
+        return None if app_quota is None else app_quota(client_id)
+
     backend = config.project.backend
     state_dir = config.state_dir
     if backend.kind == "sandbox":
@@ -114,7 +122,7 @@ def open_backend(
                 if seed is None
                 else (config.project.seller_id, list(seed()))
             )
-        with Sandbox.open(state_dir, seed=first) as box:
+        with Sandbox.open(state_dir, seed=first, source=config.root.resolve()) as box:
             # Waits move the embedded sandbox's time on: a command never sleeps for it.
             options.setdefault("timer", ClockTimer(box.clock, advance=box.advance))
             live = SpApiBackend(
@@ -123,6 +131,7 @@ def open_backend(
                 state_dir=state_dir,
                 now=now or box.clock.now,
                 kind="sandbox",
+                app_limiter=shared(box.credentials.client_id),
                 **options,
             )
             try:
@@ -136,6 +145,7 @@ def open_backend(
         config.project.seller_id,
         state_dir=state_dir,
         now=now or (lambda: datetime.now(UTC)),
+        app_limiter=shared(credentials["lwa_app_id"]),
         **options,
     )
     try:

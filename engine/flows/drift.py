@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource
 from engine.flows.plan import plan_config
 from engine.plan.drift import DriftReport
@@ -30,9 +31,10 @@ def drift(
     marketplaces: Sequence[str],
     full_refresh: bool,
     target: Sequence[str] = (),
+    progress: Progress = NO_PROGRESS,
 ) -> DriftReport:
     """The drift report of a plan made now from a refresh of live (of the listings whose
-    SKU matches `target`, when given)."""
+    SKU matches `target`, when given). The refresh reports its reads to `progress`."""
     run, _ = plan_config(
         config_dir,
         now=now,
@@ -40,6 +42,7 @@ def drift(
         marketplaces=marketplaces,
         full_refresh=full_refresh,
         target=target,
+        progress=progress,
     )
     return run.drift_report()
 
@@ -51,9 +54,11 @@ def refresh_only(
     marketplaces: Sequence[str],
     full_refresh: bool,
     target: Sequence[str] = (),
+    progress: Progress = NO_PROGRESS,
 ) -> AdoptionPlan:
     """What `sync apply --refresh-only` would record: the managed listings whose values last
-    applied would become what is live. Nothing is written."""
+    applied would become what is live. Nothing is written. The refresh reports its reads to
+    `progress`."""
     run, applied = plan_config(
         config_dir,
         now=now,
@@ -62,6 +67,7 @@ def refresh_only(
         full_refresh=full_refresh,
         with_applied=True,
         target=target,
+        progress=progress,
     )
     live = run.live.resources()
     plan = RefreshOnlyPlan(

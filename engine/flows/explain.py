@@ -12,6 +12,7 @@ from datetime import datetime
 
 from engine.config.model import Config
 from engine.core.errors import UserError
+from engine.core.marketplaces import did_you_mean
 from engine.desired.render import Trace, explain
 from engine.ops.exposure import stored_history
 from engine.ops.unshipped import stored_reservation
@@ -27,7 +28,9 @@ def listing_of(config: Config, address: str) -> tuple[str, str]:
         raise UserError(f'address {address!r} must look like listing.DE["HP-100"]')
     code, sku = match["mkt"], match["sku"]
     if code not in config.marketplaces:
-        raise UserError(f"marketplace {code} is not enabled in {config.project.source.name}")
+        raise UserError(
+            f"marketplace {code} is not enabled in {config.project.source.name}{did_you_mean(code)}"
+        )
     if sku not in config.products:
         raise UserError(f"no product with SKU {sku!r} in the config")
     return code, sku

@@ -14,6 +14,12 @@ For each live listing of one marketplace that the config does not describe, impo
 Amazon does not know the unit cost: it is written as 0 with a comment, and the command says
 so (price floors built on cost cannot protect the product until it is set).
 
+Every file import creates starts with `# yaml-language-server: $schema=<path>`, the schema
+of its kind relative to the file, so that an editor checks and completes it
+(engine.flows.schemas): the vendored `schemas/` beside (or inside) the config when there is
+one, else `<config>/.schemas/`, which import exports (creating or refreshing it). A file it
+only extends keeps its first lines as the seller wrote them.
+
 Nothing is written until the result has been loaded and rendered in a scratch copy of the
 config and compared with live, so import-then-plan shows no changes for the imported
 listings; any field that would still differ is reported. Existing files are never
@@ -37,6 +43,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from engine.config.discovery import kind_of
 from engine.config.errors import ConfigErrors
 from engine.config.loader import load_config
 from engine.config.model import Config, SkuSelector
@@ -45,11 +52,18 @@ from engine.core.errors import UserError
 from engine.core.fields import MANAGED_FIELDS
 from engine.core.fileio import write_atomic
 from engine.core.money import currency, quantize
+from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource
 from engine.core.sale import SalePrice
 from engine.desired.pricing import convert, target_price
 from engine.desired.render import render, rule_for
 from engine.flows.plan import live_quantities, selected_marketplaces
+from engine.flows.schemas import (
+    editor_schema_dir,
+    ensure_editor_schemas,
+    schema_line,
+    with_schema_line,
+)
 from engine.flows.session import live_session
 
 IDENTIFIER_KINDS = ("ean", "upc", "asin")  # what products.schema.json accepts
@@ -61,11 +75,25 @@ class ImportRefused(UserError):
 
 
 @dataclass(frozen=True, slots=True)
+class StillDiffers:
+    """An imported listing the config cannot reproduce exactly: the managed fields the next
+    plan would change (none when it is not rendered at all)."""
+
+    address: str
+    fields: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"{self.address}: {', '.join(self.fields) or 'not rendered'}"
+
+
+@dataclass(frozen=True, slots=True)
 class ImportResult:
     skus: tuple[str, ...]
     written: tuple[Path, ...]  # new files
     extended: tuple[Path, ...]  # existing files that got entries added
-    differences: tuple[str, ...] = field(default=())  # "address: fields" plan would change
+    differences: tuple[StillDiffers, ...] = field(default=())  # what plan would change
+    schema_dir: Path | None = None  # where the written files' schema lines point
+    schemas: tuple[Path, ...] = field(default=())  # schema files exported (new or refreshed)
 
 
 def import_from_live(
@@ -76,12 +104,14 @@ def import_from_live(
     now: datetime,
     target: Path | None = None,
     refresh: bool = True,
+    progress: Progress = NO_PROGRESS,
 ) -> tuple[ImportResult, Path]:
-    """Read the live listings of `marketplace` and adopt those `pattern` selects (see
-    `import_listings`). Returns what was imported and the directory written into."""
+    """Read the live listings of `marketplace` (reporting the report and detail reads to
+    `progress`) and adopt those `pattern` selects (see `import_listings`). Returns what was
+    imported and the directory written into."""
     config = load_config(config_dir)
     selected_marketplaces(config, [marketplace])
-    with live_session(config) as (backend, _):
+    with live_session(config, progress=progress) as (backend, _):
         live = backend.read_listings([marketplace], refresh=refresh)
     result = import_listings(config, live.resources(), marketplace, pattern, now, target)
     return result, config.root if target is None else target
@@ -100,11 +130,25 @@ def import_listings(
     target = config.root if target is None else Path(target)
     adopted = _select(config, live, marketplace, pattern)
     files, extended = _files(config, adopted, marketplace, now, target)
+    schema_dir, _ = editor_schema_dir(target)
+    for relative in files.keys() - set(extended):
+        kind = kind_of(relative)
+        if kind is not None:
+            line = schema_line(kind, target / relative, schema_dir)
+            files[relative] = with_schema_line(files[relative], line)
     differences = _verify(config, files, adopted, live, now)
     for relative, text in files.items():
         write_atomic(target / relative, text)
+    _, exported = ensure_editor_schemas(target)
     written = tuple(rel for rel in files if rel not in extended)
-    return ImportResult(tuple(r.sku for r in adopted), written, extended, differences)
+    return ImportResult(
+        tuple(r.sku for r in adopted),
+        written,
+        extended,
+        differences,
+        schema_dir,
+        tuple(w.path for w in exported if w.status != "unchanged"),
+    )
 
 
 def _select(
@@ -306,7 +350,7 @@ def _verify(
     adopted: list[Resource],
     live: Mapping[str, Resource],
     now: datetime,
-) -> tuple[str, ...]:
+) -> tuple[StillDiffers, ...]:
     """Load and render the config as it will be, in a scratch copy beside it (relative
     paths such as the stock CSV resolve the same), and name every imported listing that
     would still differ from live."""
@@ -333,11 +377,11 @@ def _verify(
     for resource in adopted:
         want = desired.get(resource.address)
         if want is None:
-            differences.append(f"{resource.address}: not rendered")
+            differences.append(StillDiffers(resource.address, ()))
             continue
         have = field_values(resource, want)
         pairs = zip(MANAGED_FIELDS, field_values(want), have, strict=True)
         names = [name for name, w, h in pairs if w != h]
         if names:
-            differences.append(f"{resource.address}: {', '.join(names)}")
+            differences.append(StillDiffers(resource.address, tuple(names)))
     return tuple(differences)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import load_config
+from engine.config.model import Incident
 from engine.core.errors import UserError
 from engine.core.orders import iso
 from engine.desired.render import render
@@ -20,6 +21,7 @@ from engine.state import breakers as breaker_store
 from engine.state import journal
 from engine.state.breakers import Breaker
 from engine.watch import incident as incidents
+from engine.watch.breaker import acknowledgement
 from engine.watch.incident import ConfigCommit
 from engine.watch.run import ORDERS_LAG
 from engine.watch.submit import submit as send
@@ -45,11 +47,14 @@ def config_commit(root: Path) -> ConfigCommit | None:
     return ConfigCommit(sha, datetime.fromisoformat(when), subject)
 
 
-def tripped(config_dir: Path) -> list[Breaker]:
-    """The account's tripped breakers."""
+def tripped(config_dir: Path) -> list[tuple[Breaker, Incident | None]]:
+    """The account's tripped breakers, each with the incidents.yaml entry acknowledging it
+    (None while none does). An acknowledged breaker stays in the store until the next
+    `sync watch` pass releases it, but it no longer holds its listing."""
     config = load_config(config_dir)
     with open_store(config) as db, db.read() as conn:
-        return breaker_store.tripped(conn, config.project.seller_id)
+        found = breaker_store.tripped(conn, config.project.seller_id)
+    return [(b, acknowledgement(b, config.incidents)) for b in found]
 
 
 def incident(

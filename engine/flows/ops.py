@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from engine.core.errors import UserError
+from engine.core.progress import NO_PROGRESS, Progress
 from engine.desired.stock import Replenishment
 from engine.flows.session import Session, backend_session, open_session
 from engine.live.spapi import SpApiBackend
@@ -21,24 +22,32 @@ from engine.ops.kpi import StatusFigures, gather
 from engine.ops.pull import PullResult, pull_orders
 from engine.ops.routing import RouteLine, route
 from engine.ops.unshipped import stored_reservation
+from engine.state import journal, lock
 from engine.state import orders as order_store
+from engine.state.journal import ResumePoint
+from engine.state.lock import LockInfo
 from engine.state.orders import OrderFilter, StoredOrder
 
 
 @contextmanager
-def _with_backend(config_dir: Path, activity: str) -> Iterator[tuple[Session, SpApiBackend]]:
+def _with_backend(
+    config_dir: Path, activity: str, progress: Progress = NO_PROGRESS
+) -> Iterator[tuple[Session, SpApiBackend]]:
     """The session and a backend for one run of `activity` (its calls and heartbeat
-    recorded)."""
+    recorded; its long reads reported to `progress`)."""
     with (
         open_session(config_dir) as session,
-        backend_session(session.config, session.db, activity, failures_as=activity) as backend,
+        backend_session(
+            session.config, session.db, activity, failures_as=activity, progress=progress
+        ) as backend,
     ):
         yield session, backend
 
 
-def pull(config_dir: Path) -> PullResult:
-    """Read the orders updated since the last pull into the state store (idempotent)."""
-    with _with_backend(config_dir, "pull") as (session, live):
+def pull(config_dir: Path, progress: Progress = NO_PROGRESS) -> PullResult:
+    """Read the orders updated since the last pull into the state store (idempotent),
+    reporting each marketplace's orders and order items to `progress`."""
+    with _with_backend(config_dir, "pull", progress) as (session, live):
         return pull_orders(live, session.db, session.seller_id, session.config.project.marketplaces)
 
 
@@ -89,12 +98,21 @@ def deviation(config_dir: Path, *, refresh: bool) -> Deviation:
 
 @dataclass(frozen=True, slots=True)
 class Status:
+    """The KPIs, and what stands in the way of the next apply: the account's apply lock
+    when someone holds it, the unfinished run a re-run of its plan resumes. `sandbox_clock`:
+    the times the store records (runs, locks, last successes) are the sandbox's virtual
+    clock, not wall-clock time (they are taken from the backend's clock)."""
+
     seller_id: str
     figures: StatusFigures
+    lock: LockInfo | None = None
+    unfinished: ResumePoint | None = None
+    sandbox_clock: bool = False
 
 
 def status(config_dir: Path, now: datetime) -> Status:
-    """The KPIs as of `now`, from the state store and the snapshot cache only."""
+    """The KPIs as of `now`, the lock and any unfinished run, from the state store and the
+    snapshot cache only."""
     with open_session(config_dir) as session:
         found = cached_deviation(
             session.config, now, stored_reservation(session.db, session.config)
@@ -102,4 +120,8 @@ def status(config_dir: Path, now: datetime) -> Status:
         figures = gather(
             session.db, session.seller_id, now, None if found is None else found.percent
         )
-        return Status(session.seller_id, figures)
+        with session.db.read() as conn:
+            held = lock.held_by(conn, session.seller_id)
+            unfinished = journal.resume_point(conn, session.seller_id)
+        sandbox = session.config.project.backend.kind == "sandbox"
+        return Status(session.seller_id, figures, held, unfinished, sandbox)

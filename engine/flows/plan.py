@@ -44,8 +44,11 @@ from engine.core.errors import UserError
 from engine.core.fieldjson import FieldValues
 from engine.core.gcpause import gc_paused
 from engine.core.identity import BackendIdentity
+from engine.core.marketplaces import did_you_mean
+from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource, address, address_key
 from engine.desired.exposure import SalesHistory, uses_exposure
+from engine.desired.product_types import listing_problems
 from engine.desired.render import DesiredState, allocate_stock, held_refills, render
 from engine.desired.stock import Reservation
 from engine.flows import drift_facts
@@ -156,6 +159,7 @@ def build_plan(
         wanted = rendered.for_marketplaces(codes).resources if refresh else None
         inputs = gather(config, backend, state, codes, now=now, refresh=refresh, wanted=wanted)
         run = compute(config, rendered, inputs, now=now, target=tuple(target))
+        run = check_definitions(config, backend, run)
         return explain(config, state, run, inputs.applied)
 
 
@@ -169,9 +173,11 @@ def plan_config(
     full_refresh: bool = False,
     with_applied: bool = False,
     target: Sequence[str] = (),
+    progress: Progress = NO_PROGRESS,
 ) -> tuple[PlanRun, Mapping[str, FieldValues]]:
     """Load the config, open the live session (recorded as `activity`) and plan. Returns the
-    run and, `with_applied`, the values last applied as the plan read them (else empty)."""
+    run and, `with_applied`, the values last applied as the plan read them (else empty). A
+    refresh reports each marketplace's report and detail reads to `progress`."""
     config, cached = load_for_plan(config_dir, refresh=refresh, marketplaces=marketplaces)
     rendered = render_for_plan(config, now)
     with live_session(
@@ -180,6 +186,7 @@ def plan_config(
         full_refresh=full_refresh,
         preloaded=cached,
         seed=lambda: seed_listings(config, rendered),
+        progress=progress,
     ) as (backend, db):
         run = build_plan(
             config,
@@ -308,6 +315,30 @@ def compute(
     return PlanRun(plan, desired, live, tuple(review), report, notes)
 
 
+def check_definitions(config: Config, backend: Backend, run: PlanRun) -> PlanRun:
+    """The listings the plan puts (creates, and changes a patch cannot make), checked against
+    their product type's definition before anything is written: each one Amazon would refuse
+    as INVALID is a note naming the product's file and line (`sync validate --live` checks
+    every listing). Definitions come from the backend's cache in the state folder, fetched
+    when missing or stale; when they cannot be read, a note says the puts were not checked."""
+    from engine.flows.validate import product_type_schemas
+    from engine.live.clients import SpApiError
+    from engine.live.definitions import DefinitionError
+    from engine.live.patches import write_kind
+
+    puts = [c.after for c in run.plan.changes if c.after is not None and write_kind(c) == "put"]
+    if not puts:
+        return run
+    try:
+        schemas = product_type_schemas(backend, puts)
+    except (SpApiError, DefinitionError) as err:
+        why = f"the product type definitions could not be read ({err})"
+        return replace(run, notes=(*run.notes, f"{why}; the {len(puts)} put(s) were not checked"))
+    problems = listing_problems(config, puts, schemas)
+    lines = tuple(f"{p.error()}" for p in problems)
+    return replace(run, notes=run.notes + lines)
+
+
 def explain(
     config: Config, state: StateDB, run: PlanRun, applied: Mapping[str, FieldValues]
 ) -> PlanRun:
@@ -367,7 +398,8 @@ def selected_marketplaces(config: Config, requested: Sequence[str]) -> list[str]
     unknown = [code for code in requested if code not in config.marketplaces]
     if unknown:
         raise UnknownMarketplace(
-            f"marketplace {', '.join(unknown)} is not enabled in project.yaml; enabled: "
+            f"marketplace {', '.join(unknown)} is not enabled in project.yaml"
+            f"{''.join(did_you_mean(code) for code in unknown)}; enabled: "
             f"{', '.join(config.marketplaces)}"
         )
     return [code for code in config.marketplaces if not requested or code in requested]

@@ -16,14 +16,16 @@ from pathlib import Path
 
 from engine.config import Config, load_config
 from engine.core.errors import UserError
+from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource
 from engine.flows.connect import open_backend
 from engine.live.bulk_read import Snapshot
 from engine.live.clients import SpApiError
 from engine.live.documents import DocumentError
 from engine.live.spapi import SpApiBackend
-from engine.state import heartbeats, snapshot_index
+from engine.state import app_quota, heartbeats, snapshot_index
 from engine.state.api_calls import StoreRecorder
+from engine.state.app_quota import SharedBuckets
 from engine.state.db import StateDB, open_state
 
 
@@ -72,6 +74,7 @@ def backend_session(
     succeeded: Callable[[], bool] | None = None,
     seed: Callable[[], Iterable[Resource]] | None = None,
     failures_as: str | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Iterator[SpApiBackend]:
     """The backend (the embedded sandbox starts in-process), closed on exit, recording its
     calls in `db`. `full_refresh` makes a refresh fetch every listing's detail.
@@ -82,8 +85,17 @@ def backend_session(
     without raising). `preloaded`: cached snapshots already read
     (engine.flows.plan.load_for_plan). `seed`: the listings an unseeded sandbox starts with
     (engine.flows.connect.open_backend). With `failures_as`, an SP-API call or report that
-    failed for good ends the command as one BackendFailed line naming it."""
+    failed for good ends the command as one BackendFailed line naming it. `progress`: where
+    the backend's long reads report how far they are (engine.core.progress). The backend
+    shares the application-wide SP-API quota through `db` when `state.app_quota` wants it
+    (engine.state.app_quota)."""
     seller_id = config.project.seller_id
+    project = config.project
+
+    def app_limiter(client_id: str) -> SharedBuckets | None:
+        if not app_quota.wanted(project.state, project.backend.kind, db).on:
+            return None
+        return SharedBuckets(db, app_quota.application_key(client_id))
 
     def index_snapshot(marketplace: str, taken_at: datetime, path: Path, digest: str) -> None:
         with db.write() as conn:
@@ -98,6 +110,8 @@ def backend_session(
         on_snapshot=index_snapshot,
         preloaded=preloaded,
         seed=seed,
+        progress=progress,
+        app_quota=app_limiter,
     ) as backend:
         ok = False
         try:
@@ -122,6 +136,7 @@ def live_session(
     preloaded: dict[str, Snapshot] | None = None,
     succeeded: Callable[[], bool] | None = None,
     seed: Callable[[], Iterable[Resource]] | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Iterator[tuple[SpApiBackend, StateDB]]:
     """The backend and the open state store (see `backend_session`); both closed on exit."""
     with (
@@ -134,6 +149,7 @@ def live_session(
             preloaded=preloaded,
             succeeded=succeeded,
             seed=seed,
+            progress=progress,
         ) as backend,
     ):
         yield backend, db

@@ -18,6 +18,7 @@ from engine.core.errors import UserError
 from engine.core.identity import BackendIdentity
 from engine.core.orders import Order
 from engine.core.resource import Resource
+from engine.live.definitions import CachedDefinition
 
 WriteStatus = Literal["ACCEPTED", "INVALID", "FAILED", "UNKNOWN"]
 
@@ -129,6 +130,11 @@ class Backend(Protocol):
         ...
 
     def write(self, change: ResourceChange) -> WriteResult: ...
+
+    def product_type_definition(self, marketplace: str, product_type: str) -> CachedDefinition:
+        """The product type's LISTING schema in the marketplace (engine.live.definitions:
+        cached in the state folder, fetched when missing or stale)."""
+        ...
 
     def write_bulk(self, changes: Sequence[ResourceChange]) -> list[WriteResult]: ...
 

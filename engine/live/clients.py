@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sp_api.api import Inventories, Messaging, Reports, Sellers
+from sp_api.api import Inventories, Messaging, ProductTypeDefinitions, Reports, Sellers
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
 from sp_api.api.listings_items.listings_items_2021_08_01 import ListingsItemsV20210801
 from sp_api.api.orders.orders_v0 import OrdersV0
@@ -48,7 +48,6 @@ from engine.core import jsonio
 from engine.core.errors import UserError
 from engine.core.marketplaces import BY_ID, MARKETPLACES, REGION_ENDPOINTS
 
-AWS_REGIONS = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
 DEFAULT_TIMEOUT = 30.0
 
 
@@ -286,6 +285,7 @@ ORDERS = _strict(OrdersV0)
 INVENTORIES = _strict(Inventories)
 SELLERS = _strict(Sellers)
 MESSAGING = _strict(Messaging)
+DEFINITIONS = _strict(ProductTypeDefinitions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +336,7 @@ class Connection:
             "marketplace": SpApiMarketplace(
                 self.endpoint or REGION_ENDPOINTS[mkt.region],
                 mkt.marketplace_id,
-                AWS_REGIONS[mkt.region],
+                mkt.aws_region,
             ),
             "credentials": dict(self.credentials),
             # Only what we loaded (engine.flows.connect); never the library's own search of

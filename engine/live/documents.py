@@ -112,9 +112,21 @@ class Operation:
     marketplace: str
     region: str
 
-    def __call__(self, name: str, send: Callable[[Any], Any], *, idempotent: bool = True) -> Any:
+    def __call__(
+        self,
+        name: str,
+        send: Callable[[Any], Any],
+        *,
+        idempotent: bool = True,
+        app_quotas: tuple[str, ...] = (),
+    ) -> Any:
         return self.invoker.call(
-            name, self.marketplace, self.region, lambda: send(self.client), idempotent=idempotent
+            name,
+            self.marketplace,
+            self.region,
+            lambda: send(self.client),
+            idempotent=idempotent,
+            app_quotas=app_quotas,
         )
 
 

@@ -1,6 +1,9 @@
 """One SP-API operation, done right: paced, retried, recorded.
 
-Each attempt first takes a token from the operation's bucket (engine.live.throttle). Transient
+Each attempt first takes a token from the operation's bucket (engine.live.throttle), then,
+when the backend has one, from the application-wide bucket every process of the SP-API
+application shares (engine.state.app_quota); a 429 that names the application empties that
+one too. Transient
 failures (429, 5xx, non-JSON gateway pages, timeouts, dropped connections) are retried through
 tenacity with exponential backoff and full jitter, `attempts` tries at most. A 429 also empties
 our bucket and takes the rate Amazon states in `x-amzn-RateLimit-Limit`, so pacing slows to
@@ -33,9 +36,14 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from engine.core.api_call import CallAttempt
 from engine.core.errors import UserError
+from engine.core.spapi_limits import (
+    APPLICATION_THROTTLED,
+    PRODUCT_DATA_PATCH,
+    PRODUCT_DATA_THROTTLED,
+)
 from engine.live.clients import SpApiError
 from engine.live.recording import CallRecorder
-from engine.live.throttle import Timer, TokenBuckets
+from engine.live.throttle import AppLimiter, Timer, TokenBuckets
 
 T = TypeVar("T")
 
@@ -104,6 +112,20 @@ def _said(err: SpApiError) -> str:
     return f"HTTP {err.status} {err.code}" + (f" ({short})" if short else "")
 
 
+def _throttled_quotas(
+    err: SpApiError, operation: str, app_quotas: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The application-wide buckets a 429 says are empty, by Amazon's message: the
+    operation's ("allowed for the application"), the product-data one ("allowed for product
+    data"), or none (the seller's own limit)."""
+    messages = " ".join(str(e.get("message", "")) for e in err.errors or ())
+    if APPLICATION_THROTTLED in messages:
+        return (operation,)
+    if PRODUCT_DATA_THROTTLED in messages:
+        return tuple(q for q in app_quotas if q == PRODUCT_DATA_PATCH)
+    return ()
+
+
 def _retryable(idempotent: bool) -> Callable[[BaseException], bool]:
     def check(err: BaseException) -> bool:
         if isinstance(err, SpApiError):
@@ -149,8 +171,10 @@ class Invoker:
         backoff: float = 1.0,
         max_wait: float = 60.0,
         rng: random.Random | None = None,
+        app_limiter: AppLimiter | None = None,
     ) -> None:
         self.buckets = buckets
+        self.app_limiter = app_limiter
         self.recorder = recorder
         self._timer = timer
         self._now = now
@@ -167,7 +191,10 @@ class Invoker:
         send: Callable[[], T],
         *,
         idempotent: bool = True,
+        app_quotas: tuple[str, ...] = (),
     ) -> T:
+        """`app_quotas`: application-wide buckets this call takes a token of besides the
+        operation's own (a patch of product data: engine.core.spapi_limits)."""
         retrying = Retrying(
             stop=stop_after_attempt(self._attempts),
             wait=self._wait,
@@ -181,7 +208,7 @@ class Invoker:
             for attempt in retrying:
                 with attempt:
                     tries = attempt.retry_state.attempt_number
-                    return self._once(operation, marketplace, region, send, tries - 1)
+                    return self._once(operation, marketplace, region, send, tries - 1, app_quotas)
         except (SpApiError, httpx.TransportError) as err:
             waited = self._timer.monotonic() - started
             if isinstance(err, SpApiError):
@@ -215,8 +242,12 @@ class Invoker:
         region: str,
         send: Callable[[], T],
         retries: int,
+        app_quotas: tuple[str, ...] = (),
     ) -> T:
         self.buckets.acquire(region, operation)
+        if self.app_limiter is not None:
+            for quota in (operation, *app_quotas):
+                self.app_limiter.acquire(quota)
         at = self._now()
         started = self._timer.monotonic()
         status: int | None = None
@@ -233,6 +264,9 @@ class Invoker:
             self.buckets.adapt(region, operation, err.rate_limit)
             if err.status == 429:
                 self.buckets.throttled(region, operation)
+                if self.app_limiter is not None:
+                    for quota in _throttled_quotas(err, operation, app_quotas):
+                        self.app_limiter.throttled(quota)
             raise
         finally:
             latency = (self._timer.monotonic() - started) * 1000.0

@@ -20,7 +20,9 @@ from engine.core.changes import ResourceChange
 from engine.core.errors import UserError
 from engine.core.identity import BackendIdentity
 from engine.core.orders import Order, OrderItem, iso
+from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource, address, address_key
+from engine.core.spapi_limits import PRODUCT_DATA_PATCH
 from engine.live import documents
 from engine.live.attributes import OFFER, ListingShapeError, market, resource_from_attributes
 from engine.live.backend import LiveListing, LiveState, SnapshotMissing, WriteResult
@@ -38,6 +40,7 @@ from engine.live.bulk_read import (
     parse_listings_report,
 )
 from engine.live.clients import (
+    DEFINITIONS,
     FEEDS,
     INVENTORIES,
     LISTINGS,
@@ -48,12 +51,25 @@ from engine.live.clients import (
     SpApiError,
     shared_ssl_context,
 )
+from engine.live.definitions import (
+    REQUIREMENTS,
+    CachedDefinition,
+    DefinitionCache,
+    DefinitionError,
+    parse_schema,
+)
 from engine.live.feed import FEED_TYPE, build_documents, feed_message, results_from_report
 from engine.live.invoke import AmbiguousFailure, Invoker
 from engine.live.orders import MAX_ORDERS_MARKETPLACES, parse_order, parse_order_item
-from engine.live.patches import listing_patches, needs_offer, put_body, write_kind
+from engine.live.patches import (
+    listing_patches,
+    needs_offer,
+    put_body,
+    updates_product_data,
+    write_kind,
+)
 from engine.live.recording import CallRecorder, MemoryRecorder
-from engine.live.throttle import SystemTimer, Timer, TokenBuckets
+from engine.live.throttle import AppLimiter, SystemTimer, Timer, TokenBuckets
 
 DETAIL = "summaries,attributes,issues,offers,fulfillmentAvailability"
 DETAIL_BATCH = 20  # searchListingsItems takes at most 20 identifiers
@@ -128,12 +144,16 @@ class SpApiBackend:
         full_refresh: bool = False,
         on_snapshot: SnapshotSaved | None = None,
         preloaded: dict[str, Snapshot] | None = None,
+        progress: Progress = NO_PROGRESS,
+        app_limiter: AppLimiter | None = None,
     ) -> None:
         self.identity = BackendIdentity(kind, seller_id, connection.endpoint)
         self.seller_id = seller_id
         self.bulk_threshold = bulk_threshold
         # Detail for every row on refresh: catches out-of-band edits the report cannot show.
         self.full_refresh = full_refresh
+        # Where a refresh and an orders read report how far they are (engine.core.progress).
+        self.progress = progress
         self.recorder = recorder or MemoryRecorder()
         self._now = now
         self._timer = timer or SystemTimer()
@@ -143,8 +163,10 @@ class SpApiBackend:
         # `preloaded`: cached snapshots already read (see engine.flows.plan.load_for_plan).
         self._cache = SnapshotCache(state_dir, on_snapshot, preloaded)
         self._notes: list[str] = []  # what the current read_listings has to say (see LiveState)
+        self._definitions = DefinitionCache(state_dir)
+        # `app_limiter`: the application-wide quota, after the seller's own buckets.
         self.invoker = invoker or Invoker(
-            TokenBuckets(self._timer), self.recorder, self._timer, now
+            TokenBuckets(self._timer), self.recorder, self._timer, now, app_limiter=app_limiter
         )
 
     def close(self) -> None:
@@ -175,10 +197,14 @@ class SpApiBackend:
         return listing_from_item(marketplace, item)
 
     def _search_items(
-        self, marketplace: str, skus: Sequence[str], included: str
+        self,
+        marketplace: str,
+        skus: Sequence[str],
+        included: str,
+        progress: Progress = NO_PROGRESS,
     ) -> list[dict[str, Any]]:
         """Items for `skus`, 20 a call (searchListingsItems by SKU identifiers: no paging,
-        so no 1000-result ceiling)."""
+        so no 1000-result ceiling); `progress` advances by each batch's SKUs."""
         mid = market(marketplace).marketplace_id
         op = self.operation(LISTINGS, marketplace)
         items: list[dict[str, Any]] = []
@@ -196,6 +222,7 @@ class SpApiBackend:
                     ),
                 ).payload.get("items", [])
             )
+            progress.advance(len(batch))
         return items
 
     def read_details(
@@ -203,9 +230,14 @@ class SpApiBackend:
     ) -> tuple[dict[str, LiveListing], dict[str, str]]:
         """Full detail for `skus`: listings by SKU and, by address, why a listing could not
         be read as a Resource."""
+        return self._details(marketplace, skus, NO_PROGRESS)
+
+    def _details(
+        self, marketplace: str, skus: Sequence[str], progress: Progress
+    ) -> tuple[dict[str, LiveListing], dict[str, str]]:
         found: dict[str, LiveListing] = {}
         unreadable: dict[str, str] = {}
-        for item in self._search_items(marketplace, skus, DETAIL):
+        for item in self._search_items(marketplace, skus, DETAIL, progress):
             try:
                 listing = listing_from_item(marketplace, item)
             except ListingShapeError as err:
@@ -256,6 +288,7 @@ class SpApiBackend:
         `recent`: SKUs sellersync wrote within REPORT_LAG, whose rows are not trusted (the
         report may predate the write) and which are read even when the report lacks them."""
         mid = market(marketplace).marketplace_id
+        self.progress.stage(f"{marketplace}: listings report")
         try:
             document = documents.fetch_report_document(
                 self.operation(REPORTS, marketplace),
@@ -292,9 +325,9 @@ class SpApiBackend:
                 if listing is not None:
                     known[sku] = listing
         unlisted = sorted(s for s in recent if s not in rows)
-        fresh, unreadable = self.read_details(
-            marketplace, [*(s for s in rows if s not in known), *unlisted]
-        )
+        missing = [*(s for s in rows if s not in known), *unlisted]
+        self.progress.stage(f"{marketplace}: listing detail", len(missing))
+        fresh, unreadable = self._details(marketplace, missing, self.progress)
         known.update(fresh)
         entries = {
             sku: CachedListing(row.digest, known[sku]) for sku, row in rows.items() if sku in known
@@ -387,14 +420,23 @@ class SpApiBackend:
         first: dict[str, Any] = {"LastUpdatedAfter": iso(updated_after), "MarketplaceIds": ids}
         if updated_before is not None:
             first["LastUpdatedBefore"] = iso(updated_before)
-        found = [
-            parse_order(data)
-            for page in _pages(lambda q: op("getOrders", lambda c: c.get_orders(**q)), first)
-            for data in page.get("Orders") or ()
-        ]
+        label = ", ".join(marketplaces)
+        self.progress.stage(f"{label}: orders")
+        found: list[Order] = []
+        for page in _pages(lambda q: op("getOrders", lambda c: c.get_orders(**q)), first):
+            orders = page.get("Orders") or ()
+            found.extend(parse_order(data) for data in orders)
+            self.progress.advance(len(orders))
         if not with_items:
             return found
-        return [order.with_items(self._order_items(op, order)) for order in found]
+        # One getOrderItems call (or more) per order, paced at its published rate
+        # (engine.core.spapi_limits): the long part of a pull.
+        self.progress.stage(f"{label}: order items", len(found))
+        complete = []
+        for order in found:
+            complete.append(order.with_items(self._order_items(op, order)))
+            self.progress.advance()
+        return complete
 
     def read_order(self, marketplace: str, amazon_order_id: str) -> Order:
         """One order with its items (getOrder, getOrderItems): what the follow-mode
@@ -452,6 +494,43 @@ class SpApiBackend:
             raise documents.DocumentError("the account health report is not a JSON object")
         return result
 
+    def product_type_definition(self, marketplace: str, product_type: str) -> CachedDefinition:
+        """The LISTING schema of a product type in a marketplace: from the state folder's
+        cache while it is trusted, else from getDefinitionsProductType (and its schema link,
+        only for a version or checksum not cached yet). A product type Amazon does not know
+        is an SpApiError with status 404."""
+        mid = market(marketplace).marketplace_id
+        now = self._now()
+        cached = self._definitions.fresh(mid, product_type, now)
+        if cached is not None:
+            return cached
+        found = self.operation(DEFINITIONS, marketplace)(
+            "getDefinitionsProductType",
+            lambda c: c.get_definitions_product_type(
+                product_type,
+                marketplaceIds=[mid],
+                sellerId=self.seller_id,
+                requirements=REQUIREMENTS,
+                requirementsEnforced="ENFORCED",
+            ),
+        ).payload
+        version = str((found.get("productTypeVersion") or {}).get("version", ""))
+        link = found.get("schema") or {}
+        expected = link.get("checksum")
+        known = self._definitions.version(mid, product_type, version)
+        if known is None or known.checksum != expected:
+            response = self._http.get(str((link.get("link") or {}).get("resource", "")))
+            if response.status_code != 200:
+                raise DefinitionError(
+                    f"the schema of {product_type} ({marketplace}) could not be downloaded: "
+                    f"HTTP {response.status_code}"
+                )
+            schema = parse_schema(response.content, expected)
+            known = CachedDefinition(product_type, mid, version, str(expected), schema, now)
+            self._definitions.save(known)
+        self._definitions.mark_latest(mid, product_type, version, now)
+        return known
+
     # -- writing ----------------------------------------------------------------------------
     def _current_offers(self, marketplace: str, sku: str) -> list[dict[str, Any]]:
         mid = market(marketplace).marketplace_id
@@ -505,6 +584,9 @@ class SpApiBackend:
                         self.seller_id, sku, marketplaceIds=[mid], body=patch
                     ),
                     idempotent=False,
+                    app_quotas=(
+                        (PRODUCT_DATA_PATCH,) if updates_product_data(patch["patches"]) else ()
+                    ),
                 )
         except AmbiguousFailure as err:
             return _answer_lost(change.address, str(err))

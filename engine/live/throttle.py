@@ -6,6 +6,10 @@ partner through one application, so its buckets are keyed by region and operatio
 start from the published limits (engine.core.spapi_limits) and follow `x-amzn-RateLimit-Limit`
 whenever a response carries a different rate (Amazon may grant a seller more, or less).
 
+Some operations are also limited per application, over every seller account it serves: an
+`AppLimiter` (engine.state.app_quota.SharedBuckets, shared through the state store) is the
+second bucket a call passes, after its seller's here (engine.live.invoke).
+
 Waiting goes through an injectable `Timer`, so tests never sleep for real: a fake timer's
 sleep advances its own monotonic time (and can advance the sandbox's virtual clock too).
 """
@@ -34,6 +38,14 @@ class SystemTimer:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+
+class AppLimiter(Protocol):
+    """The application-wide quota, shared by every process of one SP-API application."""
+
+    def acquire(self, operation: str) -> float: ...
+
+    def throttled(self, operation: str) -> None: ...
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from engine.config.model import Config, HealthLevel
@@ -46,6 +47,35 @@ class MarketplaceHealth:
     verdicts: dict[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """One figure past its target: the gate's value (the worse of report and local)."""
+
+    marketplace: str
+    metric: str  # the figure's name without "_pct", e.g. order_defect_rate
+    value: Decimal
+    target: Decimal
+    higher_is_better: bool
+
+    def describe(self) -> str:
+        """ "DE order defect rate 1.2% > 1%" ("<" for a rate that must stay above)."""
+        sign = "<" if self.higher_is_better else ">"
+        name = (
+            self.metric.replace("_", " ")
+            .replace(" 10d", " (10 days)")
+            .replace(" 30d", " (30 days)")
+        )
+        return f"{self.marketplace} {name} {self.value}% {sign} {self.target}%"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "marketplace": self.marketplace,
+            "metric": self.metric,
+            "value_pct": f"{self.value:f}",
+            "target_pct": f"{self.target:f}",
+        }
+
+
 @dataclass(slots=True)
 class HealthResult:
     config: Config
@@ -55,6 +85,42 @@ class HealthResult:
     @property
     def breached(self) -> bool:
         return any("breach" in m.verdicts.values() for m in self.marketplaces)
+
+    def breaches(self) -> list[Breach]:
+        """Every figure past its target, by marketplace in project order."""
+        targets = self.config.project.health
+        found = []
+        for m in self.marketplaces:
+            for name, verdict in m.verdicts.items():
+                if verdict != "breach":
+                    continue
+                level: HealthLevel = getattr(targets, LEVELS[name])
+                value = getattr(m.gate, name)
+                metric = name.removesuffix("_pct")
+                found.append(
+                    Breach(m.marketplace, metric, value, level.target, level.higher_is_better)
+                )
+        return found
+
+    def summary(self) -> str:
+        """One line naming every breach, or saying there is none (and what is unknown)."""
+        breaches = self.breaches()
+        if breaches:
+            named = "; ".join(b.describe() for b in breaches)
+            return f"{len(breaches)} breach{'es' if len(breaches) > 1 else ''}: {named}"
+        unknown = sum(v == "unknown" for m in self.marketplaces for v in m.verdicts.values())
+        warned = [
+            f"{m.marketplace} {name.removesuffix('_pct').replace('_', ' ')}"
+            for m in self.marketplaces
+            for name, v in m.verdicts.items()
+            if v == "warn"
+        ]
+        line = "All marketplaces within Amazon's targets"
+        if warned:
+            line += f"; {len(warned)} warning(s): {', '.join(warned)}"
+        if unknown:
+            line += f" ({unknown} figure(s) unknown)"
+        return line + "."
 
     def gate(self) -> dict[str, AccountHealthFigures]:
         """What the guardrails' account-health gate reads, by marketplace code."""
@@ -81,6 +147,8 @@ class HealthResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "breached": self.breached,
+            "summary": self.summary(),
+            "breaches": [b.to_dict() for b in self.breaches()],
             "notes": list(self.notes),
             "marketplaces": {
                 m.marketplace: {

@@ -34,12 +34,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 from engine.config.model import DriftIgnore
-from engine.core.changes import Action, DriftedField, FieldChange, ResourceChange
+from engine.core.changes import Action, DriftedField, FieldChange
 from engine.core.resource import address_key
 from engine.plan.markdown import GITHUB_COMMENT_LIMIT
 from engine.plan.model import Plan, _iso, _plain
 from engine.plan.text import field_text
 
+DRIFT_JSON_VERSION = 2  # 2: a pending change's `fields` are objects, no longer text lines
 MAX_ROWS = 200  # per Markdown table; the rest is counted, the JSON has everything
 MARKER = "<!-- sellersync-drift -->"  # lets a workflow find and update its own issue
 ADOPT_HINT = (
@@ -108,11 +109,21 @@ class ExpectedDifference:
 
 @dataclass(frozen=True, slots=True)
 class PendingChange:
-    """A change the config asks for that does not come (only) from drift."""
+    """A change the config asks for that does not come (only) from drift: for an update,
+    the fields it changes (live before, config after) in the listing's `currency`."""
 
     address: str
     action: Action
-    fields: tuple[str, ...]  # "our_price = 59.99 EUR -> 54.99 EUR" for updates
+    fields: tuple[FieldChange, ...] = ()
+    currency: str = ""
+
+    def field_lines(self) -> tuple[str, ...]:
+        """ "our_price = 59.99 EUR -> 54.99 EUR", one per field."""
+        return tuple(
+            f"{f.field} = {field_text(f.before, f.field, self.currency)} -> "
+            f"{field_text(f.after, f.field, self.currency)}"
+            for f in self.fields
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +183,7 @@ def drift_report(
     restores = restocks = 0
     for change in plan.changes:
         if change.action != "update":
-            pending.append(PendingChange(change.address, change.action, ()))
+            pending.append(PendingChange(change.address, change.action))
             continue
         counted: list[FieldChange] = []
         restore = restock = False
@@ -191,7 +202,8 @@ def drift_report(
                 counted.append(f)
         if counted:
             into = not_adopted if change.address in facts.never_applied else pending
-            into.append(PendingChange(change.address, "update", _fields(change, counted)))
+            currency = (change.after or change.before).currency  # type: ignore[union-attr]
+            into.append(PendingChange(change.address, "update", tuple(counted), currency))
         elif restore:
             restores += 1
         elif restock:
@@ -289,15 +301,6 @@ def _notes(drifted: Sequence[DriftedValue], facts: DriftFacts) -> tuple[str, ...
     )
 
 
-def _fields(change: ResourceChange, fields: Sequence[FieldChange]) -> tuple[str, ...]:
-    currency = (change.after or change.before).currency  # type: ignore[union-attr]
-    return tuple(
-        f"{f.field} = {field_text(f.before, f.field, currency)} -> "
-        f"{field_text(f.after, f.field, currency)}"
-        for f in fields
-    )
-
-
 _ACTION_WORDS = {"create": "to be created", "update": "to be updated", "delete": "to be deleted"}
 
 
@@ -330,7 +333,7 @@ def render_drift_text(report: DriftReport) -> str:
         lines += ["", f"Config changes not yet applied ({len(report.pending)} listing(s)):"]
         for p in report.pending:
             lines.append(f"  {p.address} {_ACTION_WORDS[p.action]}")
-            lines += [f"      {f}" for f in p.fields]
+            lines += [f"      {f}" for f in p.field_lines()]
     if report.not_adopted:
         lines += [
             "",
@@ -339,7 +342,7 @@ def render_drift_text(report: DriftReport) -> str:
         ]
         for p in report.not_adopted:
             lines.append(f"  {p.address} live -> config")
-            lines += [f"      {f}" for f in p.fields]
+            lines += [f"      {f}" for f in p.field_lines()]
         lines.append(f"  {ADOPT_HINT}")
     if report.restores:
         lines += ["", f"{report.restores} listing(s) would only be restored to the config."]
@@ -383,7 +386,7 @@ def render_drift_markdown(report: DriftReport, *, limit: int = GITHUB_COMMENT_LI
             continue
         lines += [f"#### {title}", "", "| listing | change |", "|---|---|"]
         for p in changes[:MAX_ROWS]:
-            detail = "<br>".join(_cell(f) for f in p.fields) or _ACTION_WORDS[p.action]
+            detail = "<br>".join(_cell(f) for f in p.field_lines()) or _ACTION_WORDS[p.action]
             lines.append(f"| `{p.address}` | {detail} |")
         lines += _more(len(changes))
         if changes is report.not_adopted:
@@ -414,9 +417,21 @@ def drift_json(report: DriftReport) -> dict[str, Any]:
         ]
 
     def changes(items: Sequence[PendingChange]) -> list[dict[str, Any]]:
-        return [{"address": p.address, "action": p.action, "fields": list(p.fields)} for p in items]
+        return [
+            {
+                "address": p.address,
+                "action": p.action,
+                **({"currency": p.currency} if p.currency else {}),
+                "fields": {
+                    f.field: {"before": _plain(f.before), "after": _plain(f.after)}
+                    for f in p.fields
+                },
+            }
+            for p in items
+        ]
 
     return {
+        "format_version": DRIFT_JSON_VERSION,
         "differs": report.differs,
         "checked_at": _iso(plan.created_at),
         "seller_id": plan.backend.seller_id,
@@ -426,6 +441,7 @@ def drift_json(report: DriftReport) -> dict[str, Any]:
             {
                 "address": d.address,
                 "field": d.field,
+                **({"currency": d.currency} if d.currency else {}),
                 "last_applied": _plain(d.last_applied),
                 "live": _plain(d.live),
                 **({"hint": d.hint} if d.hint else {}),

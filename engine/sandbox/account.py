@@ -103,6 +103,14 @@ class Account:
     # -- account facts ----------------------------------------------------------------------
     @property
     def info(self) -> AccountInfo:
+        """The account's facts. Its marketplace participations are read afresh each time:
+        `sync sandbox participation` changes them from another process while a server runs."""
+        seller_id, store_name = self._identity()
+        with self.store.read() as tx:
+            codes = tuple(jsonio.loads(tx.meta("marketplaces") or "[]"))
+        return AccountInfo(seller_id=seller_id, store_name=store_name, marketplaces=codes)
+
+    def _identity(self) -> tuple[str, str]:
         if self._info is None:
             with self.store.read() as tx:
                 seller_id = tx.meta("seller_id")
@@ -111,13 +119,38 @@ class Account:
                 self._info = AccountInfo(
                     seller_id=seller_id,
                     store_name=tx.meta("store_name") or "",
-                    marketplaces=tuple(jsonio.loads(tx.meta("marketplaces") or "[]")),
+                    marketplaces=(),
                 )
-        return self._info
+        return self._info.seller_id, self._info.store_name
 
     @property
     def seller_id(self) -> str:
-        return self.info.seller_id
+        return self._identity()[0]
+
+    def set_participation(self, code: str, participating: bool) -> tuple[str, ...]:
+        """Join (`participating`) or leave the marketplace `code`, as a seller does in Seller
+        Central; returns the marketplaces participated in afterwards. Listings in a marketplace
+        left stay stored but out of reach: every call naming it is refused, as for any
+        marketplace the seller does not participate in. `reset` restores the seeded set.
+        LookupError for a marketplace Amazon does not have; ValueError when there is nothing
+        to change, or when it would leave the account without a marketplace."""
+        if code not in MARKETPLACES:
+            raise LookupError(
+                f"unknown marketplace {code!r}; known: {', '.join(sorted(MARKETPLACES))}"
+            )
+        with self.store.write() as tx:
+            codes = list(jsonio.loads(tx.meta("marketplaces") or "[]"))
+            if participating == (code in codes):
+                state = "already participates" if participating else "does not participate"
+                raise ValueError(f"the sandbox account {state} in {code}")
+            if not participating and codes == [code]:
+                raise ValueError(
+                    f"{code} is the sandbox account's only marketplace; a seller account "
+                    "participates in at least one"
+                )
+            codes = [*codes, code] if participating else [c for c in codes if c != code]
+            tx.set_meta("marketplaces", jsonio.dumps(codes))
+        return tuple(codes)
 
     def check_seller(self, seller_id: str) -> None:
         if seller_id != self.seller_id:
@@ -301,8 +334,9 @@ class Account:
                 for (_sku, mid), sev in tx.issue_severities(self.seller_id).items()
                 if "ERROR" in sev
             }
+        info = self.info
         payload = []
-        for code in self.info.marketplaces:
+        for code in info.marketplaces:
             m = MARKETPLACES[code]
             payload.append(
                 {
@@ -314,7 +348,7 @@ class Account:
                         "defaultLanguageCode": m.locale,
                         "domainName": "www." + m.domain,
                     },
-                    "storeName": self.info.store_name,
+                    "storeName": info.store_name,
                     "participation": {
                         "isParticipating": True,
                         "hasSuspendedListings": m.marketplace_id in suspended,
@@ -354,10 +388,12 @@ class Account:
         per_mkt = {
             m.marketplace_id: listings.for_marketplace(attributes, m.marketplace_id) for m in mkts
         }
-        issues = [
+        issues = listings.unknown_product_type(product_type) or [
             {**i, "marketplaceIds": [m.marketplace_id]}
             for m in mkts
-            for i in listings.validate(per_mkt[m.marketplace_id], m, requirements=requirements)
+            for i in listings.submission_issues(
+                product_type, per_mkt[m.marketplace_id], m, requirements
+            )
         ]
         payloads = {
             mid: {"productType": product_type, "attributes": attrs}
@@ -383,7 +419,7 @@ class Account:
             product_type, patches = listings.check_patch_request(body)
         except listings.PatchStructureError as err:
             raise invalid_input(str(err)) from None
-        issues = listings.patch_path_issues(patches)
+        issues = listings.unknown_product_type(product_type) or listings.patch_path_issues(patches)
         payloads: dict[str, dict[str, Any]] = {}
         if not issues:
             self.process_due()
@@ -406,7 +442,7 @@ class Account:
                     after = listings.apply_patches(base.attributes, patches, m.marketplace_id)
                     issues.extend(
                         {**i, "marketplaceIds": [m.marketplace_id]}
-                        for i in listings.validate(after, m, requirements="LISTING_OFFER_ONLY")
+                        for i in listings.patch_issues(product_type, after, patches, m)
                     )
                     payloads[m.marketplace_id] = {"productType": product_type, "patches": patches}
         return self._submit(seller_id, sku, "patch", payloads, issues, mode, wanted)
@@ -510,10 +546,11 @@ class Account:
 
     def _direct_marketplace(self, marketplace_code: str) -> Marketplace:
         mkt = MARKETPLACES.get(marketplace_code)
-        if mkt is None or marketplace_code not in self.info.marketplaces:
+        codes = self.info.marketplaces
+        if mkt is None or marketplace_code not in codes:
             raise LookupError(
                 f"marketplace {marketplace_code!r} is not one of the sandbox account's "
-                f"({', '.join(self.info.marketplaces)})"
+                f"({', '.join(codes)})"
             )
         return mkt
 

@@ -30,7 +30,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from engine.core import jsonio
-from engine.sandbox import bulk_http, faults, messaging, orders
+from engine.sandbox import bulk_http, faults, messaging, orders, product_types
 from engine.sandbox.account import (
     TOKEN_LIFETIME_SECONDS,
     Account,
@@ -72,6 +72,7 @@ SANDBOX_CREDENTIALS = LwaCredentials()
 _LISTING = "/listings/2021-08-01/items/<seller_id>/<path:sku>"
 _MESSAGING = "/messaging/v1/orders/<amazon_order_id>"
 _DESTINATIONS = "/notifications/v1/destinations"
+_DEFINITIONS = "/definitions/2020-09-01/productTypes"
 _SUBSCRIPTION = "/notifications/v1/subscriptions/<notification_type>"
 # Grantless operations take a token from the client_credentials grant with this scope.
 NOTIFICATIONS_SCOPE = "sellingpartnerapi::notifications"
@@ -120,6 +121,15 @@ URL_MAP = Map(
             _SUBSCRIPTION + "/<subscription_id>",
             methods=["DELETE"],
             endpoint="deleteSubscriptionById",
+        ),
+        Rule(_DEFINITIONS, methods=["GET"], endpoint="searchDefinitionsProductTypes"),
+        Rule(
+            _DEFINITIONS + "/<productType>", methods=["GET"], endpoint="getDefinitionsProductType"
+        ),
+        Rule(
+            product_types.SCHEMA_PATH + "<product_type>/<version>/<requirements>/<enforced>.json",
+            methods=["GET"],
+            endpoint=product_types.SCHEMA_URL,
         ),
         *bulk_http.RULES,
     ],
@@ -232,6 +242,8 @@ class SandboxApp:
                 200,
                 self.notifications.delete_subscription(notification_type, subscription_id),
             ),
+            "getDefinitionsProductType": self._definition,
+            "searchDefinitionsProductTypes": self._search_definitions,
         }
         self.restricted = RestrictedTokens(account.store)
         self.bulk = bulk_http.BulkApi(account, faults, self._body, wall=wall, **bulk_options)
@@ -258,6 +270,8 @@ class SandboxApp:
             return self._token(request, request_id)
         if operation == bulk_http.DOCUMENT_URL:
             return self.bulk.document_response(request, **values)
+        if operation == product_types.SCHEMA_URL:
+            return self._schema_document(request_id, **values)
         limit = self.limiter.header(operation)
         mimetype = "application/hal+json" if operation in _HAL_OPERATIONS else "application/json"
         try:
@@ -536,6 +550,44 @@ class SandboxApp:
     ) -> tuple[int, dict[str, Any]]:
         ids, body = self._marketplace_ids(request), self._body(request)
         return 201, messaging.create_unexpected_problem(self.account, amazon_order_id, ids, body)
+
+    # -- Product Type Definitions ---------------------------------------------------------
+    def _definition(self, request: Request, productType: str) -> tuple[int, dict[str, Any]]:
+        ids = self._marketplace_ids(request)
+        self.account.marketplaces(ids)
+        base = f"http://{request.environ['SERVER_NAME']}:{request.environ['SERVER_PORT']}"
+        try:
+            body = product_types.get_definition(productType, ids, _args(request), base)
+        except product_types.UnknownProductType:
+            raise ApiError(
+                404, "NotFound", f"No product type definition for {productType!r}."
+            ) from None
+        except ValueError as err:
+            raise invalid_input(str(err)) from None
+        return 200, body
+
+    def _search_definitions(self, request: Request) -> tuple[int, dict[str, Any]]:
+        ids = self._marketplace_ids(request)
+        self.account.marketplaces(ids)
+        try:
+            return 200, product_types.search(ids, _args(request))
+        except ValueError as err:
+            raise invalid_input(str(err)) from None
+
+    def _schema_document(
+        self, request_id: str, product_type: str, version: str, requirements: str, enforced: str
+    ) -> Response:
+        """The schema link's document: no access token and no rate limit (it stands in for
+        Amazon's presigned schema URL)."""
+        try:
+            if version != product_types.definition(product_type).version:
+                raise product_types.UnknownProductType(product_type)
+            data = product_types.schema_bytes(product_type, requirements, enforced)
+        except (product_types.UnknownProductType, ValueError):
+            return self._json(404, _routing_error(NotFound()).body(), request_id, None)
+        response = Response(data, status=200, mimetype="application/json")
+        response.headers["x-amzn-RequestId"] = request_id
+        return response
 
 
 def _args(request: Request) -> dict[str, list[str]]:

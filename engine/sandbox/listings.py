@@ -6,9 +6,16 @@ the store and the HTTP layer.
 
 Issue codes: 90220 ("'X' is required but not supplied."), 99022 ("... does not have enough
 values") and 4000001 ("The provided value for 'X' is invalid.") are the codes Amazon returns
-for those situations. POTENTIAL_PRICING_ERROR is the sandbox's code for the suppression
-Amazon applies when a price falls outside the seller's minimum/maximum allowed price (Amazon
-reports it as a "potential pricing error"; its numeric code is not published).
+for those situations (sources in engine.desired.product_types). Which attributes a listing
+must have, and the enumerations and lengths of their values, come from the product type's
+definition (engine.sandbox.product_types); the checks here are the ones a schema cannot
+express (currencies, price order, sale windows, channels). A merge patch is accepted only on
+MERGE_ATTRIBUTES, as Amazon documents it; the refusal's code (4000001) is the sandbox's
+choice, Amazon publishes none for it.
+
+POTENTIAL_PRICING_ERROR is the sandbox's code for the suppression Amazon applies when a price
+falls outside the seller's minimum/maximum allowed price (Amazon reports it as a "potential
+pricing error"; its numeric code is not published).
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine.core.marketplaces import BY_ID, Marketplace
+from engine.desired import product_types as checking
+from engine.sandbox import product_types
 from engine.sandbox.store import Attributes, Listing
 
 ITEM_INCLUDED_DATA = (
@@ -36,6 +45,12 @@ ITEM_INCLUDED_DATA = (
 SUBMISSION_INCLUDED_DATA = ("identifiers", "issues")
 REQUIREMENTS = ("LISTING", "LISTING_PRODUCT_ONLY", "LISTING_OFFER_ONLY")
 PATCH_OPS = ("add", "replace", "merge", "delete")
+# The attributes Amazon documents the merge op for: fulfillment_availability (update the
+# quantity alone) and purchasable_offer (e.g. clear a B2B quantity_discount_plan), "Merge a
+# listing", https://developer-docs.amazon.com/sp-api/docs/merge-a-listing (and the 2025-06-16
+# changelog, .../changelog/update-listings-items-v2021-08-01-api-and-json_listing_feed-now-
+# include-a-json-patch-merge-operation). A merge of any other attribute is refused.
+MERGE_ATTRIBUTES = ("fulfillment_availability", "purchasable_offer")
 TEXT_ATTRIBUTES = ("item_name", "brand", "bullet_point", "product_description")
 PRICE_FIELDS = (
     "our_price",
@@ -259,8 +274,6 @@ def validate(
             issues.append(_invalid(name, "An attribute must be an array of objects."))
     if issues:
         return issues
-    if requirements == "LISTING" and not attributes.get("item_name"):
-        issues.append(_missing("item_name", "Item Name"))
     for name in TEXT_ATTRIBUTES:
         for value in attributes.get(name) or ():
             if not isinstance(value.get("value"), str):
@@ -268,10 +281,7 @@ def validate(
             elif "language_tag" not in value:
                 issues.append(_missing(name, f"{_TITLES[name]}: language_tag"))
     if requirements != "LISTING_PRODUCT_ONLY":
-        offers = attributes.get("purchasable_offer") or []
-        if not offers:
-            issues.append(_missing("purchasable_offer", "our_price"))
-        for offer in offers:
+        for offer in attributes.get("purchasable_offer") or []:
             issues.extend(_validate_offer(offer, marketplace))
     for value in attributes.get("list_price") or ():
         amount = _number(value.get("value"))
@@ -281,6 +291,73 @@ def validate(
             issues.append(_invalid("list_price", f"The currency must be {marketplace.currency}."))
     issues.extend(_validate_fulfillment(attributes.get("fulfillment_availability") or []))
     return issues
+
+
+def _as_dict(found: checking.AttributeIssue) -> dict[str, Any]:
+    names = [found.attribute] if found.attribute else []
+    return issue(found.code, found.message, found.severity, names, [found.category])
+
+
+def unknown_product_type(product_type: str) -> list[dict[str, Any]]:
+    """The issue of a product type without a definition (none when it has one)."""
+    try:
+        product_types.definition(product_type)
+    except product_types.UnknownProductType:
+        return [
+            issue(
+                checking.UNKNOWN_PRODUCT_TYPE,
+                checking.UNKNOWN_PRODUCT_TYPE_MESSAGE,
+                "ERROR",
+                [],
+                ["INVALID_ATTRIBUTE"],
+            )
+        ]
+    return []
+
+
+def _beside(
+    found: list[dict[str, Any]], earlier: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The definition's issues about attributes `earlier` issues do not already name (one
+    problem, one issue)."""
+    named = {n for i in earlier for n in i.get("attributeNames", ())}
+    return [i for i in found if not named.intersection(i["attributeNames"])]
+
+
+def submission_issues(
+    product_type: str, attributes: Mapping[str, Any], marketplace: Marketplace, requirements: str
+) -> list[dict[str, Any]]:
+    """Every issue of a put in one marketplace: the checks here, then the product type's
+    definition for the requirements set (required attributes, enumerations, lengths)."""
+    issues = validate(attributes, marketplace, requirements=requirements)
+    schema = product_types.definition(product_type).schema_for(requirements)
+    found = [_as_dict(i) for i in checking.check(schema, attributes)]
+    return issues + _beside(found, issues)
+
+
+def patch_issues(
+    product_type: str,
+    after: Mapping[str, Any],
+    patches: Sequence[Mapping[str, Any]],
+    marketplace: Marketplace,
+) -> list[dict[str, Any]]:
+    """Every issue of a patch in one marketplace, over the listing as the patch leaves it:
+    the checks here, and the definition's structure for the patched attributes; a patch
+    that removes a required attribute is refused (90220)."""
+    issues = validate(after, marketplace, requirements="LISTING_OFFER_ONLY")
+    definition = product_types.definition(product_type)
+    patched = {_attribute_of(p) for p in patches}
+    schema = definition.schema_for("LISTING", enforced=False)
+    found = [
+        _as_dict(i) for i in checking.check(schema, {k: after[k] for k in patched if k in after})
+    ]
+    required = definition.schema_for("LISTING")
+    found += [
+        _as_dict(checking.missing(name, checking.title(required, name)))
+        for name in checking.missing_required(required, after)
+        if name in patched
+    ]
+    return issues + _beside(found, issues)
 
 
 def _validate_offer(offer: Mapping[str, Any], marketplace: Marketplace) -> list[dict[str, Any]]:
@@ -443,11 +520,29 @@ def check_patch_request(body: object) -> tuple[str, list[dict[str, Any]]]:
     return product_type, patches
 
 
+def _attribute_of(patch: Mapping[str, Any]) -> str:
+    match = _ATTRIBUTE_PATH.match(patch["path"])
+    if match is None:
+        raise PatchStructureError(f"path {patch['path']!r} is not a top-level attribute")
+    return match.group("name")
+
+
 def patch_path_issues(patches: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Only top-level attributes can be patched (`/attributes/<name>`)."""
+    """Only top-level attributes can be patched (`/attributes/<name>`), and merge only the
+    attributes Amazon documents it for (MERGE_ATTRIBUTES)."""
     issues = []
     for patch in patches:
-        if not _ATTRIBUTE_PATH.match(patch["path"]):
+        match = _ATTRIBUTE_PATH.match(patch["path"])
+        if match is not None and patch["op"] == "merge" and match["name"] not in MERGE_ATTRIBUTES:
+            name = match["name"]
+            issues.append(
+                _invalid(
+                    name,
+                    f"The merge operation is not supported for '{name}'; it is supported for "
+                    f"{' and '.join(MERGE_ATTRIBUTES)} only. Use replace to set the attribute.",
+                )
+            )
+        if match is None:
             issues.append(
                 issue(
                     "4000001",
@@ -480,10 +575,7 @@ def apply_patches(
     """
     result: Attributes = {k: [dict(v) for v in vs] for k, vs in attributes.items()}
     for patch in patches:
-        match = _ATTRIBUTE_PATH.match(patch["path"])
-        if match is None:
-            raise PatchStructureError(f"path {patch['path']!r} is not a top-level attribute")
-        name = match.group("name")
+        name = _attribute_of(patch)
         values = for_marketplace({name: patch.get("value") or []}, marketplace_id).get(name, [])
         op = patch["op"]
         if op in ("add", "replace"):

@@ -21,7 +21,7 @@ from typing import Any
 from engine.core import jsonio
 from engine.core.marketplaces import MARKETPLACES
 from engine.core.resource import Resource
-from engine.live.clients import AWS_REGIONS, SpApiMarketplace, token_client_class
+from engine.live.clients import SpApiMarketplace, token_client_class
 from engine.sandbox import faults as faults_mod
 from engine.sandbox.account import Account
 from engine.sandbox.app import SANDBOX_CREDENTIALS, LwaCredentials, SandboxApp, SandboxServer
@@ -86,11 +86,15 @@ class Sandbox:
         seed: tuple[str, Iterable[Resource]] | None = None,
         clock: VirtualClock | None = None,
         reseed: bool = False,
+        exact: bool = False,
+        source: Path | str = "",
         **options: Any,
     ) -> Sandbox:
         """Open the sandbox in `state_dir`, seeding it first if it has no account yet (or
-        when `reseed`). Without an explicit clock, the clock saved by the last process is
-        resumed, so virtual time is shared; a fresh one starts at the current UTC time."""
+        when `reseed`): `exact` leaves out the demo's deliberate differences, `source` is the
+        config directory `seed` was rendered from (kept, and shown by `status`). Without an
+        explicit clock, the clock saved by the last process is resumed, so virtual time is
+        shared; a fresh one starts at the current UTC time."""
         store = Store(state_dir)
         if clock is None:
             with store.read() as tx:
@@ -104,7 +108,7 @@ class Sandbox:
             if seed is None:
                 raise LookupError(f"{store.path} has no sandbox account; seed it first")
             seller_id, resources = seed
-            seed_store(store, seller_id, resources, clock.now())
+            seed_store(store, seller_id, resources, clock.now(), exact=exact, source=str(source))
         sandbox.save_clock()
         return sandbox
 
@@ -211,6 +215,7 @@ class Sandbox:
             listings = tx.count_listings(info.seller_id)
             pending = len(tx.all_pending())
             notes = jsonio.loads(tx.meta("seed_notes") or "[]")
+            source = jsonio.loads(tx.meta("seed_source") or "{}")
             active = tx.faults()
         return {
             "url": self._server.url if self._server is not None else None,
@@ -232,12 +237,16 @@ class Sandbox:
             "timing": self.timings.profile.name,
             "faults": active,
             "seed_differences": notes,
+            # The config directory the seed was rendered from (None: not recorded, a store
+            # seeded before it was kept) and whether it left out the deliberate differences.
+            "seeded_from": source.get("config") or None,
+            "seed_exact": bool(source.get("exact", False)),
         }
 
     # -- python-amazon-sp-api wiring --------------------------------------------------------
     def spapi_marketplace(self, code: str) -> SpApiMarketplace:
         mkt = MARKETPLACES[code]
-        return SpApiMarketplace(self.url, mkt.marketplace_id, AWS_REGIONS[mkt.region])
+        return SpApiMarketplace(self.url, mkt.marketplace_id, mkt.aws_region)
 
     def token_client_class(self) -> type:
         """An LWA client class that exchanges tokens with this sandbox over plain HTTP."""

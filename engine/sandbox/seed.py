@@ -16,6 +16,10 @@ order, SKUs in file order) and each is recorded as a `SeedDifference`:
              Resource's marketplace.
 
 FBA listings get a deterministic Amazon-held quantity (10 to 69 units).
+
+An exact seed (`exact=True`, `sync sandbox reset --exact`) has none of these differences: live
+is the desired state, so a plan against it shows only what changed in the config since. CI
+seeds a fork's pull request this way from the base branch's config (docs/ci.md).
 """
 
 from __future__ import annotations
@@ -138,15 +142,19 @@ def build_seed(
     now: datetime,
     *,
     store_name: str = DEFAULT_STORE_NAME,
+    exact: bool = False,
+    source: str = "",
 ) -> tuple[Seed, list[SeedDifference]]:
-    """The live state to seed the sandbox with, and the differences from `resources`."""
+    """The live state to seed the sandbox with, and the differences from `resources` (none
+    when `exact`). `source` names where `resources` were rendered from (a config directory),
+    for `sync sandbox reset` and `status` to say."""
     desired = list(resources)
     if not desired:
         raise ValueError("cannot seed the sandbox from an empty desired state")
     keys = [r.key for r in desired]
     if len(set(keys)) != len(keys):
         raise ValueError("duplicate (marketplace, sku) in the desired state")
-    differences = _plan_differences(desired)
+    differences = {} if exact else _plan_differences(desired)
     live: list[tuple[Resource, datetime]] = []
     for i, r in enumerate(desired):
         diff = differences.get(i)
@@ -173,23 +181,11 @@ def build_seed(
             )
             r = replace(r, our_price=new)
         live.append((r, now - timedelta(days=1)))
-    first = desired[0]
-    taken = {r.sku for r in desired}
-    legacy_sku = "LEGACY-" + first.sku
-    while legacy_sku in taken:
-        legacy_sku = "LEGACY-" + legacy_sku
-    legacy = replace(
-        first,
-        sku=legacy_sku,
-        title=(first.title + " (old listing)").strip(),
-        sale=None,
-        quantity=2 if first.fulfillment_channel == "MFN" else None,
-    )
-    live.append((legacy, now - timedelta(days=400)))
-    unmanaged = SeedDifference(
-        "unmanaged", first.marketplace, legacy_sku, "listed on Amazon, not in the config"
-    )
-
+    all_differences = [differences[i] for i in sorted(differences)]
+    if not exact:
+        legacy, unmanaged = _unmanaged_listing(desired)
+        live.append((legacy, now - timedelta(days=400)))
+        all_differences.append(unmanaged)
     rows: list[Listing] = []
     issues: dict[tuple[str, str], tuple[dict[str, Any], ...]] = {}
     for r, updated in live:
@@ -211,7 +207,6 @@ def build_seed(
         found = listings.evaluate(attrs)
         if found:
             issues[(r.sku, mkt.marketplace_id)] = tuple(found)
-    all_differences = [differences[i] for i in sorted(differences)] + [unmanaged]
     codes = tuple(dict.fromkeys(r.marketplace for r in desired))
     seed = Seed(
         seller_id=seller_id,
@@ -220,8 +215,30 @@ def build_seed(
         listings=tuple(rows),
         issues=issues,
         notes=tuple(d.to_dict() for d in all_differences),
+        source=source,
+        exact=exact,
     )
     return seed, all_differences
+
+
+def _unmanaged_listing(desired: Sequence[Resource]) -> tuple[Resource, SeedDifference]:
+    """The listing the config does not know, beside the first Resource, and its note."""
+    first = desired[0]
+    taken = {r.sku for r in desired}
+    legacy_sku = "LEGACY-" + first.sku
+    while legacy_sku in taken:
+        legacy_sku = "LEGACY-" + legacy_sku
+    legacy = replace(
+        first,
+        sku=legacy_sku,
+        title=(first.title + " (old listing)").strip(),
+        sale=None,
+        quantity=2 if first.fulfillment_channel == "MFN" else None,
+    )
+    unmanaged = SeedDifference(
+        "unmanaged", first.marketplace, legacy_sku, "listed on Amazon, not in the config"
+    )
+    return legacy, unmanaged
 
 
 def seed_store(
@@ -231,8 +248,12 @@ def seed_store(
     now: datetime,
     *,
     store_name: str = DEFAULT_STORE_NAME,
+    exact: bool = False,
+    source: str = "",
 ) -> list[SeedDifference]:
     """Install the demo account in a store (replacing any earlier seed) and reset to it."""
-    seed, differences = build_seed(seller_id, resources, now, store_name=store_name)
+    seed, differences = build_seed(
+        seller_id, resources, now, store_name=store_name, exact=exact, source=source
+    )
     store.install_seed(seed)
     return differences

@@ -177,6 +177,8 @@ class Seed:
     listings: tuple[Listing, ...]
     issues: dict[tuple[str, str], tuple[dict[str, Any], ...]] = field(default_factory=dict)
     notes: tuple[dict[str, str], ...] = ()  # the deliberate differences, for status output
+    source: str = ""  # the config directory the listings were rendered from ("" unknown)
+    exact: bool = False  # seeded without the demo's deliberate differences
 
 
 def _listing(row: sqlite3.Row | tuple[Any, ...]) -> Listing:
@@ -727,12 +729,14 @@ class Store:
             tx.set_meta("seller_id", seed.seller_id)
             tx.set_meta("store_name", seed.store_name)
             tx.set_meta("marketplaces", jsonio.dumps(list(seed.marketplaces)))
+            tx.set_meta("seed_marketplaces", jsonio.dumps(list(seed.marketplaces)))
             tx.set_meta("seed_notes", jsonio.dumps(list(seed.notes)))
+            tx.set_meta("seed_source", jsonio.dumps({"config": seed.source, "exact": seed.exact}))
             self._reset(tx)
 
     def reset(self) -> None:
-        """Back to the seeded demo account: listings, issues, no pending writes, no faults,
-        no feeds, reports or documents.
+        """Back to the seeded demo account: listings, issues, marketplace participations, no
+        pending writes, no faults, no feeds, reports or documents.
         Idempotent; issued access tokens and the clock survive (they are not account data)."""
         with self.write() as tx:
             if tx.meta("seller_id") is None:
@@ -763,4 +767,7 @@ class Store:
             "INSERT INTO issues (seller_id, sku, marketplace_id, position, issue) "
             "SELECT seller_id, sku, marketplace_id, position, issue FROM seed_issues"
         )
+        seeded = tx.meta("seed_marketplaces")  # absent in stores seeded before it was kept
+        if seeded is not None:
+            tx.set_meta("marketplaces", seeded)
         tx._bump_faults_version()

@@ -45,6 +45,7 @@ import sqlalchemy as sa
 
 from engine.core.errors import UserError
 from engine.core.exitcodes import ExitCode
+from engine.core.orders import iso
 from engine.state.db import StateDB, advisory_key
 from engine.state.tables import apply_locks, lock_takeovers
 
@@ -99,6 +100,16 @@ class LockInfo:
     operation: str
     acquired_at: datetime
     process: Process | None = None  # None in rows from before locks named their process
+
+    def to_dict(self) -> dict[str, str]:
+        """The lock as every --json shows it (docs/json.md): no process details."""
+        return {
+            "id": self.id,
+            "seller_id": self.seller_id,
+            "holder": self.holder,
+            "operation": self.operation,
+            "acquired_at": iso(self.acquired_at),
+        }
 
     def describe(self) -> str:
         return (

@@ -1,7 +1,8 @@
 """The state store's tables, in SQLAlchemy Core, shared by the SQLite and PostgreSQL backends.
 
-Every table but `state_meta` starts with `seller_id`, so several seller accounts (an agency's
-config directories) can share one PostgreSQL database without seeing each other's rows.
+Every table but `state_meta` and `app_rate_buckets` (one row per application) starts with
+`seller_id`, so several seller accounts (an agency's config directories) can share one
+PostgreSQL database without seeing each other's rows.
 
 Times are stored as UTC and read back timezone-aware; JSON is written with exact Decimals
 (`engine.core.jsonio`) so money never passes through float on either backend.
@@ -309,6 +310,21 @@ refill_holds = sa.Table(
     sa.Column("kind", sa.String, nullable=False),  # detection | unjudged
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("waiting", DecimalJSON, nullable=False),
+)
+
+# The application-wide token buckets (engine.state.app_quota): one row per SP-API application
+# and operation, shared by every seller account and process of that application, so it has no
+# seller_id. `application` is a digest of the LWA client id, never the id itself. `updated` is
+# the database's own clock (PostgreSQL only: `clock_timestamp()`), so hosts need not agree.
+app_rate_buckets = sa.Table(
+    "app_rate_buckets",
+    metadata,
+    sa.Column("application", sa.String, primary_key=True),
+    sa.Column("operation", sa.String, primary_key=True),
+    sa.Column("rate", sa.Float, nullable=False),  # requests per second, a rate not money
+    sa.Column("burst", sa.Integer, nullable=False),
+    sa.Column("tokens", sa.Float, nullable=False),  # below 0: reserved ahead by waiting callers
+    sa.Column("updated", sa.DateTime(timezone=True), nullable=False),
 )
 
 

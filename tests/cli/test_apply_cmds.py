@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from engine.apply.executor import ApplyReport
+from engine.apply.abandon import AbandonReport, Settled
+from engine.apply.executor import ApplyReport, LostAnswers
 from engine.apply.recheck import Recheck, RecheckReport
 from engine.cli import apply_cmds
 from engine.cli.main import main
@@ -39,6 +40,7 @@ from engine.state import journal
 from engine.state.breakers import Breaker
 from engine.state.db import open_postgresql, open_state
 from engine.state.journal import Entry
+from engine.state.lock import LockInfo
 from engine.state.tables import metadata, state_meta
 from engine.watch import breaker
 from tests.apply.killed_apply import KILLED_EXIT
@@ -556,3 +558,84 @@ def test_a_breaker_trip_while_a_killed_apply_is_unfinished_is_written_and_it_res
     assert served.counter.writes == plan_writes + Counter({"HP-100": 1})  # + the breaker's
     with open_backend(config) as backend:
         assert backend.read_listing("JP", "HP-100").resource.quantity == 0
+
+
+def test_apply_json_keeps_standard_output_for_the_json(served, capsys):
+    assert served.apply("--auto-approve", "--json") == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert "Plan: " in captured.err and "Apply finished" not in captured.out
+    assert data["format_version"] == 1 and data["exit_code"] == 0 and data["run_id"]
+    assert sorted(a.split('"')[1] for a in data["applied"]) == sorted(served.skus)
+    assert data["failed"] == data["not_visible"] == data["not_sent"] == []
+    assert data["lost_answers"] is None and data["rechecked"] == []
+    assert main(["--config", str(served.config_dir), "apply", "--recheck", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"format_version": 1, "rechecked": []}
+
+
+def test_the_apply_json_names_every_outcome():
+    report = ApplyReport(
+        run_id="r1",
+        resumed=True,
+        applied=('listing.DE["A"]',),
+        not_visible=('listing.DE["B"]', 'listing.DE["E"]'),
+        failed=(('listing.DE["C"]', "INVALID: 8541: price too low"),),
+        skipped=(('listing.DE["D"]', "changed live"),),
+        stopped="changed live",
+        lost=LostAnswers(lost=2, found_live=1, resent=1),
+        unconfirmed=('listing.DE["E"]',),
+    )
+    assert apply_cmds.apply_json(report) == {
+        "format_version": 1,
+        "run_id": "r1",
+        "resumed": True,
+        "exit_code": 4,
+        "applied": ['listing.DE["A"]'],
+        "failed": [{"address": 'listing.DE["C"]', "reason": "INVALID: 8541: price too low"}],
+        "not_visible": [
+            {"address": 'listing.DE["B"]', "answer_lost": False},
+            {"address": 'listing.DE["E"]', "answer_lost": True},
+        ],
+        "not_sent": [{"address": 'listing.DE["D"]', "reason": "changed live"}],
+        "lost_answers": {"lost": 2, "found_live": 1, "resent": 1},
+        "stopped": "changed live",
+        "gave_up": None,
+        "rechecked": [],
+    }
+
+
+def test_the_abandon_json_names_the_run_the_lock_and_every_entry():
+    run = journal.Run("run-1", "S1", "abc", NOW, NOW, "abandoned")
+    held = LockInfo("lock-1", "S1", "runner pid 7", "apply", NOW)
+    report = AbandonReport(
+        run,
+        (
+            Settled('listing.DE["A"]', "pending", "failed", "never sent"),
+            Settled('listing.DE["B"]', "accepted", "verified", None),
+        ),
+        held,
+    )
+    assert apply_cmds.abandon_json(report) == {
+        "format_version": 1,
+        "abandoned": {
+            "run_id": "run-1",
+            "plan_digest": "abc",
+            "started_at": "2026-11-22T12:00:00Z",
+        },
+        "released_lock": {
+            "id": "lock-1",
+            "seller_id": "S1",
+            "holder": "runner pid 7",
+            "operation": "apply",
+            "acquired_at": "2026-11-22T12:00:00Z",
+        },
+        "entries": [
+            {
+                "address": 'listing.DE["A"]',
+                "was": "pending",
+                "now": "failed",
+                "error": "never sent",
+            },
+            {"address": 'listing.DE["B"]', "was": "accepted", "now": "verified", "error": None},
+        ],
+    }

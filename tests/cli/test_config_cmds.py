@@ -325,3 +325,19 @@ def test_validate_format_github_of_a_missing_config_is_an_annotation(tmp_path, c
     [annotation, _] = capsys.readouterr().out.splitlines()
     assert annotation.startswith(f"::error file={tmp_path / 'nowhere'},title=config::")
     assert annotation.endswith("::config directory not found")
+
+
+def test_explain_json_gives_values_as_strings_with_their_origins(config_dir, capsys):
+    assert run(config_dir, "explain", 'listing.DE["HP-100"]', "--json", *NOW) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["format_version"], data["address"], data["currency"]) == (
+        1,
+        'listing.DE["HP-100"]',
+        "EUR",
+    )
+    price = data["fields"]["our_price"]
+    assert price["value"] == "57.99"
+    [base] = [o for o in price["from"] if o["path"] == "products[0].base_price"]
+    assert base["file"] == str(config_dir / "products" / "audio.yaml") and base["line"] == 6
+    assert data["fields"]["minimum_seller_allowed_price"]["note"].startswith("promotion floor")
+    assert data["settings"]["missing_translation"]["from"] is None  # a built-in default

@@ -166,6 +166,9 @@ def test_refresh_only_adopts_what_is_live_after_review(seeded_config, capsys, tm
 
     after = drift_json(config, capsys, 2)  # the typo fix is now a config change to apply
     assert after["not_adopted"] == [] and after["drifted"] == []
+    [typo] = [p for p in after["pending"] if p["address"] == DE_HP]
+    assert typo["currency"] == "EUR"
+    assert typo["fields"]["our_price"] == {"before": "5799.00", "after": "57.99"}
     assert [p["address"] for p in after["pending"]] == [
         DE_HP,
         'listing.JP["SPK-1"]',

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 from engine.cli.main import cli, main
 from engine.config import load_config
 from engine.core.orders import iso
+from engine.desired.stock import Replenishment
 from engine.live.orders import parse_order, parse_order_item
-from engine.state import journal
+from engine.state import journal, lock
 from engine.state import orders as order_store
 from engine.state.db import open_state
 from tests.minimal_config import WAREHOUSES
@@ -79,6 +80,9 @@ def test_pull_against_the_sandbox_then_list_route_health_and_status(config_dir, 
     assert (
         json.loads(health.output)["marketplaces"]["DE"]["local"]["cancellation_rate_pct"] == "0.00"
     )
+    assert json.loads(health.output)["breaches"] == []
+    text = run(config_dir, "health", "--local-only").output.splitlines()
+    assert text[-1].startswith("All marketplaces within Amazon's targets")
 
     prom = tmp_path / "out.prom"
     status = run(config_dir, "status", "--json", "--prometheus", str(prom))
@@ -93,6 +97,8 @@ def test_ops_commands_refuse_bad_input_in_one_line(config_dir, capsys):
     assert main(["--config", str(config_dir), "orders", "list", "--from", "soon"]) == 1
     assert "--from 'soon': give an ISO 8601 date" in capsys.readouterr().err
     assert main(["--config", str(config_dir), "orders", "list", "--marketplace", "XX"]) == 1
+    assert main(["--config", str(config_dir), "orders", "list", "-m", "GB"]) == 1
+    assert "(did you mean UK? UK is the marketplace code" in capsys.readouterr().err
     assert main(["--config", str(config_dir), "status", "--prometheus", "out.txt"]) == 1
     assert "only reads files ending in .prom" in capsys.readouterr().err
 
@@ -111,6 +117,17 @@ def test_a_health_breach_exits_5(config_dir):
     data = json.loads(result.output)
     assert data["marketplaces"]["DE"]["local"]["cancellation_rate_pct"] == "50.00"
     assert data["breached"] and result.return_value == 5
+    assert data["breaches"] == [
+        {
+            "marketplace": "DE",
+            "metric": "cancellation_rate",
+            "value_pct": "50.00",
+            "target_pct": "2.5",
+        }
+    ]
+    text = run(config_dir, "health", "--local-only")
+    assert text.return_value == 5
+    assert text.output.splitlines()[-1] == "1 breach: DE cancellation rate 50.00% > 2.5%"
 
 
 def test_status_counts_the_changes_not_yet_visible(config_dir):
@@ -137,3 +154,84 @@ def test_an_empty_replenishment_table_says_why(config_dir, monkeypatch):
     result = run(config_dir, "inventory", "replenish")
     assert result.exit_code == 0, result.output
     assert "No FBA listing is below its alert level" in result.output
+
+
+def test_status_shows_a_held_lock_and_the_unfinished_run_on_the_sandbox_clock(config_dir):
+    config = load_config(config_dir)
+    assert config.project.backend.kind == "sandbox"
+    seller = config.project.seller_id
+    db = open_state(config.project.state, config.state_dir)
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    free = run(config_dir, "status", "--now", "2026-11-22T13:00:00Z").output
+    assert "apply lock: free\n" in free and "unfinished run: none\n" in free
+    changes = [journal.Change(f'listing.DE["HP-{i}"]', "update", {}) for i in range(3)]
+    held = lock.acquire(db, seller, "runner-7 pid 42", "apply", now)
+    try:
+        with db.write() as conn:
+            started = journal.start_run(conn, seller, "sha256:plan", changes, now)
+            journal.transition(conn, started.id, 0, "sent", now)
+        text = run(config_dir, "status", "--now", "2026-11-22T13:00:00Z").output
+        data = json.loads(run(config_dir, "status", "--json").output)
+    finally:
+        held.release()
+        db.close()
+    assert text.startswith("Times marked (sandbox clock) are the sandbox's virtual time")
+    assert (
+        f"apply lock: HELD by runner-7 pid 42 (apply) since 2026-11-22 12:00:00 UTC (sandbox "
+        f"clock), lock id {held.id}; if that process is gone, `sync force-unlock {held.id}` "
+        "releases it\n"
+    ) in text
+    assert (
+        f"unfinished apply run {started.id} (started 2026-11-22 12:00:00 UTC (sandbox clock), "
+        "plan sha256 sha256:plan): 2 change(s) not sent yet, 1 sent with the outcome unknown, "
+        "0 to verify; applying the same plan file again resumes it"
+    ) in text
+    assert data["clock"] == "sandbox"
+    assert data["apply_lock"] == {
+        "id": held.id,
+        "seller_id": seller,
+        "holder": "runner-7 pid 42",
+        "operation": "apply",
+        "acquired_at": "2026-11-22T12:00:00Z",
+    }
+    assert data["unfinished_run"] == {
+        "id": started.id,
+        "kind": "apply",
+        "plan_digest": "sha256:plan",
+        "started_at": "2026-11-22T12:00:00Z",
+        "to_send": 2,
+        "outcome_unknown": 1,
+        "to_verify": 0,
+    }
+
+
+def test_replenish_json_has_every_column_and_nothing_else_on_stdout(
+    config_dir, monkeypatch, tmp_path
+):
+    recs = [Replenishment("DE", "SPK-1", 2, 18, "below alert level 5", 5, 40)]
+    csv = tmp_path / "r.csv"
+    monkeypatch.setattr("engine.flows.ops.replenish", lambda config_dir: recs)
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(config_dir), "inventory", "replenish", "--json", "--csv", str(csv)],
+        standalone_mode=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "format_version": 1,
+        "recommendations": [
+            {
+                "marketplace": "DE",
+                "sku": "SPK-1",
+                "fba_fulfillable": 2,
+                "alert_level": 5,
+                "max_per_site": 40,
+                "recommended_transfer": 18,
+                "reason": "below alert level 5",
+            }
+        ],
+    }
+    assert f"wrote 1 recommendation(s) to {csv}" in result.stderr
+    monkeypatch.setattr("engine.flows.ops.replenish", lambda config_dir: [])
+    empty = run(config_dir, "inventory", "replenish", "--json")
+    assert json.loads(empty.output) == {"format_version": 1, "recommendations": []}

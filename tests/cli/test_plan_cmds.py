@@ -192,6 +192,11 @@ def test_errors_exit_1_with_one_line(seeded_config, capsys):
     assert "Error: marketplace FR is not enabled in project.yaml; enabled: US, DE, JP" in (
         capsys.readouterr().err
     )
+    assert sync(config, "plan", "-m", "GB", *AT) == 1
+    assert (
+        "Error: marketplace GB is not enabled in project.yaml (did you mean UK? UK is the "
+        "marketplace code; GB is the ISO country code warehouses.yaml uses); enabled: "
+    ) in capsys.readouterr().err
     assert sync(config, "plan", "--no-refresh", *AT) == 1
     err = capsys.readouterr().err
     assert err.startswith("Error: no cached snapshot of US") and "Traceback" not in err

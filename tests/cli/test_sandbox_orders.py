@@ -66,6 +66,15 @@ def test_simulate_prints_a_summary(config_dir):
     assert {r["marketplace"] for r in data["by_marketplace"]} <= {"US", "DE", "JP"}
     text = invoke(config_dir, "simulate", "--hours", "1", "--seed", "1").output
     assert text.startswith("simulated ") and "order statuses now:" in text
+    # The per-marketplace figures as a table (engine.cli.tables): a header, one row each,
+    # numbers right-aligned under their column's right edge, no trailing blanks.
+    lines = invoke(config_dir, "simulate", "--hours", "48", "--seed", "2").output.splitlines()
+    at = lines.index("by marketplace:")
+    header, first = lines[at + 1], lines[at + 2]
+    assert header.split() == ["marketplace", "currency", "orders", "units", "revenue"]
+    assert all(line == line.rstrip() for line in lines)
+    orders_end = header.index("orders") + len("orders")
+    assert first[:orders_end].endswith(" " + first.split()[2])
 
 
 def test_incident_scenario(config_dir):

@@ -64,9 +64,31 @@ def test_a_runaway_promotion_exits_2_and_the_incident_is_listed(seller, capsys):
     assert run(seller.config_dir, "incident", "--json") == 0
     [listed] = json.loads(capsys.readouterr().out)
     assert (listed["marketplace"], listed["sku"]) == ("US", "HP-KIDS-1")
+    assert (listed["status"], listed["acknowledged"]) == ("tripped", None)
     assert run(seller.config_dir, "incident", listed["incident"]) == 0
     out = capsys.readouterr().out
     assert "7-day cancellation rate" in out and "<CancelReason>GeneralAdjustment" in out
+
+    # Acknowledged in incidents.yaml, before a watch pass releases it: not tripped any more.
+    (seller.config_dir / "incidents.yaml").write_text(
+        "incidents:\n"
+        f"  - id: {listed['incident']}\n"
+        "    marketplace: US\n"
+        "    sku: HP-KIDS-1\n"
+        "    acknowledged_by: maria.keller\n"
+        '    acknowledged_at: "2026-11-28T09:15:00Z"\n'
+        "    resolution: promotion code fixed\n",
+        encoding="utf-8",
+    )
+    assert run(seller.config_dir, "incident") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "no tripped breakers"
+    assert lines[1].startswith("Acknowledged in incidents.yaml, no longer holding their listing")
+    assert lines[2].endswith("acknowledged by maria.keller 2026-11-28T09:15:00Z")
+    assert run(seller.config_dir, "incident", "--json") == 0
+    [acked] = json.loads(capsys.readouterr().out)
+    assert acked["status"] == "acknowledged"
+    assert acked["acknowledged"] == {"by": "maria.keller", "at": "2026-11-28T09:15:00Z"}
 
 
 def test_an_unknown_incident_is_one_line(seller, capsys):

@@ -117,10 +117,22 @@ CASES = [
             '\tbrand: Sonora\n    cost: {amount: "20.00"',
         ),
         [
-            "products/audio.yaml:4:1: invalid YAML: found a tab character that violates "
-            "indentation while scanning a plain scalar"
+            "products/audio.yaml:4:1: a tab character indents this line: YAML does not "
+            "allow tabs for indentation; indent with spaces"
         ],
         id="tab-indent",
+    ),
+    pytest.param(
+        edited(
+            PRODUCTS,
+            '    brand: Sonora\n    cost: {amount: "20.00"',
+            '    brand: Sonora\n  \tcost: {amount: "20.00"',
+        ),
+        [
+            "products/audio.yaml:5:3: a tab character indents this line: YAML does not "
+            "allow tabs for indentation; indent with spaces"
+        ],
+        id="tab-after-spaces",
     ),
     pytest.param(
         edited(
@@ -267,6 +279,15 @@ CASES = [
             f"known: {KNOWN_MARKETPLACES}"
         ],
         id="unknown-marketplace",
+    ),
+    pytest.param(
+        edited("project.yaml", "[US, DE, JP]", "[US, DE, JP, GB]"),
+        [
+            "project.yaml:7:28: marketplaces[3]: unknown marketplace 'GB' (did you mean UK? "
+            "UK is the marketplace code; GB is the ISO country code warehouses.yaml uses); "
+            f"known: {KNOWN_MARKETPLACES}"
+        ],
+        id="gb-for-uk",
     ),
     pytest.param(
         edited("marketplaces/DE.yaml", "currency: EUR", "currency: USD"),
@@ -737,6 +758,17 @@ CASES = [
             "MT, MX, NL, NO, NZ, PL, PR, PT, RO, SA, SE, SG, SI, SK, SM, TR, US, VA, ZA"
         ],
         id="warehouse-country-without-centroid",
+    ),
+    pytest.param(
+        edited("warehouses.yaml", "[DE, AT]", "[DE, UK]", WAREHOUSES),
+        [
+            "warehouses.yaml:4:21: warehouses[0].countries[1]: no centroid for country 'UK' "
+            "(did you mean GB? countries are ISO 3166-1 codes; UK is the marketplace code), so "
+            "orders to it cannot be routed; known: AE, AT, AU, BE, BG, BR, CA, CH, CN, CY, CZ, "
+            "DE, DK, EE, EG, ES, FI, FR, GB, GR, HR, HU, IE, IN, IT, JP, KR, LI, LT, LU, LV, MC, "
+            "MT, MX, NL, NO, NZ, PL, PR, PT, RO, SA, SE, SG, SI, SK, SM, TR, US, VA, ZA"
+        ],
+        id="uk-for-gb",
     ),
     pytest.param(
         edited("warehouses.yaml", "latitude: 51.34", "latitude: 151.34", WAREHOUSES),

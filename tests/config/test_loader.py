@@ -187,3 +187,12 @@ def test_drift_ignore_offers_exactly_the_fields_sellersync_manages():
 
     rule = schema_for("project")["properties"]["drift"]["properties"]["ignore"]["items"]
     assert tuple(rule["properties"]["field"]["enum"]) == MANAGED_FIELDS
+
+
+def test_the_application_quota_is_shared_only_through_postgresql(make_config):
+    config = make_config(project_with("state:\n  backend: postgresql\n  app_quota: state\n"))
+    assert config.project.state.app_quota == "state"
+    assert make_config().project.state.app_quota == "auto"
+    with pytest.raises(ConfigErrors) as caught:
+        make_config(project_with("state:\n  app_quota: state\n"))
+    assert any("state.app_quota" in line and "postgresql" in line for line in caught.value.lines())

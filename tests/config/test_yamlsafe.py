@@ -129,3 +129,20 @@ def test_a_released_file_edited_since_gives_no_position_rather_than_a_wrong_one(
     assert problems == [] and source is not None and source.text is None
     path.write_text("# moved down\n" + fx)
     assert source.position(("rates", "EUR")) is None
+
+
+def test_a_tab_in_indentation_is_named_with_its_line_and_column():
+    with pytest.raises(YamlProblem) as err:
+        parse_source(b"a:\n  b: 1\n\tc: 2\n", "f.yaml")
+    assert err.value.message.startswith("a tab character indents this line: YAML does not")
+    assert (err.value.position.line, err.value.position.column) == (3, 1)
+
+
+def test_a_tab_inside_a_value_is_not_blamed_for_another_error():
+    assert parse_source(b'a: "x\ty"\nb: |\n  x\n  \tkept\n', "f.yaml").data == {
+        "a": "x\ty",
+        "b": "x\n\tkept\n",
+    }
+    with pytest.raises(YamlProblem) as err:  # the tab line comes after the error
+        parse_source(b"a: [1\nb: 2\n\tc: 3\n", "f.yaml")
+    assert "tab" not in err.value.message

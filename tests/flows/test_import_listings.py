@@ -3,6 +3,7 @@ config, then plan: no changes for them, and nothing outside them changed."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -14,8 +15,9 @@ from engine.cli.main import main
 from engine.config import load_config
 from engine.core.resource import address
 from engine.core.sale import SalePrice
-from engine.flows.import_listings import ImportRefused, import_listings
+from engine.flows.import_listings import ImportRefused, StillDiffers, import_listings
 from engine.flows.plan import build_plan
+from engine.flows.schemas import packaged_schemas
 from engine.flows.session import live_session
 from engine.sandbox import faults
 from engine.sandbox.runtime import Sandbox
@@ -108,11 +110,12 @@ def test_refusals_write_nothing(seeded_config):
     # A pattern only ever adopts what the config does not describe.
     assert import_listings(config, live, "US", "*", NOW).skus == ("LEGACY-HP-100",)
     # New files only: the product, and a US marketplace file for the live minimum allowed
-    # price the imported product (no cost, so no floor) cannot reproduce.
+    # price the imported product (no cost, so no floor) cannot reproduce; and the schemas
+    # their first lines point at (the config vendors none).
     assert set(snapshot_files(config.root)) - set(files) == {
         Path("products/imported-US.yaml"),
         Path("marketplaces/US.yaml"),
-    }
+    } | {Path(".schemas") / name for name in packaged_schemas()}
     with pytest.raises(ImportRefused, match="no live listing in US"):
         import_listings(load_config(config.root), live, "US", "*", NOW)
 
@@ -145,3 +148,21 @@ def test_an_import_that_would_break_the_config_is_refused(seeded_config):
         import_listings(config, {**live, LEGACY: broken}, "US", "LEGACY-*", NOW)
     assert snapshot_files(config.root) == files
     assert not list(config.root.parent.glob(".import-*"))  # the scratch copy is gone
+
+
+def test_import_json_says_what_was_adopted_and_written(seeded_config, capsys):
+    config = seeded_config()
+    assert main(["--config", str(config.root), "import", "-m", "US", "--json", *AT]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["format_version"] == 1 and data["marketplace"] == "US"
+    assert data["imported"] == ["LEGACY-HP-100"]
+    assert "products/imported-US.yaml" in data["written"]
+    assert data["still_differs"] == [] and data["notes"][0].startswith("Set each imported")
+    assert data["config_dir"] == str(config.root)
+
+
+def test_a_listing_that_still_differs_names_its_fields():
+    assert StillDiffers(LEGACY, ("our_price", "title")).describe() == (
+        f"{LEGACY}: our_price, title"
+    )
+    assert StillDiffers(LEGACY, ()).describe() == f"{LEGACY}: not rendered"

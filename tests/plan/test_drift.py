@@ -59,7 +59,7 @@ def test_drift_is_told_apart_from_pending_config_changes(make_config_cached):
         (DE_HP, "update"),
         (JP_SPK, "create"),
     ]
-    assert report.pending[0].fields == ("our_price = 57.99 EUR -> 54.99 EUR",)
+    assert report.pending[0].field_lines() == ("our_price = 57.99 EUR -> 54.99 EUR",)
     assert report.restores == 1
     text = render_drift_text(report)
     assert text.startswith(
@@ -71,8 +71,18 @@ def test_drift_is_told_apart_from_pending_config_changes(make_config_cached):
     assert "1 listing(s) would only be restored to the config." in text
     data = drift_json(report)
     assert data["drifted"] == [
-        {"address": US_HP, "field": "our_price", "last_applied": "59.99", "live": "49.99"}
+        {
+            "address": US_HP,
+            "field": "our_price",
+            "currency": "USD",
+            "last_applied": "59.99",
+            "live": "49.99",
+        }
     ]
+    assert data["format_version"] == 2
+    [pending] = [p for p in data["pending"] if p["action"] == "update"]
+    assert pending["currency"] == "EUR"
+    assert pending["fields"] == {"our_price": {"before": "57.99", "after": "54.99"}}
     assert data["restores"] == 1 and data["differs"] is True
 
 
@@ -269,7 +279,7 @@ def test_a_listing_never_applied_is_not_yet_adopted_not_a_pending_change(make_co
     )
     assert report.differs and report.pending == () and report.drifted == ()
     [adopt] = report.not_adopted
-    assert adopt.fields == ("our_price = 49.99 USD -> 59.99 USD",)
+    assert adopt.field_lines() == ("our_price = 49.99 USD -> 59.99 USD",)
     text = render_drift_text(report)
     assert text.startswith(
         "Live differs from the configuration: 0 listing(s) changed outside sellersync, "
@@ -283,5 +293,10 @@ def test_a_listing_never_applied_is_not_yet_adopted_not_a_pending_change(make_co
     ) in text
     assert "#### Not yet adopted: never applied by sellersync" in render_drift_markdown(report)
     assert drift_json(report)["not_adopted"] == [
-        {"address": US_HP, "action": "update", "fields": list(adopt.fields)}
+        {
+            "address": US_HP,
+            "action": "update",
+            "currency": "USD",
+            "fields": {"our_price": {"before": "49.99", "after": "59.99"}},
+        }
     ]

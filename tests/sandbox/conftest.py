@@ -185,6 +185,15 @@ def listings_feed(*messages: dict[str, Any], seller: str = SELLER) -> dict[str, 
     }
 
 
+def required_facts(language_tag: str = "de_DE") -> dict[str, Any]:
+    """The attributes besides a title and an offer that the sandbox's product type
+    definitions require of a new listing (engine/sandbox/product_types/common.json)."""
+    return {
+        "brand": [{"value": "Sonora", "language_tag": language_tag}],
+        "condition_type": [{"value": "new_new"}],
+    }
+
+
 def quantity_patch(sku: str, quantity: int) -> dict[str, Any]:
     return {
         "sku": sku,

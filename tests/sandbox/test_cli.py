@@ -48,6 +48,7 @@ def test_commands_are_exported():
         "simulate",
         "scenario",
         "messages",
+        "participation",
     }
 
 

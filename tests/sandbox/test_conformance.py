@@ -22,7 +22,7 @@ import pytest
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-from engine.sandbox import faults
+from engine.sandbox import faults, product_types
 from engine.sandbox.account import PROCESSING_DELAY
 from engine.sandbox.app import URL_MAP
 from engine.sandbox.bulk_http import DOCUMENT_URL
@@ -30,7 +30,14 @@ from engine.sandbox.jobs import PROCESSING_TIME, QUEUE_TIME
 from engine.sandbox.promotions import Promotion
 from engine.sandbox.scenario import add_promotion
 from engine.sandbox.simulation import simulate
-from tests.sandbox.conftest import DE, MODELS, SELLER, listings_feed, quantity_patch
+from tests.sandbox.conftest import (
+    DE,
+    MODELS,
+    SELLER,
+    listings_feed,
+    quantity_patch,
+    required_facts,
+)
 from tests.sandbox.orderfixtures import insert, make_order
 
 pytestmark = [
@@ -46,7 +53,8 @@ FEEDS_MODEL = "feeds-api-model/feeds_2021-06-30.json"
 REPORTS_MODEL = "reports-api-model/reports_2021-06-30.json"
 INVENTORY_MODEL = "fba-inventory-api-model/fbaInventory.json"
 NOTIFICATIONS_MODEL = "notifications-api-model/notifications.json"
-BULK_MODELS = (FEEDS_MODEL, REPORTS_MODEL, INVENTORY_MODEL, NOTIFICATIONS_MODEL)
+DEFINITIONS_MODEL = "product-type-definitions-api-model/definitionsProductTypes_2020-09-01.json"
+BULK_MODELS = (FEEDS_MODEL, REPORTS_MODEL, INVENTORY_MODEL, NOTIFICATIONS_MODEL, DEFINITIONS_MODEL)
 ITEM = "/listings/2021-08-01/items/{sellerId}/{sku}"
 SEARCH = "/listings/2021-08-01/items/{sellerId}"
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
@@ -158,7 +166,7 @@ def test_every_route_is_an_operation_of_the_models(
         "post": {"operationId": "createRestrictedDataToken"}
     }
     for rule in URL_MAP.iter_rules():
-        if rule.endpoint in ("lwaToken", DOCUMENT_URL):
+        if rule.endpoint in ("lwaToken", DOCUMENT_URL, product_types.SCHEMA_URL):
             continue
         swagger_path = re.sub(
             r"<(?:path:)?(\w+)>",
@@ -167,6 +175,50 @@ def test_every_route_is_an_operation_of_the_models(
         )
         (method,) = rule.methods - {"HEAD", "OPTIONS"}
         assert paths[swagger_path][method.lower()]["operationId"] == rule.endpoint
+
+
+DEFINITION = "/definitions/2020-09-01/productTypes/{productType}"
+DEFINITION_SEARCH = "/definitions/2020-09-01/productTypes"
+
+
+@pytest.mark.parametrize("requirements", ["LISTING", "LISTING_OFFER_ONLY", "LISTING_PRODUCT_ONLY"])
+def test_product_type_definitions_conform(raw, requirements):
+    model = Model(DEFINITIONS_MODEL)
+    for name in product_types.definitions():
+        response = raw.get(
+            f"/definitions/2020-09-01/productTypes/{name}",
+            params={"marketplaceIds": DE, "requirements": requirements},
+        )
+        assert response.status_code == 200
+        body = model.check(DEFINITION, "GET", response)
+        assert body["productType"] == name and body["requirements"] == requirements
+    search = raw.get(DEFINITION_SEARCH, params={"marketplaceIds": DE, "keywords": "head,speak"})
+    assert [p["name"] for p in model.check(DEFINITION_SEARCH, "GET", search)["productTypes"]] == [
+        "HEADPHONES",
+        "SPEAKERS",
+    ]
+    for bad in (
+        raw.get("/definitions/2020-09-01/productTypes/GUITARS", params={"marketplaceIds": DE}),
+        raw.get(DEFINITION_SEARCH),
+    ):
+        model.check(DEFINITION, "GET", bad)
+
+
+def test_product_type_schemas_follow_amazons_meta_schema():
+    """Each schema a definition links to is valid under Amazon's product-type meta-schema
+    (JSON Schema 2019-09 plus Amazon's vocabulary), for every requirements set."""
+    from jsonschema_specifications import REGISTRY
+
+    meta_path = MODELS.parent / "schemas" / "definitions" / "meta-schema.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft201909Validator(meta, registry=REGISTRY)
+    assert list(validator.iter_errors({"type": 3})), "the meta-schema must catch a bad schema"
+    for definition in product_types.definitions().values():
+        for requirements in ("LISTING", "LISTING_OFFER_ONLY", "LISTING_PRODUCT_ONLY"):
+            schema = definition.schema_for(requirements)
+            assert schema["$schema"] == meta["$id"]
+            errors = [e.message for e in validator.iter_errors(schema)]
+            assert not errors, (definition.name, requirements, errors)
 
 
 @pytest.mark.parametrize("sku", ["HP-002", "HP-003", "HP-004", "HP-000", "LEGACY-HP-000"])
@@ -199,6 +251,7 @@ def put_body(price: Any, quantity: int = 3) -> dict[str, Any]:
         "productType": "HEADPHONES",
         "attributes": {
             "item_name": [{"value": "Sonora C-1", "language_tag": "de_DE"}],
+            **required_facts(),
             "purchasable_offer": [
                 {"currency": "EUR", "our_price": [{"schedule": [{"value_with_tax": price}]}]}
             ],

@@ -24,6 +24,7 @@ from tests.sandbox.conftest import (
     finished_feed,
     listings_feed,
     quantity_patch,
+    required_facts,
     submit_feed,
 )
 
@@ -93,6 +94,7 @@ def test_a_japanese_title_survives_the_round_trip(sandbox, listings_client):
         "productType": "HEADPHONES",
         "attributes": {
             "item_name": [{"value": title, "language_tag": "ja_JP"}],
+            **required_facts("ja_JP"),
             "purchasable_offer": [
                 {"currency": "JPY", "our_price": [{"schedule": [{"value_with_tax": 2980}]}]}
             ],
@@ -122,6 +124,7 @@ def test_update_replaces_and_delete_removes(sandbox, feeds_client, listings_clie
         "productType": "HEADPHONES",
         "attributes": {
             "item_name": [{"value": "Sonora NEW-1", "language_tag": "de_DE"}],
+            **required_facts(),
             "purchasable_offer": [
                 {"currency": "EUR", "our_price": [{"schedule": [{"value_with_tax": 30}]}]}
             ],

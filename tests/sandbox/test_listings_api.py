@@ -18,7 +18,7 @@ from sp_api.base.exceptions import (
 
 from engine.core import jsonio
 from engine.sandbox.account import PROCESSING_DELAY
-from tests.sandbox.conftest import DE, FR, SELLER
+from tests.sandbox.conftest import DE, FR, SELLER, required_facts
 
 ALL_DATA = "summaries,attributes,issues,offers,fulfillmentAvailability"
 
@@ -33,6 +33,7 @@ def offer_body(price: int, *, quantity: int = 5, extra: dict | None = None) -> d
         "requirements": "LISTING",
         "attributes": {
             "item_name": [{"value": "Sonora NEW-1", "language_tag": "de_DE"}],
+            **required_facts(),
             "purchasable_offer": [offer],
             "fulfillment_availability": [
                 {"fulfillment_channel_code": "DEFAULT", "quantity": quantity}
@@ -262,6 +263,7 @@ def test_preview_reports_the_pricing_error_processing_would_raise(listings_clien
                 "productType": "HEADPHONES",
                 "attributes": {
                     "item_name": [{"value": "x", "language_tag": "de_DE"}],
+                    **required_facts(),
                     "purchasable_offer": [{"currency": "EUR"}],
                 },
             },

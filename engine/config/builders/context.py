@@ -18,7 +18,7 @@ from typing import Any
 from engine.config.errors import ConfigError
 from engine.config.model import MarketplaceConfig, Origin, Product, SkuSelector
 from engine.config.yamlsafe import SourceFile
-from engine.core.marketplaces import MARKETPLACES
+from engine.core.marketplaces import MARKETPLACES, did_you_mean
 from engine.core.money import CURRENCIES, Currency, MoneyError, quantize, to_decimal
 
 
@@ -87,7 +87,8 @@ class BuildContext:
 
     def unknown_marketplace(self, src: SourceFile, path: tuple, code: str) -> None:
         known = ", ".join(MARKETPLACES)
-        self.errors.append(src.error(path, f"unknown marketplace {code!r}; known: {known}"))
+        hint = did_you_mean(code)
+        self.errors.append(src.error(path, f"unknown marketplace {code!r}{hint}; known: {known}"))
 
     def is_enabled(
         self, src: SourceFile, path: tuple, code: str, marketplaces: dict[str, MarketplaceConfig]

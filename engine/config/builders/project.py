@@ -75,6 +75,14 @@ def build_project(ctx: BuildContext, src: SourceFile, env: Mapping[str, str]) ->
         endpoint=backend_data.get("endpoint"),
     )
     state = StateStore(**data.get("state", {}))
+    if state.app_quota == "state" and state.backend == "sqlite":
+        ctx.errors.append(
+            src.error(
+                ("state", "app_quota"),
+                "state needs state.backend: postgresql (a SQLite store is not shared between "
+                "processes); use auto or off",
+            )
+        )
     if _sandbox_forced(ctx, env):
         backend, state = Backend(kind="sandbox"), StateStore()
     return Project(

@@ -13,7 +13,7 @@ from engine.config.discovery import display_name
 from engine.config.model import Origin, StockSource, Warehouse, Warehouses
 from engine.config.stock_csv import read_central_stock
 from engine.config.yamlsafe import SourceFile
-from engine.core.geo import CENTROIDS
+from engine.core.geo import CENTROIDS, did_you_mean
 
 
 def build_warehouses(ctx: BuildContext, src: SourceFile, hasher: Any) -> Warehouses:
@@ -36,8 +36,8 @@ def build_warehouses(ctx: BuildContext, src: SourceFile, hasher: Any) -> Warehou
             if country not in CENTROIDS:
                 ctx.errors.append(
                     Origin(src, ("warehouses", i, "countries", j)).error(
-                        f"no centroid for country {country!r}, so orders to it cannot be "
-                        f"routed; known: {', '.join(sorted(CENTROIDS))}"
+                        f"no centroid for country {country!r}{did_you_mean(country)}, so "
+                        f"orders to it cannot be routed; known: {', '.join(sorted(CENTROIDS))}"
                     )
                 )
         stock_data = data["stock"]
