@@ -8,7 +8,7 @@ strategy of engine.live.bulk_read; writing is per item (engine.live.patches) bel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from engine.live.attributes import OFFER, ListingShapeError, market, resource_fr
 from engine.live.backend import LiveListing, LiveState, SnapshotMissing, WriteResult
 from engine.live.bulk_read import (
     LISTINGS_REPORT,
+    REPORT_LAG,
     CachedListing,
     ReportRow,
     Snapshot,
@@ -72,9 +73,13 @@ from engine.live.throttle import AppLimiter, SystemTimer, Timer, TokenBuckets
 
 DETAIL = "summaries,attributes,issues,offers,fulfillmentAvailability"
 DETAIL_BATCH = 20  # searchListingsItems takes at most 20 identifiers
-# Measured: a feed is live sooner than per-item writes from about 660-680 changes at the
-# published limits (`.venv/bin/python bench/feed_crossover.py`, sandbox feed timing).
-DEFAULT_BULK_THRESHOLD = 670
+# Measured with Amazon's timings (the sandbox's `amazon` profile: feeds 5-45 min, listing
+# writes visible after 1-15 min; engine/sandbox/timing.py cites the sources): a feed is live
+# sooner than per-item writes at the published limits from about 5,880 changes, the median
+# of seeds 1-3 (5,880, 6,515, 4,374): `.venv/bin/python bench/feed_crossover.py --timing
+# amazon --sizes 1600,3200,6400,9600 --seeds 1,2,3`. (With the `fast` profile's 90-second
+# feeds it was 660-680.)
+DEFAULT_BULK_THRESHOLD = 5_880
 HEALTH_REPORT = "GET_V2_SELLER_PERFORMANCE_REPORT"
 ANSWER_LOST = "AnswerLost"  # the issue code of an UNKNOWN write result
 
@@ -234,6 +239,7 @@ class SpApiBackend:
         refresh: bool,
         wanted: Mapping[str, Resource] | None = None,
         applied: Mapping[str, Mapping[str, Any]] | None = None,
+        recent: Collection[str] = (),
     ) -> LiveState:
         listings: dict[str, LiveListing] = {}
         snapshots: dict[str, datetime] = {}
@@ -242,7 +248,8 @@ class SpApiBackend:
         for code in marketplaces:
             if refresh:
                 want = {r.sku: r for r in (wanted or {}).values() if r.marketplace == code}
-                snapshot, bad = self._refresh(code, want, applied or {})
+                written = {address_key(a)[1] for a in recent if address_key(a)[0] == code}
+                snapshot, bad = self._refresh(code, want, applied or {}, written)
                 unreadable.update(bad)
             else:
                 cached = self._cache.load(code)
@@ -261,7 +268,11 @@ class SpApiBackend:
         marketplace: str,
         wanted: Mapping[str, Resource],
         applied: Mapping[str, Mapping[str, Any]],
+        recent: Collection[str] = (),
     ) -> tuple[Snapshot, dict[str, str]]:
+        """One marketplace's snapshot from its listings report, with detail where needed;
+        `recent`: SKUs sellersync wrote within REPORT_LAG, whose rows are not trusted (the
+        report may predate the write) and which are read even when the report lacks them."""
         mid = market(marketplace).marketplace_id
         self.progress.stage(f"{marketplace}: listings report")
         try:
@@ -288,6 +299,8 @@ class SpApiBackend:
             cached = self._cache.load(marketplace)
             old = cached.entries if cached is not None else {}
             for sku, row in rows.items():
+                if sku in recent:
+                    continue
                 listing = known_listing(
                     marketplace,
                     row,
@@ -297,13 +310,22 @@ class SpApiBackend:
                 )
                 if listing is not None:
                     known[sku] = listing
-        missing = [s for s in rows if s not in known]
+        unlisted = sorted(s for s in recent if s not in rows)
+        missing = [*(s for s in rows if s not in known), *unlisted]
         self.progress.stage(f"{marketplace}: listing detail", len(missing))
         fresh, unreadable = self._details(marketplace, missing, self.progress)
         known.update(fresh)
         entries = {
             sku: CachedListing(row.digest, known[sku]) for sku, row in rows.items() if sku in known
         }
+        # Written since the report's data: no row to cache a digest of, so none is kept.
+        entries.update({sku: CachedListing("", fresh[sku]) for sku in unlisted if sku in fresh})
+        if recent:
+            self._notes.append(
+                f"{marketplace}: {len(recent)} listing(s) written within the last "
+                f"{REPORT_LAG.total_seconds() / 3600:g} h read one by one, not from the listings "
+                "report (a report can lag the latest writes)"
+            )
         snapshot = Snapshot(marketplace, taken_at, entries)
         self._cache.save(snapshot)
         return snapshot, unreadable

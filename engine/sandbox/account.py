@@ -230,6 +230,10 @@ class Account:
     def _apply(self, tx: Tx, write: PendingWrite) -> None:
         current = tx.listing(write.seller_id, write.sku, write.marketplace_id)
         result = _project(current, write)
+        if self.timings.profile.report_lag.high > timedelta(0):  # reports may lag: keep it
+            tx.remember_listing(
+                write.seller_id, write.sku, write.marketplace_id, current, write.visible_at
+            )
         if result is None:
             if current is not None:
                 tx.delete_listing(write.seller_id, write.sku, write.marketplace_id)

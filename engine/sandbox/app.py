@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ from engine.sandbox.account import (
 from engine.sandbox.faults import FaultInjector, drop_connection
 from engine.sandbox.notifications import Notifications
 from engine.sandbox.ratelimit import RateLimiter
+from engine.sandbox.tokens import RDT_PREFIX, RESTRICTED_OPERATIONS, RestrictedTokens
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,15 @@ URL_MAP = Map(
         Rule("/orders/v0/orders/<order_id>/orderItems", methods=["GET"], endpoint="getOrderItems"),
         Rule("/orders/2026-01-01/orders", methods=["GET"], endpoint="searchOrders"),
         Rule("/orders/2026-01-01/orders/<order_id>", methods=["GET"], endpoint=GET_ORDER_2026),
+        Rule("/orders/v0/orders/<order_id>/address", methods=["GET"], endpoint="getOrderAddress"),
+        Rule(
+            "/orders/v0/orders/<order_id>/buyerInfo", methods=["GET"], endpoint="getOrderBuyerInfo"
+        ),
+        Rule(
+            "/tokens/2021-03-01/restrictedDataToken",
+            methods=["POST"],
+            endpoint="createRestrictedDataToken",
+        ),
         Rule(_MESSAGING, methods=["GET"], endpoint="getMessagingActionsForOrder"),
         Rule(
             _MESSAGING + "/messages/unexpectedProblem",
@@ -150,6 +160,24 @@ _TOKEN_REFUSALS = {
 }
 
 
+def _token_parameters(request: Request) -> Mapping[str, str] | None:
+    """The token request's parameters: a form (what Amazon's guide shows) or a JSON object,
+    which Login with Amazon accepts too and which clients send (axios posting an object:
+    https://github.com/amzn/selling-partner-api-docs/issues/143; Faraday `.to_json` with
+    `Content-Type: application/json`: https://github.com/ericcj/amz_sp_api/issues/17).
+    None: a JSON body that is not an object of strings ("Malformed request", as LWA says in
+    https://github.com/amzn/selling-partner-api-docs/issues/1390)."""
+    if request.mimetype != "application/json":
+        return request.form
+    try:
+        body = jsonio.loads(request.get_data(cache=True) or b"")
+    except jsonio.JSONError:
+        return None
+    if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+        return None
+    return body
+
+
 def _quota_exceeded() -> ApiError:
     return ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
 
@@ -191,6 +219,18 @@ class SandboxApp:
                 200,
                 orders_2026.get_order(self.account, order_id, _args(r)),
             ),
+            "getOrderAddress": lambda r, order_id: (
+                200,
+                orders.get_order_address(self.account, order_id),
+            ),
+            "getOrderBuyerInfo": lambda r, order_id: (
+                200,
+                orders.get_order_buyer_info(self.account, order_id),
+            ),
+            "createRestrictedDataToken": lambda r: (
+                200,
+                self.restricted.create(self._body(r), self._wall()),
+            ),
             "getMessagingActionsForOrder": self._messaging_actions,
             "createUnexpectedProblem": self._unexpected_problem,
             "createDestination": lambda r: (
@@ -213,6 +253,7 @@ class SandboxApp:
             "getDefinitionsProductType": self._definition,
             "searchDefinitionsProductTypes": self._search_definitions,
         }
+        self.restricted = RestrictedTokens(account.store)
         self.bulk = bulk_http.BulkApi(account, faults, self._body, wall=wall, **bulk_options)
         self._handlers.update(self.bulk.handlers())
 
@@ -242,7 +283,7 @@ class SandboxApp:
         limit = self.limiter.header(operation)
         mimetype = "application/hal+json" if operation in _HAL_OPERATIONS else "application/json"
         try:
-            self._authorize(request)
+            self._authorize(request, operation)
             down = faults.region_down(self.faults, self._named_marketplaces(operation, request))
             if down is not None:
                 raise ApiError(503, "ServiceUnavailable", f"The {down} endpoint is unavailable.")
@@ -291,7 +332,7 @@ class SandboxApp:
             ids = [str(v) for v in named] if isinstance(named, list) else []
         return ids
 
-    def _authorize(self, request: Request) -> None:
+    def _authorize(self, request: Request, operation: str) -> None:
         token = request.headers.get("x-amz-access-token")
         if not token:
             raise ApiError(
@@ -299,6 +340,31 @@ class SandboxApp:
                 "Unauthorized",
                 "Access to requested resource is denied.",
                 "The request has no x-amz-access-token header.",
+            )
+        if token.startswith(RDT_PREFIX):  # a restricted data token (engine.sandbox.tokens)
+            granted = self.restricted.authorize(token, request.method, request.path, self._wall())
+            if granted is None:
+                raise ApiError(
+                    403,
+                    "Unauthorized",
+                    "Access to requested resource is denied.",
+                    "The restricted data token you provided is expired, revoked or invalid.",
+                )
+            if not granted:
+                raise ApiError(
+                    403,
+                    "Unauthorized",
+                    "Access to requested resource is denied.",
+                    f"The restricted data token does not grant {request.method} {request.path}.",
+                )
+            return
+        if operation in RESTRICTED_OPERATIONS:
+            raise ApiError(
+                403,
+                "Unauthorized",
+                "Access to requested resource is denied.",
+                f"{operation} returns restricted data: call it with a restricted data token "
+                "(createRestrictedDataToken).",
             )
         state = self.account.token_state(token, self._wall())
         expires = self.account.token_expiry(token)
@@ -345,13 +411,15 @@ class SandboxApp:
 
     # -- LWA --------------------------------------------------------------------------------
     def _token(self, request: Request, request_id: str) -> Response:
-        form = request.form
-        grant = form.get("grant_type")
-
         def error(status: int, code: str, description: str) -> Response:
             return self._json(
                 status, {"error": code, "error_description": description}, request_id, None
             )
+
+        form = _token_parameters(request)
+        if form is None:
+            return error(400, "invalid_request", "Malformed request")
+        grant = form.get("grant_type")
 
         if grant == "client_credentials":
             return self._grantless_token(request_id, form, error)

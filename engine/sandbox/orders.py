@@ -337,6 +337,27 @@ def get_order(account: Account, order_id: str) -> dict[str, Any]:
         return {"payload": order_view(find_order(OrderTables(tx), order_id))}
 
 
+def get_order_address(account: Account, order_id: str) -> dict[str, Any]:
+    """getOrderAddress (restricted: engine.sandbox.tokens): the ship-to address the sandbox
+    holds (city and country) once the order is paid; a Pending order has none yet."""
+    process_due(account)
+    with account.store.read() as tx:
+        order = find_order(OrderTables(tx), order_id)
+    payload: dict[str, Any] = {"AmazonOrderId": order.amazon_order_id}
+    if order.status != lifecycle.PENDING:
+        payload["ShippingAddress"] = {"City": order.ship_city, "CountryCode": order.ship_country}
+    return {"payload": payload}
+
+
+def get_order_buyer_info(account: Account, order_id: str) -> dict[str, Any]:
+    """getOrderBuyerInfo (restricted): the sandbox keeps no buyer name, e-mail or tax data,
+    so only the order id (the one required field of OrderBuyerInfo)."""
+    process_due(account)
+    with account.store.read() as tx:
+        order = find_order(OrderTables(tx), order_id)
+    return {"payload": {"AmazonOrderId": order.amazon_order_id}}
+
+
 def get_order_items(account: Account, order_id: str) -> dict[str, Any]:
     process_due(account)
     with account.store.read() as tx:

@@ -114,6 +114,9 @@ journal_entries = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # A change written in two steps (price, then quantity: engine.live.patches
+    # price_then_quantity): the step being written while the entry is `sent`.
+    sa.Column("step", sa.String),
 )
 
 last_applied = sa.Table(
