@@ -54,7 +54,8 @@ def test_refill_writes_are_read_back_as_refills(db):
     digest = f"{REFILL_DIGEST_PREFIX}{ADDRESS}@2026-11-22T12:00:00Z"
     journal_run(db, digest, refill, "accepted", NOW)
     journal_run(db, digest + "x", refill, "failed", NOW + timedelta(1))  # refused: nothing live
-    journal_run(db, EMERGENCY_DIGEST_PREFIX + "INC-1", breaker_payload("INC-1", 1), "accepted", NOW)
+    breaker = breaker_payload("INC-1", 1)
+    journal_run(db, EMERGENCY_DIGEST_PREFIX + "INC-1", breaker, "accepted", NOW + timedelta(2))
     with db.read() as conn:
         writes = accepted_writes(conn, SELLER)
         [run_id] = [r.id for r in journal.runs(conn, SELLER) if r.plan_digest == digest]
