@@ -63,6 +63,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import botocore.exceptions
+from prometheus_client import Counter
 
 from engine.config.model import Config, WatchSettings
 from engine.core.marketplaces import BY_ID
@@ -226,15 +227,15 @@ class Follower:
         capped = [a for a in self.accounts.values() if uses_exposure(a.config)]
         self._pass(capped, self.metrics.exposure_passes)
 
-    def _pass(self, accounts: list[SellerAccount], counter: Any) -> None:
+    def _pass(self, accounts: list[SellerAccount], counter: Counter) -> None:
         self._last_pass = self._monotonic()
         for account in accounts:
             now = account.backend.now()
             try:
                 desired = render(account.config, now).resources
                 report = watch_once(account.config, account.backend, account.db, desired, now)
-            except Exception:  # the next fallback or message tries again
-                log.exception("fallback pass for seller %s failed", account.seller_id)
+            except Exception:  # the next pass or message tries again
+                log.exception("polling pass for seller %s failed", account.seller_id)
                 continue
             counter.inc()
             self.metrics.refills.inc(sum(r.outcome == "written" for r in report.refills))
