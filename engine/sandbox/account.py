@@ -123,6 +123,10 @@ class Account:
                 )
         return self._info.seller_id, self._info.store_name
 
+    def page_tokens(self) -> pagetoken.Codec:
+        """Reads and writes this seller's page tokens at the current virtual time."""
+        return pagetoken.Codec(pagetoken.key_for(self.seller_id), self.clock.now())
+
     @property
     def seller_id(self) -> str:
         return self._identity()[0]
@@ -298,7 +302,8 @@ class Account:
         ]
         matches.sort(key=query.sort_key, reverse=query.descending)
         total = len(matches)
-        offset = query.offset()
+        tokens = self.page_tokens()
+        offset = query.offset(tokens)
         page = matches[offset : offset + query.page_size]
         now = self.clock.now()
         result: dict[str, Any] = {
@@ -320,9 +325,9 @@ class Account:
         pagination: dict[str, str] = {}
         end = offset + query.page_size
         if end < min(total, PAGEABLE_RESULTS):
-            pagination["nextToken"] = query.token(end)
+            pagination["nextToken"] = query.token(tokens, end)
         if offset > 0:
-            pagination["previousToken"] = query.token(max(0, offset - query.page_size))
+            pagination["previousToken"] = query.token(tokens, max(0, offset - query.page_size))
         if pagination:
             result["pagination"] = pagination
         return result
@@ -770,15 +775,17 @@ class _SearchQuery:
             digest=pagetoken.fingerprint(args, ignore=("pageToken", "pageSize")),
         )
 
-    def token(self, offset: int) -> str:
-        return pagetoken.encode({"o": offset, "q": self.digest})
+    def token(self, tokens: pagetoken.Codec, offset: int) -> str:
+        return tokens.encode({"o": offset, "q": self.digest})
 
-    def offset(self) -> int:
+    def offset(self, tokens: pagetoken.Codec) -> int:
         if not self.page_token:
             return 0
         try:
-            data = pagetoken.decode(self.page_token)
+            data = tokens.decode(self.page_token)
             offset, digest = int(data["o"]), str(data["q"])
+        except pagetoken.TokenError as err:
+            raise invalid_input(pagetoken.problem("pageToken", err)) from None
         except (ValueError, KeyError, TypeError):
             raise invalid_input("Invalid 'pageToken'.") from None
         if digest != self.digest or not 0 <= offset < PAGEABLE_RESULTS:

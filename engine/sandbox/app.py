@@ -16,6 +16,8 @@ be reachable from another machine.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import threading
 import time
@@ -69,6 +71,17 @@ class LwaCredentials:
 
 
 SANDBOX_CREDENTIALS = LwaCredentials()
+# Where the sandbox answers Login with Amazon's token exchange (Amazon's: api.amazon.com).
+LWA_TOKEN_PATH = "/auth/o2/token"
+
+
+class CannotListen(OSError):
+    """The server cannot bind its port on 127.0.0.1 (most often: another program has it)."""
+
+    def __init__(self, port: int, reason: str) -> None:
+        super().__init__(f"cannot listen on port {port} of {LOCALHOST}: {reason}")
+        self.port = port
+
 
 _LISTING = "/listings/2021-08-01/items/<seller_id>/<path:sku>"
 _MESSAGING = "/messaging/v1/orders/<amazon_order_id>"
@@ -653,12 +666,17 @@ class SandboxServer:
     def start(self) -> str:
         if self._server is not None:
             return self.url
+        # werkzeug prints why it cannot bind to stderr and exits; keep its words for our
+        # error instead of letting them reach the user's terminal as extra lines.
+        said = io.StringIO()
         try:
-            server = make_server(
-                LOCALHOST, self._port, self._app, threaded=True, request_handler=_QuietHandler
-            )
-        except SystemExit:  # werkzeug exits when the port is taken; report it instead
-            raise OSError(f"cannot listen on {LOCALHOST}:{self._port} (port in use?)") from None
+            with contextlib.redirect_stderr(said):
+                server = make_server(
+                    LOCALHOST, self._port, self._app, threaded=True, request_handler=_QuietHandler
+                )
+        except SystemExit:
+            reason = (said.getvalue().splitlines() or ["cannot bind"])[0].strip()
+            raise CannotListen(self._port, reason) from None
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,

@@ -16,16 +16,13 @@ Amazon's behaviours reproduced (ordersV0.json and its parameter notes):
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.core.marketplaces import BY_ID
-from engine.sandbox import lifecycle, listings
+from engine.sandbox import lifecycle, listings, pagetoken
 from engine.sandbox.account import (
     Account,
     ApiError,
@@ -245,7 +242,7 @@ class OrdersQuery:
         )
 
     # -- NextToken: the query and the position after the last order served ---------------
-    def token(self, last: Order) -> str:
+    def token(self, tokens: pagetoken.Codec, last: Order) -> str:
         """A NextToken (v0) or nextToken (2026-01-01): opaque to the client."""
         key = last.updated if self.by_update else last.purchase_date
         data = {
@@ -258,14 +255,14 @@ class OrdersQuery:
             "n": self.max_results,
             "k": [to_micros(key), last.amazon_order_id],
         }
-        raw = json.dumps(data, separators=(",", ":")).encode("ascii")
-        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        return tokens.encode(data)
 
     @classmethod
-    def from_token(cls, token: str, name: str = "NextToken") -> tuple[OrdersQuery, tuple[int, str]]:
+    def from_token(
+        cls, tokens: pagetoken.Codec, token: str, name: str = "NextToken"
+    ) -> tuple[OrdersQuery, tuple[int, str]]:
         try:
-            padded = token + "=" * (-len(token) % 4)
-            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            data = tokens.decode(token)
             query = cls(
                 marketplace_ids=tuple(str(m) for m in data["m"]),
                 by_update=bool(data["u"]),
@@ -276,7 +273,9 @@ class OrdersQuery:
                 max_results=int(data["n"]),
             )
             cursor = (int(data["k"][0]), str(data["k"][1]))
-        except (ValueError, KeyError, TypeError, IndexError, binascii.Error, UnicodeError):
+        except pagetoken.TokenError as err:
+            raise invalid_input(pagetoken.problem(name, err)) from None
+        except (ValueError, KeyError, TypeError, IndexError):
             raise invalid_input(f"Invalid '{name}'.") from None
         return query, cursor
 
@@ -289,7 +288,8 @@ class OrdersQuery:
         with account.store.read() as tx:
             found = self.page(OrderTables(tx), cursor)
         page = found[: self.max_results]
-        return page, self.token(page[-1]) if len(found) > self.max_results else None
+        more = len(found) > self.max_results
+        return page, self.token(account.page_tokens(), page[-1]) if more else None
 
     def page(self, tables: OrderTables, cursor: tuple[int, str] | None) -> list[Order]:
         """Up to max_results + 1 matching orders after the cursor (one more tells whether
@@ -320,7 +320,7 @@ class OrdersQuery:
 def get_orders(account: Account, args: Mapping[str, list[str]]) -> dict[str, Any]:
     token = (args.get("NextToken") or [None])[0]
     if token:
-        query, cursor = OrdersQuery.from_token(token)
+        query, cursor = OrdersQuery.from_token(account.page_tokens(), token)
     else:
         query, cursor = OrdersQuery.parse(account, args, account.clock.now()), None
     page, next_token = query.read(account, cursor)

@@ -213,7 +213,7 @@ def search_orders(account: Account, args: Mapping[str, list[str]]) -> dict[str, 
     wanted = included(args)
     token = (args.get("paginationToken") or [None])[0]
     if token:
-        query, cursor = OrdersQuery.from_token(token, "paginationToken")
+        query, cursor = OrdersQuery.from_token(account.page_tokens(), token, "paginationToken")
         if args.get("maxResultsPerPage"):  # the one filter the model lets a page change
             query = replace(query, max_results=page_size(args, "maxResultsPerPage"))
     else:

@@ -17,7 +17,7 @@ from engine.live.orders import (
     order_groups,
     parse_order,
 )
-from engine.sandbox import simulation
+from engine.sandbox import pagetoken, simulation
 from tests.live.conftest import calls_of
 from tests.sandbox.conftest import NOW
 from tests.sandbox.orderfixtures import insert, make_order, runaway_order
@@ -304,3 +304,21 @@ def test_read_order_is_one_getorder_call_with_items_prices_and_promotions(backen
     assert item.item_price == Decimal("99.98") and item.realized_unit_price == Decimal("0.50")
     assert order.promotion_ids == ("INCIDENT-1",)
     assert [c.operation for c in calls_of(backend)] == [GET_ORDER_2026]
+
+
+def test_read_orders_url_encodes_page_tokens(backend, sandbox, monkeypatch):
+    """The sandbox's tokens, like Amazon's, hold `+`, `/` and `=`: sent as they are, a `+`
+    reads as a space and the token is refused. The client sends them URL-encoded."""
+    served: list[str] = []
+    encode = pagetoken.Codec.encode
+
+    def recording(self, state):
+        served.append(encode(self, state))
+        return served[-1]
+
+    monkeypatch.setattr(pagetoken.Codec, "encode", recording)
+    insert(sandbox, *(make_order(n, NOW - timedelta(hours=900 - n)) for n in range(1, 806)))
+    got = backend.read_orders("DE", updated_after=NOW - timedelta(days=40), with_items=False)
+    assert len(got) == 805
+    assert len(served) == 8 and any("+" in t for t in served)
+    assert all(t.endswith("=") for t in served)
