@@ -46,9 +46,11 @@ ordinary pass also runs every `exposure_every` even when messages keep arriving 
 fallback alone would wait for the queue to go quiet, and a busy listing would never be
 refilled): it reads the orders since the checkpoint, judges them priced, updates the holds
 and refills what nothing holds (engine.watch.refill), leaving a refill for the next cycle
-while an apply holds the account's lock. At three getOrders calls a pass (one per region),
-a pass every 5 minutes uses 0.01 calls/s of getOrders' 0.0167 (its rate in the Orders API
-rate limits, https://developer-docs.amazon.com/sp-api/docs/orders-api-v0-reference).
+while an apply holds the account's lock. A pass reads each region's orders with one
+searchOrders call (more only when a page holds over 100 orders), and quotas are per region:
+a pass every 5 minutes uses 0.0033 calls/s of searchOrders' 0.0056 (the usage plan in
+orders_2026-01-01.json). The fallback and this cycle share one clock (`_last_pass`), so
+together they stay at one pass per 5 minutes.
 """
 
 from __future__ import annotations
@@ -203,7 +205,7 @@ class Follower:
     def fallback_due(self) -> bool:
         now = self._monotonic()
         quiet = now - self._last_message >= self.settings.fallback_after.total_seconds()
-        last = self._last_fallback
+        last = self._last_pass  # any pass: the exposure cycle's reads orders too
         rested = last is None or now - last >= self.settings.fallback_after.total_seconds()
         return quiet and rested
 
