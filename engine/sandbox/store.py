@@ -688,6 +688,7 @@ class Store:
             *notificationschema.TABLES,
         ):
             c.execute(f"DELETE FROM {table}")
+        c.execute("DELETE FROM meta WHERE key = ?", (orderschema.SERIAL,))
         c.execute(
             f"INSERT INTO listings ({_LISTING_COLUMNS}) SELECT {_LISTING_COLUMNS} "
             "FROM seed_listings"

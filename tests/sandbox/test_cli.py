@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from engine.cli.sandbox_cmds import COMMANDS, sandbox, speed_note
 from engine.core.errors import UserError
 from engine.sandbox.faults import price_of
+from engine.sandbox.orderstore import OrderTables
 from engine.sandbox.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -309,3 +310,16 @@ def test_drift_edits_texts_and_deletes(config_dir):
     assert live_price(state, "HP-100") is None
     both = invoke(config_dir, "drift", "-m", "DE", "--sku", "HP-100", "--delete", "--price", "1")
     assert isinstance(both.exception, UserError)
+
+
+def test_simulate_twice_with_one_seed_continues(config_dir):
+    counts = []
+    for _ in range(2):
+        result = invoke(config_dir, "simulate", "--hours", "24", "--seed", "1", "--json")
+        assert result.exit_code == 0, result.output
+        counts.append(json.loads(result.output)["orders"])
+    store = Store(config_dir.parent / ".sellersync")
+    with store.read() as tx:
+        stored = OrderTables(tx).select("1", ())
+    assert counts[0] and counts[1]
+    assert len({o.amazon_order_id for o in stored}) == len(stored) == sum(counts)
