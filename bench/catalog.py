@@ -10,7 +10,7 @@ saves, so both keep the same virtual time). `backend_for()` points an SpApiBacke
 either, pacing by the sandbox's virtual clock (engine.sandbox.clock.ClockTimer) and
 recording every call.
 
-    python bench/catalog.py STATE_DIR SKUS MARKETS SPEED RATE_LIMITS  # the child: prints its URL
+    python bench/catalog.py STATE_DIR SKUS MARKETS SPEED RATE_LIMITS [TIMING SEED]  # the child
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from engine.sandbox.app import SANDBOX_CREDENTIALS
 from engine.sandbox.clock import ClockState, ClockTimer, VirtualClock
 from engine.sandbox.runtime import Sandbox
 from engine.sandbox.store import Store
+from engine.sandbox.timing import DEFAULT_SEED, profile_named
 
 SELLER = "A2BENCHSELLER"
 START = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -111,11 +112,19 @@ def open_sandbox(resources: list[Resource], **options: Any) -> Iterator[Sandbox]
 
 @contextmanager
 def sandbox_process(
-    skus: int, markets: tuple[str, ...], *, speed: float, rate_limits: bool
+    skus: int,
+    markets: tuple[str, ...],
+    *,
+    speed: float,
+    rate_limits: bool,
+    timing: str = "fast",
+    timing_seed: int = DEFAULT_SEED,
 ) -> Iterator[tuple[str, VirtualClock]]:
-    """A seeded sandbox served by a child process: its URL and its clock."""
+    """A seeded sandbox served by a child process: its URL and its clock. `timing` names
+    its timing profile (engine.sandbox.timing), drawn from `timing_seed`."""
     with tempfile.TemporaryDirectory(prefix="sellersync-bench-") as state:
         argv = [state, str(skus), ",".join(markets), str(speed), str(rate_limits)]
+        argv += [timing, str(timing_seed)]
         child = subprocess.Popen(
             [sys.executable, __file__, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
@@ -135,11 +144,24 @@ def sandbox_process(
             child.wait(timeout=60)
 
 
-def _serve(state: str, skus: str, markets: str, speed: str, rate_limits: str) -> None:
+def _serve(
+    state: str,
+    skus: str,
+    markets: str,
+    speed: str,
+    rate_limits: str,
+    timing: str = "fast",
+    timing_seed: str = str(DEFAULT_SEED),
+) -> None:
     resources = catalog(int(skus), tuple(markets.split(",")))
     clock = VirtualClock(START, speed=float(speed))
     box = Sandbox.open(
-        Path(state), seed=(SELLER, resources), clock=clock, rate_limits=rate_limits == "True"
+        Path(state),
+        seed=(SELLER, resources),
+        clock=clock,
+        rate_limits=rate_limits == "True",
+        timing=profile_named(timing),
+        timing_seed=int(timing_seed),
     )
     print(box.start(), flush=True)
     sys.stdin.read()  # serve until the parent closes our stdin

@@ -16,9 +16,10 @@ engine.sandbox.timing), seeded with the night's seed. Runs on a frozen virtual c
 rate limits off, so a night takes seconds (a minute or so per seed: buyers are simulated
 minute by minute).
 
-`--interval 3` is as often as passes can run all night on getOrders' sustained 0.0167
-calls/s with one call per region (three for the demo seller's nine marketplaces); with one
-call per marketplace (nine calls, before) it was every 9 minutes.
+`--interval 3` is as often as passes can run all night on searchOrders' sustained 0.0056
+calls/s (Orders API 2026-01-01: one call every 179 s a region) with one call per region
+(three for the demo seller's nine marketplaces); with one call per marketplace (nine calls)
+it would be every 9 minutes.
 
 config/ caps merchant-fulfilled listings (`exposure`): the listings advertise their caps and
 the story's units stay on the shelf, refilled by the watch passes. `--no-exposure` turns the

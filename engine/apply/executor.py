@@ -26,6 +26,15 @@ Order of work, and why:
    whole wait (longer than Amazon takes to process a write), it is sent again, at most
    RESENDS times. The summary counts the lost answers, those found live, and the writes sent
    again (the only writes that could be duplicates).
+   A change that raises a quantity from 0 and changes the price is written in two steps
+   (engine.live.patches.price_then_quantity; in one patch Amazon can make the quantity live
+   before the price, and buyers order at the old price): the price (with every other field)
+   goes out with the rest, then live is watched until it shows the new price, then the
+   quantity goes out, re-checked first like any write; above the bulk threshold, the prices
+   are one feed and the quantities a second, sent once the first one's prices show. The
+   entry stays `sent` through both, its journaled step saying which is out, so a resumed
+   run sends the quantity only once live shows the price. A price live does not show within
+   the verification wait leaves the quantity unsent (the entry fails: plan and apply again).
 4. Verify: poll live until each accepted change shows, then record the last-applied values;
    what is still not visible after the bounded wait is reported as such.
 
@@ -44,7 +53,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 import sqlalchemy as sa
@@ -62,6 +71,7 @@ from engine.apply.verify import (
     Unreadable,
     Visibility,
     read_current,
+    reflects,
     wait_until_visible,
 )
 from engine.config.model import Incident
@@ -72,8 +82,9 @@ from engine.core.resource import Resource
 from engine.live.backend import Backend, WriteResult, issues_text
 from engine.live.clients import SpApiError
 from engine.live.documents import DocumentError, Polling
+from engine.live.patches import price_then_quantity
 from engine.live.throttle import Timer
-from engine.plan.model import Plan, change_from_json
+from engine.plan.model import Plan, change_from_json, fingerprint
 from engine.state import breakers as breaker_store
 from engine.state import journal, last_applied
 from engine.state.db import StateDB
@@ -86,6 +97,11 @@ EXIT_FAILED = ExitCode.USER_ERROR  # a write Amazon refused, or Amazon kept fail
 # watched for the whole verification wait without showing it.
 RESENDS = 2
 RESENT = "sent again: the answer to an earlier send was lost and live did not show it"
+QUANTITY_HELD = "the new price was written; the quantity was not sent, "
+PRICE_NOT_LIVE = (
+    QUANTITY_HELD + "so the listing cannot sell at the old price: live did not show the new "
+    "price within the verification wait. Plan and apply again once it shows"
+)
 # What Amazon can make a read or write fail with once the backend's retries ran out.
 AMAZON_FAILURES = (SpApiError, httpx.TransportError, DocumentError)
 
@@ -180,6 +196,7 @@ class _Sending:
 
     accepted: list[Entry] = field(default_factory=list)
     lost: list[Entry] = field(default_factory=list)  # sent, answer lost: live decides
+    priced: list[Entry] = field(default_factory=list)  # two steps: price out, quantity owed
     stopped: str | None = None  # a listing went stale
     gave_up: str | None = None  # Amazon kept failing: its answer
     answers_lost: int = 0
@@ -331,11 +348,17 @@ class Executor:
         usual wait: the write may still be processing), else back to pending, returned."""
         if not unknown:
             return []
+        # A two-step write killed in its price step cannot show the whole change (its
+        # quantity was never sent): it goes back to pending at once, and sending sees
+        # whether live shows the price already.
+        priced = [e for e in unknown if e.step == "price"]
+        unknown = [e for e in unknown if e.step != "price"]
         seen = wait_until_visible(
             self.backend, changes, [e.address for e in unknown], self._timer, self._polling
         )
         again = []
         with self.db.write() as conn:
+            again += [self._move(conn, entry, "pending") for entry in priced]
             for entry in unknown:
                 if entry.address in seen.visible:
                     self._done(conn, entry, changes[entry.address], "verified")
@@ -356,8 +379,22 @@ class Executor:
         `sending`. Stops at the first listing gone stale, or when the re-check read kept
         failing; what is left is journaled as not sent. `just_read`: live as the pre-check
         read it a moment ago, with nothing written since; the first batch uses it instead of
-        reading the same listings again (a bulk apply's feed is that whole round)."""
+        reading the same listings again (a bulk apply's feed is that whole round). The
+        quantities of two-step writes go out last (`_send_quantities`)."""
         bulk = len(pending) >= self.backend.bulk_threshold
+        self._send_first(fingerprints, changes, pending, sending, bulk, just_read or {})
+        self._send_quantities(changes, sending, bulk=bulk)
+
+    def _send_first(
+        self,
+        fingerprints: Mapping[str, str],
+        changes: Mapping[str, ResourceChange],
+        pending: Sequence[Entry],
+        sending: _Sending,
+        bulk: bool,
+        just_read: Mapping[str, Resource | Unreadable | None],
+    ) -> None:
+        """Every write of `pending`, the price step of two-step writes included."""
         # Live is looked at again right before each write: the whole feed's listings at once
         # (read 20 a call) before a bulk write, else the one listing before its own write.
         batches = [pending] if bulk else [[e] for e in pending]
@@ -373,14 +410,69 @@ class Executor:
                 sending.gave_up = _one_line(err)
                 self._skip(rest, f"the run stopped before this write: {_short(err)}")
                 return
-            drifted = stale_reasons(fingerprints, current)
+            first_steps, priced_live = _first_steps(changes, batch, current)
+            expected = {
+                a: fingerprint(first_steps[a].after) if a in priced_live else fingerprints[a]
+                for a in addresses
+            }
+            drifted = stale_reasons(expected, current)
             if drifted:
                 sending.stopped = drifted[0]
                 self._skip(rest, sending.stopped)
                 return
             batch = self._hold_tripped(changes, batch)
             if batch:
-                self._write(changes, batch, sending, bulk=bulk)
+                self._write(
+                    changes,
+                    batch,
+                    sending,
+                    bulk=bulk,
+                    first_steps=first_steps,
+                    priced_live=priced_live,
+                )
+
+    def _send_quantities(
+        self, changes: Mapping[str, ResourceChange], sending: _Sending, *, bulk: bool
+    ) -> None:
+        """The second step of two-step writes: once live shows each new price, the quantity
+        (journaled step `quantity` first), re-checked against live like any write. A price
+        live does not show within the wait, or a run that stopped, leaves the quantity
+        unsent: the entry fails."""
+        priced, sending.priced = sending.priced, []
+        if not priced:
+            return
+        steps = {e.address: _two_steps(changes[e.address]) for e in priced}
+        prices = {a: price for a, (price, _) in steps.items()}
+        if sending.gave_up is not None:
+            self._fail(priced, f"{QUANTITY_HELD}the run stopped first: {sending.gave_up}")
+            return
+        try:
+            seen = wait_until_visible(
+                self.backend, prices, list(prices), self._timer, self._polling
+            )
+            shown = [e for e in priced if e.address in seen.visible]
+            current = read_current(self.backend, prices, [e.address for e in shown])
+        except AMAZON_FAILURES as err:
+            sending.gave_up = sending.gave_up or _one_line(err)
+            self._fail(priced, f"{QUANTITY_HELD}the run stopped first: {_short(err)}")
+            return
+        self._fail([e for e in priced if e.address not in seen.visible], PRICE_NOT_LIVE)
+        drifted = {
+            e.address: reason
+            for e in shown
+            for reason in stale_reasons(
+                {e.address: fingerprint(prices[e.address].after)},
+                {e.address: current[e.address]},
+            )
+        }
+        for entry in shown:
+            if entry.address in drifted:
+                sending.stopped = sending.stopped or drifted[entry.address]
+                self._fail([entry], QUANTITY_HELD + drifted[entry.address])
+        ready = self._hold_tripped(changes, [e for e in shown if e.address not in drifted])
+        if ready:
+            quantities = {a: quantity for a, (_, quantity) in steps.items()}
+            self._write(quantities, ready, sending, bulk=bulk, second_step=True)
 
     def _settle_lost(
         self,
@@ -460,16 +552,41 @@ class Executor:
         sending: _Sending,
         *,
         bulk: bool,
+        first_steps: Mapping[str, ResourceChange] | None = None,
+        priced_live: frozenset[str] = frozenset(),
+        second_step: bool = False,
     ) -> None:
+        """Journal `batch` sent, write it, journal each answer. `first_steps`: the price
+        steps to write instead of the whole change of two-step writes (those in
+        `priced_live`, whose price live shows already, are not written again); they stay
+        `sent` when accepted, their quantity owed (`sending.priced`). `second_step`: the
+        entries are `sent` already, and `changes` holds their quantity steps."""
+        first_steps = first_steps or {}
         with self.db.write() as conn:
-            sent = [self._move(conn, entry, "sent") for entry in batch]
-        batch_changes = [changes[e.address] for e in sent]
-        if bulk:
+            if second_step:
+                sent = [self._step(conn, entry, "quantity") for entry in batch]
+            else:
+                sent = [
+                    self._move(
+                        conn, entry, "sent", step="price" if entry.address in first_steps else None
+                    )
+                    for entry in batch
+                ]
+        sending.priced += [e for e in sent if e.address in priced_live]
+        sent = [e for e in sent if e.address not in priced_live]
+        batch_changes = [first_steps.get(e.address) or changes[e.address] for e in sent]
+        if not batch_changes:
+            results = []
+        elif bulk:
             results = self.backend.write_bulk(batch_changes)
         else:
             results = [self.backend.write(change) for change in batch_changes]
         for entry, result in zip(sent, results, strict=True):
             self._after_write()
+            if entry.address in first_steps and result.status == "ACCEPTED":
+                sending.priced.append(entry)  # stays `sent`, step `price`: quantity owed
+                self._progress.advance()
+                continue
             with self.db.write() as conn:
                 outcome = self._record(conn, entry, result)
             if outcome.state == "accepted":
@@ -501,9 +618,14 @@ class Executor:
         )
 
     def _skip(self, entries: Sequence[Entry], why: str) -> None:
+        self._fail(entries, NOT_SENT + why)
+
+    def _fail(self, entries: Sequence[Entry], error: str) -> None:
+        if not entries:
+            return
         with self.db.write() as conn:
             for entry in entries:
-                self._move(conn, entry, "failed", error=NOT_SENT + why)
+                self._move(conn, entry, "failed", error=error)
 
     def _verify(
         self, changes: Mapping[str, ResourceChange], entries: Sequence[Entry], sending: _Sending
@@ -536,9 +658,12 @@ class Executor:
         close_accepted(conn, self.seller_id, entry, change, state, self._now())
 
     def _move(
-        self, conn: sa.Connection, entry: Entry, to: journal.EntryState, **outcome: str | None
+        self, conn: sa.Connection, entry: Entry, to: journal.EntryState, **outcome: Any
     ) -> Entry:
         return journal.transition(conn, entry.run_id, entry.seq, to, self._now(), **outcome)
+
+    def _step(self, conn: sa.Connection, entry: Entry, step: journal.WriteStep) -> Entry:
+        return journal.set_step(conn, entry.run_id, entry.seq, step, self._now())
 
 
 def close_accepted(
@@ -559,6 +684,33 @@ def close_accepted(
     else:
         last_applied.record(conn, seller_id, change.after, now)
     return closed
+
+
+def _two_steps(change: ResourceChange) -> tuple[ResourceChange, ResourceChange]:
+    steps = price_then_quantity(change)
+    if steps is None:
+        raise ValueError(f"{change.address}: not a two-step write")
+    return steps
+
+
+def _first_steps(
+    changes: Mapping[str, ResourceChange],
+    batch: Sequence[Entry],
+    current: Mapping[str, Resource | Unreadable | None],
+) -> tuple[dict[str, ResourceChange], frozenset[str]]:
+    """The price steps of the two-step writes in `batch`, by address, and those of them
+    live shows already (an earlier send's price landed): their price is not written again."""
+    first: dict[str, ResourceChange] = {}
+    for entry in batch:
+        steps = price_then_quantity(changes[entry.address])
+        if steps is not None:
+            first[entry.address] = steps[0]
+    live_now = frozenset(
+        a
+        for a, price in first.items()
+        if not isinstance(current.get(a), Unreadable) and reflects(price, current.get(a))  # type: ignore[arg-type]
+    )
+    return first, live_now
 
 
 def _write_error(result: WriteResult) -> str:

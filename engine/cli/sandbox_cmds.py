@@ -76,11 +76,17 @@ def sandbox(ctx: click.Context, state_dir: Path | None, timing: str, timing_seed
 @click.pass_context
 def serve(ctx: click.Context, port: int, speed: float | None, no_rate_limits: bool) -> int:
     """Serve SP-API on 127.0.0.1 until interrupted."""
+    from engine.sandbox.app import CannotListen
+
     box = open_box(ctx, rate_limits=not no_rate_limits)
     saved_speed = box.clock.speed
     if speed is not None:
         box.set_speed(speed)
-    url = box.start(port)
+    try:
+        url = box.start(port)
+    except CannotListen as err:
+        box.stop()
+        raise UserError(f"{err}; pick another with --port (--port 0 picks a free one)") from None
     _record_server(box, url)
     status = box.status()
     click.echo(f"sandbox for seller {status['seller_id']} serving at {url}")
@@ -89,6 +95,8 @@ def serve(ctx: click.Context, port: int, speed: float | None, no_rate_limits: bo
         f"timing {status['timing']}. Ctrl-C stops it."
     )
     click.echo(speed_note(saved_speed, speed))
+    for line in client_lines(box.client_settings(url)):
+        click.echo(line)
     try:
         box.serve_forever(port)
     except KeyboardInterrupt:
@@ -97,6 +105,24 @@ def serve(ctx: click.Context, port: int, speed: float | None, no_rate_limits: bo
         _forget_server(box)
         box.stop()
     return 0
+
+
+def client_lines(settings: dict[str, Any]) -> list[str]:
+    """How to point another SP-API client at the sandbox (docs/spapi.md, "Other clients")."""
+    lines = [
+        f"other SP-API clients: endpoint {settings['endpoint']}, "
+        f"LWA token URL {settings['lwa_token_url']}"
+    ]
+    demo = settings["demo_lwa_credentials"]
+    if demo is not None:
+        lines += [
+            "demo LWA credentials of the sandbox's demo seller (published, not secrets; "
+            "accepted only by this sandbox):",
+            f"  client id:     {demo['client_id']}",
+            f"  client secret: {demo['client_secret']}",
+            f"  refresh token: {demo['refresh_token']}",
+        ]
+    return lines
 
 
 def speed_note(saved: float, given: float | None) -> str:
@@ -171,10 +197,13 @@ def status(ctx: click.Context, as_json: bool) -> int:
     info["url"] = None if server is None else server["url"]
     # The profile is the serving process's, not this command's (it is never saved).
     info["timing"] = None if server is None else server.get("timing")
+    info["client"] = box.client_settings(info["url"])
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return 0
     click.echo(f"url:          {info['url'] or 'not serving (commands start it in-process)'}")
+    if info["url"]:
+        click.echo(f"LWA token:    {info['client']['lwa_token_url']} (demo credentials: --json)")
     if info["timing"]:
         click.echo(f"timing:       {info['timing']} (the serving process's)")
     click.echo(f"seller:       {info['seller_id']} ({info['store_name']})")

@@ -31,7 +31,9 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
 
 
 def parse_interval(value: str) -> timedelta:
-    """15m, 1h, 90s or plain seconds; at least a minute (getOrders allows one call a minute)."""
+    """15m, 1h, 90s or plain seconds; at least a minute. Passes closer together than
+    searchOrders' quota (0.0056 calls a second: one call a region every 3 minutes once the
+    burst of 20 is spent) wait for it in the backend's pacing."""
     match = _INTERVAL.match(value.strip())
     if match is None:
         raise UserError(f"--interval {value!r}: give a duration such as 15m, 1h or 900s")

@@ -17,6 +17,7 @@ from engine.config.model import (
     MarketplaceConfig,
     Product,
     Project,
+    Setting,
     effective_setting,
 )
 from engine.core.money import CURRENCIES, MoneyError, PriceEnding, to_decimal
@@ -200,3 +201,70 @@ def _check_bound_order(ctx: BuildContext, layer: Layer, below: Layer) -> None:
 
 def _or_dash(value: Decimal | None) -> str:
     return "-" if value is None else str(value)
+
+
+def check_exposure(
+    ctx: BuildContext,
+    project: Project,
+    products: dict[str, Product],
+    marketplaces: dict[str, MarketplaceConfig],
+) -> None:
+    """An exposure `floor` above its `ceiling` leaves no cap a listing could advertise
+    (engine.desired.exposure would silently let the ceiling win). Each layer is checked
+    alone, then every merchant-fulfilled listing with its layers combined (defaults →
+    marketplace → product → override); a pair is reported once, at the bound written in
+    the higher layer, naming where the other one is."""
+    reported: set[tuple[int, int]] = set()
+    layers = [project.defaults, *(p.settings for p in products.values())]
+    for mkt in marketplaces.values():
+        layers += [mkt.settings, *(o.settings for o in mkt.overrides.values())]
+    for layer in layers:
+        _check_exposure_order(ctx, [layer], reported)
+    for code, mkt in marketplaces.items():
+        if code in ctx.unbuilt_marketplaces:
+            continue
+        for sku, product in products.items():
+            if product.fulfillment != "MFN" or not mkt.lists(sku):
+                continue
+            override = mkt.overrides.get(sku)
+            stack = [project.defaults, mkt.settings, product.settings]
+            if override is not None:
+                stack.append(override.settings)
+            _check_exposure_order(ctx, stack, reported, listing=f"{code} listing of {sku}")
+
+
+def _check_exposure_order(
+    ctx: BuildContext,
+    stack: list[Layer],
+    reported: set[tuple[int, int]],
+    listing: str | None = None,
+) -> None:
+    """floor not above ceiling in the layers of `stack` (lowest first)."""
+    found: dict[str, tuple[int, Setting]] = {}
+    for rank, layer in enumerate(stack):
+        for key in ("exposure.floor", "exposure.ceiling"):
+            if key in layer:
+                found[key] = (rank, layer[key])
+    if len(found) < 2:
+        return
+    (floor_rank, floor), (ceiling_rank, ceiling) = (
+        found["exposure.floor"],
+        found["exposure.ceiling"],
+    )
+    units = (floor.value, ceiling.value)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in units):
+        return  # reported by the schema where it is written
+    if floor.value <= ceiling.value or (id(floor), id(ceiling)) in reported:
+        return
+    reported.add((id(floor), id(ceiling)))
+    if floor_rank >= ceiling_rank:
+        here, other = floor, ceiling
+        message = f"exposure floor {floor.value} is above ceiling {ceiling.value}"
+    else:
+        here, other = ceiling, floor
+        message = f"exposure ceiling {ceiling.value} is below floor {floor.value}"
+    if floor_rank != ceiling_rank:
+        message += f" set at {other.origin.describe()}"
+    if listing is not None:
+        message += f" for the {listing}"
+    ctx.errors.append(here.origin.error(message))

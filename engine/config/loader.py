@@ -29,6 +29,7 @@ from engine.config.builders.sales import build_sales
 from engine.config.builders.warehouses import build_warehouses
 from engine.config.checks import (
     check_bounds,
+    check_exposure,
     check_product_marketplaces,
     check_settings,
     check_translations,
@@ -156,6 +157,7 @@ class _Loader:
         check_settings(ctx, project, products, marketplaces)
         check_translations(ctx, project, products, marketplaces)
         check_bounds(ctx, project, products, marketplaces)
+        check_exposure(ctx, project, products, marketplaces)
         sales = build_sales(ctx, sources["sales"], products, marketplaces)
         promotions = build_promotions(ctx, sources["promotions"], products, marketplaces)
         approvals = build_approvals(ctx, sources["approvals"], products, marketplaces)

@@ -1,9 +1,10 @@
 """Orders as sellersync sees them: the normalised `Order` / `OrderItem`.
 
 Everything downstream (the order store, routing, account health, the watchdog) reads these,
-never raw SP-API JSON; engine.live.orders parses Orders v0 into them. Money is Decimal in the
-order's one currency; a Pending order's prices, promotions and ship-to country are None,
-not zero, so nobody mistakes "not known yet" for "free"; times are timezone-aware UTC.
+never raw SP-API JSON; engine.live.orders parses Orders 2026-01-01 into them. Money is
+Decimal in the order's one currency; a Pending order's prices, promotions and ship-to
+country are None, not zero, so nobody mistakes "not known yet" for "free"; times are
+timezone-aware UTC.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ class Order:
 
 
 def iso(value: datetime) -> str:
-    """Orders v0 style: ISO 8601 UTC to the second, with Z."""
+    """SP-API style: ISO 8601 UTC to the second, with Z."""
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 

@@ -26,6 +26,8 @@ def _limit(rate: str, burst: int) -> Limit:
     return Limit(rate=float(rate), burst=burst, header=rate)
 
 
+GET_ORDER_2026 = "getOrder@2026-01-01"
+
 # Operation name -> published usage plan (getFeeds, cancelFeed, getReports and cancelReport
 # from the models' usage-plan tables).
 LIMITS: dict[str, Limit] = {
@@ -48,7 +50,14 @@ LIMITS: dict[str, Limit] = {
     "getOrders": _limit("0.0167", 20),
     "getOrder": _limit("0.5", 30),
     "getOrderItems": _limit("0.5", 30),
+    "getOrderAddress": _limit("0.5", 30),
+    "getOrderBuyerInfo": _limit("0.5", 30),
+    # Tokens 2021-03-01 (tokens_2021-03-01.json's usage-plan table: 1 a second, burst 10).
+    "createRestrictedDataToken": _limit("1.0", 10),
+    # Orders 2026-01-01 (the usage-plan tables of orders_2026-01-01.json). Its getOrder has
+    # the operationId of v0's, so it is named with its version here and in the call log.
     "searchOrders": _limit("0.0056", 20),
+    GET_ORDER_2026: _limit("0.5", 30),
     "getInventorySummaries": _limit("2.0", 2),
     "getMarketplaceParticipations": _limit("0.016", 15),
     "getMessagingActionsForOrder": _limit("1.0", 5),

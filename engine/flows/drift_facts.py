@@ -3,7 +3,8 @@ the report itself, engine.plan.drift, is pure).
 
 Only listings the plan found drifted or never applied are looked up, so a clean catalog
 of any size costs a few queries: when their values were last applied, the MFN units ordered
-for the ones whose quantity went down since then, and the breaker's accepted writes.
+for the ones whose quantity went down since then, the breaker's accepted writes, and the
+watchdog's refills of capped listings with the units ordered since each listing's latest.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from engine.config.model import Config
 from engine.core.changes import DriftedField
 from engine.core.resource import address, address_key
-from engine.plan.drift import DriftFacts, EmergencyWrite, went_down
+from engine.plan.drift import DriftFacts, EmergencyWrite, last_refill, went_down
 from engine.plan.model import Plan
 from engine.state import last_applied
 from engine.state import orders as order_store
@@ -40,17 +41,27 @@ def gather(
         for code in config.marketplaces
         if (at := order_store.checkpoint(conn, seller_id, code)) is not None
     }
-    breaker_writes: dict[str, list[EmergencyWrite]] = {}
+    writes: dict[str, dict[str, list[EmergencyWrite]]] = {"breaker": {}, "refill": {}}
     if drifted:
         for write in accepted_writes(conn, seller_id):
             if write.address in drifted:
-                breaker_writes.setdefault(write.address, []).append(write)
+                writes[write.kind].setdefault(write.address, []).append(write)
+    refills = {a: tuple(w) for a, w in writes["refill"].items()}
     sold_down = [d for d in plan.drift if went_down(d)]
+    refilled = DriftFacts(applied_at=applied_at, refills=refills)
+    since_refill = {
+        d.address: refill.written_at
+        for d in plan.drift
+        if (refill := last_refill(d, refilled)) is not None
+    }
+    quantities = [d for d in plan.drift if d.address in since_refill and d.field == "quantity"]
     return DriftFacts(
         applied_at=applied_at,
         sold=units_ordered_since(conn, seller_id, sold_down, applied_at, pulled),
         orders_pulled_until=pulled,
-        breaker_writes={a: tuple(w) for a, w in breaker_writes.items()},
+        breaker_writes={a: tuple(w) for a, w in writes["breaker"].items()},
+        refills=refills,
+        sold_since_refill=units_ordered_since(conn, seller_id, quantities, since_refill, pulled),
         never_applied=frozenset(
             c.address for c in plan.changes if c.action == "update" and c.address not in applied
         ),

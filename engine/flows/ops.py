@@ -46,7 +46,7 @@ def _with_backend(
 
 def pull(config_dir: Path, progress: Progress = NO_PROGRESS) -> PullResult:
     """Read the orders updated since the last pull into the state store (idempotent),
-    reporting each marketplace's orders and order items to `progress`."""
+    reporting the orders of each read (a region's marketplaces) to `progress`."""
     with _with_backend(config_dir, "pull", progress) as (session, live):
         return pull_orders(live, session.db, session.seller_id, session.config.project.marketplaces)
 

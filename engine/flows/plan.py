@@ -57,7 +57,7 @@ from engine.guardrails.context import GuardrailContext
 from engine.guardrails.evaluate import evaluate
 from engine.guardrails.report import GuardrailReport
 from engine.live.backend import Backend, LiveState, SnapshotMissing
-from engine.live.bulk_read import Snapshot, SnapshotCache
+from engine.live.bulk_read import REPORT_LAG, Snapshot, SnapshotCache
 from engine.ops import guardrail_context
 from engine.ops.exposure import read_history
 from engine.ops.unshipped import read_reservation
@@ -220,6 +220,7 @@ def gather(
     seller_id = config.project.seller_id
     with state.read() as conn:
         applied = last_applied.load(conn, seller_id)
+        recent = last_applied.written_since(conn, seller_id, now - REPORT_LAG)
         # Every enabled marketplace, not only the planned ones: they share each SKU's stock.
         reservation = read_reservation(conn, seller_id, list(config.marketplaces))
         breakers = breaker_store.tripped(conn, seller_id)
@@ -231,7 +232,9 @@ def gather(
             if uses_exposure(config)
             else None
         )
-    live = backend.read_listings(codes, refresh=refresh, wanted=wanted, applied=applied)
+    live = backend.read_listings(
+        codes, refresh=refresh, wanted=wanted, applied=applied, recent=recent
+    )
     return PlanInputs(
         marketplaces=tuple(codes),
         live=live,

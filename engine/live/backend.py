@@ -8,7 +8,7 @@ returns: listings as the same Resource the desired state renders, plus what only
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -111,11 +111,13 @@ class Backend(Protocol):
         refresh: bool,
         wanted: Mapping[str, Resource] | None = None,
         applied: Mapping[str, Mapping[str, Any]] | None = None,
+        recent: Collection[str] = (),
     ) -> LiveState:
         """All listings of the marketplaces. `refresh=False` reads only the local snapshot
         cache; `wanted` (the desired state) names listings whose detail must be current;
         `applied` (the values last applied, by address) stands in for the detail of listings
-        whose report row agrees with it."""
+        whose report row agrees with it; `recent` (addresses sellersync wrote within
+        bulk_read.REPORT_LAG) are read in detail, a report possibly predating those writes."""
         ...
 
     def read_listing(self, marketplace: str, sku: str) -> LiveListing | None: ...
@@ -163,7 +165,7 @@ class Backend(Protocol):
         updated_before: datetime | None = None,
         with_items: bool = True,
     ) -> list[Order]:
-        """read_orders for up to 50 marketplaces of one region in one getOrders listing."""
+        """read_orders for up to 50 marketplaces of one region in one searchOrders listing."""
         ...
 
     def read_fba_inventory(self, marketplace: str) -> dict[str, int]: ...

@@ -14,6 +14,14 @@ Full detail (attributes, offers, issues; 20 SKUs a call) is fetched only where n
 exists, for listings with a sale, live or desired (the report does not show sale prices),
 and for listings the desired state wants to change (a write must start from current detail).
 
+A report can lag the latest writes by an hour or more (an inventory change showed in a
+listings report "after an hour and 20 minutes":
+https://github.com/amzn/selling-partner-api-docs/issues/1299), and Amazon gives no time its
+data is as of. So no row is trusted for a listing sellersync wrote within REPORT_LAG before
+the refresh (the state store's last-applied times say which): those get detail, and so do
+such listings the report does not show at all (created since its data), so that a plan never
+mistakes a report's old state for live.
+
 The trade-off: what the report cannot show (brand, bullets, min/max or list price edited in
 Seller Central) is caught only when the listing next gets detail for one of those reasons, or
 by a full refresh (`full=True`), which fetches detail for every row. A stand-in knows no
@@ -30,7 +38,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -44,6 +52,9 @@ from engine.live.attributes import market
 from engine.live.backend import LiveListing
 
 LISTINGS_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
+# How far a listings report may lag the latest writes: more than the 80 minutes users have
+# seen (see the module docstring), with margin.
+REPORT_LAG = timedelta(hours=2)
 ACTIVE = "Active"  # the report's status of a listing that is not suppressed or out of stock
 REQUIRED_COLUMNS = ("seller-sku", "price", "quantity", "fulfillment-channel", "status")
 # The columns whose change means the listing changed (asin1: relisted under another ASIN).

@@ -37,7 +37,7 @@ import httpx
 from sp_api.api import Inventories, Messaging, ProductTypeDefinitions, Reports, Sellers
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
 from sp_api.api.listings_items.listings_items_2021_08_01 import ListingsItemsV20210801
-from sp_api.api.orders.orders_v0 import OrdersV0
+from sp_api.api.orders.orders_2026_01_01 import OrdersV20260101
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base import ApiResponse, Client
@@ -281,7 +281,8 @@ def _strict(cls: type[Client]) -> type[Client]:
 LISTINGS = _strict(ListingsItemsV20210801)
 FEEDS = _strict(FeedsV20210630)
 REPORTS = _strict(Reports)
-ORDERS = _strict(OrdersV0)
+# Orders 2026-01-01 (what `Orders(version="2026-01-01")` returns); v0 is deprecated.
+ORDERS = _strict(OrdersV20260101)
 INVENTORIES = _strict(Inventories)
 SELLERS = _strict(Sellers)
 MESSAGING = _strict(Messaging)

@@ -1,14 +1,33 @@
-"""Orders v0 JSON parsed into sellersync's `Order` / `OrderItem` (engine.core.orders).
+"""Orders API 2026-01-01 JSON parsed into sellersync's `Order` / `OrderItem` (engine.core.orders).
 
-Everything downstream (the order store, routing, account health, the watchdog) reads those,
-never raw SP-API JSON, so Amazon's quirks are dealt with once, here:
-- money is a string `Amount` with a `CurrencyCode`; we keep Decimals and one currency per
+sellersync reads orders with searchOrders / getOrder of Orders 2026-01-01 (the model:
+amzn/selling-partner-api-models models/orders-api-model/orders_2026-01-01.json); Orders v0 is
+deprecated, removal 2027-03-27. One response carries the order and its items: `orderItems`
+is always there, and `includedData` (INCLUDED_DATA) adds what sellersync reads besides.
+Everything downstream (the order store, routing, account health, the watchdog) reads the
+normalised model, never raw SP-API JSON, so Amazon's quirks are dealt with once, here:
+- money is a string `amount` with a `currencyCode`; we keep Decimals and one currency per
   order, and refuse an order whose amounts mix currencies;
-- a Pending order (payment not yet authorised) has no prices, promotions or ship-to address:
+- the status is `fulfillment.fulfillmentStatus` (PENDING, UNSHIPPED, ...), mapped onto the
+  status names sellersync has always stored (Pending, Unshipped, ...); the channel is
+  `fulfillment.fulfilledBy` (MERCHANT is MFN, AMAZON is AFN);
+- an item's price is its `product.price.unitPrice`: the ItemPrice sellersync keeps (unit
+  price times quantity, as v0 reported it) is computed; its promotion discount is the
+  item's DISCOUNT proceeds, their ITEM part where broken down (the model does not say
+  whether that amount is signed, so its magnitude is taken), its promotion ids
+  `promotion.breakdowns[].promotionId`;
+- the order total is `proceeds.grandTotal`, the ship-to country
+  `recipient.deliveryAddress.countryCode`;
+- a Pending order (payment not yet authorised) has no prices, proceeds or ship-to address:
   those are None, not zero, so nobody mistakes "not known yet" for "free";
-- the buyer's cancellation request is a per-item string flag ("true"/"false");
+- the buyer's cancellation request is an item's `cancellation.cancellationRequest` with
+  requester BUYER;
 - times are ISO 8601; we keep them timezone-aware UTC.
 Malformed data is an `OrderDataError` naming the order and the field, never a KeyError.
+
+What v0 had and 2026-01-01 has not: the InvoiceUnconfirmed status (the model's
+FulfillmentStatus enum has no such value). sellersync never acted on it, so no v0 call
+remains (see docs/spapi.md).
 """
 
 from __future__ import annotations
@@ -21,17 +40,33 @@ from typing import Any
 from engine.core.errors import UserError
 from engine.core.marketplaces import BY_ID, MARKETPLACES
 from engine.core.money import MoneyError, currency, to_decimal
-from engine.core.orders import CHANNELS, STATUSES, Order, OrderItem
+from engine.core.orders import Order, OrderItem
 
-# getOrders takes up to 50 MarketplaceIds, all served by the endpoint of one region.
+# searchOrders takes up to 50 marketplaceIds (the model's maxItems), all served by the
+# endpoint of one region.
 MAX_ORDERS_MARKETPLACES = 50
+# What sellersync asks searchOrders and getOrder to include: status and channel
+# (FULFILLMENT), prices and totals (PROCEEDS), promotion ids (PROMOTION), buyer cancellation
+# requests (CANCELLATION) and the ship-to country (RECIPIENT).
+INCLUDED_DATA = ("FULFILLMENT", "PROCEEDS", "PROMOTION", "CANCELLATION", "RECIPIENT")
+# FulfillmentStatus (2026-01-01) -> the status name sellersync stores (v0's OrderStatus).
+STATUS_NAMES = {
+    "PENDING_AVAILABILITY": "PendingAvailability",
+    "PENDING": "Pending",
+    "UNSHIPPED": "Unshipped",
+    "PARTIALLY_SHIPPED": "PartiallyShipped",
+    "SHIPPED": "Shipped",
+    "CANCELLED": "Canceled",
+    "UNFULFILLABLE": "Unfulfillable",
+}
+FULFILLED_BY = {"MERCHANT": "MFN", "AMAZON": "AFN"}
 
 
 def order_groups(marketplaces: Sequence[str]) -> list[tuple[str, ...]]:
-    """Marketplace codes grouped for getOrders: one group per region (in first-seen order),
-    split into groups of at most MAX_ORDERS_MARKETPLACES. At getOrders' 0.0167 calls/s one
-    call a region instead of one a marketplace is what lets a watch pass run every few
-    minutes: the demo seller's nine marketplaces are three calls."""
+    """Marketplace codes grouped for searchOrders: one group per region (in first-seen
+    order), split into groups of at most MAX_ORDERS_MARKETPLACES. At searchOrders' 0.0056
+    calls/s (burst 20) one call a region instead of one a marketplace is what lets a watch
+    pass run every few minutes: the demo seller's nine marketplaces are three calls."""
     by_region: dict[str, list[str]] = {}
     for code in dict.fromkeys(marketplaces):
         by_region.setdefault(MARKETPLACES[code].region, []).append(code)
@@ -43,7 +78,7 @@ def order_groups(marketplaces: Sequence[str]) -> list[tuple[str, ...]]:
 
 
 class OrderDataError(UserError):
-    """Order data from SP-API that does not have the shape of the Orders v0 model."""
+    """Order data from SP-API that does not have the shape of the Orders 2026-01-01 model."""
 
 
 class _Fields:
@@ -67,11 +102,24 @@ class _Fields:
     def optional_text(self, name: str) -> str | None:
         return None if self.data.get(name) is None else self.text(name)
 
-    def choice(self, name: str, allowed: Sequence[str]) -> str:
+    def choice(self, name: str, allowed: Mapping[str, str]) -> str:
+        """The value `name` holds, mapped by `allowed`."""
         value = self.text(name)
         if value not in allowed:
             raise self.fail(name, f"is {value!r}, expected one of {', '.join(allowed)}")
-        return value
+        return allowed[value]
+
+    def part(self, name: str) -> _Fields | None:
+        """The nested object `name`, None when absent."""
+        value = self.data.get(name)
+        return None if value is None else _Fields(value, f"{self.where}: {name}")
+
+    def parts(self, name: str) -> list[_Fields]:
+        """The objects of the list `name` (empty when absent)."""
+        value = self.data.get(name) or []
+        if not isinstance(value, list):
+            raise self.fail(name, f"must be a list, got {value!r}")
+        return [_Fields(v, f"{self.where}: {name}[{n}]") for n, v in enumerate(value)]
 
     def count(self, name: str, default: int | None = None) -> int:
         value = self.data.get(name, default)
@@ -98,10 +146,10 @@ class _Fields:
         if self.data.get(name) is None:
             return None
         money = _Fields(self.data[name], f"{self.where}: {name}")
-        code = money.text("CurrencyCode")
+        code = money.text("currencyCode")
         try:
             currency(code)
-            amount = to_decimal(money.text("Amount"))
+            amount = to_decimal(money.text("amount"))
         except MoneyError as err:
             raise self.fail(name, str(err)) from None
         if currency_code is not None and code != currency_code:
@@ -110,75 +158,92 @@ class _Fields:
 
 
 def parse_order(data: Any) -> Order:
-    """An Orders v0 `Order` (from getOrders or getOrder), without items."""
-    order_id = data.get("AmazonOrderId") if isinstance(data, Mapping) else None
-    fields = _Fields(data, f"order {order_id or '(no AmazonOrderId)'}")
-    order_id = fields.text("AmazonOrderId")
-    marketplace_id = fields.text("MarketplaceId")
+    """An Orders 2026-01-01 `Order` (from searchOrders or getOrder) with its items."""
+    order_id = data.get("orderId") if isinstance(data, Mapping) else None
+    fields = _Fields(data, f"order {order_id or '(no orderId)'}")
+    order_id = fields.text("orderId")
+    channel = fields.part("salesChannel") or _Fields({}, f"{fields.where}: salesChannel")
+    marketplace_id = channel.text("marketplaceId")
     mkt = BY_ID.get(marketplace_id)
     if mkt is None:
-        raise fields.fail("MarketplaceId", f"{marketplace_id!r} is not a known marketplace")
-    total = fields.money("OrderTotal", None)
-    address = data.get("ShippingAddress")
-    country = None
-    if address is not None:
-        country = _Fields(address, f"{fields.where}: ShippingAddress").optional_text("CountryCode")
-    return Order(
+        raise channel.fail("marketplaceId", f"{marketplace_id!r} is not a known marketplace")
+    fulfillment = fields.part("fulfillment")
+    if fulfillment is None:
+        raise fields.fail("fulfillment", "is missing (includedData must name FULFILLMENT)")
+    proceeds = fields.part("proceeds")
+    total = None if proceeds is None else proceeds.money("grandTotal", None)
+    recipient = fields.part("recipient")
+    address = None if recipient is None else recipient.part("deliveryAddress")
+    window = fulfillment.part("shipByWindow")
+    order = Order(
         amazon_order_id=order_id,
         marketplace=mkt.code,
-        status=fields.choice("OrderStatus", STATUSES),
-        channel=fields.choice("FulfillmentChannel", CHANNELS),
+        status=fulfillment.choice("fulfillmentStatus", STATUS_NAMES),
+        channel=fulfillment.choice("fulfilledBy", FULFILLED_BY),
         currency=mkt.currency if total is None else total[1],
-        purchase_date=fields.time("PurchaseDate"),
-        last_update=fields.time("LastUpdateDate"),
-        latest_ship_date=fields.optional_time("LatestShipDate"),
-        ship_country=country,
+        purchase_date=fields.time("createdTime"),
+        last_update=fields.time("lastUpdatedTime"),
+        latest_ship_date=None if window is None else window.optional_time("latestDateTime"),
+        ship_country=None if address is None else address.optional_text("countryCode"),
         order_total=None if total is None else total[0],
     )
-
-
-def _flag(fields: _Fields, name: str) -> bool:
-    value = fields.data.get(name, "false")
-    if value in ("true", True):
-        return True
-    if value in ("false", False):
-        return False
-    raise fields.fail(name, f"must be 'true' or 'false', got {value!r}")
+    if not isinstance(data.get("orderItems"), list):
+        raise fields.fail("orderItems", f"must be a list, got {data.get('orderItems')!r}")
+    return order.with_items([parse_order_item(order, item) for item in data["orderItems"]])
 
 
 def _discount(
-    price: tuple[Decimal, str] | None, discount: tuple[Decimal, str] | None
+    price: Decimal | None, proceeds: _Fields | None, currency_code: str
 ) -> Decimal | None:
-    """Amazon leaves PromotionDiscount out when no promotion applied: zero once priced."""
-    if discount is not None:
-        return discount[0]
+    """What promotions took off the item's price (v0's PromotionDiscount): the magnitude of
+    its DISCOUNT proceeds, of their ITEM part where they are broken down (a shipping
+    discount is not the item's); zero once priced when there is no DISCOUNT, None while
+    not priced."""
+    amounts: list[Decimal] = []
+    for breakdown in proceeds.parts("breakdowns") if proceeds is not None else []:
+        if breakdown.data.get("type") != "DISCOUNT":
+            continue
+        details = breakdown.parts("detailedBreakdowns")
+        parts = [
+            d.money("value", currency_code) for d in details if d.data.get("subtype") == "ITEM"
+        ]
+        if not details:
+            parts = [breakdown.money("subtotal", currency_code)]
+        amounts += [part[0] for part in parts if part is not None]
+    if amounts:
+        return abs(sum(amounts, Decimal(0)))
     return None if price is None else Decimal(0)
 
 
 def parse_order_item(order: Order, data: Any) -> OrderItem:
-    """An Orders v0 `OrderItem` of `order`; its money must be in the order's currency."""
-    item_id = data.get("OrderItemId") if isinstance(data, Mapping) else None
-    fields = _Fields(data, f"order {order.amazon_order_id} item {item_id or '(no OrderItemId)'}")
-    price = fields.money("ItemPrice", order.currency)
-    discount = fields.money("PromotionDiscount", order.currency)
-    promotion_ids = data.get("PromotionIds") or []
-    if not isinstance(promotion_ids, list) or not all(
-        isinstance(p, str) and p for p in promotion_ids
-    ):
-        raise fields.fail("PromotionIds", f"must be a list of strings, got {promotion_ids!r}")
-    cancel = _Fields(
-        data.get("BuyerRequestedCancel") or {}, f"{fields.where}: BuyerRequestedCancel"
-    )
-    requested = _flag(cancel, "IsBuyerRequestedCancel")
+    """An Orders 2026-01-01 `OrderItem` of `order`; its money must be in the order's
+    currency."""
+    item_id = data.get("orderItemId") if isinstance(data, Mapping) else None
+    fields = _Fields(data, f"order {order.amazon_order_id} item {item_id or '(no orderItemId)'}")
+    product = fields.part("product") or _Fields({}, f"{fields.where}: product")
+    quantity = fields.count("quantityOrdered")
+    price = product.part("price")
+    unit = None if price is None else price.money("unitPrice", order.currency)
+    item_price = None if unit is None else unit[0] * quantity
+    promotion = fields.part("promotion")
+    promotion_ids = [
+        b.text("promotionId") for b in (promotion.parts("breakdowns") if promotion else [])
+    ]
+    cancellation = fields.part("cancellation")
+    request = None if cancellation is None else cancellation.part("cancellationRequest")
+    requested = request is not None and request.data.get("requester") == "BUYER"
+    fulfillment = fields.part("fulfillment")
     return OrderItem(
-        order_item_id=fields.text("OrderItemId"),
-        sku=fields.text("SellerSKU"),
-        asin=fields.text("ASIN"),
-        quantity=fields.count("QuantityOrdered"),
-        quantity_shipped=fields.count("QuantityShipped", 0),
-        item_price=None if price is None else price[0],
-        promotion_discount=_discount(price, discount),
-        promotion_ids=tuple(promotion_ids),
+        order_item_id=fields.text("orderItemId"),
+        sku=product.text("sellerSku"),
+        asin=product.text("asin"),
+        quantity=quantity,
+        quantity_shipped=0 if fulfillment is None else fulfillment.count("quantityFulfilled", 0),
+        item_price=item_price,
+        promotion_discount=_discount(item_price, fields.part("proceeds"), order.currency),
+        promotion_ids=tuple(dict.fromkeys(promotion_ids)),
         buyer_requested_cancel=requested,
-        buyer_cancel_reason=cancel.optional_text("BuyerCancelReason") if requested else None,
+        buyer_cancel_reason=request.optional_text("cancelReason")
+        if request is not None and requested
+        else None,
     )

@@ -9,12 +9,18 @@ Which field is written which way is its write group in the field table (engine.c
   a replace that omits `discounted_price` drops an active sale. So they are read-merge-
   replace: take the offer as it is live now, change only the fields the plan changes, and
   replace the whole attribute (other audiences, e.g. B2B offers, kept as they are).
+- A change that raises a quantity from 0 and changes the offer is two writes, the price
+  first (`price_then_quantity`): sent as one patch or one feed message, Amazon can make the
+  quantity live before the new price, and buyers order at the old one
+  (https://github.com/amzn/selling-partner-api-models/issues/4901: "quantity = 0, price =
+  555" patched to "quantity = 5, price = 777" in one message went on sale at 555 first).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from engine.core.changes import ResourceChange
@@ -49,6 +55,26 @@ def write_kind(change: ResourceChange) -> str:
 def needs_offer(change: ResourceChange) -> bool:
     """Whether the patch must read the live purchasable_offer first."""
     return write_kind(change) == "patch" and any(f.field in OFFER_FIELDS for f in change.fields)
+
+
+def price_then_quantity(change: ResourceChange) -> tuple[ResourceChange, ResourceChange] | None:
+    """A patch that raises the quantity from 0 and changes the offer, as two changes to
+    write one after the other: everything but the quantity (its `after` is the listing with
+    the new price and the quantity still 0), then the quantity alone. The second may be
+    written only once live shows the first. None for every other change (one write)."""
+    if write_kind(change) != "patch" or change.before is None or change.after is None:
+        return None
+    quantity = next((f for f in change.fields if f.field == "quantity"), None)
+    if quantity is None or quantity.before != 0 or not quantity.after:
+        return None
+    rest = tuple(f for f in change.fields if f.field != "quantity")
+    if not any(f.field in OFFER_FIELDS for f in rest):
+        return None
+    priced = replace(change.before, **{f.field: f.after for f in rest})
+    return (
+        ResourceChange(change.address, change.action, change.before, priced, rest),
+        ResourceChange(change.address, change.action, priced, change.after, (quantity,)),
+    )
 
 
 def put_body(resource: Resource) -> dict[str, Any]:

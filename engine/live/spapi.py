@@ -8,7 +8,7 @@ strategy of engine.live.bulk_read; writing is per item (engine.live.patches) bel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,15 +19,16 @@ from engine.core import jsonio
 from engine.core.changes import ResourceChange
 from engine.core.errors import UserError
 from engine.core.identity import BackendIdentity
-from engine.core.orders import Order, OrderItem, iso
+from engine.core.orders import Order, iso
 from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource, address, address_key
-from engine.core.spapi_limits import PRODUCT_DATA_PATCH, updates_product_data
+from engine.core.spapi_limits import GET_ORDER_2026, PRODUCT_DATA_PATCH, updates_product_data
 from engine.live import documents
 from engine.live.attributes import OFFER, ListingShapeError, market, resource_from_attributes
 from engine.live.backend import LiveListing, LiveState, SnapshotMissing, WriteResult
 from engine.live.bulk_read import (
     LISTINGS_REPORT,
+    REPORT_LAG,
     CachedListing,
     ReportRow,
     Snapshot,
@@ -59,7 +60,7 @@ from engine.live.definitions import (
 )
 from engine.live.feed import FEED_TYPE, build_documents, feed_message, results_from_report
 from engine.live.invoke import AmbiguousFailure, Invoker
-from engine.live.orders import MAX_ORDERS_MARKETPLACES, parse_order, parse_order_item
+from engine.live.orders import INCLUDED_DATA, MAX_ORDERS_MARKETPLACES, parse_order
 from engine.live.patches import (
     listing_patches,
     needs_offer,
@@ -71,9 +72,13 @@ from engine.live.throttle import AppLimiter, SystemTimer, Timer, TokenBuckets
 
 DETAIL = "summaries,attributes,issues,offers,fulfillmentAvailability"
 DETAIL_BATCH = 20  # searchListingsItems takes at most 20 identifiers
-# Measured: a feed is live sooner than per-item writes from about 660-680 changes at the
-# published limits (`.venv/bin/python bench/feed_crossover.py`, sandbox feed timing).
-DEFAULT_BULK_THRESHOLD = 670
+# Measured with Amazon's timings (the sandbox's `amazon` profile: feeds 5-45 min, listing
+# writes visible after 1-15 min; engine/sandbox/timing.py cites the sources): a feed is live
+# sooner than per-item writes at the published limits from about 5,880 changes, the median
+# of seeds 1-3 (5,880, 6,515, 4,374): `.venv/bin/python bench/feed_crossover.py --timing
+# amazon --sizes 1600,3200,6400,9600 --seeds 1,2,3`. (With the `fast` profile's 90-second
+# feeds it was 660-680.)
+DEFAULT_BULK_THRESHOLD = 5_880
 HEALTH_REPORT = "GET_V2_SELLER_PERFORMANCE_REPORT"
 ANSWER_LOST = "AnswerLost"  # the issue code of an UNKNOWN write result
 
@@ -94,20 +99,6 @@ def listing_from_item(marketplace: str, item: Mapping[str, Any]) -> LiveListing:
         tuple(item.get("issues") or ()),
         summary.get("asin"),
     )
-
-
-def _pages(
-    call: Callable[[dict[str, Any]], Any], first: dict[str, Any]
-) -> Iterator[dict[str, Any]]:
-    """The payloads of an Orders v0 listing: `first` query, then NextToken alone until none."""
-    query = first
-    while True:
-        payload = call(query).payload
-        yield payload
-        token = payload.get("NextToken")
-        if not token:
-            return
-        query = {"NextToken": token}
 
 
 def _batches(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
@@ -247,6 +238,7 @@ class SpApiBackend:
         refresh: bool,
         wanted: Mapping[str, Resource] | None = None,
         applied: Mapping[str, Mapping[str, Any]] | None = None,
+        recent: Collection[str] = (),
     ) -> LiveState:
         listings: dict[str, LiveListing] = {}
         snapshots: dict[str, datetime] = {}
@@ -255,7 +247,8 @@ class SpApiBackend:
         for code in marketplaces:
             if refresh:
                 want = {r.sku: r for r in (wanted or {}).values() if r.marketplace == code}
-                snapshot, bad = self._refresh(code, want, applied or {})
+                written = {address_key(a)[1] for a in recent if address_key(a)[0] == code}
+                snapshot, bad = self._refresh(code, want, applied or {}, written)
                 unreadable.update(bad)
             else:
                 cached = self._cache.load(code)
@@ -274,7 +267,11 @@ class SpApiBackend:
         marketplace: str,
         wanted: Mapping[str, Resource],
         applied: Mapping[str, Mapping[str, Any]],
+        recent: Collection[str] = (),
     ) -> tuple[Snapshot, dict[str, str]]:
+        """One marketplace's snapshot from its listings report, with detail where needed;
+        `recent`: SKUs sellersync wrote within REPORT_LAG, whose rows are not trusted (the
+        report may predate the write) and which are read even when the report lacks them."""
         mid = market(marketplace).marketplace_id
         self.progress.stage(f"{marketplace}: listings report")
         try:
@@ -301,6 +298,8 @@ class SpApiBackend:
             cached = self._cache.load(marketplace)
             old = cached.entries if cached is not None else {}
             for sku, row in rows.items():
+                if sku in recent:
+                    continue
                 listing = known_listing(
                     marketplace,
                     row,
@@ -310,13 +309,22 @@ class SpApiBackend:
                 )
                 if listing is not None:
                     known[sku] = listing
-        missing = [s for s in rows if s not in known]
+        unlisted = sorted(s for s in recent if s not in rows)
+        missing = [*(s for s in rows if s not in known), *unlisted]
         self.progress.stage(f"{marketplace}: listing detail", len(missing))
         fresh, unreadable = self._details(marketplace, missing, self.progress)
         known.update(fresh)
         entries = {
             sku: CachedListing(row.digest, known[sku]) for sku, row in rows.items() if sku in known
         }
+        # Written since the report's data: no row to cache a digest of, so none is kept.
+        entries.update({sku: CachedListing("", fresh[sku]) for sku in unlisted if sku in fresh})
+        if recent:
+            self._notes.append(
+                f"{marketplace}: {len(recent)} listing(s) written within the last "
+                f"{REPORT_LAG.total_seconds() / 3600:g} h read one by one, not from the listings "
+                "report (a report can lag the latest writes)"
+            )
         snapshot = Snapshot(marketplace, taken_at, entries)
         self._cache.save(snapshot)
         return snapshot, unreadable
@@ -366,9 +374,9 @@ class SpApiBackend:
         updated_before: datetime | None = None,
         with_items: bool = True,
     ) -> list[Order]:
-        """Orders last updated in [updated_after, updated_before] (getOrders v0 by
-        LastUpdatedAfter, following NextToken), each with its items (getOrderItems, following
-        its own NextToken) unless `with_items` is False."""
+        """Orders last updated in [updated_after, updated_before] (searchOrders of Orders
+        2026-01-01 by lastUpdatedAfter, following nextToken), each with its items unless
+        `with_items` is False (they come inline: no call per order)."""
         return self.read_orders_of(
             (marketplace,),
             updated_after=updated_after,
@@ -384,55 +392,47 @@ class SpApiBackend:
         updated_before: datetime | None = None,
         with_items: bool = True,
     ) -> list[Order]:
-        """read_orders for several marketplaces of one region in one getOrders listing
+        """read_orders for several marketplaces of one region in one searchOrders listing
         (engine.live.orders.order_groups makes such groups)."""
         regions = {market(code).region for code in marketplaces}
         if len(regions) != 1 or len(marketplaces) > MAX_ORDERS_MARKETPLACES:
             raise ValueError(
-                f"getOrders takes 1 to {MAX_ORDERS_MARKETPLACES} marketplaces of one region, "
-                f"got {', '.join(marketplaces)}"
+                f"searchOrders takes 1 to {MAX_ORDERS_MARKETPLACES} marketplaces of one "
+                f"region, got {', '.join(marketplaces)}"
             )
-        ids = [market(code).marketplace_id for code in marketplaces]
-        op = self.operation(ORDERS, marketplaces[0])
-        first: dict[str, Any] = {"LastUpdatedAfter": iso(updated_after), "MarketplaceIds": ids}
+        query: dict[str, Any] = {
+            "lastUpdatedAfter": iso(updated_after),
+            "marketplaceIds": [market(code).marketplace_id for code in marketplaces],
+            "includedData": list(INCLUDED_DATA),
+        }
         if updated_before is not None:
-            first["LastUpdatedBefore"] = iso(updated_before)
-        label = ", ".join(marketplaces)
-        self.progress.stage(f"{label}: orders")
+            query["lastUpdatedBefore"] = iso(updated_before)
+        op = self.operation(ORDERS, marketplaces[0])
+        self.progress.stage(f"{', '.join(marketplaces)}: orders")
         found: list[Order] = []
-        for page in _pages(lambda q: op("getOrders", lambda c: c.get_orders(**q)), first):
-            orders = page.get("Orders") or ()
-            found.extend(parse_order(data) for data in orders)
-            self.progress.advance(len(orders))
-        if not with_items:
-            return found
-        # One getOrderItems call (or more) per order, paced at its published rate
-        # (engine.core.spapi_limits): the long part of a pull.
-        self.progress.stage(f"{label}: order items", len(found))
-        complete = []
-        for order in found:
-            complete.append(order.with_items(self._order_items(op, order)))
-            self.progress.advance()
-        return complete
+        while True:
+            # Every page repeats the query with the token (the model's Pagination note).
+            # The library lifts `pagination` out of the body: its token is `next_token`.
+            answer = op("searchOrders", lambda c, q=dict(query): c.search_orders(**q))
+            page = [parse_order(data) for data in answer.payload.get("orders") or ()]
+            found += page
+            self.progress.advance(len(page))
+            token = answer.next_token
+            if not token:
+                break
+            query["paginationToken"] = token
+        return found if with_items else [order.with_items(()) for order in found]
 
     def read_order(self, marketplace: str, amazon_order_id: str) -> Order:
-        """One order with its items (getOrder, getOrderItems): what the follow-mode
-        watchdog reads to learn a suspect order's realized price and promotions, which
-        ORDER_CHANGE notifications do not carry."""
+        """One order with its items (getOrder of Orders 2026-01-01, one call): what the
+        follow-mode watchdog reads to learn a suspect order's realized price and promotions,
+        which ORDER_CHANGE notifications do not carry."""
         op = self.operation(ORDERS, marketplace)
-        order = parse_order(op("getOrder", lambda c: c.get_order(amazon_order_id)).payload)
-        return order.with_items(self._order_items(op, order))
-
-    @staticmethod
-    def _order_items(op: documents.Operation, order: Order) -> list[OrderItem]:
-        oid = order.amazon_order_id
-        return [
-            parse_order_item(order, data)
-            for page in _pages(
-                lambda q: op("getOrderItems", lambda c: c.get_order_items(oid, **q)), {}
-            )
-            for data in page.get("OrderItems") or ()
-        ]
+        body = op(
+            GET_ORDER_2026,
+            lambda c: c.get_order(amazon_order_id, includedData=list(INCLUDED_DATA)),
+        ).payload
+        return parse_order(body.get("order"))
 
     def read_fba_inventory(self, marketplace: str) -> dict[str, int]:
         """Fulfillable FBA units by SKU (getInventorySummaries, following nextToken)."""

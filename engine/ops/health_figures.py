@@ -4,7 +4,7 @@ Amazon's report (GET_V2_SELLER_PERFORMANCE_REPORT) is authoritative but lags by 
 more; the order store knows about this morning's cancellations. So `sync health` shows both,
 and the figures the guardrails' account-health gate reads (`gate_figures`) take, per metric,
 the worse of the two that are known. All rates are percentages as Decimals; None means
-unknown (never zero), e.g. valid tracking and order defects cannot be seen in Orders v0 data.
+unknown (never zero), e.g. valid tracking and order defects cannot be seen in order data.
 
 The local projection (SPAPI-NOTES.md, "Account health"), over windows ending at `now`:
 - cancellation rate, 7 days: MFN orders purchased in the window that were cancelled without

@@ -18,6 +18,10 @@ and only counted, never raised (they do not make `sync drift` exit 2):
   never pulled cannot explain anything, and the report says so);
 - a value a journaled, accepted breaker write set on the listing after the last apply
   ("held by breaker INC-...");
+- an MFN quantity the watchdog's refill of a capped listing set after the last apply
+  (engine.watch.refill, journaled as an emergency run `refill:<address>@<time>`), or below
+  it by no more than the units ordered since that refill: the refill, not the last apply,
+  is then the value live is measured from;
 - a field project.yaml's `drift.ignore` rules cover.
 
 More sold than recorded, or a quantity that went up, is drift. Pure: built from a Plan, the
@@ -48,18 +52,20 @@ ADOPT_HINT = (
     "`sync apply --refresh-only FILE`: afterwards a Seller Central edit shows as drift."
 )
 
-Expected = Literal["orders", "breaker", "ignored"]
+Expected = Literal["orders", "breaker", "refill", "ignored"]
 
 
 @dataclass(frozen=True, slots=True)
 class EmergencyWrite:
-    """One accepted breaker write: the listing, the incident, when it was journaled and the
-    value it set on each field it changed (read back by engine.watch.emergency)."""
+    """One accepted emergency write: the listing, the incident (a breaker's) or the journal
+    run (a refill's), when it was journaled and the value it set on each field it changed
+    (read back by engine.watch.emergency)."""
 
     address: str
     incident: str
     written_at: datetime
     values: Mapping[str, Any]
+    kind: Literal["breaker", "refill"] = "breaker"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +76,16 @@ class DriftFacts:
     `applied_at`: when each drifted listing's values were last applied; `sold`: MFN units
     ordered per address since then; `orders_pulled_until`: each marketplace's order
     checkpoint (absent: never pulled); `breaker_writes`: accepted emergency writes by
-    address; `never_applied`: addresses sellersync has no last-applied values for."""
+    address; `refills`: accepted refill writes by address; `sold_since_refill`: MFN units
+    ordered per address since its latest refill; `never_applied`: addresses sellersync has
+    no last-applied values for."""
 
     applied_at: Mapping[str, datetime] = field(default_factory=dict)
     sold: Mapping[str, int] = field(default_factory=dict)
     orders_pulled_until: Mapping[str, datetime] = field(default_factory=dict)
     breaker_writes: Mapping[str, Sequence[EmergencyWrite]] = field(default_factory=dict)
+    refills: Mapping[str, Sequence[EmergencyWrite]] = field(default_factory=dict)
+    sold_since_refill: Mapping[str, int] = field(default_factory=dict)
     never_applied: frozenset[str] = frozenset()
     ignore: tuple[DriftIgnore, ...] = ()
 
@@ -195,7 +205,7 @@ def drift_report(
                 continue
             explained = expected.get(key)
             if explained is not None and (f.cause == "drift" or _tops_up(f, explained)):
-                restock |= explained.kind == "orders"
+                restock |= explained.kind in ("orders", "refill")
             elif f.cause == "drift":
                 restore = True
             else:
@@ -232,6 +242,9 @@ def _expected_drift(d: DriftedField, facts: DriftFacts) -> ExpectedDifference | 
             return ExpectedDifference(
                 d.address, d.field, d.live, "breaker", f"held by breaker {write.incident}"
             )
+    refill = last_refill(d, facts)
+    if refill is not None:
+        return _refilled(d, refill, facts)
     sold = _sold_down(d, facts)
     if sold is not None and d.last_applied - d.live <= sold:
         return ExpectedDifference(
@@ -241,6 +254,36 @@ def _expected_drift(d: DriftedField, facts: DriftFacts) -> ExpectedDifference | 
             "orders",
             f"{d.last_applied - d.live} of {sold} unit(s) ordered since the last apply",
         )
+    return None
+
+
+def last_refill(d: DriftedField, facts: DriftFacts) -> EmergencyWrite | None:
+    """The latest refill of a drifted quantity after its last apply, if any."""
+    if d.field != "quantity":
+        return None
+    applied_at = facts.applied_at.get(d.address)
+    after = [
+        w
+        for w in facts.refills.get(d.address, ())
+        if "quantity" in w.values and (applied_at is None or w.written_at >= applied_at)
+    ]
+    return max(after, key=lambda w: w.written_at, default=None)
+
+
+def _refilled(
+    d: DriftedField, refill: EmergencyWrite, facts: DriftFacts
+) -> ExpectedDifference | None:
+    """Live measured from the refill: its value, or below it by units ordered since."""
+    value = refill.values["quantity"]
+    said = f"refilled to {value} by the watchdog at {_iso(refill.written_at)} ({refill.incident})"
+    if d.live == value:
+        return ExpectedDifference(d.address, d.field, d.live, "refill", said)
+    marketplace, _ = address_key(d.address)
+    sold = facts.sold_since_refill.get(d.address, 0)
+    pulled = marketplace in facts.orders_pulled_until
+    if pulled and isinstance(d.live, int) and 0 < value - d.live <= sold:
+        reason = f"{said}, then {value - d.live} of {sold} unit(s) ordered since"
+        return ExpectedDifference(d.address, d.field, d.live, "refill", reason)
     return None
 
 
@@ -261,10 +304,18 @@ def _sold_down(d: DriftedField, facts: DriftFacts) -> int | None:
 
 
 def _quantity_hint(d: DriftedField, facts: DriftFacts) -> str:
-    if not went_down(d):
-        return ""
     marketplace, _ = address_key(d.address)
     pulled = facts.orders_pulled_until.get(marketplace)
+    refill = last_refill(d, facts)
+    if refill is not None:
+        sold = facts.sold_since_refill.get(d.address, 0)
+        ordered = "orders never pulled" if pulled is None else f"{sold} unit(s) ordered since"
+        return (
+            f"refilled to {refill.values['quantity']} by the watchdog at "
+            f"{_iso(refill.written_at)}; {ordered}"
+        )
+    if not went_down(d):
+        return ""
     if pulled is None:
         return f"orders never pulled for {marketplace}"
     return (
@@ -275,7 +326,7 @@ def _quantity_hint(d: DriftedField, facts: DriftFacts) -> str:
 
 def _tops_up(f: FieldChange, explained: ExpectedDifference) -> bool:
     """The plan raises a quantity that orders sold down: stock allocation restocking it."""
-    return explained.kind == "orders" and f.field == "quantity" and f.after > f.before
+    return explained.kind in ("orders", "refill") and f.field == "quantity" and f.after > f.before
 
 
 def _rule(rules: Sequence[DriftIgnore], address: str, name: str) -> DriftIgnore | None:
@@ -313,6 +364,12 @@ def expected_lines(report: DriftReport) -> list[str]:
             f"{len(orders)} MFN quantity(ies) explained by orders placed since the last apply"
         )
     lines += [f"{e.address} {e.field} {e.reason}" for e in report.expected_of("breaker")]
+    refills = report.expected_of("refill")
+    if refills:
+        lines.append(
+            f"{len(refills)} MFN quantity(ies) set by the watchdog's refills of capped listings "
+            "since the last apply (exposure caps), not edits"
+        )
     by_reason = Counter(e.reason for e in report.expected_of("ignored"))
     lines += [
         f"{count} difference(s) ignored by project.yaml drift.ignore: {reason}"
@@ -453,6 +510,7 @@ def drift_json(report: DriftReport) -> dict[str, Any]:
         "restores": report.restores,
         "explained_by_orders": expected("orders"),
         "held_by_breaker": expected("breaker"),
+        "refilled_by_watchdog": expected("refill"),
         "ignored": expected("ignored"),
         "restocks": report.restocks,
         "notes": list(report.notes),

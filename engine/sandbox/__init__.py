@@ -8,7 +8,8 @@ operations and asynchronous processing), `seed` (the demo account built from des
 `faults` (switchable failure modes), `app` (the WSGI app and the local server), `runtime`
 (`Sandbox`: all of it wired together, plus python-amazon-sp-api client wiring) and `jsonio`
 (JSON whose numbers are Decimal). Orders: `lifecycle` (orders and their planned fate),
-`orderschema`/`orderstore` (tables and data access), `orders` (Orders v0), `messaging`,
+`orderschema`/`orderstore` (tables and data access), `orders` (Orders v0), `orders_2026`
+(Orders 2026-01-01), `messaging`,
 `promotions` and `scenario` (Seller Central stand-in, the incident), `demand` and
 `simulation` (buyers over virtual time), `acknowledgement` (the order acknowledgement feed)
 and `performance` (the seller performance report).

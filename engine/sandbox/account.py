@@ -134,6 +134,10 @@ class Account:
                 )
         return self._info.seller_id, self._info.store_name
 
+    def page_tokens(self) -> pagetoken.Codec:
+        """Reads and writes this seller's page tokens at the current virtual time."""
+        return pagetoken.Codec(pagetoken.key_for(self.seller_id), self.clock.now())
+
     @property
     def seller_id(self) -> str:
         return self._identity()[0]
@@ -241,6 +245,10 @@ class Account:
     def _apply(self, tx: Tx, write: PendingWrite) -> None:
         current = tx.listing(write.seller_id, write.sku, write.marketplace_id)
         result = _project(current, write)
+        if self.timings.profile.report_lag.high > timedelta(0):  # reports may lag: keep it
+            tx.remember_listing(
+                write.seller_id, write.sku, write.marketplace_id, current, write.visible_at
+            )
         if result is None:
             if current is not None:
                 tx.delete_listing(write.seller_id, write.sku, write.marketplace_id)
@@ -305,7 +313,8 @@ class Account:
         ]
         matches.sort(key=query.sort_key, reverse=query.descending)
         total = len(matches)
-        offset = query.offset()
+        tokens = self.page_tokens()
+        offset = query.offset(tokens)
         page = matches[offset : offset + query.page_size]
         now = self.clock.now()
         result: dict[str, Any] = {
@@ -327,9 +336,9 @@ class Account:
         pagination: dict[str, str] = {}
         end = offset + query.page_size
         if end < min(total, PAGEABLE_RESULTS):
-            pagination["nextToken"] = query.token(end)
+            pagination["nextToken"] = query.token(tokens, end)
         if offset > 0:
-            pagination["previousToken"] = query.token(max(0, offset - query.page_size))
+            pagination["previousToken"] = query.token(tokens, max(0, offset - query.page_size))
         if pagination:
             result["pagination"] = pagination
         return result
@@ -671,6 +680,19 @@ def csv_values(values: Sequence[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+def size_arg(args: Mapping[str, list[str]], name: str, default: int, maximum: int) -> int:
+    """A page size query parameter: 1 to `maximum`, `default` when absent (400 InvalidInput
+    otherwise)."""
+    text = (args.get(name) or [str(default)])[0]
+    try:
+        size = int(text)
+    except ValueError:
+        raise invalid_input(f"'{name}' must be an integer, got {text!r}.") from None
+    if not 1 <= size <= maximum:
+        raise invalid_input(f"'{name}' must be between 1 and {maximum}.")
+    return size
+
+
 def time_arg(args: Mapping[str, list[str]], name: str) -> datetime | None:
     """An optional date-time query parameter (400 InvalidInput when it does not parse)."""
     values = args.get(name)
@@ -705,13 +727,7 @@ class _SearchQuery:
 
     @classmethod
     def parse(cls, args: Mapping[str, list[str]]) -> _SearchQuery:
-        size_text = (args.get("pageSize") or [str(DEFAULT_PAGE_SIZE)])[0]
-        try:
-            page_size = int(size_text)
-        except ValueError:
-            raise invalid_input(f"'pageSize' must be an integer, got {size_text!r}.") from None
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise invalid_input(f"'pageSize' must be between 1 and {MAX_PAGE_SIZE}.")
+        page_size = size_arg(args, "pageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         identifiers = tuple(csv_values(args.get("identifiers", [])))
         id_type = (args.get("identifiersType") or [None])[0]
         if bool(identifiers) != bool(id_type):
@@ -770,15 +786,17 @@ class _SearchQuery:
             digest=pagetoken.fingerprint(args, ignore=("pageToken", "pageSize")),
         )
 
-    def token(self, offset: int) -> str:
-        return pagetoken.encode({"o": offset, "q": self.digest})
+    def token(self, tokens: pagetoken.Codec, offset: int) -> str:
+        return tokens.encode({"o": offset, "q": self.digest})
 
-    def offset(self) -> int:
+    def offset(self, tokens: pagetoken.Codec) -> int:
         if not self.page_token:
             return 0
         try:
-            data = pagetoken.decode(self.page_token)
+            data = tokens.decode(self.page_token)
             offset, digest = int(data["o"]), str(data["q"])
+        except pagetoken.TokenError as err:
+            raise invalid_input(pagetoken.problem("pageToken", err)) from None
         except (ValueError, KeyError, TypeError):
             raise invalid_input("Invalid 'pageToken'.") from None
         if digest != self.digest or not 0 <= offset < PAGEABLE_RESULTS:

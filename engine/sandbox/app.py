@@ -16,11 +16,13 @@ be reachable from another machine.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +32,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from engine.core import jsonio
-from engine.core.spapi_limits import PRODUCT_DATA_PATCH, updates_product_data
-from engine.sandbox import bulk_http, faults, messaging, orders, product_types
+from engine.core.spapi_limits import GET_ORDER_2026, PRODUCT_DATA_PATCH, updates_product_data
+from engine.sandbox import bulk_http, faults, messaging, orders, orders_2026, product_types
 from engine.sandbox.account import (
     TOKEN_LIFETIME_SECONDS,
     Account,
@@ -42,6 +44,7 @@ from engine.sandbox.account import (
 from engine.sandbox.faults import FaultInjector, drop_connection
 from engine.sandbox.notifications import Notifications
 from engine.sandbox.ratelimit import SELLER, RateLimiter
+from engine.sandbox.tokens import RDT_PREFIX, RESTRICTED_OPERATIONS, RestrictedTokens
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,17 @@ class LwaCredentials:
 
 
 SANDBOX_CREDENTIALS = LwaCredentials()
+# Where the sandbox answers Login with Amazon's token exchange (Amazon's: api.amazon.com).
+LWA_TOKEN_PATH = "/auth/o2/token"
+
+
+class CannotListen(OSError):
+    """The server cannot bind its port on 127.0.0.1 (most often: another program has it)."""
+
+    def __init__(self, port: int, reason: str) -> None:
+        super().__init__(f"cannot listen on port {port} of {LOCALHOST}: {reason}")
+        self.port = port
+
 
 _LISTING = "/listings/2021-08-01/items/<seller_id>/<path:sku>"
 _MESSAGING = "/messaging/v1/orders/<amazon_order_id>"
@@ -98,6 +112,17 @@ URL_MAP = Map(
         Rule("/orders/v0/orders", methods=["GET"], endpoint="getOrders"),
         Rule("/orders/v0/orders/<order_id>", methods=["GET"], endpoint="getOrder"),
         Rule("/orders/v0/orders/<order_id>/orderItems", methods=["GET"], endpoint="getOrderItems"),
+        Rule("/orders/2026-01-01/orders", methods=["GET"], endpoint="searchOrders"),
+        Rule("/orders/2026-01-01/orders/<order_id>", methods=["GET"], endpoint=GET_ORDER_2026),
+        Rule("/orders/v0/orders/<order_id>/address", methods=["GET"], endpoint="getOrderAddress"),
+        Rule(
+            "/orders/v0/orders/<order_id>/buyerInfo", methods=["GET"], endpoint="getOrderBuyerInfo"
+        ),
+        Rule(
+            "/tokens/2021-03-01/restrictedDataToken",
+            methods=["POST"],
+            endpoint="createRestrictedDataToken",
+        ),
         Rule(_MESSAGING, methods=["GET"], endpoint="getMessagingActionsForOrder"),
         Rule(
             _MESSAGING + "/messages/unexpectedProblem",
@@ -146,6 +171,24 @@ _TOKEN_REFUSALS = {
     "temporarily_unavailable": "The authorization server is temporarily unavailable.",
     "invalid_grant": "The request has an invalid grant parameter: refresh_token.",
 }
+
+
+def _token_parameters(request: Request) -> Mapping[str, str] | None:
+    """The token request's parameters: a form (what Amazon's guide shows) or a JSON object,
+    which Login with Amazon accepts too and which clients send (axios posting an object:
+    https://github.com/amzn/selling-partner-api-docs/issues/143; Faraday `.to_json` with
+    `Content-Type: application/json`: https://github.com/ericcj/amz_sp_api/issues/17).
+    None: a JSON body that is not an object of strings ("Malformed request", as LWA says in
+    https://github.com/amzn/selling-partner-api-docs/issues/1390)."""
+    if request.mimetype != "application/json":
+        return request.form
+    try:
+        body = jsonio.loads(request.get_data(cache=True) or b"")
+    except jsonio.JSONError:
+        return None
+    if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+        return None
+    return body
 
 
 # Amazon's 429 messages by the bucket that was empty: the selling partner's, the application's
@@ -198,6 +241,23 @@ class SandboxApp:
             "getOrders": self._orders,
             "getOrder": self._order,
             "getOrderItems": self._order_items,
+            "searchOrders": lambda r: (200, orders_2026.search_orders(self.account, _args(r))),
+            GET_ORDER_2026: lambda r, order_id: (
+                200,
+                orders_2026.get_order(self.account, order_id, _args(r)),
+            ),
+            "getOrderAddress": lambda r, order_id: (
+                200,
+                orders.get_order_address(self.account, order_id),
+            ),
+            "getOrderBuyerInfo": lambda r, order_id: (
+                200,
+                orders.get_order_buyer_info(self.account, order_id),
+            ),
+            "createRestrictedDataToken": lambda r: (
+                200,
+                self.restricted.create(self._body(r), self._wall()),
+            ),
             "getMessagingActionsForOrder": self._messaging_actions,
             "createUnexpectedProblem": self._unexpected_problem,
             "createDestination": lambda r: (
@@ -220,6 +280,7 @@ class SandboxApp:
             "getDefinitionsProductType": self._definition,
             "searchDefinitionsProductTypes": self._search_definitions,
         }
+        self.restricted = RestrictedTokens(account.store)
         self.bulk = bulk_http.BulkApi(account, faults, self._body, wall=wall, **bulk_options)
         self._handlers.update(self.bulk.handlers())
 
@@ -249,7 +310,7 @@ class SandboxApp:
         limit = self.limiter.header(operation)
         mimetype = "application/hal+json" if operation in _HAL_OPERATIONS else "application/json"
         try:
-            self._authorize(request)
+            self._authorize(request, operation)
             down = faults.region_down(self.faults, self._named_marketplaces(operation, request))
             if down is not None:
                 raise ApiError(503, "ServiceUnavailable", f"The {down} endpoint is unavailable.")
@@ -319,7 +380,7 @@ class SandboxApp:
             ids = [str(v) for v in named] if isinstance(named, list) else []
         return ids
 
-    def _authorize(self, request: Request) -> None:
+    def _authorize(self, request: Request, operation: str) -> None:
         token = request.headers.get("x-amz-access-token")
         if not token:
             raise ApiError(
@@ -327,6 +388,31 @@ class SandboxApp:
                 "Unauthorized",
                 "Access to requested resource is denied.",
                 "The request has no x-amz-access-token header.",
+            )
+        if token.startswith(RDT_PREFIX):  # a restricted data token (engine.sandbox.tokens)
+            granted = self.restricted.authorize(token, request.method, request.path, self._wall())
+            if granted is None:
+                raise ApiError(
+                    403,
+                    "Unauthorized",
+                    "Access to requested resource is denied.",
+                    "The restricted data token you provided is expired, revoked or invalid.",
+                )
+            if not granted:
+                raise ApiError(
+                    403,
+                    "Unauthorized",
+                    "Access to requested resource is denied.",
+                    f"The restricted data token does not grant {request.method} {request.path}.",
+                )
+            return
+        if operation in RESTRICTED_OPERATIONS:
+            raise ApiError(
+                403,
+                "Unauthorized",
+                "Access to requested resource is denied.",
+                f"{operation} returns restricted data: call it with a restricted data token "
+                "(createRestrictedDataToken).",
             )
         state = self.account.token_state(token, self._wall())
         expires = self.account.token_expiry(token)
@@ -373,13 +459,15 @@ class SandboxApp:
 
     # -- LWA --------------------------------------------------------------------------------
     def _token(self, request: Request, request_id: str) -> Response:
-        form = request.form
-        grant = form.get("grant_type")
-
         def error(status: int, code: str, description: str) -> Response:
             return self._json(
                 status, {"error": code, "error_description": description}, request_id, None
             )
+
+        form = _token_parameters(request)
+        if form is None:
+            return error(400, "invalid_request", "Malformed request")
+        grant = form.get("grant_type")
 
         if grant == "client_credentials":
             return self._grantless_token(request_id, form, error)
@@ -613,12 +701,17 @@ class SandboxServer:
     def start(self) -> str:
         if self._server is not None:
             return self.url
+        # werkzeug prints why it cannot bind to stderr and exits; keep its words for our
+        # error instead of letting them reach the user's terminal as extra lines.
+        said = io.StringIO()
         try:
-            server = make_server(
-                LOCALHOST, self._port, self._app, threaded=True, request_handler=_QuietHandler
-            )
-        except SystemExit:  # werkzeug exits when the port is taken; report it instead
-            raise OSError(f"cannot listen on {LOCALHOST}:{self._port} (port in use?)") from None
+            with contextlib.redirect_stderr(said):
+                server = make_server(
+                    LOCALHOST, self._port, self._app, threaded=True, request_handler=_QuietHandler
+                )
+        except SystemExit:
+            reason = (said.getvalue().splitlines() or ["cannot bind"])[0].strip()
+            raise CannotListen(self._port, reason) from None
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,

@@ -10,18 +10,18 @@ which python-amazon-sp-api mangles for http:// endpoints.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from engine.core import jsonio
 from engine.sandbox import faults as fault_settings
 from engine.sandbox import listing_reports, listings_feed
-from engine.sandbox.account import Account, ApiError
+from engine.sandbox.account import Account
 from engine.sandbox.acknowledgement import process_order_acknowledgement
-from engine.sandbox.documents import GZIP_THRESHOLD, URL_PATH, Documents, Grant
+from engine.sandbox.documents import GZIP_THRESHOLD, URL_PATH, Documents, Grant, S3Error
 from engine.sandbox.faults import FaultInjector, drop_connection
 from engine.sandbox.faults import Outcome as FaultOutcome
 from engine.sandbox.feeds import FeedContext, Feeds, register_processor
@@ -154,21 +154,32 @@ class BulkApi:
 
     def document_response(self, request: Request, token: str) -> Response:
         """PUT uploads a feed document, GET downloads a document (bytes as stored, gzipped
-        ones included, with the content type they were created with)."""
+        ones included, with the content type they were created with). Errors are S3's XML
+        (engine.sandbox.documents)."""
         fault = self.faults.document_fault(request.method)
         try:
             if request.method == "PUT":
                 if (request.content_length or 0) > MAX_UPLOAD_BYTES:
-                    raise ApiError(413, "EntityTooLarge", "The document is larger than 10 MB.")
-                self.documents.upload(token, request.get_data(cache=False), self._wall())
+                    raise S3Error(
+                        400,
+                        "EntityTooLarge",
+                        "Your proposed upload exceeds the maximum allowed size",
+                    )
+                self.documents.upload(
+                    token,
+                    request.get_data(cache=False),
+                    request.headers.get("Content-Type"),
+                    self._wall(),
+                )
                 _fail_transfer(request, fault)  # after the bytes were stored: answer lost
                 return Response(status=200)
             _fail_transfer(request, fault)
             document = self.documents.download(token, self._wall())
-        except ApiError as err:
-            return Response(
-                jsonio.dumps(err.body()), status=err.status, mimetype="application/json"
-            )
+        except S3Error as err:
+            request_id = uuid.uuid4().hex[:16].upper()
+            response = Response(err.xml(request_id), status=err.status, mimetype="application/xml")
+            response.headers["x-amz-request-id"] = request_id
+            return response
         content = document.content or b""
         if document.compression == "GZIP":
             content = fault_settings.mangle_gzip(self.faults, content) or content
@@ -181,4 +192,4 @@ def _fail_transfer(request: Request, fault: FaultOutcome) -> None:
     if fault.kind == "drop":
         drop_connection(request.environ)
     if fault.kind == "document_error":
-        raise ApiError(500, "InternalError", "We encountered an internal error. Please try again.")
+        raise S3Error(500, "InternalError", "We encountered an internal error. Please try again.")

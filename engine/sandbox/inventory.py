@@ -91,7 +91,8 @@ def inventory_summaries(account: Account, args: Mapping[str, list[str]]) -> dict
     if since_text is not None and since is None:
         raise invalid_input(f"'startDateTime' must be an ISO 8601 date-time, got {since_text!r}.")
     digest = pagetoken.fingerprint(args, ignore=("nextToken",))
-    offset = _offset(_one(args, "nextToken"), digest)
+    tokens = account.page_tokens()
+    offset = _offset(tokens, _one(args, "nextToken"), digest)
     account.process_due()
     with account.store.read() as tx:
         found = tx.listings(account.seller_id, [marketplace.marketplace_id])
@@ -112,18 +113,18 @@ def inventory_summaries(account: Account, args: Mapping[str, list[str]]) -> dict
         }
     }
     if offset + PAGE_SIZE < len(fba):
-        result["pagination"] = {
-            "nextToken": pagetoken.encode({"o": offset + PAGE_SIZE, "q": digest})
-        }
+        result["pagination"] = {"nextToken": tokens.encode({"o": offset + PAGE_SIZE, "q": digest})}
     return result
 
 
-def _offset(token: str | None, digest: str) -> int:
+def _offset(tokens: pagetoken.Codec, token: str | None, digest: str) -> int:
     if not token:
         return 0
     try:
-        state = pagetoken.decode(token)
+        state = tokens.decode(token)
         offset, query = int(state["o"]), state["q"]
+    except pagetoken.TokenError as err:
+        raise invalid_input(pagetoken.problem("nextToken", err)) from None
     except (ValueError, KeyError, TypeError):
         raise invalid_input("Invalid 'nextToken'.") from None
     if query != digest or offset < 0:

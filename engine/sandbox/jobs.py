@@ -77,7 +77,8 @@ class JobQueue(ABC):
 
     def listing(self, args: Mapping[str, list[str]]) -> dict[str, Any]:
         """getFeeds / getReports: one page, and the nextToken for the rest."""
-        query = JobQuery.parse(args, self.types_key, self.account.clock.now())
+        tokens = self.account.page_tokens()
+        query = JobQuery.parse(args, self.types_key, tokens)
         self.process_due()
         with self.account.store.read() as tx:
             matching = [job for job in tx.jobs(self.kind) if query.matches(job)]
@@ -86,7 +87,7 @@ class JobQueue(ABC):
             self.list_key: [self.view(job) for job in matching[query.offset : end]]
         }
         if end < len(matching):
-            result["nextToken"] = query.token(end)
+            result["nextToken"] = query.token(tokens, end)
         return result
 
     def document(self, document_id: str, wall_now: float) -> Grant:
@@ -217,10 +218,13 @@ class JobQuery:
     offset: int = 0
 
     @classmethod
-    def parse(cls, args: Mapping[str, list[str]], types_key: str, now: datetime) -> JobQuery:
+    def parse(
+        cls, args: Mapping[str, list[str]], types_key: str, tokens: pagetoken.Codec
+    ) -> JobQuery:
         token = (args.get("nextToken") or [None])[0]
         if token:
-            return cls._from_token(token, [k for k in args if k != "nextToken"])
+            return cls._from_token(tokens, token, [k for k in args if k != "nextToken"])
+        now = tokens.now
         types = tuple(csv_values(args.get(types_key, [])))
         if not types:
             raise invalid_input(f"Either '{types_key}' or 'nextToken' is required.")
@@ -246,13 +250,13 @@ class JobQuery:
         return cls(types, statuses, mids, int(size_text), since, until)
 
     @classmethod
-    def _from_token(cls, token: str, others: Sequence[str]) -> JobQuery:
+    def _from_token(cls, tokens: pagetoken.Codec, token: str, others: Sequence[str]) -> JobQuery:
         if others:
             raise invalid_input(
                 "'nextToken' must be the only parameter; also given: " + ", ".join(others)
             )
         try:
-            state = pagetoken.decode(token)
+            state = tokens.decode(token)
             return cls(
                 types=tuple(state["t"]),
                 statuses=tuple(state["s"]),
@@ -262,11 +266,13 @@ class JobQuery:
                 until=date_time(state["b"], "nextToken"),
                 offset=int(state["o"]),
             )
+        except pagetoken.TokenError as err:
+            raise invalid_input(pagetoken.problem("nextToken", err)) from None
         except (ValueError, KeyError, TypeError, ApiError):
             raise invalid_input("Invalid 'nextToken'.") from None
 
-    def token(self, offset: int) -> str:
-        return pagetoken.encode(
+    def token(self, tokens: pagetoken.Codec, offset: int) -> str:
+        return tokens.encode(
             {
                 "t": list(self.types),
                 "s": list(self.statuses),

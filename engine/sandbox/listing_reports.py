@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from engine.core.marketplaces import BY_ID, fba_channel_code
 from engine.sandbox import listings
@@ -147,12 +147,21 @@ def tsv(columns: Sequence[str], rows: Iterable[dict[str, object]]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _listing_rows(context: ReportContext) -> list[tuple[Listing, list[dict[str, object]]]]:
-    """Each listing of the report's marketplace with its issues."""
+def _listing_rows(
+    context: ReportContext, *, lagging: bool = False
+) -> list[tuple[Listing, list[dict[str, object]]]]:
+    """Each listing of the report's marketplace with its issues; `lagging`: as they were the
+    timing profile's report lag before the report's end (engine.sandbox.timing)."""
     account = context.account
     (marketplace_id,) = context.report.marketplace_ids
+    lag = account.timings.report_lag() if lagging else timedelta(0)
     with account.store.read() as tx:
-        found = tx.listings(account.seller_id, [marketplace_id])
+        if lag > timedelta(0):
+            found = tx.listings_as_of(
+                account.seller_id, marketplace_id, context.report.end_at - lag
+            )
+        else:
+            found = tx.listings(account.seller_id, [marketplace_id])
         return [(li, tx.issues(account.seller_id, li.sku, marketplace_id)) for li in found]
 
 
@@ -181,9 +190,10 @@ def _product_id(listing: Listing) -> tuple[str, str]:
 
 
 def merchant_listings(context: ReportContext) -> Outcome:
-    """GET_MERCHANT_LISTINGS_ALL_DATA: every listing, active or not."""
+    """GET_MERCHANT_LISTINGS_ALL_DATA: every listing, active or not, as it was the timing
+    profile's report lag ago (none in `fast`)."""
     rows = []
-    for listing, issues in _listing_rows(context):
+    for listing, issues in _listing_rows(context, lagging=True):
         attrs = listing.attributes
         fba = listings.is_fba(attrs)
         quantity = None if fba else listings.mfn_quantity(attrs)

@@ -16,17 +16,21 @@ Amazon's behaviours reproduced (ordersV0.json and its parameter notes):
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.core.marketplaces import BY_ID
-from engine.sandbox import lifecycle, listings
-from engine.sandbox.account import Account, ApiError, csv_values, invalid_input, time_arg
+from engine.sandbox import lifecycle, listings, pagetoken
+from engine.sandbox.account import (
+    Account,
+    ApiError,
+    csv_values,
+    invalid_input,
+    size_arg,
+    time_arg,
+)
 from engine.sandbox.lifecycle import Order, OrderItem
 from engine.sandbox.orderstore import OrderTables
 from engine.sandbox.store import Tx, from_micros, to_micros
@@ -160,6 +164,48 @@ def item_view(order: Order, item: OrderItem) -> dict[str, Any]:
     return view
 
 
+# The query parameter names of a window: (created after, created before, updated after,
+# updated before) in v0 and in 2026-01-01.
+V0_NAMES = ("CreatedAfter", "CreatedBefore", "LastUpdatedAfter", "LastUpdatedBefore")
+V2026_NAMES = ("createdAfter", "createdBefore", "lastUpdatedAfter", "lastUpdatedBefore")
+
+
+def window_args(
+    args: Mapping[str, list[str]], now: datetime, names: tuple[str, str, str, str]
+) -> tuple[bool, datetime, datetime | None]:
+    """(by update, after, before) of an order listing: exactly one of created / last
+    updated after, a *before only with its own *after, at or after it and at least two
+    minutes before now (the same rules in v0 and 2026-01-01)."""
+    c_after, c_before, u_after, u_before = names
+    created_after, updated_after = time_arg(args, c_after), time_arg(args, u_after)
+    if (created_after is None) == (updated_after is None):
+        raise invalid_input(f"Exactly one of '{c_after}' or '{u_after}' is required.")
+    # The *after given, its own *before, and the *before that must not come with it.
+    a_name, b_name, other = (
+        (u_after, u_before, c_before)
+        if updated_after is not None
+        else (c_after, c_before, u_before)
+    )
+    if time_arg(args, other) is not None:
+        raise invalid_input(f"'{other}' cannot be used with '{a_name}'.")
+    after = updated_after or created_after
+    assert after is not None  # one of the two, checked above
+    before = time_arg(args, b_name)
+    if after > now:
+        raise invalid_input(f"'{a_name}' must not be in the future.")
+    if before is not None and not after <= before <= now - BEFORE_MARGIN:
+        raise invalid_input(
+            f"'{b_name}' must be at or after '{a_name}' and at least two minutes "
+            "before the current time."
+        )
+    return updated_after is not None, after, before
+
+
+def page_size(args: Mapping[str, list[str]], name: str) -> int:
+    """An orders page size: 1 to MAX_RESULTS, MAX_RESULTS when absent."""
+    return size_arg(args, name, MAX_RESULTS, MAX_RESULTS)
+
+
 @dataclass(frozen=True, slots=True)
 class OrdersQuery:
     """A getOrders query: the filters, and the moment its listing is complete (`as_of`)."""
@@ -174,33 +220,10 @@ class OrdersQuery:
 
     @classmethod
     def parse(cls, account: Account, args: Mapping[str, list[str]], now: datetime) -> OrdersQuery:
-        created_after = time_arg(args, "CreatedAfter")
-        updated_after = time_arg(args, "LastUpdatedAfter")
-        created_before = time_arg(args, "CreatedBefore")
-        updated_before = time_arg(args, "LastUpdatedBefore")
-        if updated_after is not None and created_after is None:
-            if created_before is not None:
-                raise invalid_input("'CreatedBefore' cannot be used with 'LastUpdatedAfter'.")
-            by_update, after, before = True, updated_after, updated_before
-        elif created_after is not None and updated_after is None:
-            if updated_before is not None:
-                raise invalid_input("'LastUpdatedBefore' cannot be used with 'CreatedAfter'.")
-            by_update, after, before = False, created_after, created_before
-        else:
-            raise invalid_input("Exactly one of 'CreatedAfter' or 'LastUpdatedAfter' is required.")
-        name = "LastUpdated" if by_update else "Created"
-        latest = now - BEFORE_MARGIN
-        if after > now:
-            raise invalid_input(f"'{name}After' must not be in the future.")
-        if before is not None and not after <= before <= latest:
-            raise invalid_input(
-                f"'{name}Before' must be at or after '{name}After' and at least two minutes "
-                "before the current time."
-            )
+        by_update, after, before = window_args(args, now, V0_NAMES)
         ids = csv_values(args.get("MarketplaceIds", []))
         if not ids:
             raise invalid_input("Missing required parameter 'MarketplaceIds'.")
-        mkts = account.marketplaces(ids)
         statuses = tuple(csv_values(args.get("OrderStatuses", [])))
         unknown = [s for s in statuses if s not in ORDER_STATUSES]
         if unknown:
@@ -208,27 +231,19 @@ class OrdersQuery:
         channels = tuple(csv_values(args.get("FulfillmentChannels", [])))
         if not set(channels) <= set(lifecycle.CHANNELS):
             raise invalid_input("'FulfillmentChannels' takes AFN and MFN.")
-        size_text = (args.get("MaxResultsPerPage") or [str(MAX_RESULTS)])[0]
-        try:
-            max_results = int(size_text)
-        except ValueError:
-            raise invalid_input(
-                f"'MaxResultsPerPage' must be an integer, got {size_text!r}."
-            ) from None
-        if not 1 <= max_results <= MAX_RESULTS:
-            raise invalid_input(f"'MaxResultsPerPage' must be between 1 and {MAX_RESULTS}.")
         return cls(
-            marketplace_ids=tuple(m.marketplace_id for m in mkts),
+            marketplace_ids=tuple(m.marketplace_id for m in account.marketplaces(ids)),
             by_update=by_update,
             after=after,
             as_of=before or now,
             statuses=statuses,
             channels=channels,
-            max_results=max_results,
+            max_results=page_size(args, "MaxResultsPerPage"),
         )
 
     # -- NextToken: the query and the position after the last order served ---------------
-    def token(self, last: Order) -> str:
+    def token(self, tokens: pagetoken.Codec, last: Order) -> str:
+        """A NextToken (v0) or nextToken (2026-01-01): opaque to the client."""
         key = last.updated if self.by_update else last.purchase_date
         data = {
             "m": self.marketplace_ids,
@@ -240,14 +255,14 @@ class OrdersQuery:
             "n": self.max_results,
             "k": [to_micros(key), last.amazon_order_id],
         }
-        raw = json.dumps(data, separators=(",", ":")).encode("ascii")
-        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        return tokens.encode(data)
 
     @classmethod
-    def from_token(cls, token: str) -> tuple[OrdersQuery, tuple[int, str]]:
+    def from_token(
+        cls, tokens: pagetoken.Codec, token: str, name: str = "NextToken"
+    ) -> tuple[OrdersQuery, tuple[int, str]]:
         try:
-            padded = token + "=" * (-len(token) % 4)
-            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            data = tokens.decode(token)
             query = cls(
                 marketplace_ids=tuple(str(m) for m in data["m"]),
                 by_update=bool(data["u"]),
@@ -258,9 +273,23 @@ class OrdersQuery:
                 max_results=int(data["n"]),
             )
             cursor = (int(data["k"][0]), str(data["k"][1]))
-        except (ValueError, KeyError, TypeError, IndexError, binascii.Error, UnicodeError):
-            raise invalid_input("Invalid 'NextToken'.") from None
+        except pagetoken.TokenError as err:
+            raise invalid_input(pagetoken.problem(name, err)) from None
+        except (ValueError, KeyError, TypeError, IndexError):
+            raise invalid_input(f"Invalid '{name}'.") from None
         return query, cursor
+
+    def read(
+        self, account: Account, cursor: tuple[int, str] | None
+    ) -> tuple[list[Order], str | None]:
+        """One page of orders after the cursor (due events applied first) and the token of
+        the next page, None on the last."""
+        process_due(account)
+        with account.store.read() as tx:
+            found = self.page(OrderTables(tx), cursor)
+        page = found[: self.max_results]
+        more = len(found) > self.max_results
+        return page, self.token(account.page_tokens(), page[-1]) if more else None
 
     def page(self, tables: OrderTables, cursor: tuple[int, str] | None) -> list[Order]:
         """Up to max_results + 1 matching orders after the cursor (one more tells whether
@@ -289,18 +318,15 @@ class OrdersQuery:
 
 
 def get_orders(account: Account, args: Mapping[str, list[str]]) -> dict[str, Any]:
-    process_due(account)
     token = (args.get("NextToken") or [None])[0]
     if token:
-        query, cursor = OrdersQuery.from_token(token)
+        query, cursor = OrdersQuery.from_token(account.page_tokens(), token)
     else:
         query, cursor = OrdersQuery.parse(account, args, account.clock.now()), None
-    with account.store.read() as tx:
-        found = query.page(OrderTables(tx), cursor)
-    page = found[: query.max_results]
+    page, next_token = query.read(account, cursor)
     payload: dict[str, Any] = {"Orders": [order_view(o) for o in page]}
-    if len(found) > query.max_results:
-        payload["NextToken"] = query.token(page[-1])
+    if next_token is not None:
+        payload["NextToken"] = next_token
     payload["LastUpdatedBefore" if query.by_update else "CreatedBefore"] = iso(query.as_of)
     return {"payload": payload}
 
@@ -309,6 +335,27 @@ def get_order(account: Account, order_id: str) -> dict[str, Any]:
     process_due(account)
     with account.store.read() as tx:
         return {"payload": order_view(find_order(OrderTables(tx), order_id))}
+
+
+def get_order_address(account: Account, order_id: str) -> dict[str, Any]:
+    """getOrderAddress (restricted: engine.sandbox.tokens): the ship-to address the sandbox
+    holds (city and country) once the order is paid; a Pending order has none yet."""
+    process_due(account)
+    with account.store.read() as tx:
+        order = find_order(OrderTables(tx), order_id)
+    payload: dict[str, Any] = {"AmazonOrderId": order.amazon_order_id}
+    if order.status != lifecycle.PENDING:
+        payload["ShippingAddress"] = {"City": order.ship_city, "CountryCode": order.ship_country}
+    return {"payload": payload}
+
+
+def get_order_buyer_info(account: Account, order_id: str) -> dict[str, Any]:
+    """getOrderBuyerInfo (restricted): the sandbox keeps no buyer name, e-mail or tax data,
+    so only the order id (the one required field of OrderBuyerInfo)."""
+    process_due(account)
+    with account.store.read() as tx:
+        order = find_order(OrderTables(tx), order_id)
+    return {"payload": {"AmazonOrderId": order.amazon_order_id}}
 
 
 def get_order_items(account: Account, order_id: str) -> dict[str, Any]:

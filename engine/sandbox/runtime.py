@@ -24,7 +24,13 @@ from engine.core.resource import Resource
 from engine.live.clients import SpApiMarketplace, token_client_class
 from engine.sandbox import faults as faults_mod
 from engine.sandbox.account import Account
-from engine.sandbox.app import SANDBOX_CREDENTIALS, LwaCredentials, SandboxApp, SandboxServer
+from engine.sandbox.app import (
+    LWA_TOKEN_PATH,
+    SANDBOX_CREDENTIALS,
+    LwaCredentials,
+    SandboxApp,
+    SandboxServer,
+)
 from engine.sandbox.clock import ClockState, VirtualClock
 from engine.sandbox.documents import GZIP_THRESHOLD
 from engine.sandbox.notifications import (
@@ -241,6 +247,26 @@ class Sandbox:
             # seeded before it was kept) and whether it left out the deliberate differences.
             "seeded_from": source.get("config") or None,
             "seed_exact": bool(source.get("exact", False)),
+        }
+
+    def client_settings(self, url: str | None) -> dict[str, Any]:
+        """What another SP-API client needs to talk to this sandbox served at `url` (None:
+        not serving): the endpoint, the LWA token URL and the demo seller's LWA credentials.
+        Only the sandbox's own published demo credentials are ever shown; a sandbox opened
+        with any others shows none."""
+        demo = self.credentials == SANDBOX_CREDENTIALS
+        return {
+            "endpoint": url,
+            "lwa_token_url": None if url is None else f"{url}{LWA_TOKEN_PATH}",
+            "demo_lwa_credentials": {
+                "client_id": self.credentials.client_id,
+                "client_secret": self.credentials.client_secret,
+                "refresh_token": self.credentials.refresh_token,
+                "note": "the sandbox's demo seller's credentials: published values, not "
+                "secrets, accepted only by this sandbox",
+            }
+            if demo
+            else None,
         }
 
     # -- python-amazon-sp-api wiring --------------------------------------------------------

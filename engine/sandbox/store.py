@@ -60,6 +60,13 @@ CREATE INDEX IF NOT EXISTS pending_by_time ON pending_writes (visible_at);
 CREATE INDEX IF NOT EXISTS pending_by_key ON pending_writes (seller_id, sku, marketplace_id);
 CREATE TABLE IF NOT EXISTS access_tokens (
     token_hash TEXT PRIMARY KEY, expires_wall REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS listing_history (
+    seller_id TEXT NOT NULL, sku TEXT NOT NULL, marketplace_id TEXT NOT NULL,
+    replaced_at INTEGER NOT NULL, previous TEXT);
+CREATE INDEX IF NOT EXISTS history_by_time
+    ON listing_history (seller_id, marketplace_id, replaced_at);
+CREATE TABLE IF NOT EXISTS restricted_tokens (
+    token_hash TEXT PRIMARY KEY, expires_wall REAL NOT NULL, resources TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS faults (name TEXT PRIMARY KEY, config TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, job_type TEXT NOT NULL,
@@ -74,6 +81,9 @@ CREATE TABLE IF NOT EXISTS document_urls (
     token_hash TEXT PRIMARY KEY, document_id TEXT NOT NULL, method TEXT NOT NULL,
     expires_wall REAL NOT NULL);
 """
+
+
+EXPIRED_URLS_KEPT = 3600.0  # seconds an expired document URL is remembered
 
 
 def to_micros(value: datetime) -> int:
@@ -266,6 +276,35 @@ class Tx:
             _listing_values(listing),
         )
 
+    def remember_listing(
+        self, seller_id: str, sku: str, marketplace_id: str, previous: Listing | None, at: datetime
+    ) -> None:
+        """Keep the listing as it was before a write processed `at` replaced it (None: there
+        was none), for reports that lag (`listings_as_of`)."""
+        saved = None if previous is None else jsonio.dumps(list(_listing_values(previous)))
+        self._c.execute(
+            "INSERT INTO listing_history (seller_id, sku, marketplace_id, replaced_at, previous) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (seller_id, sku, marketplace_id, to_micros(at), saved),
+        )
+
+    def listings_as_of(self, seller_id: str, marketplace_id: str, at: datetime) -> list[Listing]:
+        """The seller's listings in the marketplace as they were at `at`: the current ones,
+        each replaced by its state before the first write processed after `at` (absent when
+        that write created it; back when a later one deleted it)."""
+        current = {li.sku: li for li in self.listings(seller_id, [marketplace_id])}
+        rows = self._c.execute(
+            "SELECT sku, previous FROM listing_history WHERE seller_id = ? AND marketplace_id = ? "
+            "AND replaced_at > ? ORDER BY replaced_at DESC",
+            (seller_id, marketplace_id, to_micros(at)),
+        ).fetchall()
+        for sku, previous in rows:  # newest first: the earliest write's "previous" wins
+            if previous is None:
+                current.pop(sku, None)
+            else:
+                current[sku] = _listing(jsonio.loads(previous))
+        return [current[sku] for sku in sorted(current)]
+
     def delete_listing(self, seller_id: str, sku: str, marketplace_id: str) -> bool:
         cur = self._c.execute(
             "DELETE FROM listings WHERE seller_id = ? AND sku = ? AND marketplace_id = ?",
@@ -393,6 +432,24 @@ class Tx:
 
     def forget_expired_tokens(self, wall_now: float) -> None:
         self._c.execute("DELETE FROM access_tokens WHERE expires_wall < ?", (wall_now,))
+
+    def add_restricted_token(
+        self, token: str, expires_wall: float, resources: str, wall_now: float
+    ) -> None:
+        """A restricted data token (engine.sandbox.tokens) and the resources it grants (JSON)."""
+        self._c.execute("DELETE FROM restricted_tokens WHERE expires_wall < ?", (wall_now,))
+        self._c.execute(
+            "INSERT INTO restricted_tokens (token_hash, expires_wall, resources) VALUES (?, ?, ?)",
+            (token_hash(token), expires_wall, resources),
+        )
+
+    def restricted_token(self, token: str) -> tuple[float, str] | None:
+        """(expiry, resources JSON) of a restricted data token, or None."""
+        row = self._c.execute(
+            "SELECT expires_wall, resources FROM restricted_tokens WHERE token_hash = ?",
+            (token_hash(token),),
+        ).fetchone()
+        return None if row is None else (float(row[0]), str(row[1]))
 
     # -- faults -----------------------------------------------------------------------------
     def faults(self) -> dict[str, dict[str, Any]]:
@@ -547,12 +604,25 @@ class Tx:
         self, token: str, document_id: str, method: str, expires_wall: float, wall_now: float
     ) -> None:
         """Grant `method` on a document to whoever holds `token` (stored hashed)."""
-        self._c.execute("DELETE FROM document_urls WHERE expires_wall < ?", (wall_now,))
+        # Expired grants are kept an hour, so that their URLs answer "Request has expired".
+        self._c.execute(
+            "DELETE FROM document_urls WHERE expires_wall < ?", (wall_now - EXPIRED_URLS_KEPT,)
+        )
         self._c.execute(
             "INSERT INTO document_urls (token_hash, document_id, method, expires_wall) "
             "VALUES (?, ?, ?, ?)",
             (token_hash(token), document_id, method, expires_wall),
         )
+
+    def document_url(self, token: str, method: str) -> tuple[str, float] | None:
+        """The document a URL token grants `method` on, and when the grant expires (wall
+        seconds), expired or not; None for a token that grants nothing."""
+        row = self._c.execute(
+            "SELECT document_id, expires_wall FROM document_urls "
+            "WHERE token_hash = ? AND method = ?",
+            (token_hash(token), method),
+        ).fetchone()
+        return None if row is None else (str(row[0]), float(row[1]))
 
     def document_for_url(self, token: str, method: str, wall_now: float) -> str | None:
         row = self._c.execute(
@@ -697,6 +767,7 @@ class Store:
             "listings",
             "issues",
             "pending_writes",
+            "listing_history",
             "faults",
             "jobs",
             "documents",

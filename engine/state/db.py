@@ -28,7 +28,14 @@ from sqlalchemy import event
 
 from engine.config.model import StateStore
 from engine.core.errors import UserError
-from engine.state.tables import SCHEMA_VERSION, apply_locks, apply_runs, metadata, state_meta
+from engine.state.tables import (
+    SCHEMA_VERSION,
+    apply_locks,
+    apply_runs,
+    journal_entries,
+    metadata,
+    state_meta,
+)
 
 SQLITE_FILENAME = "state.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
@@ -160,6 +167,7 @@ def _create_schema(conn: sa.Connection, what: str) -> None:
             metadata.create_all(conn)  # tables added within a version (checkfirst: additive)
             _add_run_kind(conn)
             _add_lock_process(conn)
+            _add_entry_step(conn)
             return
     metadata.create_all(conn)
     conn.execute(state_meta.insert().values(key="schema_version", value=SCHEMA_VERSION))
@@ -193,6 +201,14 @@ def _add_lock_process(conn: sa.Connection) -> None:
     for name, kind in (("host", "VARCHAR"), ("pid", "INTEGER"), ("pid_scope", "VARCHAR")):
         if name not in columns:
             conn.execute(sa.text(f"ALTER TABLE {apply_locks.name} ADD COLUMN {name} {kind}"))
+
+
+def _add_entry_step(conn: sa.Connection) -> None:
+    """A store from before two-step writes: add `journal_entries.step` (empty: every entry
+    before it was one write)."""
+    columns = {column["name"] for column in sa.inspect(conn).get_columns(journal_entries.name)}
+    if "step" not in columns:
+        conn.execute(sa.text(f"ALTER TABLE {journal_entries.name} ADD COLUMN step VARCHAR"))
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

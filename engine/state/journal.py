@@ -20,6 +20,13 @@ decides: `verified` when it shows, back to `pending` and sent again only once li
 for the whole verification wait without showing it. When live cannot be read either, it goes
 `sent -> not_visible`, which the re-check follows up like any write not yet visible.
 
+A change written in two steps (a quantity raised from 0 with a new price: the price first,
+then, once live shows it, the quantity; engine.live.patches.price_then_quantity) stays `sent`
+through both, its `step` saying which: `price` from before the price write until live shows
+the new price, `quantity` from before the quantity write on. A resumed apply so knows that a
+`price` entry cannot show the whole change yet (its quantity was never sent), and sends the
+quantity only once live shows the price; `set_step` moves it on.
+
 A run is finished (`succeeded` or `failed`) once nothing is left to send, or `abandoned`
 when a person gave it up (`sync apply --abandon`, its plan file lost) or, for an emergency
 run, when a watch pass found the process that ran it gone: then nothing more is sent for
@@ -53,6 +60,7 @@ from engine.core.changes import Action
 from engine.core.errors import UserError
 from engine.state.tables import apply_runs, journal_entries
 
+WriteStep = Literal["price", "quantity"]
 EntryState = Literal["pending", "sent", "accepted", "failed", "verified", "not_visible", "unknown"]
 RunStatus = Literal["running", "succeeded", "failed", "abandoned"]
 RunKind = Literal["apply", "emergency", "incident"]
@@ -123,6 +131,7 @@ class Entry:
     error: str | None
     created_at: datetime
     updated_at: datetime
+    step: WriteStep | None = None  # of a change written in two steps (see the docstring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +202,10 @@ def transition(
     submission_id: str | None = None,
     request_id: str | None = None,
     error: str | None = None,
+    step: WriteStep | None = None,
 ) -> Entry:
-    """Move one entry to `to`, recording the ids and error that came with the outcome.
+    """Move one entry to `to`, recording the ids and error that came with the outcome (and
+    the step of a two-step write being sent).
 
     The check and the update are one statement (`WHERE state IN (...)`), so two processes
     can never both move the same entry."""
@@ -206,6 +217,7 @@ def transition(
         ("submission_id", submission_id),
         ("request_id", request_id),
         ("error", error),
+        ("step", step),
     ):
         if value is not None:
             values[column] = value
@@ -235,6 +247,21 @@ def note_lost_answer(conn: sa.Connection, run_id: str, seq: int, why: str, now: 
         journal_entries.update()
         .where(*key, journal_entries.c.state == "sent")
         .values(error=ANSWER_LOST + why, updated_at=now)
+    )
+    row = conn.execute(sa.select(journal_entries).where(*key)).one_or_none()
+    if row is None or updated.rowcount != 1:
+        raise InvalidTransition(f"journal entry {seq} of run {run_id} is not sent")
+    return _entry(row)
+
+
+def set_step(conn: sa.Connection, run_id: str, seq: int, step: WriteStep, now: datetime) -> Entry:
+    """Record on a `sent` entry written in two steps that `step` is being written now
+    (journaled before the write, like every send)."""
+    key = (journal_entries.c.run_id == run_id, journal_entries.c.seq == seq)
+    updated = conn.execute(
+        journal_entries.update()
+        .where(*key, journal_entries.c.state == "sent")
+        .values(step=step, updated_at=now)
     )
     row = conn.execute(sa.select(journal_entries).where(*key)).one_or_none()
     if row is None or updated.rowcount != 1:
@@ -412,4 +439,5 @@ def _entry(row: sa.Row[Any]) -> Entry:
         error=row.error,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        step=row.step,
     )

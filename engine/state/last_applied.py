@@ -91,6 +91,17 @@ def applied_times(
     return times
 
 
+def written_since(conn: sa.Connection, seller_id: str, since: datetime) -> frozenset[str]:
+    """The addresses whose values were recorded after `since`: listings sellersync wrote
+    since then (a listings report may not show those writes yet)."""
+    rows = conn.execute(
+        sa.select(last_applied.c.address).where(
+            last_applied.c.seller_id == seller_id, last_applied.c.applied_at > since
+        )
+    )
+    return frozenset(address for (address,) in rows)
+
+
 def stored(conn: sa.Connection, seller_id: str) -> dict[str, tuple[dict[str, Any], datetime]]:
     """address -> (the fields as stored, in their JSON view; when they were recorded), by
     address: what `sync state list | show` prints."""

@@ -2,8 +2,10 @@
 
 Upserts are idempotent and never go backwards: an order read again with the same or an older
 LastUpdateDate (the pull's overlap window reads some orders twice, and pages of concurrent
-runs may interleave) leaves the stored one alone. Orders v0 has no ship time, so the first
-pull that sees an order Shipped records that order's LastUpdateDate as `shipped_at`.
+runs may interleave) leaves the stored one alone. The order read has no ship time (Orders
+2026-01-01 has one per package, for MFN orders, with includedData PACKAGES, which the pull
+does not ask for), so the first pull that sees an order Shipped records that order's
+LastUpdateDate as `shipped_at`.
 """
 
 from __future__ import annotations

@@ -114,6 +114,9 @@ journal_entries = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # A change written in two steps (price, then quantity: engine.live.patches
+    # price_then_quantity): the step being written while the entry is `sent`.
+    sa.Column("step", sa.String),
 )
 
 last_applied = sa.Table(
@@ -222,8 +225,8 @@ watch_notifications = sa.Table(
 )
 
 # Orders pulled from every marketplace (`sync orders pull`), one row per order and per item.
-# `shipped_at` is the LastUpdateDate of the first pull that saw the order Shipped (Orders v0
-# has no ship time); money is decimal text in the order's currency.
+# `shipped_at` is the LastUpdateDate of the first pull that saw the order Shipped (the pull
+# reads no ship time); money is decimal text in the order's currency.
 orders = sa.Table(
     "orders",
     metadata,

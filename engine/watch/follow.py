@@ -10,12 +10,12 @@ quantity, and no prices (Amazon's design). The follower long-polls the queue and
 2. records the order's lines in the sales history (the same one `watch_once` keeps), which
    gives per-SKU velocity from the notifications alone, with no API call;
 3. trips on the velocity rule at once; and when a SKU sells faster than its baseline, reads
-   each of its orders once it is priced (getOrder + getOrderItems) to learn its realized
-   price and promotions, and trips on the below-floor and undeclared-promotion rules
-   (engine.watch.detect, unchanged). Every priced order of a fast-selling SKU is read, not
-   one per SKU and interval: a SKU read clean on an ordinary order must not wait out an
-   interval while a runaway code sells it (getOrder's 0.5 a second is far above any night's
-   order rate);
+   each of its orders once it is priced (one getOrder of Orders 2026-01-01, items inline)
+   to learn its realized price and promotions, and trips on the below-floor and
+   undeclared-promotion rules (engine.watch.detect, unchanged). Every priced order of a
+   fast-selling SKU is read, not one per SKU and interval: a SKU read clean on an ordinary
+   order must not wait out an interval while a runaway code sells it (getOrder's 0.5 a
+   second is far above any night's order rate);
    While a price rule has fired in a marketplace (a runaway promotion confirmed by a read),
    another SKU of that marketplace selling fast there trips at once on `runaway_sibling`,
    pending units included: a promotion covers a selection of products, and waiting for
@@ -35,8 +35,20 @@ deleted with a warning (one process serves every account whose notifications rea
 Amazon asks for a polling fallback: when no message arrived for `fallback_after`, and at
 start (to catch up on what a stopped follower missed), the follower runs the ordinary pass
 (engine.watch.run.watch_once) for every account, which reads orders since its checkpoint
-within getOrders' quota. Every queue error is counted and retried; the fallback keeps the
+within searchOrders' quota. Every queue error is counted and retried; the fallback keeps the
 breaker working while the queue is unreachable.
+
+Exposure caps (engine.desired.exposure) get the same work from the follower as from a cron
+pass. Each notification updates the refill holds of the capped listings it names at once
+(engine.watch.refill.hold_notified): a Pending order holds them until it is read priced, a
+detection until incidents.yaml acknowledges it. And while any account caps a listing, the
+ordinary pass also runs every `exposure_every` even when messages keep arriving (the
+fallback alone would wait for the queue to go quiet, and a busy listing would never be
+refilled): it reads the orders since the checkpoint, judges them priced, updates the holds
+and refills what nothing holds (engine.watch.refill), leaving a refill for the next cycle
+while an apply holds the account's lock. At three getOrders calls a pass (one per region),
+a pass every 5 minutes uses 0.01 calls/s of getOrders' 0.0167 (its rate in the Orders API
+rate limits, https://developer-docs.amazon.com/sp-api/docs/orders-api-v0-reference).
 """
 
 from __future__ import annotations
@@ -51,9 +63,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import botocore.exceptions
+from prometheus_client import Counter
 
 from engine.config.model import Config, WatchSettings
 from engine.core.marketplaces import BY_ID
+from engine.desired.exposure import uses_exposure
 from engine.desired.render import render
 from engine.live.backend import Backend
 from engine.state import watched_orders
@@ -62,6 +76,7 @@ from engine.state.watched_orders import OrderUnits
 from engine.watch.breaker import breakers_for, enforce, trip
 from engine.watch.detect import CANCELED, Detection, History, detect
 from engine.watch.metrics import FollowMetrics
+from engine.watch.refill import hold_notified
 from engine.watch.run import watch_once
 
 log = logging.getLogger(__name__)
@@ -90,6 +105,8 @@ class FollowSettings:
     max_receives: int = 5
     retry_delay_seconds: int = 10
     fallback_after: timedelta = timedelta(minutes=5)
+    # The pass that sizes holds and refills capped listings, run whatever the queue does.
+    exposure_every: timedelta = timedelta(minutes=5)
 
 
 @dataclass(slots=True)
@@ -138,6 +155,7 @@ class Follower:
         self._monotonic = monotonic
         self._last_message = monotonic()
         self._last_fallback: float | None = None
+        self._last_pass: float | None = None  # any pass: fallback or exposure cycle
         self._read: dict[tuple[str, str], datetime] = {}  # (seller, order id) -> read at
         # (seller, marketplace) -> the last price finding there, and when it was made
         self._runaway: dict[tuple[str, str], tuple[Detection, datetime]] = {}
@@ -150,8 +168,15 @@ class Follower:
             received = self.poll()
             if received < 0:
                 stop.wait(min(5, self.settings.retry_delay_seconds) or 0.1)
-            if self.fallback_due():
-                self.fallback()
+            self.cycle()
+
+    def cycle(self) -> None:
+        """The periodic work between polls: the fallback pass when the queue went quiet,
+        else the exposure cycle's pass when it is due."""
+        if self.fallback_due():
+            self.fallback()
+        elif self.exposure_due():
+            self.exposure_pass()
 
     def poll(self, wait_seconds: int | None = None) -> int:
         """One long poll: handle what arrives; the number of messages, -1 on a queue error."""
@@ -182,18 +207,38 @@ class Follower:
         rested = last is None or now - last >= self.settings.fallback_after.total_seconds()
         return quiet and rested
 
+    def exposure_due(self) -> bool:
+        """Whether the exposure cycle's pass is due: an account caps listings and no pass
+        ran for `exposure_every`."""
+        last = self._last_pass
+        every = self.settings.exposure_every.total_seconds()
+        if last is not None and self._monotonic() - last < every:
+            return False
+        return any(uses_exposure(a.config) for a in self.accounts.values())
+
     def fallback(self) -> None:
         """The polling pass for every account (orders since each checkpoint)."""
         self._last_fallback = self._monotonic()
-        for account in self.accounts.values():
+        self._pass(list(self.accounts.values()), self.metrics.fallback_passes)
+
+    def exposure_pass(self) -> None:
+        """The ordinary pass for every account that caps listings: what a cron pass does
+        for them (holds from priced orders, refills), on the follower's own cycle."""
+        capped = [a for a in self.accounts.values() if uses_exposure(a.config)]
+        self._pass(capped, self.metrics.exposure_passes)
+
+    def _pass(self, accounts: list[SellerAccount], counter: Counter) -> None:
+        self._last_pass = self._monotonic()
+        for account in accounts:
             now = account.backend.now()
             try:
                 desired = render(account.config, now).resources
                 report = watch_once(account.config, account.backend, account.db, desired, now)
-            except Exception:  # the next fallback or message tries again
-                log.exception("fallback pass for seller %s failed", account.seller_id)
+            except Exception:  # the next pass or message tries again
+                log.exception("polling pass for seller %s failed", account.seller_id)
                 continue
-            self.metrics.fallback_passes.inc()
+            counter.inc()
+            self.metrics.refills.inc(sum(r.outcome == "written" for r in report.refills))
             self._count(
                 account.seller_id, report.detections, [b.incident_id for b in report.tripped]
             )
@@ -276,6 +321,23 @@ class Follower:
         result = Handled("processed")
         if code in account.config.project.marketplaces:
             result = self._judge(account, code, order_id, status, lines, now)
+            if uses_exposure(account.config):
+                settled = (
+                    True
+                    if status == CANCELED or result.order_reads
+                    else (False if status == "Pending" else None)
+                )
+                skus = sorted({line.sku for line in lines})
+                hold_notified(
+                    account.db,
+                    account.config,
+                    code,
+                    order_id,
+                    skus,
+                    settled=settled,
+                    detections=result.detections,
+                    now=now,
+                )
         with account.db.write() as conn:
             watched_orders.mark_handled(conn, seller, keys, now)
             watched_orders.forget_handled_before(conn, seller, now - timedelta(days=DEDUPE_DAYS))

@@ -40,6 +40,14 @@ class FollowMetrics:
         self.fallback_passes = Counter(
             "sellersync_watch_fallback_passes", "Polling fallback passes run.", registry=r
         )
+        self.exposure_passes = Counter(
+            "sellersync_watch_exposure_passes",
+            "Passes run on the exposure cycle (holds and refills of capped listings).",
+            registry=r,
+        )
+        self.refills = Counter(
+            "sellersync_watch_refills", "Capped listings refilled by a pass.", registry=r
+        )
         self.queue_errors = Counter(
             "sellersync_watch_queue_errors", "Failed receives from the queue.", registry=r
         )

@@ -80,7 +80,6 @@ def update_holds(
 ) -> list[Key]:
     """Record this pass's holds (see the module docstring); returns the listings whose
     hold was lifted (their refills may resume)."""
-    seller = config.project.seller_id
     unpriced: dict[Key, set[str]] = {}
     judged: dict[Key, set[str]] = {}
     for order in orders:
@@ -90,6 +89,45 @@ def update_holds(
                 continue
             settled = order.status == CANCELED or item.realized_unit_price is not None
             (judged if settled else unpriced).setdefault(key, set()).add(order.amazon_order_id)
+    return _record_holds(db, config, unpriced, judged, detections, now)
+
+
+def hold_notified(
+    db: StateDB,
+    config: Config,
+    marketplace: str,
+    order_id: str,
+    skus: Iterable[str],
+    *,
+    settled: bool | None,
+    detections: Sequence[Detection],
+    now: datetime,
+) -> list[Key]:
+    """update_holds for one ORDER_CHANGE notification (`sync watch --follow`), which
+    carries no price: `settled` is False for a Pending order (it holds its capped listings
+    until it is read priced), True for one judged priced or cancelled, None for a priced
+    status the follower did not read (it changes no hold; the next pass judges it)."""
+    keys = [(marketplace, sku) for sku in skus if listing_rule(config, marketplace, sku)]
+    lines: dict[Key, set[str]] = {key: {order_id} for key in keys}
+    return _record_holds(
+        db,
+        config,
+        lines if settled is False else {},
+        lines if settled else {},
+        detections,
+        now,
+    )
+
+
+def _record_holds(
+    db: StateDB,
+    config: Config,
+    unpriced: Mapping[Key, set[str]],
+    judged: Mapping[Key, set[str]],
+    detections: Sequence[Detection],
+    now: datetime,
+) -> list[Key]:
+    seller = config.project.seller_id
     found: dict[Key, list[str]] = {}
     for d in detections:
         if listing_rule(config, d.marketplace, d.sku) is not None:

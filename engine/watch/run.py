@@ -4,9 +4,10 @@ For every enabled marketplace the pass reads the orders last updated between its
 (less `watch.overlap_minutes`, so an order Amazon reports late is still seen) and now (less
 the two minutes Amazon requires LastUpdatedBefore to lag), adds their lines to the sales
 history, and takes the velocity window and baseline from that history. Marketplaces are read
-one getOrders listing per region (engine.live.orders.order_groups), from the earliest start
-among them: the demo seller's nine marketplaces cost three calls a pass, not nine, which at
-getOrders' 0.0167 calls/s is what lets passes run minutes apart. Pending orders carry no
+one searchOrders listing (Orders 2026-01-01, items inline) per region
+(engine.live.orders.order_groups), from the earliest start among them: the demo seller's
+nine marketplaces cost three calls a pass, not nine, which at searchOrders' 0.0056 calls/s
+(burst 20) is what lets passes run minutes apart. Pending orders carry no
 price, so only velocity sees them: their units count toward it (a runaway's first orders
 are mostly Pending), and the floor and promotion rules judge them at the first read that
 finds them priced (Amazon updates LastUpdateDate when payment clears, so the next pass

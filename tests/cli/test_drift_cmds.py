@@ -9,13 +9,17 @@ from decimal import Decimal
 
 import pytest
 
+from engine.config import load_config
+from engine.desired.render import render
 from engine.flows.session import live_session
 from engine.sandbox import faults
 from engine.sandbox.runtime import Sandbox
 from engine.state import api_calls, last_applied
 from engine.state.breakers import Breaker
 from engine.watch import breaker
+from engine.watch.refill import refill
 from tests.cli.test_plan_cmds import AT, fix_de_price, sync
+from tests.minimal_config import edited
 from tests.sandbox.conftest import _clean_spapi_env  # noqa: F401  (autouse fixture)
 
 US_HP = 'listing.US["HP-100"]'
@@ -112,6 +116,48 @@ def test_a_breaker_write_is_held_not_drift(applied, capsys):
     # A hand edit beside the breaker's write is drift all the same.
     edit_live(config, faults.out_of_band_price, "US", "SPK-1", "60.00")
     assert [d["field"] for d in drift_json(config, capsys, 2)["drifted"]] == ["our_price"]
+
+
+CAPPED = edited(
+    "project.yaml",
+    "  stock:\n",
+    "  exposure: {refill_every: 4h, floor: 2, ceiling: 10}\n  stock:\n",
+)
+STOCK = "sku,on_hand\nHP-100,{}\nSPK-1,12\n"
+
+
+def test_a_watchdog_refill_is_explained_not_drift(seeded_config, capsys):
+    """Stock arrived after the last apply, and the watch pass refilled the capped HP-100
+    listings to their cap (2) before any apply ran: drift names the refills, not edits."""
+    config = seeded_config({**CAPPED, "stock.csv": STOCK.format(5)})
+    fix_de_price(config)
+    assert sync(config, "apply", "--auto-approve") == 0
+    capsys.readouterr()
+    assert recorded(config)[US_HP]["quantity"] == 1  # 5 units: one per marketplace
+    (config.root / "stock.csv").write_text(STOCK.format(30), encoding="utf-8")
+    config = load_config(config.root)
+    keys = {(code, "HP-100") for code in ("US", "DE", "JP")}
+    with live_session(config) as (backend, db):
+        now = backend.now()
+        done = refill(config, backend, db, render(config, now).resources, keys, now)
+    assert {(r.outcome, r.before, r.after) for r in done} == {("written", 1, 2)}
+
+    report = drift_json(config, capsys, 0)
+    assert report["drifted"] == [] and report["pending"] == []
+    # DE and JP were seeded as the config wanted them, so the apply never wrote them and
+    # their refills have no last apply to differ from: only US is measured from a refill.
+    [refilled] = report["refilled_by_watchdog"]
+    assert (refilled["address"], refilled["field"], refilled["live"]) == (US_HP, "quantity", 2)
+    assert refilled["reason"].startswith("refilled to 2 by the watchdog at ")
+    assert sync(config, "drift", *AT) == 0
+    assert "1 MFN quantity(ies) set by the watchdog's refills of capped listings" in (
+        capsys.readouterr().out
+    )
+    # Units put on the listing by hand after the refill are drift all the same.
+    edit_live(config, faults.out_of_band_quantity, "US", "HP-100", 6)
+    [raised] = drift_json(config, capsys, 2)["drifted"]
+    assert (raised["address"], raised["field"], raised["live"]) == (US_HP, "quantity", 6)
+    assert raised["hint"].startswith("refilled to 2 by the watchdog at ")
 
 
 def test_ignore_rules_in_project_yaml_keep_a_field_out_of_drift(applied, capsys):

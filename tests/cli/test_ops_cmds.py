@@ -11,31 +11,38 @@ from engine.cli.main import cli, main
 from engine.config import load_config
 from engine.core.orders import iso
 from engine.desired.stock import Replenishment
-from engine.live.orders import parse_order, parse_order_item
+from engine.live.orders import parse_order
 from engine.state import journal, lock
 from engine.state import orders as order_store
 from engine.state.db import open_state
 from tests.minimal_config import WAREHOUSES
 
+EUR = "EUR"
 ORDER = {
-    "AmazonOrderId": "302-0000001-0000001",
+    "orderId": "302-0000001-0000001",
     # Recent in real time: the commands judge windows against the sandbox's clock, which
     # starts at the real time in a fresh state directory.
-    "PurchaseDate": iso(datetime.now(UTC) - timedelta(hours=3)),
-    "LastUpdateDate": iso(datetime.now(UTC) - timedelta(hours=2)),
-    "OrderStatus": "Unshipped",
-    "FulfillmentChannel": "MFN",
-    "MarketplaceId": "A1PA6795UKMFR9",
-    "LatestShipDate": "2026-11-24T10:00:00Z",
-    "OrderTotal": {"CurrencyCode": "EUR", "Amount": "59.99"},
-    "ShippingAddress": {"CountryCode": "AT"},
-}
-ITEM = {
-    "ASIN": "B0TEST0001",
-    "SellerSKU": "HP-100",
-    "OrderItemId": "00000000000001",
-    "QuantityOrdered": 2,
-    "ItemPrice": {"CurrencyCode": "EUR", "Amount": "119.98"},
+    "createdTime": iso(datetime.now(UTC) - timedelta(hours=3)),
+    "lastUpdatedTime": iso(datetime.now(UTC) - timedelta(hours=2)),
+    "salesChannel": {"channelName": "AMAZON", "marketplaceId": "A1PA6795UKMFR9"},
+    "fulfillment": {
+        "fulfillmentStatus": "UNSHIPPED",
+        "fulfilledBy": "MERCHANT",
+        "shipByWindow": {"latestDateTime": "2026-11-24T10:00:00Z"},
+    },
+    "proceeds": {"grandTotal": {"currencyCode": EUR, "amount": "59.99"}},
+    "recipient": {"deliveryAddress": {"countryCode": "AT"}},
+    "orderItems": [
+        {
+            "orderItemId": "00000000000001",
+            "quantityOrdered": 2,
+            "product": {
+                "asin": "B0TEST0001",
+                "sellerSku": "HP-100",
+                "price": {"unitPrice": {"currencyCode": EUR, "amount": "59.99"}},
+            },
+        }
+    ],
 }
 
 
@@ -46,11 +53,8 @@ def run(config_dir, *args):
 def store_order(config_dir):
     config = load_config(config_dir)
     db = open_state(config.project.state, config.state_dir)
-    order = parse_order(ORDER)
     with db.write() as conn:
-        order_store.save(
-            conn, config.project.seller_id, order.with_items([parse_order_item(order, ITEM)])
-        )
+        order_store.save(conn, config.project.seller_id, parse_order(ORDER))
     db.close()
 
 
@@ -107,9 +111,8 @@ def test_a_health_breach_exits_5(config_dir):
     store_order(config_dir)
     config = load_config(config_dir)
     db = open_state(config.project.state, config.state_dir)
-    cancelled = parse_order(
-        {**ORDER, "AmazonOrderId": "302-0000002-0000002", "OrderStatus": "Canceled"}
-    )
+    fulfillment = ORDER["fulfillment"] | {"fulfillmentStatus": "CANCELLED"}
+    cancelled = parse_order(ORDER | {"orderId": "302-0000002-0000002", "fulfillment": fulfillment})
     with db.write() as conn:
         order_store.save(conn, config.project.seller_id, cancelled)
     db.close()

@@ -80,6 +80,16 @@ def latin_1_title() -> bytes:
 
 
 CASES = [
+    # ---- exposure caps -----------------------------------------------------------------------
+    pytest.param(
+        edited(
+            "marketplaces/DE.yaml",
+            "currency: EUR\n",
+            "currency: EUR\nexposure:\n  refill_every: 4h\n  floor: 12\n  ceiling: 5\n",
+        ),
+        ["marketplaces/DE.yaml:5:10: exposure.floor: exposure floor 12 is above ceiling 5"],
+        id="exposure-floor-above-ceiling",
+    ),
     # ---- YAML itself -------------------------------------------------------------------------
     pytest.param(
         edited("project.yaml", "  name: Test Audio\n", "  name: Test Audio\n  name: Other\n"),

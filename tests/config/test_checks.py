@@ -8,6 +8,7 @@ import pytest
 from engine.config.builders.context import BuildContext
 from engine.config.checks import (
     check_bounds,
+    check_exposure,
     check_product_marketplaces,
     check_settings,
     check_translations,
@@ -37,7 +38,8 @@ def run(check, built: Built, **context) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "check", [check_product_marketplaces, check_settings, check_translations, check_bounds]
+    "check",
+    [check_product_marketplaces, check_settings, check_translations, check_bounds, check_exposure],
 )
 def test_the_minimal_config_passes_every_check(tmp_path, check):
     assert run(check, build(tmp_path)) == []
@@ -182,3 +184,45 @@ def test_bounds_in_one_layer_are_reported_at_the_minimum(tmp_path):
     assert run(check_bounds, built) == [
         "marketplaces/DE.yaml:5:14: pricing.min_price: min_price 600.00 is above max_price 500.00"
     ]
+
+
+def test_an_exposure_floor_above_its_ceiling_is_an_error(tmp_path):
+    built = build(
+        tmp_path,
+        edited(
+            "marketplaces/DE.yaml",
+            "currency: EUR\n",
+            "currency: EUR\nexposure: {refill_every: 4h, floor: 12, ceiling: 5}\n",
+        ),
+    )
+    assert run(check_exposure, built) == [
+        "marketplaces/DE.yaml:3:37: exposure.floor: exposure floor 12 is above ceiling 5"
+    ]
+
+
+def test_an_exposure_bound_is_checked_against_the_layers_it_combines_with(tmp_path):
+    project = edited(
+        "project.yaml",
+        "  stock:\n",
+        "  exposure: {refill_every: 4h, ceiling: 6}\n  stock:\n",
+    )
+    products = edited(
+        PRODUCTS, "    fulfillment: MFN\n", "    fulfillment: MFN\n    exposure: {floor: 8}\n"
+    )
+    built = build(tmp_path, {**project, **products})
+    assert run(check_exposure, built) == [
+        "products/audio.yaml:9:23: products[0].exposure.floor: exposure floor 8 is above "
+        "ceiling 6 set at project.yaml:17 (defaults.exposure.ceiling) for the US listing of HP-100"
+    ]
+
+
+def test_an_exposure_floor_below_or_at_its_ceiling_passes(tmp_path):
+    built = build(
+        tmp_path,
+        edited(
+            "marketplaces/DE.yaml",
+            "currency: EUR\n",
+            "currency: EUR\nexposure: {refill_every: 4h, floor: 5, ceiling: 5}\n",
+        ),
+    )
+    assert run(check_exposure, built) == []

@@ -72,6 +72,7 @@ def test_a_drifted_fake_is_caught():
         "Drifted.read_listings lacks parameter 'marketplaces'",
         "Drifted.read_listings lacks parameter 'wanted'",
         "Drifted.read_listings lacks parameter 'applied'",
+        "Drifted.read_listings lacks parameter 'recent'",
         "Drifted.read_listings has extra parameter 'codes'",
         "Drifted.forget is not a Backend method",
     ]

@@ -78,7 +78,7 @@ class LiveListings:
     def __init__(self, resources):
         self._resources = resources
 
-    def read_listings(self, marketplaces, *, refresh, wanted=None, applied=None):
+    def read_listings(self, marketplaces, *, refresh, wanted=None, applied=None, recent=()):
         listings = {
             address: LiveListing(resource=resource, status=("BUYABLE",))
             for address, resource in self._resources.items()

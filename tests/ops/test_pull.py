@@ -6,12 +6,14 @@ import random
 from dataclasses import replace
 from datetime import timedelta
 
+from engine.core.marketplaces import MARKETPLACES
 from engine.ops.pull import BEFORE_MARGIN, pull_orders, window
 from engine.sandbox import simulation
 from engine.sandbox.orders import process_due
 from engine.sandbox.orderstore import OrderTables
 from engine.state import orders as store
 from engine.state.orders import OrderFilter
+from tests.live.conftest import calls_of
 from tests.sandbox.conftest import NOW, SELLER
 from tests.sandbox.orderfixtures import insert, make_order
 
@@ -113,3 +115,26 @@ def test_the_window_ends_two_minutes_before_now_to_the_second():
         before - timedelta(minutes=15),
         before,
     )
+
+
+def test_a_region_s_marketplaces_are_one_read_and_keep_their_own_checkpoints(backend, sandbox, db):
+    fr = MARKETPLACES["FR"].marketplace_id
+    insert(
+        sandbox,
+        make_order(1, NOW - timedelta(hours=5)),
+        make_order(2, NOW - timedelta(hours=4), marketplace_id=fr),
+        make_order(3, NOW - timedelta(hours=3), marketplace_id=fr),
+    )
+    result = pull_orders(backend, db, SELLER, ["DE", "FR", "DE"])
+    assert [m.marketplace for m in result.marketplaces] == ["DE", "FR"]
+    assert [c.operation for c in calls_of(backend)] == ["searchOrders"]  # DE and FR: EU
+    de, fr_pull = result.marketplaces
+    assert (de.new, fr_pull.new) == (1, 2)
+    with db.read() as conn:
+        marks = {code: store.checkpoint(conn, SELLER, code) for code in ("DE", "FR", "JP")}
+    assert marks == {"DE": de.updated_before, "FR": de.updated_before, "JP": None}
+    # JP, pulled for the first time, has its own window (and region): read on its own.
+    later = pull_orders(backend, db, SELLER, ["JP", "DE", "FR"])
+    jp, de2, fr2 = later.marketplaces
+    assert jp.updated_after != de2.updated_after == fr2.updated_after
+    assert [c.operation for c in calls_of(backend)][1:] == ["searchOrders", "searchOrders"]

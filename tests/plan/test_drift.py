@@ -300,3 +300,54 @@ def test_a_listing_never_applied_is_not_yet_adopted_not_a_pending_change(make_co
             "fields": {"our_price": {"before": "49.99", "after": "59.99"}},
         }
     ]
+
+
+# ---- the watchdog's refills of capped listings ----------------------------------------------
+
+
+def refill_write(at, value):
+    return EmergencyWrite(US_HP, "refill run R-1", at, {"quantity": value}, "refill")
+
+
+def test_a_quantity_the_watchdog_refilled_is_a_refill_not_drift(make_config_cached):
+    refilled_at = APPLIED_AT + timedelta(hours=5)
+    plan, money = sold_down(make_config_cached, 12)  # applied 10, refilled to 12 (the cap grew)
+    report = drift_report(plan, money, facts(refills={US_HP: (refill_write(refilled_at, 12),)}))
+    assert not report.differs and report.drifted == ()
+    [refill] = report.expected_of("refill")
+    assert (refill.address, refill.field, refill.live) == (US_HP, "quantity", 12)
+    assert refill.reason == (
+        "refilled to 12 by the watchdog at 2026-11-21T17:00:00Z (refill run R-1)"
+    )
+    text = render_drift_text(report)
+    assert "1 MFN quantity(ies) set by the watchdog's refills of capped listings" in text
+    assert drift_json(report)["refilled_by_watchdog"] == [
+        {"address": US_HP, "field": "quantity", "live": 12, "reason": refill.reason}
+    ]
+    # Sold down since the refill, by no more than the units ordered since it: still a refill.
+    plan, money = sold_down(make_config_cached, 9)
+    refills = {US_HP: (refill_write(refilled_at, 12),)}
+    report = drift_report(plan, money, facts(refills=refills, sold_since_refill={US_HP: 3}))
+    assert not report.differs
+    [refill] = report.expected_of("refill")
+    assert refill.reason.endswith(", then 3 of 3 unit(s) ordered since")
+
+
+def test_a_refill_explains_only_its_value_and_the_orders_after_it(make_config_cached):
+    refilled_at = APPLIED_AT + timedelta(hours=5)
+    # Raised past the refill's value, or sold further than ordered since: drift.
+    for live, sold in ((14, 0), (8, 3)):
+        plan, money = sold_down(make_config_cached, live)
+        refills = {US_HP: (refill_write(refilled_at, 12),)}
+        report = drift_report(
+            plan, money, facts(refills=refills, sold_since_refill={US_HP: sold}, sold={US_HP: 9})
+        )
+        assert report.differs and [d.live for d in report.drifted] == [live]
+        assert report.drifted[0].hint == (
+            f"refilled to 12 by the watchdog at 2026-11-21T17:00:00Z; {sold} unit(s) ordered since"
+        )
+    # A refill before the last apply is history: the apply's value is what live is read from.
+    plan, money = sold_down(make_config_cached, 12)
+    refills = {US_HP: (refill_write(APPLIED_AT - timedelta(hours=1), 12),)}
+    report = drift_report(plan, money, facts(refills=refills))
+    assert report.differs and report.expected_of("refill") == ()

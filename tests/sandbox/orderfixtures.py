@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from engine.sandbox.lifecycle import Fate, Order, OrderItem
 from engine.sandbox.orderstore import OrderTables
 from engine.sandbox.runtime import Sandbox
-from tests.sandbox.conftest import DE, SELLER
+from tests.sandbox.conftest import DE, NOW, SELLER
 
 
 def make_order(
@@ -64,6 +65,29 @@ def make_order(
                 promotion_ids=promotion_ids,
             ),
         ),
+    )
+
+
+def runaway_order(n: int, placed: datetime, **options: Any) -> Order:
+    """Two headphones at 49.99 with the incident's promotion taking 49.49 off each: the
+    buyer pays 0.50 a unit (`options` as make_order's)."""
+    runaway = {
+        "quantity": 2,
+        "price": "49.99",
+        "discount": "49.49",
+        "promotion_ids": ("INCIDENT-1",),
+    }
+    return make_order(n, placed, **(runaway | options))
+
+
+def insert_to_filter(box: Sandbox) -> None:
+    """Orders 1 (MFN, placed two days before NOW: Shipped), 2 (MFN) and 3 (FBA, HP-004),
+    both placed an hour before NOW: what the status and channel filters tell apart."""
+    insert(
+        box,
+        make_order(1, NOW - timedelta(days=2)),
+        make_order(2, NOW - timedelta(hours=1)),
+        make_order(3, NOW - timedelta(hours=1), channel="AFN", sku="HP-004"),
     )
 
 

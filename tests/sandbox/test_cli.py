@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,10 +16,14 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from engine.cli.sandbox_cmds import COMMANDS, sandbox, speed_note
+from engine.cli.main import main
+from engine.cli.sandbox_cmds import COMMANDS, client_lines, sandbox, speed_note
 from engine.core.errors import UserError
+from engine.sandbox.app import SANDBOX_CREDENTIALS, LwaCredentials
+from engine.sandbox.clock import VirtualClock
 from engine.sandbox.faults import price_of
 from engine.sandbox.orderstore import OrderTables
+from engine.sandbox.runtime import Sandbox
 from engine.sandbox.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -310,6 +316,92 @@ def test_drift_edits_texts_and_deletes(config_dir):
     assert live_price(state, "HP-100") is None
     both = invoke(config_dir, "drift", "-m", "DE", "--sku", "HP-100", "--delete", "--price", "1")
     assert isinstance(both.exception, UserError)
+
+
+def test_serve_shows_how_to_point_another_client_at_it(config_dir, monkeypatch):
+    """serve prints the endpoint, the LWA token URL and the demo seller's LWA credentials,
+    and a client given just those gets a token (Ctrl-C is simulated once it has)."""
+    exchanged: dict[str, object] = {}
+
+    def serve_then_interrupt(self, port=0):
+        settings = self.client_settings(self.url)
+        demo = settings["demo_lwa_credentials"]
+        answer = httpx.post(
+            settings["lwa_token_url"],
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": demo["refresh_token"],
+                "client_id": demo["client_id"],
+                "client_secret": demo["client_secret"],
+            },
+        )
+        exchanged.update(url=self.url, status=answer.status_code, body=answer.json())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Sandbox, "serve_forever", serve_then_interrupt)
+    result = invoke(config_dir, "--timing", "fast", "serve")
+    assert result.exit_code == 0, result.output
+    assert exchanged["status"] == 200 and exchanged["body"]["access_token"]
+    url = exchanged["url"]
+    assert f"endpoint {url}, LWA token URL {url}/auth/o2/token" in result.output
+    assert "demo LWA credentials of the sandbox's demo seller" in result.output
+    assert f"client id:     {SANDBOX_CREDENTIALS.client_id}" in result.output
+    assert f"client secret: {SANDBOX_CREDENTIALS.client_secret}" in result.output
+    assert f"refresh token: {SANDBOX_CREDENTIALS.refresh_token}" in result.output
+
+
+def test_status_json_shows_the_client_settings(config_dir, monkeypatch):
+    info = json.loads(invoke(config_dir, "status", "--json").output)
+    demo = info["client"]["demo_lwa_credentials"]
+    assert (demo["client_id"], demo["client_secret"], demo["refresh_token"]) == (
+        SANDBOX_CREDENTIALS.client_id,
+        SANDBOX_CREDENTIALS.client_secret,
+        SANDBOX_CREDENTIALS.refresh_token,
+    )
+    assert "not secrets" in demo["note"]
+    assert info["client"]["endpoint"] is None and info["client"]["lwa_token_url"] is None
+    # While a serve runs (as recorded for other processes), both point at it.
+    monkeypatch.setattr(
+        "engine.cli.sandbox_cmds._running_server",
+        lambda box: {"url": "http://127.0.0.1:8123", "timing": "amazon"},
+    )
+    info = json.loads(invoke(config_dir, "status", "--json").output)
+    assert info["client"]["endpoint"] == "http://127.0.0.1:8123"
+    assert info["client"]["lwa_token_url"] == "http://127.0.0.1:8123/auth/o2/token"
+    text = invoke(config_dir, "status").output
+    assert "LWA token:    http://127.0.0.1:8123/auth/o2/token" in text
+
+
+def test_other_credentials_than_the_demo_ones_are_never_shown(tmp_path):
+    other = LwaCredentials("amzn1.application-oa2-client.real", "real-secret", "Atzr|real")
+    box = Sandbox(
+        Store(tmp_path), VirtualClock(datetime(2026, 11, 22, tzinfo=UTC)), credentials=other
+    )
+    settings = box.client_settings("http://127.0.0.1:8123")
+    assert settings["demo_lwa_credentials"] is None
+    printed = "\n".join(client_lines(settings))
+    assert "real" not in printed and "http://127.0.0.1:8123/auth/o2/token" in printed
+    box.store.close()
+
+
+def test_a_busy_port_is_a_one_line_error_naming_it(config_dir, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = invoke(config_dir, "--timing", "fast", "serve", "--port", port)
+        assert isinstance(result.exception, UserError)
+        message = str(result.exception)
+        assert f"cannot listen on port {port} of 127.0.0.1: " in message
+        assert message.endswith("pick another with --port (--port 0 picks a free one)")
+        assert "\n" not in message
+        # Through the real entry point: one line on stderr, exit 1, no traceback.
+        capsys.readouterr()
+        code = main(["--config", str(config_dir), "sandbox", "serve", "--port", port])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"Error: {message}"]
+    assert captured.out == ""
 
 
 def test_simulate_twice_with_one_seed_continues(config_dir):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.core.spapi_limits import APP_LIMITS, PRODUCT_DATA_PATCH
+from engine.core.spapi_limits import APP_LIMITS, GET_ORDER_2026, PRODUCT_DATA_PATCH
 from engine.sandbox.clock import ClockState, ClockTimer, VirtualClock
 from engine.sandbox.ratelimit import LIMITS, SELLER, Limit, RateLimiter
 from tests.sandbox.conftest import NOW
@@ -106,6 +106,8 @@ def test_disabled_limiter_admits_everything_and_still_reports_headers():
 def test_published_table_matches_the_notes():
     assert LIMITS["patchListingsItem"] == Limit(5.0, 5, "5.0")
     assert LIMITS["getOrders"].burst == 20 and LIMITS["getOrders"].header == "0.0167"
+    assert LIMITS["searchOrders"] == Limit(0.0056, 20, "0.0056")
+    assert LIMITS[GET_ORDER_2026] == Limit(0.5, 30, "0.5")  # orders_2026-01-01.json
     with pytest.raises(KeyError, match="no published rate limit"):
         RateLimiter(VirtualClock.frozen_at(NOW)).acquire("fooBar")
 

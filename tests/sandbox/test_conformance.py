@@ -22,7 +22,7 @@ import pytest
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-from engine.sandbox import faults, product_types
+from engine.sandbox import faults, orders_2026, product_types
 from engine.sandbox.account import PROCESSING_DELAY
 from engine.sandbox.app import URL_MAP
 from engine.sandbox.bulk_http import DOCUMENT_URL
@@ -48,6 +48,7 @@ pytestmark = [
 LISTINGS_MODEL = "listings-items-api-model/listingsItems_2021-08-01.json"
 SELLERS_MODEL = "sellers-api-model/sellers.json"
 ORDERS_MODEL = "orders-api-model/ordersV0.json"
+ORDERS_2026_MODEL = "orders-api-model/orders_2026-01-01.json"
 MESSAGING_MODEL = "messaging-api-model/messaging.json"
 FEEDS_MODEL = "feeds-api-model/feeds_2021-06-30.json"
 REPORTS_MODEL = "reports-api-model/reports_2021-06-30.json"
@@ -138,6 +139,11 @@ def orders_model() -> Model:
 
 
 @pytest.fixture(scope="module")
+def orders_2026_model() -> Model:
+    return Model(ORDERS_2026_MODEL)
+
+
+@pytest.fixture(scope="module")
 def messaging_model() -> Model:
     return Model(MESSAGING_MODEL)
 
@@ -150,16 +156,22 @@ ALL = "summaries,attributes,issues,offers,fulfillmentAvailability,relationships,
 
 
 def test_every_route_is_an_operation_of_the_models(
-    listings_model, sellers_model, orders_model, messaging_model
+    listings_model, sellers_model, orders_model, orders_2026_model, messaging_model
 ):
     paths = {
         **listings_model.doc["paths"],
         **sellers_model.doc["paths"],
         **orders_model.doc["paths"],
+        **orders_2026_model.doc["paths"],
         **messaging_model.doc["paths"],
     }
     for model in BULK_MODELS:
         paths |= Model(model).doc["paths"]
+    # The Tokens API's one operation (its model, tokens_2021-03-01.json in
+    # amzn/selling-partner-api-models, is not among ../shared/spapi-models).
+    paths["/tokens/2021-03-01/restrictedDataToken"] = {
+        "post": {"operationId": "createRestrictedDataToken"}
+    }
     for rule in URL_MAP.iter_rules():
         if rule.endpoint in ("lwaToken", DOCUMENT_URL, product_types.SCHEMA_URL):
             continue
@@ -169,7 +181,10 @@ def test_every_route_is_an_operation_of_the_models(
             rule.rule,
         )
         (method,) = rule.methods - {"HEAD", "OPTIONS"}
-        assert paths[swagger_path][method.lower()]["operationId"] == rule.endpoint
+        operation = paths[swagger_path][method.lower()]
+        # An operationId that two versions share is named with its version (getOrder@...).
+        assert operation["operationId"] == rule.endpoint.split("@")[0]
+        assert "@" not in rule.endpoint or swagger_path.split("/")[2] in rule.endpoint
 
 
 DEFINITION = "/definitions/2020-09-01/productTypes/{productType}"
@@ -428,6 +443,63 @@ def test_order_errors_conform(raw, orders_model):
         assert body["errors"][0]["code"] in ("InvalidInput", "NotFound")
 
 
+SEARCH_ORDERS = "/orders/2026-01-01/orders"
+GET_ORDER = "/orders/2026-01-01/orders/{orderId}"
+EVERY_DATASET = ",".join(orders_2026.INCLUDED_DATA)
+
+
+def test_orders_2026_conform(raw, orders_2026_model, simulated):
+    params = {
+        "marketplaceIds": DE,
+        "createdAfter": "2026-11-01T00:00:00Z",
+        "includedData": EVERY_DATASET,
+        "maxResultsPerPage": "40",
+    }
+    seen: list[dict[str, Any]] = []
+    response = raw.get(SEARCH_ORDERS, params=params)
+    while True:
+        body = orders_2026_model.check(SEARCH_ORDERS, "GET", response)
+        seen += body["orders"]
+        assert "createdBefore" in body and "lastUpdatedBefore" not in body
+        token = body.get("pagination", {}).get("nextToken")
+        if token is None:
+            break
+        response = raw.get(SEARCH_ORDERS, params=params | {"paginationToken": token})
+    assert len(seen) == len({o["orderId"] for o in seen}) > 40  # more than one page
+    statuses = {o["fulfillment"]["fulfillmentStatus"] for o in seen}
+    assert {"PENDING", "UNSHIPPED", "SHIPPED"} <= statuses
+    assert any("promotion" in i for o in seen for i in o["orderItems"])
+    pending = next(o for o in seen if o["fulfillment"]["fulfillmentStatus"] == "PENDING")
+    assert "proceeds" not in pending and "price" not in pending["orderItems"][0]["product"]
+    for order in simulated[:30] + simulated[-1:]:
+        path = f"{SEARCH_ORDERS}/{order.amazon_order_id}"
+        for included in ({"includedData": EVERY_DATASET}, {}):
+            body = orders_2026_model.check(GET_ORDER, "GET", raw.get(path, params=included))
+            item = body["order"]["orderItems"][0]
+            assert item["product"]["sellerSku"] == order.items[0].sku
+            assert ("fulfillment" in body["order"]) == bool(included)
+
+
+def test_orders_2026_errors_conform(raw, orders_2026_model):
+    window = {"marketplaceIds": DE, "createdAfter": "2026-11-01T00:00:00Z"}
+    cases = [
+        (SEARCH_ORDERS, raw.get(SEARCH_ORDERS, params={"marketplaceIds": DE}), 400),
+        (SEARCH_ORDERS, raw.get(SEARCH_ORDERS, params=window | {"includedData": "ITEMS"}), 400),
+        (
+            SEARCH_ORDERS,
+            raw.get(SEARCH_ORDERS, params=window | {"fulfillmentStatuses": "Shipped"}),
+            400,
+        ),
+        (SEARCH_ORDERS, raw.get(SEARCH_ORDERS, params={"paginationToken": "nope"}), 400),
+        (GET_ORDER, raw.get(f"{SEARCH_ORDERS}/302-0000000-0000000"), 404),
+        (GET_ORDER, raw.get(f"{SEARCH_ORDERS}/nope"), 400),
+    ]
+    for path, response, status in cases:
+        assert response.status_code == status, response.text
+        body = orders_2026_model.check(path, "GET", response)
+        assert body["errors"][0]["code"] in ("InvalidInput", "NotFound")
+
+
 def test_messaging_conforms(raw, messaging_model, simulated):
     mfn = next(o for o in simulated if o.channel == "MFN")
     path = f"/messaging/v1/orders/{mfn.amazon_order_id}"
@@ -465,7 +537,8 @@ def test_feed_responses_conform(sandbox, raw, bulk_models):
         documents, "POST", raw.post(documents, json={"contentType": "application/json"})
     )
     content = json.dumps(listings_feed(quantity_patch("HP-002", 1), quantity_patch("HP-3", -1)))
-    assert httpx.put(created["url"], content=content.encode()).status_code == 200
+    signed = {"Content-Type": "application/json"}  # the type the URL was signed over
+    assert httpx.put(created["url"], content=content.encode(), headers=signed).status_code == 200
     spec = {"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [DE]}
     feed_id = model.check(
         f"{FEEDS}/feeds",
@@ -491,7 +564,7 @@ def test_feed_responses_conform(sandbox, raw, bulk_models):
     )
     assert [f["feedId"] for f in listed["feeds"]] == [feed_id] and "nextToken" not in listed
     again = model.check(documents, "POST", raw.post(documents, json={"contentType": "text/xml"}))
-    httpx.put(again["url"], content=b"{}")
+    httpx.put(again["url"], content=b"{}", headers={"Content-Type": "text/xml"})
     queued = raw.post(
         f"{FEEDS}/feeds", json={**spec, "inputFeedDocumentId": again["feedDocumentId"]}
     ).json()["feedId"]

@@ -254,7 +254,8 @@ def test_document_transfers_fail_with_a_probability(sandbox, feeds_client, raw):
         "/feeds/2021-06-30/documents", json={"contentType": "application/json; charset=UTF-8"}
     ).json()
     document = json.dumps(listings_feed(quantity_patch("HP-002", 9))).encode()
-    put = _transfer_outcomes(lambda: httpx.put(created["url"], content=document), 8)
+    signed = {"Content-Type": "application/json; charset=UTF-8"}
+    put = _transfer_outcomes(lambda: httpx.put(created["url"], content=document, headers=signed), 8)
     assert put == {500, "dropped"}  # both kinds, each time after the bytes were stored
     feed = feeds_client.create_feed(
         "JSON_LISTINGS_FEED", created["feedDocumentId"], marketplaceIds=[DE]

@@ -6,12 +6,14 @@ import gzip
 import io
 import json
 import time
+from xml.etree import ElementTree
 
 import httpx
 import pytest
 from sp_api.api import Feeds, Reports
 from sp_api.base.exceptions import SellingApiBadRequestException, SellingApiNotFoundException
 
+from engine.sandbox.documents import URL_LIFETIME_SECONDS, S3Error
 from engine.sandbox.jobs import QUEUE_TIME
 from tests.sandbox.conftest import (
     APPLIED,
@@ -207,7 +209,49 @@ def test_create_feed_refuses_bad_types_and_documents(sandbox, feeds_client):
     feeds_client.create_feed("JSON_LISTINGS_FEED", uploaded["feedDocumentId"])
     with pytest.raises(SellingApiBadRequestException, match="one feed only"):
         feeds_client.create_feed("JSON_LISTINGS_FEED", uploaded["feedDocumentId"])
-    assert httpx.put(uploaded["url"], content=b"{}").status_code == 403  # sealed by the feed
+    consumed = httpx.put(
+        uploaded["url"], content=b"{}", headers={"Content-Type": "application/json"}
+    )
+    assert consumed.status_code == 403  # sealed by the feed
+    assert s3_error(consumed) == ("AccessDenied", "Access Denied")
+
+
+def s3_error(response: httpx.Response) -> tuple[str, str]:
+    """The Code and Message of S3's XML error document."""
+    assert response.headers["content-type"].startswith("application/xml")
+    root = ElementTree.fromstring(response.content)
+    assert root.tag == "Error" and root.findtext("RequestId") and root.findtext("HostId")
+    return root.findtext("Code") or "", root.findtext("Message") or ""
+
+
+def test_upload_urls_are_signed_over_the_content_type_as_s3_presigned_urls_are(feeds_client):
+    created = feeds_client.create_feed_document(None, "application/json; charset=UTF-8").payload
+    for sent in ({"Content-Type": "text/plain"}, {"Content-Type": "application/json"}, {}):
+        refused = httpx.put(created["url"], content=b"{}", headers=sent)
+        assert refused.status_code == 403
+        assert s3_error(refused)[0] == "SignatureDoesNotMatch"
+    signed = {"Content-Type": "application/json; charset=UTF-8"}
+    assert httpx.put(created["url"], content=b"{}", headers=signed).status_code == 200
+    unknown = httpx.put(created["url"] + "x", content=b"{}", headers=signed)
+    assert s3_error(unknown) == ("AccessDenied", "Access Denied")
+
+
+def test_document_urls_expire_after_five_minutes_with_s3s_error(sandbox, feeds_client):
+    created = feeds_client.create_feed_document(None, "application/json").payload
+    token = created["url"].rsplit("/", 1)[1]
+    documents = sandbox.app.bulk.documents
+    issued = time.time()
+    documents.upload(token, b"{}", "application/json", issued + URL_LIFETIME_SECONDS - 5)
+    with pytest.raises(S3Error) as late:
+        documents.upload(token, b"{}", "application/json", issued + URL_LIFETIME_SECONDS + 2)
+    assert (late.value.status, late.value.code, late.value.message) == (
+        403,
+        "AccessDenied",
+        "Request has expired",
+    )
+    root = ElementTree.fromstring(late.value.xml("REQ1"))
+    assert root.findtext("X-Amz-Expires") == "300"
+    assert root.findtext("Expires") < root.findtext("ServerTime")
 
 
 def test_document_urls_need_no_token_and_are_bound_to_one_use(sandbox, feeds_client):
@@ -216,8 +260,9 @@ def test_document_urls_need_no_token_and_are_bound_to_one_use(sandbox, feeds_cli
     token = url.rsplit("/", 1)[1]
     assert url.startswith(sandbox.url + "/sandbox-documents/") and len(token) >= 40
     assert httpx.get(url).status_code == 403  # an upload URL does not download
-    assert httpx.put(url + "x", content=b"{}").status_code == 403
-    assert httpx.put(url, content=b"{}").status_code == 200
+    signed = {"Content-Type": "application/json"}
+    assert httpx.put(url + "x", content=b"{}", headers=signed).status_code == 403
+    assert httpx.put(url, content=b"{}", headers=signed).status_code == 200
     sandbox.store.close()
     assert token.encode() not in (sandbox.store.path).read_bytes()
 

@@ -87,6 +87,29 @@ def test_token_endpoint_rejects_other_grants_and_bad_credentials(sandbox):
     assert ok["access_token"].startswith("Atza|")
 
 
+def test_token_endpoint_takes_a_json_body_as_login_with_amazon_does(sandbox, raw):
+    url = sandbox.url + "/auth/o2/token"
+    creds = sandbox.credentials
+    body = {
+        "grant_type": "refresh_token",
+        "refresh_token": creds.refresh_token,
+        "client_id": creds.client_id,
+        "client_secret": creds.client_secret,
+    }
+    ok = httpx.post(url, json=body)
+    assert ok.status_code == 200 and ok.json()["token_type"] == "bearer"
+    path = f"/listings/2021-08-01/items/{SELLER}/HP-002?marketplaceIds={DE}"
+    listing = httpx.get(
+        sandbox.url + path, headers={"x-amz-access-token": ok.json()["access_token"]}
+    )
+    assert listing.status_code == 200
+    wrong = httpx.post(url, json={**body, "client_secret": "wrong"})
+    assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_client")
+    for malformed in (b"{not json", b'["refresh_token"]', b'{"grant_type": 1}'):
+        answer = httpx.post(url, content=malformed, headers={"Content-Type": "application/json"})
+        assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request")
+
+
 def test_library_raises_authorization_error_for_wrong_secret(sandbox):
     from sp_api.api import Sellers
 

@@ -10,7 +10,7 @@ from sp_api.base import SellingApiBadRequestException, SellingApiNotFoundExcepti
 
 from engine.sandbox.orders import iso
 from tests.sandbox.conftest import DE, NOW
-from tests.sandbox.orderfixtures import insert, make_order
+from tests.sandbox.orderfixtures import insert, insert_to_filter, make_order, runaway_order
 
 
 @pytest.fixture
@@ -54,12 +54,7 @@ def test_last_updated_after_picks_up_updated_orders(sandbox, orders_client):
 
 
 def test_filters_by_status_and_channel(sandbox, orders_client):
-    insert(
-        sandbox,
-        make_order(1, NOW - timedelta(days=2)),
-        make_order(2, NOW - timedelta(hours=1)),
-        make_order(3, NOW - timedelta(hours=1), channel="AFN", sku="HP-004"),
-    )
+    insert_to_filter(sandbox)
     after = iso(NOW - timedelta(days=3))
     shipped = orders_client.get_orders(CreatedAfter=after, OrderStatuses=["Shipped"]).payload
     assert [o["AmazonOrderId"] for o in shipped["Orders"]] == ["302-0000001-0000001"]
@@ -70,13 +65,9 @@ def test_filters_by_status_and_channel(sandbox, orders_client):
 def test_order_and_items_carry_money_promotions_and_cancel_requests(sandbox, orders_client):
     insert(
         sandbox,
-        make_order(
+        runaway_order(
             1,
             NOW - timedelta(hours=2),
-            quantity=2,
-            price="49.99",
-            discount="49.49",
-            promotion_ids=("INCIDENT-1",),
             cancel_request_after=timedelta(hours=1),
         ),
         make_order(2, NOW - timedelta(hours=2)),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sp_api.api import Reports
@@ -11,7 +13,10 @@ from sp_api.base.exceptions import SellingApiBadRequestException
 from engine.sandbox import faults
 from engine.sandbox.jobs import QUEUE_TIME
 from engine.sandbox.listing_reports import FBA_INVENTORY_COLUMNS, MERCHANT_LISTINGS_COLUMNS
-from tests.sandbox.conftest import DE, FR, JOB_DONE
+from engine.sandbox.timing import AMAZON, FAST, Span
+from tests.sandbox.conftest import DE, FR, JOB_DONE, SELLER
+
+LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
 
 
 def build(sandbox, client, report_type: str, marketplace: str = DE, **extra) -> dict:
@@ -138,3 +143,37 @@ def test_large_reports_are_gzipped(open_sandbox):
         "compressionAlgorithm"
     ] == ("GZIP")
     assert len(rows(client, report)) == 31  # the library gunzips
+
+
+def test_a_lagging_listings_report_shows_listings_as_they_were_before_the_latest_writes(
+    open_sandbox,
+):
+    lagging = replace(FAST, name="lagging", report_lag=Span.fixed(timedelta(hours=1)))
+    box = open_sandbox(rate_limits=False, timing=lagging)
+    client = Reports(**box.client_kwargs("DE"))
+    restock = {
+        "productType": "HEADPHONES",
+        "patches": [
+            {
+                "op": "replace",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 9}],
+            }
+        ],
+    }
+    assert box.account.patch_item(SELLER, "HP-002", [DE], restock)["status"] == "ACCEPTED"
+    box.account.delete_item(SELLER, "HP-003", [DE])
+    box.advance(timedelta(minutes=1))  # both processed: getListingsItem shows them now
+
+    lagged = {r["seller-sku"]: r for r in rows(client, build(box, client, LISTINGS))}
+    assert lagged["HP-002"]["quantity"] == "3"  # as it was an hour before the report's end
+    assert "HP-003" in lagged  # deleted since, still listed
+
+    box.advance(timedelta(hours=1))
+    caught_up = {r["seller-sku"]: r for r in rows(client, build(box, client, LISTINGS))}
+    assert caught_up["HP-002"]["quantity"] == "9" and "HP-003" not in caught_up
+
+
+def test_the_amazon_profile_lags_listings_reports_and_fast_does_not():
+    assert AMAZON.report_lag.high == timedelta(minutes=80) and AMAZON.report_lag.low == timedelta(0)
+    assert FAST.report_lag.high == timedelta(0)

@@ -10,6 +10,7 @@ from engine.plan.drift import EmergencyWrite
 from engine.state import journal
 from engine.watch.breaker import EMERGENCY_DIGEST_PREFIX
 from engine.watch.emergency import accepted_writes
+from engine.watch.refill import REFILL_DIGEST_PREFIX
 from tests.state.conftest import NOW, SELLER
 
 ADDRESS = 'listing.US["SPK-1"]'
@@ -45,4 +46,20 @@ def test_only_accepted_breaker_writes_are_read_back(db):
         writes = accepted_writes(conn, SELLER)
     assert writes == [
         EmergencyWrite(ADDRESS, "INC-1", NOW, {"minimum_seller_allowed_price": Decimal("99.00")})
+    ]
+
+
+def test_refill_writes_are_read_back_as_refills(db):
+    refill = {"refill": True, "fields": {"quantity": {"before": 0, "after": 2}}}
+    digest = f"{REFILL_DIGEST_PREFIX}{ADDRESS}@2026-11-22T12:00:00Z"
+    journal_run(db, digest, refill, "accepted", NOW)
+    journal_run(db, digest + "x", refill, "failed", NOW + timedelta(1))  # refused: nothing live
+    breaker = breaker_payload("INC-1", 1)
+    journal_run(db, EMERGENCY_DIGEST_PREFIX + "INC-1", breaker, "accepted", NOW + timedelta(2))
+    with db.read() as conn:
+        writes = accepted_writes(conn, SELLER)
+        [run_id] = [r.id for r in journal.runs(conn, SELLER) if r.plan_digest == digest]
+    assert [(w.kind, w.incident, w.values) for w in writes] == [
+        ("refill", f"refill run {run_id}", {"quantity": 2}),
+        ("breaker", "INC-1", {"minimum_seller_allowed_price": 1}),
     ]

@@ -104,3 +104,14 @@ def test_applied_times_name_when_each_listing_was_recorded(db):
     with db.read() as conn:
         times = last_applied.applied_times(conn, SELLER, wanted)
     assert times == {'listing.DE["HP-100"]': NOW, 'listing.US["HP-100"]': later}
+
+
+def test_written_since_names_the_listings_recorded_after_a_time(db):
+    old, new = make_resource("DE", "HP-100", "19.99"), make_resource("DE", "HP-200", "29.99")
+    with db.write() as conn:
+        last_applied.record(conn, SELLER, old, NOW - timedelta(hours=3))
+        last_applied.record(conn, SELLER, new, NOW)
+        last_applied.record(conn, OTHER_SELLER, old, NOW)
+    with db.read() as conn:
+        since = last_applied.written_since(conn, SELLER, NOW - timedelta(hours=2))
+    assert since == {new.address}

@@ -70,16 +70,29 @@ def test_a_runaway_night_trips_within_a_few_orders(followed):
         if not tripped:
             leaked_before_trip = leaked
     assert tripped, "the breaker never tripped"
-    # Measured 17 (seed 26): orders stay Pending, unpriced, for 1-30 minutes first.
-    assert leaked_before_trip <= 25, leaked_before_trip
-    assert {"HP-100", "HP-200"} <= {b.sku for b in tripped}
-    # Measured 65 over the night (each SKU trips at its own first priced order); without a
-    # watchdog the night leaks over 200.
-    assert leaked < 100, leaked
+    # Measured 17 (seed 26, the sandbox's fast timing; deterministic): orders stay Pending,
+    # unpriced, for 1-30 minutes first, so the first trip waits for the first priced read.
+    assert leaked_before_trip <= 20, leaked_before_trip
+    # Every US headphone the code covers trips (the first on a priced read, the others as
+    # runaway_sibling), MFN and FBA alike.
+    assert {b.sku for b in tripped} == {
+        "HP-100",
+        "HP-200",
+        "HP-300",
+        "HP-ANC-1",
+        "HP-ANC-2",
+        "HP-DJ-1",
+        "HP-IE-10",
+        "HP-KIDS-1",
+    }
+    # Measured 48 over the night (a breaker write takes effect only once it shows live);
+    # without a watchdog the night leaks over 200.
+    assert leaked <= 55, leaked
     writes = emergency_runs(demo)
     assert len(writes) == len({(b.marketplace, b.sku) for b in tripped})  # each written once
-    # Velocity comes from the notifications; only suspect orders are read (143 reads for
-    # the night's orders in every marketplace, well inside getOrder's 0.5 a second).
+    # Velocity comes from the notifications; only suspect orders are read (measured: 171
+    # reads for 364 notifications processed over the night in every marketplace, well
+    # inside getOrder's 0.5 a second).
     processed = follower.metrics.messages.labels("processed")._value.get()
     assert 0 < follower.metrics.order_reads._value.get() < processed / 2
 

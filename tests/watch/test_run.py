@@ -149,13 +149,13 @@ def test_a_failing_webhook_is_reported_without_its_token(demo, hook):
     assert "T0KEN" not in json.dumps(report.to_dict())
 
 
-def test_a_pass_reads_orders_with_one_getorders_listing_per_region(demo):
+def test_a_pass_reads_orders_with_one_searchorders_listing_per_region(demo):
     demo.buyers(timedelta(hours=6))
     recorder = demo.backend.invoker.recorder
-    before = recorder.count()["getOrders"]
+    before = recorder.count()["searchOrders"]
     report = demo.watch()
     # Nine marketplaces in three regions (NA: US CA MX, EU: UK DE FR IT ES, FE: JP).
-    assert recorder.count()["getOrders"] - before == 3
+    assert recorder.count()["searchOrders"] - before == 3
     assert [r.marketplace for r in report.reads] == [
         "US",
         "CA",
