@@ -7,7 +7,9 @@ header says otherwise. The values are SPAPI-NOTES.md's ("Operations, paths, rate
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,9 @@ LIMITS: dict[str, Limit] = {
 # product data attributes (for example, item_name)" is limited to 100 requests per application
 # per second. Such a patch takes a token of PRODUCT_DATA_PATCH as well as of patchListingsItem.
 PRODUCT_DATA_PATCH = "patchListingsItem:productData"
+# The attributes of an offer and its quantity: a patch that touches any other attribute
+# updates product data.
+OFFER_ATTRIBUTES = frozenset({"purchasable_offer", "fulfillment_availability"})
 APP_LIMITS: dict[str, Limit] = {
     "getListingsItem": _limit("100", 5),
     "putListingsItem": _limit("100", 5),
@@ -101,3 +106,11 @@ APP_LIMITS: dict[str, Limit] = {
 APPLICATION_THROTTLED = "allowed for the application"
 # ...and for the product-data case: "... greater than what is allowed for product data."
 PRODUCT_DATA_THROTTLED = "allowed for product data"
+
+
+def updates_product_data(patches: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a patchListingsItem's `patches` update product data (any attribute but the
+    offer's and quantity's), so that it also counts against PRODUCT_DATA_PATCH. list_price is
+    counted as product data: when in doubt, the smaller limit."""
+    offer_paths = {f"/attributes/{name}" for name in OFFER_ATTRIBUTES}
+    return any(patch.get("path") not in offer_paths for patch in patches)

@@ -27,7 +27,6 @@ from engine.core.changes import ResourceChange
 from engine.core.fields import in_group
 from engine.core.resource import Resource
 from engine.live.attributes import (
-    FULFILLMENT,
     OFFER,
     attribute_values,
     market,
@@ -84,19 +83,6 @@ def put_body(resource: Resource) -> dict[str, Any]:
         "requirements": "LISTING",
         "attributes": resource_attributes(resource),
     }
-
-
-# The attributes of an offer: a patch that touches any other attribute updates product data,
-# which Amazon limits to 100 patches a second per application (engine.core.spapi_limits).
-_OFFER_ATTRIBUTES = frozenset({OFFER, FULFILLMENT})
-
-
-def updates_product_data(patches: Sequence[Patch]) -> bool:
-    """Whether a patch updates product data (any attribute but the offer's and quantity's):
-    those count against a smaller per-application limit. list_price is counted as product
-    data: when in doubt, the smaller limit."""
-    offer_paths = {_path(name) for name in _OFFER_ATTRIBUTES}
-    return any(patch["path"] not in offer_paths for patch in patches)
 
 
 def _path(name: str) -> str:

@@ -22,7 +22,7 @@ from engine.core.identity import BackendIdentity
 from engine.core.orders import Order, iso
 from engine.core.progress import NO_PROGRESS, Progress
 from engine.core.resource import Resource, address, address_key
-from engine.core.spapi_limits import GET_ORDER_2026, PRODUCT_DATA_PATCH
+from engine.core.spapi_limits import GET_ORDER_2026, PRODUCT_DATA_PATCH, updates_product_data
 from engine.live import documents
 from engine.live.attributes import OFFER, ListingShapeError, market, resource_from_attributes
 from engine.live.backend import LiveListing, LiveState, SnapshotMissing, WriteResult
@@ -65,7 +65,6 @@ from engine.live.patches import (
     listing_patches,
     needs_offer,
     put_body,
-    updates_product_data,
     write_kind,
 )
 from engine.live.recording import CallRecorder, MemoryRecorder

@@ -80,6 +80,8 @@ class Account:
         self._fixed_delay = processing_delay
         self._new_id = new_id
         self._info: AccountInfo | None = None
+        # (store data version, marketplace codes) of the last read (see `info`)
+        self._participating: tuple[int, tuple[str, ...]] | None = None
         self._tokens: dict[str, float] = {}
         self._tokens_lock = threading.Lock()
 
@@ -103,12 +105,21 @@ class Account:
     # -- account facts ----------------------------------------------------------------------
     @property
     def info(self) -> AccountInfo:
-        """The account's facts. Its marketplace participations are read afresh each time:
-        `sync sandbox participation` changes them from another process while a server runs."""
+        """The account's facts. Its marketplace participations are cached until the store's
+        data version moves: `sync sandbox participation` and `reset` change them, from another
+        process too, while a server runs, and every commit moves the version."""
         seller_id, store_name = self._identity()
+        return AccountInfo(seller_id, store_name, self._marketplace_codes())
+
+    def _marketplace_codes(self) -> tuple[str, ...]:
+        version = self.store.data_version()  # before the read: a later change moves it again
+        cached = self._participating
+        if cached is not None and cached[0] == version:
+            return cached[1]
         with self.store.read() as tx:
             codes = tuple(jsonio.loads(tx.meta("marketplaces") or "[]"))
-        return AccountInfo(seller_id=seller_id, store_name=store_name, marketplaces=codes)
+        self._participating = (version, codes)
+        return codes
 
     def _identity(self) -> tuple[str, str]:
         if self._info is None:

@@ -32,7 +32,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from engine.core import jsonio
-from engine.core.spapi_limits import GET_ORDER_2026
+from engine.core.spapi_limits import GET_ORDER_2026, PRODUCT_DATA_PATCH, updates_product_data
 from engine.sandbox import bulk_http, faults, messaging, orders, orders_2026, product_types
 from engine.sandbox.account import (
     TOKEN_LIFETIME_SECONDS,
@@ -43,7 +43,7 @@ from engine.sandbox.account import (
 )
 from engine.sandbox.faults import FaultInjector, drop_connection
 from engine.sandbox.notifications import Notifications
-from engine.sandbox.ratelimit import RateLimiter
+from engine.sandbox.ratelimit import SELLER, RateLimiter
 from engine.sandbox.tokens import RDT_PREFIX, RESTRICTED_OPERATIONS, RestrictedTokens
 
 log = logging.getLogger(__name__)
@@ -191,8 +191,22 @@ def _token_parameters(request: Request) -> Mapping[str, str] | None:
     return body
 
 
-def _quota_exceeded() -> ApiError:
-    return ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
+# Amazon's 429 messages by the bucket that was empty: the selling partner's, the application's
+# for the operation, and the application's for product-data patches ("Throttle error
+# messages" of https://developer-docs.amazon.com/sp-api/docs/listings-items-api-rate-limits;
+# engine.live.invoke tells them apart by APPLICATION_THROTTLED / PRODUCT_DATA_THROTTLED).
+_THROTTLE_MESSAGES = {
+    SELLER: "You exceeded your quota for the requested resource.",
+    PRODUCT_DATA_PATCH: "The frequency of requests was greater than what is allowed for "
+    "product data.",
+}
+_APPLICATION_MESSAGE = (
+    "The frequency of requests was greater than what is allowed for the application."
+)
+
+
+def _quota_exceeded(bucket: str = SELLER) -> ApiError:
+    return ApiError(429, "QuotaExceeded", _THROTTLE_MESSAGES.get(bucket, _APPLICATION_MESSAGE))
 
 
 class SandboxApp:
@@ -308,8 +322,13 @@ class SandboxApp:
             if outcome.kind == "server_error" and outcome.status is not None:
                 code, message = _SERVER_ERRORS[outcome.status]
                 raise ApiError(outcome.status, code, message)
-            if outcome.kind == "throttle" or not self.limiter.acquire(operation):
+            if outcome.kind == "throttle":
                 raise _quota_exceeded()
+            empty = self.limiter.admit(
+                operation, self.credentials.client_id, self._app_quotas(operation, request)
+            )
+            if empty is not None:
+                raise _quota_exceeded(empty)
             if outcome.kind == "drop":
                 drop_connection(request.environ)
             status, body = self._handlers[operation](request, **values)
@@ -330,6 +349,22 @@ class SandboxApp:
         if broken is not None:  # the call took effect; only its answer is spoilt
             response.set_data(broken)
         return response
+
+    @staticmethod
+    def _app_quotas(operation: str, request: Request) -> tuple[str, ...]:
+        """The application's further buckets a call takes a token of: PRODUCT_DATA_PATCH for
+        a patch that updates product data (a body that is not a list of patches is refused
+        later, and counts as the operation only)."""
+        if operation != "patchListingsItem":
+            return ()
+        try:
+            body = jsonio.loads(request.get_data(cache=True) or b"{}")
+        except jsonio.JSONError:
+            return ()
+        patches = body.get("patches") if isinstance(body, dict) else None
+        if not isinstance(patches, list) or not all(isinstance(p, dict) for p in patches):
+            return ()
+        return (PRODUCT_DATA_PATCH,) if updates_product_data(patches) else ()
 
     @staticmethod
     def _named_marketplaces(operation: str, request: Request) -> list[str]:

@@ -36,3 +36,6 @@ CREATE TABLE IF NOT EXISTS buyer_messages (
 
 # Account data: `Store.reset()` empties these (the seed has no orders).
 TABLES = ("orders", "order_items", "promotions", "buyer_messages")
+# The meta key numbering order and item ids (`OrderTables.next_serial`); reset removes it
+# with the orders, so the same seed after a reset gives the same ids again.
+SERIAL = "order_serial"

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.core import jsonio
+from engine.sandbox import orderschema
 from engine.sandbox.lifecycle import Fate, Order, OrderItem
 from engine.sandbox.promotions import Promotion
 from engine.sandbox.store import Tx, from_micros, to_micros
@@ -134,9 +135,17 @@ class OrderTables:
     """Orders, order items, promotions and buyer messages of one transaction."""
 
     def __init__(self, tx: Tx) -> None:
+        self._tx = tx
         self._c: sqlite3.Connection = tx.connection
 
     # -- orders -----------------------------------------------------------------------------
+    def next_serial(self) -> int:
+        """The next number of the account's order and item ids (0, 1, ...), kept in the store
+        so every run continues where the last one stopped; reset starts again at 0."""
+        serial = int(self._tx.meta(orderschema.SERIAL) or 0)
+        self._tx.set_meta(orderschema.SERIAL, str(serial + 1))
+        return serial
+
     def add_order(self, order: Order) -> None:
         self._c.execute(
             f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES ({','.join('?' * 24)})",

@@ -16,7 +16,10 @@ Lifecycle events (payment, cancellation requests, shipping) are replayed from ea
 planned fate when orders are read, and once more at the end of the run.
 
 Orders, stock and promotion redemptions of a step commit in one transaction. The RNG is the
-caller's: the same seed on the same account gives the same orders.
+caller's: the same seed on the same account gives the same orders. Order and item ids are not
+drawn from it but numbered by the account (`OrderTables.next_serial`, emptied by reset with the
+orders): a second run with the same seed continues the numbering instead of colliding with
+the ids of the first.
 """
 
 from __future__ import annotations
@@ -43,6 +46,12 @@ DEFAULT_HANDLING_DAYS = 2
 AFN_HANDLING = timedelta(days=1)
 # First block of Amazon order ids by region (3-7-7 digits, e.g. 114-3941689-8772232).
 _ORDER_ID_PREFIXES = {"NA": (111, 112, 113, 114), "EU": (26, 28, 302, 303, 305), "FE": (249, 250)}
+# The 14 digits after it (and an order item's 14 digits) are a bijection of the account's
+# serial number, n -> (a * n + b) mod 10**14 with a coprime to 10: distinct serials give
+# distinct ids, and neighbouring ones do not look sequential.
+_DIGITS = 10**14
+_ORDER_AFFINE = (73_939_133_612_207, 41_872_960_553_311)
+_ITEM_AFFINE = (61_540_829_376_543, 27_182_818_284_590)
 # Where buyers of each marketplace live: (share, country, cities); the rest is cross-border.
 DESTINATIONS: dict[str, tuple[tuple[float, str, tuple[str, ...]], ...]] = {
     "US": (
@@ -220,9 +229,20 @@ class _Market:
         return demand.hourly_rate(listing.sku, code, reference, typical, paid, self.max_lift)
 
 
-def _order_id(rng: random.Random, region: str) -> str:
-    prefix = rng.choice(_ORDER_ID_PREFIXES[region])
-    return f"{prefix:03d}-{rng.randrange(10**7):07d}-{rng.randrange(10**7):07d}"
+def _digits(serial: int, affine: tuple[int, int]) -> str:
+    multiplier, offset = affine
+    return f"{(multiplier * serial + offset) % _DIGITS:014d}"
+
+
+def order_id(prefix: int, serial: int) -> str:
+    """The Amazon-shaped order id (3-7-7 digits) of the account's `serial`-th order id."""
+    digits = _digits(serial, _ORDER_AFFINE)
+    return f"{prefix:03d}-{digits[:7]}-{digits[7:]}"
+
+
+def order_item_id(serial: int) -> str:
+    """The 14-digit order item id of the account's `serial`-th item."""
+    return _digits(serial, _ITEM_AFFINE)
 
 
 def _destination(rng: random.Random, code: str) -> tuple[str, str]:
@@ -235,6 +255,7 @@ def _destination(rng: random.Random, code: str) -> tuple[str, str]:
 
 def _new_order(
     rng: random.Random,
+    serials: Callable[[], int],
     account: Account,
     listing: Listing,
     at: datetime,
@@ -247,7 +268,7 @@ def _new_order(
     latest_ship = at + (AFN_HANDLING if channel == "AFN" else _handling(listing))
     country, city = _destination(rng, mkt.code)
     item = OrderItem(
-        order_item_id=f"{rng.randrange(10**14):014d}",
+        order_item_id=order_item_id(serials()),
         sku=listing.sku,
         asin=listing.asin,
         title=listings.item_name(listing.attributes) or listing.sku,
@@ -257,7 +278,7 @@ def _new_order(
         promotion_ids=() if promo is None else (promo.promotion_id,),
     )
     return Order(
-        amazon_order_id=_order_id(rng, mkt.region),
+        amazon_order_id=order_id(rng.choice(_ORDER_ID_PREFIXES[mkt.region]), serials()),
         seller_id=account.seller_id,
         marketplace_id=listing.marketplace_id,
         channel=channel,
@@ -299,7 +320,7 @@ def place_orders(
                 continue  # thinned: the price went up since the step started
             quantity = min(demand.units(rng), _stock(current))
             prices = market.price(current, offer, at)
-            order = _new_order(rng, account, current, at, quantity, prices)
+            order = _new_order(rng, tables.next_serial, account, current, at, quantity, prices)
             tables.add_order(order)
             orders.change_stock(tx, account.seller_id, order, -1, at)
             promo = prices[2]

@@ -642,6 +642,8 @@ class Store:
         self.path = self.state_dir / FILENAME
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._watch: sqlite3.Connection | None = None
+        self._watch_lock = threading.Lock()
         conn = self._open()
         try:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -696,9 +698,24 @@ class Store:
         across threads and processes."""
         return self._tx("BEGIN IMMEDIATE")
 
+    def data_version(self) -> int:
+        """A number that changes whenever any connection, of this process or another, commits
+        to the file: SQLite's `PRAGMA data_version` on a connection of its own that never
+        writes (https://www.sqlite.org/pragma.html#pragma_data_version). One statement and no
+        transaction, so much cheaper than reading what it guards; callers that cache store
+        data re-read it when the number moves. Read the number before the data it guards."""
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = self._open()
+            return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
+        with self._watch_lock:
+            if self._watch is not None:
+                idle.append(self._watch)
+                self._watch = None
         for conn in idle:
             conn.close()
 
@@ -759,6 +776,7 @@ class Store:
             *notificationschema.TABLES,
         ):
             c.execute(f"DELETE FROM {table}")
+        c.execute("DELETE FROM meta WHERE key = ?", (orderschema.SERIAL,))
         c.execute(
             f"INSERT INTO listings ({_LISTING_COLUMNS}) SELECT {_LISTING_COLUMNS} "
             "FROM seed_listings"

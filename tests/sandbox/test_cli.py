@@ -22,6 +22,7 @@ from engine.core.errors import UserError
 from engine.sandbox.app import SANDBOX_CREDENTIALS, LwaCredentials
 from engine.sandbox.clock import VirtualClock
 from engine.sandbox.faults import price_of
+from engine.sandbox.orderstore import OrderTables
 from engine.sandbox.runtime import Sandbox
 from engine.sandbox.store import Store
 
@@ -401,3 +402,16 @@ def test_a_busy_port_is_a_one_line_error_naming_it(config_dir, capsys):
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [f"Error: {message}"]
     assert captured.out == ""
+
+
+def test_simulate_twice_with_one_seed_continues(config_dir):
+    counts = []
+    for _ in range(2):
+        result = invoke(config_dir, "simulate", "--hours", "24", "--seed", "1", "--json")
+        assert result.exit_code == 0, result.output
+        counts.append(json.loads(result.output)["orders"])
+    store = Store(config_dir.parent / ".sellersync")
+    with store.read() as tx:
+        stored = OrderTables(tx).select("1", ())
+    assert counts[0] and counts[1]
+    assert len({o.amazon_order_id for o in stored}) == len(stored) == sum(counts)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.core.spapi_limits import GET_ORDER_2026
+from engine.core.spapi_limits import APP_LIMITS, GET_ORDER_2026, PRODUCT_DATA_PATCH
 from engine.sandbox.clock import ClockState, ClockTimer, VirtualClock
-from engine.sandbox.ratelimit import LIMITS, Limit, RateLimiter
+from engine.sandbox.ratelimit import LIMITS, SELLER, Limit, RateLimiter
 from tests.sandbox.conftest import NOW
 
 
@@ -135,3 +135,62 @@ def test_clock_timer_advances_a_frozen_clock():
     timer.sleep(1.5)
     assert clock.now() == NOW + timedelta(seconds=1.5)
     assert timer.monotonic() == 1.5
+
+
+def test_the_applications_bucket_binds_across_its_clients_and_takes_nothing_when_empty():
+    clock = VirtualClock.frozen_at(NOW)
+    seller = Limit(rate=5.0, burst=4, header="5.0")
+    limiter = RateLimiter(
+        clock,
+        {"getListingsItem": seller, "searchListingsItems": seller},
+        app_limits={"getListingsItem": Limit(rate=1.0, burst=2, header="1")},
+    )
+    app = "amzn1.application-oa2-client.one"
+    # the application's burst is raised to the seller's (4): Amazon's is at least that
+    assert [limiter.admit("getListingsItem", app) for _ in range(4)] == [None] * 4
+    assert limiter.available("getListingsItem") == 0
+    clock.advance(timedelta(seconds=0.4))  # the seller's bucket refills faster
+    assert limiter.admit("getListingsItem", app) == "getListingsItem"
+    assert limiter.available("getListingsItem") == pytest.approx(2)  # nothing taken
+    assert limiter.admit("getListingsItem", "amzn1.application-oa2-client.two") is None
+    assert limiter.acquire("searchListingsItems")  # not limited per application
+    clock.advance(timedelta(seconds=0.6))
+    assert limiter.admit("getListingsItem", app) is None
+
+
+def test_with_the_published_limits_one_seller_meets_its_own_limit_first():
+    clock = VirtualClock.frozen_at(NOW)
+    limiter = RateLimiter(clock)
+    app = "amzn1.application-oa2-client.one"
+    for operation, quotas in (
+        ("getListingsItem", ()),
+        ("putListingsItem", ()),
+        ("deleteListingsItem", ()),
+        ("patchListingsItem", (PRODUCT_DATA_PATCH,)),
+    ):
+        burst = LIMITS[operation].burst
+        assert [limiter.admit(operation, app, quotas) for _ in range(burst)] == [None] * burst
+        assert limiter.admit(operation, app, quotas) == SELLER
+        assert all(APP_LIMITS[q].rate > LIMITS[operation].rate for q in (operation, *quotas))
+
+
+def test_the_seller_is_named_first_and_product_data_has_its_own_bucket():
+    clock = VirtualClock.frozen_at(NOW)
+    limiter = RateLimiter(
+        clock,
+        {"patchListingsItem": Limit(rate=5.0, burst=2, header="5.0")},
+        app_limits={
+            "patchListingsItem": Limit(rate=1.0, burst=3, header="500"),
+            PRODUCT_DATA_PATCH: Limit(rate=0.5, burst=1, header="100"),
+        },
+    )
+    product = ("patchListingsItem", "app", (PRODUCT_DATA_PATCH,))
+    assert limiter.admit(*product) is None
+    assert limiter.admit(*product) is None  # raised to the seller's burst (2)
+    assert limiter.admit(*product) == SELLER
+    clock.advance(timedelta(seconds=0.4))  # seller 2, application 1.4, product data 0.2
+    assert limiter.admit(*product) == PRODUCT_DATA_PATCH
+    assert limiter.admit("patchListingsItem", "app") is None  # an offer patch still goes
+    clock.advance(timedelta(seconds=0.4))  # seller 2, application 0.8
+    assert limiter.admit("patchListingsItem", "app") == "patchListingsItem"
+    assert limiter.admit("patchListingsItem") is None  # no application named: seller only

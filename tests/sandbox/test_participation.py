@@ -4,6 +4,10 @@ follow at once, and `sync sandbox reset` restores the seeded participations."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -59,6 +63,58 @@ def test_add_then_remove_shows_in_get_marketplace_participations(sandbox, raw):
     refused = search(raw, FR)
     assert refused.status_code == 400
     assert "does not participate in marketplace" in refused.json()["errors"][0]["message"]
+
+
+_CLI = (
+    "from engine.cli.sandbox_cmds import sandbox\n"
+    "sandbox.main(args=sys.argv[2:], prog_name='sync', obj={}, standalone_mode=False)\n"
+)
+_RESET = "from engine.sandbox.store import Store\nStore(Path(sys.argv[1])).reset()\n"
+
+
+def in_another_process(box, script: str, *args: str) -> None:
+    """`script` run by another process on the same state dir (sys.argv[1])."""
+    state = str(box.store.state_dir)
+    subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom pathlib import Path\n" + script, state]
+        + (["--state-dir", state, *args] if args else []),
+        check=True,
+        capture_output=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+
+def test_a_running_server_sees_changes_made_by_another_process(sandbox, raw):
+    before = listed(raw)  # read, and cached by the running server
+    assert search(raw, ES).status_code == 400
+    in_another_process(sandbox, _CLI, "participation", "add", "ES")
+    assert listed(raw) == [*before, ES]
+    assert search(raw, ES).status_code == 200
+    in_another_process(sandbox, _CLI, "participation", "remove", "FR")
+    assert search(raw, FR).status_code == 400
+    in_another_process(sandbox, _RESET)
+    assert listed(raw) == before
+    assert search(raw, FR).status_code == 200
+
+
+def test_participations_are_read_again_only_when_the_store_changed(sandbox, raw):
+    account = sandbox.account
+    listed(raw)
+    reads = []
+    real_read = account.store.read
+
+    def counting_read():
+        reads.append(1)
+        return real_read()
+
+    account.store.read = counting_read  # type: ignore[method-assign]
+    try:
+        codes = account.info.marketplaces
+        assert account.info.marketplaces == codes and not reads  # cached
+        account.set_participation("ES", True)
+        assert account.info.marketplaces == (*codes, "ES") and len(reads) == 1
+    finally:
+        del account.store.read
 
 
 def test_reset_restores_the_seeded_participations(sandbox, raw):

@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from engine.sandbox import listings, simulation
+from engine.sandbox import listings, orders, simulation
 from engine.sandbox.clock import VirtualClock
 from engine.sandbox.orderstore import OrderTables
 from engine.sandbox.promotions import Promotion
@@ -102,3 +102,52 @@ def test_a_promotion_lowers_prices_until_its_redemptions_run_out(tmp_path):
         o for o in summary.orders if o.purchase_date > last and o.items[0].sku.startswith("HP-00")
     ]
     assert all(not o.items[0].promotion_ids for o in later)
+
+
+def order_ids(box: Sandbox) -> tuple[list[str], list[str]]:
+    with box.store.read() as tx:
+        stored = OrderTables(tx).select("1", ())
+    return [o.amazon_order_id for o in stored], [i.order_item_id for o in stored for i in o.items]
+
+
+def test_running_the_same_seed_twice_continues_the_order_ids(tmp_path):
+    box = open_box(tmp_path)
+    first = simulation.simulate(box.account, box.advance, timedelta(hours=24), random.Random(9))
+    second = simulation.simulate(box.account, box.advance, timedelta(hours=24), random.Random(9))
+    assert first.orders and second.orders
+    firsts = {o.amazon_order_id for o in first.orders}
+    assert firsts.isdisjoint(o.amazon_order_id for o in second.orders)
+    ids, item_ids = order_ids(box)
+    assert len(ids) == len(set(ids)) == len(first.orders) + len(second.orders)
+    assert len(item_ids) == len(set(item_ids)) == len(ids)
+    assert all(orders.valid_order_id(i) for i in ids)
+    assert all(len(i) == 14 and i.isdigit() for i in item_ids)
+
+
+def test_the_same_seed_from_the_same_state_repeats_a_second_run(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        box = open_box(tmp_path / name)
+        for _ in range(2):
+            simulation.simulate(box.account, box.advance, timedelta(hours=12), random.Random(4))
+        runs.append(order_ids(box))
+        box.store.close()
+    assert runs[0] == runs[1] and runs[0][0]
+
+
+def test_reset_numbers_the_orders_from_the_start_again(tmp_path):
+    box = open_box(tmp_path)
+    simulation.simulate(box.account, box.advance, timedelta(hours=12), random.Random(4))
+    with box.store.write() as tx:
+        assert OrderTables(tx).next_serial() > 0
+    box.store.reset()
+    with box.store.write() as tx:
+        assert OrderTables(tx).next_serial() == 0
+
+
+def test_order_and_item_ids_are_a_bijection_of_the_serial():
+    assert simulation.order_id(302, 0) != simulation.order_id(302, 1)
+    assert simulation.order_item_id(0) != simulation.order_item_id(1)
+    # the digits are a bijection of the serial: no two of the first 100 000 serials collide
+    assert len({simulation.order_id(302, n) for n in range(100_000)}) == 100_000
+    assert len({simulation.order_item_id(n) for n in range(100_000)}) == 100_000
