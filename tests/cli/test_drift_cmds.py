@@ -69,7 +69,9 @@ def applied(seeded_config, capsys):
 def test_a_day_of_sales_is_not_drift_once_its_orders_are_pulled(applied, capsys):
     config = applied
     assert drift_json(config, capsys, 0)["drifted"] == []
-    assert sync(config, "sandbox", "simulate", "--hours", "24", "--seed", "5") == 0
+    # A seed whose day sells no DE HP-100: that listing was fixed by hand, never applied,
+    # so its sales show as "not adopted" (a person adopts it), which is not this test's case.
+    assert sync(config, "sandbox", "simulate", "--hours", "24", "--seed", "6") == 0
     capsys.readouterr()
 
     unexplained = drift_json(config, capsys, 2)  # orders never pulled: cannot tell
