@@ -234,15 +234,29 @@ def _digits(serial: int, affine: tuple[int, int]) -> str:
     return f"{(multiplier * serial + offset) % _DIGITS:014d}"
 
 
-def order_id(prefix: int, serial: int) -> str:
-    """The Amazon-shaped order id (3-7-7 digits) of the account's `serial`-th order id."""
+def order_id(prefix: int, serial: int, rng: random.Random | None = None) -> str:
+    """The Amazon-shaped order id (3-7-7 digits) of the account's `serial`-th order id.
+    With `rng`, takes from it the two draws ids used to be made of (see `_keep_stream`)."""
+    _keep_stream(rng, 10**7, 10**7)
     digits = _digits(serial, _ORDER_AFFINE)
     return f"{prefix:03d}-{digits[:7]}-{digits[7:]}"
 
 
-def order_item_id(serial: int) -> str:
-    """The 14-digit order item id of the account's `serial`-th item."""
+def order_item_id(serial: int, rng: random.Random | None = None) -> str:
+    """The 14-digit order item id of the account's `serial`-th item (with `rng`, taking the
+    draw it used to be made of, see `_keep_stream`)."""
+    _keep_stream(rng, 10**14)
     return _digits(serial, _ITEM_AFFINE)
+
+
+def _keep_stream(rng: random.Random | None, *bounds: int) -> None:
+    """Ids used to be drawn from the simulation's RNG. They are numbered now, but the draws
+    are still taken, unused, so that a seed gives the same orders as before: every seeded
+    figure in the docs and the tests (bench/watch_compare.py's tables, the watchdog tests'
+    nights) was measured on that stream."""
+    if rng is not None:
+        for bound in bounds:
+            rng.randrange(bound)
 
 
 def _destination(rng: random.Random, code: str) -> tuple[str, str]:
@@ -268,7 +282,7 @@ def _new_order(
     latest_ship = at + (AFN_HANDLING if channel == "AFN" else _handling(listing))
     country, city = _destination(rng, mkt.code)
     item = OrderItem(
-        order_item_id=order_item_id(serials()),
+        order_item_id=order_item_id(serials(), rng),
         sku=listing.sku,
         asin=listing.asin,
         title=listings.item_name(listing.attributes) or listing.sku,
@@ -278,7 +292,7 @@ def _new_order(
         promotion_ids=() if promo is None else (promo.promotion_id,),
     )
     return Order(
-        amazon_order_id=order_id(rng.choice(_ORDER_ID_PREFIXES[mkt.region]), serials()),
+        amazon_order_id=order_id(rng.choice(_ORDER_ID_PREFIXES[mkt.region]), serials(), rng),
         seller_id=account.seller_id,
         marketplace_id=listing.marketplace_id,
         channel=channel,
