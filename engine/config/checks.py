@@ -223,12 +223,11 @@ def check_exposure(
     # A listing whose product and override set no exposure bound has its marketplace's
     # combined bounds, checked once per marketplace: at 50k listings, stacking every
     # listing's layers made this check a third of building the config (bench/plan_bench.py).
-    bounded = {
-        sku for sku, p in products.items() if p.fulfillment == "MFN" and _exposed(p.settings)
-    }
+    mfn = [sku for sku, p in products.items() if p.fulfillment == "MFN"]
+    bounded = {sku for sku in mfn if _exposed(products[sku].settings)}
     for code, mkt in marketplaces.items():
-        if code in ctx.unbuilt_marketplaces:
-            continue
+        if code in ctx.unbuilt_marketplaces or not any(mkt.lists(sku) for sku in mfn):
+            continue  # caps apply to merchant-fulfilled listings only
         _check_exposure_order(
             ctx, [project.defaults, mkt.settings], reported, listing=f"{code} listings"
         )

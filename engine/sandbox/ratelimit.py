@@ -29,8 +29,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
-from engine.core.spapi_limits import APP_LIMITS, LIMITS, Limit
+from engine.core.spapi_limits import APP_LIMITS, GET_ORDER_2026, LIMITS, Limit
 from engine.sandbox.clock import Clock
+
+# Operations whose calls the sandbox takes from another operation's bucket. Orders 2026-01-01's
+# getOrder has the limits of v0's (0.5/s, burst 30, in both models) and Amazon does not say
+# whether the two share one quota: the sandbox makes them share it, the stricter reading.
+SHARED_BUCKETS = {GET_ORDER_2026: "getOrder"}
 
 
 @dataclass(slots=True)
@@ -94,7 +99,7 @@ class RateLimiter:
         if not self.enabled:
             return None
         wanted: list[tuple[tuple[str | None, str], Limit, str]] = [
-            ((None, operation), limit, SELLER)
+            ((None, SHARED_BUCKETS.get(operation, operation)), limit, SELLER)
         ]
         if application is not None:
             wanted += [
@@ -136,7 +141,8 @@ class RateLimiter:
             limit = self._app_limit(operation, limit)
         now = self._clock.now()
         with self._lock:
-            bucket = self._buckets.get((application, operation))
+            key = operation if application is not None else SHARED_BUCKETS.get(operation, operation)
+            bucket = self._buckets.get((application, key))
             if bucket is None:
                 return float(limit.burst)
             elapsed = max(0.0, (now - bucket.updated).total_seconds())

@@ -216,6 +216,24 @@ def test_an_exposure_bound_is_checked_against_the_layers_it_combines_with(tmp_pa
     ]
 
 
+def test_a_marketplace_exposure_bound_is_checked_against_the_defaults(tmp_path):
+    """Listings that set no bound of their own share their marketplace's combined bounds:
+    checked once per marketplace, not once per listing."""
+    project = edited(
+        "project.yaml",
+        "  stock:\n",
+        "  exposure: {refill_every: 4h, ceiling: 6}\n  stock:\n",
+    )
+    market = edited(
+        "marketplaces/DE.yaml", "currency: EUR\n", "currency: EUR\nexposure: {floor: 8}\n"
+    )
+    built = build(tmp_path, {**project, **market})
+    assert run(check_exposure, built) == [
+        "marketplaces/DE.yaml:3:19: exposure.floor: exposure floor 8 is above ceiling 6 set at "
+        "project.yaml:17 (defaults.exposure.ceiling) for the DE listings"
+    ]
+
+
 def test_an_exposure_floor_below_or_at_its_ceiling_passes(tmp_path):
     built = build(
         tmp_path,

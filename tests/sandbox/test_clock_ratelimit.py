@@ -194,3 +194,13 @@ def test_the_seller_is_named_first_and_product_data_has_its_own_bucket():
     clock.advance(timedelta(seconds=0.4))  # seller 2, application 0.8
     assert limiter.admit("patchListingsItem", "app") == "patchListingsItem"
     assert limiter.admit("patchListingsItem") is None  # no application named: seller only
+
+
+def test_both_get_order_versions_take_from_one_bucket():
+    """Amazon does not say whether v0's and 2026-01-01's getOrder share a quota: the sandbox
+    takes the stricter reading, one bucket."""
+    limiter = RateLimiter(VirtualClock.frozen_at(NOW))
+    burst = LIMITS["getOrder"].burst
+    assert all(limiter.acquire(GET_ORDER_2026) for _ in range(burst))
+    assert not limiter.acquire("getOrder")
+    assert limiter.available("getOrder") < 1 and limiter.available(GET_ORDER_2026) < 1

@@ -165,7 +165,8 @@ def test_unknown_and_malformed_order_ids(orders_client):
 
 def test_published_rate_limits_apply(open_sandbox):
     """searchOrders 0.0056/s burst 20, getOrder 0.5/s burst 30 (orders_2026-01-01.json's
-    usage plans), each its own bucket, apart from v0's."""
+    usage plans). getOrder shares its bucket with v0's getOrder (Amazon does not say it is
+    apart: the sandbox takes the stricter reading)."""
     box = open_sandbox(rate_limits=True)
     insert(box, make_order(1, NOW - timedelta(hours=1)))
     client = Orders(version="2026-01-01", **box.client_kwargs("DE"))
@@ -175,8 +176,8 @@ def test_published_rate_limits_apply(open_sandbox):
     for _ in range(30):
         assert client.get_order("302-0000001-0000001").rate_limit == "0.5"
     v0 = Orders(**box.client_kwargs("DE"))
-    assert v0.get_order("302-0000001-0000001").payload["AmazonOrderId"]
     for call in (
+        lambda: v0.get_order("302-0000001-0000001"),
         lambda: client.search_orders(createdAfter=after),
         lambda: client.get_order("302-0000001-0000001"),
     ):
