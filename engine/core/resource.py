@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from engine.core.fields import FIELDS, MANAGED_FIELDS, as_is
 from engine.core.sale import SalePrice
+from engine.core.slots import constructor, copier
 
 FulfillmentChannel = Literal["MFN", "FBA"]
 
@@ -123,25 +124,10 @@ VIEW_KEYS: tuple[str, ...] = (
 )
 
 
-def _copier() -> Callable[[Resource, int | None], Resource]:
-    """Resource.with_quantity's body, generated from the dataclass's fields (as dataclasses
-    generates __init__) so that a new field is copied too: one slot write per field, through
-    each slot's own setter, which writes past the frozen dataclass's __setattr__. Sound
-    because Resource validates nothing in __init__ (tests/core/test_resource.py keeps it so).
-    Unrolled, it took half the time of a loop over the fields."""
-    names = [f.name for f in fields(Resource)]
-    scope: dict[str, Any] = {"new": object.__new__, "Resource": Resource}
-    lines = ["def with_quantity(r, quantity):", "    o = new(Resource)"]
-    for i, name in enumerate(names):
-        scope[f"set{i}"] = getattr(Resource, name).__set__
-        value = "quantity" if name == "quantity" else f"r.{name}"
-        lines.append(f"    set{i}(o, {value})")
-    lines.append("    return o")
-    exec("\n".join(lines), scope)  # code made from our own field names, at import
-    return scope["with_quantity"]  # type: ignore[no-any-return]
-
-
-_copy_with_quantity = _copier()
+# Every listing of the catalog is built, and every MFN listing copied, per plan
+# (engine.core.slots: half the cost of the dataclass's own __init__ and of `replace`).
+_copy_with_quantity = copier(Resource, "quantity")
+build_resource: Callable[..., Resource] = constructor(Resource)
 _REQUIRED = frozenset(
     f.name for f in fields(Resource) if f.default is MISSING and f.default_factory is MISSING
 )

@@ -47,7 +47,8 @@ from engine.core import jsonio
 from engine.core.changes import field_values
 from engine.core.errors import UserError
 from engine.core.fields import FIELDS, MANAGED_FIELDS, Kind
-from engine.core.resource import VIEW_KEYS, Resource, address
+from engine.core.resource import VIEW_KEYS, Resource, address, build_resource
+from engine.core.slots import constructor
 from engine.live.attributes import market
 from engine.live.backend import LiveListing
 
@@ -483,6 +484,9 @@ class _Amounts(dict[int | None, Decimal | None]):
         return amount
 
 
+# Every cached listing is decoded per plan: built through engine.core.slots, at half the cost.
+_build_live_listing = constructor(LiveListing)
+_build_cached_listing = constructor(CachedListing)
 _DECODE_CHUNK = 1_000  # rows decoded column by column at a time (small: cache-friendly)
 
 
@@ -499,7 +503,7 @@ def _decode_rows(rows: list[list[Any]], texts: list[str]) -> dict[str, CachedLis
         columns = list(zip(*rows[start : start + _DECODE_CHUNK], strict=True))
         skus, digests, asins, status_column, issue_column = columns[: len(_LISTING_COLUMNS)]
         resources = map(
-            Resource,
+            build_resource,
             *(
                 _decode_column(columns[i], cell, kind, texts, money)
                 for i, cell, kind in _RESOURCE_COLUMNS
@@ -507,13 +511,13 @@ def _decode_rows(rows: list[list[Any]], texts: list[str]) -> dict[str, CachedLis
         )
         status_tuples = list(map(tuple, status_column))
         listings = map(
-            LiveListing,
+            _build_live_listing,
             resources,
             map(statuses.setdefault, status_tuples, status_tuples),
             map(tuple, issue_column),
             [None if asin is None else texts[asin] for asin in asins],
         )
-        cached = map(CachedListing, map(texts.__getitem__, digests), listings)
+        cached = map(_build_cached_listing, map(texts.__getitem__, digests), listings)
         entries.update(zip(map(texts.__getitem__, skus), cached, strict=True))
     return entries
 

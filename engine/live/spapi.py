@@ -8,6 +8,7 @@ strategy of engine.live.bulk_read; writing is per item (engine.live.patches) bel
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -144,7 +145,9 @@ class SpApiBackend:
         self._timer = timer or SystemTimer()
         self._polling = polling
         self._pool = ClientPool(connection)
-        self._http = httpx.Client(timeout=connection.timeout, verify=shared_ssl_context())
+        self._timeout = connection.timeout
+        self._http_client: httpx.Client | None = None
+        self._http_lock = threading.Lock()
         # `preloaded`: cached snapshots already read (see engine.flows.plan.load_for_plan).
         self._cache = SnapshotCache(state_dir, on_snapshot, preloaded)
         self._notes: list[str] = []  # what the current read_listings has to say (see LiveState)
@@ -156,7 +159,22 @@ class SpApiBackend:
 
     def close(self) -> None:
         self._pool.close()
-        self._http.close()
+        with self._http_lock:
+            client, self._http_client = self._http_client, None
+        if client is not None:
+            client.close()
+
+    @property
+    def _http(self) -> httpx.Client:
+        """The client for presigned report and feed URLs, made on first use: loading the CA
+        bundle takes 20-45 ms, and a plan from the cached snapshot (`--no-refresh`)
+        downloads nothing (bench/plan_bench.py)."""
+        with self._http_lock:
+            if self._http_client is None:
+                self._http_client = httpx.Client(
+                    timeout=self._timeout, verify=shared_ssl_context()
+                )
+            return self._http_client
 
     def operation(self, api: type, marketplace: str) -> documents.Operation:
         """A paced, retried, recorded call to `api` (a strict client class from

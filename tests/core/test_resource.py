@@ -1,4 +1,5 @@
-"""Resource.with_quantity: the fast copy a plan makes of every MFN listing."""
+"""Resource.with_quantity and build_resource: the fast copy a plan makes of every MFN listing,
+and the fast constructor of every rendered and cached listing."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.core.resource import Resource
+from engine.core.resource import Resource, build_resource
 from engine.core.sale import SalePrice
 
 LISTING = Resource(
@@ -51,6 +52,9 @@ def test_with_quantity_keeps_every_other_field() -> None:
             assert getattr(copy, name) is getattr(listing, name), name
 
 
-def test_resource_validates_nothing_in_init() -> None:
-    """with_quantity fills slots directly: a __post_init__ would be skipped there."""
-    assert not hasattr(Resource, "__post_init__")
+def test_build_resource_is_the_constructor() -> None:
+    values = [getattr(LISTING, name) for name in Resource.__dataclass_fields__]
+    built = build_resource(*values)
+    assert type(built) is Resource
+    assert built == Resource(*values)
+    assert hash(built) == hash(LISTING)
