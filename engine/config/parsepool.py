@@ -42,7 +42,7 @@ def read_and_validate(path: Path, name: str, kind: str) -> ReadResult:
         return None, [ConfigError(name, problem.position, field, problem.message)], digest
     if source.data is None:
         return None, [ConfigError(name, None, "", "file is empty")], digest
-    problems = schema.validate(source, kind)
+    problems = schema.validate(source, kind, len(raw))
     if not problems:
         # Positions are rarely asked for once a file is valid; sending the text back from a
         # worker and keeping it cost as much as the parsed data.
