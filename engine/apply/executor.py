@@ -98,6 +98,8 @@ EXIT_FAILED = ExitCode.USER_ERROR  # a write Amazon refused, or Amazon kept fail
 RESENDS = 2
 RESENT = "sent again: the answer to an earlier send was lost and live did not show it"
 QUANTITY_HELD = "the new price was written; the quantity was not sent, "
+# A two-step write whose quantity a breaker tripped between the steps holds back.
+PRICE_WRITTEN = "the quantity (the new price was written and stays live): "
 PRICE_NOT_LIVE = (
     QUANTITY_HELD + "so the listing cannot sell at the old price: live did not show the new "
     "price within the verification wait. Plan and apply again once it shows"
@@ -469,7 +471,9 @@ class Executor:
             if entry.address in drifted:
                 sending.stopped = sending.stopped or drifted[entry.address]
                 self._fail([entry], QUANTITY_HELD + drifted[entry.address])
-        ready = self._hold_tripped(changes, [e for e in shown if e.address not in drifted])
+        ready = self._hold_tripped(
+            changes, [e for e in shown if e.address not in drifted], second_step=True
+        )
         if ready:
             quantities = {a: quantity for a, (_, quantity) in steps.items()}
             self._write(quantities, ready, sending, bulk=bulk, second_step=True)
@@ -522,11 +526,17 @@ class Executor:
                 self._send(fingerprints, changes, missing, sending)
 
     def _hold_tripped(
-        self, changes: Mapping[str, ResourceChange], batch: Sequence[Entry]
+        self,
+        changes: Mapping[str, ResourceChange],
+        batch: Sequence[Entry],
+        *,
+        second_step: bool = False,
     ) -> list[Entry]:
         """The entries of `batch` that may be written now. A change that would put a listing
         held by a tripped, unacknowledged breaker back on sale is journaled as not sent,
-        naming the incident. One state-store read per batch, right before its write."""
+        naming the incident. One state-store read per batch, right before its write.
+        `second_step`: the quantities of two-step writes, whose new price is written already
+        (and stays: the report says so)."""
         with self.db.read() as conn:
             holding = unacknowledged(breaker_store.tripped(conn, self.seller_id), self._incidents)
         held = {
@@ -539,8 +549,12 @@ class Executor:
         with self.db.write() as conn:
             for entry in batch:
                 if entry.address in held:
+                    written = PRICE_WRITTEN if second_step else ""
                     self._move(
-                        conn, entry, "failed", error=NOT_SENT + held_back(held[entry.address])
+                        conn,
+                        entry,
+                        "failed",
+                        error=NOT_SENT + written + held_back(held[entry.address]),
                     )
                     self._progress.advance()
         return [e for e in batch if e.address not in held]

@@ -17,14 +17,18 @@ from typing import Any
 
 import pytest
 
+from engine.apply.executor import PRICE_WRITTEN
+from engine.cli.apply_cmds import summary_lines
 from engine.core.changes import FieldChange, ResourceChange
 from engine.live.patches import price_then_quantity
 from engine.live.spapi import listing_from_item
 from engine.sandbox.runtime import Sandbox
 from engine.sandbox.store import Listing
 from engine.state import journal
+from engine.state.breakers import Breaker
+from engine.watch import breaker
 from tests.apply.conftest import CONFIG_DIGEST, Killed, die_after, writes_of
-from tests.sandbox.conftest import SELLER, make_resource
+from tests.sandbox.conftest import NOW, SELLER, make_resource
 
 SKU = "HP-010"
 ADDRESS = f'listing.DE["{SKU}"]'
@@ -242,3 +246,29 @@ def test_killed_after_the_quantity_write_the_resume_writes_nothing(
     killed_then_resumed(make_plan, make_executor, restock, db, writes=3, step="quantity")
     assert_price_first(log)
     assert len(log.of(SKU)) == 2
+
+
+# -- a breaker tripped between the two steps ------------------------------------------------
+def test_a_breaker_tripped_between_the_steps_holds_the_quantity_and_says_the_price_is_out(
+    log, restock, make_plan, make_executor, db
+):
+    """The watchdog trips the listing right after its price step is answered: the quantity
+    that would put it back on sale is not sent, and the report says the new price was."""
+    trip = Breaker("DE", SKU, NOW, "below_floor: 3 units at 0.50", f"INC-202611221200-DE-{SKU}")
+    plan, digest = make_plan(restock())
+    tripped = []
+
+    def trip_after_the_price_step() -> None:
+        if not tripped:
+            tripped.extend(breaker.trip(db, SELLER, [trip]))
+
+    report = make_executor(after_write=trip_after_the_price_step).apply(
+        plan, digest, CONFIG_DIGEST
+    )
+
+    assert [w.attributes for w in log.of(SKU)] == [frozenset({"purchasable_offer"})]
+    assert report.skipped == ((ADDRESS, PRICE_WRITTEN + breaker.held_back(trip)),)
+    assert ADDRESS not in dict(report.failed) and ADDRESS not in report.applied
+    assert report.exit_code == 4  # plan again once the incident is acknowledged
+    lines = summary_lines(report)
+    assert any("the new price was written" in line and trip.incident_id in line for line in lines)
