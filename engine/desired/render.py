@@ -689,17 +689,22 @@ def _allocate(
     orders come off an MFN SKU's on hand; FBA orders ship from Amazon's stock, so FBA
     replenishment is left as it was."""
     sku = product.sku
+    own_settings = bool(product.settings)
+    mfn = product.fulfillment == "MFN"
+    thresholds_of, rules_of = context.thresholds, context.exposure_rules
     stock = []
     for mkt, override in sites:
-        if product.settings or (override is not None and override.settings):
+        code = mkt.code
+        if own_settings or (override is not None and override.settings):
             layer = context.settings(mkt, product, override)
-            thresholds, rule = _thresholds(layer), exposure_rule(layer)
+            alert, most, buffer = _thresholds(layer)
+            rule = exposure_rule(layer)
         else:
-            thresholds = context.thresholds[mkt.code]
-            rule = context.exposure_rules[mkt.code]
-        site = _site_stock(mkt.code, live.get((mkt.code, sku), 0), *thresholds)
-        if rule is not None and product.fulfillment == "MFN":
-            site = _capped(site, *context.exposure(mkt.code, sku, rule))
+            alert, most, buffer = thresholds_of[code]
+            rule = rules_of[code]
+        site = _site_stock(code, live.get((code, sku), 0), alert, most, buffer)
+        if rule is not None and mfn:
+            site = _capped(site, *context.exposure(code, sku, rule))
         stock.append(site)
     on_hand = context.config.central_stock.get(sku)  # None: not in the stock file, unknown
     if product.fulfillment == "MFN":

@@ -133,13 +133,14 @@ def allocated_quantities(
     capacity = max(0, on_hand - reserved - max(s.safety_buffer for s in sites))
     advertised = sum(held)
     if advertised > capacity:
-        return _pull_back(capacity, sites)
+        return _pull_back(capacity, [s.alert_level for s in sites], held)
     grants = _grants(capacity - advertised, sites)
     return [h + g for h, g in zip(held, grants, strict=True)]
 
 
-def _pull_back(capacity: int, sites: Sequence[SiteStock]) -> list[int]:
-    """What each site keeps when together they may hold only `capacity` units.
+def _pull_back(capacity: int, alerts: list[int], held: list[int]) -> list[int]:
+    """What each site keeps when together they may hold only `capacity` units; `alerts`
+    and `held`: each site's alert level and units held, in site order.
 
     Site i at surplus level L keeps clamp(alert_i + L, 0, held_i): lowering L takes units
     from the sites furthest above their alert level first. The highest L whose total fits
@@ -147,10 +148,11 @@ def _pull_back(capacity: int, sites: Sequence[SiteStock]) -> list[int]:
     next level go to the sites listed first, so the last-listed ones give theirs up."""
 
     def kept(level: int) -> list[int]:
-        return [min(max(s.alert_level + level, 0), s.held) for s in sites]
+        return [min(max(a + level, 0), h) for a, h in zip(alerts, held)]  # noqa: B905 (same length)
 
-    low = -max(s.alert_level for s in sites)  # every site at 0: always fits
-    high = max(s.held - s.alert_level for s in sites)  # nothing pulled back: does not fit
+    low = -max(alerts)  # every site at 0: always fits
+    # Nothing pulled back: does not fit.
+    high = max(h - a for a, h in zip(alerts, held))  # noqa: B905 (same length)
     while high - low > 1:
         middle = (low + high) // 2
         if sum(kept(middle)) <= capacity:
@@ -159,7 +161,7 @@ def _pull_back(capacity: int, sites: Sequence[SiteStock]) -> list[int]:
             high = middle
     result, above = kept(low), kept(low + 1)
     spare = capacity - sum(result)
-    for i in range(len(sites)):
+    for i in range(len(held)):
         if spare and above[i] > result[i]:
             result[i] += 1
             spare -= 1
