@@ -171,9 +171,7 @@ class SpApiBackend:
         downloads nothing (bench/plan_bench.py)."""
         with self._http_lock:
             if self._http_client is None:
-                self._http_client = httpx.Client(
-                    timeout=self._timeout, verify=shared_ssl_context()
-                )
+                self._http_client = httpx.Client(timeout=self._timeout, verify=shared_ssl_context())
             return self._http_client
 
     def operation(self, api: type, marketplace: str) -> documents.Operation:

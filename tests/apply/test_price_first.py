@@ -262,9 +262,7 @@ def test_a_breaker_tripped_between_the_steps_holds_the_quantity_and_says_the_pri
         if not tripped:
             tripped.extend(breaker.trip(db, SELLER, [trip]))
 
-    report = make_executor(after_write=trip_after_the_price_step).apply(
-        plan, digest, CONFIG_DIGEST
-    )
+    report = make_executor(after_write=trip_after_the_price_step).apply(plan, digest, CONFIG_DIGEST)
 
     assert [w.attributes for w in log.of(SKU)] == [frozenset({"purchasable_offer"})]
     assert report.skipped == ((ADDRESS, PRICE_WRITTEN + breaker.held_back(trip)),)
