@@ -1,10 +1,13 @@
 """`sync plan` (and every command that plans: drift, apply without a file, apply's re-plan):
 the I/O gathered first, then one pure computation.
 
-1. render the desired state once, before anything is read (`render_for_plan`): MFN quantities
-   are left unallocated, since allocation starts from what each listing holds live. That
-   render tells a refresh which listings the config wants (their detail is fetched fresh)
-   and seeds an unseeded sandbox (`seed_listings`);
+1. when the plan refreshes live state, render the desired state before anything is read
+   (`render_for_plan`): MFN quantities are left unallocated, since allocation starts from
+   what each listing holds live. That render tells the refresh which listings the config
+   wants (their detail is fetched fresh), and `compute` allocates it. A plan from the
+   snapshot cache (`--no-refresh`) needs nothing rendered first: `compute` renders it,
+   allocating as it goes. Either way the config is rendered once (an unseeded sandbox is
+   seeded from a render of its own, `seed_listings`, made only when it is needed);
 2. `gather`: one read of the state store (the values last applied, the third side of the
    drift comparison, which also stand in for the detail of listings whose report row agrees
    with them; the units reserved for unshipped orders, engine.ops.unshipped; the tripped
@@ -14,7 +17,7 @@ the I/O gathered first, then one pure computation.
    (a refresh or the snapshot cache, which `load_for_plan` reads while the config's parse
    workers run; a plan of some marketplaces also reads the MFN quantities the others hold,
    since they share each SKU's stock), the git commit and the backend's identity;
-3. `compute`, pure: allocate stock with the live quantities (a capped listing at most at
+3. `compute`, pure: render or allocate stock with the live quantities (a capped listing at most at
    its cap, a held one not refilled, which a plan note names), keep every listing a tripped,
    unacknowledged breaker holds at its breaker state (a plan never restores what the
    watchdog stopped), diff (deleting only unmanaged listings the config's `prune` names),
@@ -147,16 +150,19 @@ def build_plan(
     target: Sequence[str] = (),
 ) -> PlanRun:
     """The plan for `marketplaces` (default: every enabled one) as of `now`. `rendered`: the
-    config already rendered by `render_for_plan` at `now` (else it is rendered here).
-    `target`: SKU patterns (`--sku`) the plan is limited to (engine.plan.target)."""
+    config already rendered by `render_for_plan` at `now` (else a refresh renders it here
+    first, and a plan from the cache in `compute`). `target`: SKU patterns (`--sku`) the
+    plan is limited to (engine.plan.target)."""
     # Reading the cache and diffing build millions of objects that never form cycles; with
     # the collector on, its full passes over the growing heap made both 1.5-2x slower at 1M
     # listings (bench/plan_bench.py).
     with gc_paused():
         codes = selected_marketplaces(config, marketplaces)
-        if rendered is None:
-            rendered = render_for_plan(config, now)
-        wanted = rendered.for_marketplaces(codes).resources if refresh else None
+        wanted = None
+        if refresh:
+            if rendered is None:
+                rendered = render_for_plan(config, now)
+            wanted = rendered.for_marketplaces(codes).resources
         inputs = gather(config, backend, state, codes, now=now, refresh=refresh, wanted=wanted)
         run = compute(config, rendered, inputs, now=now, target=tuple(target))
         run = check_definitions(config, backend, run)
@@ -179,13 +185,19 @@ def plan_config(
     run and, `with_applied`, the values last applied as the plan read them (else empty). A
     refresh reports each marketplace's report and detail reads to `progress`."""
     config, cached = load_for_plan(config_dir, refresh=refresh, marketplaces=marketplaces)
-    rendered = render_for_plan(config, now)
+    # A refresh needs the render before its live read, and an unseeded sandbox is seeded
+    # from it; a plan from the cache renders in `compute` (one render either way).
+    rendered = render_for_plan(config, now) if refresh else None
+
+    def seed() -> list[Resource]:
+        return seed_listings(config, rendered or render_for_plan(config, now))
+
     with live_session(
         config,
         activity,
         full_refresh=full_refresh,
         preloaded=cached,
-        seed=lambda: seed_listings(config, rendered),
+        seed=seed,
         progress=progress,
     ) as (backend, db):
         run = build_plan(
@@ -251,7 +263,7 @@ def gather(
 
 def compute(
     config: Config,
-    rendered: DesiredState,
+    rendered: DesiredState | None,
     inputs: PlanInputs,
     *,
     now: datetime,
@@ -259,16 +271,29 @@ def compute(
 ) -> PlanRun:
     """The plan, pure: `rendered` (every enabled marketplace, from `render_for_plan`) with
     stock allocated from the live quantities, held, diffed against live and evaluated.
-    A `target` limits what is diffed, never what is allocated or what the guardrails count
-    (engine.plan.target)."""
+    Without `rendered`, the config is rendered here with the live quantities: the same
+    listings, each built once instead of built and then copied with its quantity
+    (`allocate_stock` copies every MFN listing: at 200k listings, 0.6 s of a 5 s plan,
+    bench/plan_bench.py). A `target` limits what is diffed, never what is allocated or what
+    the guardrails count (engine.plan.target)."""
     codes = list(inputs.marketplaces)
     within = sku_target(target)
     live = inputs.live
     live_resources = live.resources()
     quantities = {**inputs.elsewhere, **live_quantities(live_resources.values())}
-    desired = allocate_stock(
-        config, rendered, quantities, reservation=inputs.reservation, history=inputs.history
-    )
+    if rendered is None:
+        desired = render(
+            config,
+            now,
+            quantities,
+            reservation=inputs.reservation,
+            replenishment=False,
+            history=inputs.history,
+        )
+    else:
+        desired = allocate_stock(
+            config, rendered, quantities, reservation=inputs.reservation, history=inputs.history
+        )
     if len(codes) < len(config.marketplaces):
         desired = desired.for_marketplaces(codes)
     held = {n.address: n.reason for n in desired.needs_review if within(n.sku)}

@@ -8,11 +8,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.core.identity import BackendIdentity
 from engine.core.resource import address
 from engine.desired.exposure import RefillHold, SalesHistory
 from engine.desired.render import render
+from engine.desired.stock import Reservation
 from engine.flows.plan import (
     PlanInputs,
     compute,
@@ -191,3 +194,53 @@ def test_capped_listings_are_planned_at_their_cap_and_a_held_refill_is_noted(mak
     refilled = {c.address: c for c in released.plan.changes}[US_HP]
     assert [(f.before, f.after) for f in refilled.fields if f.field == "quantity"] == [(0, 2)]
     assert not any("refill held back" in n for n in released.notes)
+
+
+# -- one render: from the cache, compute renders with the live quantities ---------------------
+live_quantity = st.one_of(st.none(), st.integers(min_value=-2, max_value=40))
+
+
+@pytest.mark.parametrize("capped", [False, True], ids=["uncapped", "capped"])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_rendering_in_compute_plans_what_allocating_the_prior_render_plans(
+    make_config, capped, data
+):
+    """`compute` without a prior render (a plan from the cache) renders with the live
+    quantities; with one (a refresh's) it allocates it. Both plan the same listings, changes
+    and notes, whatever live holds, has sold and has reserved."""
+    config = make_config(CAPPED) if capped else make_config()
+    live = []
+    for r in in_sync(make_config()):
+        held = data.draw(live_quantity, label=r.address)
+        if held is not None or r.quantity is None:
+            live.append(r if r.quantity is None else replace(r, quantity=held))
+    sold = data.draw(
+        st.dictionaries(
+            st.sampled_from([r.key for r in live] or [("US", "X")]), st.integers(0, 200), max_size=4
+        ),
+        label="sold",
+    )
+    holds = {
+        key: RefillHold(*key, NOW - timedelta(minutes=5), "an order not priced yet")
+        for key in data.draw(st.sets(st.sampled_from(sorted(sold) or [("US", "X")]), max_size=2))
+    }
+    reserved = data.draw(st.dictionaries(st.sampled_from(["HP-100", "SPK-1"]), st.integers(0, 9)))
+    reservation = Reservation(reserved, {sku: ("O-1",) for sku in reserved}, {"US": NOW})
+    codes = data.draw(st.sampled_from([("US", "DE", "JP"), ("DE",), ("US", "JP")]))
+    gathered = inputs(
+        live_state([r for r in live if r.marketplace in codes]),
+        codes,
+        elsewhere={r.key: r.quantity for r in live if r.marketplace not in codes and r.quantity},
+        reservation=reservation,
+        history=SalesHistory(sold, holds=holds),
+    )
+
+    rendered_first = compute(config, render_for_plan(config, NOW), gathered, now=NOW)
+    rendered_here = compute(config, None, gathered, now=NOW)
+
+    assert rendered_here.desired == rendered_first.desired
+    assert rendered_here.plan == rendered_first.plan
+    assert rendered_here.notes == rendered_first.notes
