@@ -8,8 +8,9 @@ UserError line. Regions (NA / EU / FE) follow each marketplace; `backend.endpoin
 both the API and the token exchange at another server.
 
 With `backend.kind: sandbox`, `open_backend` opens the embedded sandbox in the config's state
-directory (seeded from the rendered desired state, as `sync sandbox` does: the caller may pass
-the listings it already rendered as `seed`, so a plan renders once), serves it on an
+directory (seeded from the rendered desired state, as `sync sandbox` does: the caller passes
+`seed`, which gives those listings and is called only when the sandbox has no account yet;
+a refreshing plan hands over the render it makes anyway), serves it on an
 ephemeral 127.0.0.1 port and points the same SpApiBackend at it, waiting on the sandbox's
 virtual clock (engine.sandbox.clock.ClockTimer, advancing it) rather than in real time.
 """
