@@ -316,7 +316,12 @@ EXIT_STATUS_BREACH = ExitCode.KPI_MISSED
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write them for node_exporter's textfile collector (a *.prom file).",
 )
-@click.option("--now", "now_text", help="Evaluate as of this time (ISO 8601; default: now).")
+@click.option(
+    "--now",
+    "now_text",
+    help="Evaluate as of this time (ISO 8601; default: now on the backend's clock, which is "
+    "the sandbox's virtual time for the embedded sandbox).",
+)
 @click.option(
     "--strict", is_flag=True, help="Exit 6 when a KPI misses its target (for CI alerting)."
 )
@@ -328,8 +333,8 @@ def status_cmd(
     apply, watch and pull last succeeded. Reads only the state store and snapshot cache."""
     if prom_path is not None and prom_path.suffix != ".prom":
         raise UserError(f"--prometheus {prom_path}: node_exporter only reads files ending in .prom")
-    now = _when(now_text, "--now") or datetime.now(UTC)
-    found = flow.status(ctx.obj["config_dir"], now)
+    # Without --now, the flow takes the backend's clock (the sandbox's virtual time).
+    found = flow.status(ctx.obj["config_dir"], _when(now_text, "--now"))
     status = found.figures
     if prom_path is not None:
         write_prometheus(prom_path, status, found.seller_id)

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+from engine.config.model import Config
 from engine.core.errors import UserError
 from engine.core.progress import NO_PROGRESS, Progress
 from engine.desired.stock import Replenishment
@@ -110,10 +111,13 @@ class Status:
     sandbox_clock: bool = False
 
 
-def status(config_dir: Path, now: datetime) -> Status:
+def status(config_dir: Path, now: datetime | None = None) -> Status:
     """The KPIs as of `now`, the lock and any unfinished run, from the state store and the
-    snapshot cache only."""
+    snapshot cache only. Without `now`, the backend's clock: the embedded sandbox's virtual
+    time (it stamped the records the KPI window counts), else the current UTC time."""
     with open_session(config_dir) as session:
+        if now is None:
+            now = _backend_now(session.config)
         found = cached_deviation(
             session.config, now, stored_reservation(session.db, session.config)
         )
@@ -125,3 +129,14 @@ def status(config_dir: Path, now: datetime) -> Status:
             unfinished = journal.resume_point(conn, session.seller_id)
         sandbox = session.config.project.backend.kind == "sandbox"
         return Status(session.seller_id, figures, held, unfinished, sandbox)
+
+
+def _backend_now(config: Config) -> datetime:
+    """The time on the backend's clock, without starting the backend."""
+    if config.project.backend.kind == "sandbox":
+        from engine.sandbox.runtime import saved_now  # the sandbox only when it is the backend
+
+        found = saved_now(config.state_dir)
+        if found is not None:
+            return found
+    return datetime.now(UTC)

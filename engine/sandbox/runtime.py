@@ -41,8 +41,26 @@ from engine.sandbox.notifications import (
 from engine.sandbox.ratelimit import RateLimiter
 from engine.sandbox.seed import seed_store
 from engine.sandbox.sqs import QUEUE_NAME, LocalSqs, arn_parts, queue_arn
+from engine.sandbox.store import FILENAME as STORE_FILENAME
 from engine.sandbox.store import Store
 from engine.sandbox.timing import DEFAULT_SEED, FAST, TimingProfile, Timings
+
+
+def saved_now(state_dir: Path) -> datetime | None:
+    """The embedded sandbox's virtual time, as the clock the last process saved runs on; None
+    when `state_dir` holds no sandbox (nothing is created to find out). For commands that
+    read only the state store, whose records the sandbox's clock stamped."""
+    if not (state_dir / STORE_FILENAME).exists():
+        return None
+    store = Store(state_dir)
+    try:
+        with store.read() as tx:
+            saved = tx.meta("clock")
+    finally:
+        store.close()
+    if saved is None:
+        return None
+    return VirtualClock.resume(ClockState.from_dict(jsonio.loads(saved))).now()
 
 
 class Sandbox:

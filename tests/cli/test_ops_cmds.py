@@ -12,9 +12,11 @@ from engine.config import load_config
 from engine.core.orders import iso
 from engine.desired.stock import Replenishment
 from engine.live.orders import parse_order
+from engine.sandbox.runtime import saved_now
 from engine.state import journal, lock
 from engine.state import orders as order_store
 from engine.state.db import open_state
+from tests.conftest import NOW
 from tests.minimal_config import WAREHOUSES
 
 EUR = "EUR"
@@ -238,3 +240,34 @@ def test_replenish_json_has_every_column_and_nothing_else_on_stdout(
     monkeypatch.setattr("engine.flows.ops.replenish", lambda config_dir: [])
     empty = run(config_dir, "inventory", "replenish", "--json")
     assert json.loads(empty.output) == {"format_version": 1, "recommendations": []}
+
+
+def test_status_windows_its_kpis_on_the_sandbox_clock(seeded_config):
+    """The embedded sandbox stamped the store's records with its virtual time, here 12 days
+    behind the wall clock: without --now, status counts the week before that time."""
+    config = seeded_config()
+    seller = config.project.seller_id
+    db = open_state(config.project.state, config.state_dir)
+    with db.write() as conn:
+        for finished, state in (
+            (NOW - timedelta(hours=1), "verified"),
+            (NOW - timedelta(days=10), "failed"),
+        ):
+            change = journal.Change(f'listing.DE["HP-{state}"]', "update", {})
+            started = journal.start_run(conn, seller, f"sha256:{state}", [change], finished)
+            for step in ("sent", "accepted", state):
+                journal.transition(conn, started.id, 0, step, finished)
+            journal.finish_run(conn, started.id, finished)
+    db.close()
+
+    figures = json.loads(run(config.root, "status", "--json").output)
+
+    assert figures["now"] == NOW.isoformat() and figures["clock"] == "sandbox"
+    assert figures["changes_finished"] == 1  # the one an hour ago; not the one 10 days ago
+    assert figures["sync_success_rate_pct"] == "100.00"
+
+
+def test_the_saved_sandbox_clock_is_read_without_creating_a_sandbox(tmp_path, seeded_config):
+    assert saved_now(tmp_path) is None
+    assert list(tmp_path.iterdir()) == []
+    assert saved_now(seeded_config().state_dir) == NOW
