@@ -30,13 +30,11 @@ from pathlib import Path
 from sp_api.auth import access_token_client
 
 from engine.config import load_config
-from engine.core import jsonio
 from engine.flows.connect import sandbox_seed
 from engine.flows.ops import pull
-from engine.sandbox.clock import ClockState, VirtualClock
-from engine.sandbox.runtime import Sandbox
+from engine.sandbox.clock import VirtualClock
+from engine.sandbox.runtime import Sandbox, saved_clock
 from engine.sandbox.simulation import simulate
-from engine.sandbox.store import Store
 from engine.state import api_calls
 from engine.state.db import open_state
 
@@ -46,14 +44,9 @@ HOURS = 12
 
 
 def _clock(state_dir: Path) -> datetime:
-    store = Store(state_dir)
-    try:
-        with store.read() as tx:
-            saved = tx.meta("clock")
-    finally:
-        store.close()
+    saved = saved_clock(state_dir)
     assert saved is not None
-    return ClockState.from_dict(jsonio.loads(saved)).virtual
+    return saved.virtual
 
 
 def run(seed: int, hours: float) -> tuple[float, float, int, Counter[str]]:

@@ -46,10 +46,9 @@ from engine.sandbox.store import Store
 from engine.sandbox.timing import DEFAULT_SEED, FAST, TimingProfile, Timings
 
 
-def saved_now(state_dir: Path) -> datetime | None:
-    """The embedded sandbox's virtual time, as the clock the last process saved runs on; None
-    when `state_dir` holds no sandbox (nothing is created to find out). For commands that
-    read only the state store, whose records the sandbox's clock stamped."""
+def saved_clock(state_dir: Path) -> ClockState | None:
+    """The clock the last process of the embedded sandbox in `state_dir` saved; None when
+    there is no sandbox there (nothing is created to find out)."""
     if not (state_dir / STORE_FILENAME).exists():
         return None
     store = Store(state_dir)
@@ -58,9 +57,15 @@ def saved_now(state_dir: Path) -> datetime | None:
             saved = tx.meta("clock")
     finally:
         store.close()
-    if saved is None:
-        return None
-    return VirtualClock.resume(ClockState.from_dict(jsonio.loads(saved))).now()
+    return None if saved is None else ClockState.from_dict(jsonio.loads(saved))
+
+
+def saved_now(state_dir: Path) -> datetime | None:
+    """The embedded sandbox's virtual time now, on the clock its last process saved (None:
+    no sandbox). For commands that read only the state store, whose records that clock
+    stamped."""
+    state = saved_clock(state_dir)
+    return None if state is None else VirtualClock.resume(state).now()
 
 
 class Sandbox:
