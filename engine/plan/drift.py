@@ -21,7 +21,8 @@ and only counted, never raised (they do not make `sync drift` exit 2):
 - an MFN quantity the watchdog's refill of a capped listing set after the last apply
   (engine.watch.refill, journaled as an emergency run `refill:<address>@<time>`), or below
   it by no more than the units ordered since that refill: the refill, not the last apply,
-  is then the value live is measured from;
+  is then the value live is measured from (while Amazon has not shown an accepted refill,
+  for up to PENDING_WRITE, the quantity the refill replaced is);
 - a field project.yaml's `drift.ignore` rules cover.
 
 More sold than recorded, or a quantity that went up, is drift. Pure: built from a Plan, the
@@ -34,7 +35,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from engine.config.model import DriftIgnore
@@ -53,6 +54,10 @@ ADOPT_HINT = (
 )
 
 Expected = Literal["orders", "breaker", "refill", "ignored"]
+# How long a refill Amazon accepted may take to show before the old quantity live counts as
+# drift again: Amazon makes a listing write live within 1 to 15 minutes (the sources are in
+# engine/sandbox/timing.py); four times that, for a slow day.
+PENDING_WRITE = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,8 @@ class EmergencyWrite:
     written_at: datetime
     values: Mapping[str, Any]
     kind: Literal["breaker", "refill"] = "breaker"
+    before: Mapping[str, Any] = field(default_factory=dict)  # each field's value it replaced
+    shown: bool = True  # live was seen showing it (its journal entry is verified)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +189,7 @@ def drift_report(
     expected: dict[tuple[str, str], ExpectedDifference] = {}
     drifted = []
     for d in plan.drift:
-        reason = _expected_drift(d, facts)
+        reason = _expected_drift(d, facts, plan.created_at)
         if reason is not None:
             expected[(d.address, d.field)] = reason
         else:
@@ -230,8 +237,9 @@ def drift_report(
     )
 
 
-def _expected_drift(d: DriftedField, facts: DriftFacts) -> ExpectedDifference | None:
-    """Why a value that changed since the last apply is expected, or None when it is drift."""
+def _expected_drift(d: DriftedField, facts: DriftFacts, now: datetime) -> ExpectedDifference | None:
+    """Why a value that changed since the last apply is expected, or None when it is drift.
+    `now`: when live was read (the plan's time), for a refill Amazon has not shown yet."""
     rule = _rule(facts.ignore, d.address, d.field)
     if rule is not None:
         return _ignored(d.address, d.field, d.live, rule)
@@ -244,7 +252,7 @@ def _expected_drift(d: DriftedField, facts: DriftFacts) -> ExpectedDifference | 
             )
     refill = last_refill(d, facts)
     if refill is not None:
-        return _refilled(d, refill, facts)
+        return _refilled(d, refill, facts, now)
     sold = _sold_down(d, facts)
     if sold is not None and d.last_applied - d.live <= sold:
         return ExpectedDifference(
@@ -271,18 +279,37 @@ def last_refill(d: DriftedField, facts: DriftFacts) -> EmergencyWrite | None:
 
 
 def _refilled(
-    d: DriftedField, refill: EmergencyWrite, facts: DriftFacts
+    d: DriftedField, refill: EmergencyWrite, facts: DriftFacts, now: datetime
 ) -> ExpectedDifference | None:
-    """Live measured from the refill: its value, or below it by units ordered since."""
+    """Live measured from the refill: its value, or below it by units ordered since. A
+    refill Amazon accepted but live does not show yet (for at most PENDING_WRITE) is
+    measured from the quantity it replaced instead."""
     value = refill.values["quantity"]
     said = f"refilled to {value} by the watchdog at {_iso(refill.written_at)} ({refill.incident})"
-    if d.live == value:
-        return ExpectedDifference(d.address, d.field, d.live, "refill", said)
     marketplace, _ = address_key(d.address)
     sold = facts.sold_since_refill.get(d.address, 0)
     pulled = marketplace in facts.orders_pulled_until
-    if pulled and isinstance(d.live, int) and 0 < value - d.live <= sold:
+
+    def sold_from(start: Any) -> bool:
+        return (
+            pulled
+            and isinstance(d.live, int)
+            and isinstance(start, int)
+            and (0 < start - d.live <= sold)
+        )
+
+    if d.live == value:
+        return ExpectedDifference(d.address, d.field, d.live, "refill", said)
+    if sold_from(value):
         reason = f"{said}, then {value - d.live} of {sold} unit(s) ordered since"
+        return ExpectedDifference(d.address, d.field, d.live, "refill", reason)
+    replaced = refill.before.get("quantity")
+    pending = not refill.shown and now - refill.written_at <= PENDING_WRITE
+    if pending and replaced is not None and (d.live == replaced or sold_from(replaced)):
+        reason = (
+            f"refill to {value} written by the watchdog at {_iso(refill.written_at)} "
+            f"({refill.incident}), not shown by Amazon yet: live still holds {d.live}"
+        )
         return ExpectedDifference(d.address, d.field, d.live, "refill", reason)
     return None
 

@@ -51,6 +51,8 @@ def accepted_writes(conn: sa.Connection, seller_id: str) -> list[EmergencyWrite]
                     run.started_at,
                     {name: change["after"] for name, change in fields.items()},
                     "refill" if refill else "breaker",
+                    {name: change.get("before") for name, change in fields.items()},
+                    shown=entry.state == "verified",
                 )
             )
     return writes

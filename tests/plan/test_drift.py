@@ -14,6 +14,7 @@ from engine.plan.diff import diff
 from engine.plan.drift import (
     MARKER,
     MAX_ROWS,
+    PENDING_WRITE,
     DriftFacts,
     EmergencyWrite,
     drift_json,
@@ -351,3 +352,26 @@ def test_a_refill_explains_only_its_value_and_the_orders_after_it(make_config_ca
     refills = {US_HP: (refill_write(APPLIED_AT - timedelta(hours=1), 12),)}
     report = drift_report(plan, money, facts(refills=refills))
     assert report.differs and report.expected_of("refill") == ()
+
+
+def test_a_refill_amazon_has_not_shown_yet_is_measured_from_what_it_replaced(make_config_cached):
+    """Sold out (10 units ordered since the last apply), then refilled from 0 to 2: Amazon
+    accepted the refill, and live still holds 0 while it processes it (up to 15 minutes)."""
+    plan, money = sold_down(make_config_cached, 0)  # plan.created_at is NOW
+
+    def pending(written_at, shown=False):
+        refill = EmergencyWrite(
+            US_HP, "refill run R-2", written_at, {"quantity": 2}, "refill", {"quantity": 0}, shown
+        )
+        return drift_report(plan, money, facts(refills={US_HP: (refill,)}, sold={US_HP: 10}))
+
+    report = pending(NOW - timedelta(minutes=6))
+    assert not report.differs
+    [refill] = report.expected_of("refill")
+    assert refill.reason == (
+        "refill to 2 written by the watchdog at 2026-11-22T11:54:00Z (refill run R-2), not "
+        "shown by Amazon yet: live still holds 0"
+    )
+    # Not shown after an hour, or shown once and back at 0 since: live is drift again.
+    assert pending(NOW - PENDING_WRITE - timedelta(minutes=1)).differs
+    assert pending(NOW - timedelta(minutes=6), shown=True).differs

@@ -45,7 +45,14 @@ def test_only_accepted_breaker_writes_are_read_back(db):
     with db.read() as conn:
         writes = accepted_writes(conn, SELLER)
     assert writes == [
-        EmergencyWrite(ADDRESS, "INC-1", NOW, {"minimum_seller_allowed_price": Decimal("99.00")})
+        EmergencyWrite(
+            ADDRESS,
+            "INC-1",
+            NOW,
+            {"minimum_seller_allowed_price": Decimal("99.00")},
+            before={"minimum_seller_allowed_price": Decimal("33.00")},
+            shown=False,  # accepted; live was not seen showing it
+        )
     ]
 
 
@@ -63,3 +70,15 @@ def test_refill_writes_are_read_back_as_refills(db):
         ("refill", f"refill run {run_id}", {"quantity": 2}),
         ("breaker", "INC-1", {"minimum_seller_allowed_price": 1}),
     ]
+
+
+def test_a_write_live_was_seen_showing_reads_back_as_shown(db):
+    refill = {"refill": True, "fields": {"quantity": {"before": 0, "after": 2}}}
+    digest = f"{REFILL_DIGEST_PREFIX}{ADDRESS}@2026-11-22T12:00:00Z"
+    journal_run(db, digest, refill, "accepted", NOW)
+    with db.write() as conn:
+        [run] = [r for r in journal.runs(conn, SELLER) if r.plan_digest == digest]
+        journal.transition(conn, run.id, 0, "verified", NOW + timedelta(minutes=9))
+    with db.read() as conn:
+        [write] = accepted_writes(conn, SELLER)
+    assert (write.before, write.values, write.shown) == ({"quantity": 0}, {"quantity": 2}, True)
