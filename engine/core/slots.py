@@ -22,21 +22,19 @@ T = TypeVar("T")
 
 def constructor(cls: type[T]) -> Callable[..., T]:
     """`cls(...)` with every field given, positionally, in field order."""
-    names = _field_names(cls)
-    body = [f"    set{i}(o, {name})" for i, name in enumerate(names)]
-    return _generate(cls, f"build_{cls.__name__}", names, body)
+    return _generate(cls, f"build_{cls.__name__}", _field_names(cls), lambda name: name)
 
 
 def copier(cls: type[T], changed: str) -> Callable[[T, Any], T]:
     """`dataclasses.replace(obj, **{changed: value})` as `copy(obj, value)`."""
-    names = _field_names(cls)
-    if changed not in names:
+    if changed not in _field_names(cls):
         raise TypeError(f"{cls.__name__} has no field {changed!r}")
-    body = [
-        f"    set{i}(o, {'value' if name == changed else f'r.{name}'})"
-        for i, name in enumerate(names)
-    ]
-    return _generate(cls, f"copy_{cls.__name__}_with_{changed}", ["r", "value"], body)
+    return _generate(
+        cls,
+        f"copy_{cls.__name__}_with_{changed}",
+        ["r", "value"],
+        lambda name: "value" if name == changed else f"r.{name}",
+    )
 
 
 def _field_names(cls: type) -> list[str]:
@@ -47,15 +45,19 @@ def _field_names(cls: type) -> list[str]:
     return [f.name for f in fields(cls)]
 
 
-def _generate(cls: type[T], name: str, params: list[str], body: list[str]) -> Callable[..., T]:
-    # Unrolled, one setter call per field: a loop over the fields took twice as long.
+def _generate(
+    cls: type[T], name: str, params: list[str], value_of: Callable[[str], str]
+) -> Callable[..., T]:
+    """A function `name(params)` that makes a `cls` and sets each field to the expression
+    `value_of(field)`. Unrolled, one setter call per field: a loop over the fields took
+    twice as long."""
     scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    lines = [f"def {name}({', '.join(params)}):", "    o = new(cls)"]
     for i, field_name in enumerate(_field_names(cls)):
         scope[f"set{i}"] = getattr(cls, field_name).__set__
-    source = "\n".join(
-        [f"def {name}({', '.join(params)}):", "    o = new(cls)", *body, "    return o"]
-    )
-    exec(source, scope)  # code made from the class's own field names, at import
+        lines.append(f"    set{i}(o, {value_of(field_name)})")
+    lines.append("    return o")
+    exec("\n".join(lines), scope)  # code made from the class's own field names, at import
     function: Callable[..., T] = scope[name]
     function.__qualname__ = name
     return function
